@@ -45,7 +45,8 @@ impl ContentHash {
     /// # Errors
     /// [`Error::InvalidUri`]-style message as [`Error::InvalidName`] when malformed.
     pub fn parse(s: &str) -> Result<Self> {
-        let bad = |reason: &str| Error::InvalidName { kind: "content hash", name: s.to_owned(), reason: reason.to_owned() };
+        let bad =
+            |reason: &str| Error::InvalidName { kind: "content hash", name: s.to_owned(), reason: reason.to_owned() };
         let hex_part = s.strip_prefix("blake3:").ok_or_else(|| bad("must start with 'blake3:'"))?;
         let mut out = [0u8; 32];
         hex::decode_to_slice(hex_part, &mut out).map_err(|_| bad("must be 64 hex digits after 'blake3:'"))?;

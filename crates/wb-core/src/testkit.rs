@@ -77,7 +77,8 @@ async fn conditional_writes(store: &dyn ObjectStore, prefix: &str) {
     assert_ne!(first.etag, second.etag);
 
     let absent = p(prefix, "cond/absent.json");
-    let err = store.put_opts(&absent, Bytes::from_static(b"x"), PutMode::Update(second.etag)).await.expect_err("absent");
+    let err =
+        store.put_opts(&absent, Bytes::from_static(b"x"), PutMode::Update(second.etag)).await.expect_err("absent");
     assert!(err.is_not_found(), "updating a missing object gives NotFound, got {err:?}");
     assert!(!store.exists(&absent).await.expect("exists"), "a refused update creates nothing");
 }

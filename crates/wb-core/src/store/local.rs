@@ -223,7 +223,8 @@ fn etag_of(md: &fs::Metadata) -> ETag {
 
 #[cfg(not(unix))]
 fn etag_of(md: &fs::Metadata) -> ETag {
-    let nanos = md.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+    let nanos =
+        md.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
     ETag(format!("{nanos:x}-{:x}", md.len()))
 }
 

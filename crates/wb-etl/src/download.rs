@@ -1,0 +1,1 @@
+//! TODO-download (being written)

@@ -1,0 +1,1 @@
+//! TODO-extract (being written)

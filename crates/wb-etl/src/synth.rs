@@ -1,0 +1,1 @@
+//! TODO-synth (being written)
