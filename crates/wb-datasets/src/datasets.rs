@@ -1,0 +1,406 @@
+//! The entry point: register, partition, list and open datasets in a store.
+
+use std::collections::BTreeMap;
+
+use arrow::array::{AsArray, RecordBatch};
+use arrow::datatypes::DataType;
+use ndarray::{Array1, Ix1};
+use serde::Serialize;
+use wb_core::{ContentHash, DatasetName, DynObjectStore, ObjectStoreExt, PutMode};
+
+use crate::error::{Error, Result};
+use crate::layout;
+use crate::manifest::{DatasetRecord, FileEntry, Manifest, SourceInfo, Task};
+use crate::partition::Partition;
+use crate::source::{LocalSource, canonical_uri, format_of, to_columns};
+use crate::spec::{PartitionSpec, Split};
+
+/// What to register.
+#[derive(Clone, Debug)]
+pub struct RegisterRequest {
+    /// The dataset's name.
+    pub name: DatasetName,
+    /// A local path or a URI inside the store (`.csv` or `.parquet`).
+    pub source: String,
+    /// The target column.
+    pub target: String,
+    /// An optional row-key column (its values decide splits; see [`crate::assign`]).
+    pub key: Option<String>,
+    /// CSV cells read as missing.
+    pub missing: Vec<String>,
+    /// Replace a registration made with different inputs.
+    pub new_version: bool,
+}
+
+/// What a registration did.
+#[derive(Clone, Debug)]
+pub struct Registration {
+    /// The stored record.
+    pub record: DatasetRecord,
+    /// False when an identical registration already existed.
+    pub created: bool,
+}
+
+/// One line of `wb dataset list`.
+#[derive(Clone, Debug, Serialize)]
+pub struct DatasetSummary {
+    /// The dataset.
+    pub name: DatasetName,
+    /// Its target column.
+    pub target: String,
+    /// Its source URI.
+    pub source: String,
+    /// The partition fingerprint, when partitioned.
+    pub fingerprint: Option<ContentHash>,
+    /// Rows per split, when partitioned.
+    pub rows: Option<BTreeMap<Split, u64>>,
+}
+
+/// The datasets of one store.
+#[derive(Clone, Debug)]
+pub struct Datasets {
+    store: DynObjectStore,
+}
+
+impl Datasets {
+    /// Datasets kept in `store`.
+    #[must_use]
+    pub fn new(store: DynObjectStore) -> Self {
+        Self { store }
+    }
+
+    /// Registers a dataset: checks the source, infers its schema, fingerprints its bytes.
+    ///
+    /// Registering the same inputs again changes nothing; different inputs are refused unless
+    /// `new_version` is set.
+    ///
+    /// # Errors
+    /// A missing target or key column, an unreadable source, or a conflicting registration.
+    pub async fn register(&self, request: RegisterRequest) -> Result<Registration> {
+        let uri = canonical_uri(&request.source, self.store.uri())?;
+        format_of(&uri)?;
+        let source = LocalSource::fetch(self.store.as_ref(), &uri).await?;
+        let missing = request.missing.clone();
+        let (schema, fingerprint, size, source) = tokio::task::spawn_blocking(move || -> Result<_> {
+            let schema = source.infer_schema(&missing)?;
+            let fingerprint = ContentHash::of_file(&source.path)?;
+            let size = std::fs::metadata(&source.path).map_err(|e| Error::io("reading", &source.path, e))?.len();
+            Ok((schema, fingerprint, size, source))
+        })
+        .await
+        .map_err(|e| Error::data("registering", e))??;
+        let available: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        for (column, role) in std::iter::once((&request.target, "target")).chain(request.key.iter().map(|k| (k, "key")))
+        {
+            if !available.contains(column) {
+                return Err(Error::MissingColumn {
+                    source_name: uri.clone(),
+                    column: column.clone(),
+                    role,
+                    available: available.clone(),
+                });
+            }
+        }
+        if request.key.as_ref() == Some(&request.target) {
+            return Err(Error::UnsuitableColumn {
+                source_name: uri,
+                column: request.target,
+                data_type: "(the target)".into(),
+                role: "key",
+            });
+        }
+        if available.len() < 2 {
+            return Err(Error::BadSource { source_name: uri, reason: "it needs at least one feature column".into() });
+        }
+        let mut record = DatasetRecord {
+            name: request.name.clone(),
+            source: SourceInfo { uri, format: source.format, fingerprint, size },
+            target: request.target,
+            key: request.key,
+            missing: request.missing,
+            schema: to_columns(&schema),
+            version: 1,
+            registered_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        };
+        let path = layout::record_path(&request.name);
+        match self.store.get_json::<DatasetRecord>(&path).await {
+            Ok((existing, etag)) => {
+                let differences = existing.differences(&record);
+                if differences.is_empty() {
+                    return Ok(Registration { record: existing, created: false });
+                }
+                if !request.new_version {
+                    return Err(Error::RegistrationConflict { name: request.name.to_string(), differences });
+                }
+                record.version = existing.version + 1;
+                self.store.put_json(&path, &record, PutMode::Update(etag)).await?;
+            }
+            Err(e) if e.is_not_found() => {
+                self.store.put_json(&path, &record, PutMode::Create).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        tracing::info!(dataset = %record.name, source = %record.source.uri, "registered");
+        Ok(Registration { record, created: true })
+    }
+
+    /// Starts a partition of a registered dataset; configure it and `.await` it.
+    pub fn partition(&self, name: &DatasetName) -> Partition {
+        Partition { store: self.store.clone(), name: name.clone(), spec: PartitionSpec::default(), new_version: false }
+    }
+
+    /// The registration record of a dataset.
+    ///
+    /// # Errors
+    /// [`Error::UnknownDataset`] when it is not registered.
+    pub async fn record(&self, name: &DatasetName) -> Result<DatasetRecord> {
+        match self.store.get_json(&layout::record_path(name)).await {
+            Ok((record, _)) => Ok(record),
+            Err(e) if e.is_not_found() => Err(Error::UnknownDataset { name: name.to_string() }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Opens a partitioned dataset for reading.
+    ///
+    /// # Errors
+    /// [`Error::UnknownDataset`] or [`Error::NotPartitioned`].
+    pub async fn open(&self, name: &DatasetName) -> Result<Dataset> {
+        match self.store.get_json::<Manifest>(&layout::manifest_path(name)).await {
+            Ok((manifest, _)) => Ok(Dataset { store: self.store.clone(), manifest }),
+            Err(e) if e.is_not_found() => {
+                self.record(name).await?;
+                Err(Error::NotPartitioned { name: name.to_string() })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every registered dataset, by name.
+    ///
+    /// # Errors
+    /// Store errors and malformed records.
+    pub async fn list(&self) -> Result<Vec<DatasetSummary>> {
+        let mut out = Vec::new();
+        for meta in self.store.list(Some(&layout::datasets_root())).await? {
+            let segments: Vec<&str> = meta.path.segments().collect();
+            if segments.len() != 3 || segments[2] != "dataset.json" {
+                continue;
+            }
+            let Ok(name) = DatasetName::parse(segments[1]) else { continue };
+            let record = self.record(&name).await?;
+            let manifest = match self.store.get_json::<Manifest>(&layout::manifest_path(&name)).await {
+                Ok((m, _)) => Some(m),
+                Err(e) if e.is_not_found() => None,
+                Err(e) => return Err(e.into()),
+            };
+            out.push(DatasetSummary {
+                name,
+                target: record.target,
+                source: record.source.uri,
+                fingerprint: manifest.as_ref().map(|m| m.fingerprint),
+                rows: manifest.map(|m| m.splits.iter().map(|(s, sm)| (*s, sm.rows)).collect()),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// SageMaker training channels of a dataset (train and validation only: training never sees
+/// the test split).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TrainingChannels {
+    /// `.../channels/train/`.
+    pub train: String,
+    /// `.../channels/validation/`.
+    pub validation: String,
+}
+
+/// A partitioned dataset, read through its manifest.
+///
+/// Train and validation rows are one call away; the test split needs the explicitly named
+/// [`Dataset::test_for_evaluation`], which training code paths never call.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    store: DynObjectStore,
+    manifest: Manifest,
+}
+
+impl Dataset {
+    /// The manifest.
+    #[must_use]
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The training split.
+    ///
+    /// # Errors
+    /// Store errors, or [`Error::Corrupt`] when a file does not match its manifest hash.
+    pub async fn train(&self) -> Result<SplitData> {
+        self.load(Split::Train).await
+    }
+
+    /// The validation split.
+    ///
+    /// # Errors
+    /// As [`Dataset::train`].
+    pub async fn validation(&self) -> Result<SplitData> {
+        self.load(Split::Validation).await
+    }
+
+    /// The held-out test split, for evaluation only (the comparison calls this; training never
+    /// does).
+    ///
+    /// # Errors
+    /// As [`Dataset::train`].
+    pub async fn test_for_evaluation(&self) -> Result<SplitData> {
+        self.load(Split::Test).await
+    }
+
+    /// SageMaker channel prefixes for training.
+    #[must_use]
+    pub fn training_channels(&self) -> TrainingChannels {
+        TrainingChannels {
+            train: self.manifest.split(Split::Train).channel_prefix.clone(),
+            validation: self.manifest.split(Split::Validation).channel_prefix.clone(),
+        }
+    }
+
+    /// The test channel prefix, for batch evaluation only.
+    #[must_use]
+    pub fn test_channel_for_evaluation(&self) -> String {
+        self.manifest.split(Split::Test).channel_prefix.clone()
+    }
+
+    async fn fetch_verified(&self, file: &FileEntry) -> Result<bytes::Bytes> {
+        let got = self.store.get(&file.path).await?;
+        let actual = ContentHash::of_bytes(&got.bytes);
+        if actual != file.hash {
+            return Err(Error::Corrupt {
+                path: file.uri.clone(),
+                expected: file.hash.to_string(),
+                actual: actual.to_string(),
+            });
+        }
+        Ok(got.bytes)
+    }
+
+    async fn load(&self, split: Split) -> Result<SplitData> {
+        let mut batches = Vec::new();
+        for file in &self.manifest.split(split).files {
+            let bytes = self.fetch_verified(file).await?;
+            let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)
+                .and_then(parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::build)
+                .map_err(|e| Error::data(&file.uri, e))?;
+            for batch in reader {
+                batches.push(batch.map_err(|e| Error::data(&file.uri, e))?);
+            }
+        }
+        Ok(SplitData { split, manifest: self.manifest.clone(), batches })
+    }
+}
+
+/// The rows of one split, as Arrow record batches, convertible to linfa datasets with the
+/// manifest's shared encoding.
+#[derive(Clone, Debug)]
+pub struct SplitData {
+    split: Split,
+    manifest: Manifest,
+    batches: Vec<RecordBatch>,
+}
+
+impl SplitData {
+    /// Which split this is.
+    #[must_use]
+    pub fn split(&self) -> Split {
+        self.split
+    }
+
+    /// The record batches (all source columns).
+    #[must_use]
+    pub fn batches(&self) -> &[RecordBatch] {
+        &self.batches
+    }
+
+    /// Number of rows.
+    #[must_use]
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+
+    fn concat(&self) -> Result<Option<RecordBatch>> {
+        let Some(first) = self.batches.first() else { return Ok(None) };
+        arrow::compute::concat_batches(&first.schema(), &self.batches).map(Some).map_err(|e| Error::data("split", e))
+    }
+
+    /// The encoded feature matrix (rows × features).
+    ///
+    /// # Errors
+    /// [`Error::Data`] when the batches do not carry the manifest's feature columns.
+    pub fn features(&self) -> Result<ndarray::Array2<f64>> {
+        match self.concat()? {
+            Some(batch) => self.manifest.features.encode_matrix(&batch),
+            None => Ok(ndarray::Array2::zeros((0, self.manifest.features.0.len()))),
+        }
+    }
+
+    /// A linfa classification dataset: encoded features and class indices (into the
+    /// manifest's class list), with feature names set.
+    ///
+    /// # Errors
+    /// [`Error::TaskMismatch`] for a regression dataset.
+    pub fn to_linfa_classification(&self) -> Result<linfa::Dataset<f64, usize, Ix1>> {
+        let Task::Classification { classes } = &self.manifest.task else {
+            return Err(self.mismatch("use to_linfa_regression"));
+        };
+        let targets: Vec<usize> = match self.concat()? {
+            Some(batch) => {
+                let column = batch.column_by_name(&self.manifest.registration.target).ok_or_else(|| Error::Data {
+                    what: "split".into(),
+                    message: "target column missing from the split file".into(),
+                })?;
+                let text = arrow::compute::cast(column, &DataType::Utf8).map_err(|e| Error::data("target", e))?;
+                text.as_string::<i32>()
+                    .iter()
+                    .map(|v| {
+                        v.and_then(|v| classes.iter().position(|c| c == v)).ok_or_else(|| Error::Data {
+                            what: "target".into(),
+                            message: format!("value {v:?} is not one of the manifest's classes"),
+                        })
+                    })
+                    .collect::<Result<_>>()?
+            }
+            None => Vec::new(),
+        };
+        Ok(linfa::Dataset::new(self.features()?, Array1::from(targets))
+            .with_feature_names(self.manifest.features.feature_names()))
+    }
+
+    /// A linfa regression dataset.
+    ///
+    /// # Errors
+    /// [`Error::TaskMismatch`] for a classification dataset.
+    pub fn to_linfa_regression(&self) -> Result<linfa::Dataset<f64, f64, Ix1>> {
+        if !matches!(self.manifest.task, Task::Regression) {
+            return Err(self.mismatch("use to_linfa_classification"));
+        }
+        let targets: Vec<f64> = match self.concat()? {
+            Some(batch) => {
+                let column = batch.column_by_name(&self.manifest.registration.target).ok_or_else(|| Error::Data {
+                    what: "split".into(),
+                    message: "target column missing from the split file".into(),
+                })?;
+                let floats = arrow::compute::cast(column, &DataType::Float64).map_err(|e| Error::data("target", e))?;
+                floats.as_primitive::<arrow::datatypes::Float64Type>().iter().map(|v| v.unwrap_or(f64::NAN)).collect()
+            }
+            None => Vec::new(),
+        };
+        Ok(linfa::Dataset::new(self.features()?, Array1::from(targets))
+            .with_feature_names(self.manifest.features.feature_names()))
+    }
+
+    fn mismatch(&self, wanted: &'static str) -> Error {
+        Error::TaskMismatch { name: self.manifest.dataset.to_string(), task: self.manifest.task.name(), wanted }
+    }
+}

@@ -1,0 +1,214 @@
+//! The feature encoding every model of a dataset shares.
+//!
+//! It is fitted on the **train split only** while partitioning and stored in the manifest:
+//!
+//! - numeric columns (integers, floats, booleans as 0/1) pass through; a missing value becomes
+//!   the train mean;
+//! - text columns become ordinal codes: the train split's categories, most frequent first
+//!   (ties by value), at most [`MAX_CATEGORIES`]; code `k` is the k-th category, and missing or
+//!   unseen values get the code `categories.len()`.
+//!
+//! The SageMaker CSV channels hold exactly this encoding (target first), and the linfa loaders
+//! produce it, so a bespoke Rust model and a built-in algorithm see the same numbers.
+
+use std::collections::HashMap;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Float64Type};
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Most categories kept per text column; rarer ones share the "other" code.
+pub const MAX_CATEGORIES: usize = 255;
+
+/// How one feature column becomes one number.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum FeatureKind {
+    /// A number; missing values become `impute`.
+    Numeric {
+        /// The train mean.
+        impute: f64,
+    },
+    /// A category; the value is its index in `categories`, `categories.len()` when missing or
+    /// unseen.
+    Categorical {
+        /// Train categories, most frequent first.
+        categories: Vec<String>,
+    },
+}
+
+/// One encoded feature.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FeatureEncoding {
+    /// The source column.
+    pub name: String,
+    /// Its Arrow type in the source.
+    pub source_type: String,
+    /// How it is encoded.
+    #[serde(flatten)]
+    pub kind: FeatureKind,
+}
+
+pub(crate) fn is_numeric(t: &DataType) -> bool {
+    t.is_numeric() || matches!(t, DataType::Boolean)
+}
+
+/// Accumulates train statistics for the encoding.
+#[derive(Debug)]
+pub(crate) enum FeatureStats {
+    Numeric { sum: f64, count: u64 },
+    Categorical { counts: HashMap<String, u64> },
+}
+
+impl FeatureStats {
+    pub(crate) fn for_type(t: &DataType) -> Self {
+        if is_numeric(t) { Self::Numeric { sum: 0.0, count: 0 } } else { Self::Categorical { counts: HashMap::new() } }
+    }
+
+    pub(crate) fn update(&mut self, column: &dyn Array) -> Result<()> {
+        match self {
+            Self::Numeric { sum, count } => {
+                let floats =
+                    arrow::compute::cast(column, &DataType::Float64).map_err(|e| Error::data("encoding", e))?;
+                for v in floats.as_primitive::<Float64Type>().iter().flatten() {
+                    *sum += v;
+                    *count += 1;
+                }
+            }
+            Self::Categorical { counts } => {
+                let text = arrow::compute::cast(column, &DataType::Utf8).map_err(|e| Error::data("encoding", e))?;
+                for v in text.as_string::<i32>().iter().flatten() {
+                    if let Some(c) = counts.get_mut(v) {
+                        *c += 1;
+                    } else {
+                        counts.insert(v.to_owned(), 1);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn finish(self, name: &str, source_type: &DataType) -> FeatureEncoding {
+        let kind = match self {
+            Self::Numeric { sum, count } => {
+                FeatureKind::Numeric { impute: if count == 0 { 0.0 } else { sum / count as f64 } }
+            }
+            Self::Categorical { counts } => {
+                let mut pairs: Vec<(String, u64)> = counts.into_iter().collect();
+                pairs.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                pairs.truncate(MAX_CATEGORIES);
+                FeatureKind::Categorical { categories: pairs.into_iter().map(|(v, _)| v).collect() }
+            }
+        };
+        FeatureEncoding { name: name.to_owned(), source_type: source_type.to_string(), kind }
+    }
+}
+
+/// The encoding of all features, in column order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Encoding(pub Vec<FeatureEncoding>);
+
+impl Encoding {
+    /// The feature names, in order.
+    #[must_use]
+    pub fn feature_names(&self) -> Vec<String> {
+        self.0.iter().map(|f| f.name.clone()).collect()
+    }
+
+    /// Encodes the feature columns of a batch, one `Vec<f64>` per feature (column-major).
+    ///
+    /// # Errors
+    /// [`Error::Data`] when a feature column is missing from the batch.
+    pub fn encode_columns(&self, batch: &RecordBatch) -> Result<Vec<Vec<f64>>> {
+        self.0
+            .iter()
+            .map(|feature| {
+                let column = batch.column_by_name(&feature.name).ok_or_else(|| Error::Data {
+                    what: "encoding".into(),
+                    message: format!("the batch has no feature column {:?}", feature.name),
+                })?;
+                encode_column(feature, column.as_ref())
+            })
+            .collect()
+    }
+
+    /// Encodes a batch into a row-major matrix (rows × features), as linfa wants it.
+    ///
+    /// # Errors
+    /// As [`Encoding::encode_columns`].
+    pub fn encode_matrix(&self, batch: &RecordBatch) -> Result<Array2<f64>> {
+        let columns = self.encode_columns(batch)?;
+        let rows = batch.num_rows();
+        Ok(Array2::from_shape_fn((rows, columns.len()), |(r, c)| columns[c][r]))
+    }
+}
+
+fn encode_column(feature: &FeatureEncoding, column: &dyn Array) -> Result<Vec<f64>> {
+    match &feature.kind {
+        FeatureKind::Numeric { impute } => {
+            let floats = arrow::compute::cast(column, &DataType::Float64)
+                .map_err(|e| Error::data(format!("encoding {:?}", feature.name), e))?;
+            Ok(floats.as_primitive::<Float64Type>().iter().map(|v| v.unwrap_or(*impute)).collect())
+        }
+        FeatureKind::Categorical { categories } => {
+            let index: HashMap<&str, usize> = categories.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
+            let other = categories.len() as f64;
+            let text = arrow::compute::cast(column, &DataType::Utf8)
+                .map_err(|e| Error::data(format!("encoding {:?}", feature.name), e))?;
+            Ok(text
+                .as_string::<i32>()
+                .iter()
+                .map(|v| v.and_then(|v| index.get(v)).map_or(other, |&i| i as f64))
+                .collect())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Float64Array, StringArray};
+    use arrow::datatypes::{Field, Schema};
+
+    use super::*;
+
+    #[test]
+    fn fits_on_what_it_sees_and_encodes_unknowns_as_other() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("x", DataType::Float64, true),
+            Field::new("c", DataType::Utf8, true),
+        ]));
+        let train = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Float64Array::from(vec![Some(1.0), Some(3.0), None])),
+                Arc::new(StringArray::from(vec![Some("b"), Some("a"), Some("b")])),
+            ],
+        )
+        .expect("batch");
+        let mut x = FeatureStats::for_type(&DataType::Float64);
+        let mut c = FeatureStats::for_type(&DataType::Utf8);
+        x.update(train.column(0).as_ref()).expect("x");
+        c.update(train.column(1).as_ref()).expect("c");
+        let enc = Encoding(vec![x.finish("x", &DataType::Float64), c.finish("c", &DataType::Utf8)]);
+        assert_eq!(enc.0[0].kind, FeatureKind::Numeric { impute: 2.0 });
+        assert_eq!(enc.0[1].kind, FeatureKind::Categorical { categories: vec!["b".into(), "a".into()] });
+
+        let other = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Float64Array::from(vec![None, Some(5.0)])),
+                Arc::new(StringArray::from(vec![Some("zzz"), None])),
+            ],
+        )
+        .expect("batch");
+        let m = enc.encode_matrix(&other).expect("encode");
+        assert_eq!(m.into_raw_vec_and_offset().0, vec![2.0, 2.0, 5.0, 2.0]);
+    }
+}

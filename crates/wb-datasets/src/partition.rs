@@ -1,0 +1,554 @@
+//! Partitioning a registered dataset once.
+//!
+//! Three streaming passes over the source, then an upload, then the manifest:
+//!
+//! 1. read only the target (and key) column and assign every row a split (see [`crate::assign`]);
+//!    the memory cost is about five bytes per row, never the table;
+//! 2. read all columns batch by batch, route each row to its split's Parquet writer (Arrow
+//!    `take` kernels), and gather train-only statistics for the shared encoding;
+//! 3. write each split's SageMaker CSV channel from its Parquet file with that encoding.
+//!
+//! Files are staged in a local temporary directory, hashed while they are written, uploaded
+//! under a prefix named after the partition fingerprint, and only then is the manifest written
+//! — first the immutable per-version copy, then `datasets/<name>/manifest.json` with a
+//! conditional write. A run killed at any point therefore never leaves a manifest that points
+//! at missing or partial files, and two concurrent runs never mix their files.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::future::{Future, IntoFuture};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+
+use arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
+use arrow::datatypes::{DataType, Float64Type, SchemaRef};
+use wb_core::{ContentHash, ContentHasher, DatasetName, DynObjectStore, ObjectStoreExt, PutMode};
+
+use crate::assign::{self, KEYHASH_ALGORITHM, STRATIFIED_ALGORITHM};
+use crate::encoding::{Encoding, FeatureStats};
+use crate::error::{Error, Result};
+use crate::layout;
+use crate::manifest::{DatasetRecord, FileEntry, MANIFEST_FORMAT, Manifest, PartitionInputs, SplitManifest, Task};
+use crate::source::{LocalSource, from_columns};
+use crate::spec::{PartitionSpec, Split};
+
+/// Rows per batch while partitioning.
+const BATCH_ROWS: usize = 64 * 1024;
+
+/// What a partition run did.
+#[derive(Clone, Debug)]
+pub struct PartitionOutcome {
+    /// The dataset's manifest (new, or the existing one when nothing changed).
+    pub manifest: Manifest,
+    /// False when an identical partition already existed and nothing was written.
+    pub created: bool,
+}
+
+/// A partition run, configured with builder methods and started with `.await`.
+#[must_use = "a partition does nothing until awaited"]
+pub struct Partition {
+    pub(crate) store: DynObjectStore,
+    pub(crate) name: DatasetName,
+    pub(crate) spec: PartitionSpec,
+    pub(crate) new_version: bool,
+}
+
+impl std::fmt::Debug for Partition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Partition").field("name", &self.name).field("spec", &self.spec).finish_non_exhaustive()
+    }
+}
+
+impl Partition {
+    /// Proportions, seed and stratification (defaults: 0.6/0.2/0.2, seed 42, stratified).
+    pub fn spec(mut self, spec: PartitionSpec) -> Self {
+        self.spec = spec;
+        self
+    }
+
+    /// Allow replacing an existing partition made with different inputs by a new version.
+    pub fn new_version(mut self, yes: bool) -> Self {
+        self.new_version = yes;
+        self
+    }
+
+    async fn run(self) -> Result<PartitionOutcome> {
+        self.spec.validate()?;
+        let store = self.store;
+        let (record, _) = match store.get_json::<DatasetRecord>(&layout::record_path(&self.name)).await {
+            Ok(found) => found,
+            Err(e) if e.is_not_found() => return Err(Error::UnknownDataset { name: self.name.to_string() }),
+            Err(e) => return Err(e.into()),
+        };
+        let algorithm = if record.key.is_some() { KEYHASH_ALGORITHM } else { STRATIFIED_ALGORITHM };
+        let inputs = PartitionInputs { registration: record.clone(), spec: self.spec, algorithm: algorithm.into() };
+        let fingerprint = inputs.fingerprint();
+
+        // The source must still be the registered bytes.
+        let source = LocalSource::fetch(store.as_ref(), &record.source.uri).await?;
+        let source_path = source.path.clone();
+        let now = tokio::task::spawn_blocking(move || ContentHash::of_file(&source_path))
+            .await
+            .map_err(|e| Error::data("hashing the source", e))??;
+        if now != record.source.fingerprint {
+            return Err(Error::SourceChanged {
+                name: self.name.to_string(),
+                source_name: record.source.uri.clone(),
+                registered: record.source.fingerprint.to_string(),
+                now: now.to_string(),
+            });
+        }
+
+        let manifest_path = layout::manifest_path(&self.name);
+        let existing = match store.get_json::<Manifest>(&manifest_path).await {
+            Ok(found) => Some(found),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => return Err(e.into()),
+        };
+        if let Some((manifest, _)) = &existing {
+            if manifest.fingerprint == fingerprint {
+                tracing::info!(dataset = %self.name, "already partitioned with the same inputs; nothing to do");
+                return Ok(PartitionOutcome { manifest: manifest.clone(), created: false });
+            }
+            if !self.new_version {
+                return Err(Error::PartitionConflict {
+                    name: self.name.to_string(),
+                    differences: manifest.input_differences(&inputs),
+                });
+            }
+        }
+
+        let pid = fingerprint.short(16);
+        let prefix = layout::partition_prefix(&self.name, &pid);
+        tracing::info!(dataset = %self.name, partition = %pid, "partitioning");
+        let computed = {
+            let record = record.clone();
+            let spec = self.spec;
+            tokio::task::spawn_blocking(move || compute(&source, &record, spec))
+                .await
+                .map_err(|e| Error::data("partitioning", e))??
+        };
+
+        // Upload every file, then the manifests.
+        let mut splits = BTreeMap::new();
+        for (split, staged) in Split::ALL.iter().zip(&computed.splits) {
+            let file_path = layout::split_file(&prefix, *split);
+            store.put_file(&file_path, &staged.parquet.local, PutMode::Overwrite).await?;
+            let channel_path = layout::channel_file(&prefix, *split);
+            store.put_file(&channel_path, &staged.channel.local, PutMode::Overwrite).await?;
+            let uri = |p: &wb_core::ObjectPath| store.uri().object_uri(p);
+            splits.insert(
+                *split,
+                SplitManifest {
+                    rows: staged.rows,
+                    class_counts: staged.class_counts.clone(),
+                    files: vec![staged.parquet.entry(file_path.clone(), uri(&file_path))],
+                    channel: staged.channel.entry(channel_path.clone(), uri(&channel_path)),
+                    channel_prefix: format!("{}/", uri(&layout::channel_dir(&prefix, *split))),
+                },
+            );
+        }
+        let manifest = Manifest {
+            format: MANIFEST_FORMAT,
+            dataset: self.name.clone(),
+            version: existing.as_ref().map_or(1, |(m, _)| m.version + 1),
+            fingerprint,
+            created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            algorithm: algorithm.into(),
+            registration: record,
+            spec: self.spec,
+            task: computed.task,
+            features: computed.encoding,
+            splits,
+            previous: existing.as_ref().map(|(m, _)| m.fingerprint),
+        };
+        store.put_json(&layout::version_manifest(&prefix), &manifest, PutMode::Overwrite).await?;
+        let mode = match &existing {
+            Some((_, etag)) => PutMode::Update(etag.clone()),
+            None => PutMode::Create,
+        };
+        match store.put_json(&manifest_path, &manifest, mode).await {
+            Ok(_) => Ok(PartitionOutcome { manifest, created: true }),
+            Err(e) if e.is_already_exists() || e.is_precondition_failed() => {
+                // Another run committed first. Identical inputs: its manifest is ours.
+                let (winner, _) = store.get_json::<Manifest>(&manifest_path).await?;
+                if winner.fingerprint == manifest.fingerprint {
+                    return Ok(PartitionOutcome { manifest: winner, created: false });
+                }
+                for file in manifest.files() {
+                    let _ = store.delete(&file.path).await;
+                }
+                let _ = store.delete(&layout::version_manifest(&prefix)).await;
+                let mut differences = winner.input_differences(&inputs);
+                differences.insert(0, "another partition run committed first".into());
+                Err(Error::PartitionConflict { name: self.name.to_string(), differences })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+impl IntoFuture for Partition {
+    type Output = Result<PartitionOutcome>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+/// A staged local file with its hash.
+struct Staged {
+    local: PathBuf,
+    hash: ContentHash,
+    size: u64,
+    rows: u64,
+}
+
+impl Staged {
+    fn entry(&self, path: wb_core::ObjectPath, uri: String) -> FileEntry {
+        FileEntry { path, uri, hash: self.hash, size: self.size, rows: self.rows }
+    }
+}
+
+struct StagedSplit {
+    rows: u64,
+    class_counts: BTreeMap<String, u64>,
+    parquet: Staged,
+    channel: Staged,
+}
+
+struct Computed {
+    _dir: tempfile::TempDir,
+    splits: Vec<StagedSplit>,
+    task: Task,
+    encoding: Encoding,
+}
+
+/// A writer that hashes and counts what passes through it.
+struct HashingWriter<W: Write> {
+    inner: W,
+    hasher: ContentHasher,
+    bytes: u64,
+}
+
+impl<W: Write> HashingWriter<W> {
+    fn new(inner: W) -> Self {
+        Self { inner, hasher: ContentHasher::new(), bytes: 0 }
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn create(path: &Path) -> Result<BufWriter<File>> {
+    Ok(BufWriter::with_capacity(1 << 20, File::create(path).map_err(|e| Error::io("creating", path, e))?))
+}
+
+/// Target classes (or regression) and each row's class index.
+struct Targets {
+    task: Task,
+    /// Per row: class index (classification) or 0 (regression).
+    classes: Vec<u32>,
+    /// Per row: split label, when a key decided it.
+    key_splits: Option<Vec<u8>>,
+}
+
+fn read_targets(
+    source: &LocalSource,
+    record: &DatasetRecord,
+    schema: &SchemaRef,
+    spec: &PartitionSpec,
+) -> Result<Targets> {
+    let target_index = schema.index_of(&record.target).map_err(|e| Error::data(&source.uri, e))?;
+    let target_type = schema.field(target_index).data_type().clone();
+    let regression = matches!(target_type, DataType::Float16 | DataType::Float32 | DataType::Float64)
+        || matches!(target_type, DataType::Decimal128(..) | DataType::Decimal256(..));
+    if regression && spec.stratify {
+        return Err(Error::UnsuitableColumn {
+            source_name: source.uri.clone(),
+            column: record.target.clone(),
+            data_type: format!("{target_type} (continuous: pass --no-stratify to partition a regression target)"),
+            role: "stratification target",
+        });
+    }
+    let key_index = match &record.key {
+        Some(key) => Some(schema.index_of(key).map_err(|e| Error::data(&source.uri, e))?),
+        None => None,
+    };
+    let mut projection = vec![target_index];
+    projection.extend(key_index);
+    projection.sort_unstable();
+    let target_pos = projection.iter().position(|&i| i == target_index).expect("target is projected");
+    let key_pos = key_index.map(|k| projection.iter().position(|&i| i == k).expect("key is projected"));
+
+    let mut ids: HashMap<String, u32> = HashMap::new();
+    let mut labels: Vec<String> = Vec::new();
+    let mut classes: Vec<u32> = Vec::new();
+    let mut key_splits = key_pos.map(|_| Vec::new());
+    let mut row = 0u64;
+    for batch in source.batches(schema, &record.missing, Some(projection), BATCH_ROWS)? {
+        let batch = batch?;
+        let target = batch.column(target_pos);
+        if let Some(i) = (0..target.len()).find(|&i| target.is_null(i)) {
+            return Err(Error::MissingValue {
+                source_name: source.uri.clone(),
+                location: source.location(row + i as u64),
+                column: record.target.clone(),
+                role: "target",
+            });
+        }
+        if regression {
+            classes.extend(std::iter::repeat_n(0, target.len()));
+        } else {
+            let text = arrow::compute::cast(target, &DataType::Utf8).map_err(|e| Error::data(&source.uri, e))?;
+            for v in text.as_string::<i32>().iter().flatten() {
+                let id = match ids.get(v) {
+                    Some(id) => *id,
+                    None => {
+                        let id = labels.len() as u32;
+                        ids.insert(v.to_owned(), id);
+                        labels.push(v.to_owned());
+                        id
+                    }
+                };
+                classes.push(id);
+            }
+        }
+        if let (Some(pos), Some(out)) = (key_pos, key_splits.as_mut()) {
+            let keys =
+                arrow::compute::cast(batch.column(pos), &DataType::Utf8).map_err(|e| Error::data(&source.uri, e))?;
+            for (i, k) in keys.as_string::<i32>().iter().enumerate() {
+                let Some(k) = k else {
+                    return Err(Error::MissingValue {
+                        source_name: source.uri.clone(),
+                        location: source.location(row + i as u64),
+                        column: record.key.clone().unwrap_or_default(),
+                        role: "key",
+                    });
+                };
+                out.push(assign::split_for_key(k, spec.seed, spec.proportions()).index() as u8);
+            }
+        }
+        row += batch.num_rows() as u64;
+    }
+    if classes.is_empty() {
+        return Err(Error::BadSource { source_name: source.uri.clone(), reason: "it has no data rows".into() });
+    }
+    let task = if regression {
+        Task::Regression
+    } else {
+        // Class indices follow the sorted labels (numerically when every label is an integer).
+        let mut order: Vec<u32> = (0..labels.len() as u32).collect();
+        let numeric: Option<Vec<i64>> = labels.iter().map(|l| l.parse().ok()).collect();
+        match numeric {
+            Some(values) => order.sort_by_key(|&i| values[i as usize]),
+            None => order.sort_by(|&a, &b| labels[a as usize].cmp(&labels[b as usize])),
+        }
+        let mut remap = vec![0u32; labels.len()];
+        for (new, &old) in order.iter().enumerate() {
+            remap[old as usize] = new as u32;
+        }
+        for c in &mut classes {
+            *c = remap[*c as usize];
+        }
+        Task::Classification { classes: order.iter().map(|&i| labels[i as usize].clone()).collect() }
+    };
+    Ok(Targets { task, classes, key_splits })
+}
+
+fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) -> Result<Computed> {
+    let schema = from_columns(&record.schema)?;
+    let targets = read_targets(source, record, &schema, &spec)?;
+    let class_count = match &targets.task {
+        Task::Classification { classes } => classes.len(),
+        Task::Regression => 1,
+    };
+
+    // Pass 1 result: a split per row.
+    let labels: Vec<u8> = match &targets.key_splits {
+        Some(splits) => splits.clone(),
+        None if spec.stratify => {
+            if let Task::Classification { classes } = &targets.task {
+                let mut counts = vec![0u64; classes.len()];
+                for &c in &targets.classes {
+                    counts[c as usize] += 1;
+                }
+                let needed = spec.proportions().iter().filter(|p| **p > 0.0).count();
+                if let Some((c, &n)) = counts.iter().enumerate().find(|(_, n)| (**n as usize) < needed) {
+                    return Err(Error::ClassTooSmall {
+                        target: record.target.clone(),
+                        class: classes[c].clone(),
+                        rows: n,
+                        splits: needed,
+                    });
+                }
+            }
+            assign::stratified(&targets.classes, class_count, spec.proportions(), spec.seed)
+        }
+        None => assign::stratified(&vec![0; targets.classes.len()], 1, spec.proportions(), spec.seed),
+    };
+
+    // Pass 2: route rows to split files; fit the encoding on train rows.
+    let dir = tempfile::tempdir().map_err(|e| Error::io("creating a staging directory", "", e))?;
+    let features = record.feature_columns();
+    let feature_index: Vec<usize> =
+        features.iter().map(|f| schema.index_of(f).map_err(|e| Error::data(&source.uri, e))).collect::<Result<_>>()?;
+    let mut stats: Vec<FeatureStats> =
+        feature_index.iter().map(|&i| FeatureStats::for_type(schema.field(i).data_type())).collect();
+    let mut writers = Split::ALL
+        .iter()
+        .map(|s| {
+            let path = dir.path().join(format!("{s}.parquet"));
+            let sink = HashingWriter::new(create(&path)?);
+            Ok((path.clone(), wb_etl::tabular::parquet_writer(sink, schema.clone(), &path)?))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut class_counts = vec![vec![0u64; class_count]; 3];
+    let mut row_counts = [0u64; 3];
+    let mut offset = 0usize;
+    let mut indices: [Vec<u32>; 3] = Default::default();
+    for batch in source.batches(&schema, &record.missing, None, BATCH_ROWS)? {
+        let batch = batch?;
+        let n = batch.num_rows();
+        if offset + n > labels.len() {
+            return Err(Error::SourceChanged {
+                name: record.name.to_string(),
+                source_name: source.uri.clone(),
+                registered: format!("{} rows", labels.len()),
+                now: "more rows on the second read".into(),
+            });
+        }
+        for ix in &mut indices {
+            ix.clear();
+        }
+        for (i, &label) in labels[offset..offset + n].iter().enumerate() {
+            indices[label as usize].push(i as u32);
+            class_counts[label as usize][targets.classes[offset + i] as usize] += 1;
+        }
+        for (s, ix) in indices.iter().enumerate() {
+            if ix.is_empty() {
+                continue;
+            }
+            let part = if ix.len() == n {
+                batch.clone()
+            } else {
+                arrow::compute::take_record_batch(&batch, &UInt32Array::from(ix.clone()))
+                    .map_err(|e| Error::data(&source.uri, e))?
+            };
+            if s == Split::Train.index() {
+                for (stat, &col) in stats.iter_mut().zip(&feature_index) {
+                    stat.update(part.column(col).as_ref())?;
+                }
+            }
+            row_counts[s] += part.num_rows() as u64;
+            let (path, writer) = &mut writers[s];
+            writer.write(&part).map_err(|e| Error::data(path.display().to_string(), e))?;
+        }
+        offset += n;
+    }
+    let encoding = Encoding(
+        stats
+            .into_iter()
+            .zip(&feature_index)
+            .map(|(s, &i)| s.finish(schema.field(i).name(), schema.field(i).data_type()))
+            .collect(),
+    );
+    let mut parquet_files = Vec::new();
+    for ((path, writer), rows) in writers.into_iter().zip(row_counts) {
+        let sink = writer.into_inner().map_err(|e| Error::data(path.display().to_string(), e))?;
+        let HashingWriter { inner, hasher, bytes } = sink;
+        inner.into_inner().map_err(|e| Error::io("writing", &path, e.into_error()))?;
+        parquet_files.push(Staged { local: path, hash: hasher.finish(), size: bytes, rows });
+    }
+
+    // Pass 3: channels from the split files.
+    let target_index = schema.index_of(&record.target).map_err(|e| Error::data(&source.uri, e))?;
+    let mut splits = Vec::new();
+    for ((split, parquet), counts) in Split::ALL.iter().zip(parquet_files).zip(&class_counts) {
+        let channel = write_channel(
+            &parquet.local,
+            &dir.path().join(format!("{split}.csv")),
+            &encoding,
+            target_index,
+            &targets.task,
+        )?;
+        let class_counts = match &targets.task {
+            Task::Classification { classes } => classes.iter().cloned().zip(counts.iter().copied()).collect(),
+            Task::Regression => BTreeMap::new(),
+        };
+        splits.push(StagedSplit { rows: parquet.rows, class_counts, parquet, channel });
+    }
+    Ok(Computed { _dir: dir, splits, task: targets.task, encoding })
+}
+
+/// Writes a SageMaker CSV channel: target first (class index, or the value for regression),
+/// then the encoded features; no header.
+fn write_channel(parquet: &Path, dest: &Path, encoding: &Encoding, target_index: usize, task: &Task) -> Result<Staged> {
+    let mut out = HashingWriter::new(create(dest)?);
+    let class_index: HashMap<&str, usize> = match task {
+        Task::Classification { classes } => classes.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect(),
+        Task::Regression => HashMap::new(),
+    };
+    let mut rows = 0u64;
+    let mut line = String::with_capacity(1024);
+    for batch in wb_etl::tabular::read_parquet(parquet, BATCH_ROWS)? {
+        let batch = batch.map_err(|e| Error::data(parquet.display().to_string(), e))?;
+        let columns = encoding.encode_columns(&batch)?;
+        let target = target_values(&batch, target_index, task, &class_index)?;
+        for (r, t) in target.iter().enumerate() {
+            line.clear();
+            push_number(&mut line, *t);
+            for column in &columns {
+                line.push(',');
+                push_number(&mut line, column[r]);
+            }
+            line.push('\n');
+            out.write_all(line.as_bytes()).map_err(|e| Error::io("writing", dest, e))?;
+        }
+        rows += batch.num_rows() as u64;
+    }
+    out.flush().map_err(|e| Error::io("writing", dest, e))?;
+    Ok(Staged { local: dest.to_owned(), hash: out.hasher.finish(), size: out.bytes, rows })
+}
+
+fn target_values(
+    batch: &RecordBatch,
+    index: usize,
+    task: &Task,
+    class_index: &HashMap<&str, usize>,
+) -> Result<Vec<f64>> {
+    let column = batch.column(index);
+    match task {
+        Task::Regression => {
+            let floats = arrow::compute::cast(column, &DataType::Float64).map_err(|e| Error::data("target", e))?;
+            Ok(floats.as_primitive::<Float64Type>().iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+        }
+        Task::Classification { .. } => {
+            let text = arrow::compute::cast(column, &DataType::Utf8).map_err(|e| Error::data("target", e))?;
+            Ok(text
+                .as_string::<i32>()
+                .iter()
+                .map(|v| v.and_then(|v| class_index.get(v)).map_or(f64::NAN, |&i| i as f64))
+                .collect())
+        }
+    }
+}
+
+fn push_number(line: &mut String, v: f64) {
+    use std::fmt::Write as _;
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        let _ = write!(line, "{}", v as i64);
+    } else {
+        let _ = write!(line, "{v}");
+    }
+}
