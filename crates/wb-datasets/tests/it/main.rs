@@ -1,0 +1,337 @@
+//! Integration tests of wb-datasets: the partition-once contract on a local store.
+
+use std::collections::BTreeMap;
+use std::future::IntoFuture;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use wb_core::{ContentHash, DatasetName, DynObjectStore, LocalStore, ObjectStore};
+use wb_datasets::{Datasets, Error, Manifest, PartitionSpec, RegisterRequest, Split, Task};
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    store: DynObjectStore,
+    datasets: Datasets,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().to_owned();
+    let store: DynObjectStore = Arc::new(LocalStore::open(&root.join("store")).expect("store"));
+    Fixture { datasets: Datasets::new(store.clone()), store, root, _dir: dir }
+}
+
+/// A CSV with an id key, a numeric and a categorical feature (with `?`), and an imbalanced
+/// three-class target: 70 % a, 25 % b, 5 % c.
+fn write_csv(dir: &Path, name: &str, rows: usize) -> PathBuf {
+    let mut text = String::from("id,x,colour,label\n");
+    for i in 0..rows {
+        let label = match i % 20 {
+            0 => "c",
+            1..=5 => "b",
+            _ => "a",
+        };
+        let colour = if i % 7 == 0 { "?" } else { ["red", "green", "blue"][i % 3] };
+        text.push_str(&format!("{i},{},{colour},{label}\n", (i as f64 * 0.37).sin()));
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write csv");
+    path
+}
+
+fn request(name: &str, source: &Path, key: Option<&str>) -> RegisterRequest {
+    RegisterRequest {
+        name: DatasetName::parse(name).expect("name"),
+        source: source.display().to_string(),
+        target: "label".into(),
+        key: key.map(str::to_owned),
+        missing: vec!["?".into(), String::new()],
+        new_version: false,
+    }
+}
+
+fn name(s: &str) -> DatasetName {
+    DatasetName::parse(s).expect("name")
+}
+
+/// Every file a manifest references exists and hashes to what the manifest says.
+async fn assert_manifest_consistent(store: &dyn ObjectStore, manifest: &Manifest) {
+    for file in manifest.files() {
+        let got = store.get(&file.path).await.unwrap_or_else(|e| panic!("{} is missing: {e}", file.path));
+        assert_eq!(ContentHash::of_bytes(&got.bytes), file.hash, "{} matches its manifest hash", file.path);
+        assert_eq!(got.bytes.len() as u64, file.size);
+    }
+}
+
+#[tokio::test]
+async fn partition_has_exact_stratified_counts_and_a_complete_manifest() {
+    let f = fixture();
+    let csv = write_csv(&f.root, "d.csv", 1000);
+    f.datasets.register(request("d", &csv, None)).await.expect("register");
+    let out = f.datasets.partition(&name("d")).await.expect("partition");
+    assert!(out.created);
+    let m = out.manifest;
+    assert_eq!(m.task, Task::Classification { classes: vec!["a".into(), "b".into(), "c".into()] });
+    let expected: BTreeMap<Split, [u64; 3]> =
+        [(Split::Train, [420, 150, 30]), (Split::Validation, [140, 50, 10]), (Split::Test, [140, 50, 10])].into();
+    for (split, counts) in expected {
+        let got: Vec<u64> = m.split(split).class_counts.values().copied().collect();
+        assert_eq!(got, counts.to_vec(), "{split} class counts are exact");
+        assert_eq!(m.split(split).rows, counts.iter().sum::<u64>());
+        assert_eq!(m.split(split).files[0].rows, m.split(split).rows);
+        assert!(m.split(split).channel_prefix.ends_with(&format!("/channels/{split}/")));
+    }
+    assert_eq!(m.features.feature_names(), vec!["id".to_owned(), "x".into(), "colour".into()]);
+    assert_manifest_consistent(f.store.as_ref(), &m).await;
+
+    // The channel: no header, target (class index) first, one column per feature.
+    let channel = f.store.get(&m.split(Split::Train).channel.path).await.expect("channel").bytes;
+    let text = std::str::from_utf8(&channel).expect("utf8");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 600);
+    for line in &lines {
+        let fields: Vec<f64> = line.split(',').map(|v| v.parse().expect("numeric channel value")).collect();
+        assert_eq!(fields.len(), 4, "target + 3 features: {line}");
+        assert!([0.0, 1.0, 2.0].contains(&fields[0]), "class index first: {line}");
+    }
+}
+
+#[tokio::test]
+async fn same_inputs_give_the_same_bytes_and_rerunning_changes_nothing() {
+    let a = fixture();
+    let b = fixture();
+    let csv_a = write_csv(&a.root, "d.csv", 500);
+    let csv_b = write_csv(&b.root, "d.csv", 500);
+    for (f, csv) in [(&a, &csv_a), (&b, &csv_b)] {
+        f.datasets.register(request("d", csv, None)).await.expect("register");
+    }
+    let ma = a.datasets.partition(&name("d")).await.expect("a").manifest;
+    let mb = b.datasets.partition(&name("d")).await.expect("b").manifest;
+    assert_eq!(ma.fingerprint, mb.fingerprint);
+    let hashes = |m: &Manifest| m.files().map(|f| f.hash).collect::<Vec<_>>();
+    assert_eq!(hashes(&ma), hashes(&mb), "identical inputs produce identical files in different stores");
+
+    let before = a.store.list(None).await.expect("list");
+    let again = a.datasets.partition(&name("d")).await.expect("again");
+    assert!(!again.created, "a re-run with the same inputs reports nothing new");
+    assert_eq!(a.store.list(None).await.expect("list"), before, "and touches no object");
+}
+
+#[tokio::test]
+async fn different_inputs_are_refused_unless_a_new_version_is_asked_for() {
+    let f = fixture();
+    let csv = write_csv(&f.root, "d.csv", 300);
+    f.datasets.register(request("d", &csv, None)).await.expect("register");
+    let first = f.datasets.partition(&name("d")).await.expect("partition").manifest;
+    let manifest_path = wb_datasets::layout::manifest_path(&name("d"));
+    let stored = f.store.get(&manifest_path).await.expect("manifest").bytes;
+
+    let spec = PartitionSpec { seed: 7, train: 0.7, validation: 0.1, test: 0.2, stratify: true };
+    let err = f.datasets.partition(&name("d")).spec(spec).await.expect_err("different seed");
+    let msg = err.to_string();
+    assert!(matches!(err, Error::PartitionConflict { .. }), "{err:?}");
+    assert!(msg.contains("seed 42 vs 7") && msg.contains("0.6/0.2/0.2 vs 0.7/0.1/0.2"), "{msg}");
+    assert_eq!(f.store.get(&manifest_path).await.expect("manifest").bytes, stored, "the manifest is unchanged");
+
+    let second = f.datasets.partition(&name("d")).spec(spec).new_version(true).await.expect("new version").manifest;
+    assert_eq!(second.version, 2);
+    assert_eq!(second.previous, Some(first.fingerprint));
+    // Per class (210 a, 75 b, 15 c) × 0.7, each rounded by largest remainder: 147 + 53 + 11.
+    let train_counts: Vec<u64> = second.split(Split::Train).class_counts.values().copied().collect();
+    assert_eq!(train_counts, vec![147, 53, 11]);
+    // The first version's files are still there for models trained on it.
+    assert_manifest_consistent(f.store.as_ref(), &first).await;
+    assert_manifest_consistent(f.store.as_ref(), &second).await;
+}
+
+#[tokio::test]
+async fn a_changed_source_is_refused() {
+    let f = fixture();
+    let csv = write_csv(&f.root, "d.csv", 300);
+    f.datasets.register(request("d", &csv, None)).await.expect("register");
+    write_csv(&f.root, "d.csv", 301);
+    let err = f.datasets.partition(&name("d")).await.expect_err("changed source");
+    assert!(matches!(err, Error::SourceChanged { .. }), "{err:?}");
+    assert!(err.to_string().contains("changed since registration"), "{err}");
+    assert!(f.datasets.open(&name("d")).await.is_err(), "nothing was partitioned");
+    // Registering the changed file again needs an explicit new version.
+    let conflict = f.datasets.register(request("d", &csv, None)).await.expect_err("conflict");
+    assert!(conflict.to_string().contains("source fingerprint"), "{conflict}");
+    let again = f.datasets.register(RegisterRequest { new_version: true, ..request("d", &csv, None) }).await;
+    assert_eq!(again.expect("new version").record.version, 2);
+}
+
+#[tokio::test]
+async fn bad_inputs_get_errors_that_name_the_value() {
+    let f = fixture();
+    let csv = write_csv(&f.root, "d.csv", 100);
+    let mut req = request("d", &csv, None);
+    req.target = "nope".into();
+    let e = f.datasets.register(req).await.expect_err("missing target").to_string();
+    assert!(e.contains("\"nope\"") && e.contains("id, x, colour, label"), "{e}");
+
+    let e = f.datasets.register(request("d", &f.root.join("absent.csv"), None)).await.expect_err("absent");
+    assert!(e.to_string().contains("absent.csv"), "{e}");
+
+    f.datasets.register(request("d", &csv, None)).await.expect("register");
+    for (spec, needle) in [
+        (PartitionSpec { train: -0.1, validation: 0.6, test: 0.5, ..PartitionSpec::default() }, "train = -0.1"),
+        (PartitionSpec { train: 0.5, validation: 0.2, test: 0.2, ..PartitionSpec::default() }, "must be 1"),
+    ] {
+        let e = f.datasets.partition(&name("d")).spec(spec).await.expect_err("bad spec").to_string();
+        assert!(e.contains(needle), "{e}");
+    }
+
+    // Class "c" has 2 of 40 rows: too small for three splits.
+    let small = write_csv(&f.root, "small.csv", 40);
+    f.datasets.register(request("small", &small, None)).await.expect("register");
+    let e = f.datasets.partition(&name("small")).await.expect_err("too small");
+    assert!(matches!(&e, Error::ClassTooSmall { class, rows: 2, .. } if class == "c"), "{e:?}");
+    let unstratified = PartitionSpec { stratify: false, ..PartitionSpec::default() };
+    f.datasets.partition(&name("small")).spec(unstratified).await.expect("--no-stratify works");
+
+    // A missing target value names its line.
+    let holes = f.root.join("holes.csv");
+    std::fs::write(&holes, "x,label\n1,a\n2,?\n3,b\n").expect("write");
+    f.datasets.register(request("holes", &holes, None)).await.expect("register");
+    let e = f.datasets.partition(&name("holes")).await.expect_err("missing target value").to_string();
+    assert!(e.contains("line 3") && e.contains("label"), "{e}");
+
+    let e = f.datasets.partition(&name("never-registered")).await.expect_err("unknown").to_string();
+    assert!(e.contains("not registered"), "{e}");
+}
+
+#[tokio::test]
+async fn key_decides_the_split_so_shards_agree() {
+    let f = fixture();
+    let full = write_csv(&f.root, "full.csv", 2000);
+    // A shard: every third row of the same data, in another order.
+    let text = std::fs::read_to_string(&full).expect("read");
+    let mut lines: Vec<&str> = text.lines().collect();
+    let header = lines.remove(0);
+    let mut shard: Vec<&str> = lines.iter().step_by(3).copied().collect();
+    shard.reverse();
+    let shard_path = f.root.join("shard.csv");
+    std::fs::write(&shard_path, format!("{header}\n{}\n", shard.join("\n"))).expect("write shard");
+
+    for (n, path) in [("full", &full), ("shard", &shard_path)] {
+        f.datasets.register(request(n, path, Some("id"))).await.expect("register");
+        let m = f.datasets.partition(&name(n)).await.expect("partition").manifest;
+        assert_eq!(m.algorithm, "wb-keyhash-v1");
+        assert!(!m.features.feature_names().contains(&"id".to_owned()), "the key is not a feature");
+    }
+    let split_of = |ds: &str| {
+        let datasets = f.datasets.clone();
+        let ds = name(ds);
+        async move {
+            let d = datasets.open(&ds).await.expect("open");
+            let mut map = BTreeMap::new();
+            for (split, data) in [
+                (Split::Train, d.train().await),
+                (Split::Validation, d.validation().await),
+                (Split::Test, d.test_for_evaluation().await),
+            ] {
+                for batch in data.expect("load").batches() {
+                    let ids = arrow::compute::cast(
+                        batch.column_by_name("id").expect("id"),
+                        &arrow::datatypes::DataType::Int64,
+                    )
+                    .expect("cast");
+                    let ids = ids.as_any().downcast_ref::<arrow::array::Int64Array>().expect("ints");
+                    for id in ids.values() {
+                        map.insert(*id, split);
+                    }
+                }
+            }
+            map
+        }
+    };
+    let full_map = split_of("full").await;
+    let shard_map = split_of("shard").await;
+    assert_eq!(full_map.len(), 2000);
+    assert_eq!(shard_map.len(), 667);
+    for (id, split) in &shard_map {
+        assert_eq!(full_map[id], *split, "row {id} lands in the same split in the shard and the full data");
+    }
+}
+
+#[tokio::test]
+async fn loaders_give_linfa_datasets_and_detect_corruption() {
+    let f = fixture();
+    let csv = write_csv(&f.root, "d.csv", 500);
+    f.datasets.register(request("d", &csv, None)).await.expect("register");
+    let m = f.datasets.partition(&name("d")).await.expect("partition").manifest;
+    let d = f.datasets.open(&name("d")).await.expect("open");
+    let train = d.train().await.expect("train").to_linfa_classification().expect("linfa");
+    assert_eq!(train.records().dim(), (300, 3));
+    assert_eq!(train.feature_names(), vec!["id".to_owned(), "x".into(), "colour".into()]);
+    assert!(train.records().iter().all(|v| v.is_finite()), "missing values are imputed");
+    assert!(d.train().await.expect("train").to_linfa_regression().is_err(), "task mismatch is refused");
+    assert!(d.training_channels().train.ends_with("/channels/train/"));
+    assert!(!d.training_channels().validation.contains("test"));
+
+    // Corrupt the stored test file: loading it fails, naming the file.
+    let test_file = &m.split(Split::Test).files[0];
+    f.store.put(&test_file.path, bytes::Bytes::from_static(b"not parquet")).await.expect("overwrite");
+    let e = d.test_for_evaluation().await.expect_err("corrupt").to_string();
+    assert!(e.contains("corrupt") && e.contains("part-00000.parquet"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_partitions_never_leave_a_mixed_manifest() {
+    let f = fixture();
+    let csv = write_csv(&f.root, "d.csv", 3000);
+    f.datasets.register(request("d", &csv, None)).await.expect("register");
+    let specs = [
+        PartitionSpec { seed: 1, ..PartitionSpec::default() },
+        PartitionSpec { seed: 2, ..PartitionSpec::default() },
+        PartitionSpec { seed: 1, ..PartitionSpec::default() },
+    ];
+    let runs =
+        futures::future::join_all(specs.iter().map(|s| f.datasets.partition(&name("d")).spec(*s).into_future())).await;
+    let manifest = f.datasets.open(&name("d")).await.expect("a manifest was committed").manifest().clone();
+    assert_manifest_consistent(f.store.as_ref(), &manifest).await;
+    let winners = runs.iter().filter(|r| matches!(r, Ok(o) if o.created)).count();
+    assert_eq!(winners, 1, "exactly one run created the manifest: {runs:?}");
+    for run in &runs {
+        match run {
+            Ok(o) => assert_eq!(o.manifest.fingerprint, manifest.fingerprint),
+            Err(e) => assert!(matches!(e, Error::PartitionConflict { .. }), "{e:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_interrupted_run_leaves_no_manifest_and_a_rerun_completes() {
+    let f = fixture();
+    let csv = write_csv(&f.root, "d.csv", 300);
+    f.datasets.register(request("d", &csv, None)).await.expect("register");
+    // Simulate a run killed after uploading some files: stray objects under a partition prefix.
+    let stray = wb_datasets::layout::partition_prefix(&name("d"), "0123456789abcdef")
+        .join("train/part-00000.parquet")
+        .expect("path");
+    f.store.put(&stray, bytes::Bytes::from_static(b"half a file")).await.expect("stray");
+    assert!(matches!(f.datasets.open(&name("d")).await, Err(Error::NotPartitioned { .. })));
+    let m = f.datasets.partition(&name("d")).await.expect("partition").manifest;
+    assert!(m.files().all(|file| file.path != stray), "the manifest never points at the stray file");
+    assert_manifest_consistent(f.store.as_ref(), &m).await;
+}
+
+#[tokio::test]
+async fn parquet_sources_work_like_csv_sources() {
+    let f = fixture();
+    let csv = write_csv(&f.root, "d.csv", 400);
+    let parquet = f.root.join("d.parquet");
+    wb_etl::tabular::ingest_csv(&csv, &parquet, &wb_etl::tabular::IngestOptions::default()).expect("ingest");
+    f.datasets.register(request("from-csv", &csv, None)).await.expect("register csv");
+    f.datasets.register(request("from-parquet", &parquet, None)).await.expect("register parquet");
+    let a = f.datasets.partition(&name("from-csv")).await.expect("csv").manifest;
+    let b = f.datasets.partition(&name("from-parquet")).await.expect("parquet").manifest;
+    for split in Split::ALL {
+        assert_eq!(a.split(split).class_counts, b.split(split).class_counts);
+        assert_eq!(a.split(split).channel.hash, b.split(split).channel.hash, "{split} channels are identical");
+    }
+    let listed = f.datasets.list().await.expect("list");
+    assert_eq!(listed.iter().map(|d| d.name.to_string()).collect::<Vec<_>>(), vec!["from-csv", "from-parquet"]);
+}
