@@ -1,0 +1,233 @@
+//! The command-line grammar.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The workbench: register and partition datasets once, on a local directory or on S3.
+#[derive(Debug, Parser)]
+#[command(name = "wb", version, about, long_about = None, propagate_version = true)]
+pub(crate) struct Cli {
+    /// The workbench.toml to use (default: search the current directory and its parents).
+    #[arg(long, global = true, env = "WB_CONFIG", value_name = "PATH")]
+    pub(crate) config: Option<PathBuf>,
+    /// No progress bars.
+    #[arg(long, short, global = true)]
+    pub(crate) quiet: bool,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create a workbench.toml (and the local store directory) in the current directory.
+    Init(InitArgs),
+    /// Register, partition and inspect datasets.
+    #[command(subcommand)]
+    Dataset(DatasetCommand),
+    /// Download, extract, convert and generate data.
+    #[command(subcommand)]
+    Etl(EtlCommand),
+    /// Run the whole pipeline on the red wine quality data, on the local backend.
+    Demo(DemoArgs),
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum Backend {
+    Local,
+    Sagemaker,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// Store URI: a directory (relative to the config), file:///dir or s3://bucket/prefix.
+    #[arg(long, default_value = ".workbench")]
+    pub(crate) store: String,
+    /// Backend that trains and hosts models.
+    #[arg(long, value_enum, default_value = "local")]
+    pub(crate) backend: Backend,
+    /// Project name (tags every resource).
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// IAM role for SageMaker.
+    #[arg(long)]
+    pub(crate) role: Option<String>,
+    /// AWS region.
+    #[arg(long)]
+    pub(crate) region: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DatasetCommand {
+    /// Register a dataset: source, target column, optional row-key column.
+    Register(RegisterArgs),
+    /// Partition a registered dataset into train/validation/test, once.
+    Partition(PartitionArgs),
+    /// Show a dataset: target, rows per split and class, seed, fingerprint, files, channels.
+    Show(ShowArgs),
+    /// List registered datasets.
+    List(JsonArg),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct JsonArg {
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RegisterArgs {
+    /// Dataset name (letters, digits, '-'; at most 63 characters).
+    pub(crate) name: String,
+    /// A .csv or .parquet file, or a URI inside the store.
+    #[arg(long, value_name = "PATH_OR_URI")]
+    pub(crate) source: String,
+    /// The column to predict.
+    #[arg(long, value_name = "COLUMN")]
+    pub(crate) target: String,
+    /// A row-key column: each row's split then depends only on its key and the seed.
+    #[arg(long, value_name = "COLUMN")]
+    pub(crate) key: Option<String>,
+    /// A cell value meaning "missing" (repeatable; default from workbench.toml: "" and "?").
+    #[arg(long, value_name = "TOKEN")]
+    pub(crate) missing: Vec<String>,
+    /// Replace a registration made with different inputs.
+    #[arg(long)]
+    pub(crate) new_version: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PartitionArgs {
+    /// Dataset name.
+    pub(crate) name: String,
+    /// Share of rows for training.
+    #[arg(long, value_name = "F")]
+    pub(crate) train: Option<f64>,
+    /// Share of rows for validation.
+    #[arg(long, value_name = "F")]
+    pub(crate) validation: Option<f64>,
+    /// Share of rows for the held-out test split.
+    #[arg(long, value_name = "F")]
+    pub(crate) test: Option<f64>,
+    /// Seed of the partition.
+    #[arg(long, value_name = "N")]
+    pub(crate) seed: Option<u64>,
+    /// Do not stratify on the target.
+    #[arg(long)]
+    pub(crate) no_stratify: bool,
+    /// Replace a partition made with different inputs by a new version.
+    #[arg(long)]
+    pub(crate) new_version: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ShowArgs {
+    /// Dataset name.
+    pub(crate) name: String,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum EtlCommand {
+    /// Download a file over HTTP(S), resumably, verifying its SHA-256.
+    Download(DownloadArgs),
+    /// Extract a zip or tar.gz archive, refusing entries that escape the target directory.
+    Extract(ExtractArgs),
+    /// Convert a CSV file to Parquet.
+    Ingest(IngestArgs),
+    /// Generate synthetic data.
+    #[command(subcommand)]
+    Synth(SynthCommand),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DownloadArgs {
+    /// http:// or https:// URL.
+    pub(crate) url: String,
+    /// Where to write the file.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) to: PathBuf,
+    /// Expected SHA-256 (64 hex digits); the file is discarded when it differs.
+    #[arg(long, value_name = "HEX")]
+    pub(crate) sha256: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExtractArgs {
+    /// The archive (.zip, .tar.gz, .tgz, .tar).
+    pub(crate) archive: PathBuf,
+    /// Target directory.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) to: PathBuf,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IngestArgs {
+    /// The CSV file (first line is the header).
+    pub(crate) csv: PathBuf,
+    /// The Parquet file to write.
+    #[arg(long, value_name = "PARQUET")]
+    pub(crate) to: PathBuf,
+    /// A cell value meaning "missing" (repeatable; default "" and "?").
+    #[arg(long, value_name = "TOKEN")]
+    pub(crate) missing: Vec<String>,
+    /// Map a code column through a two-column CSV (code,value), e.g. admission_type_id=IDs.csv.
+    #[arg(long, value_name = "COLUMN=MAPPING.csv")]
+    pub(crate) lookup: Vec<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SynthCommand {
+    /// A hospital-readmission-like CSV (about 50 columns, '?' for missing, ~11 % positives).
+    Readmission(SynthArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SynthArgs {
+    /// Number of rows.
+    #[arg(long, value_name = "N")]
+    pub(crate) rows: u64,
+    /// Seed.
+    #[arg(long, value_name = "S", default_value_t = 42)]
+    pub(crate) seed: u64,
+    /// The CSV file to write.
+    #[arg(long, value_name = "CSV")]
+    pub(crate) to: PathBuf,
+    /// Also write the admission_type_id lookup table here.
+    #[arg(long, value_name = "CSV")]
+    pub(crate) mapping: Option<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Working directory of the demo (created; reused when run again).
+    #[arg(long, value_name = "DIR", default_value = "wb-demo")]
+    pub(crate) dir: PathBuf,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}

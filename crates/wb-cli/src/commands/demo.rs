@@ -1,0 +1,130 @@
+//! `wb demo`: the project's main job, end to end on the local backend.
+//!
+//! Today: write the red wine quality data (shipped by linfa-datasets; Cortez et al. 2009, UCI)
+//! as a raw CSV with the binary target `good` = quality ≥ 7, ingest it to Parquet, register
+//! it, partition it once, and print what was made. Running it again reuses everything.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use serde::Serialize;
+use wb_core::{CONFIG_FILE, Config, DatasetName, LoadedConfig};
+use wb_datasets::{Datasets, PartitionSpec, RegisterRequest};
+use wb_etl::tabular::{IngestOptions, IngestReport, ingest_csv};
+
+use crate::cli::DemoArgs;
+use crate::commands::dataset::{DatasetView, print_view};
+use crate::context::open_store;
+use crate::output::{print_json, spinner};
+
+/// The demo's dataset name.
+const DATASET: &str = "wine-quality";
+
+#[derive(Serialize)]
+struct DemoReport {
+    dir: String,
+    config: String,
+    store: String,
+    raw_csv: String,
+    parquet: IngestReport,
+    registered: bool,
+    partitioned: bool,
+    dataset: DatasetView,
+}
+
+/// Writes the wine data as CSV: the 11 physico-chemical features, then `good`.
+fn write_wine_csv(path: &Path) -> Result<u64> {
+    let wine = linfa_datasets::winequality();
+    let mut out =
+        std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?);
+    let names: Vec<String> = wine.feature_names().iter().map(|n| n.replace(' ', "_")).collect();
+    writeln!(out, "{},good", names.join(","))?;
+    let mut rows = 0;
+    for (features, quality) in wine.records().rows().into_iter().zip(wine.targets().iter()) {
+        let cells: Vec<String> = features.iter().map(f64::to_string).collect();
+        writeln!(out, "{},{}", cells.join(","), u8::from(*quality >= 7))?;
+        rows += 1;
+    }
+    out.flush()?;
+    Ok(rows)
+}
+
+pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
+    let dir = std::path::absolute(&args.dir)?;
+    std::fs::create_dir_all(dir.join("data")).with_context(|| format!("creating {}", dir.display()))?;
+    let config_path = dir.join(CONFIG_FILE);
+    if !config_path.exists() {
+        let mut config = Config::default();
+        config.project.name = "wb-demo".into();
+        std::fs::write(&config_path, config.to_toml()).with_context(|| format!("writing {}", config_path.display()))?;
+    }
+    let config = LoadedConfig::load(&config_path)?;
+    let store = open_store(&config).await?;
+
+    let step = spinner(quiet, "writing and ingesting the wine data");
+    let raw = dir.join("data/winequality-red.csv");
+    let parquet = dir.join("data/winequality-red.parquet");
+    let (raw_for_task, parquet_for_task) = (raw.clone(), parquet.clone());
+    let ingested = tokio::task::spawn_blocking(move || -> Result<IngestReport> {
+        write_wine_csv(&raw_for_task)?;
+        Ok(ingest_csv(&raw_for_task, &parquet_for_task, &IngestOptions::default())?)
+    })
+    .await??;
+    step.finish_and_clear();
+
+    let datasets = Datasets::new(store.clone());
+    let name = DatasetName::parse(DATASET)?;
+    let registration = datasets
+        .register(RegisterRequest {
+            name: name.clone(),
+            source: parquet.display().to_string(),
+            target: "good".into(),
+            key: None,
+            missing: config.config.datasets.missing.clone(),
+            new_version: false,
+        })
+        .await?;
+    let defaults = &config.config.datasets;
+    let spec = PartitionSpec {
+        train: defaults.train,
+        validation: defaults.validation,
+        test: defaults.test,
+        seed: defaults.seed,
+        stratify: true,
+    };
+    let step = spinner(quiet, "partitioning");
+    let outcome = datasets.partition(&name).spec(spec).await;
+    step.finish_and_clear();
+    let outcome = outcome?;
+
+    let report = DemoReport {
+        dir: dir.display().to_string(),
+        config: config.path.display().to_string(),
+        store: store.uri().to_string(),
+        raw_csv: raw.display().to_string(),
+        parquet: ingested,
+        registered: registration.created,
+        partitioned: outcome.created,
+        dataset: DatasetView::from_manifest(&outcome.manifest),
+    };
+    if args.json {
+        return print_json(&report);
+    }
+    println!("workbench demo in {}", report.dir);
+    println!("config      {}", report.config);
+    println!("store       {}", report.store);
+    println!("raw csv     {} (red wine quality, Cortez et al. 2009; good = quality >= 7)", report.raw_csv);
+    println!("parquet     {} ({} rows)", report.parquet.output.display(), report.parquet.rows);
+    println!(
+        "dataset     {} {}, {}",
+        DATASET,
+        if report.registered { "registered" } else { "already registered" },
+        if report.partitioned { "partitioned now" } else { "already partitioned (unchanged)" }
+    );
+    println!();
+    print_view(&report.dataset)?;
+    println!();
+    println!("next: wb --config {} dataset show {DATASET}", report.config);
+    Ok(())
+}

@@ -1,0 +1,58 @@
+//! `wb init`.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use serde::Serialize;
+use wb_core::{BackendKind, CONFIG_FILE, Config, LoadedConfig};
+
+use crate::cli::{Backend, InitArgs};
+use crate::context::open_store;
+use crate::output::print_json;
+
+#[derive(Serialize)]
+struct Initialized {
+    config: String,
+    store: String,
+    backend: String,
+}
+
+/// Writes `workbench.toml` into `dir` (or the directory of `explicit`) and opens its store.
+pub(crate) async fn run(args: InitArgs, explicit: Option<&Path>) -> Result<()> {
+    let path = match explicit {
+        Some(p) => p.to_owned(),
+        None => std::env::current_dir()?.join(CONFIG_FILE),
+    };
+    if path.exists() {
+        bail!("{} already exists; edit it, or remove it first", path.display());
+    }
+    let mut config = Config::default();
+    config.store.uri = args.store;
+    config.backend.kind = match args.backend {
+        Backend::Local => BackendKind::Local,
+        Backend::Sagemaker => BackendKind::Sagemaker,
+    };
+    if let Some(name) = args.name {
+        config.project.name = name;
+    }
+    config.aws.role_arn = args.role;
+    config.aws.region = args.region;
+    config.validate(&path)?;
+    let loaded = LoadedConfig { path: std::path::absolute(&path)?, config };
+    let store = open_store(&loaded).await?;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&path, loaded.config.to_toml())?;
+    let out = Initialized {
+        config: loaded.path.display().to_string(),
+        store: store.uri().to_string(),
+        backend: loaded.config.backend.kind.to_string(),
+    };
+    if args.json {
+        print_json(&out)
+    } else {
+        println!("wrote {}\nstore   {}\nbackend {}", out.config, out.store, out.backend);
+        Ok(())
+    }
+}

@@ -1,0 +1,6 @@
+//! One module per command family.
+
+pub(crate) mod dataset;
+pub(crate) mod demo;
+pub(crate) mod etl;
+pub(crate) mod init;
