@@ -108,13 +108,13 @@ pub(crate) struct PartitionArgs {
     /// Dataset name.
     pub(crate) name: String,
     /// Share of rows for training.
-    #[arg(long, value_name = "F")]
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
     pub(crate) train: Option<f64>,
     /// Share of rows for validation.
-    #[arg(long, value_name = "F")]
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
     pub(crate) validation: Option<f64>,
     /// Share of rows for the held-out test split.
-    #[arg(long, value_name = "F")]
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
     pub(crate) test: Option<f64>,
     /// Seed of the partition.
     #[arg(long, value_name = "N")]

@@ -1,0 +1,343 @@
+//! The command-line contract on the local backend.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn wb(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("wb").expect("wb binary");
+    cmd.current_dir(dir).env_remove("WB_CONFIG").env("NO_COLOR", "1");
+    cmd
+}
+
+fn json(output: &[u8]) -> Value {
+    serde_json::from_slice(output)
+        .unwrap_or_else(|e| panic!("stdout is JSON ({e}): {}", String::from_utf8_lossy(output)))
+}
+
+/// Runs a command expected to fail; returns its stderr after checking it is one `error:` line.
+fn fails(cmd: &mut Command) -> String {
+    let out = cmd.assert().failure().code(1).get_output().clone();
+    let stderr = String::from_utf8(out.stderr).expect("utf8");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one error line: {stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    stderr
+}
+
+/// A snapshot of every file under `dir` with its bytes.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push((path.clone(), std::fs::read(&path).expect("read")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn csv(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write");
+    p
+}
+
+#[test]
+fn demo_runs_and_a_second_run_changes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = json(&wb(dir.path()).args(["demo", "--dir", "d", "--json"]).assert().success().get_output().stdout);
+    assert_eq!(first["registered"], true);
+    assert_eq!(first["partitioned"], true);
+    let splits = &first["dataset"]["partition"]["splits"];
+    let total: u64 = ["train", "validation", "test"].iter().map(|s| splits[s]["rows"].as_u64().expect("rows")).sum();
+    assert_eq!(total, 1599, "every red wine row lands in exactly one split");
+    assert_eq!(splits["train"]["rows"], 959);
+    assert_eq!(first["dataset"]["features"].as_array().expect("features").len(), 11);
+
+    let store = dir.path().join("d/.workbench");
+    let before = snapshot(&store);
+    let second = json(&wb(dir.path()).args(["demo", "--dir", "d", "--json"]).assert().success().get_output().stdout);
+    assert_eq!(second["registered"], false);
+    assert_eq!(second["partitioned"], false);
+    assert_eq!(second["dataset"]["partition"]["fingerprint"], first["dataset"]["partition"]["fingerprint"]);
+    assert_eq!(snapshot(&store), before, "the second demo run leaves the store byte-for-byte unchanged");
+
+    // Human output names what was made.
+    wb(dir.path())
+        .args(["--config", "d/workbench.toml", "dataset", "show", "wine-quality"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("fingerprint blake3:").and(predicate::str::contains("channels/train/")));
+}
+
+#[test]
+fn init_register_partition_show_list() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let init = json(&wb(dir.path()).args(["init", "--json"]).assert().success().get_output().stdout);
+    assert!(init["store"].as_str().expect("store").ends_with("/.workbench"));
+    assert!(dir.path().join(".workbench").is_dir());
+    fails(wb(dir.path()).arg("init"));
+
+    let mut text = String::from("id,colour,size,label\n");
+    for i in 0..200 {
+        let colour = if i % 9 == 0 { "?" } else { ["red", "blue"][i % 2] };
+        text.push_str(&format!("{i},{colour},{},{}\n", i % 17, ["yes", "no", "no", "no"][i % 4]));
+    }
+    csv(dir.path(), "data.csv", &text);
+    let reg = json(
+        &wb(dir.path())
+            .args(["dataset", "register", "toy", "--source", "data.csv", "--target", "label", "--key", "id", "--json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    );
+    assert_eq!(reg["created"], true);
+    assert_eq!(reg["key"], "id");
+
+    let part = json(
+        &wb(dir.path())
+            .args([
+                "dataset",
+                "partition",
+                "toy",
+                "--train",
+                "0.5",
+                "--validation",
+                "0.25",
+                "--test",
+                "0.25",
+                "--seed",
+                "9",
+                "--json",
+            ])
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    );
+    assert_eq!(part["created"], true);
+    assert_eq!(part["partition"]["algorithm"], "wb-keyhash-v1");
+    assert_eq!(part["partition"]["seed"], 9);
+    assert_eq!(part["features"], serde_json::json!(["colour", "size"]), "features exclude target and key");
+
+    let show = json(&wb(dir.path()).args(["dataset", "show", "toy", "--json"]).assert().success().get_output().stdout);
+    assert_eq!(show["partition"]["fingerprint"], part["partition"]["fingerprint"]);
+    let files = show["partition"]["splits"]["test"]["files"][0].as_str().expect("file uri");
+    assert!(files.starts_with("file://") && files.ends_with("/test/part-00000.parquet"), "{files}");
+
+    let list = json(&wb(dir.path()).args(["dataset", "list", "--json"]).assert().success().get_output().stdout);
+    assert_eq!(list[0]["name"], "toy");
+    assert_eq!(
+        list[0]["rows"]["train"].as_u64().expect("rows")
+            + list[0]["rows"]["validation"].as_u64().expect("rows")
+            + list[0]["rows"]["test"].as_u64().expect("rows"),
+        200
+    );
+
+    // Re-partitioning with another seed is refused and says what differs; the store is unchanged.
+    let store = dir.path().join(".workbench");
+    let before = snapshot(&store);
+    let err = fails(wb(dir.path()).args([
+        "dataset",
+        "partition",
+        "toy",
+        "--train",
+        "0.5",
+        "--validation",
+        "0.25",
+        "--test",
+        "0.25",
+        "--seed",
+        "10",
+    ]));
+    assert!(err.contains("seed 9 vs 10") && err.contains("--new-version"), "{err}");
+    assert_eq!(snapshot(&store), before);
+    wb(dir.path())
+        .args([
+            "dataset",
+            "partition",
+            "toy",
+            "--train",
+            "0.5",
+            "--validation",
+            "0.25",
+            "--test",
+            "0.25",
+            "--seed",
+            "10",
+            "--new-version",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("version 2"));
+}
+
+#[test]
+fn bad_input_gets_one_clear_error_line_and_leaves_the_store_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    wb(dir.path()).arg("init").assert().success();
+    csv(dir.path(), "ok.csv", "a,b,label\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n9,10,x\n11,12,x\n");
+    let store = dir.path().join(".workbench");
+    let before = snapshot(&store);
+
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["dataset", "register", "ok", "--source", "ok.csv", "--target", "nope"], "no column \"nope\""),
+        (
+            vec!["dataset", "register", "bad_name", "--source", "ok.csv", "--target", "label"],
+            "invalid dataset name \"bad_name\"",
+        ),
+        (vec!["dataset", "register", "ok", "--source", "missing.csv", "--target", "label"], "missing.csv"),
+        (vec!["dataset", "partition", "ghost"], "not registered"),
+        (vec!["dataset", "show", "ghost"], "not registered"),
+    ];
+    for (args, needle) in cases {
+        let err = fails(wb(dir.path()).args(&args));
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    assert_eq!(snapshot(&store), before, "failed commands write nothing");
+
+    wb(dir.path()).args(["dataset", "register", "ok", "--source", "ok.csv", "--target", "label"]).assert().success();
+    for (args, needle) in [
+        (vec!["dataset", "partition", "ok", "--train", "0.9", "--validation", "0.2", "--test", "0.2"], "must be 1"),
+        (vec!["dataset", "partition", "ok", "--train", "-0.2", "--validation", "0.6", "--test", "0.6"], "train = -0.2"),
+        (vec!["dataset", "partition", "ok"], "too small to appear in all 3 splits"),
+    ] {
+        let err = fails(wb(dir.path()).args(&args));
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+
+    // A config naming an unknown store scheme.
+    let other = tempfile::tempdir().expect("tempdir");
+    std::fs::write(other.path().join("workbench.toml"), "[store]\nuri = \"gs://bucket/x\"\n").expect("write");
+    let err = fails(wb(other.path()).args(["dataset", "list"]));
+    assert!(err.contains("unknown scheme \"gs\"") && err.contains("workbench.toml"), "{err}");
+    // No config at all.
+    let none = tempfile::tempdir().expect("tempdir");
+    assert!(fails(wb(none.path()).args(["dataset", "list"])).contains("no workbench.toml found"));
+}
+
+#[test]
+fn etl_ingest_synth_and_their_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let synth = json(
+        &wb(d)
+            .args([
+                "etl",
+                "synth",
+                "readmission",
+                "--rows",
+                "3000",
+                "--seed",
+                "5",
+                "--to",
+                "r.csv",
+                "--mapping",
+                "ids.csv",
+                "--json",
+            ])
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    );
+    assert_eq!(synth["rows"], 3000);
+    assert!(synth["columns"].as_u64().expect("columns") >= 45);
+    let ingest = json(
+        &wb(d)
+            .args([
+                "etl",
+                "ingest",
+                "r.csv",
+                "--to",
+                "r.parquet",
+                "--missing",
+                "?",
+                "--lookup",
+                "admission_type_id=ids.csv",
+                "--json",
+            ])
+            .assert()
+            .success()
+            .get_output()
+            .stdout,
+    );
+    assert_eq!(ingest["rows"], 3000);
+    let admission = ingest["columns"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .find(|c| c[0] == "admission_type_id")
+        .expect("column")
+        .clone();
+    assert_eq!(admission[1], "Utf8", "the code column now holds descriptions");
+
+    // Partition the generated data with encounter_id as key.
+    wb(d).arg("init").assert().success();
+    wb(d)
+        .args([
+            "dataset",
+            "register",
+            "readmission",
+            "--source",
+            "r.parquet",
+            "--target",
+            "readmitted",
+            "--key",
+            "encounter_id",
+        ])
+        .assert()
+        .success();
+    let part =
+        json(&wb(d).args(["dataset", "partition", "readmission", "--json"]).assert().success().get_output().stdout);
+    assert_eq!(part["partition"]["classes"], serde_json::json!(["0", "1"]));
+
+    csv(d, "ragged.csv", "a,b\n1,2\n3\n");
+    let err = fails(wb(d).args(["etl", "ingest", "ragged.csv", "--to", "out.parquet"]));
+    assert!(err.contains("ragged.csv") && err.contains("line"), "{err}");
+    assert!(!d.join("out.parquet").exists(), "no output is left after a failed ingest");
+    std::fs::write(d.join("bad-utf8.csv"), b"a,b\n1,\xff\n").expect("write");
+    assert!(
+        fails(wb(d).args(["etl", "ingest", "bad-utf8.csv", "--to", "out.parquet"])).to_lowercase().contains("utf-8")
+    );
+    csv(d, "empty.csv", "");
+    assert!(fails(wb(d).args(["etl", "ingest", "empty.csv", "--to", "out.parquet"])).contains("empty"));
+    csv(d, "codes.csv", "id,admission_type_id\n1,1\n2,99\n");
+    let err = fails(wb(d).args([
+        "etl",
+        "ingest",
+        "codes.csv",
+        "--to",
+        "out.parquet",
+        "--lookup",
+        "admission_type_id=ids.csv",
+    ]));
+    assert!(err.contains("line 3") && err.contains("\"99\""), "{err}");
+    let err = fails(wb(d).args(["etl", "download", "ftp://example.invalid/x", "--to", "x"]));
+    assert!(err.contains("ftp://"), "{err}");
+}
+
+#[test]
+fn help_lists_the_contract() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = wb(dir.path()).arg("--help").assert().success().get_output().stdout.clone();
+    let help = String::from_utf8(out).expect("utf8");
+    for command in ["init", "dataset", "etl", "demo"] {
+        assert!(help.contains(command), "{help}");
+    }
+    wb(dir.path())
+        .args(["dataset", "partition", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("--no-stratify").and(predicate::str::contains("--seed")));
+}
