@@ -1,1 +1,52 @@
-//! placeholder
+//! # workbench — a disciplined data-science workbench for SageMaker, with a local default
+//!
+//! This facade re-exports the workbench crates so that a team's own tools can depend on one
+//! crate:
+//!
+//! - [`core`] (`wb-core`): configuration, validated names and URIs, the object-store trait and
+//!   the local-directory store;
+//! - [`etl`] (`wb-etl`): downloads, safe extraction, CSV → Parquet, synthetic data;
+//! - [`datasets`] (`wb-datasets`): register once, partition once, load the partitions;
+//! - `aws` (`wb-aws`, feature `aws`): the S3 store.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use workbench::prelude::*;
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! // Generate a readmission-like CSV, register it with a row key, partition it once.
+//! let csv = dir.path().join("readmission.csv");
+//! workbench::etl::synth::write_readmission_csv(std::fs::File::create(&csv)?, 2_000, 1)?;
+//! let datasets = Datasets::new(Arc::new(LocalStore::open(&dir.path().join("store"))?));
+//! let name = DatasetName::parse("readmission")?;
+//! datasets
+//!     .register(RegisterRequest {
+//!         name: name.clone(),
+//!         source: csv.display().to_string(),
+//!         target: "readmitted".into(),
+//!         key: Some("encounter_id".into()),
+//!         missing: vec!["?".into()],
+//!         new_version: false,
+//!     })
+//!     .await?;
+//! let manifest = datasets.partition(&name).await?.manifest;
+//! assert_eq!(manifest.algorithm, "wb-keyhash-v1");
+//! # Ok(()) }
+//! ```
+
+pub use wb_core as core;
+pub use wb_datasets as datasets;
+pub use wb_etl as etl;
+
+#[cfg(feature = "aws")]
+pub use wb_aws as aws;
+
+/// The names most programs need.
+pub mod prelude {
+    pub use wb_core::{
+        ContentHash, DatasetName, DynObjectStore, LoadedConfig, LocalStore, ObjectPath, ObjectStore, ObjectStoreExt,
+        PutMode, StoreUri,
+    };
+    pub use wb_datasets::{Dataset, Datasets, Manifest, PartitionSpec, RegisterRequest, Split, Task};
+}
