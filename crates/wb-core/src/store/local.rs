@@ -348,7 +348,7 @@ mod tests {
         assert!(store.list(None).await.expect("list").is_empty());
         let leftovers: Vec<_> = fs::read_dir(dir.path().join(INTERNAL_DIR))
             .expect("internal dir")
-            .filter_map(|e| e.ok())
+            .filter_map(Result::ok)
             .filter(|e| e.path().extension().is_some_and(|x| x == "tmp"))
             .collect();
         assert!(leftovers.is_empty(), "no temporary files are left behind: {leftovers:?}");
