@@ -1,0 +1,257 @@
+//! The error type of `wb-aws`'s own API, and the mapping of S3 failures into `wb_core::Error`.
+
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use wb_core::ETag;
+
+/// Errors of `wb-aws`'s own (non-store) API: building and configuring stores.
+///
+/// Store operations themselves return [`wb_core::Result`], so that callers handle every backend
+/// alike.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A store URI that does not name an S3 location.
+    #[error("{uri} is not an S3 store URI (expected s3://bucket[/prefix])")]
+    NotS3 {
+        /// The rejected URI.
+        uri: String,
+    },
+    /// Multipart settings outside S3's limits.
+    #[error("invalid multipart settings (threshold {threshold} bytes, part size {part_size} bytes): {reason}")]
+    Multipart {
+        /// The requested multipart threshold.
+        threshold: u64,
+        /// The requested part size.
+        part_size: u64,
+        /// Which limit was broken.
+        reason: String,
+    },
+}
+
+/// Result alias for `wb-aws`'s own API.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What a failed S3 call told us, extracted from the SDK error.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    /// HTTP status of the response, when there was one.
+    pub(crate) status: Option<u16>,
+    /// S3 error code (`NoSuchKey`, `PreconditionFailed`, ...).
+    pub(crate) code: Option<String>,
+    /// S3's message, or the SDK's description of a non-service failure.
+    pub(crate) message: String,
+    /// The SDK error itself.
+    pub(crate) source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl Failure {
+    pub(crate) fn from_sdk<E>(err: SdkError<E, HttpResponse>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let status = err.raw_response().map(|r| r.status().as_u16());
+        let code = err.code().map(str::to_owned);
+        let message = err.message().map_or_else(|| DisplayErrorContext(&err).to_string(), str::to_owned);
+        Self { status, code, message, source: Box::new(err) }
+    }
+
+    /// A failure that is not an SDK error (a malformed response, a local read error).
+    pub(crate) fn other(message: impl Into<String>, source: Box<dyn std::error::Error + Send + Sync>) -> Self {
+        Self { status: None, code: None, message: message.into(), source }
+    }
+
+    fn has_code(&self, codes: &[&str]) -> bool {
+        self.code.as_deref().is_some_and(|c| codes.contains(&c))
+    }
+
+    /// A 409 `ConditionalRequestConflict`: another conditional write to the key was in flight.
+    pub(crate) fn is_conflict(&self) -> bool {
+        self.status == Some(409) || self.has_code(&["ConditionalRequestConflict"])
+    }
+
+    fn is_precondition(&self) -> bool {
+        self.status == Some(412) || self.has_code(&["PreconditionFailed"])
+    }
+
+    fn is_access_denied(&self) -> bool {
+        self.status == Some(403)
+            || self.has_code(&[
+                "AccessDenied",
+                "InvalidAccessKeyId",
+                "SignatureDoesNotMatch",
+                "ExpiredToken",
+                "InvalidToken",
+                "AllAccessDisabled",
+            ])
+    }
+
+    fn is_not_found(&self) -> bool {
+        // Only plain "not found" 404s: `NoSuchUpload`, for example, is a backend failure.
+        self.has_code(&["NoSuchKey", "NotFound"]) || (self.status == Some(404) && self.code.is_none())
+    }
+
+    fn code_and_message(&self) -> String {
+        match &self.code {
+            Some(code) => format!("{code}: {}", self.message),
+            None => self.message.clone(),
+        }
+    }
+}
+
+/// The condition a write was sent with, which decides what a 412 means.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Condition<'a> {
+    /// No condition (reads, deletes, plain overwrites).
+    None,
+    /// `If-None-Match: *`.
+    Create,
+    /// `If-Match: <etag>`.
+    Update(&'a ETag),
+}
+
+/// Where a failure happened: the store, the operation and the object.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Context<'a> {
+    /// The store URI (`s3://bucket/prefix`).
+    pub(crate) store: &'a str,
+    /// The bucket.
+    pub(crate) bucket: &'a str,
+    /// The S3 operation (`PutObject`, ...).
+    pub(crate) operation: &'static str,
+    /// The object path relative to the store, when the operation concerns one object.
+    pub(crate) path: Option<&'a str>,
+    /// The condition the request carried.
+    pub(crate) condition: Condition<'a>,
+}
+
+/// Maps an S3 failure into the store-level `wb_core::Error` variants (the one place that does).
+///
+/// * `NoSuchBucket` → `StoreMissing` (naming the bucket);
+/// * 412 `PreconditionFailed` → `AlreadyExists` for `If-None-Match: *`, `PreconditionFailed` for
+///   `If-Match`; a 409 `ConditionalRequestConflict` on an `If-Match` write → `PreconditionFailed`
+///   (the caller re-reads and retries, as after any lost compare-and-swap);
+/// * `AccessDenied`, `InvalidAccessKeyId`, `SignatureDoesNotMatch`, ... or HTTP 403 → `AccessDenied`;
+/// * `NoSuchKey` or a bare HTTP 404 → `NotFound` (when the operation concerns an object);
+/// * everything else → `Backend` with the code, the message and the SDK error as source.
+///
+/// Messages come from S3 and the SDK, which never echo secret keys.
+pub(crate) fn map_failure(ctx: Context<'_>, failure: Failure) -> wb_core::Error {
+    let store = ctx.store.to_owned();
+    if failure.has_code(&["NoSuchBucket"]) {
+        return wb_core::Error::StoreMissing {
+            store,
+            message: format!(
+                "bucket {:?} does not exist ({} during {})",
+                ctx.bucket,
+                failure.code_and_message(),
+                ctx.operation
+            ),
+        };
+    }
+    match ctx.condition {
+        Condition::Create if failure.is_precondition() => {
+            return wb_core::Error::AlreadyExists { store, path: ctx.path.unwrap_or_default().to_owned() };
+        }
+        Condition::Update(expected) if failure.is_precondition() || failure.is_conflict() => {
+            return wb_core::Error::PreconditionFailed {
+                store,
+                path: ctx.path.unwrap_or_default().to_owned(),
+                expected: expected.to_string(),
+            };
+        }
+        _ => {}
+    }
+    if failure.is_access_denied() {
+        return wb_core::Error::AccessDenied { store, operation: ctx.operation, message: failure.code_and_message() };
+    }
+    if let Some(path) = ctx.path
+        && failure.is_not_found()
+    {
+        return wb_core::Error::NotFound { store, path: path.to_owned() };
+    }
+    wb_core::Error::Backend {
+        store,
+        operation: ctx.operation,
+        code: failure.code,
+        message: failure.message,
+        source: Some(failure.source),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(status: Option<u16>, code: Option<&str>) -> Failure {
+        Failure {
+            status,
+            code: code.map(str::to_owned),
+            message: "the message".into(),
+            source: Box::new(std::io::Error::other("sdk error")),
+        }
+    }
+
+    fn ctx(condition: Condition<'_>) -> Context<'_> {
+        Context { store: "s3://bkt/wb", bucket: "bkt", operation: "PutObject", path: Some("a/b.json"), condition }
+    }
+
+    #[test]
+    fn missing_bucket_names_the_bucket() {
+        let e = map_failure(ctx(Condition::None), failure(Some(404), Some("NoSuchBucket")));
+        assert!(matches!(&e, wb_core::Error::StoreMissing { store, .. } if store == "s3://bkt/wb"), "{e:?}");
+        assert!(e.to_string().contains("\"bkt\""), "{e}");
+    }
+
+    #[test]
+    fn preconditions_depend_on_the_condition_sent() {
+        let etag = ETag("\"abc\"".into());
+        let e = map_failure(ctx(Condition::Create), failure(Some(412), Some("PreconditionFailed")));
+        assert!(e.is_already_exists(), "{e:?}");
+        let e = map_failure(ctx(Condition::Update(&etag)), failure(Some(412), Some("PreconditionFailed")));
+        assert!(matches!(&e, wb_core::Error::PreconditionFailed { expected, .. } if expected == "\"abc\""), "{e:?}");
+        let e = map_failure(ctx(Condition::Update(&etag)), failure(Some(409), Some("ConditionalRequestConflict")));
+        assert!(e.is_precondition_failed(), "{e:?}");
+        let e = map_failure(ctx(Condition::Update(&etag)), failure(Some(404), Some("NoSuchKey")));
+        assert!(e.is_not_found(), "{e:?}");
+        // Without a condition, a 412 is just a backend failure.
+        let e = map_failure(ctx(Condition::None), failure(Some(412), Some("PreconditionFailed")));
+        assert!(matches!(&e, wb_core::Error::Backend { code: Some(c), .. } if c == "PreconditionFailed"), "{e:?}");
+    }
+
+    #[test]
+    fn access_denied_by_code_or_status() {
+        for (status, code) in [
+            (Some(403), Some("AccessDenied")),
+            (Some(403), Some("InvalidAccessKeyId")),
+            (Some(403), Some("SignatureDoesNotMatch")),
+            (Some(403), None),
+            (None, Some("AccessDenied")),
+        ] {
+            let e = map_failure(ctx(Condition::None), failure(status, code));
+            assert!(
+                matches!(&e, wb_core::Error::AccessDenied { operation: "PutObject", .. }),
+                "{status:?} {code:?}: {e:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn not_found_only_for_plain_404s_on_objects() {
+        assert!(map_failure(ctx(Condition::None), failure(Some(404), Some("NoSuchKey"))).is_not_found());
+        assert!(map_failure(ctx(Condition::None), failure(Some(404), None)).is_not_found());
+        assert!(map_failure(ctx(Condition::None), failure(Some(404), Some("NotFound"))).is_not_found());
+        let upload = map_failure(ctx(Condition::None), failure(Some(404), Some("NoSuchUpload")));
+        assert!(matches!(upload, wb_core::Error::Backend { .. }), "{upload:?}");
+        let no_path = Context { path: None, ..ctx(Condition::None) };
+        assert!(matches!(map_failure(no_path, failure(Some(404), None)), wb_core::Error::Backend { .. }));
+    }
+
+    #[test]
+    fn everything_else_is_backend_with_code_and_source() {
+        let e = map_failure(ctx(Condition::None), failure(Some(500), Some("InternalError")));
+        let text = e.to_string();
+        assert!(text.contains("PutObject") && text.contains("InternalError") && text.contains("the message"), "{text}");
+        assert!(std::error::Error::source(&e).is_some(), "the SDK error is kept as source");
+    }
+}

@@ -1,0 +1,390 @@
+//! A moto server for tests (feature `testkit`).
+//!
+//! [`Moto::shared`] gives every test in a process one server: the one at `MOTO_URL` when that
+//! variable is set, otherwise a server this module starts itself. To start one it provisions
+//! moto once per target directory — a virtual environment at `<target>/moto-venv` made with
+//! `python3 -m venv` and `pip install 'moto[server]==5.2.5'`, guarded by a file lock so parallel
+//! test processes install it only once, and reused by later runs — and then runs a small Python
+//! guard script that serves moto on a free loopback port and exits when its stdin closes. The
+//! test process holds that stdin, so the server dies with it (even after a `SIGKILL`). moto's
+//! request log goes to `<target>/moto-venv/logs/`.
+//!
+//! Nothing here skips silently: when Python or the install is missing, the harness panics with a
+//! message that says what to install.
+//!
+//! ```no_run
+//! # async fn example() {
+//! use wb_aws::testkit::Moto;
+//! let moto = Moto::shared();
+//! let store = moto.s3_store(wb_aws::Encryption::SseS3).await; // a fresh bucket
+//! wb_core::testkit::object_store_conformance(&store, "suite").await;
+//! # }
+//! ```
+
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime};
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
+use wb_core::ObjectPath;
+
+use crate::{Encryption, MIN_PART_SIZE, S3Store};
+
+/// The pinned moto requirement the harness installs.
+pub const MOTO_REQUIREMENT: &str = "moto[server]==5.2.5";
+/// How long a starting server may take to report readiness.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Request logs older than this are removed when a server starts.
+const LOG_RETENTION: Duration = Duration::from_secs(24 * 3600);
+/// The key prefix of stores made by [`Moto::s3_store`].
+pub const STORE_PREFIX: &str = "wb";
+
+const GUARD_SCRIPT: &str = r#"# Written by wb-aws's test kit: serve moto until stdin reaches EOF.
+import os
+import sys
+
+from moto.server import ThreadedMotoServer
+
+server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+server.start()
+host, port = server.get_host_and_port()
+os.environ["MOTO_PORT"] = str(port)
+sys.stdout.write(f"READY http://{host}:{port}\n")
+sys.stdout.flush()
+# Nothing reads stdout any more: send anything printed later to the log (stderr).
+os.dup2(2, 1)
+sys.stdin.buffer.read()
+os._exit(0)
+"#;
+
+/// A running moto server (or one given by `MOTO_URL`).
+///
+/// A server started by [`Moto::spawn_dedicated`] stops when the value is dropped; the
+/// [`Moto::shared`] one lives as long as the test process.
+#[derive(Debug)]
+pub struct Moto {
+    url: String,
+    log: Option<PathBuf>,
+    /// The guard process; its stdin is kept open for as long as the server should run.
+    child: Option<Child>,
+}
+
+impl Moto {
+    /// The process-wide server: `MOTO_URL` when set, otherwise one started (and, on first use,
+    /// installed) by the harness.
+    ///
+    /// Blocks while provisioning (about a minute for `pip install` the first time, about half a
+    /// second to start a server afterwards).
+    ///
+    /// # Panics
+    /// When moto cannot be provisioned or started; the message says what to install or where the
+    /// log is.
+    pub fn shared() -> &'static Moto {
+        static SHARED: OnceLock<Moto> = OnceLock::new();
+        SHARED.get_or_init(|| match std::env::var("MOTO_URL") {
+            Ok(url) if !url.trim().is_empty() => {
+                Moto { url: url.trim().trim_end_matches('/').to_owned(), log: None, child: None }
+            }
+            _ => Self::spawn(),
+        })
+    }
+
+    /// Starts a separate server, for tests that flip server-wide switches (such as
+    /// `/moto-api/reset-auth`). Always started locally, even when `MOTO_URL` is set.
+    ///
+    /// # Panics
+    /// As [`Moto::shared`].
+    #[must_use]
+    pub fn spawn_dedicated() -> Moto {
+        Self::spawn()
+    }
+
+    /// The endpoint, `http://127.0.0.1:<port>`.
+    #[must_use]
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The file receiving this server's request log (`None` for a `MOTO_URL` server).
+    #[must_use]
+    pub fn log_file(&self) -> Option<&Path> {
+        self.log.as_deref()
+    }
+
+    /// An SDK configuration for this server: static test credentials, `us-east-1`, the server as
+    /// endpoint and no retries (moto answers unimplemented operations with 500s, which should fail
+    /// at once).
+    #[must_use]
+    pub fn sdk_config(&self) -> SdkConfig {
+        SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(&self.url)
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "testing", "testing", None, None, "moto",
+            )))
+            .retry_config(RetryConfig::disabled())
+            .build()
+    }
+
+    /// An S3 client for this server (path-style addressing).
+    #[must_use]
+    pub fn s3_client(&self) -> Client {
+        s3_client(&self.sdk_config())
+    }
+
+    /// Creates a bucket with a unique name, `wb-test-<uuid>`, and returns the name.
+    ///
+    /// # Panics
+    /// When moto refuses to create it.
+    pub async fn fresh_bucket(&self) -> String {
+        let bucket = format!("wb-test-{}", uuid::Uuid::now_v7().simple());
+        if let Err(e) = self.s3_client().create_bucket().bucket(&bucket).send().await {
+            panic!(
+                "moto at {} did not create bucket {bucket}: {}",
+                self.url,
+                aws_sdk_s3::error::DisplayErrorContext(&e)
+            );
+        }
+        bucket
+    }
+
+    /// An [`S3Store`] on a fresh bucket below the prefix [`STORE_PREFIX`], with multipart
+    /// threshold and part size at S3's 5 MiB minimum (so a 6 MiB file goes multipart).
+    ///
+    /// # Panics
+    /// When the bucket cannot be created.
+    pub async fn s3_store(&self, encryption: Encryption) -> S3Store {
+        let bucket = self.fresh_bucket().await;
+        let prefix = ObjectPath::parse(STORE_PREFIX).expect("the store prefix is a valid path");
+        S3Store::new(self.s3_client(), bucket, Some(prefix), encryption)
+            .with_multipart(MIN_PART_SIZE, MIN_PART_SIZE)
+            .expect("5 MiB is a valid multipart setting")
+    }
+
+    /// Sends `POST <path>` with `body` to the server's `/moto-api` (plain HTTP/1.1) and returns
+    /// the status code and response body.
+    ///
+    /// # Panics
+    /// When the server cannot be reached or answers with something that is not HTTP.
+    #[must_use]
+    pub fn post_moto_api(&self, path: &str, content_type: &str, body: &str) -> (u16, String) {
+        let authority = self.url.strip_prefix("http://").unwrap_or(&self.url);
+        let authority = authority.split('/').next().unwrap_or(authority);
+        let mut stream =
+            TcpStream::connect(authority).unwrap_or_else(|e| panic!("connecting to moto at {}: {e}", self.url));
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Type: {content_type}\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).unwrap_or_else(|e| panic!("sending {path} to moto: {e}"));
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap_or_else(|e| panic!("reading moto's answer to {path}: {e}"));
+        let status = response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("moto's answer to {path} is not HTTP: {response:?}"));
+        let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+        (status, body)
+    }
+
+    /// Turns on authentication and authorization (`POST /moto-api/reset-auth` with body `0`):
+    /// from then on every request needs credentials that exist in moto's IAM, and signatures are
+    /// checked. Server-wide, so use it on a [`Moto::spawn_dedicated`] server only.
+    ///
+    /// # Panics
+    /// When moto refuses.
+    pub fn enable_auth(&self) {
+        let (status, body) = self.post_moto_api("/moto-api/reset-auth", "text/plain", "0");
+        assert_eq!(status, 200, "moto refused /moto-api/reset-auth: {body}");
+    }
+
+    fn spawn() -> Moto {
+        let python = provision();
+        let venv = venv_dir();
+        let guard = write_guard(&venv);
+        let logs = venv.join("logs");
+        fs::create_dir_all(&logs).unwrap_or_else(|e| panic!("creating {}: {e}", logs.display()));
+        prune_logs(&logs);
+        static SERVERS: AtomicUsize = AtomicUsize::new(0);
+        let n = SERVERS.fetch_add(1, Ordering::Relaxed);
+        let log = logs.join(format!("moto-{}-{n}.log", std::process::id()));
+        let log_file = File::create(&log).unwrap_or_else(|e| panic!("creating {}: {e}", log.display()));
+        let mut child = Command::new(&python)
+            .arg(&guard)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(log_file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting moto with {}: {e}", python.display()));
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let read = BufReader::new(stdout).read_line(&mut line).map(|_| line);
+            let _ = tx.send(read);
+        });
+        let outcome = rx.recv_timeout(READY_TIMEOUT);
+        let url = match &outcome {
+            Ok(Ok(line)) => line.strip_prefix("READY ").map(|u| u.trim().to_owned()),
+            _ => None,
+        };
+        let Some(url) = url else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "moto did not become ready within {READY_TIMEOUT:?} (guard said {outcome:?}); its log {}:\n{}",
+                log.display(),
+                tail(&log)
+            );
+        };
+        tracing::debug!(url, log = %log.display(), "moto server started");
+        Moto { url, log: Some(log), child: Some(child) }
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            drop(child.stdin.take()); // EOF: the guard exits on its own ...
+            let _ = child.kill(); // ... but do not wait for it.
+            let _ = child.wait();
+        }
+    }
+}
+
+/// An S3 client from an SDK configuration, with path-style addressing.
+#[must_use]
+pub fn s3_client(sdk: &SdkConfig) -> Client {
+    Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build())
+}
+
+/// The workspace's target directory: `CARGO_TARGET_DIR`, or `target/` in the workspace root
+/// (the nearest ancestor of this crate whose `Cargo.toml` has a `[workspace]` table).
+fn target_dir() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let workspace_root = manifest_dir
+        .ancestors()
+        .find(|dir| fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|toml| toml.contains("[workspace]")))
+        .unwrap_or(manifest_dir);
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if Path::new(&dir).is_absolute() => PathBuf::from(dir),
+        Some(dir) => workspace_root.join(dir),
+        None => workspace_root.join("target"),
+    }
+}
+
+fn venv_dir() -> PathBuf {
+    target_dir().join("moto-venv")
+}
+
+fn venv_python(venv: &Path) -> PathBuf {
+    if cfg!(windows) { venv.join("Scripts").join("python.exe") } else { venv.join("bin").join("python") }
+}
+
+/// Makes sure the virtual environment with moto exists and returns its Python.
+fn provision() -> PathBuf {
+    let venv = venv_dir();
+    let python = venv_python(&venv);
+    let marker = venv.join(".wb-moto-installed");
+    let installed = || fs::read_to_string(&marker).is_ok_and(|m| m.trim() == MOTO_REQUIREMENT) && python.exists();
+    if installed() {
+        return python;
+    }
+    let target = target_dir();
+    fs::create_dir_all(&target).unwrap_or_else(|e| panic!("creating {}: {e}", target.display()));
+    let lock_path = target.join("moto-venv.lock");
+    let lock = File::create(&lock_path).unwrap_or_else(|e| panic!("creating {}: {e}", lock_path.display()));
+    lock.lock().unwrap_or_else(|e| panic!("locking {}: {e}", lock_path.display()));
+    if installed() {
+        return python; // another process finished the install while we waited
+    }
+    if venv.exists() {
+        fs::remove_dir_all(&venv).unwrap_or_else(|e| panic!("removing the incomplete {}: {e}", venv.display()));
+    }
+    eprintln!("wb-aws testkit: installing {MOTO_REQUIREMENT} into {} (once; about a minute)", venv.display());
+    let created = Command::new("python3").arg("-m").arg("venv").arg(&venv).output();
+    match created {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
+            "python3 was not found, and the S3 tests need a moto server: install Python 3 with venv support \
+             (Debian/Ubuntu: `apt-get install python3 python3-venv`), or start moto yourself and set MOTO_URL \
+             (e.g. MOTO_URL=http://127.0.0.1:5000)"
+        ),
+        Err(e) => panic!("running python3 -m venv: {e}"),
+        Ok(out) if !out.status.success() => panic!(
+            "`python3 -m venv {}` failed ({}); install the venv module (Debian/Ubuntu: `apt-get install \
+             python3-venv`) or set MOTO_URL to a running moto server:\n{}",
+            venv.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Ok(_) => {}
+    }
+    let pip_log = venv.join("pip-install.log");
+    let log = File::create(&pip_log).unwrap_or_else(|e| panic!("creating {}: {e}", pip_log.display()));
+    let log_err = log.try_clone().unwrap_or_else(|e| panic!("opening {}: {e}", pip_log.display()));
+    let status = Command::new(&python)
+        .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", MOTO_REQUIREMENT])
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_err)
+        .status()
+        .unwrap_or_else(|e| panic!("running pip in {}: {e}", venv.display()));
+    if !status.success() {
+        panic!(
+            "`pip install '{MOTO_REQUIREMENT}'` failed ({status}); it needs network access to PyPI (or set MOTO_URL \
+             to a running moto server). The end of {}:\n{}",
+            pip_log.display(),
+            tail(&pip_log)
+        );
+    }
+    fs::write(&marker, MOTO_REQUIREMENT).unwrap_or_else(|e| panic!("writing {}: {e}", marker.display()));
+    drop(lock);
+    python
+}
+
+/// Writes the guard script into the venv (atomically, as other processes may be starting it).
+fn write_guard(venv: &Path) -> PathBuf {
+    let guard = venv.join("moto_stdin_guard.py");
+    if fs::read_to_string(&guard).is_ok_and(|s| s == GUARD_SCRIPT) {
+        return guard;
+    }
+    let tmp = venv.join(format!(".moto_stdin_guard.{}.tmp", std::process::id()));
+    fs::write(&tmp, GUARD_SCRIPT)
+        .and_then(|()| fs::rename(&tmp, &guard))
+        .unwrap_or_else(|e| panic!("writing {}: {e}", guard.display()));
+    guard
+}
+
+/// Removes request logs of earlier runs.
+fn prune_logs(logs: &Path) {
+    let Ok(entries) = fs::read_dir(logs) else { return };
+    let now = SystemTime::now();
+    for entry in entries.flatten() {
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age > LOG_RETENTION));
+        if old {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The last lines of a log file, for panic messages.
+fn tail(path: &Path) -> String {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
