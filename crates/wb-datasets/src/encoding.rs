@@ -13,6 +13,8 @@
 
 use std::collections::HashMap;
 
+use foldhash::fast::FixedState;
+
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Float64Type};
 use ndarray::Array2;
@@ -60,12 +62,16 @@ pub(crate) fn is_numeric(t: &DataType) -> bool {
 #[derive(Debug)]
 pub(crate) enum FeatureStats {
     Numeric { sum: f64, count: u64 },
-    Categorical { counts: HashMap<String, u64> },
+    Categorical { counts: HashMap<String, u64, FixedState> },
 }
 
 impl FeatureStats {
     pub(crate) fn for_type(t: &DataType) -> Self {
-        if is_numeric(t) { Self::Numeric { sum: 0.0, count: 0 } } else { Self::Categorical { counts: HashMap::new() } }
+        if is_numeric(t) {
+            Self::Numeric { sum: 0.0, count: 0 }
+        } else {
+            Self::Categorical { counts: HashMap::default() }
+        }
     }
 
     pub(crate) fn update(&mut self, column: &dyn Array) -> Result<()> {
@@ -156,7 +162,8 @@ fn encode_column(feature: &FeatureEncoding, column: &dyn Array) -> Result<Vec<f6
             Ok(floats.as_primitive::<Float64Type>().iter().map(|v| v.unwrap_or(*impute)).collect())
         }
         FeatureKind::Categorical { categories } => {
-            let index: HashMap<&str, usize> = categories.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
+            let index: HashMap<&str, usize, FixedState> =
+                categories.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
             let other = categories.len() as f64;
             let text = arrow::compute::cast(column, &DataType::Utf8)
                 .map_err(|e| Error::data(format!("encoding {:?}", feature.name), e))?;

@@ -20,6 +20,7 @@ use std::future::{Future, IntoFuture};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
 use arrow::datatypes::{DataType, Float64Type, SchemaRef};
@@ -85,38 +86,47 @@ impl Partition {
         let inputs = PartitionInputs { registration: record.clone(), spec: self.spec, algorithm: algorithm.into() };
         let fingerprint = inputs.fingerprint();
 
-        // The source must still be the registered bytes.
-        let source = LocalSource::fetch(store.as_ref(), &record.source.uri).await?;
-        let source_path = source.path.clone();
-        let now = tokio::task::spawn_blocking(move || ContentHash::of_file(&source_path))
-            .await
-            .map_err(|e| Error::data("hashing the source", e))??;
-        if now != record.source.fingerprint {
-            return Err(Error::SourceChanged {
-                name: self.name.to_string(),
-                source_name: record.source.uri.clone(),
-                registered: record.source.fingerprint.to_string(),
-                now: now.to_string(),
-            });
-        }
-
         let manifest_path = layout::manifest_path(&self.name);
         let existing = match store.get_json::<Manifest>(&manifest_path).await {
             Ok(found) => Some(found),
             Err(e) if e.is_not_found() => None,
             Err(e) => return Err(e.into()),
         };
-        if let Some((manifest, _)) = &existing {
-            if manifest.fingerprint == fingerprint {
-                tracing::info!(dataset = %self.name, "already partitioned with the same inputs; nothing to do");
-                return Ok(PartitionOutcome { manifest: manifest.clone(), created: false });
-            }
-            if !self.new_version {
-                return Err(Error::PartitionConflict {
-                    name: self.name.to_string(),
-                    differences: manifest.input_differences(&inputs),
-                });
-            }
+        if let Some((manifest, _)) = &existing
+            && manifest.fingerprint != fingerprint
+            && !self.new_version
+        {
+            return Err(Error::PartitionConflict {
+                name: self.name.to_string(),
+                differences: manifest.input_differences(&inputs),
+            });
+        }
+
+        // The source must still be the registered bytes; it is hashed while the partition is
+        // computed, and nothing is stored unless it matches.
+        let source = Arc::new(LocalSource::fetch(store.as_ref(), &record.source.uri).await?);
+        let verify = {
+            let source = source.clone();
+            let (name, record) = (self.name.clone(), record.clone());
+            tokio::task::spawn_blocking(move || -> Result<()> {
+                let now = ContentHash::of_file(&source.path)?;
+                if now == record.source.fingerprint {
+                    return Ok(());
+                }
+                Err(Error::SourceChanged {
+                    name: name.to_string(),
+                    source_name: record.source.uri.clone(),
+                    registered: record.source.fingerprint.to_string(),
+                    now: now.to_string(),
+                })
+            })
+        };
+        if let Some((manifest, _)) = &existing
+            && manifest.fingerprint == fingerprint
+        {
+            verify.await.map_err(|e| Error::data("hashing the source", e))??;
+            tracing::info!(dataset = %self.name, "already partitioned with the same inputs; nothing to do");
+            return Ok(PartitionOutcome { manifest: manifest.clone(), created: false });
         }
 
         let pid = fingerprint.short(16);
@@ -126,9 +136,10 @@ impl Partition {
             let record = record.clone();
             let spec = self.spec;
             tokio::task::spawn_blocking(move || compute(&source, &record, spec))
-                .await
-                .map_err(|e| Error::data("partitioning", e))??
         };
+        let (verified, computed) = tokio::join!(verify, computed);
+        verified.map_err(|e| Error::data("hashing the source", e))??;
+        let computed = computed.map_err(|e| Error::data("partitioning", e))??;
 
         // Upload every file, then the manifests.
         let mut splits = BTreeMap::new();
@@ -368,7 +379,13 @@ fn read_targets(
 
 fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) -> Result<Computed> {
     let schema = from_columns(&record.schema)?;
+    let started = std::time::Instant::now();
     let targets = read_targets(source, record, &schema, &spec)?;
+    tracing::info!(
+        rows = targets.classes.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "pass 1: targets read"
+    );
     let class_count = match &targets.task {
         Task::Classification { classes } => classes.len(),
         Task::Regression => 1,
@@ -417,45 +434,58 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
     let mut row_counts = [0u64; 3];
     let mut offset = 0usize;
     let mut indices: [Vec<u32>; 3] = Default::default();
-    for batch in source.batches(&schema, &record.missing, None, BATCH_ROWS)? {
-        let batch = batch?;
-        let n = batch.num_rows();
-        if offset + n > labels.len() {
-            return Err(Error::SourceChanged {
-                name: record.name.to_string(),
-                source_name: source.uri.clone(),
-                registered: format!("{} rows", labels.len()),
-                now: "more rows on the second read".into(),
-            });
-        }
-        for ix in &mut indices {
-            ix.clear();
-        }
-        for (i, &label) in labels[offset..offset + n].iter().enumerate() {
-            indices[label as usize].push(i as u32);
-            class_counts[label as usize][targets.classes[offset + i] as usize] += 1;
-        }
-        for (s, ix) in indices.iter().enumerate() {
-            if ix.is_empty() {
-                continue;
-            }
-            let part = if ix.len() == n {
-                batch.clone()
-            } else {
-                arrow::compute::take_record_batch(&batch, &UInt32Array::from(ix.clone()))
-                    .map_err(|e| Error::data(&source.uri, e))?
-            };
-            if s == Split::Train.index() {
-                for (stat, &col) in stats.iter_mut().zip(&feature_index) {
-                    stat.update(part.column(col).as_ref())?;
+    // CSV/Parquet decoding runs on its own thread, overlapped with routing and writing.
+    let batches = source.batches(&schema, &record.missing, None, BATCH_ROWS)?;
+    std::thread::scope(|scope| -> Result<()> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<RecordBatch>>(2);
+        scope.spawn(move || {
+            for batch in batches {
+                if tx.send(batch).is_err() {
+                    break;
                 }
             }
-            row_counts[s] += part.num_rows() as u64;
-            let (path, writer) = &mut writers[s];
-            writer.write(&part).map_err(|e| Error::data(path.display().to_string(), e))?;
+        });
+        for batch in rx {
+            let batch = batch?;
+            let n = batch.num_rows();
+            if offset + n > labels.len() {
+                return Err(Error::SourceChanged {
+                    name: record.name.to_string(),
+                    source_name: source.uri.clone(),
+                    registered: format!("{} rows", labels.len()),
+                    now: "more rows on the second read".into(),
+                });
+            }
+            for ix in &mut indices {
+                ix.clear();
+            }
+            for (i, &label) in labels[offset..offset + n].iter().enumerate() {
+                indices[label as usize].push(i as u32);
+                class_counts[label as usize][targets.classes[offset + i] as usize] += 1;
+            }
+            for (s, ix) in indices.iter().enumerate() {
+                if ix.is_empty() {
+                    continue;
+                }
+                let part = if ix.len() == n {
+                    batch.clone()
+                } else {
+                    arrow::compute::take_record_batch(&batch, &UInt32Array::from(ix.clone()))
+                        .map_err(|e| Error::data(&source.uri, e))?
+                };
+                if s == Split::Train.index() {
+                    for (stat, &col) in stats.iter_mut().zip(&feature_index) {
+                        stat.update(part.column(col).as_ref())?;
+                    }
+                }
+                row_counts[s] += part.num_rows() as u64;
+                let (path, writer) = &mut writers[s];
+                writer.write(&part).map_err(|e| Error::data(path.display().to_string(), e))?;
+            }
+            offset += n;
         }
-        offset += n;
-    }
+        Ok(())
+    })?;
     let encoding = Encoding(
         stats
             .into_iter()
@@ -471,23 +501,33 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
         parquet_files.push(Staged { local: path, hash: hasher.finish(), size: bytes, rows });
     }
 
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "pass 2: split files written");
     // Pass 3: channels from the split files.
     let target_index = schema.index_of(&record.target).map_err(|e| Error::data(&source.uri, e))?;
+    let channels: Vec<Result<Staged>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = Split::ALL
+            .iter()
+            .zip(&parquet_files)
+            .map(|(split, parquet)| {
+                let dest = dir.path().join(format!("{split}.csv"));
+                let (encoding, task) = (&encoding, &targets.task);
+                scope.spawn(move || write_channel(&parquet.local, &dest, encoding, target_index, task))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(Error::data("writing channels", "a writer thread panicked"))))
+            .collect()
+    });
     let mut splits = Vec::new();
-    for ((split, parquet), counts) in Split::ALL.iter().zip(parquet_files).zip(&class_counts) {
-        let channel = write_channel(
-            &parquet.local,
-            &dir.path().join(format!("{split}.csv")),
-            &encoding,
-            target_index,
-            &targets.task,
-        )?;
+    for ((parquet, channel), counts) in parquet_files.into_iter().zip(channels).zip(&class_counts) {
         let class_counts = match &targets.task {
             Task::Classification { classes } => classes.iter().cloned().zip(counts.iter().copied()).collect(),
             Task::Regression => BTreeMap::new(),
         };
-        splits.push(StagedSplit { rows: parquet.rows, class_counts, parquet, channel });
+        splits.push(StagedSplit { rows: parquet.rows, class_counts, parquet, channel: channel? });
     }
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "pass 3: channels written");
     Ok(Computed { _dir: dir, splits, task: targets.task, encoding })
 }
 
@@ -500,21 +540,22 @@ fn write_channel(parquet: &Path, dest: &Path, encoding: &Encoding, target_index:
         Task::Regression => HashMap::new(),
     };
     let mut rows = 0u64;
-    let mut line = String::with_capacity(1024);
+    let mut line: Vec<u8> = Vec::with_capacity(1 << 16);
+    let (mut ints, mut floats) = (itoa::Buffer::new(), ryu::Buffer::new());
     for batch in wb_etl::tabular::read_parquet(parquet, BATCH_ROWS)? {
         let batch = batch.map_err(|e| Error::data(parquet.display().to_string(), e))?;
         let columns = encoding.encode_columns(&batch)?;
         let target = target_values(&batch, target_index, task, &class_index)?;
+        line.clear();
         for (r, t) in target.iter().enumerate() {
-            line.clear();
-            push_number(&mut line, *t);
+            push_number(&mut line, *t, &mut ints, &mut floats);
             for column in &columns {
-                line.push(',');
-                push_number(&mut line, column[r]);
+                line.push(b',');
+                push_number(&mut line, column[r], &mut ints, &mut floats);
             }
-            line.push('\n');
-            out.write_all(line.as_bytes()).map_err(|e| Error::io("writing", dest, e))?;
+            line.push(b'\n');
         }
+        out.write_all(&line).map_err(|e| Error::io("writing", dest, e))?;
         rows += batch.num_rows() as u64;
     }
     out.flush().map_err(|e| Error::io("writing", dest, e))?;
@@ -544,11 +585,12 @@ fn target_values(
     }
 }
 
-fn push_number(line: &mut String, v: f64) {
-    use std::fmt::Write as _;
+/// Appends a number: integers without a fraction, other values in the shortest form that reads
+/// back to the same `f64`.
+fn push_number(line: &mut Vec<u8>, v: f64, ints: &mut itoa::Buffer, floats: &mut ryu::Buffer) {
     if v.fract() == 0.0 && v.abs() < 1e15 {
-        let _ = write!(line, "{}", v as i64);
+        line.extend_from_slice(ints.format(v as i64).as_bytes());
     } else {
-        let _ = write!(line, "{v}");
+        line.extend_from_slice(floats.format(v).as_bytes());
     }
 }
