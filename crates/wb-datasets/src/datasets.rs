@@ -356,11 +356,8 @@ impl SplitData {
         };
         let targets: Vec<usize> = match self.concat()? {
             Some(batch) => {
-                let column = batch.column_by_name(&self.manifest.registration.target).ok_or_else(|| Error::Data {
-                    what: "split".into(),
-                    message: "target column missing from the split file".into(),
-                })?;
-                let text = arrow::compute::cast(column, &DataType::Utf8).map_err(|e| Error::data("target", e))?;
+                let text = arrow::compute::cast(self.target_column(&batch)?, &DataType::Utf8)
+                    .map_err(|e| Error::data("target", e))?;
                 text.as_string::<i32>()
                     .iter()
                     .map(|v| {
@@ -387,17 +384,21 @@ impl SplitData {
         }
         let targets: Vec<f64> = match self.concat()? {
             Some(batch) => {
-                let column = batch.column_by_name(&self.manifest.registration.target).ok_or_else(|| Error::Data {
-                    what: "split".into(),
-                    message: "target column missing from the split file".into(),
-                })?;
-                let floats = arrow::compute::cast(column, &DataType::Float64).map_err(|e| Error::data("target", e))?;
+                let floats = arrow::compute::cast(self.target_column(&batch)?, &DataType::Float64)
+                    .map_err(|e| Error::data("target", e))?;
                 floats.as_primitive::<arrow::datatypes::Float64Type>().iter().map(|v| v.unwrap_or(f64::NAN)).collect()
             }
             None => Vec::new(),
         };
         Ok(linfa::Dataset::new(self.features()?, Array1::from(targets))
             .with_feature_names(self.manifest.features.feature_names()))
+    }
+
+    fn target_column<'b>(&self, batch: &'b RecordBatch) -> Result<&'b arrow::array::ArrayRef> {
+        batch.column_by_name(&self.manifest.registration.target).ok_or_else(|| Error::Data {
+            what: "split".into(),
+            message: "target column missing from the split file".into(),
+        })
     }
 
     fn mismatch(&self, wanted: &'static str) -> Error {
