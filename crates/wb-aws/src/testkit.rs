@@ -3,11 +3,16 @@
 //! [`Moto::shared`] gives every test in a process one server: the one at `MOTO_URL` when that
 //! variable is set, otherwise a server this module starts itself. To start one it provisions
 //! moto once per target directory — a virtual environment at `<target>/moto-venv` made with
-//! `python3 -m venv` and `pip install 'moto[server]==5.2.5'`, guarded by a file lock so parallel
-//! test processes install it only once, and reused by later runs — and then runs a small Python
-//! guard script that serves moto on a free loopback port and exits when its stdin closes. The
-//! test process holds that stdin, so the server dies with it (even after a `SIGKILL`). moto's
-//! request log goes to `<target>/moto-venv/logs/`.
+//! `python3 -m venv` and `pip install` of [`REQUIREMENTS`] (`moto[server]==5.2.5` and
+//! `pyarrow==26.0.1`), guarded by a file lock so parallel test processes install it only once,
+//! and reused by later runs — and then runs a small Python guard script that serves moto on a
+//! free loopback port and exits when its stdin closes. The test process holds that stdin, so the
+//! server dies with it (even after a `SIGKILL`). moto's request log goes to
+//! `<target>/moto-venv/logs/`.
+//!
+//! The same environment gives tests an independent Parquet reader: [`python`] returns its
+//! interpreter, which can `import pyarrow` (to check that what the workbench writes is Parquet
+//! that pyarrow reads).
 //!
 //! Nothing here skips silently: when Python or the install is missing, the harness panics with a
 //! message that says what to install.
@@ -40,6 +45,16 @@ use crate::{Encryption, MIN_PART_SIZE, S3Store};
 
 /// The pinned moto requirement the harness installs.
 pub const MOTO_REQUIREMENT: &str = "moto[server]==5.2.5";
+/// The pinned pyarrow requirement the harness installs (for tests that read Parquet with pyarrow).
+pub const PYARROW_REQUIREMENT: &str = "pyarrow==26.0.1";
+/// Everything the harness installs into `<target>/moto-venv`, in one `pip install`.
+pub const REQUIREMENTS: &[&str] = &[MOTO_REQUIREMENT, PYARROW_REQUIREMENT];
+/// The file in the venv that records the requirement list of the last complete install (one
+/// requirement per line). A venv whose marker differs from [`REQUIREMENTS`] is brought up to date.
+const MARKER: &str = ".wb-testkit-installed";
+/// The marker of earlier versions of the harness (moto only): its venv is complete and is
+/// upgraded in place rather than rebuilt.
+const LEGACY_MARKER: &str = ".wb-moto-installed";
 /// How long a starting server may take to report readiness.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Request logs older than this are removed when a server starts.
@@ -293,12 +308,34 @@ fn venv_python(venv: &Path) -> PathBuf {
     if cfg!(windows) { venv.join("Scripts").join("python.exe") } else { venv.join("bin").join("python") }
 }
 
-/// Makes sure the virtual environment with moto exists and returns its Python.
+/// The Python interpreter of the harness's virtual environment, with [`REQUIREMENTS`] installed
+/// (so `import pyarrow` works). Provisions the environment on first use, as [`Moto::shared`] does,
+/// even when `MOTO_URL` names a server.
+///
+/// # Panics
+/// When the environment cannot be provisioned; the message says what to install.
+#[must_use]
+pub fn python() -> PathBuf {
+    provision()
+}
+
+/// The marker's content for the current requirement list.
+fn marker_content() -> String {
+    REQUIREMENTS.join("\n")
+}
+
+/// Makes sure the virtual environment with [`REQUIREMENTS`] exists and returns its Python.
+///
+/// A venv carrying the marker of an older requirement list (or the legacy moto-only marker) was
+/// complete once: the requirements are installed into it (pip adds what is missing and changes
+/// what differs; an interrupted upgrade is retried the same way next time). A venv without either
+/// marker is an interrupted creation and is rebuilt.
 fn provision() -> PathBuf {
     let venv = venv_dir();
     let python = venv_python(&venv);
-    let marker = venv.join(".wb-moto-installed");
-    let installed = || fs::read_to_string(&marker).is_ok_and(|m| m.trim() == MOTO_REQUIREMENT) && python.exists();
+    let marker = venv.join(MARKER);
+    let wanted = marker_content();
+    let installed = || fs::read_to_string(&marker).is_ok_and(|m| m.trim() == wanted) && python.exists();
     if installed() {
         return python;
     }
@@ -310,16 +347,49 @@ fn provision() -> PathBuf {
     if installed() {
         return python; // another process finished the install while we waited
     }
-    if venv.exists() {
-        fs::remove_dir_all(&venv).unwrap_or_else(|e| panic!("removing the incomplete {}: {e}", venv.display()));
+    let upgradable = python.exists() && (marker.exists() || venv.join(LEGACY_MARKER).exists());
+    let requirements = REQUIREMENTS.join(" ");
+    if upgradable {
+        eprintln!("wb-aws testkit: installing {requirements} into the existing {} (once)", venv.display());
+    } else {
+        if venv.exists() {
+            fs::remove_dir_all(&venv).unwrap_or_else(|e| panic!("removing the incomplete {}: {e}", venv.display()));
+        }
+        eprintln!("wb-aws testkit: installing {requirements} into {} (once; about a minute)", venv.display());
+        create_venv(&venv);
     }
-    eprintln!("wb-aws testkit: installing {MOTO_REQUIREMENT} into {} (once; about a minute)", venv.display());
-    let created = Command::new("python3").arg("-m").arg("venv").arg(&venv).output();
+    let pip_log = venv.join("pip-install.log");
+    let log = File::create(&pip_log).unwrap_or_else(|e| panic!("creating {}: {e}", pip_log.display()));
+    let log_err = log.try_clone().unwrap_or_else(|e| panic!("opening {}: {e}", pip_log.display()));
+    let status = Command::new(&python)
+        .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input"])
+        .args(REQUIREMENTS)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_err)
+        .status()
+        .unwrap_or_else(|e| panic!("running pip in {}: {e}", venv.display()));
+    if !status.success() {
+        panic!(
+            "`pip install {requirements}` failed ({status}); it needs network access to PyPI (or, for the S3 tests \
+             alone, set MOTO_URL to a running moto server). The end of {}:\n{}",
+            pip_log.display(),
+            tail(&pip_log)
+        );
+    }
+    fs::write(&marker, wanted).unwrap_or_else(|e| panic!("writing {}: {e}", marker.display()));
+    drop(lock);
+    python
+}
+
+/// `python3 -m venv <venv>`, with a message that says what to install when it fails.
+fn create_venv(venv: &Path) {
+    let created = Command::new("python3").arg("-m").arg("venv").arg(venv).output();
     match created {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-            "python3 was not found, and the S3 tests need a moto server: install Python 3 with venv support \
-             (Debian/Ubuntu: `apt-get install python3 python3-venv`), or start moto yourself and set MOTO_URL \
-             (e.g. MOTO_URL=http://127.0.0.1:5000)"
+            "python3 was not found; the test harness needs it for moto (the S3 tests) and pyarrow: install Python 3 \
+             with venv support (Debian/Ubuntu: `apt-get install python3 python3-venv`), or, for the S3 tests alone, \
+             start moto yourself and set MOTO_URL (e.g. MOTO_URL=http://127.0.0.1:5000)"
         ),
         Err(e) => panic!("running python3 -m venv: {e}"),
         Ok(out) if !out.status.success() => panic!(
@@ -331,27 +401,6 @@ fn provision() -> PathBuf {
         ),
         Ok(_) => {}
     }
-    let pip_log = venv.join("pip-install.log");
-    let log = File::create(&pip_log).unwrap_or_else(|e| panic!("creating {}: {e}", pip_log.display()));
-    let log_err = log.try_clone().unwrap_or_else(|e| panic!("opening {}: {e}", pip_log.display()));
-    let status = Command::new(&python)
-        .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", MOTO_REQUIREMENT])
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(log_err)
-        .status()
-        .unwrap_or_else(|e| panic!("running pip in {}: {e}", venv.display()));
-    if !status.success() {
-        panic!(
-            "`pip install '{MOTO_REQUIREMENT}'` failed ({status}); it needs network access to PyPI (or set MOTO_URL \
-             to a running moto server). The end of {}:\n{}",
-            pip_log.display(),
-            tail(&pip_log)
-        );
-    }
-    fs::write(&marker, MOTO_REQUIREMENT).unwrap_or_else(|e| panic!("writing {}: {e}", marker.display()));
-    drop(lock);
-    python
 }
 
 /// Writes the guard script into the venv (atomically, as other processes may be starting it).

@@ -348,3 +348,15 @@ async fn put_file_of_a_missing_file_is_an_io_error() {
     assert!(matches!(err, Error::Io { .. }), "{err:?}");
     assert!(store.list(None).await.expect("list").is_empty(), "nothing was written");
 }
+
+#[test]
+fn the_harness_python_imports_moto_and_the_pinned_pyarrow() {
+    let python = wb_aws::testkit::python();
+    let out = std::process::Command::new(&python)
+        .args(["-c", "import moto, pyarrow, pyarrow.parquet; print(moto.__version__, pyarrow.__version__)"])
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", python.display()));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let pins: Vec<&str> = wb_aws::testkit::REQUIREMENTS.iter().filter_map(|r| r.split("==").nth(1)).collect();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).split_whitespace().collect::<Vec<_>>(), pins);
+}

@@ -6,19 +6,19 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
-fn wb(dir: &Path) -> Command {
+pub(crate) fn wb(dir: &Path) -> Command {
     let mut cmd = Command::cargo_bin("wb").expect("wb binary");
     cmd.current_dir(dir).env_remove("WB_CONFIG").env("NO_COLOR", "1");
     cmd
 }
 
-fn json(output: &[u8]) -> Value {
+pub(crate) fn json(output: &[u8]) -> Value {
     serde_json::from_slice(output)
         .unwrap_or_else(|e| panic!("stdout is JSON ({e}): {}", String::from_utf8_lossy(output)))
 }
 
 /// Runs a command expected to fail; returns its stderr after checking it is one `error:` line.
-fn fails(cmd: &mut Command) -> String {
+pub(crate) fn fails(cmd: &mut Command) -> String {
     let out = cmd.assert().failure().code(1).get_output().clone();
     let stderr = String::from_utf8(out.stderr).expect("utf8");
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -45,7 +45,7 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
-fn csv(dir: &Path, name: &str, text: &str) -> PathBuf {
+pub(crate) fn csv(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).expect("write");
     p
