@@ -52,7 +52,15 @@ impl Failure {
     {
         let status = err.raw_response().map(|r| r.status().as_u16());
         let code = err.code().map(str::to_owned);
-        let message = err.message().map_or_else(|| DisplayErrorContext(&err).to_string(), str::to_owned);
+        // A response without a body (HEAD requests) carries no code or message: say what the
+        // status means rather than dumping the SDK's debug context.
+        let message = match (err.message(), status) {
+            (Some(m), _) => m.to_owned(),
+            (None, Some(403)) => "HTTP 403 Forbidden (the credentials are unknown or lack permission)".to_owned(),
+            (None, Some(404)) => "HTTP 404 Not Found".to_owned(),
+            (None, Some(s)) => format!("HTTP {s}"),
+            (None, None) => DisplayErrorContext(&err).to_string(),
+        };
         Self { status, code, message, source: Box::new(err) }
     }
 

@@ -15,10 +15,13 @@ use crate::context::Context;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("WB_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("WB_LOG").unwrap_or_else(|_| {
+            // The workbench's own warnings; other crates (the AWS SDK) only on errors, so a
+            // failure stays one `error:` line.
+            tracing_subscriber::EnvFilter::new(
+                "error,wb_core=warn,wb_etl=warn,wb_datasets=warn,wb_aws=warn,wb_cli=warn",
+            )
+        }))
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

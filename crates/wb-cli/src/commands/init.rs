@@ -40,6 +40,10 @@ pub(crate) async fn run(args: InitArgs, explicit: Option<&Path>) -> Result<()> {
     config.validate(&path)?;
     let loaded = LoadedConfig { path: std::path::absolute(&path)?, config };
     let store = open_store(&loaded).await?;
+    // Check now that the store is there and readable (a missing bucket, denied access), rather
+    // than at the first real command.
+    let probe = wb_core::ObjectPath::parse("datasets").expect("a valid path");
+    store.list(Some(&probe)).await?;
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }

@@ -283,6 +283,12 @@ fn s3_missing_bucket_is_one_error_line_naming_it() {
     assert!(err.contains(&format!("\"{bucket}\"")) && err.contains("does not exist"), "{err}");
     let err = fails(wb_env(d, moto).args(["dataset", "register", "toy", "--source", "data.csv", "--target", "label"]));
     assert!(err.contains(&format!("\"{bucket}\"")) && err.contains("does not exist"), "{err}");
+
+    // `wb init` checks the bucket before writing any configuration.
+    let fresh = tempfile::tempdir().expect("tempdir");
+    let err = fails(wb_env(fresh.path(), moto).args(["init", "--store", &format!("s3://{bucket}/x")]));
+    assert!(err.contains(&format!("\"{bucket}\"")) && err.contains("does not exist"), "{err}");
+    assert!(!fresh.path().join("workbench.toml").exists(), "a failed init writes no workbench.toml");
 }
 
 #[test]
