@@ -126,29 +126,198 @@ fn read_header(file: &Path, options: &CsvOptions) -> Result<Vec<String>> {
 
 /// Infers the schema of a CSV file from all of its rows.
 ///
-/// Columns whose every value is missing become nullable `Utf8`.
+/// Every data row is read once (with the `csv` crate, on raw bytes) and each column gets the
+/// narrowest type that every one of its non-missing cells fits, in a lattice compatible with
+/// what Arrow's CSV reader (and so [`CsvBatches`]) can then parse:
+///
+/// - `Boolean`: every cell is `true` or `false`, in any letter case;
+/// - `Int64`: every cell is an optional `+`/`-` followed by ASCII digits, and fits an `i64`;
+/// - `Float64`: every cell is an integer or a decimal number: optional sign, digits with an
+///   optional `.` (`1.5`, `.5`, `5.`), an optional exponent (`1e5`, `2.5E-3`), or one of `NaN`,
+///   `nan`, `inf`, `-inf`; integers mixed with such numbers make the column `Float64`;
+/// - `Utf8`: anything else, including a column with no non-missing cell at all.
+///
+/// A cell equal to one of `options.missing` (compared with the whole, unquoted cell) is a null
+/// and does not influence its column's type. Quoted numbers (`"42"`) count as numbers, since
+/// the reader unquotes them too.
+///
+/// Dates and timestamps are deliberately *not* inferred: `2024-01-31` stays `Utf8` (text is
+/// never lossy, and the accepted date formats are a policy the caller should choose, by
+/// passing an explicit schema).
+///
+/// All columns are nullable.
 ///
 /// # Errors
 /// [`Error::EmptyFile`] for an empty file or one with a header and no rows, [`Error::Csv`]
-/// for malformed content (ragged rows, invalid UTF-8, duplicate column names) with the line.
+/// for malformed content (ragged rows, invalid UTF-8, duplicate or empty column names) with
+/// the line (the header is line 1).
 pub fn infer_schema(file: &Path, options: &CsvOptions) -> Result<SchemaRef> {
-    read_header(file, options)?;
-    let (schema, rows) = options
-        .format()?
-        .infer_schema(BufReader::with_capacity(1 << 20, open(file)?), None)
-        .map_err(|e| csv_error(file, &e))?;
+    let names = read_header(file, options)?;
+    let missing: Vec<&[u8]> = options.missing.iter().map(String::as_bytes).collect();
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(options.delimiter)
+        .has_headers(true)
+        .buffer_capacity(1 << 20)
+        .from_reader(open(file)?);
+    let mut kinds = vec![Kind::Empty; names.len()];
+    // The columns that can still be something other than `Utf8`.
+    let mut open_columns: Vec<usize> = (0..names.len()).collect();
+    let mut record = csv::ByteRecord::new();
+    let mut rows = 0u64;
+    while reader.read_byte_record(&mut record).map_err(|e| csv_read_error(file, e))? {
+        rows += 1;
+        if !record.as_slice().is_ascii() {
+            check_utf8(file, &names, &record)?;
+        }
+        let mut narrowed = false;
+        for &i in &open_columns {
+            let Some(cell) = record.get(i) else { continue };
+            if missing.contains(&cell) {
+                continue;
+            }
+            let kind = kinds[i].join(Kind::of(cell));
+            kinds[i] = kind;
+            narrowed |= kind == Kind::Utf8;
+        }
+        if narrowed {
+            open_columns.retain(|&i| kinds[i] != Kind::Utf8);
+        }
+    }
     if rows == 0 {
         return Err(Error::EmptyFile { file: file.to_owned(), what: "data rows after the header" });
     }
-    let fields: Vec<Field> = schema
-        .fields()
-        .iter()
-        .map(|f| match f.data_type() {
-            DataType::Null => Field::new(f.name(), DataType::Utf8, true),
-            _ => f.as_ref().clone(),
-        })
-        .collect();
+    let fields: Vec<Field> =
+        names.iter().zip(kinds).map(|(name, kind)| Field::new(name, kind.data_type(), true)).collect();
     Ok(Arc::new(Schema::new(fields)))
+}
+
+/// Turns an error of the `csv` crate met while reading data rows into ours.
+fn csv_read_error(file: &Path, e: csv::Error) -> Error {
+    let line = e.position().map(csv::Position::line);
+    if let csv::ErrorKind::UnequalLengths { expected_len, len, .. } = e.kind() {
+        return Error::Csv {
+            file: file.to_owned(),
+            line,
+            column: None,
+            message: format!("expected {expected_len} fields (as in the header), found {len}"),
+        };
+    }
+    let message = e.to_string();
+    match e.into_kind() {
+        csv::ErrorKind::Io(source) => Error::io("reading", file, source),
+        _ => Error::Csv { file: file.to_owned(), line, column: None, message },
+    }
+}
+
+/// Checks that every field of a record is valid UTF-8 (the reader needs text).
+fn check_utf8(file: &Path, names: &[String], record: &csv::ByteRecord) -> Result<()> {
+    for (i, cell) in record.iter().enumerate() {
+        if let Err(e) = std::str::from_utf8(cell) {
+            return Err(Error::Csv {
+                file: file.to_owned(),
+                line: record.position().map(csv::Position::line),
+                column: names.get(i).cloned(),
+                message: format!("invalid UTF-8 at byte {} of the field: {e}", e.valid_up_to()),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// What [`infer_schema`] knows about a column so far, narrowest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// No non-missing cell yet.
+    Empty,
+    Boolean,
+    Int64,
+    Float64,
+    Utf8,
+}
+
+impl Kind {
+    /// The narrowest kind holding both (as Arrow's inference does: integers widen to floats,
+    /// every other mix is text).
+    fn join(self, other: Self) -> Self {
+        match (self, other) {
+            (Self::Empty, k) | (k, Self::Empty) => k,
+            (a, b) if a == b => a,
+            (Self::Int64, Self::Float64) | (Self::Float64, Self::Int64) => Self::Float64,
+            _ => Self::Utf8,
+        }
+    }
+
+    fn data_type(self) -> DataType {
+        match self {
+            Self::Boolean => DataType::Boolean,
+            Self::Int64 => DataType::Int64,
+            Self::Float64 => DataType::Float64,
+            Self::Empty | Self::Utf8 => DataType::Utf8,
+        }
+    }
+
+    /// The kind of one (non-missing, unquoted) cell. Accepts exactly what Arrow's inference
+    /// regexes accept (restricted to ASCII digits), minus dates and timestamps.
+    fn of(cell: &[u8]) -> Self {
+        let (Some(&first), Some(&last)) = (cell.first(), cell.last()) else {
+            return Self::Utf8;
+        };
+        if last.is_ascii_digit() || last == b'.' {
+            return Self::of_number(cell);
+        }
+        match first {
+            b't' | b'T' | b'f' | b'F' if cell.eq_ignore_ascii_case(b"true") || cell.eq_ignore_ascii_case(b"false") => {
+                Self::Boolean
+            }
+            _ if matches!(cell, b"NaN" | b"nan" | b"inf" | b"-inf") => Self::Float64,
+            _ => Self::Utf8,
+        }
+    }
+
+    /// `[+-]?digits` (fitting an `i64`) is `Int64`;
+    /// `[+-]?(digits?.digits|digits.digits?)([eE][+-]?digits)?` and `[+-]?digits[eE][+-]?digits`
+    /// are `Float64`; anything else is `Utf8`.
+    fn of_number(cell: &[u8]) -> Self {
+        let digits = |from: usize| cell[from..].iter().take_while(|b| b.is_ascii_digit()).count();
+        let mut i = usize::from(matches!(cell.first(), Some(b'+' | b'-')));
+        let integer_digits = digits(i);
+        i += integer_digits;
+        if i == cell.len() {
+            return if integer_digits == 0 {
+                Self::Utf8
+            } else if cell.len() < 19 || std::str::from_utf8(cell).is_ok_and(|s| s.parse::<i64>().is_ok()) {
+                Self::Int64
+            } else {
+                // Like Arrow: an integer too large for an i64 is text, not a float.
+                Self::Utf8
+            };
+        }
+        let mut mantissa_digits = integer_digits;
+        if cell[i] == b'.' {
+            let fraction_digits = digits(i + 1);
+            i += 1 + fraction_digits;
+            mantissa_digits += fraction_digits;
+        } else if integer_digits == 0 {
+            return Self::Utf8;
+        }
+        if mantissa_digits == 0 {
+            return Self::Utf8;
+        }
+        if i < cell.len() {
+            if !matches!(cell[i], b'e' | b'E') {
+                return Self::Utf8;
+            }
+            i += 1;
+            if matches!(cell.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            let exponent_digits = digits(i);
+            if exponent_digits == 0 || i + exponent_digits != cell.len() {
+                return Self::Utf8;
+            }
+        }
+        Self::Float64
+    }
 }
 
 /// A stream of record batches read from a CSV file with a known schema.
@@ -506,6 +675,248 @@ mod tests {
         assert!(e.contains("bad.csv") && e.to_lowercase().contains("utf-8"), "{e}");
         let dup = write(dir.path(), "dup.csv", b"a,a\n1,2\n");
         assert!(infer_schema(&dup, &opts).expect_err("dup").to_string().contains("appears twice"));
+    }
+
+    fn read_all(f: &Path, schema: SchemaRef, options: &CsvOptions) -> RecordBatch {
+        let batches: Vec<RecordBatch> = CsvBatches::open(f, schema.clone(), options, None)
+            .expect("open")
+            .collect::<Result<_>>()
+            .expect("every inferred column parses");
+        arrow::compute::concat_batches(&schema, &batches).expect("concat")
+    }
+
+    #[test]
+    fn inferred_types_are_what_the_reader_parses() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = write(
+            dir.path(),
+            "tricky.csv",
+            b"int,float,flag,big,text,date,none,quoted\n\
+              +5,1e5,TRUE,9223372036854775807,1e,2024-01-31,?,\"42\"\n\
+              -0,.5,false,-9223372036854775808,.,2024-02-01,,\"7\"\n\
+              007,5.,True,1,+,2024-02-02,?,?\n\
+              ?,-1.5E-3,?,2,9223372036854775808,2024-02-03,,\"-3\"\n\
+              42,+.5e+2,fAlSe,3, 5,2024-02-04,?,8\n\
+              ,NaN,,4,0x10,2024-02-05,,9\n\
+              1,inf,true,5,Infinity,2024-02-06,?,10\n\
+              2,-inf,false,6,1.2.3,2024-02-07,,11\n\
+              3,nan,true,7,true,2024-02-08,?,12\n\
+              4,12,false,8,tru,2024-02-09,,13\n",
+        );
+        let options = CsvOptions::default();
+        let schema = infer_schema(&f, &options).expect("infer");
+        assert_eq!(
+            types(&schema),
+            vec![
+                ("int".into(), DataType::Int64),
+                ("float".into(), DataType::Float64),
+                ("flag".into(), DataType::Boolean),
+                ("big".into(), DataType::Int64),
+                ("text".into(), DataType::Utf8),
+                ("date".into(), DataType::Utf8),
+                ("none".into(), DataType::Utf8),
+                ("quoted".into(), DataType::Int64),
+            ]
+        );
+        assert!(schema.fields().iter().all(|f| f.is_nullable()));
+        let batch = read_all(&f, schema, &options);
+        assert_eq!(batch.num_rows(), 10);
+        let ints = batch.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().expect("ints");
+        assert_eq!(ints.iter().take(5).collect::<Vec<_>>(), vec![Some(5), Some(0), Some(7), None, Some(42)]);
+        let floats = batch.column(1).as_any().downcast_ref::<arrow::array::Float64Array>().expect("floats");
+        assert_eq!(
+            floats.iter().take(5).collect::<Vec<_>>(),
+            vec![Some(1e5), Some(0.5), Some(5.0), Some(-1.5e-3), Some(50.0)]
+        );
+        assert!(floats.value(5).is_nan() && floats.value(8).is_nan());
+        assert_eq!((floats.value(6), floats.value(7), floats.value(9)), (f64::INFINITY, f64::NEG_INFINITY, 12.0));
+        let big = batch.column(3).as_any().downcast_ref::<arrow::array::Int64Array>().expect("big");
+        assert_eq!((big.value(0), big.value(1)), (i64::MAX, i64::MIN));
+        assert_eq!(batch.column(6).null_count(), 10, "an all-missing column is all nulls");
+    }
+
+    #[test]
+    fn mixed_columns_widen_like_arrow() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = write(dir.path(), "mix.csv", b"if,bi,bf,fi\n1,true,false,1.5\n2.5,1,0.5,2\n");
+        let schema = infer_schema(&f, &CsvOptions::default()).expect("infer");
+        let kinds: Vec<DataType> = schema.fields().iter().map(|f| f.data_type().clone()).collect();
+        assert_eq!(kinds, vec![DataType::Float64, DataType::Utf8, DataType::Utf8, DataType::Float64]);
+        read_all(&f, schema, &CsvOptions::default());
+
+        // Only ASCII digits make numbers (Arrow's regexes would take these Arabic-Indic digits
+        // for an integer its reader then fails to parse).
+        let f = write(dir.path(), "arabic.csv", "n\n١٢\n".as_bytes());
+        let schema = infer_schema(&f, &CsvOptions::default()).expect("infer");
+        assert_eq!(types(&schema), vec![("n".into(), DataType::Utf8)]);
+        read_all(&f, schema, &CsvOptions::default());
+    }
+
+    #[test]
+    fn honours_delimiter_quotes_and_missing_tokens() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = write(dir.path(), "semi.csv", b"a;b;c\n1,5;\"x;y\";NA\n2,5;\"multi\nline\";3\n");
+        let options = CsvOptions { delimiter: b';', ..CsvOptions::with_missing(["NA"]) };
+        let schema = infer_schema(&f, &options).expect("infer");
+        assert_eq!(
+            types(&schema),
+            vec![("a".into(), DataType::Utf8), ("b".into(), DataType::Utf8), ("c".into(), DataType::Int64)]
+        );
+        assert_eq!(read_all(&f, schema, &options).num_rows(), 2);
+
+        // With no missing tokens an empty cell is a value, and not a number.
+        let f = write(dir.path(), "empty_cells.csv", b"a,b\n1,\n2,3\n");
+        let options = CsvOptions::with_missing(Vec::<String>::new());
+        let schema = infer_schema(&f, &options).expect("infer");
+        assert_eq!(types(&schema), vec![("a".into(), DataType::Int64), ("b".into(), DataType::Utf8)]);
+        read_all(&f, schema, &options);
+    }
+
+    #[test]
+    fn malformed_rows_name_line_column_and_counts() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let opts = CsvOptions::default();
+        // The quoted field spans lines 2-3, so the short row starts on line 4.
+        let ragged = write(dir.path(), "ragged.csv", b"a,b\n\"x\ny\",1\n3\n");
+        match infer_schema(&ragged, &opts).expect_err("ragged") {
+            Error::Csv { line: Some(4), column: None, message, .. } => {
+                assert!(message.contains("expected 2 fields") && message.contains("found 1"), "{message}");
+            }
+            e => panic!("{e:?}"),
+        }
+        let long = write(dir.path(), "long.csv", b"a,b\n1,2,3\n");
+        assert!(matches!(infer_schema(&long, &opts), Err(Error::Csv { line: Some(2), .. })));
+        let utf8 = write(dir.path(), "bad.csv", b"a,b\n1,2\n3,\xff\xfe\n");
+        match infer_schema(&utf8, &opts).expect_err("utf8") {
+            Error::Csv { line: Some(3), column: Some(column), message, .. } => {
+                assert_eq!(column, "b");
+                assert!(message.contains("UTF-8"), "{message}");
+            }
+            e => panic!("{e:?}"),
+        }
+        // A multi-byte character split by a delimiter is invalid in both halves.
+        let split = write(dir.path(), "split.csv", b"a,b\n\xc3,\xa9\n");
+        assert!(
+            matches!(infer_schema(&split, &opts), Err(Error::Csv { line: Some(2), column: Some(c), .. }) if c == "a")
+        );
+        // Valid non-ASCII text is fine.
+        let text = write(dir.path(), "text.csv", "a,b\n1,é\n".as_bytes());
+        assert_eq!(
+            types(&infer_schema(&text, &opts).expect("infer")),
+            vec![("a".into(), DataType::Int64), ("b".into(), DataType::Utf8)]
+        );
+        let blank = write(dir.path(), "blank.csv", b"a,b\n\n\n");
+        assert!(matches!(infer_schema(&blank, &opts), Err(Error::EmptyFile { .. })));
+        let empty_name = write(dir.path(), "noname.csv", b"a,\n1,2\n");
+        assert!(matches!(infer_schema(&empty_name, &opts), Err(Error::Csv { line: Some(1), .. })));
+    }
+
+    /// What Arrow 60's inference makes of one cell, with dates and timestamps as text.
+    fn arrow_kind(cell: &str) -> Kind {
+        static SET: std::sync::LazyLock<regex::RegexSet> = std::sync::LazyLock::new(|| {
+            regex::RegexSet::new([
+                r"(?i)^(true)$|^(false)$(?-i)",
+                r"^[+-]?(\d+)$",
+                r"^[+-]?((\d*\.\d+|\d+\.\d*)([eE][-+]?\d+)?|\d+([eE][-+]?\d+))$",
+            ])
+            .expect("regexes")
+        });
+        if cell.starts_with('"') {
+            return Kind::Utf8;
+        }
+        match SET.matches(cell).into_iter().next() {
+            Some(0) => Kind::Boolean,
+            Some(1) if cell.len() >= 19 && cell.parse::<i64>().is_err() => Kind::Utf8,
+            Some(1) => Kind::Int64,
+            Some(_) => Kind::Float64,
+            None if matches!(cell, "NaN" | "nan" | "inf" | "-inf") => Kind::Float64,
+            None => Kind::Utf8,
+        }
+    }
+
+    fn cells() -> impl proptest::strategy::Strategy<Value = String> {
+        proptest::prop_oneof![
+            "[-+0-9.eE]{0,8}",
+            "[-+]?[0-9]{17,21}",
+            "[-+0-9.eEtrueTRUEfalsFALSNainf \"x]{0,8}",
+            "(true|false|TRUE|FaLsE|NaN|nan|inf|-inf|\\+inf|Infinity)",
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn cell_kinds_match_arrow_and_parse(cell in cells()) {
+            use arrow::compute::kernels::cast_utils::Parser;
+            let kind = Kind::of(cell.as_bytes());
+            proptest::prop_assert_eq!(kind, arrow_kind(&cell));
+            match kind {
+                Kind::Int64 => proptest::prop_assert!(arrow::datatypes::Int64Type::parse(&cell).is_some()),
+                Kind::Float64 => proptest::prop_assert!(arrow::datatypes::Float64Type::parse(&cell).is_some()),
+                Kind::Boolean => proptest::prop_assert!(cell.eq_ignore_ascii_case("true") || cell.eq_ignore_ascii_case("false")),
+                Kind::Empty | Kind::Utf8 => {}
+            }
+        }
+
+        #[test]
+        fn any_file_infers_like_arrow_without_panicking(
+            bytes in proptest::prop_oneof![
+                proptest::collection::vec(proptest::sample::select(b"0123456789,,,\n\n\r\".+-eEtrufalsNin? x\xc3\xa9\xff".to_vec()), 0..120),
+                proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120),
+            ],
+            semicolon in proptest::prelude::any::<bool>(),
+        ) {
+            agrees_with_arrow(&bytes, if semicolon { b';' } else { b',' })?;
+        }
+
+        #[test]
+        fn tabular_files_infer_like_arrow(
+            rows in proptest::collection::vec(
+                proptest::collection::vec((proptest::prop_oneof![cells(), "(|\\?)"], proptest::prelude::any::<bool>()), 3),
+                0..8,
+            ),
+            ragged in proptest::prelude::any::<bool>(),
+        ) {
+            let mut text = String::from("a,b,c\n");
+            for (r, row) in rows.iter().enumerate() {
+                let cells: Vec<String> = row
+                    .iter()
+                    .take(if ragged && r == rows.len() - 1 { 2 } else { 3 })
+                    .map(|(cell, quoted)| if *quoted || cell.contains('"') { format!("\"{}\"", cell.replace('"', "\"\"")) } else { cell.clone() })
+                    .collect();
+                text.push_str(&cells.join(","));
+                text.push('\n');
+            }
+            agrees_with_arrow(text.as_bytes(), b',')?;
+        }
+    }
+
+    /// Infers `bytes` as a CSV file with both this module and Arrow: never a panic, the same
+    /// schema (Arrow's nulls, dates and timestamps as text), and the schema reads back.
+    fn agrees_with_arrow(bytes: &[u8], delimiter: u8) -> std::result::Result<(), proptest::test_runner::TestCaseError> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = write(dir.path(), "fuzz.csv", bytes);
+        let options = CsvOptions { delimiter, ..CsvOptions::default() };
+        let ours = infer_schema(&f, &options);
+        let arrow = options.format().expect("format").infer_schema(File::open(&f).expect("open"), None);
+        match (&ours, &arrow) {
+            (Ok(ours), Ok((theirs, _))) => {
+                let theirs: Vec<(String, DataType)> = types(theirs)
+                    .into_iter()
+                    .map(|(n, t)| match t {
+                        DataType::Null | DataType::Date32 | DataType::Timestamp(..) => (n, DataType::Utf8),
+                        t => (n, t),
+                    })
+                    .collect();
+                proptest::prop_assert_eq!(types(ours), theirs);
+                read_all(&f, ours.clone(), &options);
+            }
+            (Ok(_), Err(e)) => proptest::prop_assert!(false, "arrow fails where we do not: {e}"),
+            (Err(_), Ok((_, rows))) => {
+                proptest::prop_assert!(*rows == 0 || read_header(&f, &options).is_err(), "{ours:?}");
+            }
+            (Err(_), Err(_)) => {}
+        }
+        Ok(())
     }
 
     #[test]
