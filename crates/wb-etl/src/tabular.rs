@@ -387,11 +387,21 @@ pub fn read_parquet(file: &Path, batch_size: usize) -> Result<ParquetRecordBatch
 }
 
 /// The Parquet writer settings the workbench uses everywhere: Snappy pages (what pyarrow and
-/// Spark default to), statistics, dictionary encoding.
+/// Spark default to), statistics, dictionary encoding, row groups of
+/// [`PARQUET_ROW_GROUP_ROWS`] rows.
 #[must_use]
 pub fn parquet_properties() -> WriterProperties {
-    WriterProperties::builder().set_compression(Compression::SNAPPY).set_created_by("workbench".into()).build()
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_created_by("workbench".into())
+        // A writer buffers a whole row group in memory; 128 Ki rows keeps that bounded (Parquet's
+        // default of 1 Mi rows made memory grow with the data up to a million rows per writer).
+        .set_max_row_group_row_count(Some(PARQUET_ROW_GROUP_ROWS))
+        .build()
 }
+
+/// Rows per Parquet row group written by the workbench.
+pub const PARQUET_ROW_GROUP_ROWS: usize = 128 * 1024;
 
 /// Creates a Parquet writer on any sink with the workbench's settings.
 ///
