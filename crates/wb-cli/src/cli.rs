@@ -4,9 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// The workbench: register and partition datasets once, on a local directory or on S3.
+/// The workbench: register and partition datasets once, on a local directory or on S3, and
+/// build on those partitions (ETL, datasets; models, comparison and monitoring to come).
 #[derive(Debug, Parser)]
-#[command(name = "wb", version, about, long_about = None, propagate_version = true)]
+#[command(name = "wb", version, propagate_version = true)]
 pub(crate) struct Cli {
     /// The workbench.toml to use (default: search the current directory and its parents).
     #[arg(long, global = true, env = "WB_CONFIG", value_name = "PATH")]
