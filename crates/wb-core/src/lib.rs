@@ -6,7 +6,8 @@
 //! ([`ContentHash`]), the [`ObjectStore`] trait with its local-directory implementation
 //! ([`LocalStore`]), and one error type ([`Error`]).
 //!
-//! With the `testkit` feature, [`testkit`] holds the conformance suites every backend runs.
+//! With the `testkit` feature, the `testkit` module holds the conformance suites every backend
+//! runs.
 //!
 //! ```
 //! use wb_core::{LocalStore, ObjectPath, ObjectStore, ObjectStoreExt, PutMode};

@@ -17,6 +17,11 @@ pub(crate) fn json(output: &[u8]) -> Value {
         .unwrap_or_else(|e| panic!("stdout is JSON ({e}): {}", String::from_utf8_lossy(output)))
 }
 
+/// Runs a command expected to succeed and parses its stdout as JSON.
+pub(crate) fn ok_json(cmd: &mut Command) -> Value {
+    json(&cmd.assert().success().get_output().stdout)
+}
+
 /// Runs a command expected to fail; returns its stderr after checking it is one `error:` line.
 pub(crate) fn fails(cmd: &mut Command) -> String {
     let out = cmd.assert().failure().code(1).get_output().clone();
@@ -54,7 +59,7 @@ pub(crate) fn csv(dir: &Path, name: &str, text: &str) -> PathBuf {
 #[test]
 fn demo_runs_and_a_second_run_changes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let first = json(&wb(dir.path()).args(["demo", "--dir", "d", "--json"]).assert().success().get_output().stdout);
+    let first = ok_json(wb(dir.path()).args(["demo", "--dir", "d", "--json"]));
     assert_eq!(first["registered"], true);
     assert_eq!(first["partitioned"], true);
     let splits = &first["dataset"]["partition"]["splits"];
@@ -65,7 +70,7 @@ fn demo_runs_and_a_second_run_changes_nothing() {
 
     let store = dir.path().join("d/.workbench");
     let before = snapshot(&store);
-    let second = json(&wb(dir.path()).args(["demo", "--dir", "d", "--json"]).assert().success().get_output().stdout);
+    let second = ok_json(wb(dir.path()).args(["demo", "--dir", "d", "--json"]));
     assert_eq!(second["registered"], false);
     assert_eq!(second["partitioned"], false);
     assert_eq!(second["dataset"]["partition"]["fingerprint"], first["dataset"]["partition"]["fingerprint"]);
@@ -82,7 +87,7 @@ fn demo_runs_and_a_second_run_changes_nothing() {
 #[test]
 fn init_register_partition_show_list() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let init = json(&wb(dir.path()).args(["init", "--json"]).assert().success().get_output().stdout);
+    let init = ok_json(wb(dir.path()).args(["init", "--json"]));
     assert!(init["store"].as_str().expect("store").ends_with("/.workbench"));
     assert!(dir.path().join(".workbench").is_dir());
     fails(wb(dir.path()).arg("init"));
@@ -93,49 +98,38 @@ fn init_register_partition_show_list() {
         text.push_str(&format!("{i},{colour},{},{}\n", i % 17, ["yes", "no", "no", "no"][i % 4]));
     }
     csv(dir.path(), "data.csv", &text);
-    let reg = json(
-        &wb(dir.path())
-            .args(["dataset", "register", "toy", "--source", "data.csv", "--target", "label", "--key", "id", "--json"])
-            .assert()
-            .success()
-            .get_output()
-            .stdout,
-    );
+    let reg =
+        ok_json(wb(dir.path()).args([
+            "dataset", "register", "toy", "--source", "data.csv", "--target", "label", "--key", "id", "--json",
+        ]));
     assert_eq!(reg["created"], true);
     assert_eq!(reg["key"], "id");
 
-    let part = json(
-        &wb(dir.path())
-            .args([
-                "dataset",
-                "partition",
-                "toy",
-                "--train",
-                "0.5",
-                "--validation",
-                "0.25",
-                "--test",
-                "0.25",
-                "--seed",
-                "9",
-                "--json",
-            ])
-            .assert()
-            .success()
-            .get_output()
-            .stdout,
-    );
+    let part = ok_json(wb(dir.path()).args([
+        "dataset",
+        "partition",
+        "toy",
+        "--train",
+        "0.5",
+        "--validation",
+        "0.25",
+        "--test",
+        "0.25",
+        "--seed",
+        "9",
+        "--json",
+    ]));
     assert_eq!(part["created"], true);
     assert_eq!(part["partition"]["algorithm"], "wb-keyhash-v1");
     assert_eq!(part["partition"]["seed"], 9);
     assert_eq!(part["features"], serde_json::json!(["colour", "size"]), "features exclude target and key");
 
-    let show = json(&wb(dir.path()).args(["dataset", "show", "toy", "--json"]).assert().success().get_output().stdout);
+    let show = ok_json(wb(dir.path()).args(["dataset", "show", "toy", "--json"]));
     assert_eq!(show["partition"]["fingerprint"], part["partition"]["fingerprint"]);
     let files = show["partition"]["splits"]["test"]["files"][0].as_str().expect("file uri");
     assert!(files.starts_with("file://") && files.ends_with("/test/part-00000.parquet"), "{files}");
 
-    let list = json(&wb(dir.path()).args(["dataset", "list", "--json"]).assert().success().get_output().stdout);
+    let list = ok_json(wb(dir.path()).args(["dataset", "list", "--json"]));
     assert_eq!(list[0]["name"], "toy");
     assert_eq!(
         list[0]["rows"]["train"].as_u64().expect("rows")
@@ -230,48 +224,34 @@ fn bad_input_gets_one_clear_error_line_and_leaves_the_store_alone() {
 fn etl_ingest_synth_and_their_errors() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    let synth = json(
-        &wb(d)
-            .args([
-                "etl",
-                "synth",
-                "readmission",
-                "--rows",
-                "3000",
-                "--seed",
-                "5",
-                "--to",
-                "r.csv",
-                "--mapping",
-                "ids.csv",
-                "--json",
-            ])
-            .assert()
-            .success()
-            .get_output()
-            .stdout,
-    );
+    let synth = ok_json(wb(d).args([
+        "etl",
+        "synth",
+        "readmission",
+        "--rows",
+        "3000",
+        "--seed",
+        "5",
+        "--to",
+        "r.csv",
+        "--mapping",
+        "ids.csv",
+        "--json",
+    ]));
     assert_eq!(synth["rows"], 3000);
     assert!(synth["columns"].as_u64().expect("columns") >= 45);
-    let ingest = json(
-        &wb(d)
-            .args([
-                "etl",
-                "ingest",
-                "r.csv",
-                "--to",
-                "r.parquet",
-                "--missing",
-                "?",
-                "--lookup",
-                "admission_type_id=ids.csv",
-                "--json",
-            ])
-            .assert()
-            .success()
-            .get_output()
-            .stdout,
-    );
+    let ingest = ok_json(wb(d).args([
+        "etl",
+        "ingest",
+        "r.csv",
+        "--to",
+        "r.parquet",
+        "--missing",
+        "?",
+        "--lookup",
+        "admission_type_id=ids.csv",
+        "--json",
+    ]));
     assert_eq!(ingest["rows"], 3000);
     let admission = ingest["columns"]
         .as_array()
@@ -298,8 +278,7 @@ fn etl_ingest_synth_and_their_errors() {
         ])
         .assert()
         .success();
-    let part =
-        json(&wb(d).args(["dataset", "partition", "readmission", "--json"]).assert().success().get_output().stdout);
+    let part = ok_json(wb(d).args(["dataset", "partition", "readmission", "--json"]));
     assert_eq!(part["partition"]["classes"], serde_json::json!(["0", "1"]));
 
     csv(d, "ragged.csv", "a,b\n1,2\n3\n");
