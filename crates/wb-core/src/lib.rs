@@ -45,6 +45,6 @@ pub use name::{DatasetName, EndpointName, JobName, MAX_NAME_LEN, ModelName, chec
 pub use path::ObjectPath;
 pub use store::{
     ByteStream, DynObjectStore, ETag, GetResult, LocalStore, ObjectMeta, ObjectStore, ObjectStoreExt, PutMode,
-    open_local,
+    open_local, temp_sibling,
 };
 pub use uri::StoreUri;

@@ -577,7 +577,7 @@ pub fn ingest_csv(src: &Path, dest: &Path, options: &IngestOptions) -> Result<In
             .collect::<Vec<_>>(),
     ));
 
-    let tmp = temp_path(dest);
+    let tmp = wb_core::temp_sibling(dest);
     let result = (|| {
         if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| Error::io("creating", parent, e))?;
@@ -616,13 +616,6 @@ pub fn ingest_csv(src: &Path, dest: &Path, options: &IngestOptions) -> Result<In
         let _ = std::fs::remove_file(&tmp);
     }
     result
-}
-
-/// A temporary sibling of `dest` (same directory, so the final rename is atomic).
-#[must_use]
-pub fn temp_path(dest: &Path) -> PathBuf {
-    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    dest.with_file_name(format!(".{name}.{}.partial", std::process::id()))
 }
 
 #[cfg(test)]

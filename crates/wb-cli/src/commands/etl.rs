@@ -75,7 +75,7 @@ pub(crate) async fn run(command: EtlCommand, quiet: bool) -> Result<()> {
                 if let Some(parent) = to.parent().filter(|p| !p.as_os_str().is_empty()) {
                     std::fs::create_dir_all(parent)?;
                 }
-                let tmp = wb_etl::tabular::temp_path(&to);
+                let tmp = wb_core::temp_sibling(&to);
                 let file = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
                 let report = wb_etl::synth::write_readmission_csv(BufWriter::new(file), rows, seed);
                 match report {

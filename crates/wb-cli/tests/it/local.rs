@@ -17,6 +17,16 @@ pub(crate) fn json(output: &[u8]) -> Value {
         .unwrap_or_else(|e| panic!("stdout is JSON ({e}): {}", String::from_utf8_lossy(output)))
 }
 
+/// `dataset partition toy` with 0.5/0.25/0.25, the given seed and extra flags.
+fn partition_toy(seed: &str, extra: &[&'static str]) -> Vec<String> {
+    let mut args: Vec<String> =
+        ["dataset", "partition", "toy", "--train", "0.5", "--validation", "0.25", "--test", "0.25", "--seed", seed]
+            .map(str::to_owned)
+            .into();
+    args.extend(extra.iter().map(|e| (*e).to_owned()));
+    args
+}
+
 /// Runs a command expected to succeed and parses its stdout as JSON.
 pub(crate) fn ok_json(cmd: &mut Command) -> Value {
     json(&cmd.assert().success().get_output().stdout)
@@ -105,20 +115,7 @@ fn init_register_partition_show_list() {
     assert_eq!(reg["created"], true);
     assert_eq!(reg["key"], "id");
 
-    let part = ok_json(wb(dir.path()).args([
-        "dataset",
-        "partition",
-        "toy",
-        "--train",
-        "0.5",
-        "--validation",
-        "0.25",
-        "--test",
-        "0.25",
-        "--seed",
-        "9",
-        "--json",
-    ]));
+    let part = ok_json(wb(dir.path()).args(partition_toy("9", &["--json"])));
     assert_eq!(part["created"], true);
     assert_eq!(part["partition"]["algorithm"], "wb-keyhash-v1");
     assert_eq!(part["partition"]["seed"], 9);
@@ -141,36 +138,11 @@ fn init_register_partition_show_list() {
     // Re-partitioning with another seed is refused and says what differs; the store is unchanged.
     let store = dir.path().join(".workbench");
     let before = snapshot(&store);
-    let err = fails(wb(dir.path()).args([
-        "dataset",
-        "partition",
-        "toy",
-        "--train",
-        "0.5",
-        "--validation",
-        "0.25",
-        "--test",
-        "0.25",
-        "--seed",
-        "10",
-    ]));
+    let err = fails(wb(dir.path()).args(partition_toy("10", &[])));
     assert!(err.contains("seed 9 vs 10") && err.contains("--new-version"), "{err}");
     assert_eq!(snapshot(&store), before);
     wb(dir.path())
-        .args([
-            "dataset",
-            "partition",
-            "toy",
-            "--train",
-            "0.5",
-            "--validation",
-            "0.25",
-            "--test",
-            "0.25",
-            "--seed",
-            "10",
-            "--new-version",
-        ])
+        .args(partition_toy("10", &["--new-version"]))
         .assert()
         .success()
         .stdout(predicate::str::contains("version 2"));

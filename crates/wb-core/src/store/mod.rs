@@ -163,8 +163,10 @@ pub trait ObjectStoreExt: ObjectStore {
 
 impl<S: ObjectStore + ?Sized> ObjectStoreExt for S {}
 
-/// A temporary name next to `dest`, unique per call.
-pub(crate) fn temp_sibling(dest: &Path) -> std::path::PathBuf {
+/// A temporary name next to `dest` (same directory, so a final rename is atomic), unique per
+/// call: `.<name>.<uuid v7>.tmp`.
+#[must_use]
+pub fn temp_sibling(dest: &Path) -> std::path::PathBuf {
     let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     dest.with_file_name(format!(".{name}.{}.tmp", uuid::Uuid::now_v7().simple()))
 }
