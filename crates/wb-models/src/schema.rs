@@ -1,0 +1,65 @@
+//! What a model expects as input and promises as output: the dataset contract it was trained on.
+//!
+//! A [`ModelSchema`] is taken from the dataset's partition manifest (never from rows): the
+//! feature columns in order with the shared [`Encoding`] fitted on train, the missing-value
+//! tokens, the target and its classes, and the dataset fingerprint. Training receives it as
+//! the `metadata` channel (`input/data/metadata/schema.json`) beside the `train` and
+//! `validation` channels; it travels inside `model.tar.gz`, so an endpoint decodes raw rows
+//! exactly as the dataset was encoded.
+
+use serde::{Deserialize, Serialize};
+use wb_core::{ContentHash, DatasetName};
+use wb_datasets::{Encoding, Manifest, Task};
+
+/// The file name of the schema in the `metadata` channel and in `model/`.
+pub const SCHEMA_FILE: &str = "schema.json";
+
+/// The input and output contract of a model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelSchema {
+    /// The dataset the model learns.
+    pub dataset: DatasetName,
+    /// The partition fingerprint (the comparison checks it).
+    pub fingerprint: ContentHash,
+    /// Partition version.
+    pub version: u32,
+    /// The target column.
+    pub target: String,
+    /// Classification (with class labels in index order) or regression.
+    pub task: Task,
+    /// The feature columns, in request order, and how each becomes a number.
+    pub features: Encoding,
+    /// CSV tokens read as missing (besides the empty field).
+    pub missing: Vec<String>,
+}
+
+impl ModelSchema {
+    /// The schema of a partitioned dataset.
+    #[must_use]
+    pub fn from_manifest(manifest: &Manifest) -> Self {
+        Self {
+            dataset: manifest.dataset.clone(),
+            fingerprint: manifest.fingerprint.clone(),
+            version: manifest.version,
+            target: manifest.registration.target.clone(),
+            task: manifest.task.clone(),
+            features: manifest.features.clone(),
+            missing: manifest.registration.missing.clone(),
+        }
+    }
+
+    /// The feature column names, in request order.
+    #[must_use]
+    pub fn feature_names(&self) -> Vec<String> {
+        self.features.feature_names()
+    }
+
+    /// The class labels (empty for regression).
+    #[must_use]
+    pub fn classes(&self) -> &[String] {
+        match &self.task {
+            Task::Classification { classes } => classes,
+            Task::Regression => &[],
+        }
+    }
+}

@@ -1,0 +1,2 @@
+//! Integration tests of wb-models.
+mod placeholder {}
