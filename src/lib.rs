@@ -7,6 +7,8 @@
 //!   the local-directory store;
 //! - [`etl`] (`wb-etl`): downloads, safe extraction, CSV → Parquet, synthetic data;
 //! - [`datasets`] (`wb-datasets`): register once, partition once, load the partitions;
+//! - [`models`] (`wb-models`): train, deploy, serve, register and clean up models;
+//! - [`Project`]: a `workbench.toml` and its store, the starting point of an experiment;
 //! - `aws` (`wb-aws`, feature `aws`): the S3 store.
 //!
 //! ```
@@ -38,6 +40,10 @@
 pub use wb_core as core;
 pub use wb_datasets as datasets;
 pub use wb_etl as etl;
+pub use wb_models as models;
+
+mod project;
+pub use project::{Error, Project};
 
 #[cfg(feature = "aws")]
 pub use wb_aws as aws;
@@ -45,8 +51,11 @@ pub use wb_aws as aws;
 /// The names most programs need.
 pub mod prelude {
     pub use wb_core::{
-        ContentHash, DatasetName, DynObjectStore, LoadedConfig, LocalStore, ObjectPath, ObjectStore, ObjectStoreExt,
-        PutMode, StoreUri,
+        ContentHash, DatasetName, DynObjectStore, EndpointName, JobName, LoadedConfig, LocalStore, ModelName,
+        ObjectPath, ObjectStore, ObjectStoreExt, PutMode, StoreUri,
     };
     pub use wb_datasets::{Dataset, Datasets, Manifest, PartitionSpec, RegisterRequest, Split, Task};
+    pub use wb_models::{FittedModel, ModelArtifact, ModelSchema, Prediction};
+
+    pub use crate::Project;
 }

@@ -11,6 +11,9 @@ use wb_core::ETag;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// A configuration or local-store error.
+    #[error(transparent)]
+    Core(#[from] wb_core::Error),
     /// A store URI that does not name an S3 location.
     #[error("{uri} is not an S3 store URI (expected s3://bucket[/prefix])")]
     NotS3 {

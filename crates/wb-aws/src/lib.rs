@@ -5,8 +5,10 @@
 //! compare-and-swap writes (S3's `If-None-Match` / `If-Match`), segment-wise listing, streaming
 //! reads and multipart uploads of large files, with server-side encryption on every write.
 //!
-//! The library never loads AWS configuration itself: the application builds an `SdkConfig` once
-//! (for example with `aws_config::load_defaults`) and hands it, or a ready client, to the store.
+//! The store never loads AWS configuration itself: the application builds an `SdkConfig` once
+//! (for example with `aws_config::load_defaults`, or [`sdk_config`] for a project's `[aws]`
+//! table) and hands it, or a ready client, to the store; [`open_store`] does both for a
+//! project's `workbench.toml`.
 //! Both SDK crates are re-exported ([`aws_config`], [`aws_sdk_s3`]) so applications need no
 //! direct dependency on them.
 //!
@@ -43,3 +45,36 @@ pub use aws_config;
 pub use aws_sdk_s3;
 pub use error::{Error, Result};
 pub use store::{DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_SIZE, Encryption, MAX_PART_SIZE, MIN_PART_SIZE, S3Store};
+
+/// The AWS SDK configuration for a project's `[aws]` table: the standard chain (environment,
+/// profiles, `AWS_ENDPOINT_URL`) with the table's region and endpoint URL on top.
+pub async fn sdk_config(aws: &wb_core::AwsConfig) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(region) = &aws.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    if let Some(url) = &aws.endpoint_url {
+        loader = loader.endpoint_url(url.clone());
+    }
+    loader.load().await
+}
+
+/// Opens a project's store: its local directory, or its S3 prefix (encrypted with the
+/// configured KMS key, SSE-S3 otherwise).
+///
+/// # Errors
+/// An invalid store URI, or a local directory that cannot be opened.
+pub async fn open_store(config: &wb_core::LoadedConfig) -> Result<wb_core::DynObjectStore> {
+    match config.store_uri()? {
+        wb_core::StoreUri::Local(dir) => Ok(std::sync::Arc::new(wb_core::LocalStore::open(&dir)?)),
+        uri @ wb_core::StoreUri::S3 { .. } => {
+            let aws = &config.config.aws;
+            let sdk = sdk_config(aws).await;
+            let encryption = match &aws.kms_key_id {
+                Some(key_id) => Encryption::Kms { key_id: key_id.clone() },
+                None => Encryption::SseS3,
+            };
+            Ok(std::sync::Arc::new(S3Store::from_sdk_config(&sdk, &uri, encryption)?))
+        }
+    }
+}

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// The workbench: register and partition datasets once, on a local directory or on S3, and
-/// build on those partitions (ETL, datasets; models, comparison and monitoring to come).
+/// The workbench: register and partition datasets once; train models on those partitions,
+/// deploy them to endpoints that speak SageMaker's API, register them for comparison; clean up.
 #[derive(Debug, Parser)]
 #[command(name = "wb", version, propagate_version = true)]
 pub(crate) struct Cli {
@@ -29,8 +29,153 @@ pub(crate) enum Command {
     /// Download, extract, convert and generate data.
     #[command(subcommand)]
     Etl(EtlCommand),
+    /// Train a model on a dataset's partitions (a local job in SageMaker's container layout).
+    Train(TrainArgs),
+    /// Inspect training jobs.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+    /// Deploy a completed job's model to an endpoint (starting the local server when needed).
+    Deploy(DeployArgs),
+    /// Register the model an endpoint serves, for comparison.
+    Register(RegisterModelArgs),
+    /// List, show and remove registered models.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+    /// Run the local model server (SageMaker Runtime API) in the foreground.
+    Serve(ServeArgs),
+    /// List endpoints and invoke them.
+    #[command(subcommand)]
+    Endpoints(EndpointsCommand),
+    /// Remove what the project created: server, endpoints, models, jobs, capture (datasets with --all).
+    Clean(CleanArgs),
     /// Run the whole pipeline on the red wine quality data, on the local backend.
     Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TrainArgs {
+    /// The partitioned dataset to train on.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) dataset: String,
+    /// logistic-regression, decision-tree, random-forest, gaussian-nb or linear-regression.
+    #[arg(long, value_name = "ALG")]
+    pub(crate) algorithm: String,
+    /// A hyperparameter (repeatable), e.g. --hp max_depth=8.
+    #[arg(long = "hp", value_name = "KEY=VALUE")]
+    pub(crate) hyperparameters: Vec<String>,
+    /// Job name (default: <dataset>-<algorithm>-<time>).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) job: Option<String>,
+    /// Print the job record as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum JobsCommand {
+    /// List training jobs.
+    List(JsonArg),
+    /// Show one job: status, failure reason, channels, artefact, metrics.
+    Show(NameArg),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NameArg {
+    /// The name.
+    pub(crate) name: String,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DeployArgs {
+    /// The completed training job.
+    #[arg(long, value_name = "JOB")]
+    pub(crate) job: String,
+    /// The endpoint name (an existing endpoint moves to this job's model).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) endpoint: String,
+    /// Capture this percentage of requests and responses (SageMaker's data capture).
+    #[arg(long, value_name = "PERCENT")]
+    pub(crate) capture: Option<u8>,
+    /// Print the endpoint record as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RegisterModelArgs {
+    /// The model's name.
+    pub(crate) name: String,
+    /// The endpoint serving it.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) endpoint: String,
+    /// What the model is.
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) description: String,
+    /// Replace an existing registration of this name.
+    #[arg(long)]
+    pub(crate) replace: bool,
+    /// Print the registration as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ModelsCommand {
+    /// List registered models.
+    List(JsonArg),
+    /// Show one registered model.
+    Show(NameArg),
+    /// Remove a registration (its endpoint and job stay).
+    Remove(NameArg),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to bind (only loopback unless you say otherwise).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub(crate) host: String,
+    /// Port (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
+    pub(crate) port: u16,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum EndpointsCommand {
+    /// List endpoints with their URL and whether they answer.
+    List(JsonArg),
+    /// Invoke an endpoint; the response body goes to stdout.
+    Invoke(InvokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InvokeArgs {
+    /// The endpoint.
+    pub(crate) name: String,
+    /// The body's MIME type (text/csv, application/json).
+    #[arg(long, value_name = "TYPE")]
+    pub(crate) content_type: String,
+    /// The response type wanted.
+    #[arg(long, value_name = "TYPE")]
+    pub(crate) accept: Option<String>,
+    /// The body: @FILE, or - for stdin (the default), or the literal text.
+    #[arg(long, value_name = "@FILE", default_value = "-")]
+    pub(crate) body: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CleanArgs {
+    /// List what would be removed, remove nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Remove datasets and reports too.
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// Print the plan and report as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -19,7 +19,7 @@ fn main() -> ExitCode {
             // The workbench's own warnings; other crates (the AWS SDK) only on errors, so a
             // failure stays one `error:` line.
             tracing_subscriber::EnvFilter::new(
-                "error,wb_core=warn,wb_etl=warn,wb_datasets=warn,wb_aws=warn,wb_cli=warn",
+                "error,wb_core=warn,wb_etl=warn,wb_datasets=warn,wb_models=warn,wb_aws=warn,wb_cli=warn",
             )
         }))
         .with_writer(std::io::stderr)
@@ -50,5 +50,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Etl(command) => commands::etl::run(command, cli.quiet).await,
         Command::Demo(args) => commands::demo::run(args, cli.quiet).await,
+        Command::Train(args) => commands::models::train(args, &Context::load(config).await?, cli.quiet).await,
+        Command::Jobs(command) => commands::models::jobs(command, &Context::load(config).await?).await,
+        Command::Deploy(args) => commands::serving::deploy(args, &Context::load(config).await?, cli.quiet).await,
+        Command::Register(args) => commands::models::register(args, &Context::load(config).await?).await,
+        Command::Models(command) => commands::models::models(command, &Context::load(config).await?).await,
+        Command::Serve(args) => commands::serving::serve(args, &Context::load(config).await?).await,
+        Command::Endpoints(command) => commands::serving::endpoints(command, &Context::load(config).await?).await,
+        Command::Clean(args) => commands::clean::run(args, &Context::load(config).await?).await,
     }
 }

@@ -1,1 +1,1574 @@
-//! (in progress)
+//! The algorithms the workbench trains, their hyperparameters, and training itself.
+//!
+//! Hyperparameters arrive as SageMaker's string map (`hyperparameters.json`) and are validated
+//! into typed parameters ([`TrainParams::from_map`]) before any data is read: an unknown key or
+//! a bad value names the key, the value and what is accepted. [`fit`] trains with linfa and
+//! exports the fitted parameters into the plain structures of [`crate::model`]; no linfa type
+//! is stored.
+//!
+//! | algorithm | task | linfa crate | exported as |
+//! |---|---|---|---|
+//! | `logistic-regression` | classification (binary and multinomial) | `linfa-logistic` | [`LinearModel`] |
+//! | `decision-tree` | classification | `linfa-trees` | [`Tree`] |
+//! | `random-forest` | classification | `linfa-trees` (bagged here) | several [`Tree`]s |
+//! | `gaussian-nb` | classification | `linfa-bayes` | [`GaussianNbModel`] |
+//! | `linear-regression` | regression | `linfa-linear` | [`LinearModel`] |
+//!
+//! Training data is SageMaker's CSV channel layout: target in the first column, no header, all
+//! numeric ([`TrainingData::read_channel_csv`]).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use linfa::DatasetBase;
+use linfa::traits::Fit;
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::model::{FittedModel, GaussianNbModel, LinearModel, Tree, TreeNode};
+
+/// An algorithm the workbench trains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Algorithm {
+    /// `logistic-regression`: L2-regularised logistic regression (binary, or multinomial with
+    /// more than two classes), `linfa-logistic`.
+    LogisticRegression,
+    /// `decision-tree`: a CART-style classification tree, `linfa-trees`.
+    DecisionTree,
+    /// `random-forest`: bagged `linfa-trees` trees, each on a bootstrap sample of the rows and
+    /// a random subset of the features.
+    RandomForest,
+    /// `gaussian-nb`: Gaussian naive Bayes, `linfa-bayes`.
+    GaussianNb,
+    /// `linear-regression`: ordinary least squares, `linfa-linear`.
+    LinearRegression,
+}
+
+impl Algorithm {
+    /// Every algorithm, in documentation order.
+    pub const ALL: [Self; 5] =
+        [Self::LogisticRegression, Self::DecisionTree, Self::RandomForest, Self::GaussianNb, Self::LinearRegression];
+
+    /// The algorithm's name (`logistic-regression`, ...), as used in hyperparameters and metadata.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::LogisticRegression => "logistic-regression",
+            Self::DecisionTree => "decision-tree",
+            Self::RandomForest => "random-forest",
+            Self::GaussianNb => "gaussian-nb",
+            Self::LinearRegression => "linear-regression",
+        }
+    }
+
+    /// Parses a name (exact, lower case).
+    ///
+    /// # Errors
+    /// [`Error::UnknownAlgorithm`] listing the known names.
+    pub fn parse(name: &str) -> Result<Self> {
+        Self::ALL.into_iter().find(|a| a.name() == name).ok_or_else(|| Error::UnknownAlgorithm {
+            name: name.to_owned(),
+            known: Self::ALL.iter().map(|a| a.name()).collect(),
+        })
+    }
+
+    /// Whether the algorithm classifies (`true`) or regresses (`false`).
+    #[must_use]
+    pub const fn is_classifier(self) -> bool {
+        !matches!(self, Self::LinearRegression)
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Algorithm {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Self::parse(s)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hyperparameters
+// ---------------------------------------------------------------------------------------------
+
+/// The split criterion of a tree.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SplitQuality {
+    /// Gini impurity (`gini`).
+    #[default]
+    Gini,
+    /// Entropy, i.e. information gain (`entropy`).
+    Entropy,
+}
+
+impl SplitQuality {
+    /// The hyperparameter value (`gini` or `entropy`).
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Gini => "gini",
+            Self::Entropy => "entropy",
+        }
+    }
+
+    const fn linfa(self) -> linfa_trees::SplitQuality {
+        match self {
+            Self::Gini => linfa_trees::SplitQuality::Gini,
+            Self::Entropy => linfa_trees::SplitQuality::Entropy,
+        }
+    }
+}
+
+/// `logistic-regression` hyperparameters.
+///
+/// The solver (L-BFGS in `linfa-logistic`) works on standardized features (each column
+/// centred and divided by its standard deviation; only scaled without an intercept), and the
+/// weights are converted back to the original scale afterwards, so `alpha` penalizes the
+/// standardized coefficients.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogisticParams {
+    /// `alpha`: L2 penalty, `½·alpha·‖w‖²` added to the summed log loss (scikit-learn's
+    /// `1/C`); a finite number ≥ 0. Default `1.0`.
+    pub alpha: f64,
+    /// `max_iterations`: L-BFGS iterations, ≥ 1. Default `100`.
+    pub max_iterations: u64,
+    /// `gradient_tolerance`: stop when the gradient norm falls below this; a finite number > 0.
+    /// Default `1e-4`.
+    pub gradient_tolerance: f64,
+    /// `fit_intercept`: `true` or `false`. Default `true`.
+    pub fit_intercept: bool,
+}
+
+impl Default for LogisticParams {
+    fn default() -> Self {
+        Self { alpha: 1.0, max_iterations: 100, gradient_tolerance: 1e-4, fit_intercept: true }
+    }
+}
+
+/// `decision-tree` hyperparameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecisionTreeParams {
+    /// `max_depth`: deepest level of the tree, an integer in 1..=64. Default `10` (linfa's
+    /// splitter scans every training row at every node, so unbounded trees on large data are
+    /// slow; raise it deliberately).
+    pub max_depth: usize,
+    /// `min_samples_split`: fewest rows a node needs to be split, ≥ 2. Default `2`.
+    pub min_samples_split: usize,
+    /// `min_samples_leaf`: fewest rows on each side of a split, ≥ 1. Default `1`.
+    pub min_samples_leaf: usize,
+    /// `min_impurity_decrease`: smallest impurity decrease a split must bring, a finite
+    /// number ≥ 1e-12 (linfa needs it positive). Default `1e-5`.
+    pub min_impurity_decrease: f64,
+    /// `split_quality`: `gini` or `entropy`. Default `gini`.
+    pub split_quality: SplitQuality,
+}
+
+impl Default for DecisionTreeParams {
+    fn default() -> Self {
+        Self {
+            max_depth: 10,
+            min_samples_split: 2,
+            min_samples_leaf: 1,
+            min_impurity_decrease: 1e-5,
+            split_quality: SplitQuality::Gini,
+        }
+    }
+}
+
+/// `random-forest` hyperparameters.
+///
+/// Each tree is a `linfa-trees` tree (Gini, `min_samples_split` 2, `min_samples_leaf` 1) fitted
+/// on a bootstrap sample of the rows and on a random subset of the feature columns chosen once
+/// per tree (linfa's trees cannot sample features per split as scikit-learn's do). Tree `t`
+/// draws from `ChaCha8Rng::seed_from_u64(seed)` on stream `t`, so a forest depends only on the
+/// data and these parameters, not on the number of threads.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RandomForestParams {
+    /// `num_trees`: number of trees, an integer in 1..=10000. Default `50` (scikit-learn uses
+    /// 100, but linfa's splitter is an order of magnitude slower than scikit-learn's; see
+    /// `bench/train.sh`).
+    pub num_trees: usize,
+    /// `max_depth`: deepest level of each tree, an integer in 1..=64. Default `10`.
+    pub max_depth: usize,
+    /// `feature_fraction`: fraction of the feature columns each tree sees, in (0, 1] (at least
+    /// one column). Default `0.5`.
+    pub feature_fraction: f64,
+    /// `bootstrap_fraction`: rows drawn with replacement per tree, as a fraction of the
+    /// training rows, in (0, 1]. Default `1.0`.
+    pub bootstrap_fraction: f64,
+    /// `seed`: seed of the row and column sampling, an unsigned 64-bit integer. Default `42`.
+    pub seed: u64,
+}
+
+impl Default for RandomForestParams {
+    fn default() -> Self {
+        Self { num_trees: 50, max_depth: 10, feature_fraction: 0.5, bootstrap_fraction: 1.0, seed: 42 }
+    }
+}
+
+/// `gaussian-nb` hyperparameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GaussianNbParams {
+    /// `var_smoothing`: fraction of the largest feature variance added to every variance, a
+    /// finite number ≥ 0. Default `1e-9` (as scikit-learn).
+    pub var_smoothing: f64,
+}
+
+impl Default for GaussianNbParams {
+    fn default() -> Self {
+        Self { var_smoothing: 1e-9 }
+    }
+}
+
+/// `linear-regression` hyperparameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinearRegressionParams {
+    /// `fit_intercept`: `true` or `false`. Default `true`.
+    pub fit_intercept: bool,
+}
+
+impl Default for LinearRegressionParams {
+    fn default() -> Self {
+        Self { fit_intercept: true }
+    }
+}
+
+/// Validated, typed hyperparameters of one algorithm.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum TrainParams {
+    /// `logistic-regression`.
+    LogisticRegression(LogisticParams),
+    /// `decision-tree`.
+    DecisionTree(DecisionTreeParams),
+    /// `random-forest`.
+    RandomForest(RandomForestParams),
+    /// `gaussian-nb`.
+    GaussianNb(GaussianNbParams),
+    /// `linear-regression`.
+    LinearRegression(LinearRegressionParams),
+}
+
+const LOGISTIC_KEYS: &[&str] = &["alpha", "fit_intercept", "gradient_tolerance", "max_iterations"];
+const TREE_KEYS: &[&str] =
+    &["max_depth", "min_impurity_decrease", "min_samples_leaf", "min_samples_split", "split_quality"];
+const FOREST_KEYS: &[&str] = &["bootstrap_fraction", "feature_fraction", "max_depth", "num_trees", "seed"];
+const NB_KEYS: &[&str] = &["var_smoothing"];
+const LINEAR_KEYS: &[&str] = &["fit_intercept"];
+const MAX_DEPTH_LIMIT: usize = 64;
+const MAX_TREES: usize = 10_000;
+
+impl TrainParams {
+    /// The defaults of an algorithm.
+    #[must_use]
+    pub fn defaults(algorithm: Algorithm) -> Self {
+        match algorithm {
+            Algorithm::LogisticRegression => Self::LogisticRegression(LogisticParams::default()),
+            Algorithm::DecisionTree => Self::DecisionTree(DecisionTreeParams::default()),
+            Algorithm::RandomForest => Self::RandomForest(RandomForestParams::default()),
+            Algorithm::GaussianNb => Self::GaussianNb(GaussianNbParams::default()),
+            Algorithm::LinearRegression => Self::LinearRegression(LinearRegressionParams::default()),
+        }
+    }
+
+    /// The algorithm these parameters are for.
+    #[must_use]
+    pub const fn algorithm(&self) -> Algorithm {
+        match self {
+            Self::LogisticRegression(_) => Algorithm::LogisticRegression,
+            Self::DecisionTree(_) => Algorithm::DecisionTree,
+            Self::RandomForest(_) => Algorithm::RandomForest,
+            Self::GaussianNb(_) => Algorithm::GaussianNb,
+            Self::LinearRegression(_) => Algorithm::LinearRegression,
+        }
+    }
+
+    /// The keys an algorithm accepts, sorted.
+    #[must_use]
+    pub const fn known_keys(algorithm: Algorithm) -> &'static [&'static str] {
+        match algorithm {
+            Algorithm::LogisticRegression => LOGISTIC_KEYS,
+            Algorithm::DecisionTree => TREE_KEYS,
+            Algorithm::RandomForest => FOREST_KEYS,
+            Algorithm::GaussianNb => NB_KEYS,
+            Algorithm::LinearRegression => LINEAR_KEYS,
+        }
+    }
+
+    /// Validates SageMaker's string map into typed parameters; absent keys take their defaults.
+    ///
+    /// # Errors
+    /// [`Error::Hyperparameter`] naming the key: unknown for the algorithm (listing the known
+    /// ones), or a value that does not parse or is out of range (naming the value and what is
+    /// accepted).
+    pub fn from_map(algorithm: Algorithm, map: &BTreeMap<String, String>) -> Result<Self> {
+        let known = Self::known_keys(algorithm);
+        if let Some(key) = map.keys().find(|k| !known.contains(&k.as_str())) {
+            return Err(Error::hyperparameter(
+                key.clone(),
+                format!("unknown for {algorithm}; known: {}", known.join(", ")),
+            ));
+        }
+        let params = match Self::defaults(algorithm) {
+            Self::LogisticRegression(mut p) => {
+                set(map, "alpha", &mut p.alpha, parse_f64)?;
+                set(map, "max_iterations", &mut p.max_iterations, parse_u64)?;
+                set(map, "gradient_tolerance", &mut p.gradient_tolerance, parse_f64)?;
+                set(map, "fit_intercept", &mut p.fit_intercept, parse_bool)?;
+                Self::LogisticRegression(p)
+            }
+            Self::DecisionTree(mut p) => {
+                set(map, "max_depth", &mut p.max_depth, parse_usize)?;
+                set(map, "min_samples_split", &mut p.min_samples_split, parse_usize)?;
+                set(map, "min_samples_leaf", &mut p.min_samples_leaf, parse_usize)?;
+                set(map, "min_impurity_decrease", &mut p.min_impurity_decrease, parse_f64)?;
+                set(map, "split_quality", &mut p.split_quality, parse_split_quality)?;
+                Self::DecisionTree(p)
+            }
+            Self::RandomForest(mut p) => {
+                set(map, "num_trees", &mut p.num_trees, parse_usize)?;
+                set(map, "max_depth", &mut p.max_depth, parse_usize)?;
+                set(map, "feature_fraction", &mut p.feature_fraction, parse_f64)?;
+                set(map, "bootstrap_fraction", &mut p.bootstrap_fraction, parse_f64)?;
+                set(map, "seed", &mut p.seed, parse_u64)?;
+                Self::RandomForest(p)
+            }
+            Self::GaussianNb(mut p) => {
+                set(map, "var_smoothing", &mut p.var_smoothing, parse_f64)?;
+                Self::GaussianNb(p)
+            }
+            Self::LinearRegression(mut p) => {
+                set(map, "fit_intercept", &mut p.fit_intercept, parse_bool)?;
+                Self::LinearRegression(p)
+            }
+        };
+        params.check()?;
+        Ok(params)
+    }
+
+    /// Checks the ranges of every parameter (what [`from_map`](Self::from_map) does after
+    /// parsing; [`fit`] calls it too, for parameters built in code).
+    ///
+    /// # Errors
+    /// [`Error::Hyperparameter`] naming the key, the value and the accepted range.
+    pub fn check(&self) -> Result<()> {
+        match self {
+            Self::LogisticRegression(p) => {
+                range("alpha", p.alpha, p.alpha.is_finite() && p.alpha >= 0.0, "a finite number ≥ 0")?;
+                range("max_iterations", p.max_iterations, p.max_iterations >= 1, "an integer ≥ 1")?;
+                range(
+                    "gradient_tolerance",
+                    p.gradient_tolerance,
+                    p.gradient_tolerance.is_finite() && p.gradient_tolerance > 0.0,
+                    "a finite number > 0",
+                )
+            }
+            Self::DecisionTree(p) => {
+                check_depth(p.max_depth)?;
+                range("min_samples_split", p.min_samples_split, p.min_samples_split >= 2, "an integer ≥ 2")?;
+                range("min_samples_leaf", p.min_samples_leaf, p.min_samples_leaf >= 1, "an integer ≥ 1")?;
+                range(
+                    "min_impurity_decrease",
+                    p.min_impurity_decrease,
+                    p.min_impurity_decrease.is_finite() && p.min_impurity_decrease >= 1e-12,
+                    "a finite number ≥ 1e-12",
+                )
+            }
+            Self::RandomForest(p) => {
+                range("num_trees", p.num_trees, (1..=MAX_TREES).contains(&p.num_trees), "an integer in 1..=10000")?;
+                check_depth(p.max_depth)?;
+                let unit = |v: f64| v > 0.0 && v <= 1.0;
+                range("feature_fraction", p.feature_fraction, unit(p.feature_fraction), "a number in (0, 1]")?;
+                range("bootstrap_fraction", p.bootstrap_fraction, unit(p.bootstrap_fraction), "a number in (0, 1]")
+            }
+            Self::GaussianNb(p) => range(
+                "var_smoothing",
+                p.var_smoothing,
+                p.var_smoothing.is_finite() && p.var_smoothing >= 0.0,
+                "a finite number ≥ 0",
+            ),
+            Self::LinearRegression(_) => Ok(()),
+        }
+    }
+
+    /// The resolved parameters as SageMaker's string map: every key, defaults filled in (for
+    /// the model's metadata). [`from_map`](Self::from_map) reads it back to equal parameters.
+    #[must_use]
+    pub fn to_map(&self) -> BTreeMap<String, String> {
+        let entries: Vec<(&str, String)> = match self {
+            Self::LogisticRegression(p) => vec![
+                ("alpha", p.alpha.to_string()),
+                ("max_iterations", p.max_iterations.to_string()),
+                ("gradient_tolerance", p.gradient_tolerance.to_string()),
+                ("fit_intercept", p.fit_intercept.to_string()),
+            ],
+            Self::DecisionTree(p) => vec![
+                ("max_depth", p.max_depth.to_string()),
+                ("min_samples_split", p.min_samples_split.to_string()),
+                ("min_samples_leaf", p.min_samples_leaf.to_string()),
+                ("min_impurity_decrease", p.min_impurity_decrease.to_string()),
+                ("split_quality", p.split_quality.name().to_owned()),
+            ],
+            Self::RandomForest(p) => vec![
+                ("num_trees", p.num_trees.to_string()),
+                ("max_depth", p.max_depth.to_string()),
+                ("feature_fraction", p.feature_fraction.to_string()),
+                ("bootstrap_fraction", p.bootstrap_fraction.to_string()),
+                ("seed", p.seed.to_string()),
+            ],
+            Self::GaussianNb(p) => vec![("var_smoothing", p.var_smoothing.to_string())],
+            Self::LinearRegression(p) => vec![("fit_intercept", p.fit_intercept.to_string())],
+        };
+        entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+    }
+}
+
+fn check_depth(depth: usize) -> Result<()> {
+    range("max_depth", depth, (1..=MAX_DEPTH_LIMIT).contains(&depth), "an integer in 1..=64")
+}
+
+fn range<T: fmt::Display>(key: &str, value: T, ok: bool, expected: &str) -> Result<()> {
+    if ok { Ok(()) } else { Err(Error::hyperparameter(key, format!("{value} is out of range: expected {expected}"))) }
+}
+
+/// Parses `map[key]` into `slot` when present; a parser returns what it expected on failure.
+fn set<T>(
+    map: &BTreeMap<String, String>,
+    key: &str,
+    slot: &mut T,
+    parse: fn(&str) -> std::result::Result<T, &'static str>,
+) -> Result<()> {
+    if let Some(raw) = map.get(key) {
+        *slot =
+            parse(raw.trim()).map_err(|expected| Error::hyperparameter(key, format!("{raw:?} is not {expected}")))?;
+    }
+    Ok(())
+}
+
+fn parse_f64(s: &str) -> std::result::Result<f64, &'static str> {
+    s.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or("a finite number")
+}
+
+fn parse_u64(s: &str) -> std::result::Result<u64, &'static str> {
+    s.parse::<u64>().map_err(|_| "an unsigned integer")
+}
+
+fn parse_usize(s: &str) -> std::result::Result<usize, &'static str> {
+    s.parse::<usize>().map_err(|_| "an unsigned integer")
+}
+
+fn parse_bool(s: &str) -> std::result::Result<bool, &'static str> {
+    if s.eq_ignore_ascii_case("true") {
+        Ok(true)
+    } else if s.eq_ignore_ascii_case("false") {
+        Ok(false)
+    } else {
+        Err("true or false")
+    }
+}
+
+fn parse_split_quality(s: &str) -> std::result::Result<SplitQuality, &'static str> {
+    match s.to_ascii_lowercase().as_str() {
+        "gini" => Ok(SplitQuality::Gini),
+        "entropy" => Ok(SplitQuality::Entropy),
+        _ => Err("gini or entropy"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Training data
+// ---------------------------------------------------------------------------------------------
+
+/// The targets of a training set.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Targets {
+    /// Class indices in `0..n_classes`.
+    Classes {
+        /// One class index per row.
+        labels: Array1<usize>,
+        /// The number of classes of the task (some may be absent from these rows).
+        n_classes: usize,
+    },
+    /// Regression values.
+    Values(Array1<f64>),
+}
+
+impl Targets {
+    /// Number of rows.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Classes { labels, .. } => labels.len(),
+            Self::Values(v) => v.len(),
+        }
+    }
+
+    /// Whether there are no rows.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Encoded features and their targets: what a channel holds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainingData {
+    /// Rows × encoded features.
+    pub features: Array2<f64>,
+    /// One target per row.
+    pub targets: Targets,
+}
+
+impl TrainingData {
+    /// Reads a SageMaker CSV channel file: no header, the target in the first column, then the
+    /// encoded features; every field a finite number and every row equally wide. With
+    /// `n_classes` the targets are class indices in `0..n_classes` (written `1` or `1.0`);
+    /// without, they are regression values.
+    ///
+    /// Blank lines are skipped.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be read; [`Error::Container`] naming the file, the
+    /// line and the column (1 = the target) of a bad field, a row of another width, or an
+    /// empty file.
+    pub fn read_channel_csv(path: &Path, n_classes: Option<usize>) -> Result<Self> {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let bad = |message: String| Error::Container { path: path.display().to_string(), message };
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .buffer_capacity(1 << 20)
+            .from_reader(std::io::BufReader::with_capacity(1 << 20, file));
+        let mut record = csv::ByteRecord::new();
+        let mut width: Option<(usize, u64)> = None;
+        let mut features: Vec<f64> = Vec::new();
+        let mut labels: Vec<usize> = Vec::new();
+        let mut values: Vec<f64> = Vec::new();
+        loop {
+            match reader.read_byte_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    let line = e.position().map_or(String::new(), |p| format!("line {}: ", p.line()));
+                    return Err(bad(format!("{line}{e}")));
+                }
+            }
+            let line = record.position().map_or(0, csv::Position::line);
+            match width {
+                None => {
+                    if record.len() < 2 {
+                        return Err(bad(format!(
+                            "line {line}: {} column(s); a row needs the target and at least one feature",
+                            record.len()
+                        )));
+                    }
+                    width = Some((record.len(), line));
+                    // Rows estimated from the file size and the first row's length (fields plus
+                    // separators) keep the vector from regrowing many times.
+                    let row_bytes = (record.as_slice().len() + record.len()) as u64;
+                    let rows_guess = std::fs::metadata(path).map_or(0, |m| m.len()) / row_bytes + 1;
+                    let rows_guess = usize::try_from(rows_guess).unwrap_or(0).min(1 << 28);
+                    features.reserve(rows_guess.saturating_mul(record.len() - 1));
+                }
+                Some((w, first)) if w != record.len() => {
+                    return Err(bad(format!("line {line}: {} columns, but line {first} has {w}", record.len())));
+                }
+                Some(_) => {}
+            }
+            let target = parse_field(&record[0]).map_err(|what| bad(format!("line {line}, column 1: {what}")))?;
+            match n_classes {
+                Some(k) => labels.push(class_index(target, k).ok_or_else(|| {
+                    bad(format!(
+                        "line {line}, column 1: class {:?} is not a class index (an integer in 0..{k})",
+                        shown(&record[0])
+                    ))
+                })?),
+                None => values.push(target),
+            }
+            for (j, field) in record.iter().enumerate().skip(1) {
+                let v = parse_field(field).map_err(|what| bad(format!("line {line}, column {}: {what}", j + 1)))?;
+                features.push(v);
+            }
+        }
+        let Some((width, _)) = width else {
+            return Err(bad("the file holds no rows".into()));
+        };
+        let rows = features.len() / (width - 1);
+        let features = Array2::from_shape_vec((rows, width - 1), features)
+            .map_err(|e| bad(format!("cannot shape {rows} rows: {e}")))?;
+        let targets = match n_classes {
+            Some(n_classes) => Targets::Classes { labels: Array1::from(labels), n_classes },
+            None => Targets::Values(Array1::from(values)),
+        };
+        Ok(Self { features, targets })
+    }
+
+    /// Number of rows.
+    #[must_use]
+    pub fn n_rows(&self) -> usize {
+        self.features.nrows()
+    }
+
+    /// Number of encoded features.
+    #[must_use]
+    pub fn n_features(&self) -> usize {
+        self.features.ncols()
+    }
+}
+
+fn shown(field: &[u8]) -> String {
+    let s = String::from_utf8_lossy(field);
+    if s.chars().count() > 40 { format!("{}…", s.chars().take(40).collect::<String>()) } else { s.into_owned() }
+}
+
+fn parse_field(field: &[u8]) -> std::result::Result<f64, String> {
+    let text = std::str::from_utf8(field).map_err(|_| format!("{:?} is not a number", shown(field)))?.trim();
+    if text.is_empty() {
+        return Err("empty field (missing values must be encoded before training)".into());
+    }
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(_) => Err(format!("{text:?} is not a finite number")),
+        Err(_) => Err(format!("{:?} is not a number", shown(field))),
+    }
+}
+
+fn class_index(v: f64, n_classes: usize) -> Option<usize> {
+    let in_range = v >= 0.0 && v.fract() == 0.0 && v < n_classes as f64;
+    in_range.then_some(v as usize)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fitting
+// ---------------------------------------------------------------------------------------------
+
+/// Trains `params`' algorithm on `data` and exports the fitted model.
+///
+/// # Errors
+/// - [`Error::Hyperparameter`] when the parameters are out of range;
+/// - [`Error::Unsupported`] when the algorithm cannot learn this data: the wrong task
+///   (a classifier on regression values or the reverse), no rows, no feature columns, rows and
+///   targets of different lengths, non-finite values, a single class, or a class with no rows;
+/// - [`Error::Fit`] when linfa fails (for example the solver does not converge numerically).
+pub fn fit(params: &TrainParams, data: &TrainingData) -> Result<FittedModel> {
+    params.check()?;
+    let algorithm = params.algorithm();
+    check_data(algorithm, data)?;
+    let started = std::time::Instant::now();
+    let x = data.features.view();
+    let model = match (params, &data.targets) {
+        (TrainParams::LinearRegression(p), Targets::Values(y)) => fit_linear(p, x, y.view())?,
+        (TrainParams::LogisticRegression(p), Targets::Classes { labels, n_classes }) => {
+            fit_logistic(p, x, labels.view(), *n_classes)?
+        }
+        (TrainParams::DecisionTree(p), Targets::Classes { labels, n_classes }) => {
+            let tree = fit_tree(&TreeSettings::from(p), x, labels.view(), *n_classes, None)?;
+            FittedModel::DecisionTree { classes: *n_classes, tree }
+        }
+        (TrainParams::RandomForest(p), Targets::Classes { labels, n_classes }) => {
+            let trees = fit_forest(p, x, labels.view(), *n_classes)?;
+            FittedModel::RandomForest { classes: *n_classes, trees }
+        }
+        (TrainParams::GaussianNb(p), Targets::Classes { labels, n_classes }) => {
+            fit_gaussian_nb(p, x, labels.view(), *n_classes)?
+        }
+        _ => return Err(task_mismatch(algorithm)),
+    };
+    tracing::debug!(
+        algorithm = algorithm.name(),
+        rows = data.n_rows(),
+        features = data.n_features(),
+        seconds = started.elapsed().as_secs_f64(),
+        "fitted"
+    );
+    Ok(model)
+}
+
+fn unsupported(algorithm: Algorithm, reason: impl Into<String>) -> Error {
+    Error::Unsupported { algorithm: algorithm.name().to_owned(), reason: reason.into() }
+}
+
+fn fit_error(algorithm: Algorithm, e: impl fmt::Display) -> Error {
+    Error::Fit { algorithm: algorithm.name().to_owned(), message: e.to_string() }
+}
+
+fn task_mismatch(algorithm: Algorithm) -> Error {
+    if algorithm.is_classifier() {
+        unsupported(
+            algorithm,
+            "it is a classification algorithm but the targets are regression values; use linear-regression",
+        )
+    } else {
+        unsupported(
+            algorithm,
+            "it is a regression algorithm but the targets are class labels; use a classifier such as logistic-regression",
+        )
+    }
+}
+
+fn check_data(algorithm: Algorithm, data: &TrainingData) -> Result<()> {
+    let classification = matches!(data.targets, Targets::Classes { .. });
+    if classification != algorithm.is_classifier() {
+        return Err(task_mismatch(algorithm));
+    }
+    let (rows, cols) = data.features.dim();
+    if rows == 0 {
+        return Err(unsupported(algorithm, "the training data has no rows"));
+    }
+    if cols == 0 {
+        return Err(unsupported(algorithm, "the training data has no feature columns"));
+    }
+    if data.targets.len() != rows {
+        return Err(unsupported(algorithm, format!("{rows} feature rows but {} targets", data.targets.len())));
+    }
+    if let Some(((r, c), v)) = data.features.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        return Err(unsupported(algorithm, format!("feature value {v} at row {r}, column {c} is not finite")));
+    }
+    match &data.targets {
+        Targets::Values(y) => {
+            if let Some((r, v)) = y.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                return Err(unsupported(algorithm, format!("target {v} at row {r} is not finite")));
+            }
+        }
+        Targets::Classes { labels, n_classes } => {
+            let k = *n_classes;
+            if k < 2 {
+                return Err(unsupported(algorithm, format!("a classifier needs at least 2 classes, the task has {k}")));
+            }
+            let mut counts = vec![0_usize; k];
+            for (r, &label) in labels.iter().enumerate() {
+                *counts.get_mut(label).ok_or_else(|| {
+                    unsupported(algorithm, format!("class index {label} at row {r} is outside 0..{k}"))
+                })? += 1;
+            }
+            let present: Vec<usize> = (0..k).filter(|&c| counts[c] > 0).collect();
+            if let [only] = present[..] {
+                return Err(unsupported(
+                    algorithm,
+                    format!("every training row has class {only}; a classifier needs at least two classes"),
+                ));
+            }
+            if let Some(missing) = (0..k).find(|&c| counts[c] == 0) {
+                return Err(unsupported(
+                    algorithm,
+                    format!(
+                        "class {missing} has no training rows (the task has {k} classes); every class needs examples"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn fit_linear(p: &LinearRegressionParams, x: ArrayView2<'_, f64>, y: ArrayView1<'_, f64>) -> Result<FittedModel> {
+    let algorithm = Algorithm::LinearRegression;
+    let dataset = DatasetBase::new(x, y);
+    let fitted = linfa_linear::LinearRegression::new()
+        .with_intercept(p.fit_intercept)
+        .fit(&dataset)
+        .map_err(|e| fit_error(algorithm, e))?;
+    let weights = fitted.params().to_vec();
+    let intercept = fitted.intercept();
+    if !(intercept.is_finite() && weights.iter().all(|w| w.is_finite())) {
+        return Err(fit_error(algorithm, "the least-squares solution is not finite"));
+    }
+    Ok(FittedModel::Linear { linear: LinearModel { weights: vec![weights], intercepts: vec![intercept] } })
+}
+
+/// Column means (zero without centring) and scales (standard deviation, 1 for constant columns).
+fn standardization(x: ArrayView2<'_, f64>, center: bool) -> (Array1<f64>, Array1<f64>) {
+    let means = if center {
+        x.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(x.ncols()))
+    } else {
+        Array1::zeros(x.ncols())
+    };
+    let scales = if center {
+        x.std_axis(Axis(0), 0.0)
+    } else {
+        let n = x.nrows().max(1) as f64;
+        x.map_axis(Axis(0), |c| (c.iter().map(|v| v * v).sum::<f64>() / n).sqrt())
+    };
+    let scales = scales.mapv(|s| if s > 1e-12 && s.is_finite() { s } else { 1.0 });
+    (means, scales)
+}
+
+fn fit_logistic(
+    p: &LogisticParams,
+    x: ArrayView2<'_, f64>,
+    y: ArrayView1<'_, usize>,
+    n_classes: usize,
+) -> Result<FittedModel> {
+    let algorithm = Algorithm::LogisticRegression;
+    let (means, scales) = standardization(x, p.fit_intercept);
+    let xs = (&x - &means.view().insert_axis(Axis(0))) / scales.view().insert_axis(Axis(0));
+    let dataset = DatasetBase::new(xs.view(), y);
+    // Scores on the standardized scale: one (weights, intercept) per score row.
+    let standardized: Vec<(Vec<f64>, f64)> = if n_classes == 2 {
+        let fitted = linfa_logistic::LogisticRegression::<f64>::default()
+            .alpha(p.alpha)
+            .with_intercept(p.fit_intercept)
+            .max_iterations(p.max_iterations)
+            .gradient_tolerance(p.gradient_tolerance)
+            .fit(&dataset)
+            .map_err(|e| fit_error(algorithm, e))?;
+        // linfa's "positive" class is whichever label it met first; we score class 1.
+        let sign = if fitted.labels().pos.class == 1 { 1.0 } else { -1.0 };
+        vec![(fitted.params().iter().map(|w| sign * w).collect(), sign * fitted.intercept())]
+    } else {
+        let fitted = linfa_logistic::MultiLogisticRegression::<f64>::default()
+            .alpha(p.alpha)
+            .with_intercept(p.fit_intercept)
+            .max_iterations(p.max_iterations)
+            .gradient_tolerance(p.gradient_tolerance)
+            .fit(&dataset)
+            .map_err(|e| fit_error(algorithm, e))?;
+        if fitted.classes() != (0..n_classes).collect::<Vec<_>>().as_slice() {
+            return Err(fit_error(
+                algorithm,
+                format!("linfa learned classes {:?}, expected 0..{n_classes}", fitted.classes()),
+            ));
+        }
+        (0..n_classes).map(|k| (fitted.params().column(k).to_vec(), fitted.intercept()[k])).collect()
+    };
+    let mut weights = Vec::with_capacity(standardized.len());
+    let mut intercepts = Vec::with_capacity(standardized.len());
+    for (w, b) in standardized {
+        let original: Vec<f64> = w.iter().zip(&scales).map(|(w, s)| w / s).collect();
+        let shift: f64 = original.iter().zip(&means).map(|(w, m)| w * m).sum();
+        intercepts.push(b - shift);
+        weights.push(original);
+    }
+    if !(weights.iter().flatten().all(|w| w.is_finite()) && intercepts.iter().all(|b| b.is_finite())) {
+        return Err(fit_error(algorithm, "the solver produced non-finite coefficients"));
+    }
+    Ok(FittedModel::Logistic { classes: n_classes, linear: LinearModel { weights, intercepts } })
+}
+
+/// What a single linfa tree is fitted with.
+#[derive(Clone, Copy, Debug)]
+struct TreeSettings {
+    max_depth: usize,
+    min_samples_split: usize,
+    min_samples_leaf: usize,
+    min_impurity_decrease: f64,
+    split_quality: SplitQuality,
+}
+
+impl From<&DecisionTreeParams> for TreeSettings {
+    fn from(p: &DecisionTreeParams) -> Self {
+        Self {
+            max_depth: p.max_depth,
+            min_samples_split: p.min_samples_split,
+            min_samples_leaf: p.min_samples_leaf,
+            min_impurity_decrease: p.min_impurity_decrease,
+            split_quality: p.split_quality,
+        }
+    }
+}
+
+/// A bootstrap sample: which rows (of the full data) and which feature columns a tree sees.
+struct Sample {
+    rows: Vec<usize>,
+    columns: Vec<usize>,
+}
+
+/// Fits one linfa tree on `x`/`y` (or on `sample` of them) and exports it with the class
+/// fractions of the training rows (the sample's rows, duplicates counted) at every node.
+fn fit_tree(
+    settings: &TreeSettings,
+    x: ArrayView2<'_, f64>,
+    y: ArrayView1<'_, usize>,
+    n_classes: usize,
+    sample: Option<&Sample>,
+) -> Result<Tree> {
+    let algorithm = if sample.is_some() { Algorithm::RandomForest } else { Algorithm::DecisionTree };
+    let params = linfa_trees::DecisionTree::<f64, usize>::params()
+        .split_quality(settings.split_quality.linfa())
+        .max_depth(Some(settings.max_depth))
+        .min_weight_split(settings.min_samples_split as f32)
+        .min_weight_leaf(settings.min_samples_leaf as f32)
+        .min_impurity_decrease(settings.min_impurity_decrease);
+    let (fitted, columns, rows): (_, Vec<usize>, Vec<usize>) = match sample {
+        None => {
+            let fitted = params.fit(&DatasetBase::new(x, y)).map_err(|e| fit_error(algorithm, e))?;
+            (fitted, (0..x.ncols()).collect(), (0..x.nrows()).collect())
+        }
+        Some(sample) => {
+            let sub_x = Array2::from_shape_fn((sample.rows.len(), sample.columns.len()), |(i, j)| {
+                x[[sample.rows[i], sample.columns[j]]]
+            });
+            let sub_y: Array1<usize> = sample.rows.iter().map(|&r| y[r]).collect();
+            let fitted = params.fit(&DatasetBase::new(sub_x, sub_y)).map_err(|e| fit_error(algorithm, e))?;
+            (fitted, sample.columns.clone(), sample.rows.clone())
+        }
+    };
+    export_tree(algorithm, &fitted, &columns, x, y, &rows, n_classes)
+}
+
+/// Flattens a linfa tree into node arrays (children after their parent), mapping its feature
+/// indices through `columns`, routes `rows` of `x` through it to count classes per node,
+/// collapses it canonically (see [`collapse`]) and stores class fractions.
+fn export_tree(
+    algorithm: Algorithm,
+    fitted: &linfa_trees::DecisionTree<f64, usize>,
+    columns: &[usize],
+    x: ArrayView2<'_, f64>,
+    y: ArrayView1<'_, usize>,
+    rows: &[usize],
+    n_classes: usize,
+) -> Result<Tree> {
+    let mut nodes = vec![TreeNode::Leaf];
+    let mut stack = vec![(fitted.root_node(), 0_usize)];
+    while let Some((node, index)) = stack.pop() {
+        if node.is_leaf() {
+            continue;
+        }
+        let children = node.children();
+        let (Some(left), Some(right)) = (children[0].as_deref(), children[1].as_deref()) else {
+            continue;
+        };
+        let (feature, threshold, _) = node.split();
+        let (l, r) = (nodes.len(), nodes.len() + 1);
+        nodes.push(TreeNode::Leaf);
+        nodes.push(TreeNode::Leaf);
+        nodes[index] = TreeNode::Split { feature: columns[feature], threshold, left: l, right: r };
+        stack.push((right, r));
+        stack.push((left, l));
+    }
+    let n = nodes.len();
+    let features = x.ncols();
+    let shape =
+        Tree::new(features, n_classes, &nodes, vec![0.0; n * n_classes]).map_err(|e| fit_error(algorithm, e))?;
+
+    // Class counts at the leaves, then summed up to every ancestor (children follow parents).
+    let mut counts = vec![0.0_f64; n * n_classes];
+    let mut buffer = Vec::new();
+    for &r in rows {
+        let row = x.row(r);
+        let row = if let Some(slice) = row.to_slice() {
+            slice
+        } else {
+            buffer.clear();
+            buffer.extend(row.iter().copied());
+            &buffer[..]
+        };
+        counts[shape.leaf(row) * n_classes + y[r]] += 1.0;
+    }
+    let parent = parents(&nodes);
+    for i in (1..n).rev() {
+        let p = parent[i];
+        for c in 0..n_classes {
+            counts[p * n_classes + c] += counts[i * n_classes + c];
+        }
+    }
+    let (nodes, counts) = collapse(&nodes, &counts, n_classes);
+
+    // Fractions; a node no row reached (possible only through float ties) keeps its parent's.
+    let n = nodes.len();
+    let parent = parents(&nodes);
+    let mut values = counts;
+    for i in 0..n {
+        let node = &mut values[i * n_classes..(i + 1) * n_classes];
+        let total: f64 = node.iter().sum();
+        if total > 0.0 {
+            node.iter_mut().for_each(|v| *v /= total);
+        } else if i == 0 {
+            node.fill(1.0 / n_classes as f64);
+        } else {
+            let p = parent[i];
+            values.copy_within(p * n_classes..(p + 1) * n_classes, i * n_classes);
+        }
+    }
+    Tree::new(features, n_classes, &nodes, values).map_err(|e| fit_error(algorithm, e))
+}
+
+/// The parent of every node (the root's is 0).
+fn parents(nodes: &[TreeNode]) -> Vec<usize> {
+    let mut parent = vec![0; nodes.len()];
+    for (i, node) in nodes.iter().enumerate() {
+        if let TreeNode::Split { left, right, .. } = *node {
+            parent[left] = i;
+            parent[right] = i;
+        }
+    }
+    parent
+}
+
+/// Canonical pruning: merges, bottom-up, sibling subtrees whose majority classes (by training
+/// counts, ties keeping every tied class) have a class in common.
+///
+/// linfa prunes the same way but breaks ties between equally frequent classes in `HashMap`
+/// order, which differs from run to run; merging wherever *some* tie-break would merge makes
+/// the result independent of that choice (exactly so for two classes, where the majority of
+/// two merged nodes is the common majority of both). Prediction argmaxes are unchanged. For
+/// more than 64 classes the tree is left as linfa built it.
+fn collapse(nodes: &[TreeNode], counts: &[f64], n_classes: usize) -> (Vec<TreeNode>, Vec<f64>) {
+    if n_classes > 64 {
+        return (nodes.to_vec(), counts.to_vec());
+    }
+    let majority = |i: usize| -> u64 {
+        let node = &counts[i * n_classes..(i + 1) * n_classes];
+        let max = node.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        node.iter().enumerate().filter(|&(_, &c)| c == max).fold(0, |mask, (k, _)| mask | (1 << k))
+    };
+    // Whether each node's subtree collapses into a leaf (children have larger indices).
+    let mut collapses = vec![true; nodes.len()];
+    for i in (0..nodes.len()).rev() {
+        if let TreeNode::Split { left, right, .. } = nodes[i] {
+            collapses[i] = collapses[left] && collapses[right] && majority(left) & majority(right) != 0;
+        }
+    }
+    let mut out_nodes = vec![TreeNode::Leaf];
+    let mut out_counts = counts[..n_classes].to_vec();
+    let mut stack = vec![(0_usize, 0_usize)];
+    while let Some((old, new)) = stack.pop() {
+        let TreeNode::Split { feature, threshold, left, right } = nodes[old] else { continue };
+        if collapses[old] {
+            continue;
+        }
+        let (l, r) = (out_nodes.len(), out_nodes.len() + 1);
+        out_nodes.push(TreeNode::Leaf);
+        out_nodes.push(TreeNode::Leaf);
+        out_counts.extend_from_slice(&counts[left * n_classes..(left + 1) * n_classes]);
+        out_counts.extend_from_slice(&counts[right * n_classes..(right + 1) * n_classes]);
+        out_nodes[new] = TreeNode::Split { feature, threshold, left: l, right: r };
+        stack.push((right, r));
+        stack.push((left, l));
+    }
+    (out_nodes, out_counts)
+}
+
+fn fit_forest(
+    p: &RandomForestParams,
+    x: ArrayView2<'_, f64>,
+    y: ArrayView1<'_, usize>,
+    n_classes: usize,
+) -> Result<Vec<Tree>> {
+    let (rows, cols) = x.dim();
+    let (sample_rows, sample_cols) = (
+        ((rows as f64 * p.bootstrap_fraction).ceil() as usize).clamp(1, rows),
+        ((cols as f64 * p.feature_fraction).ceil() as usize).clamp(1, cols),
+    );
+    let settings = TreeSettings {
+        max_depth: p.max_depth,
+        min_samples_split: 2,
+        min_samples_leaf: 1,
+        min_impurity_decrease: 1e-5,
+        split_quality: SplitQuality::Gini,
+    };
+    let sample = |t: usize| {
+        let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
+        rng.set_stream(t as u64);
+        let rows: Vec<usize> = (0..sample_rows).map(|_| rng.gen_range(0..rows)).collect();
+        let mut columns = rand::seq::index::sample(&mut rng, cols, sample_cols).into_vec();
+        columns.sort_unstable();
+        Sample { rows, columns }
+    };
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(p.num_trees);
+    tracing::debug!(trees = p.num_trees, threads, sample_rows, sample_cols, "fitting a random forest");
+    let mut slots: Vec<Option<Result<Tree>>> = (0..p.num_trees).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|w| {
+                let sample = &sample;
+                let settings = &settings;
+                scope.spawn(move || {
+                    (w..p.num_trees)
+                        .step_by(threads)
+                        .map(|t| (t, fit_tree(settings, x, y, n_classes, Some(&sample(t)))))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for handle in handles {
+            match handle.join() {
+                Ok(results) => {
+                    for (t, tree) in results {
+                        slots[t] = Some(tree);
+                    }
+                }
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+    });
+    slots
+        .into_iter()
+        .map(|slot| slot.unwrap_or_else(|| Err(fit_error(Algorithm::RandomForest, "a tree was not fitted"))))
+        .collect()
+}
+
+/// linfa-bayes keeps its fitted statistics private; its serde form (feature `serde`) is the
+/// documented way to persist them, so they are read back from it.
+#[derive(Deserialize)]
+struct LinfaGaussianNb {
+    class_info: std::collections::HashMap<usize, LinfaClassInfo>,
+}
+
+#[derive(Deserialize)]
+struct LinfaClassInfo {
+    prior: f64,
+    theta: LinfaArray,
+    sigma: LinfaArray,
+}
+
+/// ndarray's serde form: `{"v": 1, "dim": [n], "data": [...]}`.
+#[derive(Deserialize)]
+struct LinfaArray {
+    data: Vec<f64>,
+}
+
+fn fit_gaussian_nb(
+    p: &GaussianNbParams,
+    x: ArrayView2<'_, f64>,
+    y: ArrayView1<'_, usize>,
+    n_classes: usize,
+) -> Result<FittedModel> {
+    let algorithm = Algorithm::GaussianNb;
+    let fitted = linfa_bayes::GaussianNb::<f64, usize>::params()
+        .var_smoothing(p.var_smoothing)
+        .fit(&DatasetBase::new(x, y))
+        .map_err(|e| fit_error(algorithm, e))?;
+    let exported: LinfaGaussianNb = serde_json::to_value(&fitted)
+        .and_then(serde_json::from_value)
+        .map_err(|e| fit_error(algorithm, format!("cannot read linfa's fitted statistics: {e}")))?;
+    let mut class_info = exported.class_info;
+    let mut priors = Vec::with_capacity(n_classes);
+    let mut means = Vec::with_capacity(n_classes);
+    let mut variances = Vec::with_capacity(n_classes);
+    for c in 0..n_classes {
+        let info = class_info
+            .remove(&c)
+            .ok_or_else(|| fit_error(algorithm, format!("linfa learned no statistics for class {c}")))?;
+        priors.push(info.prior);
+        means.push(info.theta.data);
+        variances.push(info.sigma.data);
+    }
+    let model = GaussianNbModel::new(priors, means, variances).map_err(|e| {
+        let reason = match e {
+            Error::Artifact { message, .. } => message,
+            other => other.to_string(),
+        };
+        unsupported(
+            algorithm,
+            format!("{reason}; constant features need var_smoothing > 0 and at least one varying feature"),
+        )
+    })?;
+    Ok(FittedModel::GaussianNb { classes: n_classes, model })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use linfa::dataset::AsSingleTargets;
+    use ndarray::array;
+
+    use super::*;
+    use crate::metrics::validation_metrics;
+    use crate::model::Prediction;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    /// A seeded, stratification-free shuffle split of a linfa dataset into our training data.
+    fn split(x: &Array2<f64>, targets: Targets, train_fraction: f64, seed: u64) -> (TrainingData, TrainingData) {
+        use rand::seq::SliceRandom;
+        let mut order: Vec<usize> = (0..x.nrows()).collect();
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+        let cut = (x.nrows() as f64 * train_fraction) as usize;
+        let pick = |idx: &[usize]| {
+            let features = x.select(Axis(0), idx);
+            let targets = match &targets {
+                Targets::Classes { labels, n_classes } => {
+                    Targets::Classes { labels: labels.select(Axis(0), idx), n_classes: *n_classes }
+                }
+                Targets::Values(v) => Targets::Values(v.select(Axis(0), idx)),
+            };
+            TrainingData { features, targets }
+        };
+        (pick(&order[..cut]), pick(&order[cut..]))
+    }
+
+    fn iris() -> (TrainingData, TrainingData) {
+        let ds = linfa_datasets::iris();
+        let labels = ds.as_single_targets().to_owned();
+        split(ds.records(), Targets::Classes { labels, n_classes: 3 }, 0.7, 7)
+    }
+
+    fn wine_binary() -> (TrainingData, TrainingData) {
+        let ds = linfa_datasets::winequality();
+        let labels = ds.as_single_targets().mapv(|q| usize::from(q >= 7));
+        split(ds.records(), Targets::Classes { labels, n_classes: 2 }, 0.7, 11)
+    }
+
+    fn small_forest() -> TrainParams {
+        TrainParams::RandomForest(RandomForestParams { num_trees: 20, max_depth: 6, ..RandomForestParams::default() })
+    }
+
+    fn classifiers() -> Vec<TrainParams> {
+        vec![
+            TrainParams::defaults(Algorithm::LogisticRegression),
+            TrainParams::defaults(Algorithm::DecisionTree),
+            small_forest(),
+            TrainParams::defaults(Algorithm::GaussianNb),
+        ]
+    }
+
+    fn assert_predict_row_matches(model: &FittedModel, x: ArrayView2<'_, f64>) {
+        let batch = model.predict(x);
+        let mut out = vec![0.0; model.n_outputs()];
+        for (i, row) in x.rows().into_iter().enumerate() {
+            model.predict_row(row.to_slice().expect("contiguous rows"), &mut out);
+            match &batch {
+                Prediction::Probabilities(p) => assert_eq!(p.row(i).to_vec(), out),
+                Prediction::Values(v) => assert_eq!(v[i], out[0]),
+            }
+        }
+    }
+
+    #[test]
+    fn algorithm_names_round_trip_and_unknown_names_list_the_known() {
+        for a in Algorithm::ALL {
+            assert_eq!(Algorithm::parse(a.name()).expect("known"), a);
+            assert_eq!(a.to_string().parse::<Algorithm>().expect("known"), a);
+        }
+        let err = Algorithm::parse("xgboost").expect_err("unknown");
+        let text = err.to_string();
+        assert!(
+            text.contains("xgboost") && text.contains("random-forest") && text.contains("linear-regression"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn defaults_resolve_to_a_full_map_that_reads_back() {
+        for a in Algorithm::ALL {
+            let params = TrainParams::from_map(a, &BTreeMap::new()).expect("defaults are valid");
+            assert_eq!(params, TrainParams::defaults(a));
+            let resolved = params.to_map();
+            let keys: Vec<&str> = resolved.keys().map(String::as_str).collect();
+            assert_eq!(keys, TrainParams::known_keys(a), "{a}");
+            assert_eq!(TrainParams::from_map(a, &resolved).expect("reads back"), params);
+        }
+        let p = TrainParams::from_map(
+            Algorithm::RandomForest,
+            &map(&[("num_trees", "7"), ("feature_fraction", "0.25"), ("seed", "18446744073709551615")]),
+        )
+        .expect("valid");
+        assert_eq!(TrainParams::from_map(Algorithm::RandomForest, &p.to_map()).expect("reads back"), p);
+        let TrainParams::RandomForest(f) = p else { panic!("a forest") };
+        assert_eq!((f.num_trees, f.feature_fraction, f.seed, f.max_depth), (7, 0.25, u64::MAX, 10));
+    }
+
+    #[test]
+    fn hyperparameters_parse_booleans_and_qualities_leniently() {
+        let p = TrainParams::from_map(
+            Algorithm::LogisticRegression,
+            &map(&[("fit_intercept", "False"), ("alpha", " 0.5 ")]),
+        )
+        .expect("valid");
+        assert_eq!(
+            p,
+            TrainParams::LogisticRegression(LogisticParams {
+                fit_intercept: false,
+                alpha: 0.5,
+                ..LogisticParams::default()
+            })
+        );
+        let p = TrainParams::from_map(Algorithm::DecisionTree, &map(&[("split_quality", "Entropy")])).expect("valid");
+        let TrainParams::DecisionTree(t) = p else { panic!("a tree") };
+        assert_eq!(t.split_quality, SplitQuality::Entropy);
+    }
+
+    #[test]
+    fn unknown_hyperparameters_name_the_key_and_the_known_keys() {
+        let err = TrainParams::from_map(Algorithm::DecisionTree, &map(&[("num_trees", "5")])).expect_err("unknown");
+        let Error::Hyperparameter { name, reason } = &err else { panic!("{err}") };
+        assert_eq!(name, "num_trees");
+        assert_eq!(
+            reason,
+            "unknown for decision-tree; known: max_depth, min_impurity_decrease, min_samples_leaf, min_samples_split, split_quality"
+        );
+    }
+
+    #[test]
+    fn invalid_hyperparameters_name_the_value_and_the_accepted_range() {
+        let cases: [(Algorithm, &str, &str, &str); 10] = [
+            (Algorithm::LogisticRegression, "alpha", "-1", "-1 is out of range: expected a finite number ≥ 0"),
+            (Algorithm::LogisticRegression, "alpha", "abc", "\"abc\" is not a finite number"),
+            (Algorithm::LogisticRegression, "max_iterations", "0", "0 is out of range: expected an integer ≥ 1"),
+            (Algorithm::LogisticRegression, "fit_intercept", "yes", "\"yes\" is not true or false"),
+            (Algorithm::DecisionTree, "max_depth", "100", "100 is out of range: expected an integer in 1..=64"),
+            (Algorithm::DecisionTree, "split_quality", "mse", "\"mse\" is not gini or entropy"),
+            (Algorithm::RandomForest, "feature_fraction", "1.5", "1.5 is out of range: expected a number in (0, 1]"),
+            (Algorithm::RandomForest, "seed", "-3", "\"-3\" is not an unsigned integer"),
+            (Algorithm::GaussianNb, "var_smoothing", "NaN", "\"NaN\" is not a finite number"),
+            (Algorithm::LinearRegression, "fit_intercept", "", "\"\" is not true or false"),
+        ];
+        for (algorithm, key, value, expected) in cases {
+            let err = TrainParams::from_map(algorithm, &map(&[(key, value)])).expect_err(value);
+            let Error::Hyperparameter { name, reason } = &err else { panic!("{err}") };
+            assert_eq!((name.as_str(), reason.as_str()), (key, expected), "{algorithm} {key}={value}");
+        }
+    }
+
+    #[test]
+    fn every_classifier_learns_iris() {
+        let (train, test) = iris();
+        for params in classifiers() {
+            let model = fit(&params, &train).expect("fits");
+            assert_eq!(model.classes(), Some(3));
+            assert_eq!(model.n_features(), 4);
+            let metrics = validation_metrics(&model, &test);
+            let accuracy = metrics["accuracy"];
+            assert!(accuracy > 0.88, "{}: accuracy {accuracy}", params.algorithm());
+            assert!(metrics["auc"] > 0.9, "{}: {metrics:?}", params.algorithm());
+            assert_predict_row_matches(&model, test.features.view());
+        }
+    }
+
+    #[test]
+    fn binary_logistic_learns_good_wine() {
+        let (train, test) = wine_binary();
+        let model = fit(&TrainParams::defaults(Algorithm::LogisticRegression), &train).expect("fits");
+        let FittedModel::Logistic { classes: 2, linear } = &model else { panic!("binary logistic: {model:?}") };
+        assert_eq!((linear.weights.len(), linear.weights[0].len()), (1, 11));
+        let metrics = validation_metrics(&model, &test);
+        assert!(metrics["auc"] > 0.8, "{metrics:?}");
+        assert!(metrics["accuracy"] > 0.85, "{metrics:?}");
+        assert_predict_row_matches(&model, test.features.view());
+    }
+
+    #[test]
+    fn logistic_weights_are_on_the_original_scale() {
+        // Class 1 exactly when x0 > 10, with a second feature of noise on a large scale.
+        let x = Array2::from_shape_fn((200, 2), |(i, j)| {
+            if j == 0 { f64::from(i as u32 % 20) } else { 1000.0 * f64::from((i * 7 % 13) as u32) }
+        });
+        let labels = x.column(0).mapv(|v| usize::from(v > 10.0));
+        let data = TrainingData { features: x, targets: Targets::Classes { labels, n_classes: 2 } };
+        let params = TrainParams::LogisticRegression(LogisticParams { alpha: 0.01, ..LogisticParams::default() });
+        let model = fit(&params, &data).expect("fits");
+        let FittedModel::Logistic { linear, .. } = &model else { panic!("logistic") };
+        assert!(linear.weights[0][0] > 0.0, "{linear:?}");
+        assert!(linear.weights[0][1].abs() < linear.weights[0][0].abs() / 100.0, "{linear:?}");
+        assert_eq!(validation_metrics(&model, &data)["accuracy"], 1.0);
+    }
+
+    #[test]
+    fn trees_report_training_class_fractions_at_their_leaves() {
+        let (train, _) = wine_binary();
+        let params = TrainParams::DecisionTree(DecisionTreeParams { max_depth: 3, ..DecisionTreeParams::default() });
+        let model = fit(&params, &train).expect("fits");
+        let FittedModel::DecisionTree { tree, .. } = &model else { panic!("a tree") };
+        assert!(tree.depth() <= 3 && tree.n_leaves() >= 2, "{tree:?}");
+        let Targets::Classes { labels, .. } = &train.targets else { panic!("classes") };
+        // The root holds the class balance of the whole training set.
+        let positive = labels.iter().filter(|&&l| l == 1).count() as f64 / labels.len() as f64;
+        assert!((tree.node_values(0)[1] - positive).abs() < 1e-12);
+        // Each leaf's fractions are those of the training rows that reach it.
+        let mut reached = vec![[0.0_f64; 2]; tree.n_nodes()];
+        for (row, &label) in train.features.rows().into_iter().zip(labels) {
+            reached[tree.leaf(row.to_slice().expect("contiguous"))][label] += 1.0;
+        }
+        for (leaf, counts) in reached.iter().enumerate().filter(|(_, c)| c[0] + c[1] > 0.0) {
+            let fraction = counts[1] / (counts[0] + counts[1]);
+            assert!((tree.node_values(leaf)[1] - fraction).abs() < 1e-12, "leaf {leaf}");
+        }
+    }
+
+    #[test]
+    fn random_forest_is_deterministic_for_a_seed() {
+        let (train, test) = wine_binary();
+        let a = fit(&small_forest(), &train).expect("fits");
+        let b = fit(&small_forest(), &train).expect("fits");
+        assert_eq!(a, b);
+        let TrainParams::RandomForest(p) = small_forest() else { panic!("a forest") };
+        let c = fit(&TrainParams::RandomForest(RandomForestParams { seed: 7, ..p }), &train).expect("fits");
+        assert_ne!(a, c, "another seed draws other samples");
+        assert!(validation_metrics(&a, &test)["auc"] > 0.8);
+    }
+
+    #[test]
+    fn collapse_merges_siblings_with_a_common_majority() {
+        let split = |left, right| TreeNode::Split { feature: 0, threshold: 0.0, left, right };
+        let nodes = [split(1, 2), TreeNode::Leaf, split(3, 4), TreeNode::Leaf, TreeNode::Leaf];
+        // A 2–2 tie beside a subtree whose leaves are both class 0: everything merges.
+        let counts = [6.0, 2.0, 2.0, 2.0, 4.0, 0.0, 3.0, 0.0, 1.0, 0.0];
+        let (merged, merged_counts) = collapse(&nodes, &counts, 2);
+        assert_eq!((merged, merged_counts), (vec![TreeNode::Leaf], vec![6.0, 2.0]));
+        // Class 1 on the left: only the right subtree merges.
+        let counts = [5.0, 2.0, 1.0, 2.0, 4.0, 0.0, 3.0, 0.0, 1.0, 0.0];
+        let (merged, merged_counts) = collapse(&nodes, &counts, 2);
+        assert_eq!(merged, vec![split(1, 2), TreeNode::Leaf, TreeNode::Leaf]);
+        assert_eq!(merged_counts, vec![5.0, 2.0, 1.0, 2.0, 4.0, 0.0]);
+    }
+
+    #[test]
+    fn multiclass_forests_repeat_on_iris() {
+        let (train, _) = iris();
+        let first = fit(&small_forest(), &train).expect("fits");
+        for _ in 0..5 {
+            assert_eq!(fit(&small_forest(), &train).expect("fits"), first);
+        }
+    }
+
+    #[test]
+    fn gaussian_nb_export_matches_linfa() {
+        use linfa_bayes::NaiveBayes;
+        let (train, test) = iris();
+        let model = fit(&TrainParams::defaults(Algorithm::GaussianNb), &train).expect("fits");
+        let Targets::Classes { labels, .. } = &train.targets else { panic!("classes") };
+        let linfa_model = linfa_bayes::GaussianNb::<f64, usize>::params()
+            .fit(&DatasetBase::new(train.features.view(), labels.view()))
+            .expect("linfa fits");
+        let (expected, classes) = linfa_model.predict_proba(test.features.view());
+        assert_eq!(classes, [&0, &1, &2]);
+        let Prediction::Probabilities(ours) = model.predict(test.features.view()) else { panic!("probabilities") };
+        for (a, b) in ours.iter().zip(&expected) {
+            assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn linear_regression_learns_diabetes() {
+        let ds = linfa_datasets::diabetes();
+        let y = ds.as_single_targets().to_owned();
+        let (train, test) = split(ds.records(), Targets::Values(y), 0.75, 3);
+        let model = fit(&TrainParams::defaults(Algorithm::LinearRegression), &train).expect("fits");
+        assert_eq!((model.classes(), model.n_features()), (None, 10));
+        let metrics = validation_metrics(&model, &test);
+        assert!(metrics["r2"] > 0.3, "{metrics:?}");
+        assert!(metrics["rmse"] > 0.0 && metrics["mae"] <= metrics["rmse"], "{metrics:?}");
+        assert_predict_row_matches(&model, test.features.view());
+    }
+
+    #[test]
+    fn exported_models_round_trip_through_json_and_predict_identically() {
+        let (train, test) = iris();
+        for params in classifiers() {
+            let model = fit(&params, &train).expect("fits");
+            let json = serde_json::to_string(&model).expect("serializes");
+            let back: FittedModel = serde_json::from_str(&json).expect("deserializes");
+            back.check().expect("consistent");
+            assert_eq!(
+                back.predict(test.features.view()),
+                model.predict(test.features.view()),
+                "{}",
+                params.algorithm()
+            );
+        }
+    }
+
+    #[test]
+    fn wrong_tasks_and_degenerate_data_are_unsupported_with_a_reason() {
+        let features = array![[1.0], [2.0], [3.0]];
+        let values = TrainingData { features: features.clone(), targets: Targets::Values(array![1.0, 2.0, 3.0]) };
+        let classes = |labels: Array1<usize>, n_classes| TrainingData {
+            features: features.clone(),
+            targets: Targets::Classes { labels, n_classes },
+        };
+        let reason = |params: TrainParams, data: &TrainingData| match fit(&params, data) {
+            Err(Error::Unsupported { algorithm, reason }) => {
+                assert_eq!(algorithm, params.algorithm().name());
+                reason
+            }
+            other => panic!("expected Unsupported, got {other:?}"),
+        };
+        assert!(reason(TrainParams::defaults(Algorithm::DecisionTree), &values).contains("classification algorithm"));
+        assert!(
+            reason(TrainParams::defaults(Algorithm::LinearRegression), &classes(array![0, 1, 0], 2))
+                .contains("regression algorithm")
+        );
+        assert!(
+            reason(TrainParams::defaults(Algorithm::LogisticRegression), &classes(array![1, 1, 1], 2))
+                .contains("class 1")
+        );
+        assert!(
+            reason(TrainParams::defaults(Algorithm::GaussianNb), &classes(array![0, 2, 0], 3))
+                .contains("class 1 has no training rows")
+        );
+        let empty = TrainingData {
+            features: Array2::zeros((0, 2)),
+            targets: Targets::Classes { labels: Array1::zeros(0), n_classes: 2 },
+        };
+        assert!(reason(TrainParams::defaults(Algorithm::RandomForest), &empty).contains("no rows"));
+        let nan = TrainingData {
+            features: array![[1.0], [f64::NAN], [3.0]],
+            targets: Targets::Values(array![1.0, 2.0, 3.0]),
+        };
+        assert!(reason(TrainParams::defaults(Algorithm::LinearRegression), &nan).contains("row 1, column 0"));
+    }
+
+    #[test]
+    fn gaussian_nb_refuses_all_constant_features() {
+        let data = TrainingData {
+            features: array![[1.0], [1.0], [1.0], [1.0]],
+            targets: Targets::Classes { labels: array![0, 1, 0, 1], n_classes: 2 },
+        };
+        let err = fit(&TrainParams::defaults(Algorithm::GaussianNb), &data).expect_err("no variance at all");
+        assert!(matches!(err, Error::Unsupported { .. }), "{err}");
+    }
+
+    fn write(contents: &str) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().expect("temp file");
+        file.write_all(contents.as_bytes()).expect("write");
+        file
+    }
+
+    #[test]
+    fn channel_csv_reads_classes_and_values() {
+        let file = write("1,0.5,2\n0.0,1e3,-4\n\n2, 7 ,8\n");
+        let data = TrainingData::read_channel_csv(file.path(), Some(3)).expect("reads");
+        assert_eq!(data.features, array![[0.5, 2.0], [1000.0, -4.0], [7.0, 8.0]]);
+        assert_eq!(data.targets, Targets::Classes { labels: array![1, 0, 2], n_classes: 3 });
+        let data = TrainingData::read_channel_csv(file.path(), None).expect("reads");
+        assert_eq!(data.targets, Targets::Values(array![1.0, 0.0, 2.0]));
+    }
+
+    #[test]
+    fn channel_csv_errors_name_file_line_and_column() {
+        let cases = [
+            ("0,1,2\n1,1,abc\n", Some(2), "line 2, column 3: \"abc\" is not a number"),
+            ("0,1,2\n1,1\n", Some(2), "line 2: 2 columns, but line 1 has 3"),
+            (
+                "0,1,2\n0,1,2\n2,1,2\n",
+                Some(2),
+                "line 3, column 1: class \"2\" is not a class index (an integer in 0..2)",
+            ),
+            ("0,1,2\n0.5,1,2\n", Some(2), "line 2, column 1: class \"0.5\" is not a class index"),
+            ("0,1,\n", None, "line 1, column 3: empty field"),
+            ("0,inf,1\n", None, "line 1, column 2: \"inf\" is not a finite number"),
+            ("7\n", None, "line 1: 1 column(s); a row needs the target and at least one feature"),
+            ("", None, "the file holds no rows"),
+        ];
+        for (contents, n_classes, expected) in cases {
+            let file = write(contents);
+            let err = TrainingData::read_channel_csv(file.path(), n_classes).expect_err(contents);
+            let Error::Container { path, message } = &err else { panic!("{err}") };
+            assert_eq!(path, &file.path().display().to_string());
+            assert!(message.starts_with(expected), "{contents:?}: {message}");
+            assert!(err.to_string().contains(&path.clone()), "{err}");
+        }
+        let missing = TrainingData::read_channel_csv(Path::new("/nonexistent/train.csv"), None).expect_err("missing");
+        assert!(err_mentions(&missing, "/nonexistent/train.csv"));
+    }
+
+    fn err_mentions(err: &Error, what: &str) -> bool {
+        err.to_string().contains(what)
+    }
+}

@@ -51,6 +51,14 @@ pub enum Error {
         /// The job.
         name: String,
     },
+    /// The training job ran and failed.
+    #[error("training job {name:?} failed: {reason}")]
+    JobFailed {
+        /// The job.
+        name: String,
+        /// The failure reason (from `output/failure`).
+        reason: String,
+    },
     /// A training job of that name exists already.
     #[error("training job {name:?} exists already; choose another --job name")]
     JobExists {
@@ -108,6 +116,38 @@ pub enum Error {
     UnknownModel {
         /// The model.
         name: String,
+    },
+    /// A concurrent writer changed a record between our read and our write.
+    #[error("{what} was changed concurrently; {advice}")]
+    Conflict {
+        /// The record.
+        what: String,
+        /// What to do.
+        advice: String,
+    },
+    /// An endpoint refused an invocation.
+    #[error("endpoint {endpoint:?} answered {code} (HTTP {status}): {message}")]
+    Invocation {
+        /// The endpoint.
+        endpoint: String,
+        /// AWS's error code (`ValidationError`, `ModelError`, ...).
+        code: String,
+        /// The HTTP status.
+        status: u16,
+        /// The message.
+        message: String,
+    },
+    /// A data-capture configuration is invalid (sampling percentage, capture options, content types).
+    #[error("invalid data-capture configuration: {reason}")]
+    InvalidCapture {
+        /// What is wrong.
+        reason: String,
+    },
+    /// Inference failed inside the server (not the request's fault; the container's 500).
+    #[error("inference failed: {message}")]
+    Inference {
+        /// What happened.
+        message: String,
     },
     /// The local model server could not be started, reached or stopped.
     #[error("local server: {message}")]

@@ -1,1 +1,827 @@
-//! (in progress)
+//! Request decoding and response encoding for one model: the wire formats of the model server.
+//!
+//! These formats are the public contract of every workbench endpoint (the container route
+//! `POST /invocations` and SageMaker Runtime's `POST /endpoints/{name}/invocations` alike);
+//! the comparison step and users' clients consume them.
+//!
+//! # Requests
+//!
+//! The `Content-Type` selects the format; parameters (`; charset=utf-8`) are ignored and the
+//! media type is matched case-insensitively. Anything else is refused with **415** naming the
+//! supported types.
+//!
+//! ## `text/csv`
+//!
+//! - No header row; one row per line (`\n`, `\r\n` or `\r`); a trailing newline is fine; empty
+//!   lines are skipped (so a one-feature model reads a missing value only as `""`).
+//! - Exactly the schema's feature columns, in schema order (the target and any key column are
+//!   not sent), RFC 4180 quoting (`"a,b"`, `"say ""hi"""`).
+//! - **Raw** values as they appear in the source dataset, encoded exactly as the dataset
+//!   encoding does it ([`wb_datasets::Encoding`]):
+//!   - a field equal to one of the schema's `missing` tokens is missing; the empty field is
+//!     missing for numeric features (and for categorical ones unless `""` is a category);
+//!   - numeric features take integers and floats (`3`, `-0.5`, `1e-3`, surrounding spaces
+//!     allowed); `NaN` is missing; infinities are refused; features whose source type is
+//!     `Boolean` also take `true`/`false` (any case) as 1/0; missing → the train mean;
+//!   - categorical features take the category text, matched exactly; missing and unseen values
+//!     get the "other" code (`categories.len()`).
+//! - Errors are **400** and name the 1-based row, the column and the value:
+//!   `row 3: expected 11 columns (fixed_acidity, …, alcohol), got 10`,
+//!   `row 2, column "alcohol": "abc" is not a number`. An empty body is
+//!   `empty request body`.
+//!
+//! ## `application/json`
+//!
+//! ```json
+//! {"instances": [[7.4, "red", null, true], [6.1, "white", 3, false]]}
+//! {"instances": [{"alcohol": 9.4, "colour": "red"}, {"alcohol": 10.1}]}
+//! ```
+//!
+//! - `instances` is a non-empty array; each instance is either an array of values in feature
+//!   order (its length must equal the number of features) or an object keyed by feature name
+//!   (an absent key is missing; an unknown key is a 400 naming it). Other top-level keys are
+//!   ignored.
+//! - Values: numbers; strings (read exactly like a CSV field, so `"7.4"` and the missing
+//!   tokens work); `true`/`false` (1/0 for numeric features; the text `true`/`false` for
+//!   categorical ones); `null` (missing). Numbers given for a categorical feature are looked
+//!   up by their JSON text (`3` → `"3"`).
+//!
+//! # Responses
+//!
+//! The `Accept` header selects the format: absent, empty or `*/*` → the request's format;
+//! otherwise a comma-separated list whose entries are tried by descending `q` (ties in the
+//! order given), `q=0` entries skipped, `text/*` and `application/*` allowed; the first
+//! supported one wins. None supported → **406**.
+//!
+//! ## `text/csv`
+//!
+//! One line per input row, each ending in `\n`:
+//! - classification: the probability of every class, in the schema's class order,
+//!   comma-separated (`0.1234,0.8766`);
+//! - regression: the predicted value.
+//!
+//! Numbers are written in the shortest form that reads back to the same `f64` (`ryu`:
+//! `0.5`, `1.0`, `1e-7`).
+//!
+//! ## `application/json`
+//!
+//! ```json
+//! {"classes": ["bad", "good"], "predictions": [{"label": "good", "probabilities": [0.12, 0.88]}]}
+//! {"predictions": [{"score": 5.63}]}
+//! ```
+//!
+//! The label is the most probable class (the first one on ties). Non-finite numbers are
+//! written as `null`.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use foldhash::fast::FixedState;
+use ndarray::{Array2, ArrayView2};
+use serde_json::Value;
+use wb_datasets::FeatureKind;
+
+use crate::error::{Error, Result};
+use crate::model::{FittedModel, Prediction};
+use crate::schema::ModelSchema;
+
+/// The CSV media type.
+pub const TEXT_CSV: &str = "text/csv";
+/// The JSON media type.
+pub const APPLICATION_JSON: &str = "application/json";
+
+/// Longest value quoted in an error message (longer ones are cut with `…`).
+const MAX_QUOTED_VALUE: usize = 64;
+/// Longest column list in an error message before it is abbreviated.
+const MAX_COLUMN_LIST: usize = 300;
+
+/// A wire format the server reads and writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// `text/csv`.
+    Csv,
+    /// `application/json`.
+    Json,
+}
+
+impl Format {
+    /// The media type of the format (`text/csv`, `application/json`).
+    #[must_use]
+    pub fn mime(self) -> &'static str {
+        match self {
+            Self::Csv => TEXT_CSV,
+            Self::Json => APPLICATION_JSON,
+        }
+    }
+
+    /// The format of a `Content-Type` value, ignoring parameters and case.
+    #[must_use]
+    pub fn from_content_type(content_type: &str) -> Option<Self> {
+        let media = media_type(content_type);
+        if media.eq_ignore_ascii_case(TEXT_CSV) {
+            Some(Self::Csv)
+        } else if media.eq_ignore_ascii_case(APPLICATION_JSON) {
+            Some(Self::Json)
+        } else {
+            None
+        }
+    }
+
+    /// The format of a request, from its `Content-Type` header.
+    ///
+    /// # Errors
+    /// [`Error::BadRequest`] with status 415 naming the supported types when the header is
+    /// absent or names another type.
+    pub fn of_request(content_type: Option<&str>) -> Result<Self> {
+        match content_type {
+            Some(ct) => Self::from_content_type(ct).ok_or_else(|| Error::BadRequest {
+                status: 415,
+                message: format!(
+                    "unsupported content type {:?}; supported: {TEXT_CSV}, {APPLICATION_JSON}",
+                    quote_cut(ct.as_bytes())
+                ),
+            }),
+            None => Err(Error::BadRequest {
+                status: 415,
+                message: format!("the request has no Content-Type; supported: {TEXT_CSV}, {APPLICATION_JSON}"),
+            }),
+        }
+    }
+
+    /// The response format for an `Accept` header, given the request's format.
+    ///
+    /// Absent, empty or `*/*` → `request`; otherwise the entries by descending `q` (ties in
+    /// order), `q=0` skipped, `text/*` → CSV, `application/*` → JSON; the first supported wins.
+    ///
+    /// # Errors
+    /// [`Error::BadRequest`] with status 406 when no entry is supported.
+    pub fn negotiate(accept: Option<&str>, request: Self) -> Result<Self> {
+        let Some(accept) = accept.map(str::trim).filter(|a| !a.is_empty()) else {
+            return Ok(request);
+        };
+        // Fast path: a single entry without parameters.
+        if !accept.contains([',', ';']) {
+            return Self::accept_entry(accept, request).ok_or_else(|| not_acceptable(accept));
+        }
+        let mut entries: Vec<(f64, &str)> = accept
+            .split(',')
+            .filter_map(|entry| {
+                let mut parts = entry.split(';');
+                let media = parts.next().unwrap_or("").trim();
+                let mut q = 1.0;
+                for p in parts {
+                    let p = p.trim();
+                    if let Some(v) = p.strip_prefix("q=").or_else(|| p.strip_prefix("Q=")) {
+                        q = v.trim().parse::<f64>().unwrap_or(1.0);
+                    }
+                }
+                (!media.is_empty() && q > 0.0).then_some((q, media))
+            })
+            .collect();
+        entries.sort_by(|a, b| b.0.total_cmp(&a.0));
+        entries.iter().find_map(|(_, media)| Self::accept_entry(media, request)).ok_or_else(|| not_acceptable(accept))
+    }
+
+    fn accept_entry(media: &str, request: Self) -> Option<Self> {
+        if media == "*/*" {
+            Some(request)
+        } else if media.eq_ignore_ascii_case("text/*") {
+            Some(Self::Csv)
+        } else if media.eq_ignore_ascii_case("application/*") {
+            Some(Self::Json)
+        } else {
+            Self::from_content_type(media)
+        }
+    }
+}
+
+fn not_acceptable(accept: &str) -> Error {
+    Error::BadRequest {
+        status: 406,
+        message: format!(
+            "cannot answer in any of the accepted types {:?}; supported: {TEXT_CSV}, {APPLICATION_JSON}",
+            quote_cut(accept.as_bytes())
+        ),
+    }
+}
+
+/// The media type of a `Content-Type` value: the part before any `;`, trimmed.
+#[must_use]
+pub fn media_type(content_type: &str) -> &str {
+    content_type.split(';').next().unwrap_or("").trim()
+}
+
+/// How one feature's raw value becomes a number.
+#[derive(Debug)]
+enum FeatureDecoder {
+    Numeric { impute: f64, boolean: bool },
+    Categorical { codes: HashMap<Box<[u8]>, f64, FixedState>, other: f64 },
+}
+
+impl FeatureDecoder {
+    fn missing(&self) -> f64 {
+        match self {
+            Self::Numeric { impute, .. } => *impute,
+            Self::Categorical { other, .. } => *other,
+        }
+    }
+}
+
+/// Decodes request bodies into encoded feature rows for one model.
+///
+/// Built once per loaded model from its [`ModelSchema`] (category look-up tables, missing
+/// tokens, per-feature parsing), so a request costs one pass over its bytes. See the
+/// [module documentation](self) for the formats.
+#[derive(Debug)]
+pub struct Decoder {
+    features: Vec<FeatureDecoder>,
+    names: Vec<String>,
+    by_name: HashMap<String, usize, FixedState>,
+    missing: Vec<Box<[u8]>>,
+    column_list: String,
+}
+
+impl Decoder {
+    /// Prepares the decoder of a model's schema.
+    #[must_use]
+    pub fn new(schema: &ModelSchema) -> Self {
+        let features: Vec<FeatureDecoder> = schema
+            .features
+            .0
+            .iter()
+            .map(|f| match &f.kind {
+                FeatureKind::Numeric { impute } => {
+                    FeatureDecoder::Numeric { impute: *impute, boolean: f.source_type.eq_ignore_ascii_case("Boolean") }
+                }
+                FeatureKind::Categorical { categories } => {
+                    let mut codes = HashMap::with_capacity_and_hasher(categories.len(), FixedState::default());
+                    for (i, c) in categories.iter().enumerate() {
+                        // The first occurrence wins, as in the dataset encoding's index.
+                        codes.entry(c.as_bytes().into()).or_insert(i as f64);
+                    }
+                    FeatureDecoder::Categorical { codes, other: categories.len() as f64 }
+                }
+            })
+            .collect();
+        let names = schema.feature_names();
+        let by_name = names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect();
+        let missing = schema.missing.iter().map(|m| m.as_bytes().into()).collect();
+        let column_list = column_list(&names);
+        Self { features, names, by_name, missing, column_list }
+    }
+
+    /// Number of features (values per row).
+    #[must_use]
+    pub fn n_features(&self) -> usize {
+        self.features.len()
+    }
+
+    /// The feature names, in request order.
+    #[must_use]
+    pub fn feature_names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Decodes a request body into a rows × features matrix.
+    ///
+    /// # Errors
+    /// [`Error::BadRequest`]: 415 for an unsupported content type, 400 naming the row, column
+    /// and value for a malformed body.
+    pub fn decode(&self, content_type: &str, body: &[u8]) -> Result<Array2<f64>> {
+        let format = Format::of_request(Some(content_type))?;
+        let mut out = Vec::new();
+        let rows = self.decode_into(format, body, &mut out)?;
+        Array2::from_shape_vec((rows, self.n_features()), out).map_err(|e| Error::Inference { message: e.to_string() })
+    }
+
+    /// Decodes a request body, appending its rows (row-major) to `out`; returns the number of
+    /// rows. `out` can be reused across requests to avoid allocation.
+    ///
+    /// # Errors
+    /// As [`Decoder::decode`]; on error `out` holds a partial result.
+    pub fn decode_into(&self, format: Format, body: &[u8], out: &mut Vec<f64>) -> Result<usize> {
+        if body.is_empty() {
+            return Err(Error::bad_request("empty request body"));
+        }
+        let rows = match format {
+            Format::Csv if body.contains(&b'"') => self.decode_csv_quoted(body, out)?,
+            Format::Csv => self.decode_csv_plain(body, out)?,
+            Format::Json => self.decode_json(body, out)?,
+        };
+        if rows == 0 {
+            return Err(Error::bad_request("the request body holds no rows"));
+        }
+        Ok(rows)
+    }
+
+    /// CSV without quotes: split lines and fields directly.
+    fn decode_csv_plain(&self, body: &[u8], out: &mut Vec<f64>) -> Result<usize> {
+        let n = self.features.len();
+        let mut rows = 0;
+        for line in body.split(|&b| b == b'\n' || b == b'\r').filter(|l| !l.is_empty()) {
+            rows += 1;
+            let mut col = 0;
+            for field in line.split(|&b| b == b',') {
+                if col == n {
+                    return Err(self.column_count(rows, line.split(|&b| b == b',').count()));
+                }
+                out.push(self.value(col, field, rows)?);
+                col += 1;
+            }
+            if col != n {
+                return Err(self.column_count(rows, col));
+            }
+        }
+        Ok(rows)
+    }
+
+    /// CSV with quoted fields, through the `csv` crate.
+    fn decode_csv_quoted(&self, body: &[u8], out: &mut Vec<f64>) -> Result<usize> {
+        let n = self.features.len();
+        let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(body);
+        let mut record = csv::ByteRecord::new();
+        let mut rows = 0;
+        loop {
+            match reader.read_byte_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => return Err(Error::bad_request(format!("row {}: invalid CSV: {e}", rows + 1))),
+            }
+            rows += 1;
+            if record.len() != n {
+                return Err(self.column_count(rows, record.len()));
+            }
+            for (col, field) in record.iter().enumerate() {
+                out.push(self.value(col, field, rows)?);
+            }
+        }
+        Ok(rows)
+    }
+
+    fn decode_json(&self, body: &[u8], out: &mut Vec<f64>) -> Result<usize> {
+        let doc: Value = serde_json::from_slice(body).map_err(|e| Error::bad_request(format!("invalid JSON: {e}")))?;
+        let Some(instances) = doc.get("instances") else {
+            return Err(Error::bad_request(
+                r#"a JSON request must be an object with an "instances" array, e.g. {"instances": [[1.5, "a"]]}"#,
+            ));
+        };
+        let Value::Array(instances) = instances else {
+            return Err(Error::bad_request(r#""instances" must be an array of instances"#));
+        };
+        let n = self.features.len();
+        for (i, instance) in instances.iter().enumerate() {
+            let row = i + 1;
+            match instance {
+                Value::Array(values) => {
+                    if values.len() != n {
+                        return Err(self.column_count(row, values.len()));
+                    }
+                    for (col, v) in values.iter().enumerate() {
+                        out.push(self.json_value(col, v, row)?);
+                    }
+                }
+                Value::Object(map) => {
+                    if let Some(unknown) = map.keys().find(|k| !self.by_name.contains_key(k.as_str())) {
+                        return Err(Error::bad_request(format!(
+                            "row {row}: unknown column {:?} (the columns are {})",
+                            quote_cut(unknown.as_bytes()),
+                            self.column_list
+                        )));
+                    }
+                    for (col, name) in self.names.iter().enumerate() {
+                        out.push(match map.get(name) {
+                            Some(v) => self.json_value(col, v, row)?,
+                            None => self.features[col].missing(),
+                        });
+                    }
+                }
+                _ => {
+                    return Err(Error::bad_request(format!(
+                        "row {row}: an instance must be an array of values or an object of column values"
+                    )));
+                }
+            }
+        }
+        Ok(instances.len())
+    }
+
+    fn json_value(&self, col: usize, v: &Value, row: usize) -> Result<f64> {
+        let feature = &self.features[col];
+        match (v, feature) {
+            (Value::Null, _) => Ok(feature.missing()),
+            (Value::String(s), _) => self.value(col, s.as_bytes(), row),
+            (Value::Number(x), FeatureDecoder::Numeric { .. }) => match x.as_f64() {
+                Some(x) if x.is_finite() => Ok(x),
+                _ => Err(self.value_error(row, col, x.to_string().as_bytes(), "is not a finite number")),
+            },
+            (Value::Number(x), FeatureDecoder::Categorical { .. }) => self.value(col, x.to_string().as_bytes(), row),
+            (Value::Bool(b), FeatureDecoder::Numeric { boolean: true, .. }) => Ok(if *b { 1.0 } else { 0.0 }),
+            (Value::Bool(b), FeatureDecoder::Numeric { boolean: false, .. }) => {
+                Err(self.value_error(row, col, if *b { b"true" } else { b"false" }, "is not a number"))
+            }
+            (Value::Bool(b), FeatureDecoder::Categorical { .. }) => {
+                self.value(col, if *b { b"true" } else { b"false" }, row)
+            }
+            (Value::Array(_) | Value::Object(_), _) => Err(Error::bad_request(format!(
+                "row {row}, column {:?}: a value must be a number, string, boolean or null",
+                self.names[col]
+            ))),
+        }
+    }
+
+    /// Decodes one raw field of column `col` (0-based) in row `row` (1-based).
+    #[inline]
+    fn value(&self, col: usize, raw: &[u8], row: usize) -> Result<f64> {
+        let feature = &self.features[col];
+        if !self.missing.is_empty() && self.missing.iter().any(|m| **m == *raw) {
+            return Ok(feature.missing());
+        }
+        match feature {
+            FeatureDecoder::Numeric { impute, boolean } => {
+                let text = raw.trim_ascii();
+                if text.is_empty() {
+                    return Ok(*impute);
+                }
+                let parsed = std::str::from_utf8(text).ok().and_then(|t| t.parse::<f64>().ok());
+                match parsed {
+                    Some(x) if x.is_finite() => Ok(x),
+                    Some(x) if x.is_nan() => Ok(*impute),
+                    Some(_) => Err(self.value_error(row, col, raw, "is not a finite number")),
+                    None if *boolean && text.eq_ignore_ascii_case(b"true") => Ok(1.0),
+                    None if *boolean && text.eq_ignore_ascii_case(b"false") => Ok(0.0),
+                    None if *boolean => Err(self.value_error(row, col, raw, "is neither a number nor true/false")),
+                    None => Err(self.value_error(row, col, raw, "is not a number")),
+                }
+            }
+            FeatureDecoder::Categorical { codes, other } => Ok(codes.get(raw).copied().unwrap_or(*other)),
+        }
+    }
+
+    fn value_error(&self, row: usize, col: usize, raw: &[u8], what: &str) -> Error {
+        Error::bad_request(format!("row {row}, column {:?}: {:?} {what}", self.names[col], quote_cut(raw)))
+    }
+
+    fn column_count(&self, row: usize, got: usize) -> Error {
+        Error::bad_request(format!(
+            "row {row}: expected {} columns ({}), got {got}",
+            self.features.len(),
+            self.column_list
+        ))
+    }
+}
+
+/// The feature names for error messages, abbreviated in the middle when long.
+fn column_list(names: &[String]) -> String {
+    let full = names.join(", ");
+    if full.len() <= MAX_COLUMN_LIST || names.len() <= 4 {
+        return full;
+    }
+    let mut head = String::new();
+    for name in names {
+        if head.len() + name.len() > MAX_COLUMN_LIST / 2 {
+            break;
+        }
+        let _ = write!(head, "{name}, ");
+    }
+    let last = names.last().map_or("", String::as_str);
+    format!("{head}…, {last}")
+}
+
+/// A value for an error message: lossy UTF-8, cut at [`MAX_QUOTED_VALUE`] characters.
+fn quote_cut(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw);
+    if text.chars().count() <= MAX_QUOTED_VALUE {
+        text.into_owned()
+    } else {
+        let mut cut: String = text.chars().take(MAX_QUOTED_VALUE).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+thread_local! {
+    /// Reused row buffer of each thread (inference never awaits while holding it).
+    static ROWS: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Largest row buffer kept between requests (values); larger ones are freed after use.
+const MAX_KEPT_BUFFER: usize = 1 << 20;
+
+/// Runs one invocation: picks the formats, decodes `body`, predicts and encodes the answer.
+///
+/// Returns the response's content type and body.
+///
+/// # Errors
+/// [`Error::BadRequest`] (415, 406, 400) for the request's faults; [`Error::Inference`] when
+/// the model and the schema disagree.
+pub fn invoke(
+    model: &FittedModel,
+    schema: &ModelSchema,
+    decoder: &Decoder,
+    content_type: Option<&str>,
+    accept: Option<&str>,
+    body: &[u8],
+) -> Result<(&'static str, Vec<u8>)> {
+    let request = Format::of_request(content_type)?;
+    let response = Format::negotiate(accept, request)?;
+    let prediction = ROWS.with(|cell| {
+        let mut buf = cell.try_borrow_mut().map_err(|e| Error::Inference { message: e.to_string() })?;
+        buf.clear();
+        let result = decoder.decode_into(request, body, &mut buf).and_then(|rows| {
+            let x = ArrayView2::from_shape((rows, decoder.n_features()), buf.as_slice())
+                .map_err(|e| Error::Inference { message: e.to_string() })?;
+            Ok(model.predict(x))
+        });
+        if buf.capacity() > MAX_KEPT_BUFFER {
+            *buf = Vec::new();
+        }
+        result
+    })?;
+    let mut out = Vec::with_capacity(estimate_len(&prediction));
+    encode_into(response, schema.classes(), &prediction, &mut out)?;
+    Ok((response.mime(), out))
+}
+
+/// Encodes a prediction in the format `accept` selects (see the [module documentation](self)).
+///
+/// Returns the response's content type and body.
+///
+/// # Errors
+/// [`Error::BadRequest`] 415 when `request_content_type` is not supported, 406 when nothing in
+/// `accept` is.
+pub fn encode_response(
+    schema: &ModelSchema,
+    prediction: &Prediction,
+    accept: Option<&str>,
+    request_content_type: &str,
+) -> Result<(&'static str, Vec<u8>)> {
+    let request = Format::of_request(Some(request_content_type))?;
+    let response = Format::negotiate(accept, request)?;
+    let mut out = Vec::with_capacity(estimate_len(prediction));
+    encode_into(response, schema.classes(), prediction, &mut out)?;
+    Ok((response.mime(), out))
+}
+
+fn estimate_len(prediction: &Prediction) -> usize {
+    match prediction {
+        Prediction::Probabilities(p) => p.len() * 20 + 64,
+        Prediction::Values(v) => v.len() * 20 + 32,
+    }
+}
+
+/// Appends the encoding of `prediction` in `format` to `out`; `classes` are the class labels
+/// (empty for regression).
+///
+/// # Errors
+/// [`Error::Json`] when a class label cannot be written (never for valid UTF-8 labels).
+pub fn encode_into(format: Format, classes: &[String], prediction: &Prediction, out: &mut Vec<u8>) -> Result<()> {
+    let mut num = ryu::Buffer::new();
+    match (format, prediction) {
+        (Format::Csv, Prediction::Probabilities(p)) => {
+            for row in p.rows() {
+                for (k, v) in row.iter().enumerate() {
+                    if k > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(num.format(*v).as_bytes());
+                }
+                out.push(b'\n');
+            }
+        }
+        (Format::Csv, Prediction::Values(v)) => {
+            for x in v {
+                out.extend_from_slice(num.format(*x).as_bytes());
+                out.push(b'\n');
+            }
+        }
+        (Format::Json, Prediction::Probabilities(p)) => {
+            out.extend_from_slice(b"{\"classes\":[");
+            for (k, c) in classes.iter().enumerate() {
+                if k > 0 {
+                    out.push(b',');
+                }
+                serde_json::to_writer(&mut *out, c).map_err(|e| Error::json("class label", e))?;
+            }
+            out.extend_from_slice(b"],\"predictions\":[");
+            for (i, row) in p.rows().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                // The first most probable class (NaN never wins).
+                let mut best = 0;
+                let mut best_p = f64::NEG_INFINITY;
+                for (k, &v) in row.iter().enumerate() {
+                    if v > best_p {
+                        (best, best_p) = (k, v);
+                    }
+                }
+                out.extend_from_slice(b"{\"label\":");
+                match classes.get(best) {
+                    Some(label) => {
+                        serde_json::to_writer(&mut *out, label).map_err(|e| Error::json("class label", e))?;
+                    }
+                    None => out.extend_from_slice(b"null"),
+                }
+                out.extend_from_slice(b",\"probabilities\":[");
+                for (k, v) in row.iter().enumerate() {
+                    if k > 0 {
+                        out.push(b',');
+                    }
+                    push_json_number(out, &mut num, *v);
+                }
+                out.extend_from_slice(b"]}");
+            }
+            out.extend_from_slice(b"]}");
+        }
+        (Format::Json, Prediction::Values(v)) => {
+            out.extend_from_slice(b"{\"predictions\":[");
+            for (i, x) in v.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"{\"score\":");
+                push_json_number(out, &mut num, *x);
+                out.push(b'}');
+            }
+            out.extend_from_slice(b"]}");
+        }
+    }
+    Ok(())
+}
+
+fn push_json_number(out: &mut Vec<u8>, num: &mut ryu::Buffer, v: f64) {
+    if v.is_finite() {
+        out.extend_from_slice(num.format_finite(v).as_bytes());
+    } else {
+        out.extend_from_slice(b"null");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{Array1, array};
+    use wb_datasets::{Encoding, FeatureEncoding, Task};
+
+    use super::*;
+
+    fn schema() -> ModelSchema {
+        let feature = |name: &str, source_type: &str, kind: FeatureKind| FeatureEncoding {
+            name: name.into(),
+            source_type: source_type.into(),
+            kind,
+        };
+        ModelSchema {
+            dataset: wb_core::DatasetName::parse("toy").expect("name"),
+            fingerprint: wb_core::ContentHash::of_bytes(b"toy"),
+            version: 1,
+            target: "y".into(),
+            task: Task::Classification { classes: vec!["no".into(), "yes".into()] },
+            features: Encoding(vec![
+                feature("x", "Float64", FeatureKind::Numeric { impute: 2.5 }),
+                feature("colour", "Utf8", FeatureKind::Categorical { categories: vec!["red".into(), "blue".into()] }),
+                feature("flag", "Boolean", FeatureKind::Numeric { impute: 0.5 }),
+            ]),
+            missing: vec!["?".into(), "NA".into()],
+        }
+    }
+
+    fn decode(ct: &str, body: &str) -> Result<Vec<f64>> {
+        Decoder::new(&schema()).decode(ct, body.as_bytes()).map(|m| m.into_raw_vec_and_offset().0)
+    }
+
+    fn message(r: Result<Vec<f64>>) -> (u16, String) {
+        match r {
+            Err(Error::BadRequest { status, message }) => (status, message),
+            other => panic!("expected a bad request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn csv_rows_encode_like_the_dataset() {
+        let got = decode("text/csv; charset=utf-8", "1.5,red,true\r\n,blue,FALSE\n?,green,\nNA,NA,1\n").expect("ok");
+        assert_eq!(got, vec![1.5, 0.0, 1.0, 2.5, 1.0, 0.0, 2.5, 2.0, 0.5, 2.5, 2.0, 1.0]);
+    }
+
+    #[test]
+    fn csv_quoted_fields_follow_rfc_4180() {
+        let mut s = schema();
+        if let FeatureKind::Categorical { categories } = &mut s.features.0[1].kind {
+            categories.push("a,\"b\"".into());
+        }
+        let d = Decoder::new(&s);
+        let got = d.decode("text/csv", b"\"1\",\"a,\"\"b\"\"\",0\n2,red,\"\"\n").expect("ok");
+        assert_eq!(got.into_raw_vec_and_offset().0, vec![1.0, 2.0, 0.0, 2.0, 0.0, 0.5]);
+        let (_, m) = message(d.decode("text/csv", b"\"1\",red\n").map(|m| m.into_raw_vec_and_offset().0));
+        assert!(m.starts_with("row 1: expected 3 columns (x, colour, flag), got 2"), "{m}");
+    }
+
+    #[test]
+    fn csv_errors_name_row_column_and_value() {
+        let (status, m) = message(decode("text/csv", "1,red,true\n1,red\n"));
+        assert_eq!(status, 400);
+        assert_eq!(m, "row 2: expected 3 columns (x, colour, flag), got 2");
+        let (_, m) = message(decode("text/csv", "1,red,true,4,5\n"));
+        assert_eq!(m, "row 1: expected 3 columns (x, colour, flag), got 5");
+        let (_, m) = message(decode("text/csv", "1,red,true\n1,red,true\nabc,red,true"));
+        assert_eq!(m, r#"row 3, column "x": "abc" is not a number"#);
+        let (_, m) = message(decode("text/csv", "1,red,yes"));
+        assert_eq!(m, r#"row 1, column "flag": "yes" is neither a number nor true/false"#);
+        let (_, m) = message(decode("text/csv", "inf,red,1"));
+        assert_eq!(m, r#"row 1, column "x": "inf" is not a finite number"#);
+        let (_, m) = message(decode("text/csv", ""));
+        assert_eq!(m, "empty request body");
+        let (_, m) = message(decode("text/csv", "\n\r\n"));
+        assert_eq!(m, "the request body holds no rows");
+        let long = format!("{},red,1", "z".repeat(500));
+        let (_, m) = message(decode("text/csv", &long));
+        assert!(m.len() < 150 && m.contains('…'), "{m}");
+    }
+
+    #[test]
+    fn json_instances_as_arrays_and_objects() {
+        let got = decode(
+            "application/json",
+            r#"{"instances": [[1.5, "blue", true], ["2", null, "false"], {"colour": "red", "x": 3}, {"flag": 1}]}"#,
+        )
+        .expect("ok");
+        assert_eq!(got, vec![1.5, 1.0, 1.0, 2.0, 2.0, 0.0, 3.0, 0.0, 0.5, 2.5, 2.0, 1.0]);
+        let (_, m) = message(decode("application/json", r#"{"instances": [{"x": 1, "size": 2}]}"#));
+        assert_eq!(m, r#"row 1: unknown column "size" (the columns are x, colour, flag)"#);
+        let (_, m) = message(decode("application/json", r#"{"instances": [[1, "red"]]}"#));
+        assert_eq!(m, "row 1: expected 3 columns (x, colour, flag), got 2");
+        let (_, m) = message(decode("application/json", r#"{"rows": []}"#));
+        assert!(m.contains("\"instances\""), "{m}");
+        let (_, m) = message(decode("application/json", "{"));
+        assert!(m.starts_with("invalid JSON"), "{m}");
+        let (_, m) = message(decode("application/json", r#"{"instances": [[true, "red", 1]]}"#));
+        assert_eq!(m, r#"row 1, column "x": "true" is not a number"#);
+    }
+
+    #[test]
+    fn unsupported_content_type_is_415_and_names_the_supported_ones() {
+        let (status, m) = message(decode("image/png", "x"));
+        assert_eq!(status, 415);
+        assert!(m.contains("text/csv") && m.contains("application/json"), "{m}");
+    }
+
+    #[test]
+    fn accept_negotiation() {
+        use Format::{Csv, Json};
+        assert_eq!(Format::negotiate(None, Json).expect("ok"), Json);
+        assert_eq!(Format::negotiate(Some("*/*"), Csv).expect("ok"), Csv);
+        assert_eq!(Format::negotiate(Some("application/json"), Csv).expect("ok"), Json);
+        assert_eq!(Format::negotiate(Some("text/csv, application/json;q=0.5"), Json).expect("ok"), Csv);
+        assert_eq!(Format::negotiate(Some("text/csv;q=0.2, application/json"), Csv).expect("ok"), Json);
+        assert_eq!(Format::negotiate(Some("image/png, text/*"), Json).expect("ok"), Csv);
+        assert_eq!(Format::negotiate(Some("TEXT/CSV; charset=utf-8"), Json).expect("ok"), Csv);
+        let Err(Error::BadRequest { status, .. }) = Format::negotiate(Some("image/png, text/csv;q=0"), Csv) else {
+            panic!("406 expected");
+        };
+        assert_eq!(status, 406);
+    }
+
+    #[test]
+    fn responses_in_both_formats() {
+        let s = schema();
+        let p = Prediction::Probabilities(array![[0.25, 0.75], [0.5, 0.5]]);
+        let (ct, body) = encode_response(&s, &p, None, "text/csv").expect("csv");
+        assert_eq!((ct, String::from_utf8(body).expect("utf8")), ("text/csv", "0.25,0.75\n0.5,0.5\n".into()));
+        let (ct, body) = encode_response(&s, &p, Some("application/json"), "text/csv").expect("json");
+        assert_eq!(ct, "application/json");
+        let v: Value = serde_json::from_slice(&body).expect("valid JSON");
+        assert_eq!(
+            v,
+            serde_json::json!({"classes": ["no", "yes"], "predictions": [
+                {"label": "yes", "probabilities": [0.25, 0.75]},
+                {"label": "no", "probabilities": [0.5, 0.5]}]})
+        );
+        let r = Prediction::Values(Array1::from(vec![1.0, -2.5e-7, f64::NAN]));
+        let (_, body) = encode_response(&s, &r, None, "text/csv").expect("csv");
+        assert_eq!(String::from_utf8(body).expect("utf8"), "1.0\n-2.5e-7\nNaN\n");
+        let (_, body) = encode_response(&s, &r, None, "application/json").expect("json");
+        assert_eq!(
+            String::from_utf8(body).expect("utf8"),
+            r#"{"predictions":[{"score":1.0},{"score":-2.5e-7},{"score":null}]}"#
+        );
+        let v: Value = serde_json::from_slice(br#"{"predictions":[{"score":1.0},{"score":-2.5e-7}]}"#).expect("parses");
+        assert!(v.is_object());
+    }
+
+    #[test]
+    fn csv_probabilities_round_trip() {
+        let p = Prediction::Probabilities(array![[0.1 + 0.2, 1.0 - (0.1 + 0.2)]]);
+        let (_, body) = encode_response(&schema(), &p, None, "text/csv").expect("csv");
+        let text = String::from_utf8(body).expect("utf8");
+        let back: Vec<f64> = text.trim_end().split(',').map(|v| v.parse().expect("float")).collect();
+        assert_eq!(back, vec![0.1 + 0.2, 1.0 - (0.1 + 0.2)]);
+    }
+
+    #[test]
+    fn long_column_lists_are_abbreviated() {
+        let names: Vec<String> = (0..100).map(|i| format!("feature_number_{i}")).collect();
+        let list = column_list(&names);
+        assert!(list.len() < MAX_COLUMN_LIST);
+        assert!(list.starts_with("feature_number_0, ") && list.ends_with("…, feature_number_99"), "{list}");
+    }
+}

@@ -8,7 +8,9 @@
 //! - [`artifact`]: `model.tar.gz` (fitted model, input schema, metadata);
 //! - [`inference`], [`server`], [`capture`]: the model server speaking SageMaker's container
 //!   contract and Runtime API, with data capture in SageMaker's format;
-//! - [`endpoints`]: endpoint records and the local server's lifecycle;
+//! - [`endpoints`]: endpoint records, the catalog the server loads them from;
+//! - [`local`]: the local server's record and lifecycle (`servers/local.json`);
+//! - [`invoke`]: a client for `InvokeEndpoint` on the local server;
 //! - [`registry`]: registered models, one document each, written conditionally;
 //! - [`clean`]: removing what the project created.
 
@@ -20,7 +22,9 @@ pub mod container;
 pub mod endpoints;
 mod error;
 pub mod inference;
+pub mod invoke;
 pub mod layout;
+pub mod local;
 pub mod metrics;
 pub mod model;
 pub mod registry;

@@ -1,1 +1,324 @@
-//! (in progress)
+//! Local training jobs: SageMaker's training-job lifecycle on this machine.
+//!
+//! [`TrainingJobs::train`] records the job as `InProgress` (`training/<job>/job.json`, written
+//! create-only so two jobs never share a name), lays out a work directory exactly like a
+//! SageMaker training container (see [`crate::container`]), copies in the dataset's `train`
+//! and `validation` channels (verified against the manifest hashes) and its schema, runs the
+//! container's `train` in-process, packs `model/` into `training/<job>/output/model.tar.gz`,
+//! saves the validation metrics beside it and records `Completed` — or `Failed` with the
+//! container's failure reason. The test split is never copied: it is not a channel.
+//!
+//! ```no_run
+//! # async fn run(store: wb_core::DynObjectStore) -> wb_models::Result<()> {
+//! use wb_models::training::TrainingJobs;
+//! let job = TrainingJobs::new(store)
+//!     .train(&wb_core::DatasetName::parse("wine")?, "random-forest")
+//!     .hyperparameter("num_trees", "50")
+//!     .await?;
+//! println!("{} → {}", job.name, job.model_artifact.unwrap_or_default());
+//! # Ok(()) }
+//! ```
+
+use std::collections::BTreeMap;
+use std::future::{Future, IntoFuture};
+use std::path::PathBuf;
+use std::pin::Pin;
+
+use serde::{Deserialize, Serialize};
+use wb_core::{ContentHash, DatasetName, DynObjectStore, JobName, ObjectStoreExt, PutMode};
+use wb_datasets::{Datasets, Split};
+
+use crate::algorithm::Algorithm;
+use crate::artifact::pack_dir;
+use crate::container::{self, ALGORITHM_KEY, ChannelConfig, ContainerPaths, METADATA_CHANNEL};
+use crate::error::{Error, Result};
+use crate::layout;
+use crate::schema::ModelSchema;
+
+/// A training job's state, as SageMaker names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobStatus {
+    /// Running.
+    InProgress,
+    /// Finished with a model.
+    Completed,
+    /// Finished without one; see the failure reason.
+    Failed,
+}
+
+impl std::fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::InProgress => "InProgress",
+            Self::Completed => "Completed",
+            Self::Failed => "Failed",
+        })
+    }
+}
+
+/// `training/<job>/job.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    /// The job.
+    pub name: JobName,
+    /// Its state.
+    pub status: JobStatus,
+    /// Why it failed (the first 1024 characters of `output/failure`).
+    pub failure_reason: Option<String>,
+    /// The algorithm.
+    pub algorithm: String,
+    /// The hyperparameters as given (without `algorithm`).
+    pub hyperparameters: BTreeMap<String, String>,
+    /// The dataset.
+    pub dataset: DatasetName,
+    /// The partition fingerprint it trained on.
+    pub fingerprint: ContentHash,
+    /// The channels given to training (`train`, `validation`): their URIs.
+    pub channels: BTreeMap<String, String>,
+    /// `local`.
+    pub backend: String,
+    /// The model artefact's URI, once Completed.
+    pub model_artifact: Option<String>,
+    /// Validation metrics, once Completed.
+    pub metrics: BTreeMap<String, f64>,
+    /// When it was created (RFC 3339).
+    pub created_at: String,
+    /// When it ended (RFC 3339).
+    pub ended_at: Option<String>,
+    /// Training seconds.
+    pub training_seconds: Option<f64>,
+    /// Tags (the project tag included).
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Local training jobs in one store.
+#[derive(Clone, Debug)]
+pub struct TrainingJobs {
+    store: DynObjectStore,
+}
+
+impl TrainingJobs {
+    /// Jobs in `store`.
+    #[must_use]
+    pub fn new(store: DynObjectStore) -> Self {
+        Self { store }
+    }
+
+    /// Starts building a training job of `algorithm` on `dataset`'s partitions; `.await` it.
+    #[must_use]
+    pub fn train(&self, dataset: &DatasetName, algorithm: &str) -> TrainRequest {
+        TrainRequest {
+            store: self.store.clone(),
+            dataset: dataset.clone(),
+            algorithm: algorithm.to_owned(),
+            hyperparameters: BTreeMap::new(),
+            job: None,
+            work_dir: None,
+            tags: BTreeMap::new(),
+        }
+    }
+
+    /// A job's record.
+    ///
+    /// # Errors
+    /// [`Error::UnknownJob`] when there is none.
+    pub async fn get(&self, job: &JobName) -> Result<JobRecord> {
+        match self.store.get_json(&layout::job_record(job)).await {
+            Ok((record, _)) => Ok(record),
+            Err(wb_core::Error::NotFound { .. }) => Err(Error::UnknownJob { name: job.to_string() }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every job, oldest first.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn list(&self) -> Result<Vec<JobRecord>> {
+        let mut jobs = Vec::new();
+        for meta in self.store.list(Some(&layout::training_root())).await? {
+            if meta.path.file_name() == "job.json" && meta.path.segments().count() == 3 {
+                let (record, _): (JobRecord, _) = self.store.get_json(&meta.path).await?;
+                jobs.push(record);
+            }
+        }
+        jobs.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.name.as_str().cmp(b.name.as_str())));
+        Ok(jobs)
+    }
+}
+
+/// A training job being described; `.await` runs it.
+#[must_use = "a training request does nothing until awaited"]
+#[derive(Debug)]
+pub struct TrainRequest {
+    store: DynObjectStore,
+    dataset: DatasetName,
+    algorithm: String,
+    hyperparameters: BTreeMap<String, String>,
+    job: Option<JobName>,
+    work_dir: Option<PathBuf>,
+    tags: BTreeMap<String, String>,
+}
+
+impl TrainRequest {
+    /// Sets one hyperparameter (SageMaker's string convention).
+    pub fn hyperparameter(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.hyperparameters.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets all hyperparameters.
+    pub fn hyperparameters(mut self, map: BTreeMap<String, String>) -> Self {
+        self.hyperparameters = map;
+        self
+    }
+
+    /// Names the job (default: `<dataset>-<algorithm>-<UTC time>`).
+    pub fn job_name(mut self, job: JobName) -> Self {
+        self.job = Some(job);
+        self
+    }
+
+    /// Keeps the container work directory at `dir` instead of a temporary one.
+    pub fn work_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.work_dir = Some(dir.into());
+        self
+    }
+
+    /// Tags recorded on the job (add the project tag here).
+    pub fn tags(mut self, tags: BTreeMap<String, String>) -> Self {
+        self.tags = tags;
+        self
+    }
+
+    async fn run(self) -> Result<JobRecord> {
+        let algorithm = Algorithm::parse(&self.algorithm)?;
+        if self.hyperparameters.contains_key(ALGORITHM_KEY) {
+            return Err(Error::hyperparameter(ALGORITHM_KEY, "is set by --algorithm; do not pass it as a hyperparameter"));
+        }
+        let dataset = Datasets::new(self.store.clone()).open(&self.dataset).await?;
+        let manifest = dataset.manifest();
+        let now = chrono::Utc::now();
+        let job = match self.job {
+            Some(job) => job,
+            None => default_job_name(&self.dataset, algorithm, now)?,
+        };
+        let train = manifest.split(Split::Train).channel.clone();
+        let validation = manifest.split(Split::Validation).channel.clone();
+        let mut record = JobRecord {
+            name: job.clone(),
+            status: JobStatus::InProgress,
+            failure_reason: None,
+            algorithm: algorithm.name().to_owned(),
+            hyperparameters: self.hyperparameters.clone(),
+            dataset: self.dataset.clone(),
+            fingerprint: manifest.fingerprint.clone(),
+            channels: BTreeMap::from([
+                ("train".to_owned(), manifest.split(Split::Train).channel_prefix.clone()),
+                ("validation".to_owned(), manifest.split(Split::Validation).channel_prefix.clone()),
+            ]),
+            backend: "local".into(),
+            model_artifact: None,
+            metrics: BTreeMap::new(),
+            created_at: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            ended_at: None,
+            training_seconds: None,
+            tags: self.tags,
+        };
+        let record_path = layout::job_record(&job);
+        let etag = match self.store.put_json(&record_path, &record, PutMode::Create).await {
+            Ok(meta) => meta.etag,
+            Err(wb_core::Error::AlreadyExists { .. } | wb_core::Error::PreconditionFailed { .. }) => {
+                return Err(Error::JobExists { name: job.to_string() });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        tracing::info!(job = %job, algorithm = algorithm.name(), dataset = %self.dataset, "training job started");
+
+        let temp;
+        let root = if let Some(dir) = self.work_dir {
+            dir
+        } else {
+            temp = tempfile::Builder::new().prefix("wb-train-").tempdir().map_err(|e| Error::io("temporary work dir", e))?;
+            temp.path().to_owned()
+        };
+        let paths = ContainerPaths::new(&root);
+        let started = std::time::Instant::now();
+        let schema = ModelSchema::from_manifest(manifest);
+        let mut hyperparameters = self.hyperparameters;
+        hyperparameters.insert(ALGORITHM_KEY.into(), algorithm.name().into());
+        let outcome = async {
+            let channels = BTreeMap::from([
+                ("train".to_owned(), ChannelConfig::file("text/csv")),
+                ("validation".to_owned(), ChannelConfig::file("text/csv")),
+                (METADATA_CHANNEL.to_owned(), ChannelConfig::file("application/json")),
+            ]);
+            container::write_input_config(&paths, &hyperparameters, &channels, &schema)?;
+            for (name, file) in [("train", &train), ("validation", &validation)] {
+                let bytes = self.store.get(&file.path).await?.bytes;
+                if ContentHash::of_bytes(&bytes) != file.hash {
+                    return Err(Error::Container {
+                        path: file.uri.clone(),
+                        message: "does not match the hash in the dataset manifest".into(),
+                    });
+                }
+                let dest = paths.channel(name).join(format!("{name}.csv"));
+                std::fs::create_dir_all(paths.channel(name)).map_err(|e| Error::io(paths.channel(name), e))?;
+                tokio::fs::write(&dest, &bytes).await.map_err(|e| Error::io(&dest, e))?;
+            }
+            let job_name = job.to_string();
+            let run_paths = paths.clone();
+            tokio::task::spawn_blocking(move || container::train(&run_paths, Some(&job_name)))
+                .await
+                .map_err(|e| Error::Server { message: format!("training task failed: {e}") })??;
+            let packed = pack_dir(&paths.model_dir())?;
+            let artifact_path = layout::model_artifact(&job);
+            self.store.put(&artifact_path, packed.into()).await?;
+            let metrics: BTreeMap<String, f64> = {
+                let file = paths.output_data_dir().join("metrics.json");
+                let bytes = std::fs::read(&file).map_err(|e| Error::io(&file, e))?;
+                serde_json::from_slice(&bytes).map_err(|e| Error::json(file.display().to_string(), e))?
+            };
+            self.store.put_json(&layout::job_metrics(&job), &metrics, PutMode::Overwrite).await?;
+            Ok::<_, Error>((self.store.uri().object_uri(&artifact_path), metrics))
+        }
+        .await;
+
+        record.ended_at = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        record.training_seconds = Some(started.elapsed().as_secs_f64());
+        let result = match outcome {
+            Ok((uri, metrics)) => {
+                record.status = JobStatus::Completed;
+                record.model_artifact = Some(uri);
+                record.metrics = metrics;
+                Ok(())
+            }
+            Err(e) => {
+                let reason = std::fs::read_to_string(paths.failure_file()).unwrap_or_else(|_| e.to_string());
+                record.status = JobStatus::Failed;
+                record.failure_reason = Some(reason.clone());
+                Err(Error::JobFailed { name: job.to_string(), reason })
+            }
+        };
+        self.store.put_json(&record_path, &record, PutMode::Update(etag)).await?;
+        tracing::info!(job = %job, status = %record.status, "training job ended");
+        result.map(|()| record)
+    }
+}
+
+impl IntoFuture for TrainRequest {
+    type Output = Result<JobRecord>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+fn default_job_name(dataset: &DatasetName, algorithm: Algorithm, now: chrono::DateTime<chrono::Utc>) -> Result<JobName> {
+    let stamp = now.format("%Y%m%d-%H%M%S-%3f").to_string();
+    let budget = wb_core::MAX_NAME_LEN - stamp.len() - algorithm.name().len() - 2;
+    let prefix: String = dataset.as_str().chars().take(budget).collect();
+    let prefix = prefix.trim_end_matches('-');
+    Ok(JobName::parse(format!("{prefix}-{}-{stamp}", algorithm.name()))?)
+}

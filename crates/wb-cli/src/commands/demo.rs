@@ -1,8 +1,11 @@
 //! `wb demo`: the project's main job, end to end on the local backend.
 //!
-//! Today: write the red wine quality data (shipped by linfa-datasets; Cortez et al. 2009, UCI)
-//! as a raw CSV with the binary target `good` = quality ≥ 7, ingest it to Parquet, register
-//! it, partition it once, and print what was made. Running it again reuses everything.
+//! Writes the red wine quality data (shipped by linfa-datasets; Cortez et al. 2009, UCI) as a
+//! raw CSV with the binary target `good` = quality ≥ 7, ingests it to Parquet, registers it and
+//! partitions it once (a re-run reuses the partition), then runs the three experiments under
+//! `experiments/` — logistic regression, decision tree, random forest: train, deploy, register —
+//! makes sure the local server is up, invokes one endpoint with a raw CSV row, and prints where
+//! everything is.
 
 use std::io::Write;
 use std::path::Path;
@@ -13,9 +16,14 @@ use wb_core::{CONFIG_FILE, Config, DatasetName, LoadedConfig};
 use wb_datasets::{Datasets, PartitionSpec, RegisterRequest};
 use wb_etl::tabular::{IngestOptions, IngestReport, ingest_csv};
 
+use wb_models::invoke::{InvokeRequest, RuntimeClient};
+use wb_models::registry::ModelRecord;
+use workbench::Project;
+
 use crate::cli::DemoArgs;
 use crate::commands::dataset::{DatasetView, print_view};
-use crate::context::open_store;
+use crate::commands::serving::ensure_server;
+use crate::context::{Context, open_store};
 use crate::output::{print_json, spinner};
 
 /// The demo's dataset name.
@@ -31,6 +39,17 @@ struct DemoReport {
     registered: bool,
     partitioned: bool,
     dataset: DatasetView,
+    models: Vec<ModelRecord>,
+    server: String,
+    sample: Sample,
+}
+
+#[derive(Serialize)]
+struct Sample {
+    endpoint: String,
+    url: String,
+    request: String,
+    response: String,
 }
 
 /// Writes the wine data as CSV: the 11 physico-chemical features, then `good`.
@@ -98,6 +117,37 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
     step.finish_and_clear();
     let outcome = outcome?;
 
+    let project = Project { config: config.clone(), store: store.clone() };
+    let mut models = Vec::new();
+    let step = spinner(quiet, "experiment 01: logistic regression");
+    models.push(exp_01_logistic_regression::run(&project).await?);
+    step.set_message("experiment 02: decision tree");
+    models.push(exp_02_decision_tree::run(&project).await?);
+    step.set_message("experiment 03: random forest");
+    models.push(exp_03_random_forest::run(&project).await?);
+    step.set_message("starting the local server");
+    let ctx = Context { config: config.clone(), store: store.clone() };
+    let (server, _) = ensure_server(&ctx).await?;
+    step.finish_and_clear();
+
+    // One raw row of the source, without its target, as any client would send it.
+    let text = std::fs::read_to_string(&raw).with_context(|| format!("reading {}", raw.display()))?;
+    let row = text.lines().nth(1).and_then(|l| l.rsplit_once(',')).map(|(features, _)| features.to_owned());
+    let row = row.context("the wine CSV has no data row")?;
+    let endpoint = models[0].endpoint.to_string();
+    let response = RuntimeClient::new(&server.url)?
+        .invoke(
+            &endpoint,
+            InvokeRequest { content_type: "text/csv".into(), body: row.clone().into_bytes().into(), ..Default::default() },
+        )
+        .await?;
+    let sample = Sample {
+        url: format!("{}/endpoints/{endpoint}/invocations", server.url),
+        endpoint,
+        request: row,
+        response: String::from_utf8_lossy(&response.body).trim_end().to_owned(),
+    };
+
     let report = DemoReport {
         dir: dir.display().to_string(),
         config: config.path.display().to_string(),
@@ -107,6 +157,9 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
         registered: registration.created,
         partitioned: outcome.created,
         dataset: DatasetView::from_manifest(&outcome.manifest),
+        models,
+        server: server.url,
+        sample,
     };
     if args.json {
         return print_json(&report);
@@ -125,6 +178,18 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
     println!();
     print_view(&report.dataset)?;
     println!();
-    println!("next: wb --config {} dataset show {DATASET}", report.config);
+    println!("models (trained on train, scored on validation; the test split stays held out):");
+    for m in &report.models {
+        let auc = m.validation_metrics.get("auc").map(|v| format!("validation AUC {v:.3}")).unwrap_or_default();
+        println!("  {:<16} {:<20} job {:<52} {auc}", m.name, m.algorithm, m.job);
+    }
+    println!("server      {} (SageMaker Runtime API; `wb endpoints list`)", report.server);
+    println!("invoke      POST {}", report.sample.url);
+    println!("  text/csv  {}", report.sample.request);
+    println!("  answer    {} (probabilities of classes 0 and 1)", report.sample.response);
+    println!();
+    println!("next: wb --config {} models list", report.config);
+    println!("      wb --config {} endpoints invoke {} --content-type text/csv --body '{}'", report.config, report.sample.endpoint, report.sample.request);
+    println!("      wb --config {} clean   # stop the server, remove endpoints, models and jobs", report.config);
     Ok(())
 }

@@ -1,6 +1,9 @@
 //! One module per command family.
 
+pub(crate) mod clean;
 pub(crate) mod dataset;
 pub(crate) mod demo;
 pub(crate) mod etl;
 pub(crate) mod init;
+pub(crate) mod models;
+pub(crate) mod serving;

@@ -1,2 +1,4 @@
 //! Integration tests of wb-models.
-mod placeholder {}
+
+mod lifecycle;
+mod server;

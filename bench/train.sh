@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Training benchmark: each wb-models algorithm (crates/wb-models/examples/train_bench.rs)
+# against scikit-learn (bench/train_sklearn.py) on the same train/validation channel CSVs
+# (target first, no header). Reports fit seconds and validation ROC AUC per algorithm.
+#
+# Usage: bench/train.sh [ROWS]                      generate readmission-like data (default
+#                                                   200000 rows), partition it with `wb`, bench
+#        bench/train.sh TRAIN.csv VALIDATION.csv    bench existing channel files
+# Environment: WB_BENCH_TREES (forest size, default 50), WB_BENCH_DEPTH (tree and forest depth,
+# default 10), WB_BENCH_CLASSES (default 2), WB_BIN (a `wb` binary to use instead of building
+# one), WB_BENCH_DIR (work directory, default target/bench-train).
+# Needs: python3 (a venv with pandas and scikit-learn is created in target/bench-venv).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+venv=$root/target/bench-venv
+trees=${WB_BENCH_TREES:-50}
+depth=${WB_BENCH_DEPTH:-10}
+classes=${WB_BENCH_CLASSES:-2}
+
+if [ "$#" -eq 2 ] && [ -f "$1" ] && [ -f "$2" ]; then
+  train=$1
+  validation=$2
+else
+  rows=${1:-200000}
+  work=${WB_BENCH_DIR:-$root/target/bench-train}/$rows
+  wb=${WB_BIN:-}
+  if [ -z "$wb" ]; then
+    cargo build --release --locked -p wb-cli --no-default-features --manifest-path "$root/Cargo.toml" >&2
+    wb=$root/target/release/wb
+  fi
+  if [ ! -d "$work/.workbench" ]; then
+    rm -rf "$work" && mkdir -p "$work"
+    "$wb" --quiet etl synth readmission --rows "$rows" --seed 1 --to "$work/data.csv" >/dev/null
+    (cd "$work" && "$wb" --quiet init >/dev/null)
+    "$wb" --quiet --config "$work/workbench.toml" dataset register r \
+      --source "$work/data.csv" --target readmitted --missing '?' >/dev/null
+    "$wb" --quiet --config "$work/workbench.toml" dataset partition r >/dev/null
+  fi
+  train=$(find "$work/.workbench" -path '*/channels/train/*.csv' | sort | head -1)
+  validation=$(find "$work/.workbench" -path '*/channels/validation/*.csv' | sort | head -1)
+fi
+
+cargo build --release --locked -p wb-models --example train_bench --manifest-path "$root/Cargo.toml" >&2
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/python" -c 'import sklearn, pandas' 2>/dev/null || "$venv/bin/pip" install --quiet scikit-learn pandas
+
+echo "== $(basename "$train") / $(basename "$validation"): trees $trees, depth $depth, $(nproc) cores"
+"$root/target/release/examples/train_bench" "$train" "$validation" --classes "$classes" \
+  --set "decision-tree.max_depth=$depth" \
+  --set "random-forest.max_depth=$depth" --set "random-forest.num_trees=$trees"
+"$venv/bin/python" "$root/bench/train_sklearn.py" "$train" "$validation" \
+  --max-depth "$depth" --trees "$trees" --jobs "$(nproc)"

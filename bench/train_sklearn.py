@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""scikit-learn side of bench/train.sh: fit each classifier on a train channel CSV (target in
+the first column, no header) and report fit seconds and validation ROC AUC on a validation
+channel CSV, in the same line format as `cargo run --example train_bench`.
+
+Usage: train_sklearn.py TRAIN.csv VALIDATION.csv [--trees N] [--max-depth D]
+       [--feature-fraction F] [--algorithms a,b,...]
+"""
+import argparse
+import time
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, roc_auc_score
+from sklearn.naive_bayes import GaussianNB
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeClassifier
+
+
+def read(path):
+    frame = pd.read_csv(path, header=None, dtype=np.float64, engine="c")
+    values = frame.to_numpy()
+    return values[:, 1:], values[:, 0].astype(np.int64)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("train")
+    parser.add_argument("validation")
+    parser.add_argument("--trees", type=int, default=100)
+    parser.add_argument("--max-depth", type=int, default=10)
+    parser.add_argument("--feature-fraction", default="sqrt",
+                        help="max_features of the forest: 'sqrt' (per split, sklearn's default) or a fraction")
+    parser.add_argument("--jobs", type=int, default=None, help="n_jobs of the forest")
+    parser.add_argument("--algorithms", default="logistic-regression,decision-tree,random-forest,gaussian-nb")
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    x_train, y_train = read(args.train)
+    x_val, y_val = read(args.validation)
+    print(f"read {len(y_train)} train and {len(y_val)} validation rows × {x_train.shape[1]} features "
+          f"in {time.perf_counter() - started:.2f} s")
+    max_features = args.feature_fraction if args.feature_fraction == "sqrt" else float(args.feature_fraction)
+    models = {
+        # Our logistic regression standardizes internally (L-BFGS, alpha = 1 ≙ C = 1).
+        "logistic-regression": lambda: make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=100, tol=1e-4)),
+        "decision-tree": lambda: DecisionTreeClassifier(max_depth=args.max_depth, random_state=42),
+        "random-forest": lambda: RandomForestClassifier(
+            n_estimators=args.trees, max_depth=args.max_depth, max_features=max_features,
+            n_jobs=args.jobs, random_state=42),
+        "gaussian-nb": lambda: GaussianNB(var_smoothing=1e-9),
+    }
+    for name in args.algorithms.split(","):
+        model = models[name]()
+        started = time.perf_counter()
+        model.fit(x_train, y_train)
+        seconds = time.perf_counter() - started
+        proba = model.predict_proba(x_val)
+        if proba.shape[1] == 2:
+            auc = roc_auc_score(y_val, proba[:, 1])
+        else:
+            auc = roc_auc_score(y_val, proba, multi_class="ovr", average="macro")
+        accuracy = accuracy_score(y_val, proba.argmax(axis=1))
+        print(f"sklearn {name:<22} {seconds:>9.2f} s  auc {auc:.4f}  accuracy {accuracy:.4f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+//! `wb train`, `wb jobs`, `wb register`, `wb models`.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context as _, Result, bail};
+use wb_core::{DatasetName, EndpointName, JobName, ModelName};
+use wb_models::registry::{ModelRecord, Registry};
+use wb_models::training::{JobRecord, TrainingJobs};
+
+use crate::cli::{JobsCommand, ModelsCommand, RegisterModelArgs, TrainArgs};
+use crate::context::Context;
+use crate::output::{print_json, spinner};
+
+/// Parses `KEY=VALUE` hyperparameter arguments.
+pub(crate) fn parse_hyperparameters(args: &[String]) -> Result<BTreeMap<String, String>> {
+    let mut map = BTreeMap::new();
+    for arg in args {
+        let Some((key, value)) = arg.split_once('=') else {
+            bail!("--hp {arg:?}: expected KEY=VALUE, for example --hp max_depth=8");
+        };
+        let key = key.trim();
+        if key.is_empty() {
+            bail!("--hp {arg:?}: the key is empty");
+        }
+        if map.insert(key.to_owned(), value.to_owned()).is_some() {
+            bail!("--hp {key}: given twice");
+        }
+    }
+    Ok(map)
+}
+
+pub(crate) async fn train(args: TrainArgs, ctx: &Context, quiet: bool) -> Result<()> {
+    let hyperparameters = parse_hyperparameters(&args.hyperparameters)?;
+    let dataset = DatasetName::parse(&args.dataset)?;
+    let mut request = TrainingJobs::new(ctx.store.clone())
+        .train(&dataset, &args.algorithm)
+        .hyperparameters(hyperparameters)
+        .tags(ctx.config.tags());
+    if let Some(job) = &args.job {
+        request = request.job_name(JobName::parse(job)?);
+    }
+    let bar = spinner(quiet, format!("training {} on {dataset}", args.algorithm));
+    let outcome = request.await;
+    bar.finish_and_clear();
+    let job = outcome?;
+    if args.json {
+        return print_json(&job);
+    }
+    println!("training job {} Completed in {:.2} s", job.name, job.training_seconds.unwrap_or_default());
+    print_job(&job);
+    println!();
+    println!("next: wb deploy --job {} --endpoint NAME", job.name);
+    Ok(())
+}
+
+fn print_job(job: &JobRecord) {
+    println!("status      {}", job.status);
+    if let Some(reason) = &job.failure_reason {
+        println!("reason      {reason}");
+    }
+    println!("algorithm   {}", job.algorithm);
+    if !job.hyperparameters.is_empty() {
+        let hp: Vec<String> = job.hyperparameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        println!("hyperparams {}", hp.join(" "));
+    }
+    println!("dataset     {} (partition {})", job.dataset, job.fingerprint.short(16));
+    for (name, uri) in &job.channels {
+        println!("channel     {name:<10} {uri}");
+    }
+    if let Some(artifact) = &job.model_artifact {
+        println!("artifact    {artifact}");
+    }
+    if !job.metrics.is_empty() {
+        let metrics: Vec<String> = job.metrics.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
+        println!("validation  {}", metrics.join(", "));
+    }
+}
+
+pub(crate) async fn jobs(command: JobsCommand, ctx: &Context) -> Result<()> {
+    let jobs = TrainingJobs::new(ctx.store.clone());
+    match command {
+        JobsCommand::List(args) => {
+            let list = jobs.list().await?;
+            if args.json {
+                return print_json(&list);
+            }
+            if list.is_empty() {
+                println!("no training jobs (see `wb train --help`)");
+            }
+            for job in list {
+                let metric = job.metrics.get("auc").or_else(|| job.metrics.get("r2"));
+                println!(
+                    "{:<48} {:<10} {:<20} {:<16} {}",
+                    job.name,
+                    job.status.to_string(),
+                    job.algorithm,
+                    job.dataset,
+                    metric.map(|m| format!("{m:.4}")).unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        JobsCommand::Show(args) => {
+            let job = jobs.get(&JobName::parse(&args.name)?).await?;
+            if args.json {
+                return print_json(&job);
+            }
+            println!("training job {}", job.name);
+            print_job(&job);
+            Ok(())
+        }
+    }
+}
+
+pub(crate) async fn register(args: RegisterModelArgs, ctx: &Context) -> Result<()> {
+    let name = ModelName::parse(&args.name)?;
+    let record = Registry::new(ctx.store.clone())
+        .register(&name, &EndpointName::parse(&args.endpoint)?)
+        .description(args.description)
+        .replace(args.replace)
+        .tags(ctx.config.tags())
+        .await?;
+    if args.json {
+        return print_json(&record);
+    }
+    println!("registered model {} (endpoint {}, {})", record.name, record.endpoint, record.algorithm);
+    Ok(())
+}
+
+fn print_model(m: &ModelRecord) {
+    println!("model       {}", m.name);
+    println!("description {}", m.description);
+    println!("algorithm   {}", m.algorithm);
+    println!("endpoint    {} ({})", m.endpoint, m.backend);
+    println!("dataset     {} (partition {})", m.dataset, m.fingerprint.short(16));
+    println!("job         {}", m.job);
+    println!("artifact    {}", m.artifact);
+    if !m.validation_metrics.is_empty() {
+        let metrics: Vec<String> = m.validation_metrics.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
+        println!("validation  {}", metrics.join(", "));
+    }
+    println!("registered  {}", m.registered_at);
+}
+
+pub(crate) async fn models(command: ModelsCommand, ctx: &Context) -> Result<()> {
+    let registry = Registry::new(ctx.store.clone());
+    match command {
+        ModelsCommand::List(args) => {
+            let list = registry.list().await?;
+            if args.json {
+                return print_json(&list);
+            }
+            if list.is_empty() {
+                println!("no registered models (see `wb register --help`)");
+            }
+            for m in list {
+                println!("{:<28} {:<20} {:<28} {}", m.name, m.algorithm, m.endpoint, m.description);
+            }
+            Ok(())
+        }
+        ModelsCommand::Show(args) => {
+            let model = registry.get(&ModelName::parse(&args.name)?).await?;
+            if args.json { print_json(&model) } else {
+                print_model(&model);
+                Ok(())
+            }
+        }
+        ModelsCommand::Remove(args) => {
+            let name = ModelName::parse(&args.name)?;
+            let removed = registry.remove(&name).await.with_context(|| format!("removing model {name}"))?;
+            if args.json {
+                return print_json(&removed);
+            }
+            println!("removed model {} (endpoint {} and job {} stay)", removed.name, removed.endpoint, removed.job);
+            Ok(())
+        }
+    }
+}

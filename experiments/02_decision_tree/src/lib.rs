@@ -1,0 +1,42 @@
+//! Experiment 02 — a decision tree on the wine-quality partitions.
+//!
+//! The template of an experiment: load the dataset's registered partitions, train, deploy,
+//! register. Copy the directory, rename the package, change the algorithm and its
+//! hyperparameters. Run it inside a project (`wb demo` makes one):
+//!
+//! ```text
+//! cargo run -p exp-02-decision-tree        # uses ./workbench.toml or $WB_CONFIG
+//! ```
+
+use workbench::models::registry::ModelRecord;
+use workbench::prelude::*;
+
+/// The dataset this experiment learns (partitioned once by `wb dataset partition`).
+pub const DATASET: &str = "wine-quality";
+/// The endpoint it deploys to, and the name it registers under.
+pub const NAME: &str = "wine-tree";
+
+/// Trains, deploys and registers the model; returns its registration.
+///
+/// # Errors
+/// An unpartitioned dataset, a failed training job, or a store error.
+pub async fn run(project: &Project) -> Result<ModelRecord, workbench::Error> {
+    let dataset = DatasetName::parse(DATASET)?;
+    // Training reads the train and validation channels of the one partition; never the test split.
+    let job = project
+        .training()
+        .train(&dataset, "decision-tree")
+        .hyperparameter("max_depth", "6")
+        .hyperparameter("min_samples_split", "10")
+        .tags(project.tags())
+        .await?;
+    let endpoint = project.endpoints().deploy(&job.name, &EndpointName::parse(NAME)?).tags(project.tags()).await?;
+    let model = project
+        .registry()
+        .register(&ModelName::parse(NAME)?, &endpoint.name)
+        .description("A single decision tree of depth at most 6 (Gini splits).")
+        .replace(true)
+        .tags(project.tags())
+        .await?;
+    Ok(model)
+}
