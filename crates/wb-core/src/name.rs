@@ -64,7 +64,8 @@ macro_rules! sagemaker_name {
 
         impl fmt::Display for $ty {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
+                // `pad` honours width and alignment, so names line up in tables.
+                f.pad(&self.0)
             }
         }
 

@@ -1342,6 +1342,20 @@ mod tests {
     }
 
     #[test]
+    fn missing_values_do_not_panic() {
+        let (train, _) = iris();
+        for params in classifiers() {
+            let model = fit(&params, &train).expect("fits");
+            let mut out = [0.0; 3];
+            model.predict_row(&[f64::NAN, 3.0, f64::NAN, 1.0], &mut out);
+            if matches!(model, FittedModel::DecisionTree { .. } | FittedModel::RandomForest { .. }) {
+                assert!((out.iter().sum::<f64>() - 1.0).abs() < 1e-9, "trees send NaN left: {out:?}");
+            }
+            model.predict_row(&[f64::NAN; 4], &mut out);
+        }
+    }
+
+    #[test]
     fn binary_logistic_learns_good_wine() {
         let (train, test) = wine_binary();
         let model = fit(&TrainParams::defaults(Algorithm::LogisticRegression), &train).expect("fits");

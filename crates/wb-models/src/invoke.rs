@@ -112,6 +112,10 @@ impl RuntimeClient {
             .iter()
             .find_map(|k| parsed.get(*k).and_then(|v| v.as_str()))
             .map_or_else(|| String::from_utf8_lossy(&body).into_owned(), str::to_owned);
+        let message = match parsed.get("OriginalStatusCode").and_then(serde_json::Value::as_u64) {
+            Some(original) if original > 0 => format!("the model answered {original}: {message}"),
+            _ => message,
+        };
         Err(Error::Invocation { endpoint: endpoint.to_owned(), code, status: status.as_u16(), message })
     }
 }

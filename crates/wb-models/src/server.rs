@@ -8,6 +8,7 @@
 //! | `GET /ping` | 200, empty body (the model is loaded before the server starts) |
 //! | `POST /invocations` | the container contract for the server's *default endpoint* (container mode: the one model in `/opt/ml/model`); 404 when the server has none |
 //! | `POST /endpoints/{name}/invocations` | SageMaker Runtime `InvokeEndpoint` (rest-json) for any endpoint the [`EndpointCatalog`] resolves |
+//! | `GET /endpoints/{name}` | the workbench's own per-endpoint health check (not a SageMaker API): 200 with `{"name", "variant", "algorithm", "dataset"}` once the model is loaded, 404 otherwise |
 //!
 //! Request and response formats are those of [`crate::inference`].
 //!
@@ -359,6 +360,7 @@ impl ModelServer {
             .route("/ping", get(ping))
             .route("/invocations", post(invoke_container))
             .route("/endpoints/{name}/invocations", post(invoke_endpoint))
+            .route("/endpoints/{name}", get(describe_endpoint))
             .with_state(Arc::clone(&self.state))
     }
 
@@ -611,6 +613,22 @@ async fn invoke_endpoint(State(state): State<Arc<AppState>>, Path(name): Path<St
     match state.invoke(Some(&name), &parts.headers, body).await {
         Ok(response) => response,
         Err(failure) => state.runtime_error(&name, failure),
+    }
+}
+
+async fn describe_endpoint(State(state): State<Arc<AppState>>, Path(name): Path<String>) -> Response {
+    match state.catalog.resolve(&name).await {
+        Ok(Some(endpoint)) => {
+            let body = serde_json::json!({
+                "name": endpoint.name,
+                "variant": endpoint.variant,
+                "algorithm": endpoint.artifact.metadata.algorithm,
+                "dataset": endpoint.artifact.schema.dataset,
+            });
+            ([(CONTENT_TYPE, HeaderValue::from_static("application/json"))], body.to_string()).into_response()
+        }
+        Ok(None) => (StatusCode::NOT_FOUND, format!("no endpoint {name}\n")).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
     }
 }
 

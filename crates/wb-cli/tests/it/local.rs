@@ -78,13 +78,29 @@ fn demo_runs_and_a_second_run_changes_nothing() {
     assert_eq!(splits["train"]["rows"], 959);
     assert_eq!(first["dataset"]["features"].as_array().expect("features").len(), 11);
 
-    let store = dir.path().join("d/.workbench");
-    let before = snapshot(&store);
+    // Three experiments trained, deployed and registered; the sample invocation answered.
+    let models: Vec<&str> = first["models"].as_array().expect("models").iter().map(|m| m["name"].as_str().expect("name")).collect();
+    assert_eq!(models, ["wine-logistic", "wine-tree", "wine-forest"]);
+    for m in first["models"].as_array().expect("models") {
+        assert_eq!(m["fingerprint"], first["dataset"]["partition"]["fingerprint"], "models record their partition");
+        assert!(m["validation_metrics"]["auc"].as_f64().expect("auc") > 0.7, "{m}");
+    }
+    let answer: Vec<f64> =
+        first["sample"]["response"].as_str().expect("response").split(',').map(|v| v.parse().expect("probability")).collect();
+    assert_eq!(answer.len(), 2);
+    assert!((answer.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{answer:?}");
+
+    // A second run reuses the dataset byte for byte (models are trained again as new jobs).
+    let datasets = dir.path().join("d/.workbench/datasets");
+    let before = snapshot(&datasets);
     let second = ok_json(wb(dir.path()).args(["demo", "--dir", "d", "--json"]));
     assert_eq!(second["registered"], false);
     assert_eq!(second["partitioned"], false);
     assert_eq!(second["dataset"]["partition"]["fingerprint"], first["dataset"]["partition"]["fingerprint"]);
-    assert_eq!(snapshot(&store), before, "the second demo run leaves the store byte-for-byte unchanged");
+    assert_eq!(snapshot(&datasets), before, "the second demo run leaves the dataset byte-for-byte unchanged");
+    assert_eq!(second["server"], first["server"], "the running server is reused");
+    let jobs = ok_json(wb(dir.path()).args(["--config", "d/workbench.toml", "jobs", "list", "--json"]));
+    assert_eq!(jobs.as_array().expect("jobs").len(), 6);
 
     // Human output names what was made.
     wb(dir.path())
@@ -92,6 +108,7 @@ fn demo_runs_and_a_second_run_changes_nothing() {
         .assert()
         .success()
         .stdout(predicate::str::contains("fingerprint blake3:").and(predicate::str::contains("channels/train/")));
+    ok_json(wb(dir.path()).args(["--config", "d/workbench.toml", "clean", "--json"]));
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `wb` binary.
 
 mod local;
+mod models;
 mod python;
 // A wb built without the `aws` feature opens local stores only.
 #[cfg(feature = "aws")]

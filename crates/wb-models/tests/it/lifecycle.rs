@@ -248,3 +248,71 @@ async fn deploy_register_and_clean_up() {
     clean::execute(&p.store, true).await.expect("clean --all");
     assert!(p.store.list(None).await.expect("list").is_empty(), "--all leaves nothing");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_server_serves_captures_and_stops_when_its_record_goes() {
+    use wb_models::capture::CaptureConfig;
+    use wb_models::invoke::{InvokeRequest, RuntimeClient};
+    use wb_models::local;
+    use wb_models::server::ServerOptions;
+
+    let p = project(300).await;
+    TrainingJobs::new(p.store.clone()).train(&p.dataset, "logistic-regression").job_name(job("j")).await.expect("train");
+    let ep = EndpointName::parse("cap").expect("name");
+    Endpoints::new(p.store.clone()).deploy(&job("j"), &ep).capture(CaptureConfig::new(100).expect("capture")).await.expect("deploy");
+
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let server = tokio::spawn(local::run(p.store.clone(), "127.0.0.1", 0, ServerOptions::default(), std::future::pending(), move |record| {
+        let _ = ready_tx.send(record.clone());
+    }));
+    let record = ready_rx.await.expect("server ready");
+    assert!(record.url.starts_with("http://127.0.0.1:"));
+    let status = local::status(&p.store).await.expect("status").expect("recorded");
+    assert!(status.up);
+
+    let client = RuntimeClient::new(&record.url).expect("client");
+    for i in 0..25 {
+        let response = client
+            .invoke(
+                "cap",
+                InvokeRequest {
+                    content_type: "text/csv".into(),
+                    body: format!("{}.5,{},red\n", i % 10, i).into_bytes().into(),
+                    inference_id: Some(format!("req-{i}")),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("invoke");
+        assert_eq!(response.invoked_variant.as_deref(), Some("AllTraffic"));
+    }
+    // A second server for the same store is refused while the first answers.
+    let second = local::run(p.store.clone(), "127.0.0.1", 0, ServerOptions::default(), std::future::pending(), |_| {}).await;
+    assert!(matches!(second, Err(Error::Server { .. })), "{second:?}");
+
+    // Removing the record stops the server gracefully, and capture is flushed first.
+    let stopped = local::stop(&p.store, std::time::Duration::from_secs(10)).await.expect("stop");
+    assert_eq!(stopped.map(|r| r.instance), Some(record.instance));
+    let report = server.await.expect("join").expect("served");
+    assert_eq!(report.stats.invocations, 25);
+    assert_eq!(report.capture.expect("capture on").records, 25);
+
+    let mut lines = Vec::new();
+    for meta in p.store.list(Some(&ObjectPath::parse("capture/cap/AllTraffic").expect("p"))).await.expect("list") {
+        let segments: Vec<&str> = meta.path.segments().collect();
+        assert_eq!(segments.len(), 8, "capture/<endpoint>/<variant>/yyyy/mm/dd/hh/<id>.jsonl: {}", meta.path);
+        assert!(meta.path.as_str().ends_with(".jsonl"));
+        let bytes = p.store.get(&meta.path).await.expect("get").bytes;
+        for line in String::from_utf8(bytes.to_vec()).expect("utf8").lines() {
+            lines.push(serde_json::from_str::<serde_json::Value>(line).expect("every line is JSON"));
+        }
+    }
+    assert_eq!(lines.len(), 25, "no captured record is lost");
+    let first = &lines[0];
+    assert_eq!(first["eventVersion"], "0");
+    assert_eq!(first["captureData"]["endpointInput"]["encoding"], "CSV");
+    assert_eq!(first["captureData"]["endpointInput"]["mode"], "INPUT");
+    assert_eq!(first["captureData"]["endpointOutput"]["mode"], "OUTPUT");
+    assert!(lines.iter().any(|l| l["eventMetadata"]["inferenceId"] == "req-3"));
+    assert!(local::status(&p.store).await.expect("status").is_none(), "the record is gone");
+}
