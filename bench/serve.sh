@@ -8,7 +8,8 @@
 #   then the workbench alone at 8 connections with data capture of every request (100 %).
 # Prints requests/s, p50 and p99 per load and server.
 #
-# Usage: bench/serve.sh                      (WB_BENCH_DURATION=8s, WB_BENCH_THREADS=2)
+# Usage: bench/serve.sh          (WB_BENCH_DURATION=8s; WB_BENCH_THREADS="2 1": the server's Tokio
+#                                 worker counts to measure, each a separate run)
 # Needs: wrk (apt-get install wrk); for the anchor, a venv in target/bench-venv with flask,
 # gunicorn, numpy and scikit-learn (created when missing; WB_BENCH_SKIP_ANCHOR=1 skips it).
 set -euo pipefail
@@ -17,7 +18,7 @@ anchors=${WB_BENCH_ANCHORS:-$root/../shared/bench}
 work=${WB_BENCH_DIR:-$root/target/bench-serve}
 venv=$root/target/bench-venv
 duration=${WB_BENCH_DURATION:-8s}
-threads=${WB_BENCH_THREADS:-2}
+read -r -a threads_list <<<"${WB_BENCH_THREADS:-2 1}"
 path=/endpoints/bench/invocations
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 
@@ -63,14 +64,22 @@ run_loads() { # label url
 }
 
 echo "== $(nproc) cores, wrk -t1 -d$duration, POST text/csv $path"
-"$server" --threads "$threads" >"$work/wb.out" 2>"$work/wb.err" &
-pids+=($!)
-for _ in $(seq 1 100); do grep -q '^url=' "$work/wb.out" 2>/dev/null && break; sleep 0.1; done
-wb_url=$(sed -n 's/^url=//p' "$work/wb.out")
-wait_for "$wb_url"
-curl -fsS -H 'Content-Type: text/csv' --data-binary @"$work/row.csv" "$wb_url$path" >/dev/null
-run_loads "wb serve ($threads worker threads)" "$wb_url"
-kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+start_wb() { # out-file args... → sets wb_url
+  local out=$1; shift
+  rm -f "$out"
+  "$server" "$@" >"$out" 2>"$out.err" &
+  pids+=($!)
+  for _ in $(seq 1 100); do grep -q '^url=' "$out" 2>/dev/null && break; sleep 0.1; done
+  wb_url=$(sed -n 's/^url=//p' "$out")
+  wait_for "$wb_url"
+  curl -fsS -H 'Content-Type: text/csv' --data-binary @"$work/row.csv" "$wb_url$path" >/dev/null
+}
+
+for threads in "${threads_list[@]}"; do
+  start_wb "$work/wb.out" --threads "$threads"
+  run_loads "wb serve ($threads Tokio worker(s))" "$wb_url"
+  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+done
 
 if [ "${WB_BENCH_SKIP_ANCHOR:-0}" != 1 ]; then
   if ! "$venv/bin/python" -c 'import flask, gunicorn, sklearn' 2>/dev/null; then
@@ -89,12 +98,10 @@ if [ "${WB_BENCH_SKIP_ANCHOR:-0}" != 1 ]; then
 fi
 
 # Data capture of every request: the cost on the hot path, and nothing lost at shutdown.
-"$server" --threads "$threads" --capture "$work/capture" --sampling 100 >"$work/wbc.out" 2>"$work/wbc.err" &
-pids+=($!)
-for _ in $(seq 1 100); do grep -q '^url=' "$work/wbc.out" 2>/dev/null && break; sleep 0.1; done
-wbc_url=$(sed -n 's/^url=//p' "$work/wbc.out")
-wait_for "$wbc_url"
-load "wb serve, capture 100 %" "$wbc_url" 8 "$work/row.csv"
+threads=${threads_list[0]}
+start_wb "$work/wbc.out" --threads "$threads" --capture "$work/capture" --sampling 100
+load "wb serve ($threads), capture 100 %" "$wb_url" 8 "$work/row.csv"
 kill -TERM "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 lines=$(find "$work/capture/capture" -name '*.jsonl' -exec cat {} + | wc -l)
-echo "capture: $lines lines in $(find "$work/capture/capture" -name '*.jsonl' | wc -l) files; server report: $(tail -1 "$work/wbc.err")"
+echo "capture: $lines lines in $(find "$work/capture/capture" -name '*.jsonl' | wc -l) files (warm-up request included);" \
+  "server report: $(tail -1 "$work/wbc.out.err")"

@@ -3,9 +3,9 @@
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
-use wb_core::{DynObjectStore, LoadedConfig};
 #[cfg(not(feature = "aws"))]
 use wb_core::StoreUri;
+use wb_core::{DynObjectStore, LoadedConfig};
 
 /// The loaded configuration and its store.
 pub(crate) struct Context {

@@ -18,7 +18,11 @@ fn schema() -> ModelSchema {
         target: "label".into(),
         task: Task::Classification { classes: vec!["no".into(), "yes".into()] },
         features: Encoding(vec![
-            FeatureEncoding { name: "x".into(), source_type: "Float64".into(), kind: FeatureKind::Numeric { impute: 0.5 } },
+            FeatureEncoding {
+                name: "x".into(),
+                source_type: "Float64".into(),
+                kind: FeatureKind::Numeric { impute: 0.5 },
+            },
             FeatureEncoding {
                 name: "colour".into(),
                 source_type: "Utf8".into(),
@@ -32,7 +36,8 @@ fn schema() -> ModelSchema {
 /// Lays out `/opt/ml` with encoded channels: label = x > 0.5, colour code 0/1.
 fn opt_ml(root: &Path, hyperparameters: &[(&str, &str)]) -> ContainerPaths {
     let paths = ContainerPaths::new(root);
-    let hp: BTreeMap<String, String> = hyperparameters.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let hp: BTreeMap<String, String> =
+        hyperparameters.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
     let channels = BTreeMap::from([
         ("train".to_owned(), ChannelConfig::file("text/csv")),
         ("validation".to_owned(), ChannelConfig::file("text/csv")),

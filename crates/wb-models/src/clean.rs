@@ -56,11 +56,7 @@ impl CleanPlan {
 pub async fn plan(store: &DynObjectStore, all: bool) -> Result<CleanPlan> {
     let mut items = Vec::new();
     if store.exists(&layout::local_server_record()).await? {
-        items.push(CleanItem {
-            kind: "server",
-            name: "local".into(),
-            objects: vec![layout::local_server_record()],
-        });
+        items.push(CleanItem { kind: "server", name: "local".into(), objects: vec![layout::local_server_record()] });
     }
     // Endpoints before what they serve; registry entries before the jobs they name.
     items.extend(grouped(store, &layout::endpoints_root(), "endpoint", 1).await?);
@@ -121,7 +117,12 @@ pub async fn execute(store: &DynObjectStore, all: bool) -> Result<CleanReport> {
 }
 
 /// Lists `root` and groups objects by their path's first `depth` segments below it.
-async fn grouped(store: &DynObjectStore, root: &ObjectPath, kind: &'static str, depth: usize) -> Result<Vec<CleanItem>> {
+async fn grouped(
+    store: &DynObjectStore,
+    root: &ObjectPath,
+    kind: &'static str,
+    depth: usize,
+) -> Result<Vec<CleanItem>> {
     let mut items: Vec<CleanItem> = Vec::new();
     let skip = root.segments().count();
     for meta in store.list(Some(root)).await? {
@@ -156,7 +157,11 @@ async fn orphan_partitions(store: &DynObjectStore, datasets: &ObjectPath) -> Res
             let prefix = segments[..4].join("/");
             match candidates.last_mut() {
                 Some(last) if last.name == prefix => last.objects.push(meta.path.clone()),
-                _ => candidates.push(CleanItem { kind: "orphan-partition", name: prefix, objects: vec![meta.path.clone()] }),
+                _ => candidates.push(CleanItem {
+                    kind: "orphan-partition",
+                    name: prefix,
+                    objects: vec![meta.path.clone()],
+                }),
             }
         }
     }

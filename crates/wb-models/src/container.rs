@@ -269,7 +269,8 @@ fn read_channel(dir: &Path, n_classes: Option<usize>) -> Result<TrainingData> {
     for file in &files {
         parts.push(TrainingData::read_channel_csv(file, n_classes)?);
     }
-    let empty = || Error::Container { path: dir.display().to_string(), message: "the channel holds no data files".into() };
+    let empty =
+        || Error::Container { path: dir.display().to_string(), message: "the channel holds no data files".into() };
     if parts.len() <= 1 {
         return parts.pop().ok_or_else(empty);
     }

@@ -75,7 +75,6 @@ impl Endpoints {
 
     /// Starts deploying `job`'s model as `endpoint`; `.await` it. Deploying an existing
     /// endpoint moves it to the new model.
-    #[must_use]
     pub fn deploy(&self, job: &JobName, endpoint: &EndpointName) -> DeployRequest {
         DeployRequest {
             store: self.store.clone(),
@@ -186,7 +185,10 @@ impl DeployRequest {
         match self.store.put_json(&path, &record, mode).await {
             Ok(_) => {}
             Err(wb_core::Error::AlreadyExists { .. } | wb_core::Error::PreconditionFailed { .. }) => {
-                return Err(Error::Conflict { what: format!("endpoint {}", self.endpoint), advice: "deploy again".into() });
+                return Err(Error::Conflict {
+                    what: format!("endpoint {}", self.endpoint),
+                    advice: "deploy again".into(),
+                });
             }
             Err(e) => return Err(e.into()),
         }

@@ -84,10 +84,8 @@ impl RuntimeClient {
         if let Some(id) = &request.inference_id {
             builder = builder.header("x-amzn-sagemaker-inference-id", id);
         }
-        let response = builder
-            .send()
-            .await
-            .map_err(|e| Error::Server { message: format!("cannot reach {}: {e}", self.base) })?;
+        let response =
+            builder.send().await.map_err(|e| Error::Server { message: format!("cannot reach {}: {e}", self.base) })?;
         let status = response.status();
         let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let content_type = header("content-type").unwrap_or_default();

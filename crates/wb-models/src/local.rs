@@ -134,7 +134,8 @@ pub async fn run(
     let listener = tokio::net::TcpListener::bind((host, port))
         .await
         .map_err(|e| Error::Server { message: format!("cannot listen on {host}:{port}: {e}") })?;
-    let addr = listener.local_addr().map_err(|e| Error::Server { message: format!("reading the bound address: {e}") })?;
+    let addr =
+        listener.local_addr().map_err(|e| Error::Server { message: format!("reading the bound address: {e}") })?;
     let record = ServerRecord {
         url: format!("http://{addr}"),
         host: addr.ip().to_string(),

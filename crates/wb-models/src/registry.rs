@@ -63,7 +63,6 @@ impl Registry {
     }
 
     /// Starts registering the model served by `endpoint` as `name`; `.await` it.
-    #[must_use]
     pub fn register(&self, name: &ModelName, endpoint: &EndpointName) -> RegisterModel {
         RegisterModel {
             store: self.store.clone(),
@@ -176,10 +175,9 @@ impl RegisterModel {
         match self.store.put_json(&path, &record, mode).await {
             Ok(_) => Ok(record),
             Err(wb_core::Error::AlreadyExists { .. }) => Err(Error::ModelExists { name: self.name.to_string() }),
-            Err(wb_core::Error::PreconditionFailed { .. } | wb_core::Error::NotFound { .. }) => Err(Error::Conflict {
-                what: format!("model {}", self.name),
-                advice: "register again".into(),
-            }),
+            Err(wb_core::Error::PreconditionFailed { .. } | wb_core::Error::NotFound { .. }) => {
+                Err(Error::Conflict { what: format!("model {}", self.name), advice: "register again".into() })
+            }
             Err(e) => Err(e.into()),
         }
     }

@@ -39,7 +39,7 @@ impl ModelSchema {
     pub fn from_manifest(manifest: &Manifest) -> Self {
         Self {
             dataset: manifest.dataset.clone(),
-            fingerprint: manifest.fingerprint.clone(),
+            fingerprint: manifest.fingerprint,
             version: manifest.version,
             target: manifest.registration.target.clone(),
             task: manifest.task.clone(),

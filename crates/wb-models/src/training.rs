@@ -105,7 +105,6 @@ impl TrainingJobs {
     }
 
     /// Starts building a training job of `algorithm` on `dataset`'s partitions; `.await` it.
-    #[must_use]
     pub fn train(&self, dataset: &DatasetName, algorithm: &str) -> TrainRequest {
         TrainRequest {
             store: self.store.clone(),
@@ -194,7 +193,10 @@ impl TrainRequest {
     async fn run(self) -> Result<JobRecord> {
         let algorithm = Algorithm::parse(&self.algorithm)?;
         if self.hyperparameters.contains_key(ALGORITHM_KEY) {
-            return Err(Error::hyperparameter(ALGORITHM_KEY, "is set by --algorithm; do not pass it as a hyperparameter"));
+            return Err(Error::hyperparameter(
+                ALGORITHM_KEY,
+                "is set by --algorithm; do not pass it as a hyperparameter",
+            ));
         }
         let dataset = Datasets::new(self.store.clone()).open(&self.dataset).await?;
         let manifest = dataset.manifest();
@@ -212,7 +214,7 @@ impl TrainRequest {
             algorithm: algorithm.name().to_owned(),
             hyperparameters: self.hyperparameters.clone(),
             dataset: self.dataset.clone(),
-            fingerprint: manifest.fingerprint.clone(),
+            fingerprint: manifest.fingerprint,
             channels: BTreeMap::from([
                 ("train".to_owned(), manifest.split(Split::Train).channel_prefix.clone()),
                 ("validation".to_owned(), manifest.split(Split::Validation).channel_prefix.clone()),
@@ -239,7 +241,10 @@ impl TrainRequest {
         let root = if let Some(dir) = self.work_dir {
             dir
         } else {
-            temp = tempfile::Builder::new().prefix("wb-train-").tempdir().map_err(|e| Error::io("temporary work dir", e))?;
+            temp = tempfile::Builder::new()
+                .prefix("wb-train-")
+                .tempdir()
+                .map_err(|e| Error::io("temporary work dir", e))?;
             temp.path().to_owned()
         };
         let paths = ContainerPaths::new(&root);
@@ -315,7 +320,11 @@ impl IntoFuture for TrainRequest {
     }
 }
 
-fn default_job_name(dataset: &DatasetName, algorithm: Algorithm, now: chrono::DateTime<chrono::Utc>) -> Result<JobName> {
+fn default_job_name(
+    dataset: &DatasetName,
+    algorithm: Algorithm,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<JobName> {
     let stamp = now.format("%Y%m%d-%H%M%S-%3f").to_string();
     let budget = wb_core::MAX_NAME_LEN - stamp.len() - algorithm.name().len() - 2;
     let prefix: String = dataset.as_str().chars().take(budget).collect();

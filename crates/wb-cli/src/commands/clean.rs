@@ -33,7 +33,12 @@ pub(crate) async fn run(args: CleanArgs, ctx: &Context) -> Result<()> {
         println!("{verb} {:<16} {} ({} objects)", item.kind, item.name, item.objects.len());
     }
     if let Some(report) = report {
-        println!("{} items, {} objects removed{}", report.items, report.objects, if report.stopped_server { "; local server stopped" } else { "" });
+        println!(
+            "{} items, {} objects removed{}",
+            report.items,
+            report.objects,
+            if report.stopped_server { "; local server stopped" } else { "" }
+        );
     }
     if !args.all {
         println!("datasets kept (use --all to remove them too)");

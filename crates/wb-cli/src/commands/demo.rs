@@ -138,7 +138,11 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
     let response = RuntimeClient::new(&server.url)?
         .invoke(
             &endpoint,
-            InvokeRequest { content_type: "text/csv".into(), body: row.clone().into_bytes().into(), ..Default::default() },
+            InvokeRequest {
+                content_type: "text/csv".into(),
+                body: row.clone().into_bytes().into(),
+                ..Default::default()
+            },
         )
         .await?;
     let sample = Sample {
@@ -189,7 +193,10 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
     println!("  answer    {} (probabilities of classes 0 and 1)", report.sample.response);
     println!();
     println!("next: wb --config {} models list", report.config);
-    println!("      wb --config {} endpoints invoke {} --content-type text/csv --body '{}'", report.config, report.sample.endpoint, report.sample.request);
+    println!(
+        "      wb --config {} endpoints invoke {} --content-type text/csv --body '{}'",
+        report.config, report.sample.endpoint, report.sample.request
+    );
     println!("      wb --config {} clean   # stop the server, remove endpoints, models and jobs", report.config);
     Ok(())
 }

@@ -160,7 +160,9 @@ pub(crate) async fn models(command: ModelsCommand, ctx: &Context) -> Result<()> 
         }
         ModelsCommand::Show(args) => {
             let model = registry.get(&ModelName::parse(&args.name)?).await?;
-            if args.json { print_json(&model) } else {
+            if args.json {
+                print_json(&model)
+            } else {
                 print_model(&model);
                 Ok(())
             }

@@ -44,7 +44,11 @@ pub(crate) async fn deploy_endpoint(
     }
     let record = request.await?;
     let (server, started_server) = ensure_server(ctx).await?;
-    Ok(Deployed { url: format!("{}/endpoints/{}/invocations", server.url, record.name), endpoint: record, started_server })
+    Ok(Deployed {
+        url: format!("{}/endpoints/{}/invocations", server.url, record.name),
+        endpoint: record,
+        started_server,
+    })
 }
 
 pub(crate) async fn deploy(args: DeployArgs, ctx: &Context, quiet: bool) -> Result<()> {
@@ -60,7 +64,10 @@ pub(crate) async fn deploy(args: DeployArgs, ctx: &Context, quiet: bool) -> Resu
     println!("endpoint {} serves job {} ({})", e.name, e.job, e.algorithm);
     println!("url         {}", deployed.url);
     if let Some(capture) = &e.capture {
-        println!("capture     {} % of requests to {}/{}/{}/", capture.sampling_percentage, capture.destination, e.name, e.variant);
+        println!(
+            "capture     {} % of requests to {}/{}/{}/",
+            capture.sampling_percentage, capture.destination, e.name, e.variant
+        );
     }
     if deployed.started_server {
         println!("started the local server");
@@ -155,9 +162,16 @@ pub(crate) async fn serve(args: ServeArgs, ctx: &Context) -> Result<()> {
         #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
     };
-    let report = local::run(ctx.store.clone(), &args.host, args.port, wb_models::server::ServerOptions::default(), shutdown, |record| {
-        eprintln!("serving the endpoints of {} at {} (pid {})", ctx.store.uri(), record.url, record.pid);
-    })
+    let report = local::run(
+        ctx.store.clone(),
+        &args.host,
+        args.port,
+        wb_models::server::ServerOptions::default(),
+        shutdown,
+        |record| {
+            eprintln!("serving the endpoints of {} at {} (pid {})", ctx.store.uri(), record.url, record.pid);
+        },
+    )
     .await?;
     let s = report.stats;
     eprintln!(
@@ -216,7 +230,10 @@ pub(crate) async fn endpoints(command: EndpointsCommand, ctx: &Context) -> Resul
             }
             match &server {
                 Some(s) if s.up => println!("local server {} (pid {}) is up", s.record.url, s.record.pid),
-                Some(s) => println!("local server {} (pid {}) is DOWN; `wb serve` or `wb deploy` restarts it", s.record.url, s.record.pid),
+                Some(s) => println!(
+                    "local server {} (pid {}) is DOWN; `wb serve` or `wb deploy` restarts it",
+                    s.record.url, s.record.pid
+                ),
                 None => println!("no local server is running; `wb serve` or `wb deploy` starts one"),
             }
             if views.is_empty() {
@@ -256,7 +273,12 @@ async fn invoke(args: InvokeArgs, ctx: &Context) -> Result<()> {
     let response = RuntimeClient::new(&server.record.url)?
         .invoke(
             name.as_str(),
-            InvokeRequest { content_type: args.content_type, accept: args.accept, body: body.into(), ..Default::default() },
+            InvokeRequest {
+                content_type: args.content_type,
+                accept: args.accept,
+                body: body.into(),
+                ..Default::default()
+            },
         )
         .await?;
     use std::io::Write as _;

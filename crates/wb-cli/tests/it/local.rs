@@ -79,14 +79,19 @@ fn demo_runs_and_a_second_run_changes_nothing() {
     assert_eq!(first["dataset"]["features"].as_array().expect("features").len(), 11);
 
     // Three experiments trained, deployed and registered; the sample invocation answered.
-    let models: Vec<&str> = first["models"].as_array().expect("models").iter().map(|m| m["name"].as_str().expect("name")).collect();
+    let models: Vec<&str> =
+        first["models"].as_array().expect("models").iter().map(|m| m["name"].as_str().expect("name")).collect();
     assert_eq!(models, ["wine-logistic", "wine-tree", "wine-forest"]);
     for m in first["models"].as_array().expect("models") {
         assert_eq!(m["fingerprint"], first["dataset"]["partition"]["fingerprint"], "models record their partition");
         assert!(m["validation_metrics"]["auc"].as_f64().expect("auc") > 0.7, "{m}");
     }
-    let answer: Vec<f64> =
-        first["sample"]["response"].as_str().expect("response").split(',').map(|v| v.parse().expect("probability")).collect();
+    let answer: Vec<f64> = first["sample"]["response"]
+        .as_str()
+        .expect("response")
+        .split(',')
+        .map(|v| v.parse().expect("probability"))
+        .collect();
     assert_eq!(answer.len(), 2);
     assert!((answer.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{answer:?}");
 

@@ -21,7 +21,10 @@ pub(crate) fn project(dir: &Path) {
         text.push_str(&format!("{i},{size},{colour},{label}\n"));
     }
     csv(dir, "toy.csv", &text);
-    ok_json(wb(dir).args(["dataset", "register", "toy", "--source", "toy.csv", "--target", "label", "--key", "id", "--json"]));
+    ok_json(
+        wb(dir)
+            .args(["dataset", "register", "toy", "--source", "toy.csv", "--target", "label", "--key", "id", "--json"]),
+    );
     ok_json(wb(dir).args(["dataset", "partition", "toy", "--json"]));
 }
 
@@ -64,17 +67,39 @@ fn train_deploy_invoke_register_recover_and_clean() {
     project(d);
     let _clean = CleanOnDrop(d);
 
-    let job = ok_json(wb(d).args(["train", "--dataset", "toy", "--algorithm", "logistic-regression", "--job", "j1", "--json"]));
+    let job = ok_json(wb(d).args([
+        "train",
+        "--dataset",
+        "toy",
+        "--algorithm",
+        "logistic-regression",
+        "--job",
+        "j1",
+        "--json",
+    ]));
     assert_eq!(job["status"], "Completed");
     assert!(job["metrics"]["auc"].as_f64().expect("auc") > 0.9, "{job}");
     assert!(job["model_artifact"].as_str().expect("uri").ends_with("training/j1/output/model.tar.gz"));
 
     // Training faults name the culprit; a failed job is recorded as Failed and cannot be deployed.
     assert!(fails(wb(d).args(["train", "--dataset", "toy", "--algorithm", "deep-magic"])).contains("deep-magic"));
-    let hp = fails(wb(d).args(["train", "--dataset", "toy", "--algorithm", "decision-tree", "--job", "bad", "--hp", "max_depht=3"]));
+    let hp = fails(wb(d).args([
+        "train",
+        "--dataset",
+        "toy",
+        "--algorithm",
+        "decision-tree",
+        "--job",
+        "bad",
+        "--hp",
+        "max_depht=3",
+    ]));
     assert!(hp.contains("max_depht"), "{hp}");
     assert_eq!(ok_json(wb(d).args(["jobs", "show", "bad", "--json"]))["status"], "Failed");
-    assert!(fails(wb(d).args(["train", "--dataset", "toy", "--algorithm", "decision-tree", "--hp", "depth"])).contains("KEY=VALUE"));
+    assert!(
+        fails(wb(d).args(["train", "--dataset", "toy", "--algorithm", "decision-tree", "--hp", "depth"]))
+            .contains("KEY=VALUE")
+    );
     assert!(fails(wb(d).args(["train", "--dataset", "nope", "--algorithm", "decision-tree"])).contains("nope"));
     assert!(fails(wb(d).args(["deploy", "--job", "bad", "--endpoint", "toy-ep"])).contains("Failed"));
     assert!(fails(wb(d).args(["deploy", "--job", "missing", "--endpoint", "toy-ep"])).contains("missing"));
@@ -104,16 +129,30 @@ fn train_deploy_invoke_register_recover_and_clean() {
     assert_eq!(String::from_utf8(piped).expect("utf8"), from_file, "stdin and @file send the same body");
 
     // Bad requests: clear errors, and the server keeps serving.
-    assert!(fails(wb(d).args(["endpoints", "invoke", "toy-ep", "--content-type", "text/csv", "--body", "1,2,3"])).contains("expected 2 columns"));
-    assert!(fails(wb(d).args(["endpoints", "invoke", "toy-ep", "--content-type", "text/csv", "--body", "abc,red"])).contains("size"));
-    assert!(fails(wb(d).args(["endpoints", "invoke", "toy-ep", "--content-type", "image/png", "--body", "x"])).contains("415"));
-    assert!(fails(wb(d).args(["endpoints", "invoke", "nope", "--content-type", "text/csv", "--body", "1,red"])).contains("nope"));
+    assert!(
+        fails(wb(d).args(["endpoints", "invoke", "toy-ep", "--content-type", "text/csv", "--body", "1,2,3"]))
+            .contains("expected 2 columns")
+    );
+    assert!(
+        fails(wb(d).args(["endpoints", "invoke", "toy-ep", "--content-type", "text/csv", "--body", "abc,red"]))
+            .contains("size")
+    );
+    assert!(
+        fails(wb(d).args(["endpoints", "invoke", "toy-ep", "--content-type", "image/png", "--body", "x"]))
+            .contains("415")
+    );
+    assert!(
+        fails(wb(d).args(["endpoints", "invoke", "nope", "--content-type", "text/csv", "--body", "1,red"]))
+            .contains("nope")
+    );
     assert_eq!(invoke(d, "toy-ep", "90,red").lines().count(), 1, "still serving");
 
     // Registry.
     let m = ok_json(wb(d).args(["register", "m1", "--endpoint", "toy-ep", "--description", "first model", "--json"]));
     assert_eq!(m["fingerprint"], job["fingerprint"]);
-    assert!(fails(wb(d).args(["register", "m1", "--endpoint", "toy-ep", "--description", "again"])).contains("--replace"));
+    assert!(
+        fails(wb(d).args(["register", "m1", "--endpoint", "toy-ep", "--description", "again"])).contains("--replace")
+    );
     ok_json(wb(d).args(["register", "m1", "--endpoint", "toy-ep", "--description", "second", "--replace", "--json"]));
     assert_eq!(ok_json(wb(d).args(["models", "show", "m1", "--json"]))["description"], "second");
     ok_json(wb(d).args(["register", "m2", "--endpoint", "toy-ep", "--description", "other", "--json"]));
@@ -130,7 +169,10 @@ fn train_deploy_invoke_register_recover_and_clean() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(ok_json(wb(d).args(["endpoints", "list", "--json"]))["server"]["up"], false);
-    assert!(fails(wb(d).args(["endpoints", "invoke", "toy-ep", "--content-type", "text/csv", "--body", "1,red"])).contains("not running"));
+    assert!(
+        fails(wb(d).args(["endpoints", "invoke", "toy-ep", "--content-type", "text/csv", "--body", "1,red"]))
+            .contains("not running")
+    );
     let again = ok_json(wb(d).args(["deploy", "--job", "j1", "--endpoint", "toy-ep", "--json"]));
     assert_eq!(again["started_server"], true);
     assert_eq!(again["url"], before["endpoints"][0]["url"], "the server comes back on its previous port");
@@ -139,7 +181,8 @@ fn train_deploy_invoke_register_recover_and_clean() {
     // Clean: a dry run removes nothing; clean stops the server and removes endpoints, models,
     // jobs; a second clean finds nothing; the dataset stays.
     let dry = ok_json(wb(d).args(["clean", "--dry-run", "--json"]));
-    let kinds: Vec<&str> = dry["plan"]["items"].as_array().expect("items").iter().map(|i| i["kind"].as_str().expect("kind")).collect();
+    let kinds: Vec<&str> =
+        dry["plan"]["items"].as_array().expect("items").iter().map(|i| i["kind"].as_str().expect("kind")).collect();
     for kind in ["server", "endpoint", "model", "training-job"] {
         assert!(kinds.contains(&kind), "{kinds:?}");
     }
@@ -191,7 +234,18 @@ fn boto3_sagemaker_runtime_talks_to_wb_serve() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     project(d);
-    ok_json(wb(d).args(["train", "--dataset", "toy", "--algorithm", "random-forest", "--job", "forest", "--hp", "num_trees=20", "--json"]));
+    ok_json(wb(d).args([
+        "train",
+        "--dataset",
+        "toy",
+        "--algorithm",
+        "random-forest",
+        "--job",
+        "forest",
+        "--hp",
+        "num_trees=20",
+        "--json",
+    ]));
     // `wb serve` in the foreground (here: a child process), then deploy to it.
     let mut serve = std::process::Command::new(assert_cmd::cargo::cargo_bin("wb"))
         .current_dir(d)

@@ -108,10 +108,16 @@ async fn a_job_lays_out_the_container_trains_and_packs_its_model() {
     assert_eq!(artifact.schema.classes(), ["no", "yes"]);
     assert_eq!(artifact.metadata.job.as_deref(), Some("toy-logistic"));
     assert_eq!(artifact.metadata.validation_metrics, record.metrics);
-    assert!(p.store.exists(&ObjectPath::parse("training/toy-logistic/output/metrics.json").expect("p")).await.expect("head"));
+    assert!(
+        p.store
+            .exists(&ObjectPath::parse("training/toy-logistic/output/metrics.json").expect("p"))
+            .await
+            .expect("head")
+    );
 
     // Names are taken once.
-    let again = TrainingJobs::new(p.store.clone()).train(&p.dataset, "decision-tree").job_name(job("toy-logistic")).await;
+    let again =
+        TrainingJobs::new(p.store.clone()).train(&p.dataset, "decision-tree").job_name(job("toy-logistic")).await;
     assert!(matches!(again, Err(Error::JobExists { .. })), "{again:?}");
 }
 
@@ -136,11 +142,8 @@ async fn bad_training_requests_fail_with_a_reason_that_names_the_culprit() {
     assert!(record.failure_reason.as_deref().is_some_and(|r| r.contains("max_depht")));
     assert!(record.model_artifact.is_none());
 
-    let invalid = jobs
-        .train(&p.dataset, "random-forest")
-        .hyperparameter("num_trees", "many")
-        .await
-        .expect_err("invalid value");
+    let invalid =
+        jobs.train(&p.dataset, "random-forest").hyperparameter("num_trees", "many").await.expect_err("invalid value");
     assert!(invalid.to_string().contains("num_trees") && invalid.to_string().contains("many"), "{invalid}");
 
     // Deploying a failed or missing job is refused.
@@ -257,14 +260,29 @@ async fn the_local_server_serves_captures_and_stops_when_its_record_goes() {
     use wb_models::server::ServerOptions;
 
     let p = project(300).await;
-    TrainingJobs::new(p.store.clone()).train(&p.dataset, "logistic-regression").job_name(job("j")).await.expect("train");
+    TrainingJobs::new(p.store.clone())
+        .train(&p.dataset, "logistic-regression")
+        .job_name(job("j"))
+        .await
+        .expect("train");
     let ep = EndpointName::parse("cap").expect("name");
-    Endpoints::new(p.store.clone()).deploy(&job("j"), &ep).capture(CaptureConfig::new(100).expect("capture")).await.expect("deploy");
+    Endpoints::new(p.store.clone())
+        .deploy(&job("j"), &ep)
+        .capture(CaptureConfig::new(100).expect("capture"))
+        .await
+        .expect("deploy");
 
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-    let server = tokio::spawn(local::run(p.store.clone(), "127.0.0.1", 0, ServerOptions::default(), std::future::pending(), move |record| {
-        let _ = ready_tx.send(record.clone());
-    }));
+    let server = tokio::spawn(local::run(
+        p.store.clone(),
+        "127.0.0.1",
+        0,
+        ServerOptions::default(),
+        std::future::pending(),
+        move |record| {
+            let _ = ready_tx.send(record.clone());
+        },
+    ));
     let record = ready_rx.await.expect("server ready");
     assert!(record.url.starts_with("http://127.0.0.1:"));
     let status = local::status(&p.store).await.expect("status").expect("recorded");
@@ -287,7 +305,8 @@ async fn the_local_server_serves_captures_and_stops_when_its_record_goes() {
         assert_eq!(response.invoked_variant.as_deref(), Some("AllTraffic"));
     }
     // A second server for the same store is refused while the first answers.
-    let second = local::run(p.store.clone(), "127.0.0.1", 0, ServerOptions::default(), std::future::pending(), |_| {}).await;
+    let second =
+        local::run(p.store.clone(), "127.0.0.1", 0, ServerOptions::default(), std::future::pending(), |_| {}).await;
     assert!(matches!(second, Err(Error::Server { .. })), "{second:?}");
 
     // Removing the record stops the server gracefully, and capture is flushed first.
