@@ -138,8 +138,19 @@ impl ModelArtifact {
         Ok(artifact)
     }
 
-    /// Checks that the model fits its schema (feature count, class count).
+    /// Checks that the model is well formed and fits its schema (feature count, class count).
     fn check(&self, what: &str) -> Result<()> {
+        self.model.check().map_err(|e| Error::Artifact { what: what.to_owned(), message: e.to_string() })?;
+        let features = self.schema.features.0.len();
+        if self.model.n_features() != features {
+            return Err(Error::Artifact {
+                what: what.to_owned(),
+                message: format!(
+                    "the model reads {} features but the schema lists {features}",
+                    self.model.n_features()
+                ),
+            });
+        }
         let expected = self.schema.classes().len();
         match self.model.classes() {
             Some(k) if k != expected => Err(Error::Artifact {
@@ -206,4 +217,73 @@ fn pack_tar_gz<'a>(files: impl Iterator<Item = (&'a str, &'a [u8])>) -> Result<V
     let mut gz = builder.into_inner().map_err(err)?;
     gz.flush().map_err(err)?;
     gz.finish().map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use wb_core::{ContentHash, DatasetName};
+    use wb_datasets::{Encoding, FeatureEncoding, FeatureKind, Task};
+
+    use super::*;
+    use crate::model::LinearModel;
+
+    fn artifact(weights: Vec<f64>) -> ModelArtifact {
+        ModelArtifact {
+            model: FittedModel::Logistic {
+                classes: 2,
+                linear: LinearModel { weights: vec![weights], intercepts: vec![0.1] },
+            },
+            schema: ModelSchema {
+                dataset: DatasetName::parse("toy").expect("name"),
+                fingerprint: ContentHash::of_bytes(b"toy"),
+                version: 1,
+                target: "label".into(),
+                task: Task::Classification { classes: vec!["no".into(), "yes".into()] },
+                features: Encoding(vec![
+                    FeatureEncoding {
+                        name: "x".into(),
+                        source_type: "Float64".into(),
+                        kind: FeatureKind::Numeric { impute: 0.0 },
+                    },
+                    FeatureEncoding {
+                        name: "c".into(),
+                        source_type: "Utf8".into(),
+                        kind: FeatureKind::Categorical { categories: vec!["a".into()] },
+                    },
+                ]),
+                missing: vec!["?".into()],
+            },
+            metadata: ModelMetadata {
+                algorithm: "logistic-regression".into(),
+                hyperparameters: BTreeMap::from([("alpha".into(), "1".into())]),
+                job: Some("j".into()),
+                validation_metrics: BTreeMap::from([("auc".into(), 0.9)]),
+                train_rows: 10,
+                trained_at: "2026-11-23T00:00:00Z".into(),
+                workbench_version: "0.1.0".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn archives_round_trip_and_are_reproducible() {
+        let a = artifact(vec![1.0, -2.0]);
+        let bytes = a.to_tar_gz().expect("pack");
+        assert_eq!(bytes, a.to_tar_gz().expect("pack again"), "equal models pack to equal bytes");
+        assert_eq!(ModelArtifact::from_tar_gz("mem", &bytes).expect("read"), a);
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        a.write_dir(dir.path()).expect("write");
+        assert_eq!(ModelArtifact::read_dir(dir.path()).expect("read dir"), a);
+        assert_eq!(pack_dir(dir.path()).expect("pack dir"), bytes, "packing model/ gives the same archive");
+    }
+
+    #[test]
+    fn a_model_that_does_not_fit_its_schema_or_a_broken_archive_is_refused() {
+        let wrong = artifact(vec![1.0, -2.0, 3.0]).to_tar_gz().expect("pack");
+        let err = ModelArtifact::from_tar_gz("wrong.tar.gz", &wrong).expect_err("3 weights, 2 features");
+        assert!(err.to_string().contains("wrong.tar.gz") && err.to_string().contains("features"), "{err}");
+        let err = ModelArtifact::from_tar_gz("junk", b"not a tarball").expect_err("junk");
+        assert!(err.to_string().contains("junk"), "{err}");
+    }
 }

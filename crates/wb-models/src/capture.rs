@@ -5,7 +5,7 @@
 //!
 //! `<destination>/<endpoint>/<variant>/yyyy/mm/dd/hh/<uuid-v7>.jsonl`, the hour being the UTC
 //! hour of the invocation. Each object is written whole with one atomic
-//! [`ObjectStore::put`], so a reader never sees a partial line; the v7 UUID makes names sort by
+//! [`ObjectStore::put`](wb_core::ObjectStore::put), so a reader never sees a partial line; the v7 UUID makes names sort by
 //! creation time. A file holds the records of one (endpoint, variant, hour) buffered for at
 //! most the flush interval (default 5 s) or about 1 MiB, whichever comes first.
 //!

@@ -13,6 +13,26 @@
 //! - [`invoke`]: a client for `InvokeEndpoint` on the local server;
 //! - [`registry`]: registered models, one document each, written conditionally;
 //! - [`clean`]: removing what the project created.
+//!
+//! An experiment in a few lines — train on a partitioned dataset, deploy, register:
+//!
+//! ```no_run
+//! # async fn experiment(store: wb_core::DynObjectStore) -> wb_models::Result<()> {
+//! use wb_core::{DatasetName, EndpointName, ModelName};
+//! use wb_models::{endpoints::Endpoints, registry::Registry, training::TrainingJobs};
+//!
+//! let job = TrainingJobs::new(store.clone())
+//!     .train(&DatasetName::parse("wine-quality")?, "random-forest")
+//!     .hyperparameter("num_trees", "100")
+//!     .await?;
+//! let endpoint = Endpoints::new(store.clone()).deploy(&job.name, &EndpointName::parse("wine-forest")?).await?;
+//! let model = Registry::new(store)
+//!     .register(&ModelName::parse("wine-forest")?, &endpoint.name)
+//!     .description("100 trees")
+//!     .await?;
+//! assert_eq!(model.fingerprint, job.fingerprint);
+//! # Ok(()) }
+//! ```
 
 pub mod algorithm;
 pub mod artifact;
