@@ -102,7 +102,9 @@ pub(crate) async fn ensure_server(ctx: &Context) -> Result<(ServerRecord, bool)>
 fn server_log(ctx: &Context) -> PathBuf {
     let project: String =
         ctx.config.config.project.name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
-    std::env::temp_dir().join(format!("wb-serve-{project}-{}.log", std::process::id()))
+    // One log per project configuration, replaced at each start.
+    let config = wb_core::ContentHash::of_bytes(ctx.config.path.as_os_str().as_encoded_bytes()).short(8);
+    std::env::temp_dir().join(format!("wb-serve-{project}-{config}.log"))
 }
 
 async fn start_background_server(ctx: &Context, port: u16) -> Result<ServerRecord> {
