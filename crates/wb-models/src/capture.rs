@@ -30,17 +30,18 @@
 //!
 //! # Delivery
 //!
-//! [`CaptureWriter::record`] serializes the line on the caller's task and hands it to the
-//! writer task over a bounded channel with `try_send`; when the channel is full it awaits room
-//! (back-pressure on the invocation) rather than dropping the record. The writer task owns the
-//! buffers and the store; [`CaptureWriter::shutdown`] stops intake, drains the channel, writes
-//! every buffer and reports what was written. A failed put is retried three times, then its
-//! records are counted as failed (and logged).
+//! [`CaptureWriter::record`] serializes the line on the caller's task and appends it, under a
+//! short lock, to the in-memory buffer of its (destination, endpoint, variant, hour): no
+//! message and no task wake-up per record, which keeps capture cheap on the invocation path.
+//! A background task swaps the buffers out and writes them every flush interval, or as soon
+//! as one reaches the file size. Memory is bounded: when more than 64 MiB (configurable) are
+//! buffered or being written, `record` waits for the store (back-pressure on the invocation)
+//! rather than dropping the record. [`CaptureWriter::shutdown`] closes intake, writes every
+//! buffer and reports what was written; a record offered after that is dropped and counted.
+//! A failed put is retried three times, then its records are counted as failed (and logged).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -48,7 +49,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 use uuid::Uuid;
 use wb_core::{DynObjectStore, ObjectPath};
 
@@ -59,8 +60,8 @@ use crate::inference::media_type;
 pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
 /// Default size at which a buffer is written without waiting for the interval.
 pub const DEFAULT_MAX_FILE_BYTES: usize = 1024 * 1024;
-/// Default capacity of the channel between the invocations and the writer task (records).
-pub const DEFAULT_CHANNEL_CAPACITY: usize = 16 * 1024;
+/// Default bound on bytes buffered or being written before recording waits.
+pub const DEFAULT_MAX_PENDING_BYTES: usize = 64 * 1024 * 1024;
 /// The default destination prefix in the store.
 pub const DEFAULT_DESTINATION: &str = "capture";
 /// Attempts per object write before its records are given up.
@@ -228,7 +229,7 @@ impl CaptureConfig {
                 content_type: output.content_type,
                 data: output.data,
             }),
-            event_id: Uuid::now_v7(),
+            event_id: new_uuid_v7(),
             inference_id: inference_id.map(str::to_owned),
             inference_time: Utc::now(),
         }
@@ -427,10 +428,11 @@ pub struct EventMetadata<'a> {
 pub struct CaptureWriterOptions {
     /// How often buffers are written (default 5 s).
     pub flush_interval: Duration,
-    /// Buffer size that triggers an immediate write (default 1 MiB).
+    /// Buffer size that triggers a write without waiting for the interval (default 1 MiB).
     pub max_file_bytes: usize,
-    /// Records the channel holds before `record` waits (default 16,384).
-    pub channel_capacity: usize,
+    /// Bytes buffered or being written before [`CaptureWriter::record`] waits for the store
+    /// (default 64 MiB).
+    pub max_pending_bytes: usize,
 }
 
 impl Default for CaptureWriterOptions {
@@ -438,7 +440,7 @@ impl Default for CaptureWriterOptions {
         Self {
             flush_interval: DEFAULT_FLUSH_INTERVAL,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
-            channel_capacity: DEFAULT_CHANNEL_CAPACITY,
+            max_pending_bytes: DEFAULT_MAX_PENDING_BYTES,
         }
     }
 }
@@ -456,68 +458,157 @@ pub struct CaptureReport {
     pub dropped_records: u64,
 }
 
-enum Message {
-    Record { directory: String, line: Vec<u8> },
+/// Control messages to the writer task.
+enum Control {
     Flush(oneshot::Sender<()>),
     Shutdown(oneshot::Sender<CaptureReport>),
 }
 
-/// Writes capture records to the store from a background task.
-///
-/// Cheap to clone (all clones feed the same task). See the [module documentation](self).
-#[derive(Clone, Debug)]
-pub struct CaptureWriter {
-    tx: mpsc::Sender<Message>,
-    dropped: Arc<AtomicU64>,
+/// The records of one (destination, endpoint, variant, hour) waiting to be written.
+struct Buffer {
+    destination: ObjectPath,
+    endpoint: String,
+    variant: String,
+    /// Hours since the Unix epoch.
+    hour: i64,
+    /// The file's directory, `<destination>/<endpoint>/<variant>/yyyy/mm/dd/hh`.
+    directory: String,
+    bytes: Vec<u8>,
+    records: u64,
 }
 
-impl std::fmt::Debug for Message {
+#[derive(Default)]
+struct Buffers {
+    /// Open buffers (a handful: one per endpoint, variant and hour being served).
+    open: Vec<Buffer>,
+    /// Bytes in `open` plus bytes being written.
+    pending: usize,
+    /// Set by shutdown: later records are dropped.
+    closed: bool,
+    dropped: u64,
+}
+
+struct Shared {
+    buffers: std::sync::Mutex<Buffers>,
+    /// A buffer reached `max_file_bytes`.
+    full: Notify,
+    /// Pending bytes went down (wakes recorders waiting for room).
+    drained: Notify,
+    options: CaptureWriterOptions,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Buffers> {
+        self.buffers.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Writes capture records to the store.
+///
+/// [`CaptureWriter::record`] appends the serialized line to an in-memory buffer per
+/// (destination, endpoint, variant, hour) under a short lock — no per-record message or task
+/// wake-up; a background task writes the buffers every flush interval, or as soon as one
+/// reaches the file size. When more than [`CaptureWriterOptions::max_pending_bytes`] wait for
+/// the store, `record` waits for room (back-pressure) instead of dropping records.
+///
+/// Cheap to clone; all clones share the buffers. See the [module documentation](self).
+#[derive(Clone)]
+pub struct CaptureWriter {
+    shared: Arc<Shared>,
+    control: mpsc::Sender<Control>,
+}
+
+impl std::fmt::Debug for CaptureWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Record { directory, line } => write!(f, "Record({directory}, {} bytes)", line.len()),
-            Self::Flush(_) => f.write_str("Flush"),
-            Self::Shutdown(_) => f.write_str("Shutdown"),
-        }
+        f.debug_struct("CaptureWriter").field("options", &self.shared.options).finish_non_exhaustive()
     }
 }
 
 impl CaptureWriter {
-    /// Starts the writer task on the current Tokio runtime.
+    /// Starts the writer task on the current Tokio runtime. The task ends after
+    /// [`CaptureWriter::shutdown`], or, after writing what is buffered, when every clone has
+    /// been dropped.
     #[must_use]
     pub fn spawn(store: DynObjectStore, options: CaptureWriterOptions) -> Self {
-        let (tx, rx) = mpsc::channel(options.channel_capacity.max(1));
-        let dropped = Arc::new(AtomicU64::new(0));
-        tokio::spawn(run(store, options, rx, Arc::clone(&dropped)));
-        Self { tx, dropped }
+        let (control, rx) = mpsc::channel(8);
+        let shared = Arc::new(Shared {
+            buffers: std::sync::Mutex::new(Buffers::default()),
+            full: Notify::new(),
+            drained: Notify::new(),
+            options,
+        });
+        tokio::spawn(run(store, Arc::clone(&shared), rx));
+        Self { shared, control }
     }
 
-    /// Hands one event to the writer. Returns at once unless the channel is full, in which
-    /// case it waits for room: no record is dropped while the writer runs. After
-    /// [`CaptureWriter::shutdown`] the event is dropped, counted and logged.
+    /// Buffers one event. Returns at once unless more than `max_pending_bytes` wait for the
+    /// store, in which case it waits for room: no record is dropped while the writer runs.
+    /// After [`CaptureWriter::shutdown`] the event is dropped, counted and logged.
     pub async fn record(&self, event: &CaptureEvent) {
-        let message = Message::Record { directory: event.directory(), line: event.to_json_line() };
-        let message = match self.tx.try_send(message) {
-            Ok(()) => return,
-            Err(mpsc::error::TrySendError::Full(m)) => m,
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                self.dropped();
+        let line = event.to_json_line();
+        loop {
+            let room = self.shared.drained.notified();
+            tokio::pin!(room);
+            room.as_mut().enable();
+            if self.try_append(event, &line) {
                 return;
             }
-        };
-        if self.tx.send(message).await.is_err() {
-            self.dropped();
+            // Over the limit: make sure the writer is busy draining, then wait for room.
+            self.shared.full.notify_one();
+            room.await;
         }
     }
 
-    fn dropped(&self) {
-        self.dropped.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!("a capture record arrived after the capture writer shut down; it is dropped");
+    /// Appends `line` unless the writer is over its pending limit; true when done (appended,
+    /// or dropped because the writer is closed).
+    fn try_append(&self, event: &CaptureEvent, line: &[u8]) -> bool {
+        let options = &self.shared.options;
+        let mut b = self.shared.lock();
+        if b.closed {
+            b.dropped += 1;
+            drop(b);
+            tracing::warn!("a capture record arrived after the capture writer shut down; it is dropped");
+            return true;
+        }
+        if b.pending > 0 && b.pending + line.len() > options.max_pending_bytes {
+            return false;
+        }
+        let hour = event.inference_time.timestamp().div_euclid(3600);
+        let index = match b.open.iter().position(|o| {
+            o.hour == hour
+                && o.endpoint == event.endpoint
+                && o.variant == event.variant
+                && o.destination == event.destination
+        }) {
+            Some(i) => i,
+            None => {
+                b.open.push(Buffer {
+                    destination: event.destination.clone(),
+                    endpoint: event.endpoint.clone(),
+                    variant: event.variant.clone(),
+                    hour,
+                    directory: event.directory(),
+                    // Reserved up front so appending never reallocates under the lock.
+                    bytes: Vec::with_capacity(options.max_file_bytes.min(DEFAULT_MAX_FILE_BYTES) + 64 * 1024),
+                    records: 0,
+                });
+                b.open.len() - 1
+            }
+        };
+        b.pending += line.len();
+        let buffer = &mut b.open[index];
+        buffer.bytes.extend_from_slice(line);
+        buffer.records += 1;
+        if buffer.bytes.len() >= options.max_file_bytes {
+            self.shared.full.notify_one();
+        }
+        true
     }
 
     /// Writes every buffer now and waits until they are in the store.
     pub async fn flush(&self) {
         let (ack, done) = oneshot::channel();
-        if self.tx.send(Message::Flush(ack)).await.is_ok() {
+        if self.control.send(Control::Flush(ack)).await.is_ok() {
             let _ = done.await;
         }
     }
@@ -529,129 +620,108 @@ impl CaptureWriter {
     /// [`Error::Server`] when the writer task is gone (shut down already, or it panicked).
     pub async fn shutdown(self) -> Result<CaptureReport> {
         let (reply, report) = oneshot::channel();
-        self.tx
-            .send(Message::Shutdown(reply))
+        self.control
+            .send(Control::Shutdown(reply))
             .await
             .map_err(|_| Error::Server { message: "the capture writer has stopped already".into() })?;
         report.await.map_err(|_| Error::Server { message: "the capture writer task ended unexpectedly".into() })
     }
 }
 
-#[derive(Default)]
-struct Buffer {
-    bytes: Vec<u8>,
-    records: u64,
-}
-
-struct Task {
-    store: DynObjectStore,
-    options: CaptureWriterOptions,
-    buffers: HashMap<String, Buffer>,
-    report: CaptureReport,
-}
-
-async fn run(
-    store: DynObjectStore,
-    options: CaptureWriterOptions,
-    mut rx: mpsc::Receiver<Message>,
-    dropped: Arc<AtomicU64>,
-) {
-    let mut tick = tokio::time::interval(options.flush_interval.max(Duration::from_millis(1)));
+async fn run(store: DynObjectStore, shared: Arc<Shared>, mut control: mpsc::Receiver<Control>) {
+    let mut tick = tokio::time::interval(shared.options.flush_interval.max(Duration::from_millis(1)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.reset();
-    let mut task = Task { store, options, buffers: HashMap::new(), report: CaptureReport::default() };
+    let mut report = CaptureReport::default();
     loop {
         tokio::select! {
-            message = rx.recv() => match message {
-                Some(Message::Record { directory, line }) => task.append(directory, &line).await,
-                Some(Message::Flush(ack)) => {
-                    task.flush_all().await;
+            message = control.recv() => match message {
+                Some(Control::Flush(ack)) => {
+                    write(&store, &shared, &mut report, false).await;
                     let _ = ack.send(());
                 }
-                Some(Message::Shutdown(reply)) => {
-                    rx.close();
-                    let mut replies = vec![reply];
-                    while let Some(message) = rx.recv().await {
-                        match message {
-                            Message::Record { directory, line } => task.append(directory, &line).await,
-                            Message::Flush(ack) => { let _ = ack.send(()); }
-                            Message::Shutdown(reply) => replies.push(reply),
-                        }
-                    }
-                    task.flush_all().await;
-                    task.report.dropped_records = dropped.load(Ordering::Relaxed);
-                    tracing::debug!(report = ?task.report, "capture writer stopped");
-                    for reply in replies {
-                        let _ = reply.send(task.report);
-                    }
+                Some(Control::Shutdown(reply)) => {
+                    shared.lock().closed = true;
+                    write(&store, &shared, &mut report, false).await;
+                    report.dropped_records = shared.lock().dropped;
+                    tracing::debug!(?report, "capture writer stopped");
+                    let _ = reply.send(report);
+                    // Later shutdown or flush requests find the channel closed.
                     return;
                 }
                 None => {
-                    task.flush_all().await;
+                    shared.lock().closed = true;
+                    write(&store, &shared, &mut report, false).await;
                     return;
                 }
             },
-            _ = tick.tick() => task.flush_all().await,
+            () = shared.full.notified() => write(&store, &shared, &mut report, true).await,
+            _ = tick.tick() => write(&store, &shared, &mut report, false).await,
         }
     }
 }
 
-impl Task {
-    async fn append(&mut self, directory: String, line: &[u8]) {
-        let buffer = self.buffers.entry(directory).or_default();
-        buffer.bytes.extend_from_slice(line);
-        buffer.records += 1;
-        if buffer.bytes.len() >= self.options.max_file_bytes {
-            let full: Vec<String> = self
-                .buffers
-                .iter()
-                .filter(|(_, b)| b.bytes.len() >= self.options.max_file_bytes)
-                .map(|(d, _)| d.clone())
-                .collect();
-            for directory in full {
-                if let Some(buffer) = self.buffers.remove(&directory) {
-                    self.write(&directory, buffer).await;
-                }
-            }
-        }
+/// Writes the full buffers (`only_full`) or all of them, one object each.
+async fn write(store: &DynObjectStore, shared: &Shared, report: &mut CaptureReport, only_full: bool) {
+    let max = shared.options.max_file_bytes;
+    let mut taken: Vec<Buffer> = {
+        let mut b = shared.lock();
+        // Recorders may be waiting for room: then write everything, full or not.
+        let only_full = only_full && b.pending <= shared.options.max_pending_bytes / 2;
+        let (take, keep): (Vec<Buffer>, Vec<Buffer>) = std::mem::take(&mut b.open)
+            .into_iter()
+            .partition(|o| o.records > 0 && (!only_full || o.bytes.len() >= max));
+        b.open = keep;
+        take
+    };
+    taken.sort_by(|a, b| a.directory.cmp(&b.directory));
+    for buffer in taken {
+        let size = buffer.bytes.len();
+        put(store, buffer, report).await;
+        shared.lock().pending -= size;
+        shared.drained.notify_waiters();
     }
+}
 
-    async fn flush_all(&mut self) {
-        let mut buffers: Vec<(String, Buffer)> = self.buffers.drain().filter(|(_, b)| b.records > 0).collect();
-        buffers.sort_by(|a, b| a.0.cmp(&b.0));
-        for (directory, buffer) in buffers {
-            self.write(&directory, buffer).await;
+/// Writes one buffer as a new object, retrying; counts what happened.
+async fn put(store: &DynObjectStore, buffer: Buffer, report: &mut CaptureReport) {
+    let directory = &buffer.directory;
+    let path = match ObjectPath::parse(format!("{directory}/{}.jsonl", new_uuid_v7())) {
+        Ok(path) => path,
+        Err(e) => {
+            tracing::error!(%directory, error = %e, records = buffer.records, "capture records lost: bad object path");
+            report.failed_records += buffer.records;
+            return;
         }
-    }
-
-    async fn write(&mut self, directory: &str, buffer: Buffer) {
-        let path = match ObjectPath::parse(format!("{directory}/{}.jsonl", Uuid::now_v7())) {
-            Ok(path) => path,
-            Err(e) => {
-                tracing::error!(%directory, error = %e, records = buffer.records, "capture records lost: bad object path");
-                self.report.failed_records += buffer.records;
+    };
+    let bytes = Bytes::from(buffer.bytes);
+    for attempt in 1..=PUT_ATTEMPTS {
+        match store.put(&path, bytes.clone()).await {
+            Ok(_) => {
+                report.records += buffer.records;
+                report.files += 1;
                 return;
             }
-        };
-        let bytes = Bytes::from(buffer.bytes);
-        for attempt in 1..=PUT_ATTEMPTS {
-            match self.store.put(&path, bytes.clone()).await {
-                Ok(_) => {
-                    self.report.records += buffer.records;
-                    self.report.files += 1;
-                    return;
-                }
-                Err(e) if attempt < PUT_ATTEMPTS => {
-                    tracing::warn!(%path, error = %e, attempt, "writing a capture file failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
-                }
-                Err(e) => {
-                    tracing::error!(%path, error = %e, records = buffer.records, "capture records lost: the file could not be written");
-                    self.report.failed_records += buffer.records;
-                }
+            Err(e) if attempt < PUT_ATTEMPTS => {
+                tracing::warn!(%path, error = %e, attempt, "writing a capture file failed; retrying");
+                tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+            }
+            Err(e) => {
+                tracing::error!(%path, error = %e, records = buffer.records, "capture records lost: the file could not be written");
+                report.failed_records += buffer.records;
             }
         }
     }
+}
+
+/// A v7 UUID (Unix milliseconds + random bits) drawn from the thread's RNG rather than a
+/// system call per id.
+#[must_use]
+pub fn new_uuid_v7() -> Uuid {
+    let millis = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
+    let mut random = [0u8; 10];
+    rand::thread_rng().fill(&mut random);
+    uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid()
 }
 
 #[cfg(test)]
@@ -816,11 +886,11 @@ mod tests {
     async fn shutdown_loses_nothing() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Arc::new(LocalStore::open(dir.path()).expect("store"));
-        // A tiny channel and small files exercise the back-pressure path and size flushes.
+        // A small pending bound and small files exercise the back-pressure path and size flushes.
         let options = CaptureWriterOptions {
             flush_interval: Duration::from_millis(20),
             max_file_bytes: 64 * 1024,
-            channel_capacity: 16,
+            max_pending_bytes: 128 * 1024,
         };
         let writer = CaptureWriter::spawn(store.clone(), options);
         let config = CaptureConfig::new(100).expect("config");
@@ -848,7 +918,8 @@ mod tests {
         assert_eq!(ids.len(), 10_000, "every event once");
         // After shutdown, records are dropped and counted, not written.
         writer.record(&event(&config, Utc::now(), 1)).await;
-        assert_eq!(writer.dropped.load(Ordering::Relaxed), 1);
+        assert_eq!(writer.shared.lock().dropped, 1);
+        assert!(writer.shutdown().await.is_err(), "the writer has stopped");
     }
 
     #[tokio::test]

@@ -78,7 +78,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use foldhash::fast::FixedState;
-use ndarray::{Array2, ArrayView2};
+use ndarray::Array2;
 use serde_json::Value;
 use wb_datasets::FeatureKind;
 
@@ -315,23 +315,38 @@ impl Decoder {
         Ok(rows)
     }
 
-    /// CSV without quotes: split lines and fields directly.
+    /// CSV without quotes: fields end at `,`, `\n` or `\r`.
     fn decode_csv_plain(&self, body: &[u8], out: &mut Vec<f64>) -> Result<usize> {
         let n = self.features.len();
         let mut rows = 0;
-        for line in body.split(|&b| b == b'\n' || b == b'\r').filter(|l| !l.is_empty()) {
-            rows += 1;
-            let mut col = 0;
-            for field in line.split(|&b| b == b',') {
-                if col == n {
-                    return Err(self.column_count(rows, line.split(|&b| b == b',').count()));
+        let mut col = 0; // fields read in the current line
+        let mut start = 0;
+        while start <= body.len() {
+            // Fields are short: a table scan beats a vectorised search here.
+            let end = body[start..].iter().position(|&b| DELIMITER[usize::from(b)]).map_or(body.len(), |i| start + i);
+            let field = &body[start..end];
+            let comma = body.get(end) == Some(&b',');
+            if !comma && col == 0 && field.is_empty() {
+                // An empty line (or the `\n` of a `\r\n`).
+                start = end + 1;
+                continue;
+            }
+            let row = rows + 1;
+            if col == n {
+                let line_end = memchr::memchr2(b'\n', b'\r', &body[start..]).map_or(body.len(), |i| start + i);
+                let extra = memchr::memchr_iter(b',', &body[start..line_end]).count() + 1;
+                return Err(self.column_count(row, n + extra));
+            }
+            out.push(self.value(col, field, row)?);
+            col += 1;
+            if !comma {
+                if col != n {
+                    return Err(self.column_count(row, col));
                 }
-                out.push(self.value(col, field, rows)?);
-                col += 1;
+                rows += 1;
+                col = 0;
             }
-            if col != n {
-                return Err(self.column_count(rows, col));
-            }
+            start = end + 1;
         }
         Ok(rows)
     }
@@ -443,7 +458,8 @@ impl Decoder {
                 if text.is_empty() {
                     return Ok(*impute);
                 }
-                let parsed = std::str::from_utf8(text).ok().and_then(|t| t.parse::<f64>().ok());
+                let parsed =
+                    parse_decimal(text).or_else(|| std::str::from_utf8(text).ok().and_then(|t| t.parse::<f64>().ok()));
                 match parsed {
                     Some(x) if x.is_finite() => Ok(x),
                     Some(x) if x.is_nan() => Ok(*impute),
@@ -470,6 +486,64 @@ impl Decoder {
         ))
     }
 }
+
+/// Exact powers of ten representable in an `f64`.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+    1e21, 1e22,
+];
+
+/// Parses a plain decimal (`-12.345`, `7`, `.5`, `5.`) without exponent, exactly as
+/// `str::parse::<f64>` would (Clinger's fast path: an integer mantissa below 2^53 divided by an
+/// exact power of ten is correctly rounded); `None` sends anything else to the general parser.
+fn parse_decimal(text: &[u8]) -> Option<f64> {
+    let (negative, digits) = match text.first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    // Wrapping arithmetic: more than 19 digits may overflow, and are refused below.
+    let mut mantissa: u64 = 0;
+    let mut rest = digits;
+    while let [b, tail @ ..] = rest {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+        rest = tail;
+    }
+    let integer = digits.len() - rest.len();
+    let mut fraction = 0;
+    if let [b'.', after_dot @ ..] = rest {
+        rest = after_dot;
+        while let [b, tail @ ..] = rest {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+            rest = tail;
+        }
+        fraction = after_dot.len() - rest.len();
+    }
+    let count = integer + fraction;
+    if !rest.is_empty() || count == 0 || count > 19 || mantissa > (1 << 53) || fraction >= POW10.len() {
+        return None;
+    }
+    #[expect(clippy::cast_precision_loss, reason = "the mantissa is at most 2^53, so exact")]
+    let value = mantissa as f64 / POW10[fraction];
+    Some(if negative { -value } else { value })
+}
+
+/// Bytes that end a field in unquoted CSV.
+const DELIMITER: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b',' as usize] = true;
+    table[b'\n' as usize] = true;
+    table[b'\r' as usize] = true;
+    table
+};
 
 /// The feature names for error messages, abbreviated in the middle when long.
 fn column_list(names: &[String]) -> String {
@@ -500,15 +574,24 @@ fn quote_cut(raw: &[u8]) -> String {
     }
 }
 
-thread_local! {
-    /// Reused row buffer of each thread (inference never awaits while holding it).
-    static ROWS: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+/// Per-thread buffers reused across requests (inference never awaits while holding them).
+#[derive(Default)]
+struct Scratch {
+    /// Decoded rows, row-major.
+    rows: Vec<f64>,
+    /// Model outputs, row-major.
+    outputs: Vec<f64>,
 }
 
-/// Largest row buffer kept between requests (values); larger ones are freed after use.
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Largest buffer kept between requests (values); larger ones are freed after use.
 const MAX_KEPT_BUFFER: usize = 1 << 20;
 
-/// Runs one invocation: picks the formats, decodes `body`, predicts and encodes the answer.
+/// Runs one invocation: picks the formats, decodes `body`, predicts row by row into reused
+/// buffers and encodes the answer (no per-row allocation).
 ///
 /// Returns the response's content type and body.
 ///
@@ -525,22 +608,38 @@ pub fn invoke(
 ) -> Result<(&'static str, Vec<u8>)> {
     let request = Format::of_request(content_type)?;
     let response = Format::negotiate(accept, request)?;
-    let prediction = ROWS.with(|cell| {
-        let mut buf = cell.try_borrow_mut().map_err(|e| Error::Inference { message: e.to_string() })?;
-        buf.clear();
-        let result = decoder.decode_into(request, body, &mut buf).and_then(|rows| {
-            let x = ArrayView2::from_shape((rows, decoder.n_features()), buf.as_slice())
-                .map_err(|e| Error::Inference { message: e.to_string() })?;
-            Ok(model.predict(x))
+    let (n_features, width) = (model.n_features(), model.n_outputs());
+    if n_features != decoder.n_features() {
+        return Err(Error::Inference {
+            message: format!("the model takes {n_features} features but its schema lists {}", decoder.n_features()),
         });
-        if buf.capacity() > MAX_KEPT_BUFFER {
-            *buf = Vec::new();
+    }
+    let shape = if model.classes().is_some() { Shape::Classes(schema.classes()) } else { Shape::Values };
+    SCRATCH.with(|cell| {
+        let mut guard = cell.try_borrow_mut().map_err(|e| Error::Inference { message: e.to_string() })?;
+        let Scratch { rows, outputs } = &mut *guard;
+        rows.clear();
+        outputs.clear();
+        let result = decoder.decode_into(request, body, rows).and_then(|n| {
+            outputs.resize(n * width, 0.0);
+            if n_features == 0 {
+                for out in outputs.chunks_exact_mut(width) {
+                    model.predict_row(&[], out);
+                }
+            } else {
+                for (row, out) in rows.chunks_exact(n_features).zip(outputs.chunks_exact_mut(width)) {
+                    model.predict_row(row, out);
+                }
+            }
+            let mut body = Vec::with_capacity(n * width * 20 + 64);
+            encode_flat(response, shape, width, outputs, &mut body)?;
+            Ok((response.mime(), body))
+        });
+        if rows.capacity() > MAX_KEPT_BUFFER || outputs.capacity() > MAX_KEPT_BUFFER {
+            *guard = Scratch::default();
         }
         result
-    })?;
-    let mut out = Vec::with_capacity(estimate_len(&prediction));
-    encode_into(response, schema.classes(), &prediction, &mut out)?;
-    Ok((response.mime(), out))
+    })
 }
 
 /// Encodes a prediction in the format `accept` selects (see the [module documentation](self)).
@@ -558,16 +657,18 @@ pub fn encode_response(
 ) -> Result<(&'static str, Vec<u8>)> {
     let request = Format::of_request(Some(request_content_type))?;
     let response = Format::negotiate(accept, request)?;
-    let mut out = Vec::with_capacity(estimate_len(prediction));
+    let mut out = Vec::new();
     encode_into(response, schema.classes(), prediction, &mut out)?;
     Ok((response.mime(), out))
 }
 
-fn estimate_len(prediction: &Prediction) -> usize {
-    match prediction {
-        Prediction::Probabilities(p) => p.len() * 20 + 64,
-        Prediction::Values(v) => v.len() * 20 + 32,
-    }
+/// What the outputs of a row are.
+#[derive(Clone, Copy)]
+enum Shape<'a> {
+    /// Class probabilities, with the class labels.
+    Classes(&'a [String]),
+    /// Regression values.
+    Values,
 }
 
 /// Appends the encoding of `prediction` in `format` to `out`; `classes` are the class labels
@@ -576,10 +677,31 @@ fn estimate_len(prediction: &Prediction) -> usize {
 /// # Errors
 /// [`Error::Json`] when a class label cannot be written (never for valid UTF-8 labels).
 pub fn encode_into(format: Format, classes: &[String], prediction: &Prediction, out: &mut Vec<u8>) -> Result<()> {
+    match prediction {
+        Prediction::Probabilities(p) => {
+            let width = p.ncols();
+            match p.as_slice() {
+                Some(flat) => encode_flat(format, Shape::Classes(classes), width, flat, out),
+                None => {
+                    encode_flat(format, Shape::Classes(classes), width, &p.iter().copied().collect::<Vec<_>>(), out)
+                }
+            }
+        }
+        Prediction::Values(v) => match v.as_slice() {
+            Some(flat) => encode_flat(format, Shape::Values, 1, flat, out),
+            None => encode_flat(format, Shape::Values, 1, &v.to_vec(), out),
+        },
+    }
+}
+
+/// Encodes row-major outputs (`width` per row).
+fn encode_flat(format: Format, shape: Shape<'_>, width: usize, values: &[f64], out: &mut Vec<u8>) -> Result<()> {
     let mut num = ryu::Buffer::new();
-    match (format, prediction) {
-        (Format::Csv, Prediction::Probabilities(p)) => {
-            for row in p.rows() {
+    let rows = values.chunks_exact(width.max(1));
+    match (format, shape) {
+        (Format::Csv, _) => {
+            out.reserve(values.len() * 20);
+            for row in rows {
                 for (k, v) in row.iter().enumerate() {
                     if k > 0 {
                         out.push(b',');
@@ -589,13 +711,7 @@ pub fn encode_into(format: Format, classes: &[String], prediction: &Prediction, 
                 out.push(b'\n');
             }
         }
-        (Format::Csv, Prediction::Values(v)) => {
-            for x in v {
-                out.extend_from_slice(num.format(*x).as_bytes());
-                out.push(b'\n');
-            }
-        }
-        (Format::Json, Prediction::Probabilities(p)) => {
+        (Format::Json, Shape::Classes(classes)) => {
             out.extend_from_slice(b"{\"classes\":[");
             for (k, c) in classes.iter().enumerate() {
                 if k > 0 {
@@ -604,7 +720,7 @@ pub fn encode_into(format: Format, classes: &[String], prediction: &Prediction, 
                 serde_json::to_writer(&mut *out, c).map_err(|e| Error::json("class label", e))?;
             }
             out.extend_from_slice(b"],\"predictions\":[");
-            for (i, row) in p.rows().into_iter().enumerate() {
+            for (i, row) in rows.enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
@@ -634,14 +750,14 @@ pub fn encode_into(format: Format, classes: &[String], prediction: &Prediction, 
             }
             out.extend_from_slice(b"]}");
         }
-        (Format::Json, Prediction::Values(v)) => {
+        (Format::Json, Shape::Values) => {
             out.extend_from_slice(b"{\"predictions\":[");
-            for (i, x) in v.iter().enumerate() {
+            for (i, row) in rows.enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
                 out.extend_from_slice(b"{\"score\":");
-                push_json_number(out, &mut num, *x);
+                push_json_number(out, &mut num, row.first().copied().unwrap_or(f64::NAN));
                 out.push(b'}');
             }
             out.extend_from_slice(b"]}");
@@ -815,6 +931,79 @@ mod tests {
         let text = String::from_utf8(body).expect("utf8");
         let back: Vec<f64> = text.trim_end().split(',').map(|v| v.parse().expect("float")).collect();
         assert_eq!(back, vec![0.1 + 0.2, 1.0 - (0.1 + 0.2)]);
+    }
+
+    #[test]
+    fn invoke_predicts_row_by_row_for_classifiers_and_regressors() {
+        use crate::model::LinearModel;
+        let s = schema();
+        let d = Decoder::new(&s);
+        let linear = LinearModel { weights: vec![vec![1.0, -0.5, 2.0]], intercepts: vec![0.25] };
+        let classifier = FittedModel::Logistic { classes: 2, linear: linear.clone() };
+        let body = b"1.5,blue,true\n?,red,false\n";
+        let (ct, out) = invoke(&classifier, &s, &d, Some("text/csv"), None, body).expect("invoke");
+        let expected = classifier.predict(d.decode("text/csv", body).expect("decode").view());
+        let (_, via_prediction) = encode_response(&s, &expected, None, "text/csv").expect("encode");
+        assert_eq!((ct, &out), ("text/csv", &via_prediction));
+
+        let mut regression = s.clone();
+        regression.task = Task::Regression;
+        let regressor = FittedModel::Linear { linear };
+        let (ct, out) =
+            invoke(&regressor, &regression, &d, Some("text/csv"), Some("application/json"), body).expect("invoke");
+        assert_eq!(ct, "application/json");
+        let v: Value = serde_json::from_slice(&out).expect("JSON");
+        assert_eq!(v["predictions"][0]["score"], 0.25 + 1.5 - 0.5 + 2.0);
+        assert_eq!(v["predictions"][1]["score"], 0.25 + 2.5);
+
+        let narrow = FittedModel::Linear { linear: LinearModel { weights: vec![vec![1.0]], intercepts: vec![0.0] } };
+        let Err(Error::Inference { message }) = invoke(&narrow, &regression, &d, Some("text/csv"), None, body) else {
+            panic!("a model narrower than its schema is an inference error");
+        };
+        assert!(message.contains("1 features") && message.contains("lists 3"), "{message}");
+    }
+
+    #[test]
+    fn fast_decimals_parse_exactly_like_std() {
+        for text in ["0", "-0", "+5", "5.", ".5", "0.1", "-0.564040", "123456789.123456789", "9007199254740992", "1e5"]
+        {
+            let fast = parse_decimal(text.as_bytes());
+            if let Some(v) = fast {
+                assert_eq!(v.to_bits(), text.parse::<f64>().expect("std").to_bits(), "{text}");
+            }
+        }
+        assert_eq!(parse_decimal(b"1e5"), None, "exponents go to the general parser");
+        assert_eq!(parse_decimal(b"12345678901234567890"), None, "more than 19 digits");
+        assert_eq!(parse_decimal(b"."), None);
+        assert_eq!(parse_decimal(b"-"), None);
+        assert_eq!(parse_decimal(b"1.2.3"), None);
+        assert_eq!(parse_decimal(b"0x10"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_decimals_agree_with_std(int in 0u64..100_000_000_000, frac in 0u64..1_000_000_000, width in 0usize..12, negative: bool) {
+            let text = format!("{}{int}.{frac:0width$}", if negative { "-" } else { "" });
+            let std = text.parse::<f64>().expect("std parses");
+            if let Some(fast) = parse_decimal(text.as_bytes()) {
+                proptest::prop_assert_eq!(fast.to_bits(), std.to_bits(), "{}", text);
+            }
+        }
+
+        #[test]
+        fn plain_and_quoted_csv_paths_agree(rows in proptest::collection::vec((-1e6f64..1e6, 0usize..4, proptest::bool::ANY), 1..20)) {
+            let d = Decoder::new(&schema());
+            let colours = ["red", "blue", "green", "?"];
+            let mut plain = String::new();
+            let mut quoted = String::new();
+            for (x, c, flag) in &rows {
+                plain.push_str(&format!("{x},{},{flag}\r\n", colours[*c]));
+                quoted.push_str(&format!("\"{x}\",\"{}\",{flag}\n", colours[*c]));
+            }
+            let a = d.decode("text/csv", plain.as_bytes()).expect("plain");
+            let b = d.decode("text/csv", quoted.as_bytes()).expect("quoted");
+            proptest::prop_assert_eq!(a, b);
+        }
     }
 
     #[test]

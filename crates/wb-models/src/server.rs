@@ -97,7 +97,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::artifact::ModelArtifact;
-use crate::capture::{CaptureConfig, CaptureReport, CaptureWriter, CaptureWriterOptions, Payload};
+use crate::capture::{CaptureConfig, CaptureReport, CaptureWriter, CaptureWriterOptions, Payload, new_uuid_v7};
 use crate::error::{Error, Result};
 use crate::inference::{self, Decoder};
 
@@ -217,7 +217,7 @@ pub struct ServerOptions {
     pub inline_limit: usize,
     /// Time in-flight requests get after a shutdown signal (default 30 s).
     pub shutdown_grace: Duration,
-    /// The capture writer's tuning (flush interval, file size, channel).
+    /// The capture writer's tuning (flush interval, file size, pending-bytes bound).
     pub capture: CaptureWriterOptions,
 }
 
@@ -746,7 +746,7 @@ impl AppState {
             }
             Failure::Oversize { size } => {
                 self.counters.rejected.fetch_add(1, Ordering::Relaxed);
-                let request = uuid::Uuid::now_v7();
+                let request = new_uuid_v7();
                 let limit = self.options.body_limit;
                 let message = match size {
                     Some(n) => {
@@ -858,7 +858,7 @@ fn aws_error(status: StatusCode, code: &str, namespace: &str, body: &serde_json:
     if let Ok(v) = HeaderValue::from_str(&format!("{code}:{namespace}")) {
         headers.insert(ERROR_TYPE, v);
     }
-    if let Ok(v) = HeaderValue::from_str(&uuid::Uuid::now_v7().to_string()) {
+    if let Ok(v) = HeaderValue::from_str(&new_uuid_v7().to_string()) {
         headers.insert(REQUEST_ID, v);
     }
     response
