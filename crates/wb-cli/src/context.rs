@@ -3,8 +3,6 @@
 use std::path::Path;
 
 use anyhow::{Context as _, Result};
-#[cfg(not(feature = "aws"))]
-use wb_core::StoreUri;
 use wb_core::{DynObjectStore, LoadedConfig};
 
 /// The loaded configuration and its store.
@@ -33,10 +31,7 @@ pub(crate) async fn open_store(config: &LoadedConfig) -> Result<DynObjectStore> 
         Ok(wb_aws::open_store(config).await?)
     }
     #[cfg(not(feature = "aws"))]
-    match config.store_uri()? {
-        StoreUri::Local(dir) => Ok(std::sync::Arc::new(wb_core::LocalStore::open(&dir)?)),
-        uri @ StoreUri::S3 { .. } => {
-            anyhow::bail!("store {uri} is on S3, but this wb was built without the `aws` feature")
-        }
+    {
+        Ok(std::sync::Arc::new(wb_core::open_local(&config.store_uri()?)?))
     }
 }

@@ -30,7 +30,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::model::{FittedModel, GaussianNbModel, LinearModel, Tree, TreeNode};
+use crate::model::{FittedModel, GaussianNbModel, LinearModel, Tree, TreeNode, row_slice};
 
 /// An algorithm the workbench trains.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -957,14 +957,8 @@ fn export_tree(
     let mut counts = vec![0.0_f64; n * n_classes];
     let mut buffer = Vec::new();
     for &r in rows {
-        let row = x.row(r);
-        let row = if let Some(slice) = row.to_slice() {
-            slice
-        } else {
-            buffer.clear();
-            buffer.extend(row.iter().copied());
-            &buffer[..]
-        };
+        let view = x.row(r);
+        let row = row_slice(&view, &mut buffer);
         counts[shape.leaf(row) * n_classes + y[r]] += 1.0;
     }
     let parent = parents(&nodes);

@@ -116,6 +116,15 @@ pub async fn execute(store: &DynObjectStore, all: bool) -> Result<CleanReport> {
     Ok(report)
 }
 
+/// Adds `path` to the last item when it has `name` (listings are sorted, so an item's objects
+/// are consecutive), or starts a new item.
+fn add_to_group(items: &mut Vec<CleanItem>, kind: &'static str, name: String, path: &ObjectPath) {
+    match items.last_mut() {
+        Some(last) if last.name == name => last.objects.push(path.clone()),
+        _ => items.push(CleanItem { kind, name, objects: vec![path.clone()] }),
+    }
+}
+
 /// Lists `root` and groups objects by their path's first `depth` segments below it.
 async fn grouped(
     store: &DynObjectStore,
@@ -128,10 +137,7 @@ async fn grouped(
     for meta in store.list(Some(root)).await? {
         let segments: Vec<&str> = meta.path.segments().skip(skip).take(depth).collect();
         let name = segments.join("/").trim_end_matches(".json").to_owned();
-        match items.last_mut() {
-            Some(last) if last.name == name => last.objects.push(meta.path.clone()),
-            _ => items.push(CleanItem { kind, name, objects: vec![meta.path.clone()] }),
-        }
+        add_to_group(&mut items, kind, name, &meta.path);
     }
     Ok(items)
 }
@@ -155,14 +161,7 @@ async fn orphan_partitions(store: &DynObjectStore, datasets: &ObjectPath) -> Res
         let segments: Vec<&str> = meta.path.segments().collect();
         if segments.len() > 4 && segments[2] == "partitions" {
             let prefix = segments[..4].join("/");
-            match candidates.last_mut() {
-                Some(last) if last.name == prefix => last.objects.push(meta.path.clone()),
-                _ => candidates.push(CleanItem {
-                    kind: "orphan-partition",
-                    name: prefix,
-                    objects: vec![meta.path.clone()],
-                }),
-            }
+            add_to_group(&mut candidates, "orphan-partition", prefix, &meta.path);
         }
     }
     candidates.retain(|c| !referenced.contains(&c.name));

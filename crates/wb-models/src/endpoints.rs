@@ -22,9 +22,9 @@ use crate::artifact::ModelArtifact;
 use crate::capture::CaptureConfig;
 use crate::error::{Error, Result};
 use crate::inference::Decoder;
-use crate::layout;
 use crate::server::{EndpointCatalog, LoadedEndpoint};
 use crate::training::{JobStatus, TrainingJobs};
+use crate::{layout, records};
 
 /// The production variant every local endpoint has (SageMaker's default name).
 pub const DEFAULT_VARIANT: &str = "AllTraffic";
@@ -90,11 +90,10 @@ impl Endpoints {
     /// # Errors
     /// [`Error::UnknownEndpoint`] when there is none.
     pub async fn get(&self, endpoint: &EndpointName) -> Result<EndpointRecord> {
-        match self.store.get_json(&layout::endpoint_record(endpoint)).await {
-            Ok((record, _)) => Ok(record),
-            Err(wb_core::Error::NotFound { .. }) => Err(Error::UnknownEndpoint { name: endpoint.to_string() }),
-            Err(e) => Err(e.into()),
-        }
+        records::get(&self.store, &layout::endpoint_record(endpoint), || Error::UnknownEndpoint {
+            name: endpoint.to_string(),
+        })
+        .await
     }
 
     /// Every endpoint, by name.
@@ -102,13 +101,8 @@ impl Endpoints {
     /// # Errors
     /// Store errors.
     pub async fn list(&self) -> Result<Vec<EndpointRecord>> {
-        let mut out = Vec::new();
-        for meta in self.store.list(Some(&layout::endpoints_root())).await? {
-            if meta.path.as_str().ends_with(".json") && meta.path.segments().count() == 2 {
-                let (record, _): (EndpointRecord, _) = self.store.get_json(&meta.path).await?;
-                out.push(record);
-            }
-        }
+        let mut out: Vec<EndpointRecord> =
+            records::list(&self.store, &layout::endpoints_root(), 2, |p| p.as_str().ends_with(".json")).await?;
         out.sort_by(|a, b| a.name.as_str().cmp(b.name.as_str()));
         Ok(out)
     }

@@ -47,6 +47,7 @@ pub mod layout;
 pub mod local;
 pub mod metrics;
 pub mod model;
+mod records;
 pub mod registry;
 pub mod schema;
 pub mod server;

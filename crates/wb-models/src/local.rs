@@ -64,10 +64,15 @@ pub async fn status(store: &DynObjectStore) -> Result<Option<ServerStatus>> {
 
 /// Whether `GET {url}/ping` answers 200.
 pub async fn ping(url: &str) -> bool {
+    answers_ok(&format!("{url}/ping")).await
+}
+
+/// Whether a `GET` of `url` answers 2xx within [`PING_TIMEOUT`].
+async fn answers_ok(url: &str) -> bool {
     let Ok(client) = reqwest::Client::builder().timeout(PING_TIMEOUT).build() else {
         return false;
     };
-    matches!(client.get(format!("{url}/ping")).send().await, Ok(r) if r.status().is_success())
+    matches!(client.get(url).send().await, Ok(r) if r.status().is_success())
 }
 
 /// Stops the recorded server: removes its record, then waits up to `wait` for it to stop
@@ -101,10 +106,7 @@ pub async fn stop(store: &DynObjectStore, wait: Duration) -> Result<Option<Serve
 /// Whether the server at `url` has endpoint `name` loaded and answering
 /// (`GET {url}/endpoints/{name}`, the workbench's describe route, answers 200).
 pub async fn endpoint_answers(url: &str, name: &str) -> bool {
-    let Ok(client) = reqwest::Client::builder().timeout(PING_TIMEOUT).build() else {
-        return false;
-    };
-    matches!(client.get(format!("{url}/endpoints/{name}")).send().await, Ok(r) if r.status().is_success())
+    answers_ok(&format!("{url}/endpoints/{name}")).await
 }
 
 /// Serves every endpoint of `store` on `host:port` until `shutdown` completes or the server's

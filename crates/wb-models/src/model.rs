@@ -10,7 +10,7 @@
 //! consistency (class counts, feature counts), so prediction never indexes out of bounds on a
 //! model that passed `check`.
 
-use ndarray::{Array1, Array2, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -552,14 +552,8 @@ impl FittedModel {
         let outputs = self.n_outputs();
         let mut out = Array2::zeros((x.nrows(), outputs));
         let mut buffer = Vec::new();
-        for (row, mut o) in x.rows().into_iter().zip(out.rows_mut()) {
-            let row = if let Some(slice) = row.to_slice() {
-                slice
-            } else {
-                buffer.clear();
-                buffer.extend(row.iter().copied());
-                &buffer[..]
-            };
+        for (view, mut o) in x.rows().into_iter().zip(out.rows_mut()) {
+            let row = row_slice(&view, &mut buffer);
             let o = o.as_slice_mut().expect("rows of a standard-layout array are contiguous");
             self.predict_row(row, o);
         }
@@ -578,6 +572,17 @@ fn check_tree(tree: &Tree, classes: usize, features: usize) -> std::result::Resu
         return Err(format!("a tree reads {} features, the model {features}", tree.n_features()));
     }
     Ok(())
+}
+
+/// The row as a slice: borrowed when it is contiguous, else copied into `buffer`.
+pub(crate) fn row_slice<'b>(row: &'b ArrayView1<'_, f64>, buffer: &'b mut Vec<f64>) -> &'b [f64] {
+    if let Some(slice) = row.to_slice() {
+        slice
+    } else {
+        buffer.clear();
+        buffer.extend(row.iter().copied());
+        &buffer[..]
+    }
 }
 
 pub(crate) fn sigmoid(z: f64) -> f64 {

@@ -15,8 +15,8 @@ use wb_core::{ContentHash, DatasetName, DynObjectStore, EndpointName, JobName, M
 
 use crate::endpoints::Endpoints;
 use crate::error::{Error, Result};
-use crate::layout;
 use crate::training::TrainingJobs;
+use crate::{layout, records};
 
 /// `registry/models/<model>.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -79,11 +79,7 @@ impl Registry {
     /// # Errors
     /// [`Error::UnknownModel`] when there is none.
     pub async fn get(&self, name: &ModelName) -> Result<ModelRecord> {
-        match self.store.get_json(&layout::model_record(name)).await {
-            Ok((record, _)) => Ok(record),
-            Err(wb_core::Error::NotFound { .. }) => Err(Error::UnknownModel { name: name.to_string() }),
-            Err(e) => Err(e.into()),
-        }
+        records::get(&self.store, &layout::model_record(name), || Error::UnknownModel { name: name.to_string() }).await
     }
 
     /// Every registered model, by name.
@@ -91,13 +87,8 @@ impl Registry {
     /// # Errors
     /// Store errors.
     pub async fn list(&self) -> Result<Vec<ModelRecord>> {
-        let mut out = Vec::new();
-        for meta in self.store.list(Some(&layout::registry_root())).await? {
-            if meta.path.as_str().ends_with(".json") && meta.path.segments().count() == 3 {
-                let (record, _): (ModelRecord, _) = self.store.get_json(&meta.path).await?;
-                out.push(record);
-            }
-        }
+        let mut out: Vec<ModelRecord> =
+            records::list(&self.store, &layout::registry_root(), 3, |p| p.as_str().ends_with(".json")).await?;
         out.sort_by(|a, b| a.name.as_str().cmp(b.name.as_str()));
         Ok(out)
     }

@@ -32,8 +32,8 @@ use crate::algorithm::Algorithm;
 use crate::artifact::pack_dir;
 use crate::container::{self, ALGORITHM_KEY, ChannelConfig, ContainerPaths, METADATA_CHANNEL};
 use crate::error::{Error, Result};
-use crate::layout;
 use crate::schema::ModelSchema;
+use crate::{layout, records};
 
 /// A training job's state, as SageMaker names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,11 +122,7 @@ impl TrainingJobs {
     /// # Errors
     /// [`Error::UnknownJob`] when there is none.
     pub async fn get(&self, job: &JobName) -> Result<JobRecord> {
-        match self.store.get_json(&layout::job_record(job)).await {
-            Ok((record, _)) => Ok(record),
-            Err(wb_core::Error::NotFound { .. }) => Err(Error::UnknownJob { name: job.to_string() }),
-            Err(e) => Err(e.into()),
-        }
+        records::get(&self.store, &layout::job_record(job), || Error::UnknownJob { name: job.to_string() }).await
     }
 
     /// Every job, oldest first.
@@ -134,13 +130,8 @@ impl TrainingJobs {
     /// # Errors
     /// Store errors.
     pub async fn list(&self) -> Result<Vec<JobRecord>> {
-        let mut jobs = Vec::new();
-        for meta in self.store.list(Some(&layout::training_root())).await? {
-            if meta.path.file_name() == "job.json" && meta.path.segments().count() == 3 {
-                let (record, _): (JobRecord, _) = self.store.get_json(&meta.path).await?;
-                jobs.push(record);
-            }
-        }
+        let mut jobs: Vec<JobRecord> =
+            records::list(&self.store, &layout::training_root(), 3, |p| p.file_name() == "job.json").await?;
         jobs.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.name.as_str().cmp(b.name.as_str())));
         Ok(jobs)
     }
