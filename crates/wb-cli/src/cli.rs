@@ -48,6 +48,11 @@ pub(crate) enum Command {
     Endpoints(EndpointsCommand),
     /// Remove what the project created: server, endpoints, models, jobs, capture (datasets with --all).
     Clean(CleanArgs),
+    /// Score registered models on the held-out test split: metrics with confidence intervals,
+    /// paired significance tests, explanations, and a report (`wb compare serve` browses them).
+    Compare(CompareArgs),
+    /// Record the model chosen to serve, citing the newest comparison report that scored it.
+    Promote(PromoteArgs),
     /// Run the whole pipeline on the red wine quality data, on the local backend.
     Demo(DemoArgs),
 }
@@ -173,7 +178,80 @@ pub(crate) struct CleanArgs {
     /// Remove datasets and reports too.
     #[arg(long)]
     pub(crate) all: bool,
+    /// Keep the promoted model: its registry entry, endpoint, job, captured data, dataset,
+    /// the report it was promoted on, and the running server.
+    #[arg(long)]
+    pub(crate) keep_promoted: bool,
     /// Print the plan and report as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct CompareArgs {
+    #[command(subcommand)]
+    pub(crate) command: Option<CompareCommand>,
+    #[command(flatten)]
+    pub(crate) run: CompareRunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CompareCommand {
+    /// Serve a small web app over every comparison report (leaderboard, model pages, the
+    /// pairwise matrix).
+    Serve(CompareServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompareRunArgs {
+    /// The dataset whose test split is scored (default: the one the models were trained on).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) dataset: Option<String>,
+    /// Comma-separated models to compare (default: every registered model).
+    #[arg(long, value_name = "A,B,...")]
+    pub(crate) models: Option<String>,
+    /// Rows per invocation.
+    #[arg(long, value_name = "N", default_value_t = 500)]
+    pub(crate) batch_size: usize,
+    /// Invocations in flight per model.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub(crate) concurrency: usize,
+    /// Seed of the bootstrap resamples and permutations.
+    #[arg(long, value_name = "N", default_value_t = 42)]
+    pub(crate) seed: u64,
+    /// Bootstrap resamples for intervals and paired tests (0 turns them off).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub(crate) resamples: usize,
+    /// Include models trained on another partition, flagged in every output.
+    #[arg(long)]
+    pub(crate) allow_foreign: bool,
+    /// Report metrics by slice of this column (categories, or quartile bins of numbers).
+    #[arg(long, value_name = "COLUMN")]
+    pub(crate) slice_by: Option<String>,
+    /// Most invocations permutation importance may make per model (0 turns it off).
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub(crate) importance_budget: usize,
+    /// Print `{"location": ..., "report": <report.json>}` instead of the leaderboard.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompareServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub(crate) host: String,
+    /// Port to listen on.
+    #[arg(long, default_value_t = 8090)]
+    pub(crate) port: u16,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PromoteArgs {
+    /// The registered model to promote.
+    pub(crate) model: String,
+    /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,
 }

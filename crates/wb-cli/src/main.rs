@@ -19,7 +19,7 @@ fn main() -> ExitCode {
             // The workbench's own warnings; other crates (the AWS SDK) only on errors, so a
             // failure stays one `error:` line.
             tracing_subscriber::EnvFilter::new(
-                "error,wb_core=warn,wb_etl=warn,wb_datasets=warn,wb_models=warn,wb_aws=warn,wb_cli=warn",
+                "error,wb_core=warn,wb_etl=warn,wb_datasets=warn,wb_models=warn,wb_aws=warn,wb_compare=warn,wb_cli=warn",
             )
         }))
         .with_writer(std::io::stderr)
@@ -58,5 +58,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => commands::serving::serve(args, &Context::load(config).await?).await,
         Command::Endpoints(command) => commands::serving::endpoints(command, &Context::load(config).await?).await,
         Command::Clean(args) => commands::clean::run(args, &Context::load(config).await?).await,
+        Command::Compare(args) => commands::compare::run(args, &Context::load(config).await?, cli.quiet).await,
+        Command::Promote(args) => commands::compare::promote(args, &Context::load(config).await?).await,
     }
 }

@@ -6,6 +6,11 @@
 //! (left by interrupted or superseded partition runs). With `all`, datasets and reports go too.
 //! [`execute`] stops the server, then lists again (the server's last capture files included)
 //! and deletes; running it again finds nothing and does nothing.
+//!
+//! With [`CleanOptions::keep_promoted`], the promoted model survives with everything it needs
+//! to keep serving and to be audited: its registry entry and the promotion record, its
+//! endpoint, training job and captured data, the dataset it was trained on, the comparison
+//! report it was promoted on, and the running server.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -14,12 +19,22 @@ use serde::Serialize;
 use wb_core::{DynObjectStore, ObjectPath, ObjectStoreExt};
 
 use crate::error::Result;
+use crate::registry::{Promotion, Registry};
 use crate::{layout, local};
+
+/// What a clean-up spares.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CleanOptions {
+    /// Remove datasets and reports too.
+    pub all: bool,
+    /// Keep the promoted model and what it needs (see the module docs).
+    pub keep_promoted: bool,
+}
 
 /// One thing to remove.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CleanItem {
-    /// `server`, `endpoint`, `model`, `training-job`, `capture`, `orphan-partition`, `dataset`,
+    /// `server`, `endpoint`, `promotion`, `model`, `training-job`, `capture`, `orphan-partition`, `dataset`,
     /// `report`.
     pub kind: &'static str,
     /// Its name (or prefix).
@@ -54,12 +69,46 @@ impl CleanPlan {
 /// # Errors
 /// Store errors.
 pub async fn plan(store: &DynObjectStore, all: bool) -> Result<CleanPlan> {
+    plan_with(store, CleanOptions { all, keep_promoted: false }).await
+}
+
+/// Lists what a clean-up with `options` would remove.
+///
+/// # Errors
+/// Store errors.
+pub async fn plan_with(store: &DynObjectStore, options: CleanOptions) -> Result<CleanPlan> {
+    let kept = if options.keep_promoted { Registry::new(store.clone()).promoted().await? } else { None };
+    let mut plan = full_plan(store, options.all).await?;
+    if let Some(kept) = &kept {
+        plan.items.retain(|item| !spared(kept, item));
+    }
+    Ok(plan)
+}
+
+/// Whether `item` belongs to the promoted model.
+fn spared(kept: &Promotion, item: &CleanItem) -> bool {
+    let report = kept.report.as_deref().and_then(|r| r.strip_prefix("reports/"));
+    match item.kind {
+        "server" | "promotion" => true,
+        "endpoint" | "capture" => item.name == kept.endpoint.as_str(),
+        "model" => item.name == kept.model.as_str(),
+        "training-job" => item.name == kept.job.as_str(),
+        "dataset" => item.name == kept.dataset.as_str(),
+        "report" => Some(item.name.as_str()) == report,
+        _ => false,
+    }
+}
+
+async fn full_plan(store: &DynObjectStore, all: bool) -> Result<CleanPlan> {
     let mut items = Vec::new();
     if store.exists(&layout::local_server_record()).await? {
         items.push(CleanItem { kind: "server", name: "local".into(), objects: vec![layout::local_server_record()] });
     }
     // Endpoints before what they serve; registry entries before the jobs they name.
     items.extend(grouped(store, &layout::endpoints_root(), "endpoint", 1).await?);
+    if store.exists(&layout::promotion_record()).await? {
+        items.push(CleanItem { kind: "promotion", name: "promoted".into(), objects: vec![layout::promotion_record()] });
+    }
     items.extend(grouped(store, &layout::registry_root(), "model", 2).await?);
     items.extend(grouped(store, &layout::training_root(), "training-job", 1).await?);
     items.extend(grouped(store, &layout::capture_root(), "capture", 1).await?);
@@ -93,11 +142,21 @@ pub struct CleanReport {
 /// # Errors
 /// Store errors, or a server that does not stop.
 pub async fn execute(store: &DynObjectStore, all: bool) -> Result<CleanReport> {
+    execute_with(store, CleanOptions { all, keep_promoted: false }).await
+}
+
+/// Removes what [`plan_with`] lists. With `keep_promoted` and a promoted model, the server
+/// keeps running (it stops serving the removed endpoints within a second).
+///
+/// # Errors
+/// Store errors, or a server that does not stop.
+pub async fn execute_with(store: &DynObjectStore, options: CleanOptions) -> Result<CleanReport> {
+    let keeps_server = options.keep_promoted && Registry::new(store.clone()).promoted().await?.is_some();
     let mut report = CleanReport {
-        stopped_server: local::stop(store, Duration::from_secs(10)).await?.is_some(),
+        stopped_server: !keeps_server && local::stop(store, Duration::from_secs(10)).await?.is_some(),
         ..CleanReport::default()
     };
-    let mut plan = plan(store, all).await?;
+    let mut plan = plan_with(store, options).await?;
     if report.stopped_server {
         plan.items.insert(0, CleanItem { kind: "server", name: "local".into(), objects: Vec::new() });
     }

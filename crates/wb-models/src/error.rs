@@ -117,6 +117,12 @@ pub enum Error {
         /// The model.
         name: String,
     },
+    /// The model is the promoted one and cannot be removed.
+    #[error("model {name:?} is the promoted model; promote another model first (`wb promote MODEL`)")]
+    Promoted {
+        /// The model.
+        name: String,
+    },
     /// A concurrent writer changed a record between our read and our write.
     #[error("{what} was changed concurrently; {advice}")]
     Conflict {
@@ -176,6 +182,21 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether retrying the same invocation may succeed: throttling (`ThrottlingException`,
+    /// HTTP 429), server faults (HTTP 5xx: `InternalFailure`, `ServiceUnavailable`) and a
+    /// server that could not be reached. A model's own error (`ModelError`, 424) and a
+    /// `ValidationError` are not retried.
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Invocation { code, status, .. } => {
+                *status == 429 || (*status >= 500 && *status != 501) || code.contains("Throttling")
+            }
+            Self::Server { .. } => true,
+            _ => false,
+        }
+    }
+
     pub(crate) fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
         Self::Io { path: path.as_ref().display().to_string(), source }
     }

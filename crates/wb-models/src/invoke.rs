@@ -1,5 +1,9 @@
-//! A client for SageMaker Runtime's `InvokeEndpoint` as the local server speaks it
-//! (`POST {url}/endpoints/{name}/invocations`), with AWS's error shapes decoded.
+//! SageMaker Runtime's `InvokeEndpoint`: the [`InvokeEndpoint`] interface every backend
+//! implements, and [`RuntimeClient`], its implementation for the local server
+//! (`POST {url}/endpoints/{name}/invocations`) with AWS's error shapes decoded.
+//!
+//! Code that scores endpoints (`wb compare`, `wb endpoints invoke`) takes an
+//! `Arc<dyn InvokeEndpoint>`, so it runs unchanged against the local server or SageMaker.
 
 use std::time::Duration;
 
@@ -36,6 +40,26 @@ pub struct InvokeResponse {
     pub invoked_variant: Option<String>,
     /// `X-Amzn-SageMaker-Custom-Attributes` as the model returned it.
     pub custom_attributes: Option<String>,
+}
+
+/// Sends one invocation to a named endpoint: the operation the local server and SageMaker
+/// Runtime both implement.
+#[async_trait::async_trait]
+pub trait InvokeEndpoint: Send + Sync + std::fmt::Debug {
+    /// Invokes `endpoint` with `request`.
+    ///
+    /// # Errors
+    /// [`Error::Invocation`] when the endpoint refuses (use [`Error::is_retryable`] to tell
+    /// throttling and server faults from the caller's mistakes); [`Error::Server`] when it
+    /// cannot be reached.
+    async fn invoke_endpoint(&self, endpoint: &str, request: InvokeRequest) -> Result<InvokeResponse>;
+}
+
+#[async_trait::async_trait]
+impl InvokeEndpoint for RuntimeClient {
+    async fn invoke_endpoint(&self, endpoint: &str, request: InvokeRequest) -> Result<InvokeResponse> {
+        self.invoke(endpoint, request).await
+    }
 }
 
 /// Invokes endpoints at one base URL.

@@ -7,6 +7,7 @@
 //! endpoints/<endpoint>.json                     endpoint records
 //! servers/local.json                            the running local server (URL, process, instance)
 //! registry/models/<model>.json                  one document per registered model
+//! registry/promoted.json                        the promoted model
 //! capture/<endpoint>/<variant>/yyyy/mm/dd/hh/<id>.jsonl   data capture
 //! ```
 
@@ -68,6 +69,12 @@ pub fn servers_root() -> ObjectPath {
 #[must_use]
 pub fn local_server_record() -> ObjectPath {
     path("servers/local.json".into())
+}
+
+/// `registry/promoted.json`: the model chosen for production.
+#[must_use]
+pub fn promotion_record() -> ObjectPath {
+    path("registry/promoted.json".into())
 }
 
 /// `registry/models/`.

@@ -49,6 +49,29 @@ pub struct ModelRecord {
     pub tags: BTreeMap<String, String>,
 }
 
+/// `registry/promoted.json`: the model chosen to serve, and the evidence it was chosen on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Promotion {
+    /// The promoted model.
+    pub model: ModelName,
+    /// Its endpoint.
+    pub endpoint: EndpointName,
+    /// Its training job.
+    pub job: JobName,
+    /// The dataset it was trained on.
+    pub dataset: DatasetName,
+    /// The partition fingerprint it was trained on.
+    pub fingerprint: ContentHash,
+    /// The comparison report the decision rests on (`reports/compare/<id>`), if any.
+    pub report: Option<String>,
+    /// Test-split metrics from that report.
+    pub metrics: BTreeMap<String, f64>,
+    /// The model promoted before, if another.
+    pub previous: Option<ModelName>,
+    /// When (RFC 3339).
+    pub promoted_at: String,
+}
+
 /// The registry of one store.
 #[derive(Clone, Debug)]
 pub struct Registry {
@@ -93,12 +116,66 @@ impl Registry {
         Ok(out)
     }
 
+    /// Records `name` as the promoted model, citing `report` and its test metrics; replaces an
+    /// earlier promotion (compare-and-swap, so two promotions at once cannot both win silently).
+    ///
+    /// # Errors
+    /// [`Error::UnknownModel`] when it is not registered; [`Error::Conflict`] when another
+    /// promotion landed meanwhile.
+    pub async fn promote(
+        &self,
+        name: &ModelName,
+        report: Option<String>,
+        metrics: BTreeMap<String, f64>,
+    ) -> Result<Promotion> {
+        let record = self.get(name).await?;
+        let path = layout::promotion_record();
+        let (previous, mode) = match self.store.get_json::<Promotion>(&path).await {
+            Ok((p, etag)) => (Some(p.model), PutMode::Update(etag)),
+            Err(wb_core::Error::NotFound { .. }) => (None, PutMode::Create),
+            Err(e) => return Err(e.into()),
+        };
+        let promotion = Promotion {
+            model: record.name,
+            endpoint: record.endpoint,
+            job: record.job,
+            dataset: record.dataset,
+            fingerprint: record.fingerprint,
+            report,
+            metrics,
+            previous: previous.filter(|p| p != name),
+            promoted_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        };
+        match self.store.put_json(&path, &promotion, mode).await {
+            Ok(_) => Ok(promotion),
+            Err(wb_core::Error::AlreadyExists { .. } | wb_core::Error::PreconditionFailed { .. }) => {
+                Err(Error::Conflict { what: "the promotion".into(), advice: "promote again".into() })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The promoted model, if one was promoted.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn promoted(&self) -> Result<Option<Promotion>> {
+        match self.store.get_json::<Promotion>(&layout::promotion_record()).await {
+            Ok((p, _)) => Ok(Some(p)),
+            Err(wb_core::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Removes a registered model (its endpoint and job stay).
     ///
     /// # Errors
-    /// [`Error::UnknownModel`] when there is none.
+    /// [`Error::UnknownModel`] when there is none; [`Error::Promoted`] for the promoted model.
     pub async fn remove(&self, name: &ModelName) -> Result<ModelRecord> {
         let record = self.get(name).await?;
+        if self.promoted().await?.is_some_and(|p| &p.model == name) {
+            return Err(Error::Promoted { name: name.to_string() });
+        }
         self.store.delete(&layout::model_record(name)).await?;
         Ok(record)
     }

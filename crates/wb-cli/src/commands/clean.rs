@@ -2,17 +2,18 @@
 
 use anyhow::Result;
 use serde::Serialize;
-use wb_models::clean::{self, CleanPlan, CleanReport};
+use wb_models::clean::{self, CleanOptions, CleanPlan, CleanReport};
 
 use crate::cli::CleanArgs;
 use crate::context::Context;
 use crate::output::print_json;
 
 pub(crate) async fn run(args: CleanArgs, ctx: &Context) -> Result<()> {
+    let options = CleanOptions { all: args.all, keep_promoted: args.keep_promoted };
     let (plan, report) = if args.dry_run {
-        (clean::plan(&ctx.store, args.all).await?, None)
+        (clean::plan_with(&ctx.store, options).await?, None)
     } else {
-        let report = clean::execute(&ctx.store, args.all).await?;
+        let report = clean::execute_with(&ctx.store, options).await?;
         (report.removed.clone(), Some(report))
     };
     if args.json {
@@ -42,6 +43,12 @@ pub(crate) async fn run(args: CleanArgs, ctx: &Context) -> Result<()> {
     }
     if !args.all {
         println!("datasets kept (use --all to remove them too)");
+    }
+    if args.keep_promoted {
+        match wb_models::registry::Registry::new(ctx.store.clone()).promoted().await? {
+            Some(p) => println!("kept the promoted model {} (endpoint {}, job {})", p.model, p.endpoint, p.job),
+            None => println!("no model is promoted, so --keep-promoted kept nothing"),
+        }
     }
     Ok(())
 }

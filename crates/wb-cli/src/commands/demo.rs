@@ -4,8 +4,9 @@
 //! raw CSV with the binary target `good` = quality ≥ 7, ingests it to Parquet, registers it and
 //! partitions it once (a re-run reuses the partition), then runs the three experiments under
 //! `experiments/` — logistic regression, decision tree, random forest: train, deploy, register —
-//! makes sure the local server is up, invokes one endpoint with a raw CSV row, and prints where
-//! everything is.
+//! makes sure the local server is up, invokes one endpoint with a raw CSV row, compares the
+//! three models on the held-out test split (report in `reports/compare/<id>/`), promotes the
+//! best, and prints where everything is.
 
 use std::io::Write;
 use std::path::Path;
@@ -17,11 +18,14 @@ use wb_datasets::{Datasets, PartitionSpec, RegisterRequest};
 use wb_etl::tabular::{IngestOptions, IngestReport, ingest_csv};
 
 use wb_models::invoke::{InvokeRequest, RuntimeClient};
-use wb_models::registry::ModelRecord;
+use wb_compare::compare::CompareOptions;
+use wb_compare::report::LeaderboardEntry;
+use wb_models::registry::{ModelRecord, Promotion};
 use workbench::Project;
 
 use crate::cli::DemoArgs;
 use crate::commands::dataset::{DatasetView, print_view};
+use crate::commands::compare::{Location, promote_model, run_comparison};
 use crate::commands::serving::ensure_server;
 use crate::context::{Context, open_store};
 use crate::output::{print_json, spinner};
@@ -42,6 +46,16 @@ struct DemoReport {
     models: Vec<ModelRecord>,
     server: String,
     sample: Sample,
+    comparison: Comparison,
+    promoted: Promotion,
+}
+
+#[derive(Serialize)]
+struct Comparison {
+    location: Location,
+    primary_metric: String,
+    leaderboard: Vec<LeaderboardEntry>,
+    warnings: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -152,6 +166,22 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
         response: String::from_utf8_lossy(&response.body).trim_end().to_owned(),
     };
 
+    // Judge the three on the test split, through their endpoints, and promote the best.
+    let step = spinner(quiet, "comparing the models on the test split");
+    let options = CompareOptions { slice_by: Some("alcohol".into()), ..CompareOptions::default() };
+    let compared = run_comparison(&ctx, options).await;
+    step.finish_and_clear();
+    let (compared, written) = compared?;
+    let location = written?;
+    if !compared.failures.is_empty() {
+        anyhow::bail!(
+            "the comparison could not score {}",
+            compared.failures.iter().map(|f| format!("{}: {}", f.model, f.error)).collect::<Vec<_>>().join("; ")
+        );
+    }
+    let best = compared.best().context("the comparison ranked no model")?.model.clone();
+    let (promoted, _) = promote_model(&ctx, &best).await?;
+
     let report = DemoReport {
         dir: dir.display().to_string(),
         config: config.path.display().to_string(),
@@ -164,6 +194,13 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
         models,
         server: server.url,
         sample,
+        comparison: Comparison {
+            location,
+            primary_metric: compared.primary_metric.clone(),
+            leaderboard: compared.leaderboard.clone(),
+            warnings: compared.warnings.clone(),
+        },
+        promoted,
     };
     if args.json {
         return print_json(&report);
@@ -192,11 +229,30 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
     println!("  text/csv  {}", report.sample.request);
     println!("  answer    {} (probabilities of classes 0 and 1)", report.sample.response);
     println!();
+    let c = &report.comparison;
+    println!("comparison on the held-out test split ({}, {:.0}% bootstrap intervals, paired tests vs best):", c.primary_metric, compared.settings.confidence * 100.0);
+    for e in &c.leaderboard {
+        let interval = e.interval.map(|i| format!("[{:.3}, {:.3}]", i.low, i.high)).unwrap_or_default();
+        let p = e.p_vs_best.map_or_else(String::new, |p| {
+            if p < 0.001 { "Holm p < 0.001".to_owned() } else { format!("Holm p {p:.3}") }
+        });
+        let verdict = match (e.rank, e.significantly_worse) {
+            (1, _) => "best".to_owned(),
+            (_, true) => format!("significantly worse ({p})"),
+            (_, false) => format!("not distinguishable from best ({p})"),
+        };
+        println!("  {}. {:<16} {:.3} {interval:<16} {verdict}", e.rank, e.model, e.value.unwrap_or(f64::NAN));
+    }
+    println!("report      {}", c.location.uri);
+    println!("open        {}", c.location.index_html);
+    println!("promoted    {} (`wb promote MODEL` to change it)", report.promoted.model);
+    println!();
     println!("next: wb --config {} models list", report.config);
+    println!("      wb --config {} compare serve   # browse every report", report.config);
     println!(
         "      wb --config {} endpoints invoke {} --content-type text/csv --body '{}'",
         report.config, report.sample.endpoint, report.sample.request
     );
-    println!("      wb --config {} clean   # stop the server, remove endpoints, models and jobs", report.config);
+    println!("      wb --config {} clean --keep-promoted   # remove everything but the promoted model", report.config);
     Ok(())
 }

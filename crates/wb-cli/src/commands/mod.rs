@@ -1,6 +1,7 @@
 //! One module per command family.
 
 pub(crate) mod clean;
+pub(crate) mod compare;
 pub(crate) mod dataset;
 pub(crate) mod demo;
 pub(crate) mod etl;

@@ -1,0 +1,20 @@
+//! # wb-compare — judge every registered model on data none of them saw
+//!
+//! - [`metrics`]: classification and regression metrics, curves and threshold tables
+//!   (checked against scikit-learn);
+//! - [`stats`]: seeded bootstrap confidence intervals and paired tests (McNemar, DeLong,
+//!   paired bootstrap) with Holm's correction.
+
+pub mod metrics;
+pub mod stats;
+pub mod compare;
+pub mod explain;
+pub mod report;
+pub mod score;
+pub mod reports;
+pub mod render;
+pub mod web;
+mod error;
+
+pub use compare::{Compare, CompareOptions, compare};
+pub use error::{Error, Result};
