@@ -775,6 +775,7 @@ section.card>h2{font-size:18px;margin:0 0 12px;padding-bottom:8px;border-bottom:
 h3{font-size:15px;margin:20px 0 8px;font-weight:650}
 h3:first-child{margin-top:0}
 p.note{color:var(--muted);margin:0 0 10px;font-size:13px}
+p.crumbs{color:var(--muted);margin:0 0 14px}
 dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:5px 20px;margin:0}
 dl.meta dt{color:var(--muted);font-weight:500}
 dl.meta dd{margin:0;overflow-wrap:anywhere}
@@ -792,6 +793,7 @@ code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font
 .badge.best{background:var(--good-bg);color:var(--good)}
 .badge.worse{background:var(--bad-bg);color:var(--bad)}
 .badge.same{background:#eaeef2;color:var(--muted)}
+.badge.sig{background:#ddf4ff;color:#0969da}
 .badge.foreign{background:var(--warn-bg);color:var(--warn)}
 .swatch{display:inline-block;width:10px;height:10px;border-radius:3px;margin-right:8px;vertical-align:0}
 .alert{border-radius:10px;padding:12px 18px;margin:0 0 20px;border:1px solid}
@@ -805,9 +807,11 @@ code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font
 figure{margin:0;background:#fff;border:1px solid #e6e9ed;border-radius:8px;padding:8px}
 figure svg{display:block;width:100%;height:auto}
 figure.wide{max-width:760px}
-.cols{display:flex;flex-wrap:wrap;gap:16px 40px;align-items:flex-start}
+.cols{display:flex;flex-wrap:wrap;gap:16px 40px;align-items:flex-start;margin-top:16px}
+table.leaderboard,table.models,table.reports,table.pairs,.alert.failures table{width:100%}
 table.matrix td.pair-cell{text-align:center;min-width:120px;white-space:normal;line-height:1.35;border:1px solid #e6e9ed}
 table.matrix th.row{text-align:right}
+table.matrix thead th{text-align:center}
 td.pair-cell.better{background:var(--good-bg)}
 td.pair-cell.worse{background:var(--bad-bg)}
 td.pair-cell.diag{background:#eef1f4;color:var(--muted)}
@@ -1052,7 +1056,7 @@ pub(crate) fn pairwise_table(report: &Report, links: Links<'_>) -> Markup {
                             td.num { (opt(d.and_then(|d| d.difference))) }
                             td.ci { (ci(d.and_then(|d| d.interval.as_ref()))) }
                             td.num { (pval(c.adjusted_p)) }
-                            td { @if c.significant { span.badge.worse { "yes" } } @else { span.badge.same { "no" } } }
+                            td { @if c.significant { span.badge.sig { "yes" } } @else { span.badge.same { "no" } } }
                             td { (c.better.as_ref().map_or("tie", |b| b.as_str())) }
                         }
                     } }
@@ -1669,9 +1673,16 @@ pub(crate) mod chart {
         let pw = (w - ml - mr).max(160.0);
         let w = ml + pw + mr;
         let h = mt + row_h * rows.len() as f64 + mb;
+        // The axis covers zero and every whisker, padded a little, without rounding out to a
+        // whole tick step (a tiny negative importance must not double the axis).
         let lo = rows.iter().map(|r| r.1 - r.2.max(0.0)).fold(0.0, f64::min);
         let hi = rows.iter().map(|r| r.1 + r.2.max(0.0)).fold(0.0, f64::max);
-        let (lo, hi) = if hi - lo < 1e-12 { (lo, lo + 1.0) } else { nice_range(lo, hi, 5) };
+        let (lo, hi) = if hi - lo < 1e-12 {
+            (lo, lo + 1.0)
+        } else {
+            let pad = (hi - lo) * 0.04;
+            (if lo < 0.0 { lo - pad } else { 0.0 }, if hi > 0.0 { hi + pad } else { 0.0 })
+        };
         let sx = |v: f64| ml + (v - lo) / (hi - lo) * pw;
         let bottom = mt + row_h * rows.len() as f64;
         let mut out = String::with_capacity(4096);
@@ -1735,5 +1746,326 @@ pub(crate) mod chart {
         );
         out.push_str("</svg>");
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// A small binary report with user strings that need escaping everywhere.
+    fn sample() -> Report {
+        let hash = format!("blake3:{}", "ab".repeat(32));
+        let foreign_hash = format!("blake3:{}", "cd".repeat(32));
+        let curve = |k: f64| -> Vec<serde_json::Value> {
+            (0..=10)
+                .map(|i| {
+                    let x = f64::from(i) / 10.0;
+                    json!({ "x": x, "y": 1.0 - (1.0 - x).powf(k), "threshold": 1.0 - x })
+                })
+                .collect()
+        };
+        let model = |name: &str, auc: f64, description: &str, foreign: bool, importance: bool| {
+            json!({
+                "model": name, "endpoint": format!("{name}-ep"), "algorithm": "logistic-regression",
+                "backend": "local", "job": format!("{name}-job"), "description": description,
+                "foreign": foreign, "trained_on": if foreign { &foreign_hash } else { &hash },
+                "metrics": [
+                    { "metric": "accuracy", "value": auc - 0.05, "interval": { "low": auc - 0.08, "high": auc - 0.02 } },
+                    { "metric": "roc_auc", "value": auc, "interval": { "low": auc - 0.03, "high": auc + 0.03 } },
+                    { "metric": "log_loss", "value": null, "interval": null }
+                ],
+                "per_class": [
+                    { "class": "no", "precision": 0.8, "recall": 0.9, "f1": 0.85, "support": 60 },
+                    { "class": "yes|<maybe>", "precision": 0.7, "recall": 0.6, "f1": 0.65, "support": 40 }
+                ],
+                "confusion": [[54, 6], [16, 24]],
+                "curves": {
+                    "roc": curve(auc / (1.0 - auc)),
+                    "precision_recall": curve(2.0),
+                    "calibration": [
+                        { "lower": 0.0, "upper": 0.5, "mean_predicted": 0.2, "fraction_positive": 0.25, "count": 50 },
+                        { "lower": 0.5, "upper": 1.0, "mean_predicted": 0.8, "fraction_positive": 0.7, "count": 50 }
+                    ]
+                },
+                "thresholds": [
+                    { "threshold": 0.5, "true_positives": 24, "false_positives": 6, "true_negatives": 54,
+                      "false_negatives": 16, "precision": 0.8, "recall": 0.6, "f1": 0.686, "false_positive_rate": 0.1 }
+                ],
+                "importance": if importance { json!({
+                    "rows": 100, "repeats": 3, "invocations": 7, "baseline": auc,
+                    "features": [
+                        { "feature": "age <years>", "mean": 0.12, "std": 0.01 },
+                        { "feature": "income & tax", "mean": -0.004, "std": 0.002 }
+                    ]
+                }) } else { json!(null) },
+                "slices": { "column": "plan", "kind": "categories", "slices": [
+                    { "slice": "<gold>", "rows": 30, "metrics": [{ "metric": "accuracy", "value": 0.9, "interval": null }] }
+                ] },
+                "worst_rows": [
+                    { "row_id": "r<17>", "actual": "yes|<maybe>", "predicted": "no", "true_class_probability": 0.02, "loss": 3.91 }
+                ],
+                "scoring": { "rows": 100, "invocations": 1, "retries": 0, "elapsed_ms": 12 }
+            })
+        };
+        serde_json::from_value(json!({
+            "format": 1, "id": "20260101T000000Z-abcdef", "created_at": "2026-01-01T00:00:00Z",
+            "dataset": "churn", "fingerprint": hash, "task": "classification",
+            "classes": ["no", "yes|<maybe>"], "positive_class": "yes|<maybe>", "test_rows": 100,
+            "row_id_column": null,
+            "settings": { "batch_size": 50, "concurrency": 2, "max_attempts": 3, "seed": 7, "resamples": 200,
+                "confidence": 0.95, "alpha": 0.05, "allow_foreign": true, "slice_by": "plan", "importance_budget": 50 },
+            "primary_metric": "roc_auc", "higher_is_better": true,
+            "warnings": ["model-b was trained on another partition <foreign> & included"],
+            "models": [
+                model("model-a", 0.9123, "uses <script>alert(1)</script> & \"quotes\"", false, true),
+                model("model-b", 0.8, "plain | piped", true, false)
+            ],
+            "failures": [{ "model": "model-c", "endpoint": "model-c-ep", "error": "HTTP 500: <html>oops</html>" }],
+            "leaderboard": [
+                { "rank": 1, "model": "model-a", "value": 0.9123, "interval": { "low": 0.8812, "high": 0.9401 },
+                  "p_vs_best": null, "significantly_worse": false, "foreign": false },
+                { "rank": 2, "model": "model-b", "value": 0.8, "interval": { "low": 0.77, "high": 0.83 },
+                  "p_vs_best": 0.0004, "significantly_worse": true, "foreign": true }
+            ],
+            "comparisons": [{
+                "a": "model-a", "b": "model-b", "rows": 100,
+                "mcnemar": { "both_correct": 70, "only_a_correct": 12, "only_b_correct": 3, "both_wrong": 15,
+                    "statistic": 4.27, "p_value": 0.0386, "method": "exact" },
+                "delong": { "auc_a": 0.9123, "auc_b": 0.8, "difference": 0.1123, "standard_error": 0.03, "z": 3.7, "p_value": 0.0002 },
+                "differences": [{ "metric": "roc_auc", "difference": 0.1123, "interval": { "low": 0.05, "high": 0.17 }, "p_value": 0.0004 }],
+                "adjusted_p": 0.0004, "significant": true, "better": "model-a"
+            }],
+            "timings": { "load_ms": 5, "scoring_ms": 1500, "statistics_ms": 65000, "explanations_ms": 80, "total_ms": 66585 }
+        }))
+        .expect("sample report")
+    }
+
+    /// Checks that every element is closed in order (void elements and `/>` aside, `<style>`
+    /// content skipped) and that there is one root `html` element; returns the tag names seen.
+    fn balanced(doc: &str) -> Vec<String> {
+        const VOID: [&str; 13] =
+            ["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"];
+        let mut stack: Vec<String> = Vec::new();
+        let mut seen = Vec::new();
+        let mut roots = 0;
+        let mut rest = doc;
+        while let Some(start) = rest.find('<') {
+            rest = &rest[start..];
+            let end = rest.find('>').expect("tag closes");
+            let tag = &rest[1..end];
+            rest = &rest[end + 1..];
+            if tag.starts_with('!') {
+                continue;
+            }
+            if let Some(name) = tag.strip_prefix('/') {
+                let open = stack.pop().unwrap_or_else(|| panic!("</{name}> closes nothing"));
+                assert_eq!(open, name.trim(), "</{name}> closes <{open}>");
+                continue;
+            }
+            let name: String = tag.chars().take_while(|c| !c.is_whitespace() && *c != '/').collect();
+            assert!(!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'), "tag {tag:?}");
+            seen.push(name.clone());
+            if stack.is_empty() {
+                roots += 1;
+            }
+            if tag.ends_with('/') || VOID.contains(&name.as_str()) {
+                continue;
+            }
+            if name == "style" {
+                let close = rest.find("</style>").expect("style closes");
+                rest = &rest[close + "</style>".len()..];
+                continue;
+            }
+            stack.push(name);
+        }
+        assert!(stack.is_empty(), "unclosed: {stack:?}");
+        assert_eq!(roots, 1, "one root element");
+        seen
+    }
+
+    #[test]
+    fn numbers_are_formatted_for_people() {
+        assert_eq!(num(0.912_345), "0.9123");
+        assert_eq!(num(-0.0552), "-0.0552");
+        assert_eq!(num(12.3456), "12.35");
+        assert_eq!(num(12_345.67), "12345.7");
+        assert_eq!(num(f64::NAN), "n/a");
+        assert_eq!(opt(None), "—");
+        assert_eq!(pval(Some(0.0004)), "<0.001");
+        assert_eq!(pval(Some(0.0034)), "0.003");
+        assert_eq!(pval(Some(0.5)), "0.500");
+        assert_eq!(pval(None), "—");
+        assert_eq!(ci(Some(&Interval { low: 0.8812, high: 0.9401 })), "[0.8812, 0.9401]");
+        assert_eq!(count(1_234_567_u64), "1,234,567");
+        assert_eq!(count(999_u64), "999");
+        assert_eq!(duration(850), "850 ms");
+        assert_eq!(duration(12_340), "12.3 s");
+        assert_eq!(duration(245_000), "4 min 05 s");
+        assert_eq!(threshold(f64::MAX), "+∞");
+        assert_eq!(metric_label("roc_auc"), "ROC AUC");
+        assert_eq!(metric_label("custom"), "custom");
+    }
+
+    #[test]
+    fn ticks_are_round_numbers() {
+        assert_eq!(chart::ticks(0.0, 1.0, 5), (vec![0.0, 0.2, 0.4, 0.6, 0.8, 1.0], 1));
+        let (t, d) = chart::ticks(0.7, 0.95, 5);
+        assert_eq!(d, 2);
+        assert!(t.iter().all(|v| (0.7 - 1e-9..=0.95 + 1e-9).contains(v)), "{t:?}");
+        assert!(t.len() >= 4, "{t:?}");
+    }
+
+    #[test]
+    fn markdown_has_warnings_first_leaderboard_rows_and_every_section() {
+        let report = sample();
+        let md = markdown(&report);
+        assert!(md.starts_with("# Model comparison: churn\n"));
+        let warning = md.find("trained on another partition &lt;foreign&gt; &amp; included").expect("warning");
+        let board = md.find("## Leaderboard").expect("leaderboard");
+        assert!(warning < board, "warnings come before the leaderboard");
+        assert!(md.contains("| 1 | model-a | 0.9123 [0.8812, 0.9401] | — | — |"), "{md}");
+        assert!(md.contains("| 2 | model-b ⚠ foreign | 0.8000 [0.7700, 0.8300] | <0.001 | yes |"), "{md}");
+        assert!(md.contains("| model-c | model-c-ep | HTTP 500: &lt;html&gt;oops&lt;/html&gt; |"), "failure row");
+        assert!(md.contains("| model-a | model-b | 100 | 0.039 | <0.001 | 0.1123 [0.0500, 0.1700] | <0.001 | yes | model-a |"), "{md}");
+        for section in [
+            "| Fingerprint |",
+            "| Seed | 7 |",
+            "| Settings |",
+            "#### Metrics",
+            "#### Per class",
+            "#### Confusion matrix",
+            "#### Thresholds",
+            "#### Permutation importance",
+            "#### Slices by plan",
+            "#### Worst rows",
+            "## Timings",
+            "![Leaderboard](leaderboard.svg)",
+            "![roc.svg](roc.svg)",
+            "![Importance](importance-model-a.svg)",
+        ] {
+            assert!(md.contains(section), "{section} missing:\n{md}");
+        }
+        assert!(md.contains("uses &lt;script&gt;alert(1)&lt;/script&gt; &amp; \"quotes\""), "description escaped");
+        assert!(md.contains("plain \\| piped"), "pipes escaped in tables");
+        assert!(md.contains("| **yes\\|&lt;maybe&gt;** | 16 | 24 |"), "confusion row");
+        assert!(!md.contains("<script"), "no raw markup");
+        assert!(md.contains("1 min 05 s"), "timings");
+    }
+
+    #[test]
+    fn html_is_one_self_contained_escaped_document() {
+        let report = sample();
+        let page = html(&report);
+        assert!(page.starts_with("<!DOCTYPE html><html lang=\"en\">"));
+        assert!(page.ends_with("</html>"));
+        let tags = balanced(&page);
+        assert_eq!(tags.iter().filter(|t| *t == "html").count(), 1);
+        assert_eq!(tags.iter().filter(|t| *t == "body").count(), 1);
+        assert!(tags.iter().filter(|t| *t == "svg").count() >= 5, "inline charts");
+        assert!(!tags.iter().any(|t| t == "script" || t == "link" || t == "img" || t == "iframe"), "nothing loaded");
+        let lower = page.to_ascii_lowercase();
+        for attr in ["src=", "href=\"http", "href=\"//", "href='http", "url(", "@import"] {
+            assert!(!lower.contains(attr), "external reference {attr}");
+        }
+        for escaped in [
+            "uses &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;",
+            "HTTP 500: &lt;html&gt;oops&lt;/html&gt;",
+            "&lt;foreign&gt; &amp; included",
+            "age &lt;years&gt;",
+            "r&lt;17&gt;",
+            "&lt;gold&gt;",
+        ] {
+            assert!(page.contains(escaped), "{escaped} missing");
+        }
+        // Warnings first, then the leaderboard rows in order, linking to the model sections.
+        let warning = page.find("class=\"alert warnings\"").expect("warnings");
+        let first = page.find("href=\"#model-model-a\"").expect("row 1");
+        let second = page.find("href=\"#model-model-b\"").expect("row 2");
+        assert!(warning < first && first < second);
+        assert!(page.contains("id=\"model-model-a\"") && page.contains("id=\"model-model-b\""));
+        assert_eq!(page.matches("class=\"pair-cell").count(), 4, "2 × 2 matrix");
+    }
+
+    #[test]
+    fn files_hold_every_chart_with_data_and_each_svg_is_well_formed() {
+        let report = sample();
+        let files = files(&report);
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, [
+            "report.md",
+            "index.html",
+            "leaderboard.svg",
+            "roc.svg",
+            "pr.svg",
+            "calibration.svg",
+            "importance-model-a.svg"
+        ]);
+        for (name, bytes) in files.iter().filter(|(n, _)| n.ends_with(".svg")) {
+            let text = std::str::from_utf8(bytes).expect("utf-8");
+            assert!(text.starts_with("<svg"), "{name}");
+            let doc = roxmltree::Document::parse(text).unwrap_or_else(|e| panic!("{name} is not XML: {e}"));
+            let root = doc.root_element();
+            assert_eq!(root.tag_name().name(), "svg", "{name}");
+            assert_eq!(root.tag_name().namespace(), Some("http://www.w3.org/2000/svg"), "{name}");
+            assert!(root.attribute("viewBox").is_some(), "{name} scales");
+            let drawn = root.descendants().filter(|n| ["polyline", "path", "rect", "circle"].contains(&n.tag_name().name()));
+            assert!(drawn.count() > 2, "{name} draws something");
+            let text: String = root.descendants().filter(|n| n.is_text()).filter_map(|n| n.text()).collect();
+            assert!(!text.is_empty(), "{name} has labels");
+        }
+        let roc = std::str::from_utf8(&files[3].1).expect("utf-8");
+        assert!(roc.contains("positive class: yes|&lt;maybe&gt;"), "labels escaped");
+        assert!(roc.contains("model-a · 0.9123") && roc.contains("model-b · 0.8000"), "legend with AUC");
+        assert!(roc.contains(colour(&report, "model-a")) && roc.contains(colour(&report, "model-b")));
+        let importance = std::str::from_utf8(&files[6].1).expect("utf-8");
+        assert!(importance.contains("age &lt;years&gt;") && importance.contains("income &amp; tax"));
+    }
+
+    #[test]
+    fn a_regression_report_renders_without_curves() {
+        let mut report = sample();
+        report.task = "regression".into();
+        report.classes.clear();
+        report.positive_class = None;
+        report.primary_metric = "rmse".into();
+        report.higher_is_better = false;
+        for m in &mut report.models {
+            m.metrics = vec![Estimate { metric: "rmse".into(), value: Some(1234.5), interval: None }];
+            m.per_class.clear();
+            m.confusion.clear();
+            m.curves = None;
+            m.thresholds.clear();
+            m.importance = None;
+        }
+        report.leaderboard[0].interval = None;
+        report.comparisons.clear();
+        let files = files(&report);
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["report.md", "index.html", "leaderboard.svg"]);
+        let page = html(&report);
+        balanced(&page);
+        assert!(page.contains("RMSE") && page.contains("lower is better"));
+        assert!(!page.contains("Thresholds") && !page.contains("Confusion matrix"));
+        let md = markdown(&report);
+        assert!(md.contains("| RMSE | 1234.5 | — |"), "{md}");
+        assert!(!md.contains("## Pairwise"));
+    }
+
+    #[test]
+    fn an_empty_report_still_renders() {
+        let mut report = sample();
+        report.models.clear();
+        report.leaderboard.clear();
+        report.comparisons.clear();
+        report.warnings.clear();
+        let files = files(&report);
+        assert_eq!(files.len(), 2, "no charts without data");
+        let page = html(&report);
+        balanced(&page);
+        assert!(page.contains("No model was scored."));
+        assert!(markdown(&report).contains("model-c"), "the failure is still reported");
     }
 }

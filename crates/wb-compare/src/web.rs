@@ -272,11 +272,8 @@ async fn model_page(State(store): State<DynObjectStore>, Path((id, model)): Path
     let importance = render::importance_chart(&report, m);
     let body = html! {
         (render::warnings(&report))
-        header.title {
-            h1 { (m.model.as_str()) }
-            p { "In report " a href={ "/reports/" (report.id) } { code { (report.id) } } " on " (report.dataset.as_str())
-                " · " (report.test_rows) " test rows" }
-        }
+        p.crumbs { a href="/" { "Reports" } " › " a href={ "/reports/" (report.id) } { (report.dataset.as_str()) " · " code { (report.id) } }
+            " › " (m.model.as_str()) }
         (render::model_detail(&report, m, Some(&curves), importance.as_deref()))
     };
     let title = format!("{} · {} · wb compare", m.model, report.id);

@@ -95,6 +95,20 @@ fn demo_runs_and_a_second_run_changes_nothing() {
     assert_eq!(answer.len(), 2);
     assert!((answer.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{answer:?}");
 
+    // The three compared on the held-out test split, the report written, the best promoted.
+    let comparison = &first["comparison"];
+    let board = comparison["leaderboard"].as_array().expect("leaderboard");
+    assert_eq!(board.len(), 3);
+    assert_eq!(comparison["primary_metric"], "roc_auc");
+    for entry in board {
+        let (value, interval) = (entry["value"].as_f64().expect("auc"), &entry["interval"]);
+        assert!(value > 0.6, "{entry}");
+        assert!(interval["low"].as_f64().expect("low") <= value && value <= interval["high"].as_f64().expect("high"));
+    }
+    let index = comparison["location"]["index_html"].as_str().expect("index.html");
+    assert!(std::fs::read_to_string(index).expect("report page").contains("wine-forest"));
+    assert_eq!(first["promoted"]["model"], board[0]["model"], "the best model is promoted");
+
     // A second run reuses the dataset byte for byte (models are trained again as new jobs).
     let datasets = dir.path().join("d/.workbench/datasets");
     let before = snapshot(&datasets);

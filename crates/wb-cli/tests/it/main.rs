@@ -1,5 +1,6 @@
 //! End-to-end tests of the `wb` binary.
 
+mod compare;
 mod local;
 mod models;
 mod python;

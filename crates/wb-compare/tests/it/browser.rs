@@ -126,7 +126,7 @@ async fn save_screenshot(client: &Client, name: &str) {
         .expect("page height");
     let dim = |i: usize| sizes.get(i).and_then(serde_json::Value::as_u64).unwrap_or(0);
     let (page, chrome) = (dim(0), dim(1));
-    let height = u32::try_from((page + chrome).clamp(600, 8000)).expect("bounded");
+    let height = u32::try_from((page + chrome).clamp(600, 12_000)).expect("bounded");
     client.set_window_size(1280, height).await.expect("grow window");
     let png = client.screenshot().await.expect("screenshot");
     client.set_window_size(1280, 1600).await.expect("restore window");
