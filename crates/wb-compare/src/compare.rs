@@ -233,7 +233,9 @@ async fn run(store: DynObjectStore, invoker: Arc<dyn InvokeEndpoint>, options: C
             let datasets: BTreeSet<&DatasetName> = records.iter().map(|r| &r.dataset).collect();
             match datasets.into_iter().collect::<Vec<_>>().as_slice() {
                 [only] => (*only).clone(),
-                many => return Err(Error::AmbiguousDataset { datasets: many.iter().map(ToString::to_string).collect() }),
+                many => {
+                    return Err(Error::AmbiguousDataset { datasets: many.iter().map(ToString::to_string).collect() });
+                }
             }
         }
     };
@@ -564,7 +566,11 @@ fn pairwise(
                 _ => None,
             };
             let delong = if binary {
-                stats::delong(&positive, &positive_scores(&scored[a].predictions), &positive_scores(&scored[b].predictions))
+                stats::delong(
+                    &positive,
+                    &positive_scores(&scored[a].predictions),
+                    &positive_scores(&scored[b].predictions),
+                )
             } else {
                 None
             };
@@ -621,9 +627,7 @@ fn pairwise(
     // Holm's correction over every pair's primary-metric test.
     let raw: Vec<f64> = out
         .iter()
-        .map(|c| {
-            primary_index.and_then(|i| c.differences.get(i)).and_then(|d| d.p_value).unwrap_or(1.0)
-        })
+        .map(|c| primary_index.and_then(|i| c.differences.get(i)).and_then(|d| d.p_value).unwrap_or(1.0))
         .collect();
     let adjusted = stats::holm(&raw);
     let higher = metrics::higher_is_better(primary);

@@ -1409,13 +1409,15 @@ pub(crate) mod chart {
         let step = mag * [1.0, 2.0, 2.5, 5.0, 10.0].into_iter().find(|&s| norm <= s + 1e-9).unwrap_or(10.0);
         let first = (lo / step - 1e-9).ceil() as i64;
         let last = (hi / step + 1e-9).floor() as i64;
-        let values: Vec<f64> = (first..=last).map(|i| i as f64 * step).collect();
         let decimals = (0..=6usize)
             .find(|&d| {
                 let scaled = step * 10f64.powi(d as i32);
                 (scaled - scaled.round()).abs() < 1e-6
             })
             .unwrap_or(6);
+        // Rounded to the shown decimals, so 3 × 0.2 is 0.6 and not 0.6000000000000001.
+        let scale = 10f64.powi(decimals as i32);
+        let values: Vec<f64> = (first..=last).map(|i| (i as f64 * step * scale).round() / scale).collect();
         (values, decimals)
     }
 

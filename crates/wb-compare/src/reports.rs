@@ -91,18 +91,16 @@ impl ReportSummary {
 /// [`Error::WriteReport`] naming the file that could not be written.
 pub async fn write(store: &DynObjectStore, report: &Report, files: Vec<(String, Vec<u8>)>) -> Result<ObjectPath> {
     let write_one = |p: ObjectPath, bytes: Vec<u8>| async move {
-        store.put_opts(&p, Bytes::from(bytes), PutMode::Overwrite).await.map_err(|e| Error::WriteReport {
-            path: format!("{}/{p}", store.uri()),
-            message: e.to_string(),
-        })
+        store
+            .put_opts(&p, Bytes::from(bytes), PutMode::Overwrite)
+            .await
+            .map_err(|e| Error::WriteReport { path: format!("{}/{p}", store.uri()), message: e.to_string() })
     };
     for (name, bytes) in files {
         write_one(report_file(&report.id, &name)?, bytes).await?;
     }
-    let json = serde_json::to_vec_pretty(report).map_err(|e| Error::WriteReport {
-        path: REPORT_JSON.into(),
-        message: e.to_string(),
-    })?;
+    let json = serde_json::to_vec_pretty(report)
+        .map_err(|e| Error::WriteReport { path: REPORT_JSON.into(), message: e.to_string() })?;
     let document = report_file(&report.id, REPORT_JSON)?;
     write_one(document.clone(), json).await?;
     path(format!("{REPORTS_ROOT}/{}", report.id))
@@ -125,7 +123,10 @@ pub async fn load(store: &DynObjectStore, id: &str) -> Result<Report> {
 /// # Errors
 /// [`Error::UnknownReport`] when the report or file does not exist.
 pub async fn load_file(store: &DynObjectStore, id: &str, file: &str) -> Result<Bytes> {
-    if file.is_empty() || !file.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) || file.starts_with('.') {
+    if file.is_empty()
+        || !file.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        || file.starts_with('.')
+    {
         return Err(Error::UnknownReport { id: format!("{id}/{file}") });
     }
     match store.get(&report_file(id, file)?).await {

@@ -80,9 +80,7 @@ impl TestSet {
                 }
             }
             match &key {
-                Some(key) => row_ids.extend(
-                    column_text(batch, key)?.into_iter().map(Option::unwrap_or_default),
-                ),
+                Some(key) => row_ids.extend(column_text(batch, key)?.into_iter().map(Option::unwrap_or_default)),
                 None => row_ids.extend((row_ids.len()..row_ids.len() + batch.num_rows()).map(|i| i.to_string())),
             }
         }
@@ -174,8 +172,10 @@ pub(crate) fn column_text(batch: &RecordBatch, name: &str) -> Result<Vec<Option<
         what: "test split".into(),
         message: format!("column {name:?} is missing from the test split"),
     })?;
-    let text = arrow::compute::cast(column, &DataType::Utf8)
-        .map_err(|e| wb_datasets::Error::Data { what: format!("test split column {name:?}"), message: e.to_string() })?;
+    let text = arrow::compute::cast(column, &DataType::Utf8).map_err(|e| wb_datasets::Error::Data {
+        what: format!("test split column {name:?}"),
+        message: e.to_string(),
+    })?;
     let text = text.as_string::<i32>();
     Ok((0..text.len()).map(|i| (!text.is_null(i)).then(|| text.value(i).to_owned())).collect())
 }

@@ -143,7 +143,8 @@ pub(crate) fn print_summary(report: &Report, location: Option<&Location>) {
     );
     for e in &report.leaderboard {
         let interval = e.interval.map_or_else(|| "n/a".to_owned(), |i| format!("[{:.4}, {:.4}]", i.low, i.high));
-        let p = e.p_vs_best.map_or_else(|| "-".to_owned(), |p| if p < 0.001 { "<0.001".into() } else { format!("{p:.3}") });
+        let p =
+            e.p_vs_best.map_or_else(|| "-".to_owned(), |p| if p < 0.001 { "<0.001".into() } else { format!("{p:.3}") });
         let verdict = if e.rank == 1 {
             "best"
         } else if e.significantly_worse {
@@ -167,7 +168,10 @@ pub(crate) fn print_summary(report: &Report, location: Option<&Location>) {
     println!();
     println!(
         "timings: scoring {} ms, statistics {} ms, explanations {} ms, total {} ms",
-        report.timings.scoring_ms, report.timings.statistics_ms, report.timings.explanations_ms, report.timings.total_ms
+        report.timings.scoring_ms,
+        report.timings.statistics_ms,
+        report.timings.explanations_ms,
+        report.timings.total_ms
     );
     if let Some(location) = location {
         println!("report  {}", location.uri);

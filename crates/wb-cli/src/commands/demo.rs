@@ -17,15 +17,15 @@ use wb_core::{CONFIG_FILE, Config, DatasetName, LoadedConfig};
 use wb_datasets::{Datasets, PartitionSpec, RegisterRequest};
 use wb_etl::tabular::{IngestOptions, IngestReport, ingest_csv};
 
-use wb_models::invoke::{InvokeRequest, RuntimeClient};
 use wb_compare::compare::CompareOptions;
 use wb_compare::report::LeaderboardEntry;
+use wb_models::invoke::{InvokeRequest, RuntimeClient};
 use wb_models::registry::{ModelRecord, Promotion};
 use workbench::Project;
 
 use crate::cli::DemoArgs;
-use crate::commands::dataset::{DatasetView, print_view};
 use crate::commands::compare::{Location, promote_model, run_comparison};
+use crate::commands::dataset::{DatasetView, print_view};
 use crate::commands::serving::ensure_server;
 use crate::context::{Context, open_store};
 use crate::output::{print_json, spinner};
@@ -230,7 +230,11 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
     println!("  answer    {} (probabilities of classes 0 and 1)", report.sample.response);
     println!();
     let c = &report.comparison;
-    println!("comparison on the held-out test split ({}, {:.0}% bootstrap intervals, paired tests vs best):", c.primary_metric, compared.settings.confidence * 100.0);
+    println!(
+        "comparison on the held-out test split ({}, {:.0}% bootstrap intervals, paired tests vs best):",
+        c.primary_metric,
+        compared.settings.confidence * 100.0
+    );
     for e in &c.leaderboard {
         let interval = e.interval.map(|i| format!("[{:.3}, {:.3}]", i.low, i.high)).unwrap_or_default();
         let p = e.p_vs_best.map_or_else(String::new, |p| {

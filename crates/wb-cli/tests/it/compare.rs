@@ -13,7 +13,16 @@ use crate::local::{fails, ok_json, wb};
 use crate::models::{CleanOnDrop, project};
 
 fn model(d: &Path, name: &str, algorithm: &str) {
-    ok_json(wb(d).args(["train", "--dataset", "toy", "--algorithm", algorithm, "--job", &format!("{name}-job"), "--json"]));
+    ok_json(wb(d).args([
+        "train",
+        "--dataset",
+        "toy",
+        "--algorithm",
+        algorithm,
+        "--job",
+        &format!("{name}-job"),
+        "--json",
+    ]));
     ok_json(wb(d).args(["deploy", "--job", &format!("{name}-job"), "--endpoint", &format!("{name}-ep"), "--json"]));
     ok_json(wb(d).args(["register", name, "--endpoint", &format!("{name}-ep"), "--description", algorithm, "--json"]));
 }
@@ -61,7 +70,8 @@ fn compare_promote_serve_and_keep_the_promoted_model() {
     let best = report["leaderboard"][0]["model"].as_str().expect("best").to_owned();
 
     // Human output: the leaderboard and where the report is.
-    wb(d).args(["compare", "--resamples", "50", "--importance-budget", "0"])
+    wb(d)
+        .args(["compare", "--resamples", "50", "--importance-budget", "0"])
         .assert()
         .success()
         .stdout(predicates::str::contains("rank").and(predicates::str::contains("index.html")));
@@ -124,7 +134,8 @@ fn compare_promote_serve_and_keep_the_promoted_model() {
     let cleaned = ok_json(wb(d).args(["clean", "--keep-promoted", "--json"]));
     assert_eq!(cleaned["report"]["stopped_server"], false);
     let models = ok_json(wb(d).args(["models", "list", "--json"]));
-    let left: Vec<&str> = models.as_array().expect("models").iter().map(|m| m["name"].as_str().expect("name")).collect();
+    let left: Vec<&str> =
+        models.as_array().expect("models").iter().map(|m| m["name"].as_str().expect("name")).collect();
     assert_eq!(left, [best.as_str()]);
     let answer = wb(d)
         .args(["endpoints", "invoke", &format!("{best}-ep"), "--content-type", "text/csv", "--body", "60,red"])
@@ -134,7 +145,10 @@ fn compare_promote_serve_and_keep_the_promoted_model() {
         .stdout
         .clone();
     assert_eq!(String::from_utf8_lossy(&answer).trim().split(',').count(), 2, "the promoted endpoint still serves");
-    assert!(d.join(format!(".workbench/{}", promoted["report"].as_str().expect("report"))).is_dir(), "its report stays");
+    assert!(
+        d.join(format!(".workbench/{}", promoted["report"].as_str().expect("report"))).is_dir(),
+        "its report stays"
+    );
     let again = ok_json(wb(d).args(["clean", "--keep-promoted", "--json"]));
     assert_eq!(again["plan"]["items"].as_array().expect("items").len(), 0, "{again}");
 

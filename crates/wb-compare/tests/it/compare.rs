@@ -63,7 +63,9 @@ pub(crate) async fn project(rows: usize) -> Project {
 
 /// Trains, deploys and registers `algorithm` as `name`.
 async fn model(p: &Project, name: &str, algorithm: &str, hp: &[(&str, &str)]) {
-    let mut train = TrainingJobs::new(p.store.clone()).train(&p.dataset, algorithm).job_name(JobName::parse(format!("{name}-job")).expect("job"));
+    let mut train = TrainingJobs::new(p.store.clone())
+        .train(&p.dataset, algorithm)
+        .job_name(JobName::parse(format!("{name}-job")).expect("job"));
     for (k, v) in hp {
         train = train.hyperparameter(*k, *v);
     }
@@ -241,7 +243,14 @@ async fn real_models_behind_the_local_server_are_compared_reproducibly() {
         assert_eq!(m.metrics.len(), 9, "accuracy .. brier");
         for e in &m.metrics {
             let (v, i) = (e.value.expect("defined"), e.interval.expect("interval"));
-            assert!(i.low <= v + 1e-9 && v <= i.high + 1e-9, "{} {}: {v} outside [{}, {}]", m.model, e.metric, i.low, i.high);
+            assert!(
+                i.low <= v + 1e-9 && v <= i.high + 1e-9,
+                "{} {}: {v} outside [{}, {}]",
+                m.model,
+                e.metric,
+                i.low,
+                i.high
+            );
         }
         assert!(value(&report, m.model.as_str(), "roc_auc") > 0.7, "a learnable target");
         let support: u64 = m.per_class.iter().map(|c| c.support).sum();
@@ -330,21 +339,23 @@ async fn partition_discipline_refuses_foreign_models_unless_asked() {
     let refused = &report.failures[0];
     assert_eq!(refused.model.as_str(), "stale");
     assert!(
-        refused.error.contains("refused") && refused.error.contains("--allow-foreign") && refused.error.contains("partition"),
+        refused.error.contains("refused")
+            && refused.error.contains("--allow-foreign")
+            && refused.error.contains("partition"),
         "{}",
         refused.error
     );
 
-    let report = compare(p.store.clone(), invoker)
-        .resamples(20)
-        .importance_budget(0)
-        .allow_foreign(true)
-        .await
-        .expect("report");
+    let report =
+        compare(p.store.clone(), invoker).resamples(20).importance_budget(0).allow_foreign(true).await.expect("report");
     assert_eq!(report.models.len(), 2);
     assert!(report.model("stale").expect("included").foreign);
     assert!(report.leaderboard.iter().any(|e| e.foreign));
-    assert!(report.warnings.iter().any(|w| w.contains("stale") && w.contains("--allow-foreign")), "{:?}", report.warnings);
+    assert!(
+        report.warnings.iter().any(|w| w.contains("stale") && w.contains("--allow-foreign")),
+        "{:?}",
+        report.warnings
+    );
     let md = render::markdown(&report);
     assert!(md.contains("--allow-foreign"), "the warning is in the markdown");
 }
@@ -365,7 +376,10 @@ async fn bad_requests_get_clear_errors() {
     assert!(unknown.to_string().contains("\"ghost\" is not registered (registered: only)"), "{unknown}");
 
     let column = compare(p.store.clone(), invoker.clone()).slice_by("colur").await.expect_err("column");
-    assert!(column.to_string().contains("cannot slice by \"colur\"") && column.to_string().contains("colour"), "{column}");
+    assert!(
+        column.to_string().contains("cannot slice by \"colur\"") && column.to_string().contains("colour"),
+        "{column}"
+    );
 
     let batch = compare(p.store.clone(), invoker.clone()).batch_size(0).await.expect_err("batch");
     assert!(batch.to_string().contains("--batch-size"), "{batch}");

@@ -274,3 +274,11 @@ async fn serve_answers_on_a_socket_and_shuts_down() {
         .expect("task")
         .expect("serve ends cleanly");
 }
+
+#[tokio::test]
+async fn zz_dump() {
+    let r = support::sample_report(OLD);
+    std::fs::write("/tmp/crop/report.md", wb_compare::render::markdown(&r)).unwrap();
+    std::fs::write("/tmp/crop/index.html", wb_compare::render::html(&r)).unwrap();
+    for (n, b) in wb_compare::render::files(&r) { std::fs::write(format!("/tmp/crop/{n}"), b).unwrap(); }
+}

@@ -335,3 +335,63 @@ async fn the_local_server_serves_captures_and_stops_when_its_record_goes() {
     assert!(lines.iter().any(|l| l["eventMetadata"]["inferenceId"] == "req-3"));
     assert!(local::status(&p.store).await.expect("status").is_none(), "the record is gone");
 }
+
+#[tokio::test]
+async fn promotion_is_recorded_protected_and_kept_by_clean() {
+    let p = project(400).await;
+    let jobs = TrainingJobs::new(p.store.clone());
+    jobs.train(&p.dataset, "logistic-regression").job_name(job("keep-job")).await.expect("train");
+    jobs.train(&p.dataset, "gaussian-nb").job_name(job("drop-job")).await.expect("train");
+    let endpoints = Endpoints::new(p.store.clone());
+    let (keep_ep, drop_ep) =
+        (EndpointName::parse("keep-ep").expect("name"), EndpointName::parse("drop-ep").expect("name"));
+    endpoints.deploy(&job("keep-job"), &keep_ep).await.expect("deploy");
+    endpoints.deploy(&job("drop-job"), &drop_ep).await.expect("deploy");
+    let registry = Registry::new(p.store.clone());
+    let (keep, drop) = (ModelName::parse("keep").expect("name"), ModelName::parse("drop").expect("name"));
+    registry.register(&keep, &keep_ep).await.expect("register");
+    registry.register(&drop, &drop_ep).await.expect("register");
+    let report = ObjectPath::parse("reports/compare/20261123T000000Z-abcdef/report.json").expect("path");
+    p.store.put(&report, bytes::Bytes::from_static(b"{}")).await.expect("report");
+    let other_report = ObjectPath::parse("reports/compare/20261122T000000Z-000000/report.json").expect("path");
+    p.store.put(&other_report, bytes::Bytes::from_static(b"{}")).await.expect("report");
+
+    assert!(registry.promoted().await.expect("read").is_none());
+    let ghost = registry.promote(&ModelName::parse("ghost").expect("name"), None, BTreeMap::new()).await;
+    assert!(matches!(ghost, Err(Error::UnknownModel { .. })), "{ghost:?}");
+    let first = registry.promote(&drop, None, BTreeMap::new()).await.expect("promote");
+    assert_eq!(first.previous, None);
+    let metrics = BTreeMap::from([("roc_auc".to_owned(), 0.9)]);
+    let promotion = registry
+        .promote(&keep, Some("reports/compare/20261123T000000Z-abcdef".into()), metrics.clone())
+        .await
+        .expect("promote");
+    assert_eq!(promotion.previous.as_ref(), Some(&drop), "the promotion it replaced");
+    assert_eq!(promotion.job.as_str(), "keep-job");
+    assert_eq!(registry.promoted().await.expect("read"), Some(promotion.clone()));
+    let refused = registry.remove(&keep).await.expect_err("promoted");
+    assert!(matches!(refused, Error::Promoted { .. }) && refused.to_string().contains("wb promote"), "{refused}");
+
+    let options = clean::CleanOptions { all: true, keep_promoted: true };
+    let plan = clean::plan_with(&p.store, options).await.expect("plan");
+    let names: Vec<String> = plan.items.iter().map(|i| format!("{}:{}", i.kind, i.name)).collect();
+    for gone in ["endpoint:drop-ep", "model:drop", "training-job:drop-job", "report:compare/20261122T000000Z-000000"] {
+        assert!(names.iter().any(|n| n == gone), "{gone} is removed: {names:?}");
+    }
+    for kept in ["keep", "promotion", "dataset", "20261123T000000Z"] {
+        assert!(!names.iter().any(|n| n.contains(kept)), "{kept} is kept: {names:?}");
+    }
+    clean::execute_with(&p.store, options).await.expect("clean");
+    assert!(clean::plan_with(&p.store, options).await.expect("plan").is_empty(), "nothing left to remove");
+    assert_eq!(registry.list().await.expect("list").into_iter().map(|m| m.name).collect::<Vec<_>>(), [keep.clone()]);
+    assert!(
+        StoreCatalog::new(p.store.clone()).resolve("keep-ep").await.expect("resolve").is_some(),
+        "still deployable"
+    );
+    assert!(p.store.exists(&report).await.expect("head"), "the cited report stays");
+    assert!(Datasets::new(p.store.clone()).open(&p.dataset).await.is_ok(), "its dataset stays");
+
+    // Without --keep-promoted everything goes, the promotion included.
+    clean::execute(&p.store, true).await.expect("clean --all");
+    assert!(p.store.list(None).await.expect("list").is_empty());
+}
