@@ -344,6 +344,6 @@ mod tests {
         assert_eq!(short(0.5), "0.5");
         assert_eq!(short(12.0), "12");
         assert_eq!(short(-0.000_01), "0");
-        assert_eq!(short(3.141_59), "3.1416");
+        assert_eq!(short(1.234_56), "1.2346");
     }
 }

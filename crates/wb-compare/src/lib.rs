@@ -5,16 +5,16 @@
 //! - [`stats`]: seeded bootstrap confidence intervals and paired tests (McNemar, DeLong,
 //!   paired bootstrap) with Holm's correction.
 
-pub mod metrics;
-pub mod stats;
 pub mod compare;
-pub mod explain;
-pub mod report;
-pub mod score;
-pub mod reports;
-pub mod render;
-pub mod web;
 mod error;
+pub mod explain;
+pub mod metrics;
+pub mod render;
+pub mod report;
+pub mod reports;
+pub mod score;
+pub mod stats;
+pub mod web;
 
 pub use compare::{Compare, CompareOptions, compare};
 pub use error::{Error, Result};

@@ -1088,25 +1088,3 @@ mod tests {
         assert_eq!(back[0].threshold, f64::MAX);
     }
 }
-#[cfg(test)]
-mod perf_tmp {
-    use super::*;
-    use rand::{Rng, SeedableRng};
-    #[test]
-    fn perf() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-        for k in [2usize, 3, 5] {
-            let n = 10_000;
-            let labels: Vec<usize> = (0..n).map(|_| rng.gen_range(0..k)).collect();
-            let mut proba = Vec::new();
-            for _ in 0..n { let r: Vec<f64> = (0..k).map(|_| rng.gen_range(0.01..1.0)).collect(); let s: f64 = r.iter().sum(); proba.extend(r.iter().map(|v| v / s)); }
-            let t = std::time::Instant::now();
-            let out = crate::stats::bootstrap(n, 1000, 3, 0.95, |idx| classification_scalars(&labels, &proba, k, idx));
-            eprintln!("k={k}: {:?} {:?}", t.elapsed(), out[5]);
-        }
-        let actual: Vec<f64> = (0..10_000).map(|_| rng.gen_range(1.0..2.0)).collect();
-        let t = std::time::Instant::now();
-        let out = crate::stats::bootstrap(10_000, 1000, 3, 0.95, |idx| regression_scalars(&actual, &actual, idx));
-        eprintln!("reg: {:?} {:?}", t.elapsed(), out[0]);
-    }
-}

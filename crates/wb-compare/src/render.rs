@@ -2,13 +2,13 @@
 //! file per chart.
 //!
 //! - [`markdown`] is the report for terminals and pull requests (tables, warnings first);
-//! - [`html`] is one page with inline CSS and inline SVG, no scripts and no external URLs, so it
+//! - [`html()`] is one page with inline CSS and inline SVG, no scripts and no external URLs, so it
 //!   opens from a directory, an S3 console download or `wb compare serve` alike;
 //! - [`files`] is everything written next to `report.json`.
 //!
 //! Every string that comes from a user (descriptions, error messages, feature names, slice
-//! categories, row ids) is escaped: HTML through maud's `html!`, SVG through [`chart`]'s own
-//! escaping, Markdown by neutralising `<`, `>`, `&` and `|`.
+//! categories, row ids) is escaped: HTML through maud's `html!`, SVG through the chart module's
+//! own escaping, Markdown by neutralising `<`, `>`, `&` and `|`.
 //!
 //! The web app (`crate::web`) builds its pages from the same fragments, so a served page and
 //! `index.html` look alike.
@@ -58,7 +58,13 @@ pub fn html(report: &Report) -> String {
 /// A metric value: 4 decimals below 10, fewer for large values (`rmse` of prices).
 pub(crate) fn num(v: f64) -> String {
     if !v.is_finite() {
-        return if v.is_nan() { "n/a".into() } else if v > 0.0 { "+∞".into() } else { "−∞".into() };
+        return if v.is_nan() {
+            "n/a".into()
+        } else if v > 0.0 {
+            "+∞".into()
+        } else {
+            "−∞".into()
+        };
     }
     let a = v.abs();
     if a >= 1000.0 {
@@ -427,29 +433,31 @@ fn markdown_with(report: &Report, charts: &Charts) -> String {
         }
         out.push('\n');
     }
-    md_table(&mut out, &["", ""], &[], &[
-        vec!["Report".into(), format!("`{}`", report.id)],
-        vec!["Created".into(), md(&report.created_at)],
-        vec!["Dataset".into(), md(report.dataset.as_str())],
-        vec!["Task".into(), md(&task_line(report))],
-        vec!["Fingerprint".into(), format!("`{}`", report.fingerprint)],
-        vec!["Test rows".into(), count_usize(report.test_rows)],
-        vec!["Row ids".into(), md(report.row_id_column.as_deref().unwrap_or("row number in the test split"))],
-        vec!["Seed".into(), report.settings.seed.to_string()],
-        vec!["Settings".into(), md(&settings_line(report))],
-        vec![
-            "Primary metric".into(),
-            format!("{} ({})", md(metric_label(&report.primary_metric)), direction(report)),
+    md_table(
+        &mut out,
+        &["", ""],
+        &[],
+        &[
+            vec!["Report".into(), format!("`{}`", report.id)],
+            vec!["Created".into(), md(&report.created_at)],
+            vec!["Dataset".into(), md(report.dataset.as_str())],
+            vec!["Task".into(), md(&task_line(report))],
+            vec!["Fingerprint".into(), format!("`{}`", report.fingerprint)],
+            vec!["Test rows".into(), count_usize(report.test_rows)],
+            vec!["Row ids".into(), md(report.row_id_column.as_deref().unwrap_or("row number in the test split"))],
+            vec!["Seed".into(), report.settings.seed.to_string()],
+            vec!["Settings".into(), md(&settings_line(report))],
+            vec![
+                "Primary metric".into(),
+                format!("{} ({})", md(metric_label(&report.primary_metric)), direction(report)),
+            ],
         ],
-    ]);
+    );
 
     if !report.failures.is_empty() {
         out.push_str("## Failures\n\n");
-        let rows: Vec<Vec<String>> = report
-            .failures
-            .iter()
-            .map(|f| vec![md(f.model.as_str()), md(f.endpoint.as_str()), md(&f.error)])
-            .collect();
+        let rows: Vec<Vec<String>> =
+            report.failures.iter().map(|f| vec![md(f.model.as_str()), md(f.endpoint.as_str()), md(&f.error)]).collect();
         md_table(&mut out, &["Model", "Endpoint", "Error"], &[], &rows);
     }
 
@@ -481,10 +489,14 @@ fn markdown_with(report: &Report, charts: &Charts) -> String {
     if charts.leaderboard.is_some() {
         out.push_str("![Leaderboard](leaderboard.svg)\n\n");
     }
-    let curve_files: Vec<&str> = [("roc.svg", &charts.curves.roc), ("pr.svg", &charts.curves.pr), ("calibration.svg", &charts.curves.calibration)]
-        .into_iter()
-        .filter_map(|(f, c)| c.as_ref().map(|_| f))
-        .collect();
+    let curve_files: Vec<&str> = [
+        ("roc.svg", &charts.curves.roc),
+        ("pr.svg", &charts.curves.pr),
+        ("calibration.svg", &charts.curves.calibration),
+    ]
+    .into_iter()
+    .filter_map(|(f, c)| c.as_ref().map(|_| f))
+    .collect();
     if !curve_files.is_empty() {
         out.push_str("## Curves\n\n");
         for f in curve_files {
@@ -510,11 +522,7 @@ fn markdown_with(report: &Report, charts: &Charts) -> String {
                     count_usize(c.rows),
                     pval(c.mcnemar.as_ref().map(|m| m.p_value)),
                     pval(c.delong.as_ref().map(|d| d.p_value)),
-                    format!(
-                        "{} {}",
-                        opt(d.and_then(|d| d.difference)),
-                        ci(d.and_then(|d| d.interval.as_ref()))
-                    ),
+                    format!("{} {}", opt(d.and_then(|d| d.difference)), ci(d.and_then(|d| d.interval.as_ref()))),
                     pval(c.adjusted_p),
                     yes_no(c.significant).into(),
                     c.better.as_ref().map_or_else(|| "tie".into(), |b| md(b.as_str())),
@@ -546,13 +554,18 @@ fn markdown_with(report: &Report, charts: &Charts) -> String {
 
     let t = &report.timings;
     out.push_str("## Timings\n\n");
-    md_table(&mut out, &["Phase", "Time"], &[1], &[
-        vec!["Load test split".into(), duration(t.load_ms)],
-        vec!["Scoring".into(), duration(t.scoring_ms)],
-        vec!["Statistics".into(), duration(t.statistics_ms)],
-        vec!["Explanations".into(), duration(t.explanations_ms)],
-        vec!["**Total**".into(), format!("**{}**", duration(t.total_ms))],
-    ]);
+    md_table(
+        &mut out,
+        &["Phase", "Time"],
+        &[1],
+        &[
+            vec!["Load test split".into(), duration(t.load_ms)],
+            vec!["Scoring".into(), duration(t.scoring_ms)],
+            vec!["Statistics".into(), duration(t.statistics_ms)],
+            vec!["Explanations".into(), duration(t.explanations_ms)],
+            vec!["**Total**".into(), format!("**{}**", duration(t.total_ms))],
+        ],
+    );
     out
 }
 
@@ -579,11 +592,8 @@ fn markdown_model(out: &mut String, report: &Report, n: usize, m: &ModelReport, 
     );
 
     let _ = writeln!(out, "#### Metrics\n");
-    let rows: Vec<Vec<String>> = m
-        .metrics
-        .iter()
-        .map(|e| vec![md(metric_label(&e.metric)), opt(e.value), ci(e.interval.as_ref())])
-        .collect();
+    let rows: Vec<Vec<String>> =
+        m.metrics.iter().map(|e| vec![md(metric_label(&e.metric)), opt(e.value), ci(e.interval.as_ref())]).collect();
     md_table(out, &["Metric", "Value", &format!("{} CI", level(report))], &[1], &rows);
 
     if !m.per_class.is_empty() {
@@ -967,11 +977,15 @@ pub(crate) fn curves(title: &str, charts: &CurveCharts) -> Markup {
 
 /// The cell of the pairwise matrix for `row` against `col`: (difference row − col, interval,
 /// comparison).
-fn pair<'a>(report: &'a Report, row: &str, col: &str) -> Option<(Option<f64>, Option<Interval>, &'a PairwiseComparison)> {
+fn pair<'a>(
+    report: &'a Report,
+    row: &str,
+    col: &str,
+) -> Option<(Option<f64>, Option<Interval>, &'a PairwiseComparison)> {
     report.comparisons.iter().find_map(|c| {
         let d = primary_difference(report, c);
         let diff = d.and_then(|d| d.difference);
-        let interval = d.and_then(|d| d.interval.clone());
+        let interval = d.and_then(|d| d.interval);
         if c.a.as_str() == row && c.b.as_str() == col {
             Some((diff, interval, c))
         } else if c.a.as_str() == col && c.b.as_str() == row {
@@ -1087,7 +1101,12 @@ pub(crate) fn metrics_table(report: &Report, m: &ModelReport) -> Markup {
 
 /// Everything about one model: identity, metrics, per-class, confusion, thresholds,
 /// importance, slices, worst rows and scoring. `curves` are inserted after the metrics.
-pub(crate) fn model_detail(report: &Report, m: &ModelReport, curves: Option<&CurveCharts>, importance: Option<&str>) -> Markup {
+pub(crate) fn model_detail(
+    report: &Report,
+    m: &ModelReport,
+    curves: Option<&CurveCharts>,
+    importance: Option<&str>,
+) -> Markup {
     let name = m.model.as_str();
     let rank = report.leaderboard.iter().find(|e| e.model.as_str() == name);
     html! {
@@ -1304,7 +1323,8 @@ fn html_with(report: &Report, charts: &Charts) -> String {
         (timings(report))
         footer { "Generated by wb compare from report.json (format " (report.format) ")." }
     };
-    page(&format!("Model comparison: {} ({})", report.dataset, report.id), static_nav(report, charts), body).into_string()
+    page(&format!("Model comparison: {} ({})", report.dataset, report.id), static_nav(report, charts), body)
+        .into_string()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1423,13 +1443,23 @@ pub(crate) mod chart {
 
     /// Expands `[lo, hi]` outward to tick multiples.
     fn nice_range(lo: f64, hi: f64, target: usize) -> (f64, f64) {
-        let (lo, hi) = if (hi - lo).abs() < 1e-12 { (lo - 0.5_f64.max(lo.abs() * 0.1), hi + 0.5_f64.max(hi.abs() * 0.1)) } else { (lo, hi) };
+        let (lo, hi) = if (hi - lo).abs() < 1e-12 {
+            (lo - 0.5_f64.max(lo.abs() * 0.1), hi + 0.5_f64.max(hi.abs() * 0.1))
+        } else {
+            (lo, hi)
+        };
         let (t, _) = ticks(lo, hi, target);
         let step = if t.len() >= 2 { t[1] - t[0] } else { (hi - lo) / target.max(1) as f64 };
         ((lo / step).floor() * step, (hi / step).ceil() * step)
     }
 
-    fn legend(out: &mut String, corner: Corner, plot: (f64, f64, f64, f64), title: &str, entries: &[(String, &str, bool)]) {
+    fn legend(
+        out: &mut String,
+        corner: Corner,
+        plot: (f64, f64, f64, f64),
+        title: &str,
+        entries: &[(String, &str, bool)],
+    ) {
         if entries.is_empty() {
             return;
         }
@@ -1931,7 +1961,12 @@ mod tests {
         assert!(md.contains("| 1 | model-a | 0.9123 [0.8812, 0.9401] | — | — |"), "{md}");
         assert!(md.contains("| 2 | model-b ⚠ foreign | 0.8000 [0.7700, 0.8300] | <0.001 | yes |"), "{md}");
         assert!(md.contains("| model-c | model-c-ep | HTTP 500: &lt;html&gt;oops&lt;/html&gt; |"), "failure row");
-        assert!(md.contains("| model-a | model-b | 100 | 0.039 | <0.001 | 0.1123 [0.0500, 0.1700] | <0.001 | yes | model-a |"), "{md}");
+        assert!(
+            md.contains(
+                "| model-a | model-b | 100 | 0.039 | <0.001 | 0.1123 [0.0500, 0.1700] | <0.001 | yes | model-a |"
+            ),
+            "{md}"
+        );
         for section in [
             "| Fingerprint |",
             "| Seed | 7 |",
@@ -1996,15 +2031,18 @@ mod tests {
         let report = sample();
         let files = files(&report);
         let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, [
-            "report.md",
-            "index.html",
-            "leaderboard.svg",
-            "roc.svg",
-            "pr.svg",
-            "calibration.svg",
-            "importance-model-a.svg"
-        ]);
+        assert_eq!(
+            names,
+            [
+                "report.md",
+                "index.html",
+                "leaderboard.svg",
+                "roc.svg",
+                "pr.svg",
+                "calibration.svg",
+                "importance-model-a.svg"
+            ]
+        );
         for (name, bytes) in files.iter().filter(|(n, _)| n.ends_with(".svg")) {
             let text = std::str::from_utf8(bytes).expect("utf-8");
             assert!(text.starts_with("<svg"), "{name}");
@@ -2013,9 +2051,10 @@ mod tests {
             assert_eq!(root.tag_name().name(), "svg", "{name}");
             assert_eq!(root.tag_name().namespace(), Some("http://www.w3.org/2000/svg"), "{name}");
             assert!(root.attribute("viewBox").is_some(), "{name} scales");
-            let drawn = root.descendants().filter(|n| ["polyline", "path", "rect", "circle"].contains(&n.tag_name().name()));
+            let drawn =
+                root.descendants().filter(|n| ["polyline", "path", "rect", "circle"].contains(&n.tag_name().name()));
             assert!(drawn.count() > 2, "{name} draws something");
-            let text: String = root.descendants().filter(|n| n.is_text()).filter_map(|n| n.text()).collect();
+            let text: String = root.descendants().filter(roxmltree::Node::is_text).filter_map(|n| n.text()).collect();
             assert!(!text.is_empty(), "{name} has labels");
         }
         let roc = std::str::from_utf8(&files[3].1).expect("utf-8");

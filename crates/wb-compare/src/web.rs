@@ -31,8 +31,7 @@ use crate::report::Report;
 use crate::reports::{self, ReportSummary};
 
 /// Scripts, frames, forms and foreign resources are all refused; styles are inline.
-const CSP: &str =
-    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// The web app over every report in `store`.
 pub fn router(store: DynObjectStore) -> Router {
@@ -81,7 +80,9 @@ enum PageError {
 impl From<Error> for PageError {
     fn from(e: Error) -> Self {
         match e {
-            Error::UnknownReport { id } => Self::NotFound(format!("There is no comparison report {id:?} in this store.")),
+            Error::UnknownReport { id } => {
+                Self::NotFound(format!("There is no comparison report {id:?} in this store."))
+            }
             other => Self::Internal(other.to_string()),
         }
     }
@@ -121,8 +122,11 @@ struct ApiError(StatusCode, String);
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        let status =
-            if matches!(e, Error::UnknownReport { .. }) { StatusCode::NOT_FOUND } else { StatusCode::INTERNAL_SERVER_ERROR };
+        let status = if matches!(e, Error::UnknownReport { .. }) {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::INTERNAL_SERVER_ERROR
+        };
         Self(status, e.to_string())
     }
 }

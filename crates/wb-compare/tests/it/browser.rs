@@ -1,7 +1,8 @@
 //! The web app in a real headless Chromium, driven through chromedriver with fantoccini.
 //!
-//! Needs Debian's `chromium` and `chromium-driver` (`apt-get install -y chromium
-//! chromium-driver`); without them the test fails saying so. `WB_CHROMIUM` and
+//! Needs Debian's `chromium` and `chromium-driver`. When they are missing, the harness runs
+//! the project's `scripts/install-test-deps` (apt-get, as root or through sudo) once; when that
+//! cannot install them the test fails saying what to run — it never skips. `WB_CHROMIUM` and
 //! `WB_CHROMEDRIVER` point at other binaries. Screenshots go to `target/browser-screenshots/`.
 
 use std::net::TcpListener as StdListener;
@@ -23,12 +24,33 @@ const NEW: &str = "20260302T101500Z-bbbbbb";
 /// Every browser step together must finish within this.
 const TEST_TIMEOUT: Duration = Duration::from_secs(180);
 
+/// Installs Chromium and ChromeDriver with the project's script when the default binaries
+/// are missing; the outcome is checked by [`binary`].
+fn provision() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if Path::new("/usr/bin/chromium").is_file() && Path::new("/usr/bin/chromedriver").is_file() {
+            return;
+        }
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/install-test-deps");
+        match Command::new(&script).status() {
+            Ok(status) if status.success() => {}
+            Ok(status) => eprintln!("{} exited with {status}", script.display()),
+            Err(e) => eprintln!("cannot run {}: {e}", script.display()),
+        }
+    });
+}
+
 fn binary(env: &str, default: &str) -> PathBuf {
     let path = std::env::var_os(env).map_or_else(|| PathBuf::from(default), PathBuf::from);
+    if !path.is_file() && std::env::var_os(env).is_none() {
+        provision();
+    }
     assert!(
         path.is_file(),
         "the browser test needs {} (not found at {}). Install Chromium and its WebDriver with \
-         `sudo apt-get install -y chromium chromium-driver`, or set {env} to the binary.",
+         `scripts/install-test-deps` (sudo apt-get install -y chromium chromium-driver), or set {env} \
+         to the binary.",
         Path::new(default).file_name().and_then(|n| n.to_str()).unwrap_or(default),
         path.display()
     );
@@ -189,9 +211,16 @@ async fn browse(client: &Client, base: &str) {
     let listed: Vec<String> = texts(client, "table.reports tbody tr a.report-link").await;
     assert_eq!(listed, [NEW, OLD], "reports newest first");
     assert_no_injection(client).await;
+    save_screenshot(client, "home.png").await;
 
     // The newest report.
-    client.find(Locator::Css("table.reports tbody tr:first-child a.report-link")).await.expect("report link").click().await.expect("click");
+    client
+        .find(Locator::Css("table.reports tbody tr:first-child a.report-link"))
+        .await
+        .expect("report link")
+        .click()
+        .await
+        .expect("click");
     wait_for_path(client, &format!("/reports/{NEW}")).await;
     assert_eq!(leaderboard(client).await, expected_leaderboard(), "report leaderboard");
     let warning = client.find(Locator::Css(".alert.warnings")).await.expect("warnings box");

@@ -154,7 +154,11 @@ fn model(spec: &Spec, fingerprint: ContentHash) -> ModelReport {
             },
         ],
         confusion: vec![vec![tn, NEGATIVES - tn], vec![POSITIVES - tp, tp]],
-        curves: Some(Curves { roc: roc(spec.k), precision_recall: pr(spec.k / 2.0), calibration: calibration(spec.skew) }),
+        curves: Some(Curves {
+            roc: roc(spec.k),
+            precision_recall: pr(spec.k / 2.0),
+            calibration: calibration(spec.skew),
+        }),
         thresholds: thresholds(spec.k / 3.0),
         importance: Some(Importance {
             rows: 300,
@@ -177,7 +181,11 @@ fn model(spec: &Spec, fingerprint: ContentHash) -> ModelReport {
                     slice: (*slice).into(),
                     rows: [140, 110, 50][i],
                     metrics: vec![
-                        Estimate { metric: "accuracy".into(), value: Some(spec.accuracy - 0.02 * i as f64), interval: None },
+                        Estimate {
+                            metric: "accuracy".into(),
+                            value: Some(spec.accuracy - 0.02 * i as f64),
+                            interval: None,
+                        },
                         Estimate { metric: "roc_auc".into(), value: Some(spec.auc - 0.015 * i as f64), interval: None },
                     ],
                 })
@@ -333,7 +341,15 @@ pub(crate) fn sample_report(id: &str) -> Report {
     let mut report = Report {
         format: REPORT_FORMAT,
         id: id.to_owned(),
-        created_at: format!("{}-{}-{}T{}:{}:{}Z", &id[0..4], &id[4..6], &id[6..8], &id[9..11], &id[11..13], &id[13..15]),
+        created_at: format!(
+            "{}-{}-{}T{}:{}:{}Z",
+            &id[0..4],
+            &id[4..6],
+            &id[6..8],
+            &id[9..11],
+            &id[11..13],
+            &id[13..15]
+        ),
         dataset: DatasetName::parse("customer-churn").expect("dataset"),
         fingerprint,
         task: "classification".into(),

@@ -41,11 +41,8 @@ impl Got {
 }
 
 async fn get(app: &Router, uri: &str) -> Got {
-    let response = app
-        .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
-        .await
-        .expect("infallible service");
+    let response =
+        app.clone().oneshot(Request::get(uri).body(Body::empty()).expect("request")).await.expect("infallible service");
     let status = response.status();
     let headers = response.headers().clone();
     let bytes: Bytes = axum::body::to_bytes(response.into_body(), 16 << 20).await.expect("body");
@@ -75,7 +72,8 @@ async fn index_shows_newest_leaderboard_and_every_report() {
     got.assert_html(StatusCode::OK);
     let body = &got.body;
     // The leaderboard of the newest report, in rank order, linking to the model pages.
-    let rows: Vec<usize> = MODELS.iter().map(|m| position(body, &format!(r#"href="/reports/{NEW}/models/{m}""#))).collect();
+    let rows: Vec<usize> =
+        MODELS.iter().map(|m| position(body, &format!(r#"href="/reports/{NEW}/models/{m}""#))).collect();
     assert!(rows.windows(2).all(|w| w[0] < w[1]), "leaderboard in rank order");
     assert!(body.contains(r#"class="leaderboard""#));
     for rank in ["1", "2", "3"] {
@@ -84,7 +82,9 @@ async fn index_shows_newest_leaderboard_and_every_report() {
     assert!(body.contains("0.9123") && body.contains("[0.8812, 0.9401]"), "value and interval");
     assert!(body.contains("0.003") && body.contains("&lt;0.001"), "p-values formatted");
     // Both reports are listed, newest first, with dataset and best model.
-    assert!(position(body, &format!(r#"href="/reports/{NEW}""#)) < position(body, &format!(r#"href="/reports/{OLD}""#)));
+    assert!(
+        position(body, &format!(r#"href="/reports/{NEW}""#)) < position(body, &format!(r#"href="/reports/{OLD}""#))
+    );
     assert!(body.contains("churn-q2") && body.contains("customer-churn"));
     // The foreign-partition warning is repeated, escaped.
     assert!(body.contains("&lt;not the scored one&gt;"), "warning shown and escaped");
@@ -128,9 +128,16 @@ async fn model_page_has_metrics_curves_confusion_thresholds_importance_slices_wo
     let got = get(&app, &format!("/reports/{OLD}/models/{}", MODELS[0])).await;
     got.assert_html(StatusCode::OK);
     let body = &got.body;
-    for section in
-        ["Metrics", "Per class", "Confusion matrix", "Curves", "Thresholds", "Permutation importance", "Slices by", "Worst rows"]
-    {
+    for section in [
+        "Metrics",
+        "Per class",
+        "Confusion matrix",
+        "Curves",
+        "Thresholds",
+        "Permutation importance",
+        "Slices by",
+        "Worst rows",
+    ] {
         assert!(body.contains(section), "section {section}");
     }
     assert!(body.contains("ROC AUC") && body.contains("0.9123"), "metric values");
@@ -273,12 +280,4 @@ async fn serve_answers_on_a_socket_and_shuts_down() {
         .expect("shuts down within 10 s")
         .expect("task")
         .expect("serve ends cleanly");
-}
-
-#[tokio::test]
-async fn zz_dump() {
-    let r = support::sample_report(OLD);
-    std::fs::write("/tmp/crop/report.md", wb_compare::render::markdown(&r)).unwrap();
-    std::fs::write("/tmp/crop/index.html", wb_compare::render::html(&r)).unwrap();
-    for (n, b) in wb_compare::render::files(&r) { std::fs::write(format!("/tmp/crop/{n}"), b).unwrap(); }
 }
