@@ -133,13 +133,12 @@ pub(crate) fn print_summary(report: &Report, location: Option<&Location>) {
     }
     println!();
     println!(
-        "{:>4}  {:<20} {:>9}  {:<19} {:>10}  {}",
+        "{:>4}  {:<20} {:>9}  {:<19} {:>10}  verdict",
         "rank",
         "model",
         report.primary_metric,
         format!("{:.0}% interval", report.settings.confidence * 100.0),
         "p vs best",
-        "verdict"
     );
     for e in &report.leaderboard {
         let interval = e.interval.map_or_else(|| "n/a".to_owned(), |i| format!("[{:.4}, {:.4}]", i.low, i.high));

@@ -383,7 +383,10 @@ async fn promotion_is_recorded_protected_and_kept_by_clean() {
     }
     clean::execute_with(&p.store, options).await.expect("clean");
     assert!(clean::plan_with(&p.store, options).await.expect("plan").is_empty(), "nothing left to remove");
-    assert_eq!(registry.list().await.expect("list").into_iter().map(|m| m.name).collect::<Vec<_>>(), [keep.clone()]);
+    assert_eq!(
+        registry.list().await.expect("list").into_iter().map(|m| m.name).collect::<Vec<_>>(),
+        std::slice::from_ref(&keep)
+    );
     assert!(
         StoreCatalog::new(p.store.clone()).resolve("keep-ep").await.expect("resolve").is_some(),
         "still deployable"
