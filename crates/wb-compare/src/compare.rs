@@ -246,6 +246,15 @@ async fn run(store: DynObjectStore, invoker: Arc<dyn InvokeEndpoint>, options: C
     if test.is_empty() {
         return Err(Error::NothingScored { reasons: vec![format!("the test split of {dataset} has no rows")] });
     }
+    if matches!(test.labels, Labels::Classes(_)) && test.classes.len() < 2 {
+        return Err(Error::NothingScored {
+            reasons: vec![format!(
+                "dataset {dataset} has {} class ({}); classification metrics need at least two",
+                test.classes.len(),
+                test.classes.join(", ")
+            )],
+        });
+    }
     let slice_values = match &options.slice_by {
         Some(column) => Some(explain::slice_column(&manifest, &split, column)?),
         None => None,

@@ -40,10 +40,16 @@ fn write_csv(path: &Path, rows: usize) {
 
 /// A project with a registered and partitioned dataset `toy`.
 pub(crate) async fn project(rows: usize) -> Project {
+    project_with(rows, write_csv, true).await
+}
+
+/// A project whose dataset `toy` (target `label`, key `id`) is written by `write`; a numeric
+/// target cannot be stratified.
+async fn project_with(rows: usize, write: fn(&Path, usize), stratify: bool) -> Project {
     let dir = tempfile::tempdir().expect("tempdir");
     let store: DynObjectStore = Arc::new(LocalStore::open(&dir.path().join("store")).expect("store"));
     let csv = dir.path().join("toy.csv");
-    write_csv(&csv, rows);
+    write(&csv, rows);
     let dataset = DatasetName::parse("toy").expect("name");
     let datasets = Datasets::new(store.clone());
     datasets
@@ -57,7 +63,8 @@ pub(crate) async fn project(rows: usize) -> Project {
         })
         .await
         .expect("register");
-    datasets.partition(&dataset).await.expect("partition");
+    let spec = wb_datasets::PartitionSpec { stratify, ..wb_datasets::PartitionSpec::default() };
+    datasets.partition(&dataset).spec(spec).await.expect("partition");
     Project { _dir: dir, store, dataset }
 }
 
@@ -187,6 +194,48 @@ impl InvokeEndpoint for Scripted {
     }
 }
 
+/// Three classes from the signal, with some noise.
+fn write_three_classes(path: &Path, rows: usize) {
+    let mut text = String::from("id,signal,noise,label\n");
+    for i in 0..rows {
+        let signal = ((i * 7919) % 1000) as f64 / 100.0;
+        let noise = ((i * 104_729) % 97) as f64;
+        let shifted = if (i * 31) % 13 == 0 { signal + 3.0 } else { signal };
+        let label = if shifted < 3.3 {
+            "low"
+        } else if shifted < 6.6 {
+            "mid"
+        } else {
+            "high"
+        };
+        text.push_str(&format!("{i},{signal},{noise},{label}\n"));
+    }
+    std::fs::write(path, text).expect("write csv");
+}
+
+/// A numeric target: twice the signal plus an offset and a little noise.
+fn write_regression(path: &Path, rows: usize) {
+    let mut text = String::from("id,signal,noise,label\n");
+    for i in 0..rows {
+        let signal = ((i * 7919) % 1000) as f64 / 100.0;
+        let noise = ((i * 104_729) % 97) as f64;
+        let y = 2.0 * signal + 5.0 + ((i * 31) % 7) as f64 / 10.0;
+        text.push_str(&format!("{i},{signal},{noise},{y}\n"));
+    }
+    std::fs::write(path, text).expect("write csv");
+}
+
+/// A model server over the project's endpoints, and a client for it.
+async fn serve(p: &Project) -> (wb_models::server::RunningServer, Arc<dyn InvokeEndpoint>) {
+    let server = ModelServer::builder(Arc::new(StoreCatalog::new(p.store.clone())))
+        .build()
+        .bind("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("bind");
+    let invoker: Arc<dyn InvokeEndpoint> = Arc::new(RuntimeClient::new(&server.url()).expect("client"));
+    (server, invoker)
+}
+
 fn value(report: &Report, model: &str, metric: &str) -> f64 {
     report.model(model).and_then(|m| m.metric(metric)).and_then(|e| e.value).expect("metric")
 }
@@ -197,12 +246,7 @@ async fn real_models_behind_the_local_server_are_compared_reproducibly() {
     model(&p, "toy-logistic", "logistic-regression", &[]).await;
     model(&p, "toy-tree", "decision-tree", &[("max_depth", "2")]).await;
     model(&p, "toy-bayes", "gaussian-nb", &[]).await;
-    let server = ModelServer::builder(Arc::new(StoreCatalog::new(p.store.clone())))
-        .build()
-        .bind("127.0.0.1:0".parse().expect("addr"))
-        .await
-        .expect("bind");
-    let invoker: Arc<dyn InvokeEndpoint> = Arc::new(RuntimeClient::new(&server.url()).expect("client"));
+    let (server, invoker) = serve(&p).await;
 
     let run = || {
         compare(p.store.clone(), Arc::clone(&invoker))
@@ -393,4 +437,64 @@ async fn bad_requests_get_clear_errors() {
     let missing = reports::load(&p.store, "20260101T000000Z-abcdef").await.expect_err("no report");
     assert!(matches!(missing, Error::UnknownReport { .. }));
     assert!(reports::load(&p.store, "../datasets").await.is_err(), "ids cannot leave reports/compare");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_classes_get_macro_metrics_and_no_binary_curves() {
+    let p = project_with(900, write_three_classes, true).await;
+    model(&p, "multi-logistic", "logistic-regression", &[]).await;
+    model(&p, "multi-bayes", "gaussian-nb", &[]).await;
+    let (server, invoker) = serve(&p).await;
+    let report = compare(p.store.clone(), invoker)
+        .resamples(100)
+        .slice_by("signal")
+        .importance_budget(40)
+        .await
+        .expect("compare");
+    assert_eq!(report.classes.len(), 3);
+    assert_eq!(report.positive_class, None);
+    assert_eq!(report.primary_metric, "roc_auc");
+    for m in &report.models {
+        assert_eq!(m.per_class.len(), 3);
+        assert_eq!(m.confusion.len(), 3);
+        assert!(m.curves.is_none() && m.thresholds.is_empty(), "curves are for two classes");
+        assert!(value(&report, m.model.as_str(), "roc_auc") > 0.7, "macro one-vs-rest AUC");
+        let slices = m.slices.as_ref().expect("slices");
+        assert_eq!(slices.kind, "quantiles");
+        assert_eq!(slices.slices.len(), 4, "{:?}", slices.slices);
+        assert_eq!(slices.slices.iter().map(|s| s.rows).sum::<usize>(), report.test_rows);
+        assert!(m.importance.as_ref().expect("importance").invocations <= 40);
+    }
+    let pair = &report.comparisons[0];
+    assert!(pair.mcnemar.is_some(), "McNemar works for any number of classes");
+    assert!(pair.delong.is_none(), "DeLong is for binary ROC AUC");
+    server.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_models_are_ranked_by_rmse() {
+    let p = project_with(600, write_regression, false).await;
+    model(&p, "reg-full", "linear-regression", &[]).await;
+    model(&p, "reg-origin", "linear-regression", &[("fit_intercept", "false")]).await;
+    let (server, invoker) = serve(&p).await;
+    let report = compare(p.store.clone(), invoker).resamples(200).importance_budget(30).await.expect("compare");
+    assert_eq!(report.task, "regression");
+    assert_eq!(report.primary_metric, "rmse");
+    assert!(!report.higher_is_better);
+    assert_eq!(report.leaderboard[0].model.as_str(), "reg-full", "the intercept is needed");
+    assert!(report.leaderboard[0].value < report.leaderboard[1].value);
+    assert!(report.leaderboard[1].significantly_worse, "{:?}", report.leaderboard[1]);
+    let best = &report.models[0];
+    assert_eq!(best.metrics.iter().map(|m| m.metric.as_str()).collect::<Vec<_>>(), ["rmse", "mae", "r2", "mape"]);
+    assert!(value(&report, "reg-full", "r2") > 0.99);
+    assert!(best.per_class.is_empty() && best.curves.is_none());
+    assert!(best.worst_rows.windows(2).all(|w| w[0].loss >= w[1].loss));
+    assert!(best.worst_rows[0].true_class_probability.is_none());
+    let importance = &best.importance.as_ref().expect("importance").features;
+    assert_eq!(importance[0].feature, "signal", "{importance:?}");
+    assert!(importance[0].mean > 1.0, "shuffling the signal raises the RMSE: {importance:?}");
+    let pair = &report.comparisons[0];
+    assert!(pair.mcnemar.is_none() && pair.delong.is_none());
+    assert!(pair.significant);
+    server.shutdown().await.expect("shutdown");
 }
