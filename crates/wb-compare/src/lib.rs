@@ -1,9 +1,39 @@
 //! # wb-compare — judge every registered model on data none of them saw
 //!
-//! - [`metrics`]: classification and regression metrics, curves and threshold tables
-//!   (checked against scikit-learn);
+//! A comparison scores the held-out test split through every registered model's endpoint, so
+//! models built independently — by different people, with different tools — are judged
+//! together, on the same rows, through what will serve them:
+//!
+//! - [`score`]: the test split as CSV batches, sent through
+//!   [`wb_models::invoke::InvokeEndpoint`] with bounded concurrency and retries, answers checked
+//!   row by row;
+//! - [`compare`](mod@compare): model selection and partition discipline, then everything below, assembled
+//!   into a [`report::Report`];
+//! - [`metrics`]: classification and regression metrics, curves and threshold tables (checked
+//!   against scikit-learn);
 //! - [`stats`]: seeded bootstrap confidence intervals and paired tests (McNemar, DeLong,
-//!   paired bootstrap) with Holm's correction.
+//!   paired bootstrap) with Holm's correction;
+//! - [`explain`]: permutation importance through the endpoint, slices, worst rows;
+//! - [`reports`], [`render`], [`web`]: `reports/compare/<id>/` in the store (`report.json`,
+//!   `report.md`, `index.html`, SVG charts) and the web app over all reports.
+//!
+//! Compare the registered models through the local server and write the report:
+//!
+//! ```no_run
+//! # async fn run(store: wb_core::DynObjectStore) -> wb_compare::Result<()> {
+//! use std::sync::Arc;
+//! use wb_models::invoke::RuntimeClient;
+//!
+//! let invoker = Arc::new(RuntimeClient::new("http://127.0.0.1:8080")?);
+//! let report = wb_compare::compare(store.clone(), invoker).seed(7).slice_by("alcohol").await?;
+//! for entry in &report.leaderboard {
+//!     println!("{} {} {:?} worse than best: {}", entry.rank, entry.model, entry.value, entry.significantly_worse);
+//! }
+//! let files = wb_compare::render::files(&report);
+//! let prefix = wb_compare::reports::write(&store, &report, files).await?;
+//! println!("open {prefix}/index.html");
+//! # Ok(()) }
+//! ```
 
 pub mod compare;
 mod error;
