@@ -8,8 +8,11 @@
 //! use wb_models::invoke::RuntimeClient;
 //!
 //! let invoker = Arc::new(RuntimeClient::new("http://127.0.0.1:8080")?);
-//! let report = wb_compare::compare(store, invoker).seed(7).concurrency(8).await?;
-//! println!("best: {:?}", report.best().map(|b| &b.model));
+//! let comparison = wb_compare::compare(store, invoker).seed(7).concurrency(8).await?;
+//! println!("best: {:?}", comparison.report.best().map(|b| &b.model));
+//! for model in &comparison.predictions {
+//!     println!("{}: {} test rows scored", model.model, model.rows.len());
+//! }
 //! # Ok(()) }
 //! ```
 
@@ -166,8 +169,106 @@ impl Compare {
     }
 }
 
+/// A finished comparison: the report, and every scored model's prediction per test row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Comparison {
+    /// The report.
+    pub report: Report,
+    /// Predictions per model, in the report's model order.
+    pub predictions: Vec<ModelPredictions>,
+}
+
+/// One model's predictions for the test split.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelPredictions {
+    /// The model.
+    pub model: ModelName,
+    /// Class labels (empty for regression).
+    pub classes: Vec<String>,
+    /// One row per test row, in split order.
+    pub rows: Vec<RowPrediction>,
+}
+
+/// A model's prediction for one test row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RowPrediction {
+    /// The row's id.
+    pub row_id: String,
+    /// The true label or value.
+    pub actual: String,
+    /// The predicted label (most probable class) or value.
+    pub predicted: String,
+    /// One probability per class (empty for regression).
+    pub probabilities: Vec<f64>,
+}
+
+impl ModelPredictions {
+    /// `row_id,actual,predicted[,p_<class>...]` as CSV (RFC 4180 quoting).
+    #[must_use]
+    pub fn to_csv(&self) -> Vec<u8> {
+        let quote = |v: &str| {
+            if v.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
+                format!("\"{}\"", v.replace('"', "\"\""))
+            } else {
+                v.to_owned()
+            }
+        };
+        let mut out = String::from("row_id,actual,predicted");
+        for class in &self.classes {
+            out.push_str(",p_");
+            out.push_str(&quote(class));
+        }
+        out.push('\n');
+        for row in &self.rows {
+            out.push_str(&quote(&row.row_id));
+            out.push(',');
+            out.push_str(&quote(&row.actual));
+            out.push(',');
+            out.push_str(&quote(&row.predicted));
+            for p in &row.probabilities {
+                out.push(',');
+                out.push_str(&p.to_string());
+            }
+            out.push('\n');
+        }
+        out.into_bytes()
+    }
+}
+
+impl Comparison {
+    /// Every file of the report directory: [`crate::render::files`] and one
+    /// `predictions-<model>.csv` per scored model.
+    #[must_use]
+    pub fn files(&self) -> Vec<(String, Vec<u8>)> {
+        let mut files = crate::render::files(&self.report);
+        files.extend(self.predictions.iter().map(|p| (predictions_file(&p.model), p.to_csv())));
+        files
+    }
+}
+
+/// `predictions-<model>.csv`.
+fn predictions_file(model: &ModelName) -> String {
+    format!("predictions-{model}.csv")
+}
+
+fn model_predictions(test: &TestSet, model: &ModelName, predictions: &Predictions) -> ModelPredictions {
+    let rows = (0..test.len())
+        .map(|i| {
+            let row = predictions.row(i);
+            let (actual, predicted, probabilities) = match &test.labels {
+                Labels::Classes(labels) => {
+                    (test.classes[labels[i]].clone(), test.classes[argmax(row)].clone(), row.to_vec())
+                }
+                Labels::Values(values) => (values[i].to_string(), row[0].to_string(), Vec::new()),
+            };
+            RowPrediction { row_id: test.row_ids[i].clone(), actual, predicted, probabilities }
+        })
+        .collect();
+    ModelPredictions { model: model.clone(), classes: test.classes.clone(), rows }
+}
+
 impl IntoFuture for Compare {
-    type Output = Result<Report>;
+    type Output = Result<Comparison>;
     type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
 
     fn into_future(self) -> Self::IntoFuture {
@@ -212,7 +313,7 @@ struct Scored {
 }
 
 #[expect(clippy::too_many_lines, reason = "the comparison's phases, in order")]
-async fn run(store: DynObjectStore, invoker: Arc<dyn InvokeEndpoint>, options: CompareOptions) -> Result<Report> {
+async fn run(store: DynObjectStore, invoker: Arc<dyn InvokeEndpoint>, options: CompareOptions) -> Result<Comparison> {
     let started = Instant::now();
     let created = chrono::Utc::now();
     check_options(&options)?;
@@ -389,13 +490,19 @@ async fn run(store: DynObjectStore, invoker: Arc<dyn InvokeEndpoint>, options: C
             slices,
             worst_rows: explain::worst_rows(&test, &s.predictions, options.worst_rows),
             scoring: s.stats.clone(),
+            predictions_file: Some(predictions_file(&record.name)),
         });
     }
     let explanations_ms = score::millis(explanations_started);
 
     let leaderboard = leaderboard(&mut models, &comparisons, primary_metric, higher_is_better, options.alpha);
+    let predictions = models
+        .iter()
+        .filter_map(|m| scored.iter().find(|s| s.candidate.record.name == m.model))
+        .map(|s| model_predictions(&test, &s.candidate.record.name, &s.predictions))
+        .collect();
     let positive_class = (test.classes.len() == 2).then(|| test.classes[1].clone());
-    Ok(Report {
+    let report = Report {
         format: REPORT_FORMAT,
         id: new_report_id(created),
         created_at: created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -426,7 +533,8 @@ async fn run(store: DynObjectStore, invoker: Arc<dyn InvokeEndpoint>, options: C
         leaderboard,
         comparisons,
         timings: Timings { load_ms, scoring_ms, statistics_ms, explanations_ms, total_ms: score::millis(started) },
-    })
+    };
+    Ok(Comparison { report, predictions })
 }
 
 fn foreign_reason(record: &ModelRecord, manifest: &Manifest) -> String {

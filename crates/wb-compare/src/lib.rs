@@ -25,12 +25,13 @@
 //! use wb_models::invoke::RuntimeClient;
 //!
 //! let invoker = Arc::new(RuntimeClient::new("http://127.0.0.1:8080")?);
-//! let report = wb_compare::compare(store.clone(), invoker).seed(7).slice_by("alcohol").await?;
+//! let comparison = wb_compare::compare(store.clone(), invoker).seed(7).slice_by("alcohol").await?;
+//! let report = &comparison.report;
 //! for entry in &report.leaderboard {
 //!     println!("{} {} {:?} worse than best: {}", entry.rank, entry.model, entry.value, entry.significantly_worse);
 //! }
-//! let files = wb_compare::render::files(&report);
-//! let prefix = wb_compare::reports::write(&store, &report, files).await?;
+//! // report.json, report.md, index.html, the SVG charts and predictions-<model>.csv:
+//! let prefix = wb_compare::reports::write(&store, report, comparison.files()).await?;
 //! println!("open {prefix}/index.html");
 //! # Ok(()) }
 //! ```
@@ -46,5 +47,5 @@ pub mod score;
 pub mod stats;
 pub mod web;
 
-pub use compare::{Compare, CompareOptions, compare};
+pub use compare::{Compare, CompareOptions, Comparison, ModelPredictions, RowPrediction, compare};
 pub use error::{Error, Result};

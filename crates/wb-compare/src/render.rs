@@ -717,6 +717,9 @@ fn markdown_model(out: &mut String, report: &Report, n: usize, m: &ModelReport, 
         count_usize(s.retries),
         duration(s.elapsed_ms)
     );
+    if let Some(file) = &m.predictions_file {
+        let _ = writeln!(out, "Predictions for every test row: [{file}]({file}).\n");
+    }
 }
 
 fn class_labels(report: &Report, n: usize) -> Vec<String> {
@@ -1100,12 +1103,14 @@ pub(crate) fn metrics_table(report: &Report, m: &ModelReport) -> Markup {
 }
 
 /// Everything about one model: identity, metrics, per-class, confusion, thresholds,
-/// importance, slices, worst rows and scoring. `curves` are inserted after the metrics.
+/// importance, slices, worst rows and scoring. `curves` are inserted after the metrics;
+/// `files` is where the report's files are linked from (`""` beside `index.html`).
 pub(crate) fn model_detail(
     report: &Report,
     m: &ModelReport,
     curves: Option<&CurveCharts>,
     importance: Option<&str>,
+    files: &str,
 ) -> Markup {
     let name = m.model.as_str();
     let rank = report.leaderboard.iter().find(|e| e.model.as_str() == name);
@@ -1131,6 +1136,9 @@ pub(crate) fn model_detail(
                     @if m.foreign { " — another partition than the one scored" } }
                 dt { "Scoring" } dd { (count_usize(m.scoring.rows)) " rows, " (count_usize(m.scoring.invocations)) " invocations, "
                     (count_usize(m.scoring.retries)) " retries, " (duration(m.scoring.elapsed_ms)) }
+                @if let Some(file) = &m.predictions_file {
+                    dt { "Predictions" } dd { a href={ (files) (file) } { (file) } " (every test row)" }
+                }
             }
             div.cols {
                 div { h3 { "Metrics" } (metrics_table(report, m)) }
@@ -1317,7 +1325,7 @@ fn html_with(report: &Report, charts: &Charts) -> String {
         div #models {
             @for m in &report.models {
                 @let imp = charts.importance.iter().find(|(n, _)| n == m.model.as_str()).map(|(_, s)| s.as_str());
-                (model_detail(report, m, None, imp))
+                (model_detail(report, m, None, imp, ""))
             }
         }
         (timings(report))

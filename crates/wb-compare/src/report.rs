@@ -232,6 +232,10 @@ pub struct ModelReport {
     pub worst_rows: Vec<WorstRow>,
     /// How scoring went.
     pub scoring: ScoringStats,
+    /// The file beside the report holding its prediction for every test row
+    /// (`predictions-<model>.csv`: `row_id,actual,predicted` and one probability per class).
+    #[serde(default)]
+    pub predictions_file: Option<String>,
 }
 
 impl ModelReport {

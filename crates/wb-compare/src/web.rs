@@ -278,7 +278,7 @@ async fn model_page(State(store): State<DynObjectStore>, Path((id, model)): Path
         (render::warnings(&report))
         p.crumbs { a href="/" { "Reports" } " › " a href={ "/reports/" (report.id) } { (report.dataset.as_str()) " · " code { (report.id) } }
             " › " (m.model.as_str()) }
-        (render::model_detail(&report, m, Some(&curves), importance.as_deref()))
+        (render::model_detail(&report, m, Some(&curves), importance.as_deref(), &format!("/reports/{}/files/", report.id)))
     };
     let title = format!("{} · {} · wb compare", m.model, report.id);
     Ok(html_page(StatusCode::OK, render::page(&title, nav(Some(&report)), body)))

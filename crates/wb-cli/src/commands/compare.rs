@@ -7,7 +7,7 @@ use anyhow::{Context as _, Result, bail};
 use serde::Serialize;
 use wb_compare::compare::CompareOptions;
 use wb_compare::report::Report;
-use wb_compare::{render, reports, web};
+use wb_compare::{reports, web};
 use wb_core::{DatasetName, ModelName, StoreUri};
 use wb_models::invoke::RuntimeClient;
 use wb_models::registry::{Promotion, Registry};
@@ -76,8 +76,9 @@ pub(crate) async fn run_comparison(
 ) -> Result<(Report, std::result::Result<Location, wb_compare::Error>)> {
     let (server, _) = ensure_server(ctx).await?;
     let invoker = Arc::new(RuntimeClient::new(&server.url)?);
-    let report = wb_compare::compare(ctx.store.clone(), invoker).options(options).await?;
-    let files = render::files(&report);
+    let comparison = wb_compare::compare(ctx.store.clone(), invoker).options(options).await?;
+    let files = comparison.files();
+    let report = comparison.report;
     let written = reports::write(&ctx.store, &report, files).await.map(|prefix| Location {
         id: report.id.clone(),
         uri: ctx.store.uri().object_uri(&prefix),

@@ -257,7 +257,8 @@ async fn real_models_behind_the_local_server_are_compared_reproducibly() {
             .slice_by("colour")
             .importance_budget(60)
     };
-    let report = run().await.expect("compare");
+    let comparison = run().await.expect("compare");
+    let report = comparison.report.clone();
     let manifest = Datasets::new(p.store.clone()).open(&p.dataset).await.expect("open").manifest().clone();
     let rows = usize::try_from(manifest.split(wb_datasets::Split::Test).rows).expect("rows");
     assert_eq!(report.task, "classification");
@@ -320,7 +321,7 @@ async fn real_models_behind_the_local_server_are_compared_reproducibly() {
     assert_eq!(importance[0].feature, "signal", "{importance:?}");
 
     // Same seed, same statistics.
-    let again = run().await.expect("compare again");
+    let again = run().await.expect("compare again").report;
     for (a, b) in report.models.iter().zip(&again.models) {
         assert_eq!(a.metrics, b.metrics);
         assert_eq!(a.importance, b.importance);
@@ -328,14 +329,28 @@ async fn real_models_behind_the_local_server_are_compared_reproducibly() {
     assert_eq!(report.comparisons, again.comparisons);
     assert_ne!(report.id, again.id);
 
+    // Every test row's prediction, per model, in split order.
+    assert_eq!(comparison.predictions.len(), 3);
+    for (m, predictions) in report.models.iter().zip(&comparison.predictions) {
+        assert_eq!(m.model, predictions.model);
+        assert_eq!(predictions.rows.len(), rows);
+        assert!(predictions.rows.iter().all(|r| r.probabilities.len() == 2));
+        let worst = &m.worst_rows[0];
+        let row = predictions.rows.iter().find(|r| r.row_id == worst.row_id).expect("the worst row is a test row");
+        assert_eq!(row.actual, worst.actual);
+        let csv = String::from_utf8(predictions.to_csv()).expect("utf-8");
+        assert!(csv.starts_with("row_id,actual,predicted,p_no,p_yes\n"), "{}", &csv[..40]);
+        assert_eq!(csv.lines().count(), rows + 1);
+    }
+
     // Written, listed, read back.
-    let prefix = reports::write(&p.store, &report, render::files(&report)).await.expect("write");
+    let prefix = reports::write(&p.store, &report, comparison.files()).await.expect("write");
     assert_eq!(prefix.as_str(), format!("reports/compare/{}", report.id));
     assert_eq!(reports::load(&p.store, &report.id).await.expect("load"), report);
     let listed = reports::list(&p.store).await.expect("list");
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].best.as_ref().map(|b| b.0.as_str()), Some(report.leaderboard[0].model.as_str()));
-    for file in ["report.json", "report.md", "index.html"] {
+    for file in ["report.json", "report.md", "index.html", "roc.svg", "predictions-toy-logistic.csv"] {
         assert!(reports::load_file(&p.store, &report.id, file).await.is_ok(), "{file}");
     }
     server.shutdown().await.expect("shutdown");
@@ -359,7 +374,7 @@ async fn failing_endpoints_are_reported_while_the_others_are_scored() {
     options.scoring.concurrency = 1;
     options.resamples = 50;
     options.importance_budget = 0;
-    let report = compare(p.store.clone(), invoker.clone()).options(options).await.expect("partial report");
+    let report = compare(p.store.clone(), invoker.clone()).options(options).await.expect("partial report").report;
     let scored: Vec<&str> = report.models.iter().map(|m| m.model.as_str()).collect();
     assert_eq!(scored.len(), 2, "{scored:?}");
     assert!(scored.contains(&"good") && scored.contains(&"throttled"));
@@ -378,7 +393,8 @@ async fn partition_discipline_refuses_foreign_models_unless_asked() {
     fake_model(&p, "current", None).await;
     fake_model(&p, "stale", Some(wb_core::ContentHash::of_bytes(b"another partition"))).await;
     let invoker = Scripted::with(&[("current", Behaviour::Good), ("stale", Behaviour::Good)]);
-    let report = compare(p.store.clone(), invoker.clone()).resamples(20).importance_budget(0).await.expect("report");
+    let report =
+        compare(p.store.clone(), invoker.clone()).resamples(20).importance_budget(0).await.expect("report").report;
     assert_eq!(report.models.len(), 1);
     let refused = &report.failures[0];
     assert_eq!(refused.model.as_str(), "stale");
@@ -390,8 +406,13 @@ async fn partition_discipline_refuses_foreign_models_unless_asked() {
         refused.error
     );
 
-    let report =
-        compare(p.store.clone(), invoker).resamples(20).importance_budget(0).allow_foreign(true).await.expect("report");
+    let report = compare(p.store.clone(), invoker)
+        .resamples(20)
+        .importance_budget(0)
+        .allow_foreign(true)
+        .await
+        .expect("report")
+        .report;
     assert_eq!(report.models.len(), 2);
     assert!(report.model("stale").expect("included").foreign);
     assert!(report.leaderboard.iter().any(|e| e.foreign));
@@ -450,7 +471,8 @@ async fn three_classes_get_macro_metrics_and_no_binary_curves() {
         .slice_by("signal")
         .importance_budget(40)
         .await
-        .expect("compare");
+        .expect("compare")
+        .report;
     assert_eq!(report.classes.len(), 3);
     assert_eq!(report.positive_class, None);
     assert_eq!(report.primary_metric, "roc_auc");
@@ -477,7 +499,7 @@ async fn regression_models_are_ranked_by_rmse() {
     model(&p, "reg-full", "linear-regression", &[]).await;
     model(&p, "reg-origin", "linear-regression", &[("fit_intercept", "false")]).await;
     let (server, invoker) = serve(&p).await;
-    let report = compare(p.store.clone(), invoker).resamples(200).importance_budget(30).await.expect("compare");
+    let report = compare(p.store.clone(), invoker).resamples(200).importance_budget(30).await.expect("compare").report;
     assert_eq!(report.task, "regression");
     assert_eq!(report.primary_metric, "rmse");
     assert!(!report.higher_is_better);

@@ -201,6 +201,7 @@ fn model(spec: &Spec, fingerprint: ContentHash) -> ModelReport {
             })
             .collect(),
         scoring: ScoringStats { rows: 300, invocations: 3, retries: u32::from(spec.foreign) as usize, elapsed_ms: 420 },
+        predictions_file: None,
     }
 }
 
