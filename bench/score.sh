@@ -60,7 +60,7 @@ EOF
   touch "$work/ready"
 fi
 
-url=$("$wb" --quiet "${cfg[@]}" endpoints list --json | "$venv/bin/python" -c 'import json,sys; e=json.load(sys.stdin); print(e[0]["url"].split("/endpoints/")[0])')
+url=$("$wb" --quiet "${cfg[@]}" endpoints list --json | "$venv/bin/python" -c 'import json,sys; e=json.load(sys.stdin); print(e["endpoints"][0]["url"].split("/endpoints/")[0])')
 echo "== scoring r-logistic, r-tree, r-bayes on $(wc -l < "$work/test.csv") test rows at $url, $(nproc) cores"
 
 best() { sort -n | head -1; }

@@ -89,6 +89,20 @@ fn compare_promote_serve_and_keep_the_promoted_model() {
     assert!(stderr.contains("1 of 3 models could not be scored") && stderr.contains("m-gone"), "{stderr}");
     ok_json(wb(d).args(["models", "remove", "m-gone", "--json"]));
 
+    // A report directory that cannot be written: the leaderboard is still printed, the error says
+    // where, and the reports already there are untouched.
+    let reports = d.join(".workbench/reports/compare");
+    let aside = d.join(".workbench/reports/compare.aside");
+    std::fs::rename(&reports, &aside).expect("move reports aside");
+    std::fs::write(&reports, b"not a directory").expect("block the reports path");
+    let output = wb(d).args(["compare", "--resamples", "20", "--importance-budget", "0"]).output().expect("run");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("its report could not be written") && stderr.contains("reports/compare/"), "{stderr}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("rank"), "the leaderboard is still shown");
+    std::fs::remove_file(&reports).expect("unblock");
+    std::fs::rename(&aside, &reports).expect("restore reports");
+
     // Promote: the newest report that scored it is cited.
     let promoted = ok_json(wb(d).args(["promote", &best, "--json"]));
     assert_eq!(promoted["model"], best.as_str());
@@ -152,8 +166,31 @@ fn compare_promote_serve_and_keep_the_promoted_model() {
     let again = ok_json(wb(d).args(["clean", "--keep-promoted", "--json"]));
     assert_eq!(again["plan"]["items"].as_array().expect("items").len(), 0, "{again}");
 
+    // A test split whose file is gone is named.
+    let test_file = walk(&d.join(".workbench/datasets/toy"))
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("/test/") && p.extension().is_some_and(|e| e == "parquet"))
+        .expect("test split file");
+    std::fs::remove_file(&test_file).expect("remove the test split");
+    let error = fails(wb(d).args(["compare"]));
+    assert!(error.contains("test") && error.contains("part-"), "{error}");
+
     // A plain clean removes the rest, the promotion included.
     let all = ok_json(wb(d).args(["clean", "--json"]));
     assert_eq!(all["report"]["stopped_server"], true);
     assert!(!d.join(".workbench/registry/promoted.json").exists());
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }
