@@ -340,10 +340,13 @@ async fn run(store: DynObjectStore, invoker: Arc<dyn InvokeEndpoint>, options: C
             }
         }
     };
+    tracing::debug!(elapsed_ms = score::millis(started), models = records.len(), "registry read");
     let opened = Datasets::new(store.clone()).open(&dataset).await?;
     let manifest = opened.manifest().clone();
     let split = opened.test_for_evaluation().await?;
+    tracing::debug!(elapsed_ms = score::millis(started), rows = split.num_rows(), "test split read");
     let test = Arc::new(TestSet::new(&manifest, &split)?);
+    tracing::debug!(elapsed_ms = score::millis(started), "test rows prepared");
     if test.is_empty() {
         return Err(Error::NothingScored { reasons: vec![format!("the test split of {dataset} has no rows")] });
     }
@@ -605,8 +608,8 @@ fn evaluate(test: &TestSet, predictions: &Predictions, resamples: usize, seed: u
                 let cuts: Vec<f64> = (1..20).map(|i| f64::from(i) * 0.05).collect();
                 (
                     Some(Curves {
-                        roc: metrics::roc_curve(&positive, &scores),
-                        precision_recall: metrics::pr_curve(&positive, &scores),
+                        roc: thin(metrics::roc_curve(&positive, &scores), MAX_CURVE_POINTS),
+                        precision_recall: thin(metrics::pr_curve(&positive, &scores), MAX_CURVE_POINTS),
                         calibration: metrics::calibration(&positive, &scores, 10),
                     }),
                     metrics::threshold_table(&positive, &scores, &cuts),
@@ -650,6 +653,20 @@ fn evaluate(test: &TestSet, predictions: &Predictions, resamples: usize, seed: u
         point: named.iter().map(|(_, v)| *v).collect(),
         replicates,
     }
+}
+
+/// Most points a curve keeps in the report (the predictions file holds every row).
+pub const MAX_CURVE_POINTS: usize = 400;
+
+/// Keeps at most `max` points of a curve, evenly spaced, always with its first and last.
+fn thin(points: Vec<metrics::CurvePoint>, max: usize) -> Vec<metrics::CurvePoint> {
+    if points.len() <= max || max < 2 {
+        return points;
+    }
+    let last = points.len() - 1;
+    let mut kept: Vec<usize> = (0..max).map(|k| k * last / (max - 1)).collect();
+    kept.dedup();
+    kept.into_iter().map(|i| points[i].clone()).collect()
 }
 
 /// Whether model `i` got each row right (classification).
@@ -824,4 +841,27 @@ pub(crate) fn argmax(values: &[f64]) -> usize {
         }
     }
     best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn curves_are_thinned_evenly_with_their_ends() {
+        let curve: Vec<metrics::CurvePoint> =
+            (0..1000).map(|i| metrics::CurvePoint { x: f64::from(i), y: 0.0, threshold: 0.0 }).collect();
+        let thinned = thin(curve.clone(), 400);
+        assert_eq!(thinned.len(), 400);
+        assert_eq!(thinned[0], curve[0]);
+        assert_eq!(thinned[399], curve[999]);
+        assert!(thinned.windows(2).all(|w| w[0].x < w[1].x));
+        assert_eq!(thin(curve[..10].to_vec(), 400).len(), 10, "short curves stay whole");
+    }
+
+    #[test]
+    fn argmax_takes_the_first_maximum() {
+        assert_eq!(argmax(&[0.2, 0.5, 0.3]), 1);
+        assert_eq!(argmax(&[0.5, 0.5]), 0);
+    }
 }

@@ -43,12 +43,13 @@ pub struct TestSet {
     pub labels: Labels,
     /// Class labels (empty for regression).
     pub classes: Vec<String>,
-    /// Every row's CSV fields (already quoted where needed), row-major.
-    fields: Vec<String>,
     /// All rows as CSV lines, back to back.
     lines: Bytes,
     /// `offsets[i]..offsets[i + 1]` is row `i`'s line in `lines`.
     offsets: Vec<usize>,
+    /// `fields[i * width + j]` is the byte range of row `i`'s field `j` in `lines` (quoted
+    /// where needed), for rebuilding rows with one column shuffled.
+    fields: Vec<(u32, u32)>,
 }
 
 impl TestSet {
@@ -63,36 +64,67 @@ impl TestSet {
             Task::Classification { classes } => classes.clone(),
             Task::Regression => Vec::new(),
         };
-        let labels = match &manifest.task {
-            Task::Classification { .. } => Labels::Classes(split.to_linfa_classification()?.targets.to_vec()),
-            Task::Regression => Labels::Values(split.to_linfa_regression()?.targets.to_vec()),
-        };
         let rows = split.num_rows();
-        let mut fields = Vec::with_capacity(rows * feature_names.len());
-        let mut row_ids = Vec::with_capacity(rows);
+        let width = feature_names.len();
+        let target = &manifest.registration.target;
         let key = manifest.registration.key.clone();
+        let mut row_ids = Vec::with_capacity(rows);
+        let mut class_labels = Vec::new();
+        let mut values = Vec::new();
+        let mut lines = Vec::with_capacity(rows * width * 8);
+        let mut offsets = Vec::with_capacity(rows + 1);
+        let mut fields = Vec::with_capacity(rows * width);
+        offsets.push(0);
+        let class_index: std::collections::HashMap<&str, usize> =
+            classes.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
         for batch in split.batches() {
-            let columns: Vec<Vec<Option<String>>> =
-                feature_names.iter().map(|name| column_text(batch, name)).collect::<Result<_>>()?;
+            let columns = feature_names.iter().map(|name| text_column(batch, name)).collect::<Result<Vec<_>>>()?;
+            let columns: Vec<&arrow::array::StringArray> = columns.iter().map(|c| c.as_string::<i32>()).collect();
             for row in 0..batch.num_rows() {
-                for column in &columns {
-                    fields.push(column[row].as_deref().map(csv_field).unwrap_or_default());
+                for (j, column) in columns.iter().enumerate() {
+                    if j > 0 {
+                        lines.push(b',');
+                    }
+                    let start = lines.len();
+                    if column.is_valid(row) {
+                        push_field(&mut lines, column.value(row));
+                    }
+                    fields.push((as_u32(start)?, as_u32(lines.len())?));
                 }
+                lines.push(b'\n');
+                offsets.push(lines.len());
             }
             match &key {
-                Some(key) => row_ids.extend(column_text(batch, key)?.into_iter().map(Option::unwrap_or_default)),
+                Some(key) => {
+                    let ids = text_column(batch, key)?;
+                    let ids = ids.as_string::<i32>();
+                    row_ids.extend(
+                        (0..ids.len()).map(|i| if ids.is_valid(i) { ids.value(i).to_owned() } else { String::new() }),
+                    );
+                }
                 None => row_ids.extend((row_ids.len()..row_ids.len() + batch.num_rows()).map(|i| i.to_string())),
             }
+            let targets = text_column(batch, target)?;
+            let targets = targets.as_string::<i32>();
+            for i in 0..targets.len() {
+                let value = targets.is_valid(i).then(|| targets.value(i));
+                if classes.is_empty() {
+                    values.push(value.and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN));
+                } else {
+                    let index =
+                        value.and_then(|v| class_index.get(v)).copied().ok_or_else(|| wb_datasets::Error::Data {
+                            what: "test split".into(),
+                            message: format!(
+                                "row {}: target {value:?} is not one of the manifest's classes",
+                                class_labels.len()
+                            ),
+                        })?;
+                    class_labels.push(index);
+                }
+            }
         }
-        let width = feature_names.len();
-        let mut lines = Vec::with_capacity(fields.iter().map(|f| f.len() + 1).sum());
-        let mut offsets = Vec::with_capacity(rows + 1);
-        offsets.push(0);
-        for row in fields.chunks(width.max(1)).take(rows) {
-            push_line(&mut lines, row.iter().map(String::as_str));
-            offsets.push(lines.len());
-        }
-        Ok(Self { row_ids, row_id_column: key, feature_names, labels, classes, fields, lines: lines.into(), offsets })
+        let labels = if classes.is_empty() { Labels::Values(values) } else { Labels::Classes(class_labels) };
+        Ok(Self { row_ids, row_id_column: key, feature_names, labels, classes, lines: lines.into(), offsets, fields })
     }
 
     /// Number of rows.
@@ -118,14 +150,17 @@ impl TestSet {
     #[must_use]
     pub fn body_with(&self, rows: &[usize], feature: usize, replacement: &[usize]) -> Bytes {
         let width = self.feature_names.len();
+        let field = |(start, end): (u32, u32)| &self.lines[start as usize..end as usize];
         let mut out = Vec::with_capacity(rows.len() * 16 * width);
         for (i, &row) in rows.iter().enumerate() {
-            let source = &self.fields[row * width..(row + 1) * width];
-            let swapped = &self.fields[replacement[i] * width + feature];
-            push_line(
-                &mut out,
-                source.iter().enumerate().map(|(j, f)| if j == feature { swapped.as_str() } else { f.as_str() }),
-            );
+            for j in 0..width {
+                if j > 0 {
+                    out.push(b',');
+                }
+                let source = if j == feature { replacement[i] } else { row };
+                out.extend_from_slice(field(self.fields[source * width + j]));
+            }
+            out.push(b'\n');
         }
         out.into()
     }
@@ -147,23 +182,34 @@ impl TestSet {
     }
 }
 
-fn push_line<'a>(out: &mut Vec<u8>, fields: impl Iterator<Item = &'a str>) {
-    for (j, f) in fields.enumerate() {
-        if j > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(f.as_bytes());
+/// Appends a CSV field, quoted when it holds a separator, quote or line break (RFC 4180).
+fn push_field(out: &mut Vec<u8>, value: &str) {
+    if value.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
+        out.push(b'"');
+        out.extend_from_slice(value.replace('"', "\"\"").as_bytes());
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(value.as_bytes());
     }
-    out.push(b'\n');
 }
 
-/// Quotes a CSV field when it holds a separator, quote or line break (RFC 4180).
-fn csv_field(value: &str) -> String {
-    if value.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value.to_owned()
-    }
+fn as_u32(offset: usize) -> Result<u32> {
+    u32::try_from(offset).map_err(|_| Error::InvalidOption {
+        option: "test split",
+        message: "the test split's CSV form exceeds 4 GiB; compare on a smaller test split".into(),
+    })
+}
+
+/// A column cast to UTF-8 text (numbers in their shortest round-trip form).
+fn text_column(batch: &RecordBatch, name: &str) -> Result<arrow::array::ArrayRef> {
+    let column = batch.column_by_name(name).ok_or_else(|| wb_datasets::Error::Data {
+        what: "test split".into(),
+        message: format!("column {name:?} is missing from the test split"),
+    })?;
+    Ok(arrow::compute::cast(column, &DataType::Utf8).map_err(|e| wb_datasets::Error::Data {
+        what: format!("test split column {name:?}"),
+        message: e.to_string(),
+    })?)
 }
 
 /// A column's values as text (`None` for nulls).
@@ -409,8 +455,13 @@ mod tests {
 
     #[test]
     fn fields_are_quoted_when_needed() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        let field = |v: &str| {
+            let mut out = Vec::new();
+            push_field(&mut out, v);
+            String::from_utf8(out).expect("utf-8")
+        };
+        assert_eq!(field("plain"), "plain");
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
     }
 }
