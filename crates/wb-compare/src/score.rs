@@ -79,7 +79,7 @@ impl TestSet {
             classes.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
         for batch in split.batches() {
             let columns = feature_names.iter().map(|name| text_column(batch, name)).collect::<Result<Vec<_>>>()?;
-            let columns: Vec<&arrow::array::StringArray> = columns.iter().map(|c| c.as_string::<i32>()).collect();
+            let columns: Vec<&arrow::array::StringArray> = columns.iter().map(AsArray::as_string::<i32>).collect();
             for row in 0..batch.num_rows() {
                 for (j, column) in columns.iter().enumerate() {
                     if j > 0 {
