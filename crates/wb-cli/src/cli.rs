@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// The workbench: register and partition datasets once; train models on those partitions,
-/// deploy them to endpoints that speak SageMaker's API, register them for comparison; clean up.
+/// deploy them to endpoints that speak SageMaker's API, register them, compare them on the
+/// held-out test split with honest statistics, promote the best; clean up.
 #[derive(Debug, Parser)]
 #[command(name = "wb", version, propagate_version = true)]
 pub(crate) struct Cli {
@@ -46,7 +47,8 @@ pub(crate) enum Command {
     /// List endpoints and invoke them.
     #[command(subcommand)]
     Endpoints(EndpointsCommand),
-    /// Remove what the project created: server, endpoints, models, jobs, capture (datasets with --all).
+    /// Remove what the project created: server, endpoints, models, jobs, capture (datasets and
+    /// reports with --all; --keep-promoted spares the promoted model).
     Clean(CleanArgs),
     /// Score registered models on the held-out test split: metrics with confidence intervals,
     /// paired significance tests, explanations, and a report (`wb compare serve` browses them).

@@ -319,9 +319,15 @@ fn help_lists_the_contract() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = wb(dir.path()).arg("--help").assert().success().get_output().stdout.clone();
     let help = String::from_utf8(out).expect("utf8");
-    for command in ["init", "dataset", "etl", "demo"] {
+    for command in ["init", "dataset", "etl", "demo", "compare", "promote"] {
         assert!(help.contains(command), "{help}");
     }
+    wb(dir.path()).args(["compare", "--help"]).assert().success().stdout(
+        predicate::str::contains("--allow-foreign")
+            .and(predicate::str::contains("--batch-size"))
+            .and(predicate::str::contains("--concurrency"))
+            .and(predicate::str::contains("serve")),
+    );
     wb(dir.path())
         .args(["dataset", "partition", "--help"])
         .assert()
