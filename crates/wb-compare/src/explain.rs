@@ -223,7 +223,7 @@ pub async fn permutation_importance(
     options: &CompareOptions,
 ) -> Result<Option<Importance>> {
     let features = test.feature_names.len();
-    let batch = options.scoring.batch_size.max(1);
+    let batch = test.rows_per_body(options.scoring.batch_size);
     let wanted = options.importance_rows.min(test.len());
     let Some((n, repeats)) = plan(features, wanted, batch, options.importance_repeats, options.importance_budget)
     else {

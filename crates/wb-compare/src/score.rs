@@ -21,6 +21,9 @@ use wb_models::invoke::{InvokeEndpoint, InvokeRequest};
 
 use crate::error::{Error, Result};
 
+/// The largest body sent: 5 MiB, below SageMaker's 6 MB `InvokeEndpoint` limit.
+pub const MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
+
 /// The labels of the test rows.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Labels {
@@ -173,6 +176,14 @@ impl TestSet {
             out.extend_from_slice(&self.lines[self.offsets[row]..self.offsets[row + 1]]);
         }
         out.into()
+    }
+
+    /// Rows per invocation: `batch_size`, lowered so that a body of the longest rows stays
+    /// within [`MAX_BODY_BYTES`] (SageMaker refuses payloads above 6 MB).
+    #[must_use]
+    pub fn rows_per_body(&self, batch_size: usize) -> usize {
+        let longest = self.offsets.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(1);
+        batch_size.min(MAX_BODY_BYTES / longest.max(1)).max(1)
     }
 
     /// Number of classes (0 for regression).
@@ -328,7 +339,7 @@ pub async fn score(
     test: &TestSet,
     options: &ScoringOptions,
 ) -> Result<(Predictions, Counters)> {
-    let size = options.batch_size.max(1);
+    let size = test.rows_per_body(options.batch_size);
     let batches = (0..test.len())
         .step_by(size)
         .map(|start| {
@@ -451,6 +462,24 @@ mod tests {
         let width = parse_answer("ep", b"0.2,0.3,0.5\n", &ids(1), 2).expect_err("three");
         assert!(width.to_string().contains("expected 2 class probabilities, got 3"), "{width}");
         assert_eq!(parse_answer("ep", b"3.5\n-1\n", &ids(2), 0).expect("regression"), vec![3.5, -1.0]);
+    }
+
+    #[test]
+    fn bodies_stay_under_the_payload_limit() {
+        let long = 2 * 1024 * 1024;
+        let test = TestSet {
+            row_ids: vec!["0".into(), "1".into()],
+            row_id_column: None,
+            feature_names: vec!["text".into()],
+            labels: Labels::Values(vec![1.0, 2.0]),
+            classes: Vec::new(),
+            lines: Bytes::from(vec![b'a'; long + 10]),
+            offsets: vec![0, long, long + 10],
+            fields: vec![(0, u32::try_from(long - 1).expect("fits")), (0, 9)],
+        };
+        assert_eq!(test.rows_per_body(500), 2, "two 2 MiB rows fit in 5 MiB, three do not");
+        assert_eq!(test.rows_per_body(1), 1);
+        assert_eq!(test.body(0, 2).len(), long + 10);
     }
 
     #[test]
