@@ -30,10 +30,15 @@
 //! # }
 //! ```
 //!
-//! With the `testkit` feature, [`testkit::Moto`] provides a moto server (a local S3 mock) for
+//! [`SageMakerRuntime`] is SageMaker Runtime's `InvokeEndpoint` behind the workbench's one
+//! invocation interface ([`wb_models::invoke::InvokeEndpoint`]), so `wb compare` scores
+//! SageMaker endpoints exactly as it scores the local server's.
+//!
+//! With the `testkit` feature, `testkit::Moto` provides a moto server (a local S3 mock) for
 //! tests, installing it on first use.
 
 mod error;
+pub mod runtime;
 mod store;
 
 #[cfg(feature = "testkit")]
@@ -43,7 +48,10 @@ pub mod testkit;
 pub use aws_config;
 #[doc(no_inline)]
 pub use aws_sdk_s3;
+#[doc(no_inline)]
+pub use aws_sdk_sagemakerruntime;
 pub use error::{Error, Result};
+pub use runtime::SageMakerRuntime;
 pub use store::{DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_SIZE, Encryption, MAX_PART_SIZE, MIN_PART_SIZE, S3Store};
 
 /// The AWS SDK configuration for a project's `[aws]` table: the standard chain (environment,

@@ -8,8 +8,8 @@ use serde::Serialize;
 use wb_compare::compare::CompareOptions;
 use wb_compare::report::Report;
 use wb_compare::{reports, web};
-use wb_core::{DatasetName, ModelName, StoreUri};
-use wb_models::invoke::RuntimeClient;
+use wb_core::{BackendKind, DatasetName, ModelName, StoreUri};
+use wb_models::invoke::{InvokeEndpoint, RuntimeClient};
 use wb_models::registry::{Promotion, Registry};
 
 use crate::cli::{CompareArgs, CompareCommand, CompareRunArgs, CompareServeArgs, PromoteArgs};
@@ -68,14 +68,29 @@ fn options(args: &CompareRunArgs) -> Result<CompareOptions> {
     Ok(options)
 }
 
-/// Runs a comparison through the local server (started when it is not running) and writes
-/// its report. The report is returned even when writing it failed, with the write error.
+/// The project's invocation interface: SageMaker Runtime for the `sagemaker` backend (with the
+/// `aws` feature), otherwise the local server, started when it is not running.
+pub(crate) async fn invoker(ctx: &Context) -> Result<Arc<dyn InvokeEndpoint>> {
+    if ctx.config.config.backend.kind == BackendKind::Sagemaker {
+        #[cfg(feature = "aws")]
+        {
+            let sdk = wb_aws::sdk_config(&ctx.config.config.aws).await;
+            return Ok(Arc::new(wb_aws::SageMakerRuntime::from_sdk_config(&sdk)));
+        }
+        #[cfg(not(feature = "aws"))]
+        bail!("backend \"sagemaker\" needs a wb built with the `aws` feature");
+    }
+    let (server, _) = ensure_server(ctx).await?;
+    Ok(Arc::new(RuntimeClient::new(&server.url)?))
+}
+
+/// Runs a comparison through the project's endpoints and writes its report. The report is
+/// returned even when writing it failed, with the write error.
 pub(crate) async fn run_comparison(
     ctx: &Context,
     options: CompareOptions,
 ) -> Result<(Report, std::result::Result<Location, wb_compare::Error>)> {
-    let (server, _) = ensure_server(ctx).await?;
-    let invoker = Arc::new(RuntimeClient::new(&server.url)?);
+    let invoker = invoker(ctx).await?;
     let comparison = wb_compare::compare(ctx.store.clone(), invoker).options(options).await?;
     let files = comparison.files();
     let report = comparison.report;
