@@ -353,6 +353,15 @@ async fn real_models_behind_the_local_server_are_compared_reproducibly() {
     for file in ["report.json", "report.md", "index.html", "roc.svg", "predictions-toy-logistic.csv"] {
         assert!(reports::load_file(&p.store, &report.id, file).await.is_ok(), "{file}");
     }
+    for file in ["report.md", "index.html", "roc.svg", "pr.svg", "calibration.svg"] {
+        let bytes = reports::load_file(&p.store, &report.id, file).await.expect("rendered");
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains("NaN") && !text.contains(">inf") && !text.contains(" inf"),
+            "{file} shows only real numbers"
+        );
+        assert!(text.contains("toy-logistic") || file.ends_with(".svg"), "{file} names the models");
+    }
     server.shutdown().await.expect("shutdown");
 }
 
