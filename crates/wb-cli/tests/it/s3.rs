@@ -268,6 +268,37 @@ fn s3_source_inside_the_store_with_settings_from_workbench_toml() {
     let manifest: Value = serde_json::from_slice(&bucket.get("team/datasets/raw/manifest.json")).expect("manifest");
     assert_eq!(bucket.assert_manifest_files_exist(&manifest), 6);
     assert_eq!(bucket.objects()["team/raw/data.csv"], raw_before, "the source object is left as it was");
+
+    // Models on the S3 store: trained, served by the local server reading the bucket, compared
+    // on the test split, the report written into the bucket, the best promoted, then cleaned.
+    struct Clean<'a>(&'a Path);
+    impl Drop for Clean<'_> {
+        fn drop(&mut self) {
+            let _ = wb_toml(self.0).args(["clean", "--json"]).output();
+        }
+    }
+    let _clean = Clean(d);
+    for (name, algorithm) in [("s3-logistic", "logistic-regression"), ("s3-bayes", "gaussian-nb")] {
+        stdout_json(wb_toml(d).args(["train", "--dataset", "raw", "--algorithm", algorithm, "--job", name, "--json"]));
+        stdout_json(wb_toml(d).args(["deploy", "--job", name, "--endpoint", name, "--json"]));
+        stdout_json(wb_toml(d).args(["register", name, "--endpoint", name, "--description", algorithm, "--json"]));
+    }
+    let compared =
+        stdout_json(wb_toml(d).args(["compare", "--resamples", "50", "--importance-budget", "10", "--json"]));
+    assert_eq!(compared["report"]["models"].as_array().expect("models").len(), 2, "{compared}");
+    let id = compared["report"]["id"].as_str().expect("id");
+    let uri = compared["location"]["uri"].as_str().expect("uri");
+    assert_eq!(uri, format!("s3://{}/team/reports/compare/{id}", bucket.name));
+    let objects = bucket.objects();
+    for file in ["report.json", "report.md", "index.html", "predictions-s3-logistic.csv"] {
+        assert!(objects.contains_key(&format!("team/reports/compare/{id}/{file}")), "{file} is in the bucket");
+    }
+    let best = compared["report"]["leaderboard"][0]["model"].as_str().expect("best");
+    let promoted = stdout_json(wb_toml(d).args(["promote", best, "--json"]));
+    assert_eq!(promoted["report"], format!("reports/compare/{id}").as_str());
+    let cleaned = stdout_json(wb_toml(d).args(["clean", "--json"]));
+    assert_eq!(cleaned["report"]["stopped_server"], true, "{cleaned}");
+    assert!(!bucket.objects().keys().any(|k| k.starts_with("team/registry/")), "the registry is gone");
 }
 
 #[test]
