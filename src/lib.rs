@@ -8,6 +8,8 @@
 //! - [`etl`] (`wb-etl`): downloads, safe extraction, CSV → Parquet, synthetic data;
 //! - [`datasets`] (`wb-datasets`): register once, partition once, load the partitions;
 //! - [`models`] (`wb-models`): train, deploy, serve, register and clean up models;
+//! - [`compare`] (`wb-compare`): score every registered model on the held-out test split, with
+//!   confidence intervals, paired tests, explanations, reports and a web app;
 //! - [`Project`]: a `workbench.toml` and its store, the starting point of an experiment;
 //! - `aws` (`wb-aws`, feature `aws`): the S3 store.
 //!
@@ -37,6 +39,7 @@
 //! # Ok(()) }
 //! ```
 
+pub use wb_compare as compare;
 pub use wb_core as core;
 pub use wb_datasets as datasets;
 pub use wb_etl as etl;

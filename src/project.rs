@@ -21,6 +21,9 @@ pub enum Error {
     /// Models, endpoints, registry.
     #[error(transparent)]
     Models(#[from] wb_models::Error),
+    /// Comparisons and reports.
+    #[error(transparent)]
+    Compare(#[from] wb_compare::Error),
     /// The S3 store.
     #[cfg(feature = "aws")]
     #[error(transparent)]
@@ -88,6 +91,13 @@ impl Project {
     #[must_use]
     pub fn registry(&self) -> Registry {
         Registry::new(self.store.clone())
+    }
+
+    /// A comparison of the registered models on the test split, scored through `invoker`
+    /// (the local server's `RuntimeClient`, or `wb_aws::SageMakerRuntime`); configure it and
+    /// `.await` it.
+    pub fn compare(&self, invoker: std::sync::Arc<dyn wb_models::invoke::InvokeEndpoint>) -> wb_compare::Compare {
+        wb_compare::compare(self.store.clone(), invoker)
     }
 
     /// The project's tags (the project tag included), for every resource it creates.

@@ -1,5 +1,6 @@
 //! End to end through the facade: synthesize → ingest → register → partition → load, and the
-//! SageMaker channel agrees with the linfa loader row for row.
+//! SageMaker channel agrees with the linfa loader row for row; train → deploy → register →
+//! compare through `Project`.
 
 use std::sync::Arc;
 
@@ -45,4 +46,53 @@ async fn channel_rows_equal_the_linfa_encoding() {
             assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "row {i}: channel {a} vs loader {b}");
         }
     }
+}
+
+/// An experiment author's whole loop through the facade: train two models on the partition,
+/// deploy and register them, serve them, and compare them on the held-out test split.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn train_deploy_register_and_compare_through_the_project() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    std::fs::write(root.join("workbench.toml"), "[project]\nname = \"facade\"\n").expect("config");
+    let project = Project::open(LoadedConfig::load(&root.join("workbench.toml")).expect("load")).await.expect("open");
+    let csv = root.join("r.csv");
+    workbench::etl::synth::write_readmission_csv(std::fs::File::create(&csv).expect("create"), 1_200, 5)
+        .expect("synth");
+    let name = DatasetName::parse("r").expect("name");
+    project
+        .datasets()
+        .register(RegisterRequest {
+            name: name.clone(),
+            source: csv.display().to_string(),
+            target: "readmitted".into(),
+            key: Some("encounter_id".into()),
+            missing: vec!["?".into()],
+            new_version: false,
+        })
+        .await
+        .expect("register");
+    project.datasets().partition(&name).await.expect("partition");
+    for (model, algorithm) in [("facade-logistic", "logistic-regression"), ("facade-bayes", "gaussian-nb")] {
+        let job = project.training().train(&name, algorithm).tags(project.tags()).await.expect("train");
+        let endpoint = EndpointName::parse(model).expect("endpoint");
+        project.endpoints().deploy(&job.name, &endpoint).await.expect("deploy");
+        project.registry().register(&ModelName::parse(model).expect("model"), &endpoint).await.expect("register");
+    }
+    let catalog = Arc::new(workbench::models::endpoints::StoreCatalog::new(project.store.clone()));
+    let server = workbench::models::server::ModelServer::builder(catalog)
+        .build()
+        .bind("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("serve");
+    let client = Arc::new(workbench::models::invoke::RuntimeClient::new(&server.url()).expect("client"));
+    let comparison = project.compare(client).resamples(100).importance_budget(0).await.expect("compare");
+    let report = &comparison.report;
+    assert_eq!(report.models.len(), 2);
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert_eq!(report.row_id_column.as_deref(), Some("encounter_id"));
+    assert_eq!(comparison.predictions[0].rows.len(), report.test_rows);
+    let prefix = workbench::compare::reports::write(&project.store, report, comparison.files()).await.expect("write");
+    assert!(project.store.exists(&prefix.join("index.html").expect("path")).await.expect("exists"));
+    server.shutdown().await.expect("shutdown");
 }
