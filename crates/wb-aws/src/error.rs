@@ -4,7 +4,7 @@ use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use wb_core::ETag;
 
-/// Errors of `wb-aws`'s own (non-store) API: building and configuring stores.
+/// Errors of `wb-aws`'s own (non-store) API: building and configuring stores, SageMaker hosting.
 ///
 /// Store operations themselves return [`wb_core::Result`], so that callers handle every backend
 /// alike.
@@ -19,6 +19,46 @@ pub enum Error {
     NotS3 {
         /// The rejected URI.
         uri: String,
+    },
+    /// A deploy spec or setting that SageMaker would refuse, caught before any call.
+    #[error("invalid {field} {value:?}: expected {expected}")]
+    Invalid {
+        /// The field (`role`, `instance type`, ...).
+        field: &'static str,
+        /// The value given.
+        value: String,
+        /// What is accepted.
+        expected: String,
+    },
+    /// A SageMaker call failed.
+    #[error("SageMaker {operation} on {resource} failed: {code}: {message}")]
+    SageMaker {
+        /// The operation (`CreateEndpoint`, ...).
+        operation: &'static str,
+        /// The resource it was about.
+        resource: String,
+        /// AWS's error code.
+        code: String,
+        /// AWS's message.
+        message: String,
+    },
+    /// An endpoint went to `Failed` (or vanished) while it was being brought up.
+    #[error("endpoint {endpoint:?} failed to come up: {reason}")]
+    EndpointFailed {
+        /// The endpoint.
+        endpoint: String,
+        /// SageMaker's failure reason.
+        reason: String,
+    },
+    /// An endpoint was not in service in time.
+    #[error(
+        "endpoint {endpoint:?} was not in service after {waited:?}; it is still being created (see `wb endpoints list`)"
+    )]
+    Timeout {
+        /// The endpoint.
+        endpoint: String,
+        /// How long we waited.
+        waited: std::time::Duration,
     },
     /// Multipart settings outside S3's limits.
     #[error("invalid multipart settings (threshold {threshold} bytes, part size {part_size} bytes): {reason}")]

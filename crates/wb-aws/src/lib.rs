@@ -34,10 +34,15 @@
 //! invocation interface ([`wb_models::invoke::InvokeEndpoint`]), so `wb compare` scores
 //! SageMaker endpoints exactly as it scores the local server's.
 //!
+//! [`hosting::Hosting`] deploys a `model.tar.gz` to a SageMaker endpoint (model, endpoint
+//! configuration with data capture, endpoint; update and delete; every resource tagged) and finds
+//! the project's resources by tag.
+//!
 //! With the `testkit` feature, `testkit::Moto` provides a moto server (a local S3 mock) for
 //! tests, installing it on first use.
 
 mod error;
+pub mod hosting;
 pub mod runtime;
 mod store;
 
@@ -48,6 +53,8 @@ pub mod testkit;
 pub use aws_config;
 #[doc(no_inline)]
 pub use aws_sdk_s3;
+#[doc(no_inline)]
+pub use aws_sdk_sagemaker;
 #[doc(no_inline)]
 pub use aws_sdk_sagemakerruntime;
 pub use error::{Error, Result};
