@@ -377,64 +377,45 @@ impl Hosting {
     /// # Errors
     /// [`Error::SageMaker`] when listing or reading tags fails.
     pub async fn tagged(&self, key: &str, value: &str) -> Result<Vec<TaggedResource>> {
-        let mut candidates = Vec::new();
-        let mut token = None;
-        loop {
-            let out = self
-                .client
-                .list_endpoints()
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| sagemaker_error("ListEndpoints", "endpoints", e))?;
-            candidates.extend(out.endpoints().iter().filter_map(|e| {
-                Some(TaggedResource {
-                    kind: "endpoint",
-                    name: e.endpoint_name()?.to_owned(),
-                    arn: e.endpoint_arn()?.to_owned(),
-                })
-            }));
-            token = out.next_token().map(str::to_owned);
-            if token.is_none() {
-                break;
-            }
-        }
-        loop {
-            let out = self
-                .client
-                .list_endpoint_configs()
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| sagemaker_error("ListEndpointConfigs", "endpoint configs", e))?;
-            candidates.extend(out.endpoint_configs().iter().filter_map(|c| {
-                Some(TaggedResource {
-                    kind: "endpoint-config",
-                    name: c.endpoint_config_name()?.to_owned(),
-                    arn: c.endpoint_config_arn()?.to_owned(),
-                })
-            }));
-            token = out.next_token().map(str::to_owned);
-            if token.is_none() {
-                break;
-            }
-        }
-        loop {
-            let out = self
-                .client
-                .list_models()
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| sagemaker_error("ListModels", "models", e))?;
-            candidates.extend(out.models().iter().filter_map(|m| {
-                Some(TaggedResource { kind: "model", name: m.model_name()?.to_owned(), arn: m.model_arn()?.to_owned() })
-            }));
-            token = out.next_token().map(str::to_owned);
-            if token.is_none() {
-                break;
-            }
-        }
+        let endpoints: Vec<_> = self
+            .client
+            .list_endpoints()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<std::result::Result<_, _>>()
+            .await
+            .map_err(|e| sagemaker_error("ListEndpoints", "endpoints", e))?;
+        let configs: Vec<_> = self
+            .client
+            .list_endpoint_configs()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<std::result::Result<_, _>>()
+            .await
+            .map_err(|e| sagemaker_error("ListEndpointConfigs", "endpoint configs", e))?;
+        let models: Vec<_> = self
+            .client
+            .list_models()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<std::result::Result<_, _>>()
+            .await
+            .map_err(|e| sagemaker_error("ListModels", "models", e))?;
+        let resource = |kind, name: Option<&str>, arn: Option<&str>| {
+            Some(TaggedResource { kind, name: name?.to_owned(), arn: arn?.to_owned() })
+        };
+        let candidates = endpoints
+            .iter()
+            .filter_map(|e| resource("endpoint", e.endpoint_name(), e.endpoint_arn()))
+            .chain(
+                configs
+                    .iter()
+                    .filter_map(|c| resource("endpoint-config", c.endpoint_config_name(), c.endpoint_config_arn())),
+            )
+            .chain(models.iter().filter_map(|m| resource("model", m.model_name(), m.model_arn())));
         let mut tagged = Vec::new();
         for resource in candidates {
             let out = self
