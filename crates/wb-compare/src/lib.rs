@@ -39,6 +39,8 @@
 pub mod compare;
 mod error;
 pub mod explain;
+#[cfg(test)]
+mod fixture;
 pub mod metrics;
 pub mod render;
 pub mod report;

@@ -677,57 +677,10 @@ fn regression_impl(actual: &[f64], predicted: &[f64], rows: impl Iterator<Item =
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixture::*;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
     use serde_json::Value;
-
-    /// Relative tolerance against the scikit-learn reference values.
-    const REL: f64 = 1e-9;
-
-    fn fixture() -> Value {
-        serde_json::from_str(include_str!("../tests/fixtures/sklearn_metrics.json")).expect("fixture is valid JSON")
-    }
-
-    /// A number, with JSON `null` (sklearn's NaN or an error) read as NaN.
-    fn num(v: &Value) -> f64 {
-        v.as_f64().unwrap_or(f64::NAN)
-    }
-
-    fn nums(v: &Value) -> Vec<f64> {
-        v.as_array().expect("an array").iter().map(num).collect()
-    }
-
-    fn ints(v: &Value) -> Vec<u64> {
-        v.as_array().expect("an array").iter().map(|x| x.as_u64().expect("an integer")).collect()
-    }
-
-    fn indices(v: &Value) -> Vec<usize> {
-        ints(v).into_iter().map(|x| usize::try_from(x).expect("fits")).collect()
-    }
-
-    fn assert_close(actual: f64, expected: f64, what: &str) {
-        let ok = (actual.is_nan() && expected.is_nan())
-            || actual == expected
-            || (actual - expected).abs() <= REL * actual.abs().max(expected.abs())
-            || (actual - expected).abs() <= 1e-15;
-        assert!(ok, "{what}: got {actual:e}, sklearn {expected:e}");
-    }
-
-    fn assert_all_close(actual: &[f64], expected: &[f64], what: &str) {
-        assert_eq!(actual.len(), expected.len(), "{what}: length");
-        for (i, (&a, &e)) in actual.iter().zip(expected).enumerate() {
-            assert_close(a, e, &format!("{what}[{i}]"));
-        }
-    }
-
-    fn case<'a>(fx: &'a Value, section: &str, name: &str) -> &'a Value {
-        fx[section]
-            .as_array()
-            .expect("a section")
-            .iter()
-            .find(|c| c["name"] == name)
-            .unwrap_or_else(|| panic!("no fixture case {section}/{name}"))
-    }
 
     struct Classified {
         labels: Vec<usize>,

@@ -385,43 +385,9 @@ fn structural_components(positive: &[bool], scores: &[f64], m: usize, n: usize) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixture::*;
     use crate::metrics;
     use serde_json::Value;
-
-    /// Relative tolerance against the statsmodels / numpy reference values.
-    const REL: f64 = 1e-9;
-
-    fn fixture() -> Value {
-        serde_json::from_str(include_str!("../tests/fixtures/sklearn_metrics.json")).expect("fixture is valid JSON")
-    }
-
-    fn num(v: &Value) -> f64 {
-        v.as_f64().unwrap_or(f64::NAN)
-    }
-
-    fn nums(v: &Value) -> Vec<f64> {
-        v.as_array().expect("an array").iter().map(num).collect()
-    }
-
-    fn bools(v: &Value) -> Vec<bool> {
-        v.as_array().expect("an array").iter().map(|x| x.as_bool().expect("a bool")).collect()
-    }
-
-    fn assert_close(actual: f64, expected: f64, what: &str) {
-        let ok = (actual.is_nan() && expected.is_nan())
-            || actual == expected
-            || (actual - expected).abs() <= REL * actual.abs().max(expected.abs());
-        assert!(ok, "{what}: got {actual:e}, reference {expected:e}");
-    }
-
-    fn case<'a>(fx: &'a Value, section: &str, name: &str) -> &'a Value {
-        fx[section]
-            .as_array()
-            .expect("a section")
-            .iter()
-            .find(|c| c["name"] == name)
-            .unwrap_or_else(|| panic!("no fixture case {section}/{name}"))
-    }
 
     /// The binary fixture: labels and the class-probability matrices of models a and b.
     fn binary_models(fx: &Value) -> (Vec<usize>, Vec<f64>, Vec<f64>) {
