@@ -74,10 +74,10 @@ async fn train_deploy_register_and_compare_through_the_project() {
         .expect("register");
     project.datasets().partition(&name).await.expect("partition");
     for (model, algorithm) in [("facade-logistic", "logistic-regression"), ("facade-bayes", "gaussian-nb")] {
-        let job = project.training().train(&name, algorithm).tags(project.tags()).await.expect("train");
+        let job = project.train(&name, algorithm).await.expect("train");
         let endpoint = EndpointName::parse(model).expect("endpoint");
-        project.endpoints().deploy(&job.name, &endpoint).await.expect("deploy");
-        project.registry().register(&ModelName::parse(model).expect("model"), &endpoint).await.expect("register");
+        project.deploy(&job.name, &endpoint).await.expect("deploy");
+        project.register(&ModelName::parse(model).expect("model"), &endpoint).await.expect("register");
     }
     let catalog = Arc::new(workbench::models::endpoints::StoreCatalog::new(project.store.clone()));
     let server = workbench::models::server::ModelServer::builder(catalog)

@@ -14,6 +14,12 @@ pub enum Error {
     /// A configuration or local-store error.
     #[error(transparent)]
     Core(#[from] wb_core::Error),
+    /// A dataset that is not registered or partitioned, or whose files are unreadable.
+    #[error(transparent)]
+    Datasets(#[from] wb_datasets::Error),
+    /// A dataset, job or endpoint record error (unknown job, job not completed, ...).
+    #[error(transparent)]
+    Models(#[from] wb_models::Error),
     /// A store URI that does not name an S3 location.
     #[error("{uri} is not an S3 store URI (expected s3://bucket[/prefix])")]
     NotS3 {
@@ -59,6 +65,34 @@ pub enum Error {
         endpoint: String,
         /// How long we waited.
         waited: std::time::Duration,
+    },
+    /// A training job ended `Failed` or `Stopped`.
+    #[error("training job {job:?} {status}: {reason}")]
+    TrainingFailed {
+        /// The job.
+        job: String,
+        /// `Failed` or `Stopped`.
+        status: String,
+        /// SageMaker's failure reason (or why it was stopped).
+        reason: String,
+    },
+    /// A training job had not ended in time (it keeps running; `wb clean` or the console stops it).
+    #[error("training job {job:?} had not ended after {waited:?}; it is still running")]
+    TrainingTimeout {
+        /// The job.
+        job: String,
+        /// How long we waited.
+        waited: std::time::Duration,
+    },
+    /// A built-in algorithm has no published image in the region.
+    #[error("SageMaker publishes no {algorithm} image in region {region}; it is available in: {available}")]
+    NoImage {
+        /// The algorithm.
+        algorithm: String,
+        /// The region asked for.
+        region: String,
+        /// The regions that have it, comma-separated.
+        available: String,
     },
     /// Multipart settings outside S3's limits.
     #[error("invalid multipart settings (threshold {threshold} bytes, part size {part_size} bytes): {reason}")]

@@ -39,14 +39,14 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use aws_sdk_sagemaker::Client;
-use aws_sdk_sagemaker::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_sagemaker::types::{
     CaptureContentTypeHeader, CaptureMode, CaptureOption, ContainerDefinition, DataCaptureConfig, EndpointStatus,
-    ProductionVariant, ProductionVariantInstanceType, Tag,
+    ProductionVariant, ProductionVariantInstanceType,
 };
 use wb_core::EndpointName;
 
 use crate::error::{Error, Result};
+use crate::sagemaker::{ignore_missing, is_not_found, sagemaker_error, tags};
 
 /// The production variant every endpoint gets (as the local backend).
 pub const VARIANT: &str = "AllTraffic";
@@ -463,43 +463,6 @@ fn resource_name(endpoint: &str, stamp: &str) -> String {
     let room = 63 - stamp.len() - 1;
     let base: String = endpoint.chars().take(room).collect();
     format!("{}-{stamp}", base.trim_end_matches('-'))
-}
-
-fn tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
-    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
-}
-
-/// SageMaker says "not found" with a `ValidationException` ("Could not find endpoint ...").
-fn is_not_found<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
-    e.as_service_error().is_some_and(|s| {
-        s.code() == Some("ValidationException") && s.message().is_some_and(|m| m.contains("Could not find"))
-    })
-}
-
-fn ignore_missing<T, E, R>(
-    result: std::result::Result<T, SdkError<E, R>>,
-    operation: &'static str,
-    resource: &str,
-) -> Result<()>
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
-{
-    match result {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(sagemaker_error(operation, resource, e)),
-    }
-}
-
-fn sagemaker_error<E, R>(operation: &'static str, resource: &str, e: SdkError<E, R>) -> Error
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
-{
-    let code = e.code().unwrap_or("UnknownError").to_owned();
-    let message = e.message().map_or_else(|| DisplayErrorContext(&e).to_string(), str::to_owned);
-    Error::SageMaker { operation, resource: resource.to_owned(), code, message }
 }
 
 /// Polls `status` every `poll` until it says `InService`; `Failed` (or the resource vanishing)

@@ -1,4 +1,5 @@
-//! The workbench's AWS backend: an S3 [`ObjectStore`](wb_core::ObjectStore).
+//! The workbench's AWS backend: an S3 [`ObjectStore`](wb_core::ObjectStore) and the SageMaker
+//! backend.
 //!
 //! [`S3Store`] keeps a workbench's objects in an S3 bucket below an optional key prefix. It passes
 //! the same conformance suite as `wb_core`'s local store: atomic writes, create-only and
@@ -36,15 +37,25 @@
 //!
 //! [`hosting::Hosting`] deploys a `model.tar.gz` to a SageMaker endpoint (model, endpoint
 //! configuration with data capture, endpoint; update and delete; every resource tagged) and finds
-//! the project's resources by tag.
+//! the project's resources by tag. [`training::Training`] runs SageMaker training jobs (built-in
+//! images from [`images`], or the workbench's own container), [`registry::ModelPackages`]
+//! mirrors registered models as model packages, and [`policy`] writes the least-privilege IAM
+//! policy. [`backend::SageMakerBackend`] puts them together over a project's store, recording
+//! jobs and endpoints exactly as the local backend does.
 //!
 //! With the `testkit` feature, `testkit::Moto` provides a moto server (a local S3 mock) for
 //! tests, installing it on first use.
 
+pub mod backend;
 mod error;
 pub mod hosting;
+pub mod images;
+pub mod policy;
+pub mod registry;
 pub mod runtime;
+mod sagemaker;
 mod store;
+pub mod training;
 
 #[cfg(feature = "testkit")]
 pub mod testkit;

@@ -68,6 +68,43 @@ import sys
 
 from moto.server import ThreadedMotoServer
 
+# moto 5.2.5 has no DeleteModelPackage or DeleteModelPackageGroup (HTTP 500), which `wb clean`
+# needs to remove the model registry mirror. Add them the way moto implements its other
+# SageMaker deletes: state only, "not found" as a ValidationException, a group only when empty.
+from moto.core.responses import EmptyResult
+from moto.sagemaker.exceptions import ValidationError
+from moto.sagemaker.models import SageMakerModelBackend
+from moto.sagemaker.responses import SageMakerResponse
+
+
+def _delete_model_package(self, name):
+    arn = self.model_package_name_mapping.get(name, name)
+    if self.model_packages.pop(arn, None) is None:
+        raise ValidationError(f"Model package {name} not found")
+    for key in [k for k, v in self.model_package_name_mapping.items() if v == arn]:
+        del self.model_package_name_mapping[key]
+
+
+def _delete_model_package_group(self, name):
+    name = name.split("model-package-group/")[-1]
+    if name not in self.model_package_groups:
+        raise ValidationError(f"ModelPackageGroup {name} does not exist.")
+    if any(p.model_package_group_name == name for p in self.model_packages.values()):
+        raise ValidationError(f"ModelPackageGroup {name} still has model packages; delete them first.")
+    del self.model_package_groups[name]
+
+
+SageMakerModelBackend.delete_model_package = _delete_model_package
+SageMakerModelBackend.delete_model_package_group = _delete_model_package_group
+SageMakerResponse.delete_model_package = lambda self: (
+    self.sagemaker_backend.delete_model_package(self._get_param("ModelPackageName")),
+    EmptyResult(),
+)[1]
+SageMakerResponse.delete_model_package_group = lambda self: (
+    self.sagemaker_backend.delete_model_package_group(self._get_param("ModelPackageGroupName")),
+    EmptyResult(),
+)[1]
+
 server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
 server.start()
 host, port = server.get_host_and_port()

@@ -30,7 +30,8 @@ pub(crate) enum Command {
     /// Download, extract, convert and generate data.
     #[command(subcommand)]
     Etl(EtlCommand),
-    /// Train a model on a dataset's partitions (a local job in SageMaker's container layout).
+    /// Train a model on a dataset's partitions (a local job in SageMaker's container layout, or
+    /// a SageMaker training job on the sagemaker backend).
     Train(TrainArgs),
     /// Inspect training jobs.
     #[command(subcommand)]
@@ -55,8 +56,18 @@ pub(crate) enum Command {
     Compare(CompareArgs),
     /// Record the model chosen to serve, citing the newest comparison report that scored it.
     Promote(PromoteArgs),
-    /// Run the whole pipeline on the red wine quality data, on the local backend.
+    /// Run the whole pipeline on the red wine quality data (local backend by default).
     Demo(DemoArgs),
+    /// AWS helpers: the IAM policy the project needs.
+    #[command(subcommand)]
+    Aws(AwsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AwsCommand {
+    /// Print the least-privilege IAM policy document the project needs (its S3 prefix, the
+    /// SageMaker actions on resources tagged with the project, iam:PassRole on its role).
+    Policy,
 }
 
 #[derive(Debug, Args)]
@@ -64,7 +75,8 @@ pub(crate) struct TrainArgs {
     /// The partitioned dataset to train on.
     #[arg(long, value_name = "NAME")]
     pub(crate) dataset: String,
-    /// logistic-regression, decision-tree, random-forest, gaussian-nb or linear-regression.
+    /// logistic-regression, decision-tree, random-forest, gaussian-nb or linear-regression; on
+    /// the sagemaker backend also SageMaker's xgboost, linear-learner or image-classification.
     #[arg(long, value_name = "ALG")]
     pub(crate) algorithm: String,
     /// A hyperparameter (repeatable), e.g. --hp max_depth=8.
@@ -73,6 +85,16 @@ pub(crate) struct TrainArgs {
     /// Job name (default: <dataset>-<algorithm>-<time>).
     #[arg(long, value_name = "NAME")]
     pub(crate) job: Option<String>,
+    /// SageMaker training instance type (sagemaker backend; default from workbench.toml, else
+    /// ml.m5.large).
+    #[arg(long, value_name = "T")]
+    pub(crate) instance_type: Option<String>,
+    /// SageMaker training instances (sagemaker backend).
+    #[arg(long, value_name = "N")]
+    pub(crate) instance_count: Option<u32>,
+    /// Managed spot training (sagemaker backend).
+    #[arg(long)]
+    pub(crate) spot: bool,
     /// Print the job record as JSON.
     #[arg(long)]
     pub(crate) json: bool,
@@ -106,6 +128,13 @@ pub(crate) struct DeployArgs {
     /// Capture this percentage of requests and responses (SageMaker's data capture).
     #[arg(long, value_name = "PERCENT")]
     pub(crate) capture: Option<u8>,
+    /// SageMaker hosting instance type (sagemaker backend; default from workbench.toml, else
+    /// ml.m5.large).
+    #[arg(long, value_name = "T")]
+    pub(crate) instance_type: Option<String>,
+    /// SageMaker instances behind the endpoint (sagemaker backend).
+    #[arg(long, value_name = "N")]
+    pub(crate) instance_count: Option<u32>,
     /// Print the endpoint record as JSON.
     #[arg(long)]
     pub(crate) json: bool,
@@ -281,6 +310,9 @@ pub(crate) struct InitArgs {
     /// AWS region.
     #[arg(long)]
     pub(crate) region: Option<String>,
+    /// The workbench's container image (ECR URI) that runs its algorithms on SageMaker.
+    #[arg(long, value_name = "URI")]
+    pub(crate) image: Option<String>,
     /// Print the result as JSON.
     #[arg(long)]
     pub(crate) json: bool,
@@ -453,6 +485,22 @@ pub(crate) struct DemoArgs {
     /// Working directory of the demo (created; reused when run again).
     #[arg(long, value_name = "DIR", default_value = "wb-demo")]
     pub(crate) dir: PathBuf,
+    /// The backend to run on (sagemaker needs --store s3://..., --role and --image, or a
+    /// workbench.toml in DIR that has them).
+    #[arg(long, value_enum, default_value = "local")]
+    pub(crate) backend: Backend,
+    /// The store, for --backend sagemaker: s3://BUCKET/PREFIX.
+    #[arg(long, value_name = "URI")]
+    pub(crate) store: Option<String>,
+    /// The IAM role SageMaker assumes, for --backend sagemaker.
+    #[arg(long, value_name = "ARN")]
+    pub(crate) role: Option<String>,
+    /// The AWS region, for --backend sagemaker (default: the AWS configuration's).
+    #[arg(long)]
+    pub(crate) region: Option<String>,
+    /// The workbench's container image (ECR URI), for --backend sagemaker.
+    #[arg(long, value_name = "URI")]
+    pub(crate) image: Option<String>,
     /// Print the result as JSON.
     #[arg(long)]
     pub(crate) json: bool,

@@ -24,6 +24,35 @@ impl Context {
     }
 }
 
+impl Context {
+    /// Whether the project runs on SageMaker.
+    pub(crate) fn is_sagemaker(&self) -> bool {
+        self.config.config.backend.kind == wb_core::BackendKind::Sagemaker
+    }
+
+    /// Refuses SageMaker-only options on the local backend, naming them.
+    pub(crate) fn sagemaker_only(&self, given: &[(&str, bool)]) -> Result<()> {
+        if self.is_sagemaker() {
+            return Ok(());
+        }
+        let flags: Vec<&str> = given.iter().filter(|(_, set)| *set).map(|(flag, _)| *flag).collect();
+        if flags.is_empty() {
+            return Ok(());
+        }
+        anyhow::bail!(
+            "{} only apply to backend \"sagemaker\"; this project ({}) uses the local backend",
+            flags.join(", "),
+            self.config.path.display()
+        )
+    }
+}
+
+/// The error of a SageMaker project in a build without the `aws` feature.
+#[cfg(not(feature = "aws"))]
+pub(crate) fn no_aws() -> anyhow::Error {
+    anyhow::anyhow!("backend \"sagemaker\" needs a wb built with the `aws` feature")
+}
+
 /// Opens the configured store: a local directory, or S3 (with the `aws` feature).
 pub(crate) async fn open_store(config: &LoadedConfig) -> Result<DynObjectStore> {
     #[cfg(feature = "aws")]

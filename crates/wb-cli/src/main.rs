@@ -60,5 +60,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Clean(args) => commands::clean::run(args, &Context::load(config).await?).await,
         Command::Compare(args) => commands::compare::run(args, &Context::load(config).await?, cli.quiet).await,
         Command::Promote(args) => commands::compare::promote(args, &Context::load(config).await?).await,
+        Command::Aws(command) => aws(command, config).await,
     }
+}
+
+#[cfg(feature = "aws")]
+async fn aws(command: cli::AwsCommand, config: Option<&std::path::Path>) -> anyhow::Result<()> {
+    commands::sagemaker::aws(command, &Context::load(config).await?).await
+}
+
+#[cfg(not(feature = "aws"))]
+async fn aws(_: cli::AwsCommand, _: Option<&std::path::Path>) -> anyhow::Result<()> {
+    anyhow::bail!("`wb aws` needs a wb built with the `aws` feature")
 }

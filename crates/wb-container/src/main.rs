@@ -53,7 +53,17 @@ fn main() -> ExitCode {
 fn train(paths: &ContainerPaths) -> Result<(), String> {
     let job = std::env::var("TRAINING_JOB_NAME").ok();
     // `container::train` writes `output/failure` itself when it fails.
-    container::train(paths, job.as_deref()).map(|_| ()).map_err(|e| e.to_string())
+    container::train(paths, job.as_deref()).map_err(|e| e.to_string())?;
+    // SageMaker reads training metrics from the container's log with one regular expression per
+    // metric (`validation:<name>=<value>`; see wb-aws's backend), so print them there too.
+    let file = paths.output_data_dir().join("metrics.json");
+    let text = std::fs::read_to_string(&file).map_err(|e| format!("reading {}: {e}", file.display()))?;
+    let metrics: std::collections::BTreeMap<String, f64> =
+        serde_json::from_str(&text).map_err(|e| format!("reading {}: {e}", file.display()))?;
+    for (name, value) in metrics {
+        println!("validation:{name}={value}");
+    }
+    Ok(())
 }
 
 fn serve_model(paths: &ContainerPaths) -> Result<(), String> {

@@ -75,8 +75,18 @@ fn train_writes_the_model_and_a_failure_file_when_it_fails() {
     let metadata: serde_json::Value =
         serde_json::from_slice(&std::fs::read(paths.model_dir().join("metadata.json")).expect("read")).expect("json");
     assert_eq!(metadata["job"], "job-1");
-    assert!(metadata["validation_metrics"]["accuracy"].as_f64().expect("accuracy") > 0.8);
+    let accuracy = metadata["validation_metrics"]["accuracy"].as_f64().expect("accuracy");
+    assert!(accuracy > 0.8);
     assert!(!paths.failure_file().exists());
+    // SageMaker's metric definitions read the log: one `validation:<name>=<value>` line each.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let logged: Vec<(&str, f64)> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("validation:")?.split_once('='))
+        .map(|(k, v)| (k, v.parse().expect("a number")))
+        .collect();
+    assert!(logged.contains(&("accuracy", accuracy)), "{stdout}");
+    assert!(logged.iter().any(|(k, _)| *k == "log_loss"), "{stdout}");
 
     let bad = tempfile::tempdir().expect("tempdir");
     let paths = opt_ml(bad.path(), &[("algorithm", "decision-tree"), ("depth", "3")]);

@@ -67,6 +67,20 @@ pub struct BackendConfig {
     /// `local` (default) or `sagemaker`.
     #[serde(default)]
     pub kind: BackendKind,
+    /// The workbench's own container image (an ECR URI of `wb-container`, built from the
+    /// repository's `Dockerfile`) that runs the workbench's algorithms on SageMaker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// SageMaker training instance type (default `ml.m5.large`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training_instance_type: Option<String>,
+    /// SageMaker hosting instance type (default `ml.m5.large`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosting_instance_type: Option<String>,
+    /// Mirror registered models into a SageMaker model package group named after the project
+    /// (default `true` on the sagemaker backend); `wb promote` approves the package.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_registry: Option<bool>,
 }
 
 /// The `[datasets]` table: defaults for partitioning.
@@ -185,6 +199,11 @@ impl Config {
             .map_err(|e| Error::Config { path: path.to_owned(), message: format!("store.uri: {e}") })?;
         if self.backend.kind == BackendKind::Sagemaker && !matches!(uri, StoreUri::S3 { .. }) {
             return bad(format!("backend.kind = \"sagemaker\" needs an s3:// store.uri, not {:?}", self.store.uri));
+        }
+        if self.backend.kind == BackendKind::Sagemaker && self.aws.role_arn.as_deref().is_none_or(str::is_empty) {
+            return bad("backend.kind = \"sagemaker\" needs aws.role_arn, the IAM role SageMaker assumes \
+                 (wb init --role ARN, or role_arn under [aws])"
+                .into());
         }
         Ok(())
     }

@@ -85,6 +85,16 @@ impl Endpoints {
         }
     }
 
+    /// Records an endpoint hosted elsewhere (a SageMaker endpoint), or its move to a new model:
+    /// created when new, otherwise replaced with compare-and-swap keeping its creation time.
+    /// The local server never serves records whose `backend` is not `local`.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] when another deploy wrote the record at the same time; store errors.
+    pub async fn record(&self, record: EndpointRecord) -> Result<EndpointRecord> {
+        put_record(&self.store, record).await
+    }
+
     /// An endpoint's record.
     ///
     /// # Errors
@@ -155,13 +165,7 @@ impl DeployRequest {
         };
         // Fail now, not at the first request, when the artefact is missing or unreadable.
         load_artifact(&self.store, &artifact_uri).await?;
-        let path = layout::endpoint_record(&self.endpoint);
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let (created_at, mode) = match self.store.get_json::<EndpointRecord>(&path).await {
-            Ok((old, etag)) => (old.created_at, PutMode::Update(etag)),
-            Err(wb_core::Error::NotFound { .. }) => (now.clone(), PutMode::Create),
-            Err(e) => return Err(e.into()),
-        };
         let record = EndpointRecord {
             name: self.endpoint.clone(),
             job: self.job.clone(),
@@ -172,22 +176,34 @@ impl DeployRequest {
             variant: DEFAULT_VARIANT.into(),
             capture: self.capture,
             backend: "local".into(),
-            created_at,
+            created_at: now.clone(),
             updated_at: now,
             tags: self.tags,
         };
-        match self.store.put_json(&path, &record, mode).await {
-            Ok(_) => {}
-            Err(wb_core::Error::AlreadyExists { .. } | wb_core::Error::PreconditionFailed { .. }) => {
-                return Err(Error::Conflict {
-                    what: format!("endpoint {}", self.endpoint),
-                    advice: "deploy again".into(),
-                });
-            }
-            Err(e) => return Err(e.into()),
-        }
+        let record = put_record(&self.store, record).await?;
         tracing::info!(endpoint = %self.endpoint, job = %self.job, "endpoint deployed");
         Ok(record)
+    }
+}
+
+/// Writes an endpoint record: create-only when new, otherwise compare-and-swap keeping the first
+/// `created_at`.
+async fn put_record(store: &DynObjectStore, mut record: EndpointRecord) -> Result<EndpointRecord> {
+    let path = layout::endpoint_record(&record.name);
+    let mode = match store.get_json::<EndpointRecord>(&path).await {
+        Ok((old, etag)) => {
+            record.created_at = old.created_at;
+            PutMode::Update(etag)
+        }
+        Err(wb_core::Error::NotFound { .. }) => PutMode::Create,
+        Err(e) => return Err(e.into()),
+    };
+    match store.put_json(&path, &record, mode).await {
+        Ok(_) => Ok(record),
+        Err(wb_core::Error::AlreadyExists { .. } | wb_core::Error::PreconditionFailed { .. }) => {
+            Err(Error::Conflict { what: format!("endpoint {}", record.name), advice: "deploy again".into() })
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -269,6 +285,10 @@ impl StoreCatalog {
             Err(wb_core::Error::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
+        if record.backend != "local" {
+            // Hosted elsewhere (SageMaker): not this server's to serve.
+            return Ok(None);
+        }
         let artifact = load_artifact(&self.store, &record.model_artifact).await?;
         let decoder = Decoder::new(&artifact.schema);
         let loaded = Arc::new(LoadedEndpoint {

@@ -25,7 +25,7 @@ use std::path::PathBuf;
 use std::pin::Pin;
 
 use serde::{Deserialize, Serialize};
-use wb_core::{ContentHash, DatasetName, DynObjectStore, JobName, ObjectStoreExt, PutMode};
+use wb_core::{ContentHash, DatasetName, DynObjectStore, ETag, JobName, ObjectStoreExt, PutMode};
 use wb_datasets::{Datasets, Split};
 
 use crate::algorithm::Algorithm;
@@ -44,6 +44,8 @@ pub enum JobStatus {
     Completed,
     /// Finished without one; see the failure reason.
     Failed,
+    /// Stopped on request before it finished (SageMaker jobs).
+    Stopped,
 }
 
 impl std::fmt::Display for JobStatus {
@@ -52,6 +54,7 @@ impl std::fmt::Display for JobStatus {
             Self::InProgress => "InProgress",
             Self::Completed => "Completed",
             Self::Failed => "Failed",
+            Self::Stopped => "Stopped",
         })
     }
 }
@@ -125,6 +128,40 @@ impl TrainingJobs {
         records::get(&self.store, &layout::job_record(job), || Error::UnknownJob { name: job.to_string() }).await
     }
 
+    /// Records a job that runs elsewhere (a SageMaker training job) as it starts, create-only so
+    /// two jobs never share a name; returns the record's tag for [`TrainingJobs::record_ended`].
+    ///
+    /// # Errors
+    /// [`Error::JobExists`] when the name is taken; store errors.
+    pub async fn record_started(&self, record: &JobRecord) -> Result<ETag> {
+        match self.store.put_json(&layout::job_record(&record.name), record, PutMode::Create).await {
+            Ok(meta) => Ok(meta.etag),
+            Err(wb_core::Error::AlreadyExists { .. } | wb_core::Error::PreconditionFailed { .. }) => {
+                Err(Error::JobExists { name: record.name.to_string() })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Records how a job that runs elsewhere ended (compare-and-swap on the started record), and
+    /// its validation metrics beside the artefact as local jobs do.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] when the record changed since it was started; store errors.
+    pub async fn record_ended(&self, record: &JobRecord, started: ETag) -> Result<()> {
+        if record.status == JobStatus::Completed {
+            self.store.put_json(&layout::job_metrics(&record.name), &record.metrics, PutMode::Overwrite).await?;
+        }
+        match self.store.put_json(&layout::job_record(&record.name), record, PutMode::Update(started)).await {
+            Ok(_) => Ok(()),
+            Err(wb_core::Error::PreconditionFailed { .. } | wb_core::Error::NotFound { .. }) => Err(Error::Conflict {
+                what: format!("training job {}", record.name),
+                advice: "the job record changed while the job ran; see `wb jobs show`".into(),
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Every job, oldest first.
     ///
     /// # Errors
@@ -194,7 +231,7 @@ impl TrainRequest {
         let now = chrono::Utc::now();
         let job = match self.job {
             Some(job) => job,
-            None => default_job_name(&self.dataset, algorithm, now)?,
+            None => default_job_name(&self.dataset, algorithm.name(), now)?,
         };
         let train = manifest.split(Split::Train).channel.clone();
         let validation = manifest.split(Split::Validation).channel.clone();
@@ -311,14 +348,15 @@ impl IntoFuture for TrainRequest {
     }
 }
 
-fn default_job_name(
-    dataset: &DatasetName,
-    algorithm: Algorithm,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<JobName> {
+/// The default job name, `<dataset>-<algorithm>-<UTC time to the millisecond>`, with the dataset
+/// cut so the whole fits SageMaker's 63 characters.
+///
+/// # Errors
+/// [`Error::Core`] when the result is not a valid job name (an algorithm name too long).
+pub fn default_job_name(dataset: &DatasetName, algorithm: &str, now: chrono::DateTime<chrono::Utc>) -> Result<JobName> {
     let stamp = now.format("%Y%m%d-%H%M%S-%3f").to_string();
-    let budget = wb_core::MAX_NAME_LEN - stamp.len() - algorithm.name().len() - 2;
+    let budget = wb_core::MAX_NAME_LEN.saturating_sub(stamp.len() + algorithm.len() + 2);
     let prefix: String = dataset.as_str().chars().take(budget).collect();
     let prefix = prefix.trim_end_matches('-');
-    Ok(JobName::parse(format!("{prefix}-{}-{stamp}", algorithm.name()))?)
+    Ok(JobName::parse(format!("{prefix}-{algorithm}-{stamp}"))?)
 }

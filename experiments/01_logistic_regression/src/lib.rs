@@ -24,19 +24,15 @@ pub async fn run(project: &Project) -> Result<ModelRecord, workbench::Error> {
     let dataset = DatasetName::parse(DATASET)?;
     // Training reads the train and validation channels of the one partition; never the test split.
     let job = project
-        .training()
         .train(&dataset, "logistic-regression")
         .hyperparameter("alpha", "0.01")
         .hyperparameter("max_iterations", "300")
-        .tags(project.tags())
         .await?;
-    let endpoint = project.endpoints().deploy(&job.name, &EndpointName::parse(NAME)?).tags(project.tags()).await?;
+    let endpoint = project.deploy(&job.name, &EndpointName::parse(NAME)?).await?;
     let model = project
-        .registry()
         .register(&ModelName::parse(NAME)?, &endpoint.name)
         .description("Logistic regression (L2-regularised) on the 11 physico-chemical features.")
         .replace(true)
-        .tags(project.tags())
         .await?;
     Ok(model)
 }

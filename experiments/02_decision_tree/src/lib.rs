@@ -24,19 +24,15 @@ pub async fn run(project: &Project) -> Result<ModelRecord, workbench::Error> {
     let dataset = DatasetName::parse(DATASET)?;
     // Training reads the train and validation channels of the one partition; never the test split.
     let job = project
-        .training()
         .train(&dataset, "decision-tree")
         .hyperparameter("max_depth", "6")
         .hyperparameter("min_samples_split", "10")
-        .tags(project.tags())
         .await?;
-    let endpoint = project.endpoints().deploy(&job.name, &EndpointName::parse(NAME)?).tags(project.tags()).await?;
+    let endpoint = project.deploy(&job.name, &EndpointName::parse(NAME)?).await?;
     let model = project
-        .registry()
         .register(&ModelName::parse(NAME)?, &endpoint.name)
         .description("A single decision tree of depth at most 6 (Gini splits).")
         .replace(true)
-        .tags(project.tags())
         .await?;
     Ok(model)
 }

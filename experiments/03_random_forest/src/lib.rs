@@ -24,20 +24,16 @@ pub async fn run(project: &Project) -> Result<ModelRecord, workbench::Error> {
     let dataset = DatasetName::parse(DATASET)?;
     // Training reads the train and validation channels of the one partition; never the test split.
     let job = project
-        .training()
         .train(&dataset, "random-forest")
         .hyperparameter("num_trees", "100")
         .hyperparameter("max_depth", "10")
         .hyperparameter("seed", "7")
-        .tags(project.tags())
         .await?;
-    let endpoint = project.endpoints().deploy(&job.name, &EndpointName::parse(NAME)?).tags(project.tags()).await?;
+    let endpoint = project.deploy(&job.name, &EndpointName::parse(NAME)?).await?;
     let model = project
-        .registry()
         .register(&ModelName::parse(NAME)?, &endpoint.name)
         .description("A random forest of 100 trees of depth at most 10.")
         .replace(true)
-        .tags(project.tags())
         .await?;
     Ok(model)
 }

@@ -2,7 +2,10 @@
 //! SageMaker Runtime through the SDK (`runtime.rs`).
 
 mod hosting;
+mod policy;
+mod registry;
 mod runtime;
+mod training;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -10,6 +10,9 @@ use crate::output::print_json;
 
 pub(crate) async fn run(args: CleanArgs, ctx: &Context) -> Result<()> {
     let options = CleanOptions { all: args.all, keep_promoted: args.keep_promoted };
+    // SageMaker first (endpoints, configurations, models, model packages; running jobs are
+    // stopped), found by the project's tag even when the store's records are lost.
+    let sagemaker = sagemaker_clean(ctx, &args).await?;
     let (plan, report) = if args.dry_run {
         (clean::plan_with(&ctx.store, options).await?, None)
     } else {
@@ -22,14 +25,23 @@ pub(crate) async fn run(args: CleanArgs, ctx: &Context) -> Result<()> {
             dry_run: bool,
             plan: &'a CleanPlan,
             report: Option<CleanReport>,
+            sagemaker: &'a [SageMakerResource],
         }
-        return print_json(&Out { dry_run: args.dry_run, plan: &plan, report });
+        return print_json(&Out { dry_run: args.dry_run, plan: &plan, report, sagemaker: &sagemaker });
+    }
+    let verb = if args.dry_run { "would remove" } else { "removed" };
+    for r in &sagemaker {
+        let verb = match (r.kind.as_str(), args.dry_run) {
+            ("training-job", true) => "would stop",
+            ("training-job", false) => "stopped",
+            _ => verb,
+        };
+        println!("{verb} SageMaker {:<19} {}", r.kind, r.name);
     }
     if plan.is_empty() {
         println!("nothing to remove in {}", ctx.store.uri());
         return Ok(());
     }
-    let verb = if args.dry_run { "would remove" } else { "removed" };
     for item in &plan.items {
         println!("{verb} {:<16} {} ({} objects)", item.kind, item.name, item.objects.len());
     }
@@ -51,4 +63,31 @@ pub(crate) async fn run(args: CleanArgs, ctx: &Context) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A SageMaker resource `wb clean` removed (or would remove).
+#[derive(Debug, Serialize)]
+struct SageMakerResource {
+    kind: String,
+    name: String,
+    arn: String,
+}
+
+async fn sagemaker_clean(ctx: &Context, args: &CleanArgs) -> Result<Vec<SageMakerResource>> {
+    if !ctx.is_sagemaker() {
+        return Ok(Vec::new());
+    }
+    if args.keep_promoted {
+        anyhow::bail!(
+            "--keep-promoted is not supported on the sagemaker backend yet: SageMaker resources are found by the \
+             project tag alone; run `wb clean` without it to remove everything"
+        );
+    }
+    #[cfg(feature = "aws")]
+    {
+        let found = crate::commands::sagemaker::clean(ctx, args.dry_run).await?;
+        Ok(found.into_iter().map(|r| SageMakerResource { kind: r.kind.to_owned(), name: r.name, arn: r.arn }).collect())
+    }
+    #[cfg(not(feature = "aws"))]
+    Err(crate::context::no_aws())
 }

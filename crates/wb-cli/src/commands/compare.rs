@@ -248,6 +248,20 @@ pub(crate) async fn promote_model(ctx: &Context, name: &ModelName) -> Result<(Pr
         }
     };
     let promotion = registry.promote(name, cited, metrics).await?;
+    if ctx.is_sagemaker() {
+        #[cfg(feature = "aws")]
+        {
+            let why = promotion.report.as_deref().map_or_else(
+                || "promoted with `wb promote`".to_owned(),
+                |r| format!("promoted with `wb promote` on the evidence of {r}"),
+            );
+            if let Some(arn) = crate::commands::sagemaker::promote_package(ctx, name, &why).await? {
+                tracing::info!(package = %arn, "model package approved");
+            }
+        }
+        #[cfg(not(feature = "aws"))]
+        return Err(crate::context::no_aws());
+    }
     Ok((promotion, warnings))
 }
 

@@ -13,18 +13,18 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result};
 use serde::Serialize;
-use wb_core::{CONFIG_FILE, Config, DatasetName, LoadedConfig};
+use wb_core::{BackendKind, CONFIG_FILE, Config, DatasetName, LoadedConfig};
 use wb_datasets::{Datasets, PartitionSpec, RegisterRequest};
 use wb_etl::tabular::{IngestOptions, IngestReport, ingest_csv};
 
 use wb_compare::compare::CompareOptions;
 use wb_compare::report::LeaderboardEntry;
-use wb_models::invoke::{InvokeRequest, RuntimeClient};
+use wb_models::invoke::InvokeRequest;
 use wb_models::registry::{ModelRecord, Promotion};
 use workbench::Project;
 
-use crate::cli::DemoArgs;
-use crate::commands::compare::{Location, promote_model, run_comparison};
+use crate::cli::{Backend, DemoArgs};
+use crate::commands::compare::{Location, invoker, promote_model, run_comparison};
 use crate::commands::dataset::{DatasetView, print_view};
 use crate::commands::serving::ensure_server;
 use crate::context::{Context, open_store};
@@ -66,6 +66,27 @@ struct Sample {
     response: String,
 }
 
+/// The demo project's configuration: local by default; SageMaker with the given store, role,
+/// region and image.
+fn demo_config(args: &DemoArgs) -> Result<Config> {
+    let mut config = Config::default();
+    config.project.name = "wb-demo".into();
+    if let Backend::Sagemaker = args.backend {
+        let (Some(store), Some(role)) = (&args.store, &args.role) else {
+            anyhow::bail!(
+                "wb demo --backend sagemaker needs --store s3://BUCKET/PREFIX and --role ARN (and --image URI, the \
+                 workbench's container image that runs the experiments' algorithms on SageMaker)"
+            );
+        };
+        config.backend.kind = BackendKind::Sagemaker;
+        config.store.uri.clone_from(store);
+        config.aws.role_arn = Some(role.clone());
+        config.aws.region.clone_from(&args.region);
+        config.backend.image.clone_from(&args.image);
+    }
+    Ok(config)
+}
+
 /// Writes the wine data as CSV: the 11 physico-chemical features, then `good`.
 fn write_wine_csv(path: &Path) -> Result<u64> {
     let wine = linfa_datasets::winequality();
@@ -88,11 +109,22 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
     std::fs::create_dir_all(dir.join("data")).with_context(|| format!("creating {}", dir.display()))?;
     let config_path = dir.join(CONFIG_FILE);
     if !config_path.exists() {
-        let mut config = Config::default();
-        config.project.name = "wb-demo".into();
+        let config = demo_config(&args)?;
+        config.validate(&config_path)?;
         std::fs::write(&config_path, config.to_toml()).with_context(|| format!("writing {}", config_path.display()))?;
     }
     let config = LoadedConfig::load(&config_path)?;
+    let wanted = match args.backend {
+        Backend::Local => BackendKind::Local,
+        Backend::Sagemaker => BackendKind::Sagemaker,
+    };
+    if config.config.backend.kind != wanted {
+        anyhow::bail!(
+            "{} is a {} project; run the {wanted} demo in another --dir",
+            config.path.display(),
+            config.config.backend.kind
+        );
+    }
     let store = open_store(&config).await?;
 
     let step = spinner(quiet, "writing and ingesting the wine data");
@@ -131,7 +163,7 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
     step.finish_and_clear();
     let outcome = outcome?;
 
-    let project = Project { config: config.clone(), store: store.clone() };
+    let project = Project::open(config.clone()).await?;
     let mut models = Vec::new();
     let step = spinner(quiet, "experiment 01: logistic regression");
     models.push(exp_01_logistic_regression::run(&project).await?);
@@ -139,9 +171,13 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
     models.push(exp_02_decision_tree::run(&project).await?);
     step.set_message("experiment 03: random forest");
     models.push(exp_03_random_forest::run(&project).await?);
-    step.set_message("starting the local server");
     let ctx = Context { config: config.clone(), store: store.clone() };
-    let (server, _) = ensure_server(&ctx).await?;
+    let server = if ctx.is_sagemaker() {
+        "SageMaker Runtime".to_owned()
+    } else {
+        step.set_message("starting the local server");
+        ensure_server(&ctx).await?.0.url
+    };
     step.finish_and_clear();
 
     // One raw row of the source, without its target, as any client would send it.
@@ -149,8 +185,9 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
     let row = text.lines().nth(1).and_then(|l| l.rsplit_once(',')).map(|(features, _)| features.to_owned());
     let row = row.context("the wine CSV has no data row")?;
     let endpoint = models[0].endpoint.to_string();
-    let response = RuntimeClient::new(&server.url)?
-        .invoke(
+    let response = invoker(&ctx)
+        .await?
+        .invoke_endpoint(
             &endpoint,
             InvokeRequest {
                 content_type: "text/csv".into(),
@@ -160,7 +197,11 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
         )
         .await?;
     let sample = Sample {
-        url: format!("{}/endpoints/{endpoint}/invocations", server.url),
+        url: if ctx.is_sagemaker() {
+            format!("SageMaker InvokeEndpoint {endpoint}")
+        } else {
+            format!("{server}/endpoints/{endpoint}/invocations")
+        },
         endpoint,
         request: row,
         response: String::from_utf8_lossy(&response.body).trim_end().to_owned(),
@@ -192,7 +233,7 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
         partitioned: outcome.created,
         dataset: DatasetView::from_manifest(&outcome.manifest),
         models,
-        server: server.url,
+        server,
         sample,
         comparison: Comparison {
             location,
@@ -225,7 +266,7 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
         println!("  {:<16} {:<20} job {:<52} {auc}", m.name, m.algorithm, m.job);
     }
     println!("server      {} (SageMaker Runtime API; `wb endpoints list`)", report.server);
-    println!("invoke      POST {}", report.sample.url);
+    println!("invoke      {}{}", if ctx.is_sagemaker() { "" } else { "POST " }, report.sample.url);
     println!("  text/csv  {}", report.sample.request);
     println!("  answer    {} (probabilities of classes 0 and 1)", report.sample.response);
     println!();

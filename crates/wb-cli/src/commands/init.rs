@@ -37,6 +37,7 @@ pub(crate) async fn run(args: InitArgs, explicit: Option<&Path>) -> Result<()> {
     }
     config.aws.role_arn = args.role;
     config.aws.region = args.region;
+    config.backend.image = args.image;
     config.validate(&path)?;
     let loaded = LoadedConfig { path: std::path::absolute(&path)?, config };
     let store = open_store(&loaded).await?;

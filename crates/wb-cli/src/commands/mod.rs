@@ -7,4 +7,6 @@ pub(crate) mod demo;
 pub(crate) mod etl;
 pub(crate) mod init;
 pub(crate) mod models;
+#[cfg(feature = "aws")]
+pub(crate) mod sagemaker;
 pub(crate) mod serving;

@@ -30,6 +30,20 @@ pub(crate) fn parse_hyperparameters(args: &[String]) -> Result<BTreeMap<String, 
 }
 
 pub(crate) async fn train(args: TrainArgs, ctx: &Context, quiet: bool) -> Result<()> {
+    ctx.sagemaker_only(&[
+        ("--instance-type", args.instance_type.is_some()),
+        ("--instance-count", args.instance_count.is_some()),
+        ("--spot", args.spot),
+    ])?;
+    if ctx.is_sagemaker() {
+        #[cfg(feature = "aws")]
+        {
+            let job = crate::commands::sagemaker::train(&args, ctx, quiet).await?;
+            return report_job(&job, args.json);
+        }
+        #[cfg(not(feature = "aws"))]
+        return Err(crate::context::no_aws());
+    }
     let hyperparameters = parse_hyperparameters(&args.hyperparameters)?;
     let dataset = DatasetName::parse(&args.dataset)?;
     let mut request = TrainingJobs::new(ctx.store.clone())
@@ -42,12 +56,20 @@ pub(crate) async fn train(args: TrainArgs, ctx: &Context, quiet: bool) -> Result
     let bar = spinner(quiet, format!("training {} on {dataset}", args.algorithm));
     let outcome = request.await;
     bar.finish_and_clear();
-    let job = outcome?;
-    if args.json {
-        return print_json(&job);
+    report_job(&outcome?, args.json)
+}
+
+fn report_job(job: &JobRecord, json: bool) -> Result<()> {
+    if json {
+        return print_json(job);
     }
-    println!("training job {} Completed in {:.2} s", job.name, job.training_seconds.unwrap_or_default());
-    print_job(&job);
+    println!(
+        "training job {} ({}) Completed in {:.2} s",
+        job.name,
+        job.backend,
+        job.training_seconds.unwrap_or_default()
+    );
+    print_job(job);
     println!();
     println!("next: wb deploy --job {} --endpoint NAME", job.name);
     Ok(())
@@ -120,11 +142,29 @@ pub(crate) async fn register(args: RegisterModelArgs, ctx: &Context) -> Result<(
         .replace(args.replace)
         .tags(ctx.config.tags())
         .await?;
+    let package = register_package(ctx, &record).await?;
     if args.json {
         return print_json(&record);
     }
     println!("registered model {} (endpoint {}, {})", record.name, record.endpoint, record.algorithm);
+    if let Some(arn) = package {
+        println!("model package {arn} (pending approval; `wb promote` approves it)");
+    }
     Ok(())
+}
+
+/// On the sagemaker backend, mirrors the registration into the project's model package group.
+async fn register_package(ctx: &Context, record: &ModelRecord) -> Result<Option<String>> {
+    if !ctx.is_sagemaker() {
+        return Ok(None);
+    }
+    #[cfg(feature = "aws")]
+    return crate::commands::sagemaker::register_package(ctx, record).await;
+    #[cfg(not(feature = "aws"))]
+    {
+        let _ = record;
+        Err(crate::context::no_aws())
+    }
 }
 
 fn print_model(m: &ModelRecord) {

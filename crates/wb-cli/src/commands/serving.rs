@@ -10,7 +10,7 @@ use serde::Serialize;
 use wb_core::{EndpointName, JobName};
 use wb_models::capture::CaptureConfig;
 use wb_models::endpoints::{EndpointRecord, Endpoints};
-use wb_models::invoke::{InvokeRequest, RuntimeClient};
+use wb_models::invoke::{InvokeEndpoint, InvokeRequest, RuntimeClient};
 use wb_models::local::{self, ServerRecord};
 
 use crate::cli::{DeployArgs, EndpointsCommand, InvokeArgs, ServeArgs};
@@ -52,9 +52,49 @@ pub(crate) async fn deploy_endpoint(
 }
 
 pub(crate) async fn deploy(args: DeployArgs, ctx: &Context, quiet: bool) -> Result<()> {
+    ctx.sagemaker_only(&[
+        ("--instance-type", args.instance_type.is_some()),
+        ("--instance-count", args.instance_count.is_some()),
+    ])?;
+    let (job, endpoint) = (JobName::parse(&args.job)?, EndpointName::parse(&args.endpoint)?);
+    if ctx.is_sagemaker() {
+        #[cfg(feature = "aws")]
+        {
+            let bar = spinner(quiet, format!("deploying {job} to SageMaker endpoint {endpoint} (until InService)"));
+            let record = crate::commands::sagemaker::deploy(
+                ctx,
+                &job,
+                &endpoint,
+                args.capture,
+                args.instance_type.as_deref(),
+                args.instance_count,
+            )
+            .await;
+            bar.finish_and_clear();
+            let record = record?;
+            if args.json {
+                return print_json(&record);
+            }
+            println!(
+                "SageMaker endpoint {} serves job {} ({}) and is InService",
+                record.name, record.job, record.algorithm
+            );
+            if let Some(capture) = &record.capture {
+                println!(
+                    "capture     {} % of requests to {}/{}/{}/",
+                    capture.sampling_percentage,
+                    ctx.store.uri().object_uri(&capture.destination),
+                    record.name,
+                    record.variant
+                );
+            }
+            return Ok(());
+        }
+        #[cfg(not(feature = "aws"))]
+        return Err(crate::context::no_aws());
+    }
     let bar = spinner(quiet, format!("deploying {} to {}", args.job, args.endpoint));
-    let deployed =
-        deploy_endpoint(ctx, &JobName::parse(&args.job)?, &EndpointName::parse(&args.endpoint)?, args.capture).await;
+    let deployed = deploy_endpoint(ctx, &job, &endpoint, args.capture).await;
     bar.finish_and_clear();
     let deployed = deployed?;
     if args.json {
@@ -192,6 +232,7 @@ struct EndpointView {
     job: String,
     algorithm: String,
     dataset: String,
+    backend: String,
     url: Option<String>,
     answers: bool,
     capture_percent: Option<u8>,
@@ -205,6 +246,7 @@ pub(crate) async fn endpoints(command: EndpointsCommand, ctx: &Context) -> Resul
             let mut views = Vec::new();
             for e in list {
                 let (url, answers) = match &server {
+                    _ if e.backend != "local" => (None, false),
                     Some(s) => {
                         let url = format!("{}/endpoints/{}/invocations", s.record.url, e.name);
                         let answers = s.up && local::endpoint_answers(&s.record.url, e.name.as_str()).await;
@@ -217,6 +259,7 @@ pub(crate) async fn endpoints(command: EndpointsCommand, ctx: &Context) -> Resul
                     job: e.job.to_string(),
                     algorithm: e.algorithm,
                     dataset: e.dataset.to_string(),
+                    backend: e.backend.clone(),
                     url,
                     answers,
                     capture_percent: e.capture.as_ref().map(|c| c.sampling_percentage),
@@ -243,9 +286,13 @@ pub(crate) async fn endpoints(command: EndpointsCommand, ctx: &Context) -> Resul
             }
             for v in views {
                 println!(
-                    "{:<28} {:<6} {:<20} {:<16} {}",
+                    "{:<28} {:<9} {:<20} {:<16} {}",
                     v.name,
-                    if v.answers { "up" } else { "down" },
+                    match (v.backend.as_str(), v.answers) {
+                        ("local", true) => "up",
+                        ("local", false) => "down",
+                        (other, _) => other,
+                    },
                     v.algorithm,
                     v.dataset,
                     v.url.unwrap_or_default()
@@ -269,11 +316,16 @@ async fn invoke(args: InvokeArgs, ctx: &Context) -> Result<()> {
     } else {
         args.body.into_bytes()
     };
-    let Some(server) = local::status(&ctx.store).await?.filter(|s| s.up) else {
-        bail!("the local server is not running; start it with `wb serve` (or `wb deploy`)");
+    let client: std::sync::Arc<dyn InvokeEndpoint> = if ctx.is_sagemaker() {
+        crate::commands::compare::invoker(ctx).await?
+    } else {
+        let Some(server) = local::status(&ctx.store).await?.filter(|s| s.up) else {
+            bail!("the local server is not running; start it with `wb serve` (or `wb deploy`)");
+        };
+        std::sync::Arc::new(RuntimeClient::new(&server.record.url)?)
     };
-    let response = RuntimeClient::new(&server.record.url)?
-        .invoke(
+    let response = client
+        .invoke_endpoint(
             name.as_str(),
             InvokeRequest {
                 content_type: args.content_type,

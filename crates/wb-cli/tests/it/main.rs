@@ -7,3 +7,5 @@ mod python;
 // A wb built without the `aws` feature opens local stores only.
 #[cfg(feature = "aws")]
 mod s3;
+#[cfg(feature = "aws")]
+mod sagemaker;

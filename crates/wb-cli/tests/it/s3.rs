@@ -52,7 +52,7 @@ fn wb_with_keys(dir: &Path, key: &str, secret: &str) -> Command {
 }
 
 /// `wb` configured for `moto` by environment variables alone.
-fn wb_env(dir: &Path, moto: &Moto) -> Command {
+pub(crate) fn wb_env(dir: &Path, moto: &Moto) -> Command {
     let mut cmd = wb_with_keys(dir, "testing", "testing");
     cmd.env("AWS_ENDPOINT_URL", moto.url()).env("AWS_REGION", "us-east-1");
     cmd
@@ -73,7 +73,7 @@ fn write_config(dir: &Path, store: &str, endpoint: Option<&str>) {
 }
 
 /// A small classification table: `id,colour,size,label` with some `?` cells.
-fn toy_csv(rows: usize) -> String {
+pub(crate) fn toy_csv(rows: usize) -> String {
     let mut text = String::from("id,colour,size,label\n");
     for i in 0..rows {
         let colour = if i % 9 == 0 { "?" } else { ["red", "blue"][i % 2] };
@@ -82,34 +82,34 @@ fn toy_csv(rows: usize) -> String {
     text
 }
 
-fn stdout_json(cmd: &mut Command) -> Value {
+pub(crate) fn stdout_json(cmd: &mut Command) -> Value {
     json(&cmd.assert().success().get_output().stdout)
 }
 
 /// A stored object as S3 lists it.
 #[derive(Clone, Debug, PartialEq)]
-struct Listed {
+pub(crate) struct Listed {
     size: u64,
     etag: String,
 }
 
 /// A fresh bucket on a moto server, with a client (and a runtime to drive it) for looking at
 /// what `wb` wrote.
-struct Bucket {
-    name: String,
-    client: Client,
-    rt: tokio::runtime::Runtime,
+pub(crate) struct Bucket {
+    pub(crate) name: String,
+    pub(crate) client: Client,
+    pub(crate) rt: tokio::runtime::Runtime,
 }
 
 impl Bucket {
-    fn fresh(moto: &Moto) -> Self {
+    pub(crate) fn fresh(moto: &Moto) -> Self {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         let name = rt.block_on(moto.fresh_bucket());
         Self { name, client: moto.s3_client(), rt }
     }
 
     /// Every object in the bucket: key → size and ETag.
-    fn objects(&self) -> BTreeMap<String, Listed> {
+    pub(crate) fn objects(&self) -> BTreeMap<String, Listed> {
         let out = self
             .rt
             .block_on(self.client.list_objects_v2().bucket(&self.name).send())
@@ -124,7 +124,7 @@ impl Bucket {
             .collect()
     }
 
-    fn get(&self, key: &str) -> Vec<u8> {
+    pub(crate) fn get(&self, key: &str) -> Vec<u8> {
         self.rt.block_on(async {
             let out = self
                 .client
@@ -138,7 +138,7 @@ impl Bucket {
         })
     }
 
-    fn put(&self, key: &str, bytes: &[u8]) {
+    pub(crate) fn put(&self, key: &str, bytes: &[u8]) {
         let body = ByteStream::from(bytes.to_vec());
         self.rt
             .block_on(self.client.put_object().bucket(&self.name).key(key).body(body).send())
@@ -155,7 +155,7 @@ impl Bucket {
     }
 
     /// The key of an `s3://` URI in this bucket.
-    fn key_of<'a>(&self, uri: &'a str) -> &'a str {
+    pub(crate) fn key_of<'a>(&self, uri: &'a str) -> &'a str {
         uri.strip_prefix(&format!("s3://{}/", self.name)).unwrap_or_else(|| panic!("{uri} is in bucket {}", self.name))
     }
 

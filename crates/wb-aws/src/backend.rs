@@ -1,0 +1,773 @@
+//! The SageMaker backend: the workbench's training jobs and endpoints on SageMaker, recorded in
+//! the project's store exactly as the local backend records them.
+//!
+//! [`SageMakerBackend::train`] runs a SageMaker training job on a dataset's partitions: a
+//! built-in algorithm (`xgboost`, `linear-learner`, `image-classification`, in the region's
+//! published image) or one of the workbench's own algorithms in the project's container image
+//! (`[backend] image`), which reads the same `train`, `validation` and `metadata` channels as a
+//! local job. SageMaker writes `model.tar.gz` to `training/<job>/output/` in the store, the
+//! local backend's layout, and the job is recorded in `training/<job>/job.json` with
+//! `backend = "sagemaker"`, so `wb jobs`, `wb deploy`, `wb register` and `wb compare` work
+//! unchanged. [`SageMakerBackend::deploy`] hosts a completed job's model on an endpoint with
+//! data capture to the store's `capture/` prefix and records it in `endpoints/<endpoint>.json`.
+//! [`SageMakerBackend::clean`] finds what the project created on SageMaker by its tag alone.
+//!
+//! ```no_run
+//! # async fn example(config: wb_core::LoadedConfig) -> Result<(), wb_aws::Error> {
+//! use wb_aws::backend::SageMakerBackend;
+//!
+//! let store = wb_aws::open_store(&config).await?;
+//! let backend = SageMakerBackend::from_config(&config, store).await?;
+//! let job = backend
+//!     .train(&wb_core::DatasetName::parse("wine")?, "xgboost")
+//!     .hyperparameter("num_round", "50")
+//!     .await?;
+//! let endpoint = backend.deploy(&job.name, &wb_core::EndpointName::parse("wine-xgb")?).capture(20).await?;
+//! println!("{} serves {}", endpoint.name, endpoint.job);
+//! # Ok(()) }
+//! ```
+
+use std::collections::BTreeMap;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::time::Duration;
+
+use wb_core::{
+    DatasetName, DynObjectStore, EndpointName, JobName, ModelName, ObjectPath, ObjectStoreExt, PROJECT_TAG, StoreUri,
+};
+use wb_datasets::{Datasets, Split};
+use wb_models::algorithm::Algorithm;
+use wb_models::capture::CaptureConfig;
+use wb_models::container::{ALGORITHM_KEY, METADATA_CHANNEL};
+use wb_models::endpoints::{DEFAULT_VARIANT, EndpointRecord, Endpoints};
+use wb_models::registry::ModelRecord;
+use wb_models::schema::{ModelSchema, SCHEMA_FILE};
+use wb_models::training::{JobRecord, JobStatus, TrainingJobs, default_job_name};
+
+use crate::error::{Error, Result};
+use crate::hosting::{CaptureSpec, DeploySpec, Hosting, TaggedResource};
+use crate::images::BuiltinAlgorithm;
+use crate::registry::{ModelPackage, ModelPackages, PackageSpec};
+use crate::training::{ChannelSpec, TrainedJob, Training, TrainingProgress, TrainingSpec};
+
+/// The default training and hosting instance type.
+pub const DEFAULT_INSTANCE_TYPE: &str = "ml.m5.large";
+/// The default training volume, in GB.
+pub const DEFAULT_VOLUME_GB: u32 = 30;
+/// The default limit of a training job's run time.
+pub const DEFAULT_MAX_RUNTIME: Duration = Duration::from_secs(24 * 3600);
+/// The metrics the workbench's container prints (`validation:<name>=<value>`), which SageMaker
+/// reads from its log.
+pub const CONTAINER_METRICS: [&str; 6] = ["accuracy", "log_loss", "auc", "rmse", "mae", "r2"];
+
+/// What the SageMaker backend needs beyond the store: the role, the region, the images, the
+/// instance types and the tags, usually from `workbench.toml`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackendSettings {
+    /// The IAM role SageMaker assumes.
+    pub role_arn: String,
+    /// The region (for the built-in algorithms' image URIs).
+    pub region: String,
+    /// The workbench's own container image, for its algorithms.
+    pub image: Option<String>,
+    /// KMS key for training output, volumes, endpoints and capture.
+    pub kms_key_id: Option<String>,
+    /// Training instance type.
+    pub training_instance_type: String,
+    /// Hosting instance type.
+    pub hosting_instance_type: String,
+    /// Whether registered models are mirrored into a model package group.
+    pub model_registry: bool,
+    /// The project's name (the value of the project tag, and the model package group).
+    pub project: String,
+    /// Tags of every resource (the project tag included).
+    pub tags: BTreeMap<String, String>,
+}
+
+impl BackendSettings {
+    /// The settings of a project's `workbench.toml`, in `region` (the SDK configuration's).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] when the role is missing.
+    pub fn from_config(config: &wb_core::LoadedConfig, region: &str) -> Result<Self> {
+        let c = &config.config;
+        let role_arn = c.aws.role_arn.clone().filter(|r| !r.is_empty()).ok_or_else(|| Error::Invalid {
+            field: "role",
+            value: String::new(),
+            expected: "the IAM role SageMaker assumes: `wb init --role ARN`, or role_arn under [aws]".into(),
+        })?;
+        Ok(Self {
+            role_arn,
+            region: region.to_owned(),
+            image: c.backend.image.clone(),
+            kms_key_id: c.aws.kms_key_id.clone(),
+            training_instance_type: c
+                .backend
+                .training_instance_type
+                .clone()
+                .unwrap_or_else(|| DEFAULT_INSTANCE_TYPE.into()),
+            hosting_instance_type: c
+                .backend
+                .hosting_instance_type
+                .clone()
+                .unwrap_or_else(|| DEFAULT_INSTANCE_TYPE.into()),
+            model_registry: c.backend.model_registry.unwrap_or(true),
+            project: c.project.name.clone(),
+            tags: config.tags(),
+        })
+    }
+}
+
+/// How an algorithm runs on SageMaker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Runner {
+    /// A SageMaker built-in algorithm in the region's image.
+    Builtin(BuiltinAlgorithm),
+    /// One of the workbench's algorithms in the project's image.
+    Workbench(Algorithm),
+}
+
+impl Runner {
+    fn parse(algorithm: &str) -> Result<Self> {
+        if let Some(builtin) = BuiltinAlgorithm::parse(algorithm) {
+            return Ok(Self::Builtin(builtin));
+        }
+        Algorithm::parse(algorithm).map(Self::Workbench).map_err(|_| {
+            let known: Vec<&str> =
+                BuiltinAlgorithm::ALL.iter().map(|b| b.name()).chain(Algorithm::ALL.iter().map(|a| a.name())).collect();
+            Error::Invalid {
+                field: "algorithm",
+                value: algorithm.to_owned(),
+                expected: format!("one of {}", known.join(", ")),
+            }
+        })
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Builtin(b) => b.name(),
+            Self::Workbench(a) => a.name(),
+        }
+    }
+
+    fn image(&self, settings: &BackendSettings) -> Result<String> {
+        match self {
+            Self::Builtin(b) => b.image_uri(&settings.region),
+            Self::Workbench(a) => settings.image.clone().filter(|i| !i.is_empty()).ok_or_else(|| Error::Invalid {
+                field: "image",
+                value: String::new(),
+                expected: format!(
+                    "the workbench's container image to run {a} on SageMaker: build and push the repository's \
+                     Dockerfile, then set image = \"<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>\" under \
+                     [backend] in workbench.toml"
+                ),
+            }),
+        }
+    }
+}
+
+/// The SageMaker backend of one project.
+#[derive(Clone, Debug)]
+pub struct SageMakerBackend {
+    store: DynObjectStore,
+    training: Training,
+    hosting: Hosting,
+    packages: ModelPackages,
+    settings: BackendSettings,
+}
+
+impl SageMakerBackend {
+    /// The backend over `store` (an S3 store) with injected SageMaker clients.
+    ///
+    /// # Errors
+    /// [`Error::NotS3`] when the store is not in S3.
+    pub fn new(
+        store: DynObjectStore,
+        training: Training,
+        hosting: Hosting,
+        packages: ModelPackages,
+        settings: BackendSettings,
+    ) -> Result<Self> {
+        if !matches!(store.uri(), StoreUri::S3 { .. }) {
+            return Err(Error::NotS3 { uri: store.uri().to_string() });
+        }
+        Ok(Self { store, training, hosting, packages, settings })
+    }
+
+    /// The backend of a project's `workbench.toml`, its AWS configuration and its store.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] without a role or region; [`Error::NotS3`] for a local store.
+    pub async fn from_config(config: &wb_core::LoadedConfig, store: DynObjectStore) -> Result<Self> {
+        let sdk = crate::sdk_config(&config.config.aws).await;
+        let region = sdk.region().map(ToString::to_string).ok_or_else(|| Error::Invalid {
+            field: "region",
+            value: String::new(),
+            expected: "an AWS region: AWS_REGION, a profile's region, `wb init --region`, or region under [aws]".into(),
+        })?;
+        let settings = BackendSettings::from_config(config, &region)?;
+        Self::new(
+            store,
+            Training::from_sdk_config(&sdk),
+            Hosting::from_sdk_config(&sdk),
+            ModelPackages::from_sdk_config(&sdk),
+            settings,
+        )
+    }
+
+    /// The settings in use.
+    #[must_use]
+    pub fn settings(&self) -> &BackendSettings {
+        &self.settings
+    }
+
+    /// The training-job client.
+    #[must_use]
+    pub fn training(&self) -> &Training {
+        &self.training
+    }
+
+    /// The hosting client.
+    #[must_use]
+    pub fn hosting(&self) -> &Hosting {
+        &self.hosting
+    }
+
+    /// The model-registry client.
+    #[must_use]
+    pub fn packages(&self) -> &ModelPackages {
+        &self.packages
+    }
+
+    /// Starts describing a training job of `algorithm` on `dataset`'s partitions; `.await` it.
+    pub fn train(&self, dataset: &DatasetName, algorithm: &str) -> SageMakerTrain<'_> {
+        SageMakerTrain {
+            backend: self,
+            dataset: dataset.clone(),
+            algorithm: algorithm.to_owned(),
+            hyperparameters: BTreeMap::new(),
+            job: None,
+            instance_type: None,
+            instance_count: 1,
+            spot: false,
+            max_runtime: DEFAULT_MAX_RUNTIME,
+            progress: Box::new(|_| {}),
+            cancel: Box::pin(std::future::pending()),
+        }
+    }
+
+    /// Starts describing the deployment of `job`'s model to `endpoint`; `.await` it.
+    pub fn deploy(&self, job: &JobName, endpoint: &EndpointName) -> SageMakerDeploy<'_> {
+        SageMakerDeploy {
+            backend: self,
+            job: job.clone(),
+            endpoint: endpoint.clone(),
+            capture: None,
+            instance_type: None,
+            instance_count: 1,
+        }
+    }
+
+    /// The project's model package group: its name, as SageMaker allows it.
+    #[must_use]
+    pub fn package_group(&self) -> String {
+        let name: String =
+            self.settings.project.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).take(63).collect();
+        let name = name.trim_matches('-');
+        if name.is_empty() { "workbench".to_owned() } else { name.to_owned() }
+    }
+
+    /// Mirrors a registered model into the project's model package group (one package per
+    /// registration, pending approval, its validation metrics as metadata); `None` when the
+    /// mirror is off (`model_registry = false`).
+    ///
+    /// # Errors
+    /// [`Error::SageMaker`] when SageMaker refuses; [`Error::Invalid`] for an unknown algorithm.
+    pub async fn register_package(&self, model: &ModelRecord) -> Result<Option<ModelPackage>> {
+        if !self.settings.model_registry {
+            return Ok(None);
+        }
+        let image = Runner::parse(&model.algorithm)?.image(&self.settings)?;
+        let spec = PackageSpec {
+            group: self.package_group(),
+            model: model.name.clone(),
+            description: model.description.chars().take(1024).collect(),
+            image,
+            model_data_url: model.artifact.clone(),
+            content_types: vec!["text/csv".into()],
+            response_types: vec!["text/csv".into(), "application/json".into()],
+            metrics: model
+                .validation_metrics
+                .iter()
+                .filter(|(_, v)| v.is_finite())
+                .map(|(k, v)| (k.clone(), *v))
+                .collect(),
+            metadata: BTreeMap::from([
+                ("workbench:dataset".to_owned(), model.dataset.to_string()),
+                ("workbench:partition".to_owned(), model.fingerprint.to_string()),
+                ("workbench:job".to_owned(), model.job.to_string()),
+                ("workbench:endpoint".to_owned(), model.endpoint.to_string()),
+            ]),
+            tags: self.settings.tags.clone(),
+        };
+        Ok(Some(self.packages.register(&spec).await?))
+    }
+
+    /// Approves the newest package of `model` in the project's group (the promoted model is the
+    /// approved one); `None` when the mirror is off.
+    ///
+    /// # Errors
+    /// [`Error::SageMaker`] when SageMaker refuses or the model has no package.
+    pub async fn promote_package(&self, model: &ModelName, why: &str) -> Result<Option<ModelPackage>> {
+        if !self.settings.model_registry {
+            return Ok(None);
+        }
+        Ok(Some(self.packages.promote(&self.package_group(), model, why).await?))
+    }
+
+    /// Deletes an endpoint on SageMaker (with its configuration and models) and its record.
+    ///
+    /// # Errors
+    /// SageMaker or store errors.
+    pub async fn delete_endpoint(&self, endpoint: &EndpointName) -> Result<Vec<TaggedResource>> {
+        let deleted = self.hosting.delete(endpoint.as_str()).await?;
+        match Endpoints::new(self.store.clone()).delete(endpoint).await {
+            Ok(()) | Err(wb_models::Error::UnknownEndpoint { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        Ok(deleted)
+    }
+
+    /// Everything the project created on SageMaker, found by its tag alone, in deletion order:
+    /// endpoints, endpoint configurations, models, model packages and their group, then the
+    /// training jobs still running, which are stopped (SageMaker keeps ended jobs as history).
+    /// With `dry_run`, only lists them.
+    ///
+    /// # Errors
+    /// SageMaker errors (a listing that fails, a deletion refused for another reason than "not
+    /// found").
+    pub async fn clean(&self, dry_run: bool) -> Result<Vec<TaggedResource>> {
+        let project = self.settings.project.as_str();
+        let mut found = Vec::new();
+        if dry_run {
+            found.extend(self.hosting.tagged(PROJECT_TAG, project).await?);
+            found.extend(self.packages.tagged(PROJECT_TAG, project).await?);
+            found.extend(self.training.running_tagged(PROJECT_TAG, project).await?);
+        } else {
+            found.extend(self.hosting.delete_tagged(PROJECT_TAG, project).await?);
+            found.extend(self.packages.delete_tagged(PROJECT_TAG, project).await?);
+            found.extend(self.training.stop_tagged(PROJECT_TAG, project).await?);
+        }
+        tracing::info!(project, dry_run, resources = found.len(), "SageMaker resources cleaned");
+        Ok(found)
+    }
+
+    fn object_uri(&self, path: &str) -> String {
+        let path = ObjectPath::parse(path).unwrap_or_else(|_| unreachable!("paths built from validated names"));
+        self.store.uri().object_uri(&path)
+    }
+}
+
+/// A SageMaker training job being described; `.await` runs it to the end.
+#[must_use = "a training request does nothing until awaited"]
+pub struct SageMakerTrain<'a> {
+    backend: &'a SageMakerBackend,
+    dataset: DatasetName,
+    algorithm: String,
+    hyperparameters: BTreeMap<String, String>,
+    job: Option<JobName>,
+    instance_type: Option<String>,
+    instance_count: u32,
+    spot: bool,
+    max_runtime: Duration,
+    progress: Box<dyn FnMut(&TrainingProgress) + Send + 'a>,
+    cancel: Pin<Box<dyn Future<Output = ()> + Send + 'a>>,
+}
+
+impl std::fmt::Debug for SageMakerTrain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SageMakerTrain")
+            .field("dataset", &self.dataset)
+            .field("algorithm", &self.algorithm)
+            .field("job", &self.job)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> SageMakerTrain<'a> {
+    /// Sets one hyperparameter.
+    pub fn hyperparameter(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.hyperparameters.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets all hyperparameters.
+    pub fn hyperparameters(mut self, map: BTreeMap<String, String>) -> Self {
+        self.hyperparameters = map;
+        self
+    }
+
+    /// Names the job (default: `<dataset>-<algorithm>-<UTC time>`).
+    pub fn job_name(mut self, job: JobName) -> Self {
+        self.job = Some(job);
+        self
+    }
+
+    /// The training instance type (default: the project's, else `ml.m5.large`).
+    pub fn instance_type(mut self, instance_type: impl Into<String>) -> Self {
+        self.instance_type = Some(instance_type.into());
+        self
+    }
+
+    /// Training instances (default 1).
+    pub fn instance_count(mut self, count: u32) -> Self {
+        self.instance_count = count;
+        self
+    }
+
+    /// Managed spot training.
+    pub fn spot(mut self, spot: bool) -> Self {
+        self.spot = spot;
+        self
+    }
+
+    /// The job's run-time limit (default 24 h).
+    pub fn max_runtime(mut self, limit: Duration) -> Self {
+        self.max_runtime = limit;
+        self
+    }
+
+    /// Called whenever the job's status or secondary status changes.
+    pub fn on_progress(mut self, progress: impl FnMut(&TrainingProgress) + Send + 'a) -> Self {
+        self.progress = Box::new(progress);
+        self
+    }
+
+    /// When `cancel` completes first (Ctrl-C), the job is stopped and recorded `Stopped`.
+    pub fn cancel_on(mut self, cancel: impl Future<Output = ()> + Send + 'a) -> Self {
+        self.cancel = Box::pin(cancel);
+        self
+    }
+
+    async fn run(self) -> Result<JobRecord> {
+        let backend = self.backend;
+        let settings = &backend.settings;
+        let runner = Runner::parse(&self.algorithm)?;
+        let image = runner.image(settings)?;
+        if self.hyperparameters.contains_key(ALGORITHM_KEY) {
+            return Err(Error::Invalid {
+                field: "hyperparameter",
+                value: ALGORITHM_KEY.into(),
+                expected: "no `algorithm` key: it is set by --algorithm".into(),
+            });
+        }
+        let dataset = Datasets::new(backend.store.clone()).open(&self.dataset).await?;
+        let manifest = dataset.manifest();
+        let (hyperparameters, content_type) = match &runner {
+            Runner::Builtin(b) => {
+                let mut given = self.hyperparameters.clone();
+                if *b == BuiltinAlgorithm::Xgboost {
+                    // The objective and metric the dataset's task calls for, unless given.
+                    for (key, value) in xgboost_task_defaults(&manifest.task) {
+                        given.entry(key.to_owned()).or_insert(value);
+                    }
+                }
+                (b.fill_hyperparameters(&given)?, b.content_type())
+            }
+            Runner::Workbench(a) => {
+                let mut given = self.hyperparameters.clone();
+                given.insert(ALGORITHM_KEY.into(), a.name().into());
+                (given, "text/csv")
+            }
+        };
+        let now = chrono::Utc::now();
+        let job = match self.job {
+            Some(job) => job,
+            None => default_job_name(&self.dataset, runner.name(), now)?,
+        };
+        let mut channels = BTreeMap::from([
+            (
+                "train".to_owned(),
+                ChannelSpec {
+                    s3_uri: manifest.split(Split::Train).channel_prefix.clone(),
+                    content_type: content_type.to_owned(),
+                },
+            ),
+            (
+                "validation".to_owned(),
+                ChannelSpec {
+                    s3_uri: manifest.split(Split::Validation).channel_prefix.clone(),
+                    content_type: content_type.to_owned(),
+                },
+            ),
+        ]);
+        let mut metric_definitions = Vec::new();
+        let metadata_prefix = format!("training/{job}/input/{METADATA_CHANNEL}");
+        if matches!(runner, Runner::Workbench(_)) {
+            // The container reads the dataset's schema (no rows) from the metadata channel.
+            let prefix = &metadata_prefix;
+            channels.insert(
+                METADATA_CHANNEL.to_owned(),
+                ChannelSpec {
+                    s3_uri: format!("{}/", backend.object_uri(prefix)),
+                    content_type: "application/json".into(),
+                },
+            );
+            metric_definitions = CONTAINER_METRICS
+                .iter()
+                .map(|m| (format!("validation:{m}"), format!("validation:{m}=([-+0-9.eE]+|NaN|inf)")))
+                .collect();
+        }
+        let spec = TrainingSpec {
+            job: job.clone(),
+            image,
+            role_arn: settings.role_arn.clone(),
+            channels,
+            hyperparameters: hyperparameters.clone(),
+            instance_type: self.instance_type.unwrap_or_else(|| settings.training_instance_type.clone()),
+            instance_count: self.instance_count,
+            volume_size_gb: DEFAULT_VOLUME_GB,
+            max_runtime: self.max_runtime,
+            spot: self.spot,
+            output_path: backend.object_uri("training"),
+            kms_key_id: settings.kms_key_id.clone(),
+            environment: BTreeMap::new(),
+            metric_definitions,
+            tags: settings.tags.clone(),
+        };
+        spec.validate()?;
+        let mut record = JobRecord {
+            name: job.clone(),
+            status: JobStatus::InProgress,
+            failure_reason: None,
+            algorithm: runner.name().to_owned(),
+            hyperparameters: self.hyperparameters,
+            dataset: self.dataset.clone(),
+            fingerprint: manifest.fingerprint,
+            channels: spec.channels.iter().map(|(k, c)| (k.clone(), c.s3_uri.clone())).collect(),
+            backend: "sagemaker".into(),
+            model_artifact: None,
+            metrics: BTreeMap::new(),
+            created_at: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            ended_at: None,
+            training_seconds: None,
+            tags: settings.tags.clone(),
+        };
+        let jobs = TrainingJobs::new(backend.store.clone());
+        let etag = jobs.record_started(&record).await?;
+        let outcome = async {
+            if matches!(runner, Runner::Workbench(_)) {
+                let path = ObjectPath::parse(format!("{metadata_prefix}/{SCHEMA_FILE}"))?;
+                let schema = ModelSchema::from_manifest(manifest);
+                backend.store.put_json(&path, &schema, wb_core::PutMode::Overwrite).await?;
+            }
+            backend.training.run(&spec, self.progress, self.cancel).await
+        }
+        .await;
+        record.ended_at = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        let result = match outcome {
+            Ok(trained) => {
+                record.status = JobStatus::Completed;
+                record.metrics = validation_metrics(&trained);
+                record.model_artifact = Some(trained.model_artifact);
+                #[expect(clippy::cast_precision_loss, reason = "seconds of a training job")]
+                {
+                    record.training_seconds = trained.training_seconds.map(|s| s as f64);
+                }
+                Ok(())
+            }
+            Err(Error::TrainingFailed { job, status, reason }) => {
+                record.status = if status == "Stopped" { JobStatus::Stopped } else { JobStatus::Failed };
+                record.failure_reason = Some(reason.clone());
+                Err(Error::TrainingFailed { job, status, reason })
+            }
+            Err(e) => {
+                record.status = JobStatus::Failed;
+                record.failure_reason = Some(e.to_string());
+                Err(e)
+            }
+        };
+        jobs.record_ended(&record, etag).await?;
+        result.map(|()| record)
+    }
+}
+
+/// XGBoost's objective (and evaluation metric) for a dataset's task: `binary:logistic` with AUC
+/// for two classes, `multi:softprob` over the classes, `reg:squarederror` with RMSE for numbers.
+fn xgboost_task_defaults(task: &wb_datasets::Task) -> Vec<(&'static str, String)> {
+    match task {
+        wb_datasets::Task::Classification { classes } if classes.len() <= 2 => {
+            vec![("objective", "binary:logistic".into()), ("eval_metric", "auc".into())]
+        }
+        wb_datasets::Task::Classification { classes } => vec![
+            ("objective", "multi:softprob".into()),
+            ("num_class", classes.len().to_string()),
+            ("eval_metric", "mlogloss".into()),
+        ],
+        wb_datasets::Task::Regression => {
+            vec![("objective", "reg:squarederror".into()), ("eval_metric", "rmse".into())]
+        }
+    }
+}
+
+/// The validation metrics of a finished job, named as local jobs name them: `validation:auc`
+/// becomes `auc`; other metrics keep their names.
+fn validation_metrics(job: &TrainedJob) -> BTreeMap<String, f64> {
+    job.metrics
+        .iter()
+        .map(|(name, value)| (name.strip_prefix("validation:").unwrap_or(name).to_owned(), *value))
+        .collect()
+}
+
+impl<'a> IntoFuture for SageMakerTrain<'a> {
+    type Output = Result<JobRecord>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+/// A SageMaker deployment being described; `.await` brings the endpoint into service.
+#[must_use = "a deploy request does nothing until awaited"]
+#[derive(Debug)]
+pub struct SageMakerDeploy<'a> {
+    backend: &'a SageMakerBackend,
+    job: JobName,
+    endpoint: EndpointName,
+    capture: Option<u8>,
+    instance_type: Option<String>,
+    instance_count: u32,
+}
+
+impl SageMakerDeploy<'_> {
+    /// Captures this percentage of requests and responses below the store's `capture/`.
+    pub fn capture(mut self, percent: u8) -> Self {
+        self.capture = Some(percent);
+        self
+    }
+
+    /// The hosting instance type (default: the project's, else `ml.m5.large`).
+    pub fn instance_type(mut self, instance_type: impl Into<String>) -> Self {
+        self.instance_type = Some(instance_type.into());
+        self
+    }
+
+    /// Instances behind the endpoint (default 1).
+    pub fn instance_count(mut self, count: u32) -> Self {
+        self.instance_count = count;
+        self
+    }
+
+    async fn run(self) -> Result<EndpointRecord> {
+        let backend = self.backend;
+        let settings = &backend.settings;
+        let job = TrainingJobs::new(backend.store.clone()).get(&self.job).await?;
+        let artifact = match (&job.status, &job.model_artifact) {
+            (JobStatus::Completed, Some(uri)) => uri.clone(),
+            _ => {
+                return Err(wb_models::Error::JobNotCompleted {
+                    name: job.name.to_string(),
+                    status: job.status.to_string(),
+                    reason: job.failure_reason.clone(),
+                }
+                .into());
+            }
+        };
+        let image = Runner::parse(&job.algorithm)?.image(settings)?;
+        let capture = self.capture.map(CaptureConfig::new).transpose()?;
+        let spec = DeploySpec {
+            endpoint: self.endpoint.clone(),
+            model_data_url: artifact.clone(),
+            image,
+            role_arn: settings.role_arn.clone(),
+            instance_type: self.instance_type.unwrap_or_else(|| settings.hosting_instance_type.clone()),
+            instance_count: self.instance_count,
+            capture: capture.as_ref().map(|c| CaptureSpec {
+                sampling_percentage: c.sampling_percentage,
+                destination: backend.store.uri().object_uri(&c.destination),
+            }),
+            kms_key_id: settings.kms_key_id.clone(),
+            environment: BTreeMap::new(),
+            tags: settings.tags.clone(),
+        };
+        let hosted = backend.hosting.deploy(&spec).await?;
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let record = EndpointRecord {
+            name: self.endpoint,
+            job: job.name,
+            model_artifact: artifact,
+            algorithm: job.algorithm,
+            dataset: job.dataset,
+            fingerprint: job.fingerprint,
+            variant: DEFAULT_VARIANT.into(),
+            capture,
+            backend: "sagemaker".into(),
+            created_at: now.clone(),
+            updated_at: now,
+            tags: settings.tags.clone(),
+        };
+        let record = Endpoints::new(backend.store.clone()).record(record).await?;
+        tracing::info!(endpoint = %record.name, arn = %hosted.endpoint_arn, config = %hosted.config, "SageMaker endpoint recorded");
+        Ok(record)
+    }
+}
+
+impl<'a> IntoFuture for SageMakerDeploy<'a> {
+    type Output = Result<EndpointRecord>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn algorithms_are_built_in_or_the_workbench_s_own() {
+        assert_eq!(Runner::parse("xgboost").expect("xgboost"), Runner::Builtin(BuiltinAlgorithm::Xgboost));
+        assert_eq!(Runner::parse("random-forest").expect("forest"), Runner::Workbench(Algorithm::RandomForest));
+        let err = Runner::parse("svm").expect_err("unknown").to_string();
+        assert!(err.contains("\"svm\"") && err.contains("xgboost") && err.contains("random-forest"), "{err}");
+    }
+
+    #[test]
+    fn the_workbench_s_algorithms_need_the_project_image() {
+        let mut settings = BackendSettings {
+            role_arn: "arn:aws:iam::123456789012:role/wb".into(),
+            region: "us-east-1".into(),
+            image: None,
+            kms_key_id: None,
+            training_instance_type: DEFAULT_INSTANCE_TYPE.into(),
+            hosting_instance_type: DEFAULT_INSTANCE_TYPE.into(),
+            model_registry: true,
+            project: "p".into(),
+            tags: BTreeMap::new(),
+        };
+        let forest = Runner::Workbench(Algorithm::RandomForest);
+        let err = forest.image(&settings).expect_err("no image").to_string();
+        assert!(err.contains("[backend]") && err.contains("Dockerfile"), "{err}");
+        settings.image = Some("123456789012.dkr.ecr.us-east-1.amazonaws.com/wb:1".into());
+        assert_eq!(forest.image(&settings).expect("image"), "123456789012.dkr.ecr.us-east-1.amazonaws.com/wb:1");
+        let xgb = Runner::Builtin(BuiltinAlgorithm::Xgboost).image(&settings).expect("xgboost image");
+        assert!(xgb.contains(".dkr.ecr.us-east-1.amazonaws.com/") && xgb.contains("xgboost"), "{xgb}");
+    }
+
+    #[test]
+    fn validation_metrics_are_named_as_local_jobs_name_them() {
+        let job = TrainedJob {
+            name: "j".into(),
+            arn: "arn".into(),
+            model_artifact: "s3://b/p/training/j/output/model.tar.gz".into(),
+            metrics: BTreeMap::from([("validation:auc".into(), 0.9), ("train:progress".into(), 100.0)]),
+            training_seconds: Some(3),
+            billable_seconds: Some(3),
+        };
+        let metrics = validation_metrics(&job);
+        assert_eq!(metrics.get("auc"), Some(&0.9));
+        assert_eq!(metrics.get("train:progress"), Some(&100.0));
+    }
+}

@@ -1,0 +1,46 @@
+//! What every SageMaker module shares: error mapping, "not found" detection and tags.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_sagemaker::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sagemaker::types::Tag;
+
+use crate::error::{Error, Result};
+
+/// The project's tags as SageMaker tags.
+pub(crate) fn tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+}
+
+/// SageMaker says "not found" with a `ValidationException` ("Could not find endpoint ...").
+pub(crate) fn is_not_found<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    e.as_service_error().is_some_and(|s| {
+        s.code() == Some("ValidationException") && s.message().is_some_and(|m| m.contains("Could not find"))
+    })
+}
+
+pub(crate) fn ignore_missing<T, E, R>(
+    result: std::result::Result<T, SdkError<E, R>>,
+    operation: &'static str,
+    resource: &str,
+) -> Result<()>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(sagemaker_error(operation, resource, e)),
+    }
+}
+
+pub(crate) fn sagemaker_error<E, R>(operation: &'static str, resource: &str, e: SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    let code = e.code().unwrap_or("UnknownError").to_owned();
+    let message = e.message().map_or_else(|| DisplayErrorContext(&e).to_string(), str::to_owned);
+    Error::SageMaker { operation, resource: resource.to_owned(), code, message }
+}

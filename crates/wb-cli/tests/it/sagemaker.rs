@@ -1,0 +1,366 @@
+//! The SageMaker backend through `wb`, against moto: the pipeline of `wb demo` step by step
+//! (init, register, partition, train, deploy with capture, register, invoke, compare, promote,
+//! clean), and `wb demo --backend sagemaker` itself.
+//!
+//! Each test has its own moto server: moto's canned `InvokeEndpoint` answers are one queue per
+//! account, handed out in the order new request bodies arrive. moto trains nothing and hosts
+//! nothing, so the answers are queued by the test; what is checked is that every call reaches
+//! SageMaker with the right settings, that the workbench records what SageMaker did exactly as
+//! the local backend records its own work, and that `wb clean` leaves nothing tagged behind.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+use wb_aws::aws_sdk_sagemaker::Client;
+use wb_aws::aws_sdk_sagemaker::types::{ProductionVariantInstanceType, TrainingInstanceType};
+use wb_aws::hosting::Hosting;
+use wb_aws::registry::ModelPackages;
+use wb_aws::testkit::Moto;
+
+use crate::local::{csv, fails};
+use crate::s3::{Bucket, stdout_json, toy_csv, wb_env};
+
+const ROLE: &str = "arn:aws:iam::123456789012:role/wb-test";
+const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/workbench:test";
+const TAG: &str = "workbench:project";
+
+/// Queues moto's answers to the next new `InvokeEndpoint` bodies, in order.
+fn queue_answers(moto: &Moto, answers: &[String]) {
+    let results: Vec<Value> = answers
+        .iter()
+        .map(|body| json!({"Body": body, "ContentType": "text/csv", "InvokedProductionVariant": "AllTraffic"}))
+        .collect();
+    let payload = json!({"account_id": "123456789012", "region": "us-east-1", "results": results});
+    let (status, body) =
+        moto.post_moto_api("/moto-api/static/sagemaker/endpoint-results", "application/json", &payload.to_string());
+    assert_eq!(status, 201, "moto queued the answers: {body}");
+}
+
+/// The project's SageMaker resources that are still tagged: endpoints, configurations and
+/// models.
+fn tagged_hosting(bucket: &Bucket, moto: &Moto, project: &str) -> Vec<String> {
+    let hosting = Hosting::from_sdk_config(&moto.sdk_config());
+    let found = bucket.rt.block_on(hosting.tagged(TAG, project)).expect("tagged");
+    found.into_iter().map(|r| format!("{} {}", r.kind, r.name)).collect()
+}
+
+fn init(dir: &Path, moto: &Moto, store: &str, project: &str) {
+    stdout_json(wb_env(dir, moto).args([
+        "init",
+        "--store",
+        store,
+        "--backend",
+        "sagemaker",
+        "--role",
+        ROLE,
+        "--image",
+        IMAGE,
+        "--name",
+        project,
+        "--json",
+    ]));
+}
+
+#[test]
+fn sagemaker_pipeline_through_wb_against_moto() {
+    let moto = Moto::spawn_dedicated();
+    let bucket = Bucket::fresh(&moto);
+    let sagemaker = Client::new(&moto.sdk_config());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let store = format!("s3://{}/wb", bucket.name);
+    let project = format!("sm-{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
+
+    // A SageMaker project needs its role; nothing is written without it.
+    let err = fails(wb_env(d, &moto).args(["init", "--store", &store, "--backend", "sagemaker"]));
+    assert!(err.contains("aws.role_arn") && err.contains("--role"), "{err}");
+    assert!(!d.join("workbench.toml").exists());
+    init(d, &moto, &store, &project);
+
+    let source = csv(d, "toy.csv", &toy_csv(400));
+    stdout_json(wb_env(d, &moto).args([
+        "dataset",
+        "register",
+        "toy",
+        "--source",
+        source.to_str().expect("utf8"),
+        "--target",
+        "label",
+        "--json",
+    ]));
+    let shown = stdout_json(wb_env(d, &moto).args(["dataset", "partition", "toy", "--json"]));
+    let test_split = &shown["partition"]["splits"]["test"];
+    let test_rows = test_split["rows"].as_u64().expect("test rows");
+
+    // Training: a SageMaker job in the project's image, reading the dataset's channels.
+    let job = stdout_json(wb_env(d, &moto).args([
+        "train",
+        "--dataset",
+        "toy",
+        "--algorithm",
+        "random-forest",
+        "--hp",
+        "num_trees=10",
+        "--job",
+        "toy-forest",
+        "--instance-type",
+        "ml.m5.xlarge",
+        "--spot",
+        "--json",
+    ]));
+    assert_eq!(job["backend"], "sagemaker");
+    assert_eq!(job["status"], "Completed");
+    let artifact = format!("{store}/training/toy-forest/output/model.tar.gz");
+    assert_eq!(job["model_artifact"], artifact.as_str(), "SageMaker's output layout is the local backend's");
+    let described = bucket
+        .rt
+        .block_on(sagemaker.describe_training_job().training_job_name("toy-forest").send())
+        .expect("describe the training job");
+    let spec = described.algorithm_specification().expect("algorithm");
+    assert_eq!(spec.training_image(), Some(IMAGE));
+    let hp = described.hyper_parameters().expect("hyperparameters");
+    assert_eq!(hp.get("algorithm").map(String::as_str), Some("random-forest"));
+    assert_eq!(hp.get("num_trees").map(String::as_str), Some("10"));
+    assert_eq!(described.enable_managed_spot_training(), Some(true));
+    let resources = described.resource_config().expect("resources");
+    assert_eq!(resources.instance_type().map(TrainingInstanceType::as_str), Some("ml.m5.xlarge"));
+    let mut channels: Vec<(String, String)> = described
+        .input_data_config()
+        .iter()
+        .map(|c| {
+            let uri = c.data_source().and_then(|s| s.s3_data_source()).and_then(|s| s.s3_uri()).unwrap_or_default();
+            (c.channel_name().unwrap_or_default().to_owned(), uri.to_owned())
+        })
+        .collect();
+    channels.sort();
+    let names: Vec<&str> = channels.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["metadata", "train", "validation"], "the test split is never a channel");
+    let schema_key = format!("wb/training/toy-forest/input/metadata/{}", "schema.json");
+    let schema: Value = serde_json::from_slice(&bucket.get(&schema_key)).expect("schema json");
+    assert_eq!(schema["target"], "label", "the metadata channel holds the dataset's schema");
+    assert!(channels.iter().all(|(_, uri)| uri.starts_with(&store)), "{channels:?}");
+
+    // Bad input: nothing is started or recorded.
+    let err = fails(wb_env(d, &moto).args(["train", "--dataset", "toy", "--algorithm", "svm"]));
+    assert!(err.contains("\"svm\"") && err.contains("xgboost") && err.contains("random-forest"), "{err}");
+    let err = fails(wb_env(d, &moto).args([
+        "train",
+        "--dataset",
+        "toy",
+        "--algorithm",
+        "gaussian-nb",
+        "--job",
+        "toy-bad",
+        "--instance-type",
+        "m5.large",
+    ]));
+    assert!(err.contains("instance type") && err.contains("m5.large"), "{err}");
+    let jobs = stdout_json(wb_env(d, &moto).args(["jobs", "list", "--json"]));
+    assert_eq!(jobs.as_array().expect("jobs").len(), 1, "{jobs}");
+
+    stdout_json(wb_env(d, &moto).args([
+        "train",
+        "--dataset",
+        "toy",
+        "--algorithm",
+        "logistic-regression",
+        "--job",
+        "toy-logistic",
+        "--json",
+    ]));
+
+    // Hosting, with data capture to the store's capture prefix.
+    let endpoint = stdout_json(wb_env(d, &moto).args([
+        "deploy",
+        "--job",
+        "toy-forest",
+        "--endpoint",
+        "toy-forest",
+        "--capture",
+        "50",
+        "--instance-count",
+        "2",
+        "--json",
+    ]));
+    assert_eq!(endpoint["backend"], "sagemaker");
+    assert_eq!(endpoint["capture"]["sampling_percentage"], 50);
+    let config_name = bucket
+        .rt
+        .block_on(sagemaker.describe_endpoint().endpoint_name("toy-forest").send())
+        .expect("describe endpoint")
+        .endpoint_config_name()
+        .expect("config")
+        .to_owned();
+    let config = bucket
+        .rt
+        .block_on(sagemaker.describe_endpoint_config().endpoint_config_name(&config_name).send())
+        .expect("describe config");
+    let capture = config.data_capture_config().expect("capture");
+    assert_eq!(capture.destination_s3_uri(), Some(format!("{store}/capture").as_str()));
+    assert_eq!(capture.initial_sampling_percentage(), Some(50));
+    let variant = &config.production_variants()[0];
+    assert_eq!(variant.initial_instance_count(), Some(2));
+    assert_eq!(
+        variant.instance_type().map(ProductionVariantInstanceType::as_str),
+        Some("ml.m5.large"),
+        "the default instance type"
+    );
+    stdout_json(wb_env(d, &moto).args(["deploy", "--job", "toy-logistic", "--endpoint", "toy-logistic", "--json"]));
+    let listed = wb_env(d, &moto).args(["endpoints", "list"]).assert().success().get_output().stdout.clone();
+    let listed = String::from_utf8_lossy(&listed);
+    assert!(listed.lines().any(|l| l.starts_with("toy-forest") && l.contains("sagemaker")), "{listed}");
+
+    for model in ["toy-forest", "toy-logistic"] {
+        let registered = stdout_json(wb_env(d, &moto).args([
+            "register",
+            model,
+            "--endpoint",
+            model,
+            "--description",
+            "a model on SageMaker",
+            "--json",
+        ]));
+        assert_eq!(registered["backend"], "sagemaker");
+    }
+
+    // The registrations are mirrored as model packages of the project's group, pending approval.
+    let packages = ModelPackages::from_sdk_config(&moto.sdk_config());
+    let mirrored = bucket.rt.block_on(packages.list(&project)).expect("packages");
+    let states: Vec<(Option<&str>, &str)> =
+        mirrored.iter().map(|p| (p.model.as_deref(), p.approval.as_str())).collect();
+    assert_eq!(
+        states,
+        [(Some("toy-forest"), "PendingManualApproval"), (Some("toy-logistic"), "PendingManualApproval")]
+    );
+
+    // Invocation through SageMaker Runtime: moto answers from the queue.
+    let row_answer = "0.25,0.75".to_owned();
+    let split_answer = "0.9,0.1\n".repeat(usize::try_from(test_rows).expect("rows"));
+    queue_answers(&moto, &[row_answer.clone(), split_answer]);
+    let out = wb_env(d, &moto)
+        .args(["endpoints", "invoke", "toy-forest", "--content-type", "text/csv", "--body", "red,3"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(String::from_utf8_lossy(&out).trim(), row_answer);
+
+    // The comparison scores both models through SageMaker Runtime: one body holds the whole
+    // test split, and both get the queued answer (class 0 for every row).
+    let compared = stdout_json(wb_env(d, &moto).args([
+        "compare",
+        "--batch-size",
+        "100000",
+        "--resamples",
+        "20",
+        "--importance-budget",
+        "0",
+        "--json",
+    ]));
+    let report = &compared["report"];
+    let models = report["models"].as_array().expect("models");
+    assert_eq!(models.len(), 2, "both models were scored: {}", report["failures"]);
+    let classes: Vec<String> = shown["partition"]["classes"]
+        .as_array()
+        .expect("classes")
+        .iter()
+        .map(|c| c.as_str().expect("class").to_owned())
+        .collect();
+    let first_class = test_split["class_counts"][&classes[0]].as_u64().expect("count");
+    #[expect(clippy::cast_precision_loss, reason = "row counts")]
+    let expected_accuracy = first_class as f64 / test_rows as f64;
+    for model in models {
+        assert_eq!(model["backend"], "sagemaker");
+        let accuracy = model["metrics"]
+            .as_array()
+            .expect("metrics")
+            .iter()
+            .find(|m| m["metric"] == "accuracy")
+            .and_then(|m| m["value"].as_f64())
+            .expect("accuracy");
+        assert!((accuracy - expected_accuracy).abs() < 1e-12, "{accuracy} vs {expected_accuracy}");
+    }
+    stdout_json(wb_env(d, &moto).args(["promote", "toy-forest", "--json"]));
+    let approved = bucket.rt.block_on(packages.find(&project, &"toy-forest".parse().expect("name"))).expect("find");
+    assert_eq!(approved.expect("the promoted model's package").approval, "Approved", "promote approves the package");
+
+    // Clean: a dry run lists the project's SageMaker resources and removes nothing.
+    let before = tagged_hosting(&bucket, &moto, &project);
+    assert_eq!(before.len(), 6, "two endpoints, two configs, two models: {before:?}");
+    let dry = stdout_json(wb_env(d, &moto).args(["clean", "--all", "--dry-run", "--json"]));
+    let kinds: Vec<&str> =
+        dry["sagemaker"].as_array().expect("sagemaker").iter().filter_map(|r| r["kind"].as_str()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "endpoint").count(), 2, "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| **k == "model-package").count(), 2, "{kinds:?}");
+    assert!(kinds.contains(&"model-package-group"), "{kinds:?}");
+    assert_eq!(tagged_hosting(&bucket, &moto, &project), before, "a dry run removes nothing");
+
+    let err = fails(wb_env(d, &moto).args(["clean", "--keep-promoted"]));
+    assert!(err.contains("--keep-promoted"), "{err}");
+
+    stdout_json(wb_env(d, &moto).args(["clean", "--all", "--json"]));
+    assert!(tagged_hosting(&bucket, &moto, &project).is_empty(), "nothing tagged is left");
+    let packages_left = bucket.rt.block_on(packages.tagged(TAG, &project)).expect("tagged packages");
+    assert!(packages_left.is_empty(), "no model package or group is left: {packages_left:?}");
+    let left: Vec<String> = bucket.objects().into_keys().filter(|k| k.starts_with("wb/")).collect();
+    assert!(left.is_empty(), "the store prefix is empty: {left:?}");
+    let again = stdout_json(wb_env(d, &moto).args(["clean", "--all", "--json"]));
+    assert!(again["sagemaker"].as_array().expect("sagemaker").iter().all(|r| r["kind"] != "endpoint"), "{again}");
+}
+
+#[test]
+fn wb_demo_on_the_sagemaker_backend_against_moto() {
+    let moto = Moto::spawn_dedicated();
+    let bucket = Bucket::fresh(&moto);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let demo = d.join("demo");
+    let store = format!("s3://{}/demo", bucket.name);
+
+    let err = fails(wb_env(d, &moto).args(["demo", "--backend", "sagemaker", "--dir", demo.to_str().expect("utf8")]));
+    assert!(err.contains("--store") && err.contains("--role"), "{err}");
+
+    // The wine test split: 319 of the 1,599 rows (60/20/20, stratified); one body per model holds them all
+    // at the default batch size of 500. The sample invocation comes first.
+    let mut answers = vec!["0.8,0.2".to_owned()];
+    answers.extend((0..400).map(|i| {
+        let p = 0.05 + f64::from(i % 17) / 20.0;
+        format!("{:.3},{:.3}\n", 1.0 - p, p).repeat(319)
+    }));
+    queue_answers(&moto, &answers);
+    let out = wb_env(d, &moto)
+        .args([
+            "demo",
+            "--backend",
+            "sagemaker",
+            "--dir",
+            demo.to_str().expect("utf8"),
+            "--store",
+            &store,
+            "--role",
+            ROLE,
+            "--image",
+            IMAGE,
+            "--json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let report: Value = serde_json::from_slice(&out).expect("json");
+    assert_eq!(report["store"], store.as_str());
+    let models = report["models"].as_array().expect("models");
+    assert_eq!(models.len(), 3);
+    assert!(models.iter().all(|m| m["backend"] == "sagemaker"), "{models:?}");
+    assert_eq!(report["sample"]["response"], "0.8,0.2");
+    assert_eq!(report["comparison"]["leaderboard"].as_array().expect("leaderboard").len(), 3);
+    assert!(report["promoted"]["model"].is_string());
+    assert_eq!(tagged_hosting(&bucket, &moto, "wb-demo").len(), 9, "three endpoints, configs and models");
+
+    let config = demo.join("workbench.toml");
+    stdout_json(wb_env(d, &moto).args(["--config", config.to_str().expect("utf8"), "clean", "--all", "--json"]));
+    assert!(tagged_hosting(&bucket, &moto, "wb-demo").is_empty(), "nothing tagged is left");
+    assert!(bucket.objects().keys().all(|k| !k.starts_with("demo/")), "the store prefix is empty");
+}
