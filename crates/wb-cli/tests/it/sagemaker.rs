@@ -1,14 +1,20 @@
 //! The SageMaker backend through `wb`, against moto: the pipeline of `wb demo` step by step
-//! (init, register, partition, train, deploy with capture, register, invoke, compare, promote,
-//! clean), and `wb demo --backend sagemaker` itself.
+//! (init, register, partition, train, deploy with capture, register with the registry mirror,
+//! invoke, compare, promote, clean), and `wb demo --backend sagemaker` itself.
 //!
 //! Each test has its own moto server: moto's canned `InvokeEndpoint` answers are one queue per
-//! account, handed out in the order new request bodies arrive. moto trains nothing and hosts
-//! nothing, so the answers are queued by the test; what is checked is that every call reaches
-//! SageMaker with the right settings, that the workbench records what SageMaker did exactly as
-//! the local backend records its own work, and that `wb clean` leaves nothing tagged behind.
+//! account, handed out in the order new request bodies arrive. moto trains and hosts nothing, so
+//! the step-by-step test puts a real `model.tar.gz` where SageMaker would have written it (made
+//! by the workbench's own trainer on the same partition), computes what those models answer on
+//! the test split with the workbench's model server, and queues those answers: the comparison
+//! through SageMaker Runtime must then give the same metrics. Everything else checks that every
+//! call reaches SageMaker with the right settings, that the workbench records what SageMaker did
+//! exactly as the local backend records its own work, and that `wb clean` leaves nothing tagged.
 
+use std::collections::BTreeMap;
+use std::future::IntoFuture;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 use wb_aws::aws_sdk_sagemaker::Client;
@@ -16,6 +22,12 @@ use wb_aws::aws_sdk_sagemaker::types::{ProductionVariantInstanceType, TrainingIn
 use wb_aws::hosting::Hosting;
 use wb_aws::registry::ModelPackages;
 use wb_aws::testkit::Moto;
+use wb_aws::{Encryption, S3Store};
+use wb_core::{DatasetName, DynObjectStore, ObjectPath};
+use wb_models::ModelArtifact;
+use wb_models::invoke::{InvokeEndpoint, InvokeRequest, InvokeResponse, RuntimeClient};
+use wb_models::server::{LoadedEndpoint, ModelServer, StaticCatalog};
+use wb_models::training::TrainingJobs;
 
 use crate::local::{csv, fails};
 use crate::s3::{Bucket, stdout_json, toy_csv, wb_env};
@@ -42,6 +54,38 @@ fn tagged_hosting(bucket: &Bucket, moto: &Moto, project: &str) -> Vec<String> {
     let hosting = Hosting::from_sdk_config(&moto.sdk_config());
     let found = bucket.rt.block_on(hosting.tagged(TAG, project)).expect("tagged");
     found.into_iter().map(|r| format!("{} {}", r.kind, r.name)).collect()
+}
+
+/// Sends invocations to the workbench's model server and keeps each endpoint's last answer.
+#[derive(Debug)]
+struct Recording {
+    client: RuntimeClient,
+    answers: Mutex<BTreeMap<String, Vec<u8>>>,
+}
+
+#[async_trait::async_trait]
+impl InvokeEndpoint for Recording {
+    async fn invoke_endpoint(&self, endpoint: &str, request: InvokeRequest) -> wb_models::Result<InvokeResponse> {
+        let answer = self.client.invoke(endpoint, request).await?;
+        self.answers.lock().expect("lock").insert(endpoint.to_owned(), answer.body.to_vec());
+        Ok(answer)
+    }
+}
+
+/// A model's point metrics in a report (report.json's shape).
+fn point_metrics(report: &Value, model: &str) -> BTreeMap<String, f64> {
+    let entry = report["models"]
+        .as_array()
+        .expect("models")
+        .iter()
+        .find(|m| m["model"] == model)
+        .unwrap_or_else(|| panic!("{model} is in the report"));
+    entry["metrics"]
+        .as_array()
+        .expect("metrics")
+        .iter()
+        .filter_map(|m| Some((m["metric"].as_str()?.to_owned(), m["value"].as_f64()?)))
+        .collect()
 }
 
 fn init(dir: &Path, moto: &Moto, store: &str, project: &str) {
@@ -169,6 +213,33 @@ fn sagemaker_pipeline_through_wb_against_moto() {
         "--json",
     ]));
 
+    // moto trains nothing and writes no model.tar.gz: put a real one where SageMaker would have
+    // written each, made by the workbench's own trainer on the same partition (in the same store,
+    // as "twin" jobs).
+    let store_handle: DynObjectStore = Arc::new(S3Store::new(
+        moto.s3_client(),
+        bucket.name.clone(),
+        Some(ObjectPath::parse("wb").expect("prefix")),
+        Encryption::SseS3,
+    ));
+    let toy: DatasetName = "toy".parse().expect("dataset");
+    for (job, algorithm, hp) in
+        [("toy-forest", "random-forest", ("num_trees", "10")), ("toy-logistic", "logistic-regression", ("alpha", "1"))]
+    {
+        let twin = bucket
+            .rt
+            .block_on(
+                TrainingJobs::new(store_handle.clone())
+                    .train(&toy, algorithm)
+                    .hyperparameter(hp.0, hp.1)
+                    .job_name(format!("{job}-twin").parse().expect("job"))
+                    .into_future(),
+            )
+            .expect("the twin trains locally");
+        let bytes = bucket.get(bucket.key_of(twin.model_artifact.as_deref().expect("artefact")));
+        bucket.put(&format!("wb/training/{job}/output/model.tar.gz"), &bytes);
+    }
+
     // Hosting, with data capture to the store's capture prefix.
     let endpoint = stdout_json(wb_env(d, &moto).args([
         "deploy",
@@ -233,12 +304,43 @@ fn sagemaker_pipeline_through_wb_against_moto() {
         [(Some("toy-forest"), "PendingManualApproval"), (Some("toy-logistic"), "PendingManualApproval")]
     );
 
-    // Invocation through SageMaker Runtime: moto answers from the queue.
+    // What the models really answer: the uploaded artefacts behind the workbench's own model
+    // server, compared in-process on the same test split (and each answer recorded).
+    let served: Vec<Arc<LoadedEndpoint>> = ["toy-forest", "toy-logistic"]
+        .iter()
+        .map(|name| {
+            let bytes = bucket.get(&format!("wb/training/{name}/output/model.tar.gz"));
+            let artifact = ModelArtifact::from_tar_gz(name, &bytes).expect("a real model.tar.gz");
+            Arc::new(LoadedEndpoint::new(*name, "AllTraffic", Arc::new(artifact), None))
+        })
+        .collect();
+    let server = bucket
+        .rt
+        .block_on(ModelServer::builder(Arc::new(StaticCatalog::new(served))).build().bind(([127, 0, 0, 1], 0).into()))
+        .expect("serve the artefacts");
+    let recording = Arc::new(Recording {
+        client: RuntimeClient::new(&server.url()).expect("client"),
+        answers: Mutex::new(BTreeMap::new()),
+    });
+    let local = bucket
+        .rt
+        .block_on(
+            wb_compare::compare(store_handle.clone(), recording.clone())
+                .batch_size(100_000)
+                .resamples(20)
+                .importance_budget(0)
+                .into_future(),
+        )
+        .expect("the in-process comparison");
+    bucket.rt.block_on(server.shutdown()).expect("shutdown");
+    let forest_answer = recording.answers.lock().expect("lock")["toy-forest"].clone();
+    let expected = point_metrics(&serde_json::to_value(&local.report).expect("report json"), "toy-forest");
+
+    // Invocation through SageMaker Runtime: moto hands out the queued answers, in order.
     let row_answer = "0.25,0.75".to_owned();
-    let split_answer = "0.9,0.1\n".repeat(usize::try_from(test_rows).expect("rows"));
-    queue_answers(&moto, &[row_answer.clone(), split_answer]);
+    queue_answers(&moto, &[row_answer.clone(), String::from_utf8(forest_answer).expect("csv")]);
     let out = wb_env(d, &moto)
-        .args(["endpoints", "invoke", "toy-forest", "--content-type", "text/csv", "--body", "red,3"])
+        .args(["endpoints", "invoke", "toy-forest", "--content-type", "text/csv", "--body", "7,red,3"])
         .assert()
         .success()
         .get_output()
@@ -246,8 +348,9 @@ fn sagemaker_pipeline_through_wb_against_moto() {
         .clone();
     assert_eq!(String::from_utf8_lossy(&out).trim(), row_answer);
 
-    // The comparison scores both models through SageMaker Runtime: one body holds the whole
-    // test split, and both get the queued answer (class 0 for every row).
+    // The comparison scores both models through SageMaker Runtime, one body holding the whole
+    // test split: the forest's real answers give the metrics the in-process comparison found.
+    // (moto keys its answers by body alone, so the logistic endpoint gets the same answer.)
     let compared = stdout_json(wb_env(d, &moto).args([
         "compare",
         "--batch-size",
@@ -261,26 +364,12 @@ fn sagemaker_pipeline_through_wb_against_moto() {
     let report = &compared["report"];
     let models = report["models"].as_array().expect("models");
     assert_eq!(models.len(), 2, "both models were scored: {}", report["failures"]);
-    let classes: Vec<String> = shown["partition"]["classes"]
-        .as_array()
-        .expect("classes")
-        .iter()
-        .map(|c| c.as_str().expect("class").to_owned())
-        .collect();
-    let first_class = test_split["class_counts"][&classes[0]].as_u64().expect("count");
-    #[expect(clippy::cast_precision_loss, reason = "row counts")]
-    let expected_accuracy = first_class as f64 / test_rows as f64;
-    for model in models {
-        assert_eq!(model["backend"], "sagemaker");
-        let accuracy = model["metrics"]
-            .as_array()
-            .expect("metrics")
-            .iter()
-            .find(|m| m["metric"] == "accuracy")
-            .and_then(|m| m["value"].as_f64())
-            .expect("accuracy");
-        assert!((accuracy - expected_accuracy).abs() < 1e-12, "{accuracy} vs {expected_accuracy}");
-    }
+    assert!(models.iter().all(|m| m["backend"] == "sagemaker"), "{models:?}");
+    assert_eq!(report["test_rows"].as_u64(), Some(test_rows));
+    let through_sagemaker = point_metrics(report, "toy-forest");
+    assert!(through_sagemaker.len() >= 4, "{through_sagemaker:?}");
+    assert_eq!(through_sagemaker, expected, "the same predictions give the same metrics");
+    assert_eq!(point_metrics(report, "toy-logistic"), expected, "moto's answer is keyed by body");
     stdout_json(wb_env(d, &moto).args(["promote", "toy-forest", "--json"]));
     let approved = bucket.rt.block_on(packages.find(&project, &"toy-forest".parse().expect("name"))).expect("find");
     assert_eq!(approved.expect("the promoted model's package").approval, "Approved", "promote approves the package");
