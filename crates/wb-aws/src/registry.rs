@@ -48,7 +48,6 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_sagemaker::Client;
-use aws_sdk_sagemaker::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sagemaker::types::{
     InferenceSpecification, ModelApprovalStatus, ModelPackageContainerDefinition, ModelPackageSortBy, SortOrder,
 };
@@ -57,7 +56,7 @@ use wb_core::ModelName;
 
 use crate::error::{Error, Result};
 use crate::hosting::TaggedResource;
-use crate::sagemaker::{is_not_found, sagemaker_error};
+use crate::sagemaker::{ignore_missing, is_not_found, sagemaker_error};
 
 /// The customer metadata property holding the workbench model name.
 pub const MODEL_PROPERTY: &str = "workbench:model";
@@ -441,7 +440,7 @@ impl ModelPackages {
                 self.client.list_tags().resource_arn(arn).into_paginator().items().send().collect().await;
             let group_tags = match group_tags {
                 Ok(t) => t,
-                Err(e) if is_missing(&e) => continue,
+                Err(e) if is_not_found(&e) => continue,
                 Err(e) => return Err(sagemaker_error("ListTags", arn, e)),
             };
             if group_tags.iter().any(|t| t.key() == Some(key) && t.value() == Some(value)) {
@@ -472,10 +471,10 @@ impl ModelPackages {
         for r in resources {
             if r.kind == "model-package" {
                 let result = self.client.delete_model_package().model_package_name(&r.arn).send().await;
-                ignore_gone(result, "DeleteModelPackage", &r.arn)?;
+                ignore_missing(result, "DeleteModelPackage", &r.arn)?;
             } else {
                 let result = self.client.delete_model_package_group().model_package_group_name(&r.name).send().await;
-                ignore_gone(result, "DeleteModelPackageGroup", &r.name)?;
+                ignore_missing(result, "DeleteModelPackageGroup", &r.name)?;
             }
             tracing::debug!(kind = r.kind, name = %r.name, "deleted");
         }
@@ -486,7 +485,7 @@ impl ModelPackages {
     async fn group_arn(&self, group: &str) -> Result<Option<String>> {
         match self.client.describe_model_package_group().model_package_group_name(group).send().await {
             Ok(out) => Ok(Some(out.model_package_group_arn().unwrap_or_default().to_owned())),
-            Err(e) if is_missing(&e) => Ok(None),
+            Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(sagemaker_error("DescribeModelPackageGroup", group, e)),
         }
     }
@@ -506,7 +505,7 @@ impl ModelPackages {
             .await;
         let listed = match listed {
             Ok(listed) => listed,
-            Err(e) if is_missing(&e) => return Ok(Vec::new()),
+            Err(e) if is_not_found(&e) => return Ok(Vec::new()),
             Err(e) => return Err(sagemaker_error("ListModelPackages", group, e)),
         };
         let mut packages: Vec<(String, Option<i32>)> = listed
@@ -543,7 +542,7 @@ impl ModelPackages {
                 match self.client.describe_model_package().model_package_name(&arn).send().await {
                     Ok(out) => Ok(Some(described_from(&arn, group, &out))),
                     // Deleted since it was listed.
-                    Err(e) if is_missing(&e) => Ok(None),
+                    Err(e) if is_not_found(&e) => Ok(None),
                     Err(e) => Err(sagemaker_error("DescribeModelPackage", &arn, e)),
                 }
             })
@@ -617,34 +616,6 @@ fn version_from_arn(arn: &str) -> Option<i32> {
     let (_, rest) = arn.split_once(":model-package/")?;
     let (_, version) = rest.rsplit_once('/')?;
     version.parse().ok()
-}
-
-/// SageMaker's ways of saying "no such group / package": `ValidationException` with "Could not
-/// find", "does not exist" or "not found", or `ResourceNotFound`.
-fn is_missing<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
-    is_not_found(e)
-        || e.as_service_error().is_some_and(|s| {
-            s.code() == Some("ResourceNotFound")
-                || (s.code() == Some("ValidationException")
-                    && s.message().is_some_and(|m| m.contains("does not exist") || m.contains("not found")))
-        })
-}
-
-/// `Ok` for success or "not found"; the SageMaker error otherwise.
-fn ignore_gone<T, E, R>(
-    result: std::result::Result<T, SdkError<E, R>>,
-    operation: &'static str,
-    resource: &str,
-) -> Result<()>
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
-{
-    match result {
-        Ok(_) => Ok(()),
-        Err(e) if is_missing(&e) => Ok(()),
-        Err(e) => Err(sagemaker_error(operation, resource, e)),
-    }
 }
 
 fn invalid<T>(field: &'static str, value: &str, expected: &str) -> Result<T> {

@@ -12,10 +12,16 @@ pub(crate) fn tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
 
-/// SageMaker says "not found" with a `ValidationException` ("Could not find endpoint ...").
+/// SageMaker's ways of saying "no such resource": a `ValidationException` with "Could not find"
+/// (endpoints, models, jobs), "does not exist" or "not found" (model package groups and
+/// packages), or `ResourceNotFound`.
 pub(crate) fn is_not_found<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
     e.as_service_error().is_some_and(|s| {
-        s.code() == Some("ValidationException") && s.message().is_some_and(|m| m.contains("Could not find"))
+        s.code() == Some("ResourceNotFound")
+            || (s.code() == Some("ValidationException")
+                && s.message().is_some_and(|m| {
+                    m.contains("Could not find") || m.contains("does not exist") || m.contains("not found")
+                }))
     })
 }
 
