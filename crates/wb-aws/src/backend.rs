@@ -40,7 +40,7 @@ use wb_models::algorithm::Algorithm;
 use wb_models::capture::CaptureConfig;
 use wb_models::container::{ALGORITHM_KEY, METADATA_CHANNEL};
 use wb_models::endpoints::{DEFAULT_VARIANT, EndpointRecord, Endpoints};
-use wb_models::registry::ModelRecord;
+use wb_models::registry::{ModelRecord, Promotion};
 use wb_models::schema::{ModelSchema, SCHEMA_FILE};
 use wb_models::training::{JobRecord, JobStatus, TrainingJobs, default_job_name};
 
@@ -341,24 +341,41 @@ impl SageMakerBackend {
     /// Everything the project created on SageMaker, found by its tag alone, in deletion order:
     /// endpoints, endpoint configurations, models, model packages and their group, then the
     /// training jobs still running, which are stopped (SageMaker keeps ended jobs as history).
-    /// With `dry_run`, only lists them.
+    /// With `keep` (the promoted model), its endpoint, the configuration and models serving it,
+    /// its model packages and the group stay. With `dry_run`, only lists them.
     ///
     /// # Errors
     /// SageMaker errors (a listing that fails, a deletion refused for another reason than "not
     /// found").
-    pub async fn clean(&self, dry_run: bool) -> Result<Vec<TaggedResource>> {
+    pub async fn clean(&self, dry_run: bool, keep: Option<&Promotion>) -> Result<Vec<TaggedResource>> {
         let project = self.settings.project.as_str();
-        let mut found = Vec::new();
-        if dry_run {
-            found.extend(self.hosting.tagged(PROJECT_TAG, project).await?);
-            found.extend(self.packages.tagged(PROJECT_TAG, project).await?);
-            found.extend(self.training.running_tagged(PROJECT_TAG, project).await?);
-        } else {
-            found.extend(self.hosting.delete_tagged(PROJECT_TAG, project).await?);
-            found.extend(self.packages.delete_tagged(PROJECT_TAG, project).await?);
-            found.extend(self.training.stop_tagged(PROJECT_TAG, project).await?);
+        let mut hosting = self.hosting.tagged(PROJECT_TAG, project).await?;
+        let mut packages = self.packages.tagged(PROJECT_TAG, project).await?;
+        if let Some(promoted) = keep {
+            let serving = self.hosting.serving(promoted.endpoint.as_str()).await?;
+            hosting.retain(|r| !serving.iter().any(|(kind, name)| *kind == r.kind && *name == r.name));
+            let group = self.package_group();
+            let kept: Vec<String> = self
+                .packages
+                .list(&group)
+                .await?
+                .into_iter()
+                .filter(|p| p.model.as_deref() == Some(promoted.model.as_str()))
+                .map(|p| p.arn)
+                .collect();
+            packages.retain(|r| r.kind == "model-package" && !kept.contains(&r.arn));
         }
-        tracing::info!(project, dry_run, resources = found.len(), "SageMaker resources cleaned");
+        let running = if dry_run {
+            self.training.running_tagged(PROJECT_TAG, project).await?
+        } else {
+            self.hosting.delete_resources(&hosting).await?;
+            self.packages.delete(&packages).await?;
+            self.training.stop_tagged(PROJECT_TAG, project).await?
+        };
+        let mut found = hosting;
+        found.extend(packages);
+        found.extend(running);
+        tracing::info!(project, dry_run, kept = keep.is_some(), resources = found.len(), "SageMaker resources cleaned");
         Ok(found)
     }
 

@@ -438,7 +438,17 @@ impl Hosting {
     /// [`Error::SageMaker`] for failures other than "not found".
     pub async fn delete_tagged(&self, key: &str, value: &str) -> Result<Vec<TaggedResource>> {
         let found = self.tagged(key, value).await?;
-        for r in &found {
+        self.delete_resources(&found).await?;
+        Ok(found)
+    }
+
+    /// Deletes `resources` (as [`Hosting::tagged`] lists them) in order, skipping those already
+    /// gone.
+    ///
+    /// # Errors
+    /// [`Error::SageMaker`] for failures other than "not found".
+    pub async fn delete_resources(&self, resources: &[TaggedResource]) -> Result<()> {
+        for r in resources {
             let name = r.name.as_str();
             match r.kind {
                 "endpoint" => ignore_missing(
@@ -454,7 +464,32 @@ impl Hosting {
                 _ => ignore_missing(self.client.delete_model().model_name(name).send().await, "DeleteModel", name)?,
             }
         }
-        Ok(found)
+        Ok(())
+    }
+
+    /// What keeps `endpoint` serving, as `(kind, name)`: the endpoint, its current configuration
+    /// and that configuration's models; empty when the endpoint does not exist.
+    ///
+    /// # Errors
+    /// [`Error::SageMaker`] for failures other than "not found".
+    pub async fn serving(&self, endpoint: &str) -> Result<Vec<(&'static str, String)>> {
+        let Some((_, _, config)) = self.describe(endpoint).await? else { return Ok(Vec::new()) };
+        let mut out = vec![("endpoint", endpoint.to_owned())];
+        if let Some(config) = config {
+            match self.client.describe_endpoint_config().endpoint_config_name(&config).send().await {
+                Ok(described) => out.extend(
+                    described
+                        .production_variants()
+                        .iter()
+                        .filter_map(|v| v.model_name())
+                        .map(|m| ("model", m.to_owned())),
+                ),
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => return Err(sagemaker_error("DescribeEndpointConfig", &config, e)),
+            }
+            out.push(("endpoint-config", config));
+        }
+        Ok(out)
     }
 }
 

@@ -409,7 +409,7 @@ impl ModelPackages {
         let Some(arn) = self.group_arn(group).await? else { return Ok(Vec::new()) };
         let mut found = self.package_resources(group).await?;
         found.push(TaggedResource { kind: "model-package-group", name: group.to_owned(), arn });
-        self.delete_all(&found).await?;
+        self.delete(&found).await?;
         tracing::info!(group, deleted = found.len(), "model package group deleted");
         Ok(found)
     }
@@ -462,12 +462,16 @@ impl ModelPackages {
     /// [`Error::SageMaker`] for failures other than "not found".
     pub async fn delete_tagged(&self, key: &str, value: &str) -> Result<Vec<TaggedResource>> {
         let found = self.tagged(key, value).await?;
-        self.delete_all(&found).await?;
+        self.delete(&found).await?;
         Ok(found)
     }
 
-    /// Deletes `resources` in order, skipping those already gone.
-    async fn delete_all(&self, resources: &[TaggedResource]) -> Result<()> {
+    /// Deletes `resources` (packages and groups, as [`ModelPackages::tagged`] lists them) in
+    /// order, skipping those already gone.
+    ///
+    /// # Errors
+    /// [`Error::SageMaker`] for failures other than "not found".
+    pub async fn delete(&self, resources: &[TaggedResource]) -> Result<()> {
         for r in resources {
             if r.kind == "model-package" {
                 let result = self.client.delete_model_package().model_package_name(&r.arn).send().await;

@@ -77,15 +77,14 @@ async fn sagemaker_clean(ctx: &Context, args: &CleanArgs) -> Result<Vec<SageMake
     if !ctx.is_sagemaker() {
         return Ok(Vec::new());
     }
-    if args.keep_promoted {
-        anyhow::bail!(
-            "--keep-promoted is not supported on the sagemaker backend yet: SageMaker resources are found by the \
-             project tag alone; run `wb clean` without it to remove everything"
-        );
-    }
     #[cfg(feature = "aws")]
     {
-        let found = crate::commands::sagemaker::clean(ctx, args.dry_run).await?;
+        let promoted = if args.keep_promoted {
+            wb_models::registry::Registry::new(ctx.store.clone()).promoted().await?
+        } else {
+            None
+        };
+        let found = crate::commands::sagemaker::clean(ctx, args.dry_run, promoted.as_ref()).await?;
         Ok(found.into_iter().map(|r| SageMakerResource { kind: r.kind.to_owned(), name: r.name, arn: r.arn }).collect())
     }
     #[cfg(not(feature = "aws"))]

@@ -8,7 +8,7 @@ use wb_aws::hosting::TaggedResource;
 use wb_aws::policy::{PolicyScope, project_policy};
 use wb_core::{DatasetName, EndpointName, JobName, ModelName};
 use wb_models::endpoints::EndpointRecord;
-use wb_models::registry::ModelRecord;
+use wb_models::registry::{ModelRecord, Promotion};
 use wb_models::training::JobRecord;
 
 use crate::cli::{AwsCommand, TrainArgs};
@@ -94,10 +94,11 @@ pub(crate) async fn promote_package(ctx: &Context, model: &ModelName, why: &str)
     Ok(package.map(|p| p.arn))
 }
 
-/// Removes (or with `dry_run` lists) what the project created on SageMaker, by tag.
-pub(crate) async fn clean(ctx: &Context, dry_run: bool) -> Result<Vec<TaggedResource>> {
+/// Removes (or with `dry_run` lists) what the project created on SageMaker, by tag; `keep`
+/// spares the promoted model.
+pub(crate) async fn clean(ctx: &Context, dry_run: bool, keep: Option<&Promotion>) -> Result<Vec<TaggedResource>> {
     let backend = backend(ctx).await?;
-    Ok(backend.clean(dry_run).await?)
+    Ok(backend.clean(dry_run, keep).await?)
 }
 
 /// `wb aws ...`.

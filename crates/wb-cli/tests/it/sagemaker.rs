@@ -385,8 +385,21 @@ fn sagemaker_pipeline_through_wb_against_moto() {
     assert!(kinds.contains(&"model-package-group"), "{kinds:?}");
     assert_eq!(tagged_hosting(&bucket, &moto, &project), before, "a dry run removes nothing");
 
-    let err = fails(wb_env(d, &moto).args(["clean", "--keep-promoted"]));
-    assert!(err.contains("--keep-promoted"), "{err}");
+    // --keep-promoted spares what serves the promoted model, on SageMaker and in the store.
+    let kept = stdout_json(wb_env(d, &moto).args(["clean", "--keep-promoted", "--json"]));
+    let removed: Vec<&str> =
+        kept["sagemaker"].as_array().expect("sagemaker").iter().filter_map(|r| r["name"].as_str()).collect();
+    assert!(removed.contains(&"toy-logistic") && !removed.contains(&"toy-forest"), "{removed:?}");
+    let left = tagged_hosting(&bucket, &moto, &project);
+    assert_eq!(left.len(), 3, "the promoted endpoint, its configuration and its model: {left:?}");
+    assert!(left.contains(&"endpoint toy-forest".to_owned()), "{left:?}");
+    let left_packages = bucket.rt.block_on(packages.tagged(TAG, &project)).expect("tagged packages");
+    let kinds: Vec<&str> = left_packages.iter().map(|r| r.kind).collect();
+    assert_eq!(kinds, ["model-package", "model-package-group"], "the promoted model's package and the group");
+    let endpoints = stdout_json(wb_env(d, &moto).args(["endpoints", "list", "--json"]));
+    let names: Vec<&str> =
+        endpoints["endpoints"].as_array().expect("endpoints").iter().filter_map(|e| e["name"].as_str()).collect();
+    assert_eq!(names, ["toy-forest"], "the promoted endpoint's record stays");
 
     stdout_json(wb_env(d, &moto).args(["clean", "--all", "--json"]));
     assert!(tagged_hosting(&bucket, &moto, &project).is_empty(), "nothing tagged is left");
