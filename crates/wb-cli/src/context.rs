@@ -40,8 +40,9 @@ impl Context {
             return Ok(());
         }
         anyhow::bail!(
-            "{} only apply to backend \"sagemaker\"; this project ({}) uses the local backend",
+            "{} only {} to backend \"sagemaker\"; this project ({}) uses the local backend",
             flags.join(", "),
+            if flags.len() == 1 { "applies" } else { "apply" },
             self.config.path.display()
         )
     }

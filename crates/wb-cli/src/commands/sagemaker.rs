@@ -106,7 +106,9 @@ pub(crate) async fn aws(command: AwsCommand, ctx: &Context) -> Result<()> {
     match command {
         AwsCommand::Policy => {
             let sdk = wb_aws::sdk_config(&ctx.config.config.aws).await;
-            let mut scope = PolicyScope::from_config(&ctx.config)?;
+            let mut scope = PolicyScope::from_config(&ctx.config).with_context(|| {
+                format!("`wb aws policy` describes an S3 project's needs ({})", ctx.config.path.display())
+            })?;
             if scope.region.is_none() {
                 scope.region = sdk.region().map(ToString::to_string);
             }

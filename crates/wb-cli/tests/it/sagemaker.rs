@@ -121,6 +121,14 @@ fn sagemaker_pipeline_through_wb_against_moto() {
     assert!(!d.join("workbench.toml").exists());
     init(d, &moto, &store, &project);
 
+    // The IAM policy of this project: its prefix, its role, its tag.
+    let policy = stdout_json(wb_env(d, &moto).args(["aws", "policy"]));
+    let text = policy.to_string();
+    assert_eq!(policy["Version"], "2012-10-17");
+    for needle in [format!("arn:aws:s3:::{}/wb/*", bucket.name), ROLE.to_owned(), format!("\"{project}\"")] {
+        assert!(text.contains(&needle), "the policy names {needle}: {text}");
+    }
+
     let source = csv(d, "toy.csv", &toy_csv(400));
     stdout_json(wb_env(d, &moto).args([
         "dataset",
@@ -465,4 +473,28 @@ fn wb_demo_on_the_sagemaker_backend_against_moto() {
     stdout_json(wb_env(d, &moto).args(["--config", config.to_str().expect("utf8"), "clean", "--all", "--json"]));
     assert!(tagged_hosting(&bucket, &moto, "wb-demo").is_empty(), "nothing tagged is left");
     assert!(bucket.objects().keys().all(|k| !k.starts_with("demo/")), "the store prefix is empty");
+}
+
+#[test]
+fn sagemaker_options_are_refused_on_the_local_backend() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    stdout_json(crate::local::wb(d).args(["init", "--json"]));
+    let err = fails(crate::local::wb(d).args(["train", "--dataset", "x", "--algorithm", "random-forest", "--spot"]));
+    assert!(err.contains("--spot only applies to backend \"sagemaker\""), "{err}");
+    let err = fails(crate::local::wb(d).args([
+        "deploy",
+        "--job",
+        "j",
+        "--endpoint",
+        "e",
+        "--instance-type",
+        "ml.m5.large",
+        "--instance-count",
+        "2",
+    ]));
+    assert!(err.contains("--instance-type, --instance-count only apply"), "{err}");
+    let err = fails(crate::local::wb(d).args(["aws", "policy"]));
+    assert!(err.contains("S3") && err.contains("workbench.toml"), "{err}");
+    assert!(!d.join(".workbench/training").exists(), "nothing was written");
 }
