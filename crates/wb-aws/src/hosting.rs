@@ -324,6 +324,15 @@ impl Hosting {
         }
     }
 
+    /// The endpoint's status (`Creating`, `InService`, `Failed`, ...), or `None` when SageMaker
+    /// has no such endpoint.
+    ///
+    /// # Errors
+    /// [`Error::SageMaker`] for failures other than "not found".
+    pub async fn status(&self, endpoint: &str) -> Result<Option<String>> {
+        Ok(self.describe(endpoint).await?.map(|(status, _, _)| status))
+    }
+
     /// Waits until `endpoint` is `InService`.
     ///
     /// # Errors

@@ -233,6 +233,9 @@ struct EndpointView {
     algorithm: String,
     dataset: String,
     backend: String,
+    /// SageMaker's status of the endpoint (`missing` when SageMaker has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<String>,
     url: Option<String>,
     answers: bool,
     capture_percent: Option<u8>,
@@ -244,9 +247,11 @@ pub(crate) async fn endpoints(command: EndpointsCommand, ctx: &Context) -> Resul
             let list = Endpoints::new(ctx.store.clone()).list().await?;
             let server = local::status(&ctx.store).await?;
             let mut views = Vec::new();
+            let sagemaker = sagemaker_statuses(ctx, &list).await?;
             for e in list {
+                let status = sagemaker.get(e.name.as_str()).cloned();
                 let (url, answers) = match &server {
-                    _ if e.backend != "local" => (None, false),
+                    _ if e.backend != "local" => (None, status.as_deref() == Some("InService")),
                     Some(s) => {
                         let url = format!("{}/endpoints/{}/invocations", s.record.url, e.name);
                         let answers = s.up && local::endpoint_answers(&s.record.url, e.name.as_str()).await;
@@ -260,6 +265,7 @@ pub(crate) async fn endpoints(command: EndpointsCommand, ctx: &Context) -> Resul
                     algorithm: e.algorithm,
                     dataset: e.dataset.to_string(),
                     backend: e.backend.clone(),
+                    status,
                     url,
                     answers,
                     capture_percent: e.capture.as_ref().map(|c| c.sampling_percentage),
@@ -291,7 +297,7 @@ pub(crate) async fn endpoints(command: EndpointsCommand, ctx: &Context) -> Resul
                     match (v.backend.as_str(), v.answers) {
                         ("local", true) => "up",
                         ("local", false) => "down",
-                        (other, _) => other,
+                        _ => v.status.as_deref().unwrap_or("unknown"),
                     },
                     v.algorithm,
                     v.dataset,
@@ -301,6 +307,32 @@ pub(crate) async fn endpoints(command: EndpointsCommand, ctx: &Context) -> Resul
             Ok(())
         }
         EndpointsCommand::Invoke(args) => invoke(args, ctx).await,
+    }
+}
+
+/// SageMaker's status of each endpoint the store records as hosted there.
+async fn sagemaker_statuses(
+    ctx: &Context,
+    endpoints: &[EndpointRecord],
+) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut out = std::collections::BTreeMap::new();
+    if !endpoints.iter().any(|e| e.backend == "sagemaker") {
+        return Ok(out);
+    }
+    #[cfg(feature = "aws")]
+    {
+        let sdk = wb_aws::sdk_config(&ctx.config.config.aws).await;
+        let hosting = wb_aws::hosting::Hosting::from_sdk_config(&sdk);
+        for e in endpoints.iter().filter(|e| e.backend == "sagemaker") {
+            let status = hosting.status(e.name.as_str()).await?.unwrap_or_else(|| "missing".into());
+            out.insert(e.name.to_string(), status);
+        }
+        Ok(out)
+    }
+    #[cfg(not(feature = "aws"))]
+    {
+        let _ = ctx;
+        Err(crate::context::no_aws())
     }
 }
 

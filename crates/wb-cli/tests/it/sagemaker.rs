@@ -287,7 +287,11 @@ fn sagemaker_pipeline_through_wb_against_moto() {
     stdout_json(wb_env(d, &moto).args(["deploy", "--job", "toy-logistic", "--endpoint", "toy-logistic", "--json"]));
     let listed = wb_env(d, &moto).args(["endpoints", "list"]).assert().success().get_output().stdout.clone();
     let listed = String::from_utf8_lossy(&listed);
-    assert!(listed.lines().any(|l| l.starts_with("toy-forest") && l.contains("sagemaker")), "{listed}");
+    assert!(listed.lines().any(|l| l.starts_with("toy-forest") && l.contains("InService")), "{listed}");
+    let listed = stdout_json(wb_env(d, &moto).args(["endpoints", "list", "--json"]));
+    let forest = &listed["endpoints"][0];
+    assert_eq!((forest["name"].as_str(), forest["status"].as_str()), (Some("toy-forest"), Some("InService")));
+    assert_eq!((forest["backend"].as_str(), forest["answers"].as_bool()), (Some("sagemaker"), Some(true)));
 
     for model in ["toy-forest", "toy-logistic"] {
         let registered = stdout_json(wb_env(d, &moto).args([
