@@ -18,7 +18,7 @@ use wb_aws::testkit::Moto;
 use crate::local::{csv, fails, json, wb};
 
 /// AWS settings of the test process that must not reach `wb`.
-const FOREIGN_AWS_VARS: &[&str] = &[
+pub(crate) const FOREIGN_AWS_VARS: &[&str] = &[
     "AWS_PROFILE",
     "AWS_DEFAULT_PROFILE",
     "AWS_SESSION_TOKEN",

@@ -502,3 +502,126 @@ fn sagemaker_options_are_refused_on_the_local_backend() {
     assert!(err.contains("S3") && err.contains("workbench.toml"), "{err}");
     assert!(!d.join(".workbench/training").exists(), "nothing was written");
 }
+
+/// A scripted SageMaker for what moto cannot do: a training job that keeps running until
+/// `StopTrainingJob`, then is `Stopped`. Returns its URL and the operations it received.
+fn running_job_sagemaker() -> (String, Arc<Mutex<Vec<String>>>) {
+    use axum::http::{HeaderMap, StatusCode};
+    let calls = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = Arc::clone(&calls);
+    let handler = move |headers: HeaderMap, body: String| {
+        let calls = Arc::clone(&seen);
+        async move {
+            let operation = headers
+                .get("x-amz-target")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .trim_start_matches("SageMaker.")
+                .to_owned();
+            let request: Value = serde_json::from_str(&body).unwrap_or_default();
+            let job = request["TrainingJobName"].as_str().unwrap_or_default().to_owned();
+            let mut calls = calls.lock().expect("lock");
+            calls.push(operation.clone());
+            let stopped = calls.iter().any(|c| c == "StopTrainingJob");
+            let arn = format!("arn:aws:sagemaker:us-east-1:123456789012:training-job/{job}");
+            let answer = match operation.as_str() {
+                "CreateTrainingJob" => json!({ "TrainingJobArn": arn }),
+                "StopTrainingJob" => json!({}),
+                "DescribeTrainingJob" => {
+                    let (status, secondary) = if stopped { ("Stopped", "Stopped") } else { ("InProgress", "Training") };
+                    json!({
+                        "TrainingJobName": job, "TrainingJobArn": arn,
+                        "TrainingJobStatus": status, "SecondaryStatus": secondary,
+                        "AlgorithmSpecification": { "TrainingImage": IMAGE, "TrainingInputMode": "File" },
+                        "ResourceConfig": { "InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 30 },
+                        "StoppingCondition": { "MaxRuntimeInSeconds": 86400 },
+                        "CreationTime": 1.79e9, "LastModifiedTime": 1.79e9,
+                    })
+                }
+                _ => {
+                    let error = json!({ "__type": "UnknownOperationException", "message": operation });
+                    return (StatusCode::BAD_REQUEST, error.to_string());
+                }
+            };
+            (StatusCode::OK, answer.to_string())
+        }
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            tx.send(format!("http://{}", listener.local_addr().expect("addr"))).expect("send the URL");
+            let app = axum::Router::new().route("/", axum::routing::post(handler));
+            // Serves until the test process ends.
+            let _ = axum::serve(listener, app).await;
+        });
+    });
+    (rx.recv().expect("the scripted SageMaker's URL"), calls)
+}
+
+#[test]
+#[cfg(unix)]
+fn ctrl_c_stops_the_sagemaker_training_job() {
+    let moto = Moto::spawn_dedicated();
+    let bucket = Bucket::fresh(&moto);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let project = format!("sm-{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
+    init(d, &moto, &format!("s3://{}/wb", bucket.name), &project);
+    let source = csv(d, "toy.csv", &toy_csv(200));
+    let source = source.to_str().expect("utf8");
+    stdout_json(
+        wb_env(d, &moto).args(["dataset", "register", "toy", "--source", source, "--target", "label", "--json"]),
+    );
+    stdout_json(wb_env(d, &moto).args(["dataset", "partition", "toy", "--json"]));
+
+    // The store stays on moto; SageMaker is the scripted one (the SDK's per-service endpoint).
+    let (sagemaker_url, calls) = running_job_sagemaker();
+    let empty = d.join("empty-aws-config");
+    let mut train = std::process::Command::new(assert_cmd::cargo::cargo_bin("wb"));
+    train.current_dir(d).env_remove("WB_CONFIG").env("NO_COLOR", "1");
+    for var in crate::s3::FOREIGN_AWS_VARS {
+        train.env_remove(var);
+    }
+    train
+        .env("AWS_CONFIG_FILE", &empty)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &empty)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", moto.url())
+        .env("AWS_ENDPOINT_URL_SAGEMAKER", &sagemaker_url)
+        .args(["train", "--dataset", "toy", "--algorithm", "random-forest", "--job", "toy-stop"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = train.spawn().expect("start wb train");
+
+    // Once the job is running, Ctrl-C (SIGINT) stops it rather than leaving it running.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !calls.lock().expect("lock").iter().any(|c| c == "DescribeTrainingJob") {
+        assert!(std::time::Instant::now() < deadline, "wb never asked for the job's status: {:?}", calls.lock());
+        if let Some(status) = child.try_wait().expect("wait") {
+            panic!("wb train ended early ({status}): {:?}", child.wait_with_output());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let sent = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
+    assert!(sent.success());
+    let out = child.wait_with_output().expect("wb train ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("toy-stop") && stderr.contains("Stopped: stopped on request"), "{stderr}");
+    let operations = calls.lock().expect("lock").clone();
+    assert_eq!(&operations[..2], ["CreateTrainingJob", "DescribeTrainingJob"], "{operations:?}");
+    assert!(operations.contains(&"StopTrainingJob".to_owned()), "{operations:?}");
+    assert_eq!(operations.last().map(String::as_str), Some("DescribeTrainingJob"), "followed until Stopped");
+
+    // The job is recorded as SageMaker ended it.
+    let job = stdout_json(wb_env(d, &moto).args(["jobs", "show", "toy-stop", "--json"]));
+    assert_eq!(job["status"], "Stopped");
+    assert_eq!(job["failure_reason"], "stopped on request");
+    assert_eq!(job["backend"], "sagemaker");
+}
