@@ -192,6 +192,34 @@ fn sagemaker_pipeline_through_wb_against_moto() {
     assert_eq!(schema["target"], "label", "the metadata channel holds the dataset's schema");
     assert!(channels.iter().all(|(_, uri)| uri.starts_with(&store)), "{channels:?}");
 
+    // A built-in algorithm: the region's published image, the objective the task calls for.
+    let xgb = stdout_json(wb_env(d, &moto).args([
+        "train",
+        "--dataset",
+        "toy",
+        "--algorithm",
+        "xgboost",
+        "--hp",
+        "max_depth=3",
+        "--job",
+        "toy-xgb",
+        "--json",
+    ]));
+    assert_eq!((xgb["algorithm"].as_str(), xgb["status"].as_str()), (Some("xgboost"), Some("Completed")));
+    let described = bucket
+        .rt
+        .block_on(sagemaker.describe_training_job().training_job_name("toy-xgb").send())
+        .expect("describe the xgboost job");
+    let image = described.algorithm_specification().and_then(|a| a.training_image()).expect("image");
+    assert_eq!(image, "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1");
+    let hp = described.hyper_parameters().expect("hyperparameters");
+    for (key, value) in [("objective", "binary:logistic"), ("eval_metric", "auc"), ("max_depth", "3")] {
+        assert_eq!(hp.get(key).map(String::as_str), Some(value), "{key}: {hp:?}");
+    }
+    assert!(hp.contains_key("num_round") && !hp.contains_key("algorithm"), "{hp:?}");
+    let channel_types: Vec<Option<&str>> = described.input_data_config().iter().map(|c| c.content_type()).collect();
+    assert_eq!(channel_types, [Some("text/csv"), Some("text/csv")], "train and validation only");
+
     // Bad input: nothing is started or recorded.
     let err = fails(wb_env(d, &moto).args(["train", "--dataset", "toy", "--algorithm", "svm"]));
     assert!(err.contains("\"svm\"") && err.contains("xgboost") && err.contains("random-forest"), "{err}");
@@ -207,8 +235,10 @@ fn sagemaker_pipeline_through_wb_against_moto() {
         "m5.large",
     ]));
     assert!(err.contains("instance type") && err.contains("m5.large"), "{err}");
+    let err = fails(wb_env(d, &moto).args(["train", "--dataset", "toy", "--algorithm", "image-classification"]));
+    assert!(err.contains("num_classes"), "a required hyperparameter is named: {err}");
     let jobs = stdout_json(wb_env(d, &moto).args(["jobs", "list", "--json"]));
-    assert_eq!(jobs.as_array().expect("jobs").len(), 1, "{jobs}");
+    assert_eq!(jobs.as_array().expect("jobs").len(), 2, "{jobs}");
 
     stdout_json(wb_env(d, &moto).args([
         "train",
