@@ -480,14 +480,25 @@ impl<'a> SageMakerTrain<'a> {
         }
         let dataset = Datasets::new(backend.store.clone()).open(&self.dataset).await?;
         let manifest = dataset.manifest();
+        if matches!(runner, Runner::Builtin(BuiltinAlgorithm::ImageClassification)) {
+            // Its channels are images (RecordIO or PNG + .lst manifests); a registered dataset's
+            // channels are CSV rows.
+            return Err(Error::Invalid {
+                field: "algorithm",
+                value: runner.name().to_owned(),
+                expected: format!(
+                    "an algorithm for the tabular dataset {}: xgboost, linear-learner or one of the workbench's own \
+                     (image-classification trains on image channels, which a registered dataset does not have)",
+                    self.dataset
+                ),
+            });
+        }
         let (hyperparameters, content_type) = match &runner {
             Runner::Builtin(b) => {
                 let mut given = self.hyperparameters.clone();
-                if *b == BuiltinAlgorithm::Xgboost {
-                    // The objective and metric the dataset's task calls for, unless given.
-                    for (key, value) in xgboost_task_defaults(&manifest.task) {
-                        given.entry(key.to_owned()).or_insert(value);
-                    }
+                // The objective (and metric) the dataset's task calls for, unless given.
+                for (key, value) in builtin_task_defaults(*b, &manifest.task) {
+                    given.entry(key.to_owned()).or_insert(value);
                 }
                 (b.fill_hyperparameters(&given)?, b.content_type())
             }
@@ -609,21 +620,31 @@ impl<'a> SageMakerTrain<'a> {
     }
 }
 
-/// XGBoost's objective (and evaluation metric) for a dataset's task: `binary:logistic` with AUC
-/// for two classes, `multi:softprob` over the classes, `reg:squarederror` with RMSE for numbers.
-fn xgboost_task_defaults(task: &wb_datasets::Task) -> Vec<(&'static str, String)> {
-    match task {
-        wb_datasets::Task::Classification { classes } if classes.len() <= 2 => {
+/// A built-in algorithm's settings for a dataset's task. XGBoost: `binary:logistic` with AUC for
+/// two classes, `multi:softprob` over the classes, `reg:squarederror` with RMSE for numbers.
+/// Linear learner: `binary_classifier`, `multiclass_classifier` over the classes, `regressor`.
+fn builtin_task_defaults(algorithm: BuiltinAlgorithm, task: &wb_datasets::Task) -> Vec<(&'static str, String)> {
+    use wb_datasets::Task;
+    match (algorithm, task) {
+        (BuiltinAlgorithm::Xgboost, Task::Classification { classes }) if classes.len() <= 2 => {
             vec![("objective", "binary:logistic".into()), ("eval_metric", "auc".into())]
         }
-        wb_datasets::Task::Classification { classes } => vec![
+        (BuiltinAlgorithm::Xgboost, Task::Classification { classes }) => vec![
             ("objective", "multi:softprob".into()),
             ("num_class", classes.len().to_string()),
             ("eval_metric", "mlogloss".into()),
         ],
-        wb_datasets::Task::Regression => {
+        (BuiltinAlgorithm::Xgboost, Task::Regression) => {
             vec![("objective", "reg:squarederror".into()), ("eval_metric", "rmse".into())]
         }
+        (BuiltinAlgorithm::LinearLearner, Task::Classification { classes }) if classes.len() <= 2 => {
+            vec![("predictor_type", "binary_classifier".into())]
+        }
+        (BuiltinAlgorithm::LinearLearner, Task::Classification { classes }) => {
+            vec![("predictor_type", "multiclass_classifier".into()), ("num_classes", classes.len().to_string())]
+        }
+        (BuiltinAlgorithm::LinearLearner, Task::Regression) => vec![("predictor_type", "regressor".into())],
+        _ => Vec::new(),
     }
 }
 
@@ -771,6 +792,36 @@ mod tests {
         assert_eq!(forest.image(&settings).expect("image"), "123456789012.dkr.ecr.us-east-1.amazonaws.com/wb:1");
         let xgb = Runner::Builtin(BuiltinAlgorithm::Xgboost).image(&settings).expect("xgboost image");
         assert!(xgb.contains(".dkr.ecr.us-east-1.amazonaws.com/") && xgb.contains("xgboost"), "{xgb}");
+    }
+
+    #[test]
+    fn built_in_algorithms_get_the_task_s_objective() {
+        use wb_datasets::Task;
+        let binary = Task::Classification { classes: vec!["no".into(), "yes".into()] };
+        let three = Task::Classification { classes: vec!["a".into(), "b".into(), "c".into()] };
+        let get =
+            |a, t: &Task, key: &str| builtin_task_defaults(a, t).into_iter().find(|(k, _)| *k == key).map(|(_, v)| v);
+        assert_eq!(get(BuiltinAlgorithm::Xgboost, &binary, "objective").as_deref(), Some("binary:logistic"));
+        assert_eq!(get(BuiltinAlgorithm::Xgboost, &three, "objective").as_deref(), Some("multi:softprob"));
+        assert_eq!(get(BuiltinAlgorithm::Xgboost, &three, "num_class").as_deref(), Some("3"));
+        assert_eq!(get(BuiltinAlgorithm::Xgboost, &Task::Regression, "eval_metric").as_deref(), Some("rmse"));
+        assert_eq!(
+            get(BuiltinAlgorithm::LinearLearner, &three, "predictor_type").as_deref(),
+            Some("multiclass_classifier")
+        );
+        assert_eq!(get(BuiltinAlgorithm::LinearLearner, &three, "num_classes").as_deref(), Some("3"));
+        assert_eq!(
+            get(BuiltinAlgorithm::LinearLearner, &Task::Regression, "predictor_type").as_deref(),
+            Some("regressor")
+        );
+        // The defaults fill what SageMaker requires, so only the user's own choices can miss it.
+        for task in [&binary, &three, &Task::Regression] {
+            for algorithm in [BuiltinAlgorithm::Xgboost, BuiltinAlgorithm::LinearLearner] {
+                let given: BTreeMap<String, String> =
+                    builtin_task_defaults(algorithm, task).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+                assert!(algorithm.fill_hyperparameters(&given).is_ok(), "{algorithm} on {task:?}");
+            }
+        }
     }
 
     #[test]

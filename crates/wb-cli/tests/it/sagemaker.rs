@@ -219,6 +219,23 @@ fn sagemaker_pipeline_through_wb_against_moto() {
     assert!(hp.contains_key("num_round") && !hp.contains_key("algorithm"), "{hp:?}");
     let channel_types: Vec<Option<&str>> = described.input_data_config().iter().map(|c| c.content_type()).collect();
     assert_eq!(channel_types, [Some("text/csv"), Some("text/csv")], "train and validation only");
+    let linear = stdout_json(wb_env(d, &moto).args([
+        "train",
+        "--dataset",
+        "toy",
+        "--algorithm",
+        "linear-learner",
+        "--job",
+        "toy-linear",
+        "--json",
+    ]));
+    assert_eq!(linear["status"], "Completed");
+    let described = bucket
+        .rt
+        .block_on(sagemaker.describe_training_job().training_job_name("toy-linear").send())
+        .expect("describe the linear learner job");
+    let hp = described.hyper_parameters().expect("hyperparameters");
+    assert_eq!(hp.get("predictor_type").map(String::as_str), Some("binary_classifier"), "{hp:?}");
 
     // Bad input: nothing is started or recorded.
     let err = fails(wb_env(d, &moto).args(["train", "--dataset", "toy", "--algorithm", "svm"]));
@@ -235,10 +252,20 @@ fn sagemaker_pipeline_through_wb_against_moto() {
         "m5.large",
     ]));
     assert!(err.contains("instance type") && err.contains("m5.large"), "{err}");
+    let err = fails(wb_env(d, &moto).args([
+        "train",
+        "--dataset",
+        "toy",
+        "--algorithm",
+        "xgboost",
+        "--hp",
+        "objective=multi:softprob",
+    ]));
+    assert!(err.contains("num_class"), "a required hyperparameter is named: {err}");
     let err = fails(wb_env(d, &moto).args(["train", "--dataset", "toy", "--algorithm", "image-classification"]));
-    assert!(err.contains("num_classes"), "a required hyperparameter is named: {err}");
+    assert!(err.contains("image channels") && err.contains("toy"), "{err}");
     let jobs = stdout_json(wb_env(d, &moto).args(["jobs", "list", "--json"]));
-    assert_eq!(jobs.as_array().expect("jobs").len(), 2, "{jobs}");
+    assert_eq!(jobs.as_array().expect("jobs").len(), 3, "{jobs}");
 
     stdout_json(wb_env(d, &moto).args([
         "train",
