@@ -88,5 +88,8 @@ async fn sagemaker_clean(ctx: &Context, args: &CleanArgs) -> Result<Vec<SageMake
         Ok(found.into_iter().map(|r| SageMakerResource { kind: r.kind.to_owned(), name: r.name, arn: r.arn }).collect())
     }
     #[cfg(not(feature = "aws"))]
-    Err(crate::context::no_aws())
+    {
+        let _ = args;
+        Err(crate::context::no_aws())
+    }
 }

@@ -315,12 +315,12 @@ async fn sagemaker_statuses(
     ctx: &Context,
     endpoints: &[EndpointRecord],
 ) -> Result<std::collections::BTreeMap<String, String>> {
-    let mut out = std::collections::BTreeMap::new();
     if !endpoints.iter().any(|e| e.backend == "sagemaker") {
-        return Ok(out);
+        return Ok(std::collections::BTreeMap::new());
     }
     #[cfg(feature = "aws")]
     {
+        let mut out = std::collections::BTreeMap::new();
         let sdk = wb_aws::sdk_config(&ctx.config.config.aws).await;
         let hosting = wb_aws::hosting::Hosting::from_sdk_config(&sdk);
         for e in endpoints.iter().filter(|e| e.backend == "sagemaker") {
