@@ -551,7 +551,7 @@ impl<'a> SageMakerTrain<'a> {
             image,
             role_arn: settings.role_arn.clone(),
             channels,
-            hyperparameters: hyperparameters.clone(),
+            hyperparameters,
             instance_type: self.instance_type.unwrap_or_else(|| settings.training_instance_type.clone()),
             instance_count: self.instance_count,
             volume_size_gb: DEFAULT_VOLUME_GB,
@@ -569,7 +569,14 @@ impl<'a> SageMakerTrain<'a> {
             status: JobStatus::InProgress,
             failure_reason: None,
             algorithm: runner.name().to_owned(),
-            hyperparameters: self.hyperparameters,
+            // What SageMaker was given (a built-in's task defaults included), without the
+            // workbench's `algorithm` key, as local jobs record theirs.
+            hyperparameters: spec
+                .hyperparameters
+                .iter()
+                .filter(|(k, _)| *k != ALGORITHM_KEY)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             dataset: self.dataset.clone(),
             fingerprint: manifest.fingerprint,
             channels: spec.channels.iter().map(|(k, c)| (k.clone(), c.s3_uri.clone())).collect(),

@@ -70,7 +70,8 @@ pub struct JobRecord {
     pub failure_reason: Option<String>,
     /// The algorithm.
     pub algorithm: String,
-    /// The hyperparameters as given (without `algorithm`).
+    /// The hyperparameters the job ran with (without `algorithm`; on SageMaker, a built-in
+    /// algorithm's defaults for the task included).
     pub hyperparameters: BTreeMap<String, String>,
     /// The dataset.
     pub dataset: DatasetName,

@@ -206,6 +206,7 @@ fn sagemaker_pipeline_through_wb_against_moto() {
         "--json",
     ]));
     assert_eq!((xgb["algorithm"].as_str(), xgb["status"].as_str()), (Some("xgboost"), Some("Completed")));
+    assert_eq!(xgb["hyperparameters"]["objective"], "binary:logistic", "the record says what SageMaker got");
     let described = bucket
         .rt
         .block_on(sagemaker.describe_training_job().training_job_name("toy-xgb").send())
