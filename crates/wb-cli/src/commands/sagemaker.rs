@@ -1,4 +1,4 @@
-//! The commands' SageMaker side: `wb train` and `wb deploy` on `backend = "sagemaker"`, the
+//! The commands' SageMaker side: `wb train` on `backend = "sagemaker"` (with progress and Ctrl-C), the
 //! SageMaker half of `wb clean`, the model-registry mirror of `wb register` and `wb promote`,
 //! and `wb aws policy`.
 
@@ -6,8 +6,7 @@ use anyhow::{Context as _, Result};
 use wb_aws::backend::SageMakerBackend;
 use wb_aws::hosting::TaggedResource;
 use wb_aws::policy::{PolicyScope, project_policy};
-use wb_core::{DatasetName, EndpointName, JobName, ModelName};
-use wb_models::endpoints::EndpointRecord;
+use wb_core::{DatasetName, JobName, ModelName};
 use wb_models::registry::{ModelRecord, Promotion};
 use wb_models::training::JobRecord;
 
@@ -54,29 +53,6 @@ pub(crate) async fn train(args: &TrainArgs, ctx: &Context, quiet: bool) -> Resul
     let outcome = request.await;
     bar.finish_and_clear();
     Ok(outcome?)
-}
-
-/// Deploys a completed job's model to a SageMaker endpoint and waits until it is in service.
-pub(crate) async fn deploy(
-    ctx: &Context,
-    job: &JobName,
-    endpoint: &EndpointName,
-    capture: Option<u8>,
-    instance_type: Option<&str>,
-    instance_count: Option<u32>,
-) -> Result<EndpointRecord> {
-    let backend = backend(ctx).await?;
-    let mut request = backend.deploy(job, endpoint);
-    if let Some(percent) = capture {
-        request = request.capture(percent);
-    }
-    if let Some(t) = instance_type {
-        request = request.instance_type(t);
-    }
-    if let Some(n) = instance_count {
-        request = request.instance_count(n);
-    }
-    Ok(request.await?)
 }
 
 /// Mirrors a registration into the project's model package group (when enabled); returns the

@@ -58,40 +58,39 @@ pub(crate) async fn deploy(args: DeployArgs, ctx: &Context, quiet: bool) -> Resu
     ])?;
     let (job, endpoint) = (JobName::parse(&args.job)?, EndpointName::parse(&args.endpoint)?);
     if ctx.is_sagemaker() {
-        #[cfg(feature = "aws")]
-        {
-            let bar = spinner(quiet, format!("deploying {job} to SageMaker endpoint {endpoint} (until InService)"));
-            let record = crate::commands::sagemaker::deploy(
-                ctx,
-                &job,
-                &endpoint,
-                args.capture,
-                args.instance_type.as_deref(),
-                args.instance_count,
-            )
-            .await;
-            bar.finish_and_clear();
-            let record = record?;
-            if args.json {
-                return print_json(&record);
-            }
-            println!(
-                "SageMaker endpoint {} serves job {} ({}) and is InService",
-                record.name, record.job, record.algorithm
-            );
-            if let Some(capture) = &record.capture {
-                println!(
-                    "capture     {} % of requests to {}/{}/{}/",
-                    capture.sampling_percentage,
-                    ctx.store.uri().object_uri(&capture.destination),
-                    record.name,
-                    record.variant
-                );
-            }
-            return Ok(());
+        // The library's backend-neutral deploy, as experiments use it.
+        let project = workbench::Project::open(ctx.config.clone()).await?;
+        let mut request = project.deploy(&job, &endpoint);
+        if let Some(percent) = args.capture {
+            request = request.capture(percent);
         }
-        #[cfg(not(feature = "aws"))]
-        return Err(crate::context::no_aws());
+        if let Some(instance_type) = &args.instance_type {
+            request = request.instance_type(instance_type.clone());
+        }
+        if let Some(count) = args.instance_count {
+            request = request.instance_count(count);
+        }
+        let bar = spinner(quiet, format!("deploying {job} to SageMaker endpoint {endpoint} (until InService)"));
+        let record = request.await;
+        bar.finish_and_clear();
+        let record = record?;
+        if args.json {
+            return print_json(&record);
+        }
+        println!(
+            "SageMaker endpoint {} serves job {} ({}) and is InService",
+            record.name, record.job, record.algorithm
+        );
+        if let Some(capture) = &record.capture {
+            println!(
+                "capture     {} % of requests to {}/{}/{}/",
+                capture.sampling_percentage,
+                ctx.store.uri().object_uri(&capture.destination),
+                record.name,
+                record.variant
+            );
+        }
+        return Ok(());
     }
     let bar = spinner(quiet, format!("deploying {} to {}", args.job, args.endpoint));
     let deployed = deploy_endpoint(ctx, &job, &endpoint, args.capture).await;
