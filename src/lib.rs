@@ -10,8 +10,10 @@
 //! - [`models`] (`wb-models`): train, deploy, serve, register and clean up models;
 //! - [`compare`] (`wb-compare`): score every registered model on the held-out test split, with
 //!   confidence intervals, paired tests, explanations, reports and a web app;
-//! - [`Project`]: a `workbench.toml` and its store, the starting point of an experiment;
-//! - `aws` (`wb-aws`, feature `aws`): the S3 store.
+//! - [`Project`]: a `workbench.toml`, its store and its backend — the starting point of an
+//!   experiment: train, deploy, register, compare, promote and clean through one backend
+//!   interface ([`models::backend::Backend`]), local or SageMaker;
+//! - `aws` (`wb-aws`, feature `aws`): the S3 store and the SageMaker backend.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -46,18 +48,23 @@ pub use wb_etl as etl;
 pub use wb_models as models;
 
 mod project;
-pub use project::{Error, Project};
+pub use project::{
+    Cleaned, Compare, Deploy, Error, Project, ProjectBuilder, Promoted, Register, Registered, ReportLocation, Train,
+};
 
 #[cfg(feature = "aws")]
 pub use wb_aws as aws;
 
 /// The names most programs need.
 pub mod prelude {
+    pub use wb_core::BackendKind;
     pub use wb_core::{
         ContentHash, DatasetName, DynObjectStore, EndpointName, JobName, LoadedConfig, LocalStore, ModelName,
         ObjectPath, ObjectStore, ObjectStoreExt, PutMode, StoreUri,
     };
     pub use wb_datasets::{Dataset, Datasets, Manifest, PartitionSpec, RegisterRequest, Split, Task};
+    pub use wb_models::backend::{Backend, TrainingProgress};
+    pub use wb_models::clean::CleanOptions;
     pub use wb_models::{FittedModel, ModelArtifact, ModelSchema, Prediction};
 
     pub use crate::Project;

@@ -1,15 +1,29 @@
-//! A project: its `workbench.toml` and its store, with the workbench's services on top.
+//! A project: its `workbench.toml`, its store and its backend, with the workbench's services on
+//! top.
+//!
+//! The backend is chosen once, in [`ProjectBuilder::open`], from `[backend] kind` (or injected
+//! with [`ProjectBuilder::backend`]); every method here goes through the one
+//! [`Backend`](wb_models::backend::Backend) it holds and never asks which backend it is.
 
 use std::collections::BTreeMap;
 use std::future::{Future, IntoFuture};
 use std::path::Path;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
 
-use wb_core::{BackendKind, DatasetName, DynObjectStore, EndpointName, JobName, LoadedConfig, ModelName};
+use serde::Serialize;
+use wb_compare::compare::{CompareOptions, Comparison};
+use wb_compare::reports;
+use wb_core::{BackendKind, DatasetName, DynObjectStore, EndpointName, JobName, LoadedConfig, ModelName, StoreUri};
 use wb_datasets::Datasets;
-use wb_models::capture::CaptureConfig;
+use wb_models::backend::{
+    Backend, DeployEndpoint, DynBackend, LocalBackend, Resource, Resources, ServerLauncher, Serving, TrainControl,
+    TrainJob, TrainingProgress,
+};
+use wb_models::clean::{self, CleanOptions, CleanPlan, CleanReport};
 use wb_models::endpoints::{EndpointRecord, Endpoints};
-use wb_models::registry::{ModelRecord, Registry};
+use wb_models::registry::{ModelRecord, Promotion, Registry};
 use wb_models::training::{JobRecord, TrainingJobs};
 
 /// The facade's error: whichever crate failed.
@@ -22,7 +36,7 @@ pub enum Error {
     /// Datasets.
     #[error(transparent)]
     Datasets(#[from] wb_datasets::Error),
-    /// Models, endpoints, registry.
+    /// Models, endpoints, registry, and the backend's own failures.
     #[error(transparent)]
     Models(#[from] wb_models::Error),
     /// Something this build cannot do.
@@ -49,21 +63,132 @@ impl From<wb_aws::Error> for Error {
     }
 }
 
-/// A project opened from its `workbench.toml`.
+/// A project opened from its `workbench.toml`: the configuration, the store and the backend.
 ///
-/// [`Project::train`], [`Project::deploy`] and [`Project::register`] run on the configured
-/// backend — in-process jobs and the local server, or SageMaker (feature `aws`) — and record
-/// jobs, endpoints and models in the store the same way, so an experiment runs unchanged on
-/// either.
+/// [`Project::train`], [`Project::deploy`], [`Project::register`], [`Project::promote`],
+/// [`Project::compare`] and [`Project::clean`] run on the configured backend — in-process jobs
+/// and the local model server, or SageMaker (feature `aws`) — and record jobs, endpoints and
+/// models in the store the same way, so an experiment runs unchanged on either.
 #[derive(Clone, Debug)]
 pub struct Project {
     /// The configuration.
     pub config: LoadedConfig,
     /// Its store.
     pub store: DynObjectStore,
-    /// The SageMaker backend, when the project uses it.
+    backend: DynBackend,
+}
+
+/// Builds a [`Project`]: a configuration plus, optionally, an injected store, backend, SDK
+/// configuration or local-server launcher (tools and tests inject their clients here).
+#[must_use = "a builder does nothing until opened"]
+#[derive(Debug)]
+pub struct ProjectBuilder {
+    config: LoadedConfig,
+    store: Option<DynObjectStore>,
+    backend: Option<DynBackend>,
+    launcher: Option<Arc<dyn ServerLauncher>>,
     #[cfg(feature = "aws")]
-    sagemaker: Option<std::sync::Arc<wb_aws::backend::SageMakerBackend>>,
+    sdk: Option<wb_aws::aws_config::SdkConfig>,
+}
+
+impl ProjectBuilder {
+    /// Uses this store instead of opening the configured one.
+    pub fn store(mut self, store: DynObjectStore) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Uses this backend instead of the configured one (a user's own backend, or one built on
+    /// injected clients); it must work on the project's store.
+    pub fn backend(mut self, backend: DynBackend) -> Self {
+        self.backend = Some(backend);
+        self
+    }
+
+    /// Starts the local model server with `launcher` (default: a server inside this process,
+    /// stopped by [`Project::close`]); the local backend only.
+    pub fn server_launcher(mut self, launcher: Arc<dyn ServerLauncher>) -> Self {
+        self.launcher = Some(launcher);
+        self
+    }
+
+    /// Builds the S3 store and SageMaker clients from this SDK configuration instead of
+    /// loading the standard chain (one load, at the edge).
+    #[cfg(feature = "aws")]
+    pub fn sdk_config(mut self, sdk: wb_aws::aws_config::SdkConfig) -> Self {
+        self.sdk = Some(sdk);
+        self
+    }
+
+    /// Opens the project: the store, then the backend `[backend] kind` names. This is the only
+    /// place that decides which backend a project uses.
+    ///
+    /// # Errors
+    /// A store that cannot be opened, a backend that cannot be configured (the `sagemaker`
+    /// backend needs the `aws` feature, a role and a region).
+    pub async fn open(self) -> Result<Project, Error> {
+        let config = self.config;
+        #[cfg(feature = "aws")]
+        let sdk = match (self.sdk, needs_sdk(&config, self.store.is_some(), self.backend.is_some())?) {
+            (Some(sdk), _) => Some(sdk),
+            (None, true) => Some(wb_aws::sdk_config(&config.config.aws).await),
+            (None, false) => None,
+        };
+        let store = match self.store {
+            Some(store) => store,
+            #[cfg(feature = "aws")]
+            None => match &sdk {
+                Some(sdk) => wb_aws::open_store_with(&config, sdk)?,
+                None => Arc::new(wb_core::open_local(&config.store_uri()?)?),
+            },
+            #[cfg(not(feature = "aws"))]
+            None => Arc::new(wb_core::open_local(&config.store_uri()?)?),
+        };
+        let backend: DynBackend = match (self.backend, config.config.backend.kind) {
+            (Some(backend), _) => backend,
+            (None, BackendKind::Local) => {
+                let local = LocalBackend::new(store.clone());
+                Arc::new(match self.launcher {
+                    Some(launcher) => local.with_launcher(launcher),
+                    None => local,
+                })
+            }
+            #[cfg(feature = "aws")]
+            (None, BackendKind::Sagemaker) => {
+                let sdk = sdk.as_ref().ok_or_else(|| Error::Unsupported {
+                    what: "backend \"sagemaker\"".into(),
+                    advice: "an AWS SDK configuration".into(),
+                })?;
+                Arc::new(wb_aws::backend::SageMakerBackend::from_sdk_config(&config, store.clone(), sdk)?)
+            }
+            #[cfg(not(feature = "aws"))]
+            (None, BackendKind::Sagemaker) => {
+                return Err(Error::Unsupported {
+                    what: "backend \"sagemaker\"".into(),
+                    advice: "build with the `aws` feature".into(),
+                });
+            }
+        };
+        Ok(Project { config, store, backend })
+    }
+}
+
+impl IntoFuture for ProjectBuilder {
+    type Output = Result<Project, Error>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.open())
+    }
+}
+
+/// Whether opening needs the AWS SDK configuration: an S3 store or the SageMaker backend that
+/// was not injected.
+#[cfg(feature = "aws")]
+fn needs_sdk(config: &LoadedConfig, has_store: bool, has_backend: bool) -> Result<bool, Error> {
+    let s3 = !has_store && matches!(config.store_uri()?, StoreUri::S3 { .. });
+    let sagemaker = !has_backend && config.config.backend.kind == BackendKind::Sagemaker;
+    Ok(s3 || sagemaker)
 }
 
 impl Project {
@@ -71,7 +196,7 @@ impl Project {
     /// current directory or its parents.
     ///
     /// # Errors
-    /// No configuration found, an invalid one, or a store that cannot be opened.
+    /// No configuration found, an invalid one, or a store or backend that cannot be opened.
     pub async fn discover() -> Result<Self, Error> {
         let config = match std::env::var_os("WB_CONFIG") {
             Some(path) => LoadedConfig::load(Path::new(&path))?,
@@ -84,46 +209,37 @@ impl Project {
         Self::open(config).await
     }
 
-    /// Opens the project of a loaded configuration.
+    /// Opens the project of a loaded configuration with its configured store and backend.
     ///
     /// # Errors
-    /// A store that cannot be opened (an S3 store needs the `aws` feature).
+    /// A store or backend that cannot be opened (an S3 store needs the `aws` feature).
     pub async fn open(config: LoadedConfig) -> Result<Self, Error> {
-        #[cfg(feature = "aws")]
-        {
-            let store = wb_aws::open_store(&config).await?;
-            let sagemaker = match config.config.backend.kind {
-                BackendKind::Sagemaker => Some(std::sync::Arc::new(
-                    wb_aws::backend::SageMakerBackend::from_config(&config, store.clone()).await?,
-                )),
-                BackendKind::Local => None,
-            };
-            Ok(Self { config, store, sagemaker })
-        }
-        #[cfg(not(feature = "aws"))]
-        {
-            if config.config.backend.kind == BackendKind::Sagemaker {
-                return Err(Error::Unsupported {
-                    what: "backend \"sagemaker\"".into(),
-                    advice: "build with the `aws` feature".into(),
-                });
-            }
-            let store: DynObjectStore = std::sync::Arc::new(wb_core::open_local(&config.store_uri()?)?);
-            Ok(Self { config, store })
+        Self::builder(config).open().await
+    }
+
+    /// Starts building the project of `config`, to inject a store, a backend or an SDK
+    /// configuration; `.await` (or [`ProjectBuilder::open`]) opens it.
+    pub fn builder(config: LoadedConfig) -> ProjectBuilder {
+        ProjectBuilder {
+            config,
+            store: None,
+            backend: None,
+            launcher: None,
+            #[cfg(feature = "aws")]
+            sdk: None,
         }
     }
 
     /// The project's backend.
     #[must_use]
-    pub fn backend(&self) -> BackendKind {
-        self.config.config.backend.kind
+    pub fn backend(&self) -> &dyn Backend {
+        self.backend.as_ref()
     }
 
-    /// The SageMaker backend, when the project uses it.
-    #[cfg(feature = "aws")]
+    /// Which backend the project uses.
     #[must_use]
-    pub fn sagemaker(&self) -> Option<&wb_aws::backend::SageMakerBackend> {
-        self.sagemaker.as_deref()
+    pub fn kind(&self) -> BackendKind {
+        self.backend.kind()
     }
 
     /// A training job of `algorithm` on `dataset`'s partitions, on the project's backend, tagged
@@ -131,32 +247,20 @@ impl Project {
     pub fn train(&self, dataset: &DatasetName, algorithm: &str) -> Train<'_> {
         Train {
             project: self,
-            dataset: dataset.clone(),
-            algorithm: algorithm.to_owned(),
-            hyperparameters: BTreeMap::new(),
-            job: None,
-            instance_type: None,
-            instance_count: None,
-            spot: false,
+            job: TrainJob::new(dataset.clone(), algorithm).tags(self.tags()),
+            control: TrainControl::default(),
         }
     }
 
     /// Deploys a completed job's model to `endpoint` on the project's backend (an existing
     /// endpoint moves to the new model); configure it and `.await` it. On the local backend the
-    /// model server (`wb serve`) serves it.
+    /// model server serves it (see [`Project::serve`]).
     pub fn deploy(&self, job: &JobName, endpoint: &EndpointName) -> Deploy<'_> {
-        Deploy {
-            project: self,
-            job: job.clone(),
-            endpoint: endpoint.clone(),
-            capture: None,
-            instance_type: None,
-            instance_count: None,
-        }
+        Deploy { project: self, deploy: DeployEndpoint::new(job.clone(), endpoint.clone()).tags(self.tags()) }
     }
 
-    /// Registers the model `endpoint` serves as `name`, for comparison; on the SageMaker
-    /// backend also as a model package of the project's group (unless `model_registry =
+    /// Registers the model `endpoint` serves as `name`, for comparison; the backend mirrors it
+    /// (on SageMaker, as a model package of the project's group unless `model_registry =
     /// false`). Configure it and `.await` it.
     pub fn register(&self, name: &ModelName, endpoint: &EndpointName) -> Register<'_> {
         Register {
@@ -166,6 +270,119 @@ impl Project {
             description: String::new(),
             replace: false,
         }
+    }
+
+    /// Makes sure the project's endpoints can be invoked — the local backend starts its model
+    /// server when none answers — and returns the invocation interface and its URL.
+    ///
+    /// # Errors
+    /// A server that cannot start.
+    pub async fn serve(&self) -> Result<Serving, Error> {
+        Ok(self.backend.serving().await?)
+    }
+
+    /// A comparison of the registered models on the held-out test split, scored through the
+    /// backend's endpoints; configure it and `.await` it, then [`Project::save_report`].
+    pub fn compare(&self) -> Compare<'_> {
+        Compare { project: self, options: CompareOptions::default() }
+    }
+
+    /// Writes a comparison's report (`reports/compare/<id>/`: JSON, Markdown, HTML, SVG).
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn save_report(&self, comparison: &Comparison) -> Result<ReportLocation, Error> {
+        let prefix = reports::write(&self.store, &comparison.report, comparison.files()).await?;
+        Ok(ReportLocation {
+            id: comparison.report.id.clone(),
+            uri: self.store.uri().object_uri(&prefix),
+            index_html: match self.store.uri() {
+                StoreUri::Local(dir) => dir.join(prefix.as_str()).join("index.html").display().to_string(),
+                other => format!("{}/index.html", other.object_uri(&prefix)),
+            },
+        })
+    }
+
+    /// Promotes a registered model: records it in `registry/promoted.json` citing the newest
+    /// report that scored it, with warnings when that report found it significantly worse than
+    /// the best, and mirrors the promotion on the backend (approves its SageMaker package).
+    ///
+    /// # Errors
+    /// An unknown model, store or backend errors.
+    pub async fn promote(&self, name: &ModelName) -> Result<Promoted, Error> {
+        let registry = self.registry();
+        registry.get(name).await?;
+        let report = reports::latest_with(&self.store, name.as_str()).await?;
+        let mut warnings = Vec::new();
+        let (cited, metrics) = match report.as_ref().and_then(|r| r.model(name.as_str()).map(|m| (r, m))) {
+            Some((report, model)) => {
+                let metrics = model.metrics.iter().filter_map(|e| e.value.map(|v| (e.metric.clone(), v))).collect();
+                if let Some(entry) = report.leaderboard.iter().find(|e| &e.model == name)
+                    && entry.significantly_worse
+                {
+                    warnings.push(format!(
+                        "{name} ranks {} in report {} and is significantly worse than {} on {}",
+                        entry.rank,
+                        report.id,
+                        report.best().map_or("the best model", |b| b.model.as_str()),
+                        report.primary_metric
+                    ));
+                }
+                if model.foreign {
+                    warnings.push(format!("{name} was trained on another partition than the one it was scored on"));
+                }
+                (Some(format!("{}/{}", reports::REPORTS_ROOT, report.id)), metrics)
+            }
+            None => {
+                warnings.push(format!("{name} has not been compared on the test split yet (run `wb compare`)"));
+                (None, BTreeMap::new())
+            }
+        };
+        let promotion = registry.promote(name, cited, metrics).await?;
+        let why = promotion.report.as_deref().map_or_else(
+            || "promoted with `wb promote`".to_owned(),
+            |r| format!("promoted with `wb promote` on the evidence of {r}"),
+        );
+        let mirror = self.backend.mirror_promotion(name, &why).await?;
+        if let Some(id) = &mirror {
+            tracing::info!(package = %id, "promotion mirrored");
+        }
+        Ok(Promoted { promotion, warnings, mirror })
+    }
+
+    /// Removes what the project created: first what the backend created outside the store
+    /// (found without the store's records), then the store's jobs, endpoints, models, reports
+    /// and capture (and with `options.all` its datasets). With `dry_run`, only lists it.
+    ///
+    /// # Errors
+    /// Backend or store errors.
+    pub async fn clean(&self, options: CleanOptions, dry_run: bool) -> Result<Cleaned, Error> {
+        let keep = if options.keep_promoted { self.registry().promoted().await? } else { None };
+        let backend = self.backend.clean(dry_run, keep.as_ref()).await?;
+        let (plan, report) = if dry_run {
+            (clean::plan_with(&self.store, options).await?, None)
+        } else {
+            let report = clean::execute_with(&self.store, options).await?;
+            (report.removed.clone(), Some(report))
+        };
+        Ok(Cleaned { backend, plan, report, kept: keep })
+    }
+
+    /// What the backend created outside the store, found without the store's records.
+    ///
+    /// # Errors
+    /// Backend errors.
+    pub async fn inventory(&self) -> Result<Vec<Resource>, Error> {
+        Ok(self.backend.inventory().await?)
+    }
+
+    /// Stops what the project started in this process (an in-process model server, flushing
+    /// its data capture). Call it before an experiment binary exits.
+    ///
+    /// # Errors
+    /// The server could not flush its capture.
+    pub async fn close(&self) -> Result<(), Error> {
+        Ok(self.backend.close().await?)
     }
 
     /// Registered datasets and their partitions.
@@ -192,18 +409,48 @@ impl Project {
         Registry::new(self.store.clone())
     }
 
-    /// A comparison of the registered models on the test split, scored through `invoker`
-    /// (the local server's `RuntimeClient`, or `wb_aws::SageMakerRuntime`); configure it and
-    /// `.await` it.
-    pub fn compare(&self, invoker: std::sync::Arc<dyn wb_models::invoke::InvokeEndpoint>) -> wb_compare::Compare {
-        wb_compare::compare(self.store.clone(), invoker)
-    }
-
     /// The project's tags (the project tag included), for every resource it creates.
     #[must_use]
-    pub fn tags(&self) -> std::collections::BTreeMap<String, String> {
+    pub fn tags(&self) -> BTreeMap<String, String> {
         self.config.tags()
     }
+}
+
+/// Where a comparison's report was written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReportLocation {
+    /// The report's id.
+    pub id: String,
+    /// `<store>/reports/compare/<id>`.
+    pub uri: String,
+    /// The page to open (a file path for local stores).
+    pub index_html: String,
+}
+
+/// What [`Project::promote`] did.
+#[derive(Clone, Debug, Serialize)]
+pub struct Promoted {
+    /// The promotion record.
+    #[serde(flatten)]
+    pub promotion: Promotion,
+    /// Warnings about the choice (not the best model, no report, another partition).
+    pub warnings: Vec<String>,
+    /// The backend's mirror of the promotion (the approved model package's ARN).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mirror: Option<String>,
+}
+
+/// What [`Project::clean`] removed (or, in a dry run, would remove).
+#[derive(Clone, Debug, Serialize)]
+pub struct Cleaned {
+    /// What the backend removed outside the store (SageMaker resources, the local server).
+    pub backend: Vec<Resource>,
+    /// The store's items.
+    pub plan: CleanPlan,
+    /// What was removed from the store (`None` in a dry run).
+    pub report: Option<CleanReport>,
+    /// The promoted model that was kept, with `keep_promoted`.
+    pub kept: Option<Promotion>,
 }
 
 type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
@@ -213,78 +460,70 @@ type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
 #[derive(Debug)]
 pub struct Train<'a> {
     project: &'a Project,
-    dataset: DatasetName,
-    algorithm: String,
-    hyperparameters: BTreeMap<String, String>,
-    job: Option<JobName>,
-    instance_type: Option<String>,
-    instance_count: Option<u32>,
-    spot: bool,
+    job: TrainJob,
+    control: TrainControl,
 }
 
 impl Train<'_> {
     /// Sets one hyperparameter (SageMaker's string convention).
     pub fn hyperparameter(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.hyperparameters.insert(key.into(), value.into());
+        self.job.hyperparameters.insert(key.into(), value.into());
         self
     }
 
     /// Sets all hyperparameters.
     pub fn hyperparameters(mut self, map: BTreeMap<String, String>) -> Self {
-        self.hyperparameters = map;
+        self.job.hyperparameters = map;
         self
     }
 
     /// Names the job (default: `<dataset>-<algorithm>-<UTC time>`).
     pub fn job_name(mut self, job: JobName) -> Self {
-        self.job = Some(job);
+        self.job.job = Some(job);
         self
     }
 
     /// The SageMaker training instance type (the local backend runs in-process and ignores it).
     pub fn instance_type(mut self, instance_type: impl Into<String>) -> Self {
-        self.instance_type = Some(instance_type.into());
+        self.job.resources.instance_type = Some(instance_type.into());
         self
     }
 
     /// SageMaker training instances (ignored by the local backend).
     pub fn instance_count(mut self, count: u32) -> Self {
-        self.instance_count = Some(count);
+        self.job.resources.instance_count = Some(count);
         self
     }
 
     /// SageMaker managed spot training (ignored by the local backend).
     pub fn spot(mut self, spot: bool) -> Self {
-        self.spot = spot;
+        self.job.resources.spot = spot;
         self
     }
 
-    async fn run(self) -> Result<JobRecord, Error> {
-        #[cfg(feature = "aws")]
-        if let Some(sagemaker) = self.project.sagemaker() {
-            let mut request =
-                sagemaker.train(&self.dataset, &self.algorithm).hyperparameters(self.hyperparameters).spot(self.spot);
-            if let Some(job) = self.job {
-                request = request.job_name(job);
-            }
-            if let Some(t) = self.instance_type {
-                request = request.instance_type(t);
-            }
-            if let Some(n) = self.instance_count {
-                request = request.instance_count(n);
-            }
-            return Ok(request.await?);
-        }
-        let mut request = self
-            .project
-            .training()
-            .train(&self.dataset, &self.algorithm)
-            .hyperparameters(self.hyperparameters)
-            .tags(self.project.tags());
-        if let Some(job) = self.job {
-            request = request.job_name(job);
-        }
-        Ok(request.await?)
+    /// Limits the job's run time on SageMaker (default 24 h).
+    pub fn max_runtime(mut self, limit: Duration) -> Self {
+        self.job.resources.max_runtime = Some(limit);
+        self
+    }
+
+    /// Sets all resources at once.
+    pub fn resources(mut self, resources: Resources) -> Self {
+        self.job.resources = resources;
+        self
+    }
+
+    /// Calls `progress` at every change of the job's status, on either backend.
+    pub fn on_progress(mut self, progress: impl FnMut(&TrainingProgress) + Send + 'static) -> Self {
+        self.control = self.control.on_progress(progress);
+        self
+    }
+
+    /// Stops the job when `cancel` resolves (Ctrl-C, a deadline): a SageMaker job is stopped
+    /// (no more billing) and followed until `Stopped`; a local job is recorded `Stopped`.
+    pub fn cancel_on(mut self, cancel: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.control = self.control.cancel_on(cancel);
+        self
     }
 }
 
@@ -293,7 +532,7 @@ impl<'a> IntoFuture for Train<'a> {
     type IntoFuture = Boxed<'a, JobRecord>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.run())
+        Box::pin(async move { Ok(self.project.backend.train(self.job, self.control).await?) })
     }
 }
 
@@ -302,53 +541,27 @@ impl<'a> IntoFuture for Train<'a> {
 #[derive(Debug)]
 pub struct Deploy<'a> {
     project: &'a Project,
-    job: JobName,
-    endpoint: EndpointName,
-    capture: Option<u8>,
-    instance_type: Option<String>,
-    instance_count: Option<u32>,
+    deploy: DeployEndpoint,
 }
 
 impl Deploy<'_> {
     /// Captures this percentage of requests and responses (SageMaker's data capture format,
     /// below the store's `capture/`).
     pub fn capture(mut self, percent: u8) -> Self {
-        self.capture = Some(percent);
+        self.deploy.capture = Some(percent);
         self
     }
 
     /// The SageMaker hosting instance type (ignored by the local backend).
     pub fn instance_type(mut self, instance_type: impl Into<String>) -> Self {
-        self.instance_type = Some(instance_type.into());
+        self.deploy.resources.instance_type = Some(instance_type.into());
         self
     }
 
     /// SageMaker instances behind the endpoint (ignored by the local backend).
     pub fn instance_count(mut self, count: u32) -> Self {
-        self.instance_count = Some(count);
+        self.deploy.resources.instance_count = Some(count);
         self
-    }
-
-    async fn run(self) -> Result<EndpointRecord, Error> {
-        #[cfg(feature = "aws")]
-        if let Some(sagemaker) = self.project.sagemaker() {
-            let mut request = sagemaker.deploy(&self.job, &self.endpoint);
-            if let Some(percent) = self.capture {
-                request = request.capture(percent);
-            }
-            if let Some(t) = self.instance_type {
-                request = request.instance_type(t);
-            }
-            if let Some(n) = self.instance_count {
-                request = request.instance_count(n);
-            }
-            return Ok(request.await?);
-        }
-        let mut request = self.project.endpoints().deploy(&self.job, &self.endpoint).tags(self.project.tags());
-        if let Some(percent) = self.capture {
-            request = request.capture(CaptureConfig::new(percent)?);
-        }
-        Ok(request.await?)
     }
 }
 
@@ -357,11 +570,11 @@ impl<'a> IntoFuture for Deploy<'a> {
     type IntoFuture = Boxed<'a, EndpointRecord>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.run())
+        Box::pin(async move { Ok(self.project.backend.deploy(self.deploy).await?) })
     }
 }
 
-/// A registration being described; `.await` records it (and mirrors it on SageMaker).
+/// A registration being described; `.await` records it and mirrors it on the backend.
 #[must_use = "a registration does nothing until awaited"]
 #[derive(Debug)]
 pub struct Register<'a> {
@@ -385,7 +598,7 @@ impl Register<'_> {
         self
     }
 
-    async fn run(self) -> Result<ModelRecord, Error> {
+    async fn run(self) -> Result<Registered, Error> {
         let record = self
             .project
             .registry()
@@ -394,19 +607,82 @@ impl Register<'_> {
             .replace(self.replace)
             .tags(self.project.tags())
             .await?;
-        #[cfg(feature = "aws")]
-        if let Some(sagemaker) = self.project.sagemaker() {
-            sagemaker.register_package(&record).await?;
-        }
-        Ok(record)
+        let mirror = self.project.backend.mirror_registration(&record).await?;
+        Ok(Registered { record, mirror })
+    }
+}
+
+/// What a registration recorded.
+#[derive(Clone, Debug, Serialize)]
+pub struct Registered {
+    /// The registry's record.
+    #[serde(flatten)]
+    pub record: ModelRecord,
+    /// The backend's mirror (the SageMaker model package's ARN).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mirror: Option<String>,
+}
+
+impl std::ops::Deref for Registered {
+    type Target = ModelRecord;
+
+    fn deref(&self) -> &ModelRecord {
+        &self.record
     }
 }
 
 impl<'a> IntoFuture for Register<'a> {
-    type Output = Result<ModelRecord, Error>;
-    type IntoFuture = Boxed<'a, ModelRecord>;
+    type Output = Result<Registered, Error>;
+    type IntoFuture = Boxed<'a, Registered>;
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.run())
+    }
+}
+
+/// A comparison being described; `.await` scores every registered model through the
+/// backend's endpoints (starting the local server when needed).
+#[must_use = "a comparison does nothing until awaited"]
+#[derive(Debug)]
+pub struct Compare<'a> {
+    project: &'a Project,
+    options: CompareOptions,
+}
+
+impl Compare<'_> {
+    /// Replaces all options.
+    pub fn options(mut self, options: CompareOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Bootstrap resamples for the intervals and paired tests (0: none).
+    pub fn resamples(mut self, n: usize) -> Self {
+        self.options.resamples = n;
+        self
+    }
+
+    /// Endpoint calls permutation importance may spend (0: none).
+    pub fn importance_budget(mut self, calls: usize) -> Self {
+        self.options.importance_budget = calls;
+        self
+    }
+
+    /// The seed of every resampling.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.options.seed = seed;
+        self
+    }
+}
+
+impl<'a> IntoFuture for Compare<'a> {
+    type Output = Result<Comparison, Error>;
+    type IntoFuture = Boxed<'a, Comparison>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let serving = self.project.backend.serving().await?;
+            Ok(wb_compare::compare(self.project.store.clone(), serving.invoker).options(self.options).await?)
+        })
     }
 }

@@ -79,20 +79,15 @@ async fn train_deploy_register_and_compare_through_the_project() {
         project.deploy(&job.name, &endpoint).await.expect("deploy");
         project.register(&ModelName::parse(model).expect("model"), &endpoint).await.expect("register");
     }
-    let catalog = Arc::new(workbench::models::endpoints::StoreCatalog::new(project.store.clone()));
-    let server = workbench::models::server::ModelServer::builder(catalog)
-        .build()
-        .bind("127.0.0.1:0".parse().expect("addr"))
-        .await
-        .expect("serve");
-    let client = Arc::new(workbench::models::invoke::RuntimeClient::new(&server.url()).expect("client"));
-    let comparison = project.compare(client).resamples(100).importance_budget(0).await.expect("compare");
+    // No server plumbing: the local backend starts its model server in this process.
+    let comparison = project.compare().resamples(100).importance_budget(0).await.expect("compare");
     let report = &comparison.report;
     assert_eq!(report.models.len(), 2);
     assert!(report.failures.is_empty(), "{:?}", report.failures);
     assert_eq!(report.row_id_column.as_deref(), Some("encounter_id"));
     assert_eq!(comparison.predictions[0].rows.len(), report.test_rows);
-    let prefix = workbench::compare::reports::write(&project.store, report, comparison.files()).await.expect("write");
-    assert!(project.store.exists(&prefix.join("index.html").expect("path")).await.expect("exists"));
-    server.shutdown().await.expect("shutdown");
+    let location = project.save_report(&comparison).await.expect("write");
+    assert!(std::path::Path::new(&location.index_html).exists(), "{location:?}");
+    project.close().await.expect("close");
+    assert!(project.backend().server().await.expect("status").is_none(), "the in-process server stopped");
 }

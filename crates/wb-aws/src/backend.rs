@@ -44,6 +44,7 @@ use wb_models::registry::{ModelRecord, Promotion};
 use wb_models::schema::{ModelSchema, SCHEMA_FILE};
 use wb_models::training::{JobRecord, JobStatus, TrainingJobs, default_job_name};
 
+use crate::SageMakerRuntime;
 use crate::error::{Error, Result};
 use crate::hosting::{CaptureSpec, DeploySpec, Hosting, TaggedResource};
 use crate::images::BuiltinAlgorithm;
@@ -173,6 +174,8 @@ pub struct SageMakerBackend {
     training: Training,
     hosting: Hosting,
     packages: ModelPackages,
+    runtime: SageMakerRuntime,
+    runtime_url: String,
     settings: BackendSettings,
 }
 
@@ -186,12 +189,22 @@ impl SageMakerBackend {
         training: Training,
         hosting: Hosting,
         packages: ModelPackages,
+        runtime: SageMakerRuntime,
         settings: BackendSettings,
     ) -> Result<Self> {
         if !matches!(store.uri(), StoreUri::S3 { .. }) {
             return Err(Error::NotS3 { uri: store.uri().to_string() });
         }
-        Ok(Self { store, training, hosting, packages, settings })
+        let runtime_url = format!("https://runtime.sagemaker.{}.amazonaws.com", settings.region);
+        Ok(Self { store, training, hosting, packages, runtime, runtime_url, settings })
+    }
+
+    /// The base URL invocations go to (SageMaker Runtime's regional URL, or the configured
+    /// endpoint URL such as a moto server's).
+    #[must_use]
+    pub fn with_runtime_url(mut self, url: impl Into<String>) -> Self {
+        self.runtime_url = url.into().trim_end_matches('/').to_owned();
+        self
     }
 
     /// The backend of a project's `workbench.toml`, its AWS configuration and its store.
@@ -199,20 +212,37 @@ impl SageMakerBackend {
     /// # Errors
     /// [`Error::Invalid`] without a role or region; [`Error::NotS3`] for a local store.
     pub async fn from_config(config: &wb_core::LoadedConfig, store: DynObjectStore) -> Result<Self> {
-        let sdk = crate::sdk_config(&config.config.aws).await;
+        Self::from_sdk_config(config, store, &crate::sdk_config(&config.config.aws).await)
+    }
+
+    /// The backend of a project's `workbench.toml` and its store, with clients made from an
+    /// SDK configuration loaded once by the caller.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] without a role or region; [`Error::NotS3`] for a local store.
+    pub fn from_sdk_config(
+        config: &wb_core::LoadedConfig,
+        store: DynObjectStore,
+        sdk: &aws_config::SdkConfig,
+    ) -> Result<Self> {
         let region = sdk.region().map(ToString::to_string).ok_or_else(|| Error::Invalid {
             field: "region",
             value: String::new(),
             expected: "an AWS region: AWS_REGION, a profile's region, `wb init --region`, or region under [aws]".into(),
         })?;
         let settings = BackendSettings::from_config(config, &region)?;
-        Self::new(
+        let backend = Self::new(
             store,
-            Training::from_sdk_config(&sdk),
-            Hosting::from_sdk_config(&sdk),
-            ModelPackages::from_sdk_config(&sdk),
+            Training::from_sdk_config(sdk),
+            Hosting::from_sdk_config(sdk),
+            ModelPackages::from_sdk_config(sdk),
+            SageMakerRuntime::from_sdk_config(sdk),
             settings,
-        )
+        )?;
+        Ok(match sdk.endpoint_url() {
+            Some(url) => backend.with_runtime_url(url),
+            None => backend,
+        })
     }
 
     /// The settings in use.
@@ -382,6 +412,120 @@ impl SageMakerBackend {
     fn object_uri(&self, path: &str) -> String {
         let path = ObjectPath::parse(path).unwrap_or_else(|_| unreachable!("paths built from validated names"));
         self.store.uri().object_uri(&path)
+    }
+}
+
+impl From<TaggedResource> for wb_models::backend::Resource {
+    fn from(r: TaggedResource) -> Self {
+        Self { kind: r.kind.to_owned(), name: r.name, id: r.arn }
+    }
+}
+
+impl From<Error> for wb_models::Error {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Models(e) => e,
+            other => Self::Backend(Box::new(other)),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl wb_models::backend::Backend for SageMakerBackend {
+    fn kind(&self) -> wb_core::BackendKind {
+        wb_core::BackendKind::Sagemaker
+    }
+
+    fn store(&self) -> &DynObjectStore {
+        &self.store
+    }
+
+    fn capabilities(&self) -> wb_models::backend::Capabilities {
+        let mut capabilities = wb_models::backend::Capabilities::default();
+        capabilities.instances = true;
+        capabilities
+    }
+
+    /// Runs a SageMaker training job. The job is tagged with the project's tags (the
+    /// backend's settings); `job.tags` is not consulted.
+    async fn train(
+        &self,
+        job: wb_models::backend::TrainJob,
+        control: wb_models::backend::TrainControl,
+    ) -> wb_models::Result<JobRecord> {
+        let wb_models::backend::TrainControl { mut progress, cancel } = control;
+        let mut request = SageMakerBackend::train(self, &job.dataset, &job.algorithm)
+            .hyperparameters(job.hyperparameters)
+            .spot(job.resources.spot)
+            .on_progress(move |p| progress(p))
+            .cancel_on(cancel);
+        if let Some(name) = job.job {
+            request = request.job_name(name);
+        }
+        if let Some(t) = job.resources.instance_type {
+            request = request.instance_type(t);
+        }
+        if let Some(n) = job.resources.instance_count {
+            request = request.instance_count(n);
+        }
+        if let Some(limit) = job.resources.max_runtime {
+            request = request.max_runtime(limit);
+        }
+        Ok(request.await?)
+    }
+
+    async fn deploy(&self, deploy: wb_models::backend::DeployEndpoint) -> wb_models::Result<EndpointRecord> {
+        let mut request = SageMakerBackend::deploy(self, &deploy.job, &deploy.endpoint);
+        if let Some(percent) = deploy.capture {
+            request = request.capture(percent);
+        }
+        if let Some(t) = deploy.resources.instance_type {
+            request = request.instance_type(t);
+        }
+        if let Some(n) = deploy.resources.instance_count {
+            request = request.instance_count(n);
+        }
+        Ok(request.await?)
+    }
+
+    async fn serving(&self) -> wb_models::Result<wb_models::backend::Serving> {
+        Ok(wb_models::backend::Serving {
+            invoker: std::sync::Arc::new(self.runtime.clone()),
+            url: self.runtime_url.clone(),
+            started: false,
+        })
+    }
+
+    async fn endpoint_status(
+        &self,
+        endpoint: &EndpointRecord,
+    ) -> wb_models::Result<wb_models::backend::EndpointStatus> {
+        let state = self.hosting.status(endpoint.name.as_str()).await?.unwrap_or_else(|| "missing".into());
+        Ok(wb_models::backend::EndpointStatus {
+            answers: state == "InService",
+            url: Some(format!("{}/endpoints/{}/invocations", self.runtime_url, endpoint.name)),
+            state,
+        })
+    }
+
+    async fn mirror_registration(&self, model: &ModelRecord) -> wb_models::Result<Option<String>> {
+        Ok(self.register_package(model).await?.map(|p| p.arn))
+    }
+
+    async fn mirror_promotion(&self, model: &ModelName, why: &str) -> wb_models::Result<Option<String>> {
+        Ok(self.promote_package(model, why).await?.map(|p| p.arn))
+    }
+
+    async fn inventory(&self) -> wb_models::Result<Vec<wb_models::backend::Resource>> {
+        Ok(SageMakerBackend::clean(self, true, None).await?.into_iter().map(Into::into).collect())
+    }
+
+    async fn clean(
+        &self,
+        dry_run: bool,
+        keep: Option<&Promotion>,
+    ) -> wb_models::Result<Vec<wb_models::backend::Resource>> {
+        Ok(SageMakerBackend::clean(self, dry_run, keep).await?.into_iter().map(Into::into).collect())
     }
 }
 
@@ -580,7 +724,7 @@ impl<'a> SageMakerTrain<'a> {
             dataset: self.dataset.clone(),
             fingerprint: manifest.fingerprint,
             channels: spec.channels.iter().map(|(k, c)| (k.clone(), c.s3_uri.clone())).collect(),
-            backend: "sagemaker".into(),
+            backend: wb_core::BackendKind::Sagemaker,
             model_artifact: None,
             metrics: BTreeMap::new(),
             created_at: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -747,7 +891,7 @@ impl SageMakerDeploy<'_> {
             fingerprint: job.fingerprint,
             variant: DEFAULT_VARIANT.into(),
             capture,
-            backend: "sagemaker".into(),
+            backend: wb_core::BackendKind::Sagemaker,
             created_at: now.clone(),
             updated_at: now,
             tags: settings.tags.clone(),

@@ -93,14 +93,24 @@ pub async fn sdk_config(aws: &wb_core::AwsConfig) -> aws_config::SdkConfig {
 pub async fn open_store(config: &wb_core::LoadedConfig) -> Result<wb_core::DynObjectStore> {
     match config.store_uri()? {
         wb_core::StoreUri::Local(dir) => Ok(std::sync::Arc::new(wb_core::LocalStore::open(&dir)?)),
+        wb_core::StoreUri::S3 { .. } => open_store_with(config, &sdk_config(&config.config.aws).await),
+    }
+}
+
+/// Opens a project's store with an SDK configuration the caller loaded once (see
+/// [`sdk_config`]).
+///
+/// # Errors
+/// An invalid store URI, or a local directory that cannot be opened.
+pub fn open_store_with(config: &wb_core::LoadedConfig, sdk: &aws_config::SdkConfig) -> Result<wb_core::DynObjectStore> {
+    match config.store_uri()? {
+        wb_core::StoreUri::Local(dir) => Ok(std::sync::Arc::new(wb_core::LocalStore::open(&dir)?)),
         uri @ wb_core::StoreUri::S3 { .. } => {
-            let aws = &config.config.aws;
-            let sdk = sdk_config(aws).await;
-            let encryption = match &aws.kms_key_id {
+            let encryption = match &config.config.aws.kms_key_id {
                 Some(key_id) => Encryption::Kms { key_id: key_id.clone() },
                 None => Encryption::SseS3,
             };
-            Ok(std::sync::Arc::new(S3Store::from_sdk_config(&sdk, &uri, encryption)?))
+            Ok(std::sync::Arc::new(S3Store::from_sdk_config(sdk, &uri, encryption)?))
         }
     }
 }

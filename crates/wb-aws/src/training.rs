@@ -295,21 +295,8 @@ fn seconds_i32(secs: u64) -> i32 {
     i32::try_from(secs).unwrap_or(i32::MAX)
 }
 
-/// Where a job stands, as [`Training::wait`] reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TrainingProgress {
-    /// The job.
-    pub job: String,
-    /// `InProgress`, `Completed`, `Failed`, `Stopping` or `Stopped`.
-    pub status: String,
-    /// SageMaker's finer status (`Starting`, `Downloading`, `Training`, `Uploading`, ...).
-    pub secondary_status: String,
-    /// The latest status message (`Launching requested ML instances`, ...), or the failure
-    /// reason.
-    pub message: Option<String>,
-    /// Time since waiting began.
-    pub elapsed: Duration,
-}
+/// Where a job stands, as [`Training::wait`] reports it: the backend interface's progress type.
+pub use wb_models::backend::TrainingProgress;
 
 /// A completed training job.
 #[derive(Clone, Debug, PartialEq)]

@@ -293,6 +293,15 @@ pub(crate) enum Backend {
     Sagemaker,
 }
 
+impl From<Backend> for wb_core::BackendKind {
+    fn from(backend: Backend) -> Self {
+        match backend {
+            Backend::Local => Self::Local,
+            Backend::Sagemaker => Self::Sagemaker,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct InitArgs {
     /// Store URI: a directory (relative to the config), file:///dir or s3://bucket/prefix.

@@ -1,38 +1,44 @@
-//! Loading the configuration and opening the store.
+//! Loading the configuration and opening the project (its store and its backend).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
 use wb_core::{DynObjectStore, LoadedConfig};
+use workbench::Project;
 
-/// The loaded configuration and its store.
+use crate::commands::serving::BackgroundServe;
+
+/// The loaded configuration, its store and the project opened on them.
 pub(crate) struct Context {
     pub(crate) config: LoadedConfig,
     pub(crate) store: DynObjectStore,
+    /// The project: every command goes through its backend.
+    pub(crate) project: Project,
 }
 
 impl Context {
     /// Loads `explicit` or discovers `workbench.toml` from the current directory, and opens
-    /// its store.
+    /// the project.
     pub(crate) async fn load(explicit: Option<&Path>) -> Result<Self> {
         let config = match explicit {
             Some(path) => LoadedConfig::load(path)?,
             None => LoadedConfig::discover(&std::env::current_dir().context("reading the current directory")?)?,
         };
-        let store = open_store(&config).await?;
-        Ok(Self { config, store })
-    }
-}
-
-impl Context {
-    /// Whether the project runs on SageMaker.
-    pub(crate) fn is_sagemaker(&self) -> bool {
-        self.config.config.backend.kind == wb_core::BackendKind::Sagemaker
+        Self::open(config).await
     }
 
-    /// Refuses SageMaker-only options on the local backend, naming them.
-    pub(crate) fn sagemaker_only(&self, given: &[(&str, bool)]) -> Result<()> {
-        if self.is_sagemaker() {
+    /// Opens the project of `config`. On the local backend, the model server is started as a
+    /// background `wb serve`, so it outlives the command.
+    pub(crate) async fn open(config: LoadedConfig) -> Result<Self> {
+        let project =
+            Project::builder(config.clone()).server_launcher(Arc::new(BackgroundServe::new(&config))).open().await?;
+        Ok(Self { config, store: project.store.clone(), project })
+    }
+
+    /// Refuses options about instances on a backend that has none, naming them.
+    pub(crate) fn instance_options(&self, given: &[(&str, bool)]) -> Result<()> {
+        if self.project.backend().capabilities().instances {
             return Ok(());
         }
         let flags: Vec<&str> = given.iter().filter(|(_, set)| *set).map(|(flag, _)| *flag).collect();
@@ -40,28 +46,11 @@ impl Context {
             return Ok(());
         }
         anyhow::bail!(
-            "{} only {} to backend \"sagemaker\"; this project ({}) uses the local backend",
+            "{} only {} to backend \"sagemaker\"; this project ({}) uses the {} backend",
             flags.join(", "),
             if flags.len() == 1 { "applies" } else { "apply" },
-            self.config.path.display()
+            self.config.path.display(),
+            self.project.kind()
         )
-    }
-}
-
-/// The error of a SageMaker project in a build without the `aws` feature.
-#[cfg(not(feature = "aws"))]
-pub(crate) fn no_aws() -> anyhow::Error {
-    anyhow::anyhow!("backend \"sagemaker\" needs a wb built with the `aws` feature")
-}
-
-/// Opens the configured store: a local directory, or S3 (with the `aws` feature).
-pub(crate) async fn open_store(config: &LoadedConfig) -> Result<DynObjectStore> {
-    #[cfg(feature = "aws")]
-    {
-        Ok(wb_aws::open_store(config).await?)
-    }
-    #[cfg(not(feature = "aws"))]
-    {
-        Ok(std::sync::Arc::new(wb_core::open_local(&config.store_uri()?)?))
     }
 }

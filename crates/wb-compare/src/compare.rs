@@ -479,7 +479,7 @@ async fn run(store: DynObjectStore, invoker: Arc<dyn InvokeEndpoint>, options: C
             model: record.name.clone(),
             endpoint: record.endpoint.clone(),
             algorithm: record.algorithm.clone(),
-            backend: record.backend.clone(),
+            backend: record.backend.to_string(),
             job: record.job.clone(),
             description: record.description.clone(),
             foreign: s.candidate.foreign,

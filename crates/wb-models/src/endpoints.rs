@@ -16,7 +16,9 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use wb_core::{ContentHash, DatasetName, DynObjectStore, ETag, EndpointName, JobName, ObjectStoreExt, PutMode};
+use wb_core::{
+    BackendKind, ContentHash, DatasetName, DynObjectStore, ETag, EndpointName, JobName, ObjectStoreExt, PutMode,
+};
 
 use crate::artifact::ModelArtifact;
 use crate::capture::CaptureConfig;
@@ -50,8 +52,8 @@ pub struct EndpointRecord {
     pub variant: String,
     /// Data capture, when enabled.
     pub capture: Option<CaptureConfig>,
-    /// `local`.
-    pub backend: String,
+    /// The backend hosting it (`local` or `sagemaker` in the JSON).
+    pub backend: BackendKind,
     /// When it was first deployed (RFC 3339).
     pub created_at: String,
     /// When it was last (re)deployed (RFC 3339).
@@ -175,7 +177,7 @@ impl DeployRequest {
             fingerprint: job.fingerprint,
             variant: DEFAULT_VARIANT.into(),
             capture: self.capture,
-            backend: "local".into(),
+            backend: BackendKind::Local,
             created_at: now.clone(),
             updated_at: now,
             tags: self.tags,
@@ -285,7 +287,7 @@ impl StoreCatalog {
             Err(wb_core::Error::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        if record.backend != "local" {
+        if record.backend != BackendKind::Local {
             // Hosted elsewhere (SageMaker): not this server's to serve.
             return Ok(None);
         }

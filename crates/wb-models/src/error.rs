@@ -51,6 +51,15 @@ pub enum Error {
         /// The job.
         name: String,
     },
+    /// A backend's own failure (SageMaker's, or a user's backend), with its message.
+    #[error(transparent)]
+    Backend(Box<dyn std::error::Error + Send + Sync + 'static>),
+    /// The training job was stopped on request before it finished.
+    #[error("training job {name:?} was stopped on request")]
+    JobStopped {
+        /// The job.
+        name: String,
+    },
     /// The training job ran and failed.
     #[error("training job {name:?} failed: {reason}")]
     JobFailed {

@@ -12,7 +12,10 @@
 //! - [`local`]: the local server's record and lifecycle (`servers/local.json`);
 //! - [`invoke`]: a client for `InvokeEndpoint` on the local server;
 //! - [`registry`]: registered models, one document each, written conditionally;
-//! - [`clean`]: removing what the project created.
+//! - [`clean`]: removing what the project created;
+//! - [`backend`]: the backend interface ([`backend::Backend`]) and the local backend
+//!   ([`backend::LocalBackend`]); `wb-aws` implements it for SageMaker;
+//! - `testkit` (feature `testkit`): the conformance suite every backend runs.
 //!
 //! An experiment in a few lines — train on a partitioned dataset, deploy, register:
 //!
@@ -36,6 +39,7 @@
 
 pub mod algorithm;
 pub mod artifact;
+pub mod backend;
 pub mod capture;
 pub mod clean;
 pub mod container;
@@ -51,9 +55,12 @@ mod records;
 pub mod registry;
 pub mod schema;
 pub mod server;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod training;
 
 pub use artifact::{ModelArtifact, ModelMetadata};
+pub use backend::{Backend, DynBackend, LocalBackend};
 pub use error::{Error, Result};
 pub use model::{FittedModel, Prediction};
 pub use schema::ModelSchema;

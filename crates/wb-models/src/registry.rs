@@ -11,7 +11,9 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 
 use serde::{Deserialize, Serialize};
-use wb_core::{ContentHash, DatasetName, DynObjectStore, EndpointName, JobName, ModelName, ObjectStoreExt, PutMode};
+use wb_core::{
+    BackendKind, ContentHash, DatasetName, DynObjectStore, EndpointName, JobName, ModelName, ObjectStoreExt, PutMode,
+};
 
 use crate::endpoints::Endpoints;
 use crate::error::{Error, Result};
@@ -31,8 +33,8 @@ pub struct ModelRecord {
     pub artifact: String,
     /// The endpoint serving it.
     pub endpoint: EndpointName,
-    /// `local` or `sagemaker`.
-    pub backend: String,
+    /// The backend it ran on (`local` or `sagemaker` in the JSON).
+    pub backend: BackendKind,
     /// The dataset it was trained on.
     pub dataset: DatasetName,
     /// The partition fingerprint it was trained on (the comparison checks it).

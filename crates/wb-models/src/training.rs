@@ -25,11 +25,12 @@ use std::path::PathBuf;
 use std::pin::Pin;
 
 use serde::{Deserialize, Serialize};
-use wb_core::{ContentHash, DatasetName, DynObjectStore, ETag, JobName, ObjectStoreExt, PutMode};
+use wb_core::{BackendKind, ContentHash, DatasetName, DynObjectStore, ETag, JobName, ObjectStoreExt, PutMode};
 use wb_datasets::{Datasets, Split};
 
 use crate::algorithm::Algorithm;
 use crate::artifact::pack_dir;
+use crate::backend::{TrainControl, TrainingProgress};
 use crate::container::{self, ALGORITHM_KEY, ChannelConfig, ContainerPaths, METADATA_CHANNEL};
 use crate::error::{Error, Result};
 use crate::schema::ModelSchema;
@@ -79,8 +80,8 @@ pub struct JobRecord {
     pub fingerprint: ContentHash,
     /// The channels given to training (`train`, `validation`): their URIs.
     pub channels: BTreeMap<String, String>,
-    /// `local`.
-    pub backend: String,
+    /// The backend it ran on (`local` or `sagemaker` in the JSON).
+    pub backend: BackendKind,
     /// The model artefact's URI, once Completed.
     pub model_artifact: Option<String>,
     /// Validation metrics, once Completed.
@@ -118,6 +119,7 @@ impl TrainingJobs {
             job: None,
             work_dir: None,
             tags: BTreeMap::new(),
+            control: TrainControl::default(),
         }
     }
 
@@ -186,6 +188,7 @@ pub struct TrainRequest {
     job: Option<JobName>,
     work_dir: Option<PathBuf>,
     tags: BTreeMap<String, String>,
+    control: TrainControl,
 }
 
 impl TrainRequest {
@@ -219,6 +222,14 @@ impl TrainRequest {
         self
     }
 
+    /// Follows the job's phases (`Starting`, `Downloading`, `Training`, `Uploading`,
+    /// `Completed`) and stops it when the control's cancellation resolves: the job is then
+    /// recorded `Stopped`, its model is not stored, and [`Error::JobStopped`] is returned.
+    pub fn control(mut self, control: TrainControl) -> Self {
+        self.control = control;
+        self
+    }
+
     async fn run(self) -> Result<JobRecord> {
         let algorithm = Algorithm::parse(&self.algorithm)?;
         if self.hyperparameters.contains_key(ALGORITHM_KEY) {
@@ -248,7 +259,7 @@ impl TrainRequest {
                 ("train".to_owned(), manifest.split(Split::Train).channel_prefix.clone()),
                 ("validation".to_owned(), manifest.split(Split::Validation).channel_prefix.clone()),
             ]),
-            backend: "local".into(),
+            backend: BackendKind::Local,
             model_artifact: None,
             metrics: BTreeMap::new(),
             created_at: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -278,6 +289,19 @@ impl TrainRequest {
         };
         let paths = ContainerPaths::new(&root);
         let started = std::time::Instant::now();
+        let TrainControl { mut progress, cancel } = self.control;
+        let job_text = job.to_string();
+        let mut report = move |status: &str, secondary: &str, message: Option<String>| {
+            progress(&TrainingProgress {
+                job: job_text.clone(),
+                status: status.to_owned(),
+                secondary_status: secondary.to_owned(),
+                message,
+                elapsed: started.elapsed(),
+            });
+        };
+        report("InProgress", "Starting", None);
+        let (phase, mut phases) = tokio::sync::watch::channel("Starting");
         let schema = ModelSchema::from_manifest(manifest);
         let mut hyperparameters = self.hyperparameters;
         hyperparameters.insert(ALGORITHM_KEY.into(), algorithm.name().into());
@@ -288,6 +312,7 @@ impl TrainRequest {
                 (METADATA_CHANNEL.to_owned(), ChannelConfig::file("application/json")),
             ]);
             container::write_input_config(&paths, &hyperparameters, &channels, &schema)?;
+            let _ = phase.send("Downloading");
             for (name, file) in [("train", &train), ("validation", &validation)] {
                 let bytes = self.store.get(&file.path).await?.bytes;
                 if ContentHash::of_bytes(&bytes) != file.hash {
@@ -302,10 +327,15 @@ impl TrainRequest {
             }
             let job_name = job.to_string();
             let run_paths = paths.clone();
+            let _ = phase.send("Training");
             tokio::task::spawn_blocking(move || container::train(&run_paths, Some(&job_name)))
                 .await
                 .map_err(|e| Error::Server { message: format!("training task failed: {e}") })??;
-            let packed = pack_dir(&paths.model_dir())?;
+            let _ = phase.send("Uploading");
+            let model_dir = paths.model_dir();
+            let packed = tokio::task::spawn_blocking(move || pack_dir(&model_dir))
+                .await
+                .map_err(|e| Error::Server { message: format!("packing task failed: {e}") })??;
             let artifact_path = layout::model_artifact(&job);
             self.store.put(&artifact_path, packed.into()).await?;
             let metrics: BTreeMap<String, f64> = {
@@ -315,22 +345,46 @@ impl TrainRequest {
             };
             self.store.put_json(&layout::job_metrics(&job), &metrics, PutMode::Overwrite).await?;
             Ok::<_, Error>((self.store.uri().object_uri(&artifact_path), metrics))
-        }
-        .await;
+        };
+        // Follow the phases while the job runs; stop waiting when the caller cancels (the
+        // fit running on a blocking thread finishes on its own, and nothing of it is stored).
+        let outcome = {
+            tokio::pin!(outcome);
+            tokio::pin!(cancel);
+            loop {
+                tokio::select! {
+                    outcome = &mut outcome => break Some(outcome),
+                    () = &mut cancel => break None,
+                    Ok(()) = phases.changed() => {
+                        let now = *phases.borrow_and_update();
+                        report("InProgress", now, None);
+                    }
+                }
+            }
+        };
 
         record.ended_at = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
         record.training_seconds = Some(started.elapsed().as_secs_f64());
         let result = match outcome {
-            Ok((uri, metrics)) => {
+            Some(Ok((uri, metrics))) => {
                 record.status = JobStatus::Completed;
                 record.model_artifact = Some(uri);
                 record.metrics = metrics;
+                report("Completed", "Completed", None);
                 Ok(())
             }
-            Err(e) => {
+            None => {
+                let reason = "stopped on request".to_owned();
+                record.status = JobStatus::Stopped;
+                record.failure_reason = Some(reason.clone());
+                report("Stopped", "Stopped", Some(reason));
+                Err(Error::JobStopped { name: job.to_string() })
+            }
+            Some(Err(e)) => {
                 let reason = std::fs::read_to_string(paths.failure_file()).unwrap_or_else(|_| e.to_string());
                 record.status = JobStatus::Failed;
                 record.failure_reason = Some(reason.clone());
+                report("Failed", "Failed", Some(reason.clone()));
                 Err(Error::JobFailed { name: job.to_string(), reason })
             }
         };

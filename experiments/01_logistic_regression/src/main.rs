@@ -6,10 +6,17 @@ use workbench::Project;
 async fn main() -> Result<(), workbench::Error> {
     let project = Project::discover().await?;
     let model = exp_01_logistic_regression::run(&project).await?;
-    println!("registered {} ({}) at endpoint {}", model.name, model.algorithm, model.endpoint);
+    println!(
+        "registered {} ({}) at endpoint {} on the {} backend",
+        model.name,
+        model.algorithm,
+        model.endpoint,
+        project.kind()
+    );
     println!("validation {:?}", model.validation_metrics);
-    if !workbench::models::local::status(&project.store).await?.is_some_and(|s| s.up) {
-        println!("the local server is not running: start it with `wb serve` to invoke the endpoint");
+    if let Some(package) = &model.mirror {
+        println!("model package {package}");
     }
-    Ok(())
+    // Stops what this run started in-process (none here: `wb serve` or SageMaker serves it).
+    project.close().await
 }

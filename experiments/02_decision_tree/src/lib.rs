@@ -8,7 +8,6 @@
 //! cargo run -p exp-02-decision-tree        # uses ./workbench.toml or $WB_CONFIG
 //! ```
 
-use workbench::models::registry::ModelRecord;
 use workbench::prelude::*;
 
 /// The dataset this experiment learns (partitioned once by `wb dataset partition`).
@@ -20,7 +19,7 @@ pub const NAME: &str = "wine-tree";
 ///
 /// # Errors
 /// An unpartitioned dataset, a failed training job, or a store error.
-pub async fn run(project: &Project) -> Result<ModelRecord, workbench::Error> {
+pub async fn run(project: &Project) -> Result<workbench::Registered, workbench::Error> {
     let dataset = DatasetName::parse(DATASET)?;
     // Training reads the train and validation channels of the one partition; never the test split.
     let job = project

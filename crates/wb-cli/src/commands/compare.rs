@@ -1,32 +1,20 @@
 //! `wb compare`, `wb compare serve`, `wb promote`: judge the registered models on the test
 //! split, browse the reports, record the chosen one.
 
-use std::sync::Arc;
-
 use anyhow::{Context as _, Result, bail};
 use serde::Serialize;
 use wb_compare::compare::CompareOptions;
 use wb_compare::report::Report;
-use wb_compare::{reports, web};
-use wb_core::{BackendKind, DatasetName, ModelName, StoreUri};
-use wb_models::invoke::{InvokeEndpoint, RuntimeClient};
-use wb_models::registry::{Promotion, Registry};
+use wb_compare::web;
+use wb_core::{DatasetName, ModelName};
+use workbench::{Promoted, ReportLocation};
 
 use crate::cli::{CompareArgs, CompareCommand, CompareRunArgs, CompareServeArgs, PromoteArgs};
-use crate::commands::serving::ensure_server;
 use crate::context::Context;
 use crate::output::{print_json, spinner};
 
 /// Where a report was written.
-#[derive(Clone, Debug, Serialize)]
-pub(crate) struct Location {
-    /// The report's id.
-    pub(crate) id: String,
-    /// `<store>/reports/compare/<id>`.
-    pub(crate) uri: String,
-    /// The page to open (a file path for local stores).
-    pub(crate) index_html: String,
-}
+pub(crate) type Location = ReportLocation;
 
 /// What `wb compare --json` prints: where the report is, and the whole report document.
 #[derive(Serialize)]
@@ -68,41 +56,16 @@ fn options(args: &CompareRunArgs) -> Result<CompareOptions> {
     Ok(options)
 }
 
-/// The project's invocation interface: SageMaker Runtime for the `sagemaker` backend (with the
-/// `aws` feature), otherwise the local server, started when it is not running.
-pub(crate) async fn invoker(ctx: &Context) -> Result<Arc<dyn InvokeEndpoint>> {
-    if ctx.config.config.backend.kind == BackendKind::Sagemaker {
-        #[cfg(feature = "aws")]
-        {
-            let sdk = wb_aws::sdk_config(&ctx.config.config.aws).await;
-            return Ok(Arc::new(wb_aws::SageMakerRuntime::from_sdk_config(&sdk)));
-        }
-        #[cfg(not(feature = "aws"))]
-        bail!("backend \"sagemaker\" needs a wb built with the `aws` feature");
-    }
-    let (server, _) = ensure_server(ctx).await?;
-    Ok(Arc::new(RuntimeClient::new(&server.url)?))
-}
-
-/// Runs a comparison through the project's endpoints and writes its report. The report is
-/// returned even when writing it failed, with the write error.
+/// Runs a comparison through the project's endpoints (starting the local server when needed)
+/// and writes its report. The report is returned even when writing it failed, with the write
+/// error.
 pub(crate) async fn run_comparison(
     ctx: &Context,
     options: CompareOptions,
-) -> Result<(Report, std::result::Result<Location, wb_compare::Error>)> {
-    let invoker = invoker(ctx).await?;
-    let comparison = wb_compare::compare(ctx.store.clone(), invoker).options(options).await?;
-    let files = comparison.files();
-    let report = comparison.report;
-    let written = reports::write(&ctx.store, &report, files).await.map(|prefix| Location {
-        id: report.id.clone(),
-        uri: ctx.store.uri().object_uri(&prefix),
-        index_html: match ctx.store.uri() {
-            StoreUri::Local(dir) => dir.join(prefix.as_str()).join("index.html").display().to_string(),
-            other => format!("{}/index.html", other.object_uri(&prefix)),
-        },
-    });
-    Ok((report, written))
+) -> Result<(Report, std::result::Result<Location, workbench::Error>)> {
+    let comparison = ctx.project.compare().options(options).await?;
+    let written = ctx.project.save_report(&comparison).await;
+    Ok((comparison.report, written))
 }
 
 async fn compare(args: CompareRunArgs, ctx: &Context, quiet: bool) -> Result<()> {
@@ -207,70 +170,13 @@ async fn serve_reports(args: CompareServeArgs, ctx: &Context) -> Result<()> {
     Ok(())
 }
 
-/// What `wb promote` prints.
-#[derive(Serialize)]
-struct Promoted {
-    #[serde(flatten)]
-    promotion: Promotion,
-    /// Warnings about the choice (not the best model, no report).
-    warnings: Vec<String>,
-}
-
-/// Promotes `name`, citing the newest report that scored it.
-pub(crate) async fn promote_model(ctx: &Context, name: &ModelName) -> Result<(Promotion, Vec<String>)> {
-    let registry = Registry::new(ctx.store.clone());
-    registry.get(name).await?;
-    let report = reports::latest_with(&ctx.store, name.as_str()).await?;
-    let mut warnings = Vec::new();
-    let (cited, metrics) = match &report {
-        Some(report) => {
-            let model = report.model(name.as_str()).context("the report lists the model")?;
-            let metrics = model.metrics.iter().filter_map(|e| e.value.map(|v| (e.metric.clone(), v))).collect();
-            if let Some(entry) = report.leaderboard.iter().find(|e| &e.model == name)
-                && entry.significantly_worse
-            {
-                warnings.push(format!(
-                    "{name} ranks {} in report {} and is significantly worse than {} on {}",
-                    entry.rank,
-                    report.id,
-                    report.best().map_or("the best model", |b| b.model.as_str()),
-                    report.primary_metric
-                ));
-            }
-            if model.foreign {
-                warnings.push(format!("{name} was trained on another partition than the one it was scored on"));
-            }
-            (Some(format!("{}/{}", reports::REPORTS_ROOT, report.id)), metrics)
-        }
-        None => {
-            warnings.push(format!("{name} has not been compared on the test split yet (run `wb compare`)"));
-            (None, Default::default())
-        }
-    };
-    let promotion = registry.promote(name, cited, metrics).await?;
-    if ctx.is_sagemaker() {
-        #[cfg(feature = "aws")]
-        {
-            let why = promotion.report.as_deref().map_or_else(
-                || "promoted with `wb promote`".to_owned(),
-                |r| format!("promoted with `wb promote` on the evidence of {r}"),
-            );
-            if let Some(arn) = crate::commands::sagemaker::promote_package(ctx, name, &why).await? {
-                tracing::info!(package = %arn, "model package approved");
-            }
-        }
-        #[cfg(not(feature = "aws"))]
-        return Err(crate::context::no_aws());
-    }
-    Ok((promotion, warnings))
-}
-
 pub(crate) async fn promote(args: PromoteArgs, ctx: &Context) -> Result<()> {
     let name = ModelName::parse(&args.model)?;
-    let (promotion, warnings) = promote_model(ctx, &name).await?;
+    let promoted = ctx.project.promote(&name).await?;
     if args.json {
-        return print_json(&Promoted { promotion, warnings });
+        return print_json(&promoted);
     }
+    let Promoted { promotion, warnings, .. } = promoted;
     for w in &warnings {
         eprintln!("warning: {w}");
     }

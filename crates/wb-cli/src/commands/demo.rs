@@ -20,14 +20,12 @@ use wb_etl::tabular::{IngestOptions, IngestReport, ingest_csv};
 use wb_compare::compare::CompareOptions;
 use wb_compare::report::LeaderboardEntry;
 use wb_models::invoke::InvokeRequest;
-use wb_models::registry::{ModelRecord, Promotion};
-use workbench::Project;
+use workbench::{Promoted, Registered};
 
 use crate::cli::{Backend, DemoArgs};
-use crate::commands::compare::{Location, invoker, promote_model, run_comparison};
+use crate::commands::compare::{Location, run_comparison};
 use crate::commands::dataset::{DatasetView, print_view};
-use crate::commands::serving::ensure_server;
-use crate::context::{Context, open_store};
+use crate::context::Context;
 use crate::output::{print_json, spinner};
 
 /// The demo's dataset name.
@@ -43,11 +41,11 @@ struct DemoReport {
     registered: bool,
     partitioned: bool,
     dataset: DatasetView,
-    models: Vec<ModelRecord>,
+    models: Vec<Registered>,
     server: String,
     sample: Sample,
     comparison: Comparison,
-    promoted: Promotion,
+    promoted: Promoted,
 }
 
 #[derive(Serialize)]
@@ -114,10 +112,7 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
         std::fs::write(&config_path, config.to_toml()).with_context(|| format!("writing {}", config_path.display()))?;
     }
     let config = LoadedConfig::load(&config_path)?;
-    let wanted = match args.backend {
-        Backend::Local => BackendKind::Local,
-        Backend::Sagemaker => BackendKind::Sagemaker,
-    };
+    let wanted = BackendKind::from(args.backend);
     if config.config.backend.kind != wanted {
         anyhow::bail!(
             "{} is a {} project; run the {wanted} demo in another --dir",
@@ -125,7 +120,8 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
             config.config.backend.kind
         );
     }
-    let store = open_store(&config).await?;
+    let ctx = Context::open(config.clone()).await?;
+    let (project, store) = (&ctx.project, ctx.store.clone());
 
     let step = spinner(quiet, "writing and ingesting the wine data");
     let raw = dir.join("data/winequality-red.csv");
@@ -163,21 +159,16 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
     step.finish_and_clear();
     let outcome = outcome?;
 
-    let project = Project::open(config.clone()).await?;
     let mut models = Vec::new();
     let step = spinner(quiet, "experiment 01: logistic regression");
-    models.push(exp_01_logistic_regression::run(&project).await?);
+    models.push(exp_01_logistic_regression::run(project).await?);
     step.set_message("experiment 02: decision tree");
-    models.push(exp_02_decision_tree::run(&project).await?);
+    models.push(exp_02_decision_tree::run(project).await?);
     step.set_message("experiment 03: random forest");
-    models.push(exp_03_random_forest::run(&project).await?);
-    let ctx = Context { config: config.clone(), store: store.clone() };
-    let server = if ctx.is_sagemaker() {
-        "SageMaker Runtime".to_owned()
-    } else {
-        step.set_message("starting the local server");
-        ensure_server(&ctx).await?.0.url
-    };
+    models.push(exp_03_random_forest::run(project).await?);
+    step.set_message("making sure the endpoints answer");
+    let serving = project.serve().await?;
+    let server = serving.url.clone();
     step.finish_and_clear();
 
     // One raw row of the source, without its target, as any client would send it.
@@ -185,8 +176,8 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
     let row = text.lines().nth(1).and_then(|l| l.rsplit_once(',')).map(|(features, _)| features.to_owned());
     let row = row.context("the wine CSV has no data row")?;
     let endpoint = models[0].endpoint.to_string();
-    let response = invoker(&ctx)
-        .await?
+    let response = serving
+        .invoker
         .invoke_endpoint(
             &endpoint,
             InvokeRequest {
@@ -197,11 +188,7 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
         )
         .await?;
     let sample = Sample {
-        url: if ctx.is_sagemaker() {
-            format!("SageMaker InvokeEndpoint {endpoint}")
-        } else {
-            format!("{server}/endpoints/{endpoint}/invocations")
-        },
+        url: serving.invocation_url(&endpoint),
         endpoint,
         request: row,
         response: String::from_utf8_lossy(&response.body).trim_end().to_owned(),
@@ -221,7 +208,7 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
         );
     }
     let best = compared.best().context("the comparison ranked no model")?.model.clone();
-    let (promoted, _) = promote_model(&ctx, &best).await?;
+    let promoted = project.promote(&best).await?;
 
     let report = DemoReport {
         dir: dir.display().to_string(),
@@ -266,7 +253,7 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
         println!("  {:<16} {:<20} job {:<52} {auc}", m.name, m.algorithm, m.job);
     }
     println!("server      {} (SageMaker Runtime API; `wb endpoints list`)", report.server);
-    println!("invoke      {}{}", if ctx.is_sagemaker() { "" } else { "POST " }, report.sample.url);
+    println!("invoke      POST {}", report.sample.url);
     println!("  text/csv  {}", report.sample.request);
     println!("  answer    {} (probabilities of classes 0 and 1)", report.sample.response);
     println!();
@@ -290,7 +277,7 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
     }
     println!("report      {}", c.location.uri);
     println!("open        {}", c.location.index_html);
-    println!("promoted    {} (`wb promote MODEL` to change it)", report.promoted.model);
+    println!("promoted    {} (`wb promote MODEL` to change it)", report.promoted.promotion.model);
     println!();
     println!("next: wb --config {} models list", report.config);
     println!("      wb --config {} compare serve   # browse every report", report.config);

@@ -4,10 +4,9 @@ use std::path::Path;
 
 use anyhow::{Result, bail};
 use serde::Serialize;
-use wb_core::{BackendKind, CONFIG_FILE, Config, LoadedConfig};
+use wb_core::{CONFIG_FILE, Config, LoadedConfig};
 
-use crate::cli::{Backend, InitArgs};
-use crate::context::open_store;
+use crate::cli::InitArgs;
 use crate::output::print_json;
 
 #[derive(Serialize)]
@@ -28,10 +27,7 @@ pub(crate) async fn run(args: InitArgs, explicit: Option<&Path>) -> Result<()> {
     }
     let mut config = Config::default();
     config.store.uri = args.store;
-    config.backend.kind = match args.backend {
-        Backend::Local => BackendKind::Local,
-        Backend::Sagemaker => BackendKind::Sagemaker,
-    };
+    config.backend.kind = args.backend.into();
     if let Some(name) = args.name {
         config.project.name = name;
     }
@@ -40,7 +36,7 @@ pub(crate) async fn run(args: InitArgs, explicit: Option<&Path>) -> Result<()> {
     config.backend.image = args.image;
     config.validate(&path)?;
     let loaded = LoadedConfig { path: std::path::absolute(&path)?, config };
-    let store = open_store(&loaded).await?;
+    let store = workbench::Project::open(loaded.clone()).await?.store;
     // Check now that the store is there and readable (a missing bucket, denied access), rather
     // than at the first real command.
     let probe = wb_core::ObjectPath::parse("datasets").expect("a valid path");

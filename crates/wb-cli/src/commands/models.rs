@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context as _, Result, bail};
 use wb_core::{DatasetName, EndpointName, JobName, ModelName};
+use wb_models::backend::Resources;
 use wb_models::registry::{ModelRecord, Registry};
 use wb_models::training::{JobRecord, TrainingJobs};
 
@@ -30,30 +31,33 @@ pub(crate) fn parse_hyperparameters(args: &[String]) -> Result<BTreeMap<String, 
 }
 
 pub(crate) async fn train(args: TrainArgs, ctx: &Context, quiet: bool) -> Result<()> {
-    ctx.sagemaker_only(&[
+    ctx.instance_options(&[
         ("--instance-type", args.instance_type.is_some()),
         ("--instance-count", args.instance_count.is_some()),
         ("--spot", args.spot),
     ])?;
-    if ctx.is_sagemaker() {
-        #[cfg(feature = "aws")]
-        {
-            let job = crate::commands::sagemaker::train(&args, ctx, quiet).await?;
-            return report_job(&job, args.json);
-        }
-        #[cfg(not(feature = "aws"))]
-        return Err(crate::context::no_aws());
-    }
-    let hyperparameters = parse_hyperparameters(&args.hyperparameters)?;
     let dataset = DatasetName::parse(&args.dataset)?;
-    let mut request = TrainingJobs::new(ctx.store.clone())
+    let bar = spinner(quiet, format!("training {} on {dataset} ({} backend)", args.algorithm, ctx.project.kind()));
+    let progress_bar = bar.clone();
+    let mut request = ctx
+        .project
         .train(&dataset, &args.algorithm)
-        .hyperparameters(hyperparameters)
-        .tags(ctx.config.tags());
+        .hyperparameters(parse_hyperparameters(&args.hyperparameters)?)
+        .resources(Resources::new(args.instance_type.clone(), args.instance_count, args.spot))
+        .on_progress(move |p| {
+            let message = p.message.as_deref().map(|m| format!(": {m}")).unwrap_or_default();
+            progress_bar.set_message(format!("{} {} / {}{message}", p.job, p.status, p.secondary_status));
+            tracing::info!(job = %p.job, status = %p.status, secondary = %p.secondary_status, "training job");
+        })
+        .cancel_on(async {
+            // Ctrl-C stops the job (on SageMaker: rather than leaving it running, and billing).
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        });
     if let Some(job) = &args.job {
         request = request.job_name(JobName::parse(job)?);
     }
-    let bar = spinner(quiet, format!("training {} on {dataset}", args.algorithm));
     let outcome = request.await;
     bar.finish_and_clear();
     report_job(&outcome?, args.json)
@@ -136,35 +140,21 @@ pub(crate) async fn jobs(command: JobsCommand, ctx: &Context) -> Result<()> {
 
 pub(crate) async fn register(args: RegisterModelArgs, ctx: &Context) -> Result<()> {
     let name = ModelName::parse(&args.name)?;
-    let record = Registry::new(ctx.store.clone())
+    let registered = ctx
+        .project
         .register(&name, &EndpointName::parse(&args.endpoint)?)
         .description(args.description)
         .replace(args.replace)
-        .tags(ctx.config.tags())
         .await?;
-    let package = register_package(ctx, &record).await?;
     if args.json {
-        return print_json(&record);
+        return print_json(&registered.record);
     }
+    let record = &registered.record;
     println!("registered model {} (endpoint {}, {})", record.name, record.endpoint, record.algorithm);
-    if let Some(arn) = package {
+    if let Some(arn) = &registered.mirror {
         println!("model package {arn} (pending approval; `wb promote` approves it)");
     }
     Ok(())
-}
-
-/// On the sagemaker backend, mirrors the registration into the project's model package group.
-async fn register_package(ctx: &Context, record: &ModelRecord) -> Result<Option<String>> {
-    if !ctx.is_sagemaker() {
-        return Ok(None);
-    }
-    #[cfg(feature = "aws")]
-    return crate::commands::sagemaker::register_package(ctx, record).await;
-    #[cfg(not(feature = "aws"))]
-    {
-        let _ = record;
-        Err(crate::context::no_aws())
-    }
 }
 
 fn print_model(m: &ModelRecord) {

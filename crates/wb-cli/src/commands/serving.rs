@@ -7,15 +7,15 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use serde::Serialize;
-use wb_core::{EndpointName, JobName};
-use wb_models::capture::CaptureConfig;
+use wb_core::{BackendKind, DynObjectStore, EndpointName, JobName, LoadedConfig};
+use wb_models::backend::{Resources, ServerLauncher};
 use wb_models::endpoints::{EndpointRecord, Endpoints};
-use wb_models::invoke::{InvokeEndpoint, InvokeRequest, RuntimeClient};
+use wb_models::invoke::InvokeRequest;
 use wb_models::local::{self, ServerRecord};
 
 use crate::cli::{DeployArgs, EndpointsCommand, InvokeArgs, ServeArgs};
 use crate::context::Context;
-use crate::output::{print_json, spinner};
+use crate::output::{self, print_json, spinner};
 
 /// How long a background server may take to answer its first ping.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
@@ -31,81 +31,58 @@ pub(crate) struct Deployed {
     pub(crate) started_server: bool,
 }
 
-/// Deploys a job's model to an endpoint and makes sure the local server is up.
+/// Deploys a job's model to an endpoint on the project's backend and makes sure it can be
+/// invoked (on the local backend, the model server is started when none answers).
 pub(crate) async fn deploy_endpoint(
     ctx: &Context,
     job: &JobName,
     endpoint: &EndpointName,
     capture: Option<u8>,
+    resources: Resources,
 ) -> Result<Deployed> {
-    let mut request = Endpoints::new(ctx.store.clone()).deploy(job, endpoint).tags(ctx.config.tags());
+    let mut request = ctx.project.deploy(job, endpoint);
     if let Some(percent) = capture {
-        request = request.capture(CaptureConfig::new(percent)?);
+        request = request.capture(percent);
+    }
+    if let Some(instance_type) = resources.instance_type {
+        request = request.instance_type(instance_type);
+    }
+    if let Some(count) = resources.instance_count {
+        request = request.instance_count(count);
     }
     let record = request.await?;
-    let (server, started_server) = ensure_server(ctx).await?;
+    let serving = ctx.project.serve().await?;
     Ok(Deployed {
-        url: format!("{}/endpoints/{}/invocations", server.url, record.name),
+        url: serving.invocation_url(record.name.as_str()),
         endpoint: record,
-        started_server,
+        started_server: serving.started,
     })
 }
 
 pub(crate) async fn deploy(args: DeployArgs, ctx: &Context, quiet: bool) -> Result<()> {
-    ctx.sagemaker_only(&[
+    ctx.instance_options(&[
         ("--instance-type", args.instance_type.is_some()),
         ("--instance-count", args.instance_count.is_some()),
     ])?;
     let (job, endpoint) = (JobName::parse(&args.job)?, EndpointName::parse(&args.endpoint)?);
-    if ctx.is_sagemaker() {
-        // The library's backend-neutral deploy, as experiments use it.
-        let project = workbench::Project::open(ctx.config.clone()).await?;
-        let mut request = project.deploy(&job, &endpoint);
-        if let Some(percent) = args.capture {
-            request = request.capture(percent);
-        }
-        if let Some(instance_type) = &args.instance_type {
-            request = request.instance_type(instance_type.clone());
-        }
-        if let Some(count) = args.instance_count {
-            request = request.instance_count(count);
-        }
-        let bar = spinner(quiet, format!("deploying {job} to SageMaker endpoint {endpoint} (until InService)"));
-        let record = request.await;
-        bar.finish_and_clear();
-        let record = record?;
-        if args.json {
-            return print_json(&record);
-        }
-        println!(
-            "SageMaker endpoint {} serves job {} ({}) and is InService",
-            record.name, record.job, record.algorithm
-        );
-        if let Some(capture) = &record.capture {
-            println!(
-                "capture     {} % of requests to {}/{}/{}/",
-                capture.sampling_percentage,
-                ctx.store.uri().object_uri(&capture.destination),
-                record.name,
-                record.variant
-            );
-        }
-        return Ok(());
-    }
-    let bar = spinner(quiet, format!("deploying {} to {}", args.job, args.endpoint));
-    let deployed = deploy_endpoint(ctx, &job, &endpoint, args.capture).await;
+    let bar = spinner(quiet, format!("deploying {job} to {endpoint} ({} backend)", ctx.project.kind()));
+    let resources = Resources::new(args.instance_type.clone(), args.instance_count, false);
+    let deployed = deploy_endpoint(ctx, &job, &endpoint, args.capture, resources).await;
     bar.finish_and_clear();
     let deployed = deployed?;
     if args.json {
         return print_json(&deployed);
     }
     let e = &deployed.endpoint;
-    println!("endpoint {} serves job {} ({})", e.name, e.job, e.algorithm);
+    println!("endpoint {} serves job {} ({}) on the {} backend", e.name, e.job, e.algorithm, e.backend);
     println!("url         {}", deployed.url);
     if let Some(capture) = &e.capture {
         println!(
             "capture     {} % of requests to {}/{}/{}/",
-            capture.sampling_percentage, capture.destination, e.name, e.variant
+            capture.sampling_percentage,
+            ctx.store.uri().object_uri(&capture.destination),
+            e.name,
+            e.variant
         );
     }
     if deployed.started_server {
@@ -114,46 +91,49 @@ pub(crate) async fn deploy(args: DeployArgs, ctx: &Context, quiet: bool) -> Resu
     Ok(())
 }
 
-/// Returns the running local server, starting `wb serve` in the background when none answers.
-pub(crate) async fn ensure_server(ctx: &Context) -> Result<(ServerRecord, bool)> {
-    let previous = local::status(&ctx.store).await?;
-    if let Some(status) = &previous {
-        if status.up {
-            return Ok((status.record.clone(), false));
-        }
-        tracing::warn!(url = %status.record.url, pid = status.record.pid, "the recorded local server does not answer; starting a new one");
-    }
-    // Prefer the previous port so endpoint URLs stay the same; fall back to any free port.
-    let mut ports = vec![0];
-    if let Some(status) = &previous {
-        ports.insert(0, status.record.port);
-    }
-    let mut last_error = None;
-    for port in ports {
-        match start_background_server(ctx, port).await {
-            Ok(record) => return Ok((record, true)),
-            Err(e) => last_error = Some(e),
-        }
-    }
-    Err(last_error.unwrap_or_else(|| anyhow::anyhow!("the local server did not start")))
+/// Starts the local model server as a background `wb serve` of the project's configuration,
+/// in its own process group, logging to `$TMPDIR/wb-serve-<project>-<hash>.log`.
+#[derive(Debug)]
+pub(crate) struct BackgroundServe {
+    config: PathBuf,
+    log: PathBuf,
 }
 
-fn server_log(ctx: &Context) -> PathBuf {
+impl BackgroundServe {
+    pub(crate) fn new(config: &LoadedConfig) -> Self {
+        Self { config: config.path.clone(), log: server_log(config) }
+    }
+}
+
+#[async_trait::async_trait]
+impl ServerLauncher for BackgroundServe {
+    async fn launch(&self, store: &DynObjectStore, port: u16) -> wb_models::Result<ServerRecord> {
+        start_background_server(self, store, port)
+            .await
+            .map_err(|e| wb_models::Error::Server { message: output::one_line(&e) })
+    }
+}
+
+fn server_log(config: &LoadedConfig) -> PathBuf {
     let project: String =
-        ctx.config.config.project.name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+        config.config.project.name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
     // One log per project configuration, replaced at each start.
-    let config = wb_core::ContentHash::of_bytes(ctx.config.path.as_os_str().as_encoded_bytes()).short(8);
+    let config = wb_core::ContentHash::of_bytes(config.path.as_os_str().as_encoded_bytes()).short(8);
     std::env::temp_dir().join(format!("wb-serve-{project}-{config}.log"))
 }
 
-async fn start_background_server(ctx: &Context, port: u16) -> Result<ServerRecord> {
+async fn start_background_server(
+    launcher: &BackgroundServe,
+    store: &DynObjectStore,
+    port: u16,
+) -> Result<ServerRecord> {
     let exe = std::env::current_exe().context("locating the wb executable")?;
-    let log_path = server_log(ctx);
+    let log_path = launcher.log.clone();
     let log = std::fs::File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
     let mut command = std::process::Command::new(exe);
     command
         .arg("--config")
-        .arg(&ctx.config.path)
+        .arg(&launcher.config)
         .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
@@ -168,7 +148,7 @@ async fn start_background_server(ctx: &Context, port: u16) -> Result<ServerRecor
     let pid = child.id();
     let deadline = tokio::time::Instant::now() + START_TIMEOUT;
     loop {
-        if let Some(status) = local::status(&ctx.store).await?
+        if let Some(status) = local::status(store).await?
             && status.record.pid == pid
             && status.up
         {
@@ -231,10 +211,10 @@ struct EndpointView {
     job: String,
     algorithm: String,
     dataset: String,
-    backend: String,
-    /// SageMaker's status of the endpoint (`missing` when SageMaker has none).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<String>,
+    backend: BackendKind,
+    /// The backend's status of the endpoint (`up`/`down` on the local server; SageMaker's
+    /// status, or `missing` when SageMaker has none).
+    status: String,
     url: Option<String>,
     answers: bool,
     capture_percent: Option<u8>,
@@ -244,29 +224,20 @@ pub(crate) async fn endpoints(command: EndpointsCommand, ctx: &Context) -> Resul
     match command {
         EndpointsCommand::List(args) => {
             let list = Endpoints::new(ctx.store.clone()).list().await?;
-            let server = local::status(&ctx.store).await?;
+            let backend = ctx.project.backend();
+            let server = backend.server().await?;
             let mut views = Vec::new();
-            let sagemaker = sagemaker_statuses(ctx, &list).await?;
             for e in list {
-                let status = sagemaker.get(e.name.as_str()).cloned();
-                let (url, answers) = match &server {
-                    _ if e.backend != "local" => (None, status.as_deref() == Some("InService")),
-                    Some(s) => {
-                        let url = format!("{}/endpoints/{}/invocations", s.record.url, e.name);
-                        let answers = s.up && local::endpoint_answers(&s.record.url, e.name.as_str()).await;
-                        (Some(url), answers)
-                    }
-                    None => (None, false),
-                };
+                let status = backend.endpoint_status(&e).await?;
                 views.push(EndpointView {
                     name: e.name.to_string(),
                     job: e.job.to_string(),
                     algorithm: e.algorithm,
                     dataset: e.dataset.to_string(),
-                    backend: e.backend.clone(),
-                    status,
-                    url,
-                    answers,
+                    backend: e.backend,
+                    status: status.state,
+                    url: status.url,
+                    answers: status.answers,
                     capture_percent: e.capture.as_ref().map(|c| c.sampling_percentage),
                 });
             }
@@ -284,7 +255,10 @@ pub(crate) async fn endpoints(command: EndpointsCommand, ctx: &Context) -> Resul
                     "local server {} (pid {}) is DOWN; `wb serve` or `wb deploy` restarts it",
                     s.record.url, s.record.pid
                 ),
-                None => println!("no local server is running; `wb serve` or `wb deploy` starts one"),
+                None if !backend.capabilities().instances => {
+                    println!("no local server is running; `wb serve` or `wb deploy` starts one");
+                }
+                None => {}
             }
             if views.is_empty() {
                 println!("no endpoints (see `wb deploy --help`)");
@@ -293,11 +267,7 @@ pub(crate) async fn endpoints(command: EndpointsCommand, ctx: &Context) -> Resul
                 println!(
                     "{:<28} {:<9} {:<20} {:<16} {}",
                     v.name,
-                    match (v.backend.as_str(), v.answers) {
-                        ("local", true) => "up",
-                        ("local", false) => "down",
-                        _ => v.status.as_deref().unwrap_or("unknown"),
-                    },
+                    v.status,
                     v.algorithm,
                     v.dataset,
                     v.url.unwrap_or_default()
@@ -306,32 +276,6 @@ pub(crate) async fn endpoints(command: EndpointsCommand, ctx: &Context) -> Resul
             Ok(())
         }
         EndpointsCommand::Invoke(args) => invoke(args, ctx).await,
-    }
-}
-
-/// SageMaker's status of each endpoint the store records as hosted there.
-async fn sagemaker_statuses(
-    ctx: &Context,
-    endpoints: &[EndpointRecord],
-) -> Result<std::collections::BTreeMap<String, String>> {
-    if !endpoints.iter().any(|e| e.backend == "sagemaker") {
-        return Ok(std::collections::BTreeMap::new());
-    }
-    #[cfg(feature = "aws")]
-    {
-        let mut out = std::collections::BTreeMap::new();
-        let sdk = wb_aws::sdk_config(&ctx.config.config.aws).await;
-        let hosting = wb_aws::hosting::Hosting::from_sdk_config(&sdk);
-        for e in endpoints.iter().filter(|e| e.backend == "sagemaker") {
-            let status = hosting.status(e.name.as_str()).await?.unwrap_or_else(|| "missing".into());
-            out.insert(e.name.to_string(), status);
-        }
-        Ok(out)
-    }
-    #[cfg(not(feature = "aws"))]
-    {
-        let _ = ctx;
-        Err(crate::context::no_aws())
     }
 }
 
@@ -347,15 +291,12 @@ async fn invoke(args: InvokeArgs, ctx: &Context) -> Result<()> {
     } else {
         args.body.into_bytes()
     };
-    let client: std::sync::Arc<dyn InvokeEndpoint> = if ctx.is_sagemaker() {
-        crate::commands::compare::invoker(ctx).await?
-    } else {
-        let Some(server) = local::status(&ctx.store).await?.filter(|s| s.up) else {
-            bail!("the local server is not running; start it with `wb serve` (or `wb deploy`)");
-        };
-        std::sync::Arc::new(RuntimeClient::new(&server.record.url)?)
-    };
-    let response = client
+    let response = ctx
+        .project
+        .backend()
+        .invoker()
+        .await?
+        .invoker
         .invoke_endpoint(
             name.as_str(),
             InvokeRequest {

@@ -449,7 +449,7 @@ fn sagemaker_pipeline_through_wb_against_moto() {
     assert_eq!(before.len(), 6, "two endpoints, two configs, two models: {before:?}");
     let dry = stdout_json(wb_env(d, &moto).args(["clean", "--all", "--dry-run", "--json"]));
     let kinds: Vec<&str> =
-        dry["sagemaker"].as_array().expect("sagemaker").iter().filter_map(|r| r["kind"].as_str()).collect();
+        dry["backend"].as_array().expect("backend").iter().filter_map(|r| r["kind"].as_str()).collect();
     assert_eq!(kinds.iter().filter(|k| **k == "endpoint").count(), 2, "{kinds:?}");
     assert_eq!(kinds.iter().filter(|k| **k == "model-package").count(), 2, "{kinds:?}");
     assert!(kinds.contains(&"model-package-group"), "{kinds:?}");
@@ -458,7 +458,7 @@ fn sagemaker_pipeline_through_wb_against_moto() {
     // --keep-promoted spares what serves the promoted model, on SageMaker and in the store.
     let kept = stdout_json(wb_env(d, &moto).args(["clean", "--keep-promoted", "--json"]));
     let removed: Vec<&str> =
-        kept["sagemaker"].as_array().expect("sagemaker").iter().filter_map(|r| r["name"].as_str()).collect();
+        kept["backend"].as_array().expect("backend").iter().filter_map(|r| r["name"].as_str()).collect();
     assert!(removed.contains(&"toy-logistic") && !removed.contains(&"toy-forest"), "{removed:?}");
     let left = tagged_hosting(&bucket, &moto, &project);
     assert_eq!(left.len(), 3, "the promoted endpoint, its configuration and its model: {left:?}");
@@ -478,7 +478,7 @@ fn sagemaker_pipeline_through_wb_against_moto() {
     let left: Vec<String> = bucket.objects().into_keys().filter(|k| k.starts_with("wb/")).collect();
     assert!(left.is_empty(), "the store prefix is empty: {left:?}");
     let again = stdout_json(wb_env(d, &moto).args(["clean", "--all", "--json"]));
-    assert!(again["sagemaker"].as_array().expect("sagemaker").iter().all(|r| r["kind"] != "endpoint"), "{again}");
+    assert!(again["backend"].as_array().expect("backend").iter().all(|r| r["kind"] != "endpoint"), "{again}");
 }
 
 #[test]

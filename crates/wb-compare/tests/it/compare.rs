@@ -95,7 +95,7 @@ async fn fake_model(p: &Project, name: &str, fingerprint: Option<wb_core::Conten
         algorithm: "scripted".into(),
         artifact: "none".into(),
         endpoint: EndpointName::parse(name).expect("endpoint"),
-        backend: "local".into(),
+        backend: wb_core::BackendKind::Local,
         dataset: p.dataset.clone(),
         fingerprint: fingerprint.unwrap_or(manifest.fingerprint),
         job: JobName::parse(format!("{name}-job")).expect("job"),

@@ -1,4 +1,5 @@
 //! Integration tests of wb-models.
 
+mod backend;
 mod lifecycle;
 mod server;

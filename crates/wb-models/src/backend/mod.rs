@@ -1,0 +1,388 @@
+//! The backend interface: where training jobs run, where endpoints are hosted, how they are
+//! invoked, where registrations are mirrored and what clean-up must remove outside the store.
+//!
+//! A project chooses its backend once, when it is opened (`workbench.toml`'s `[backend] kind`),
+//! and everything above that point talks to one `Arc<dyn Backend>`: the facade's `Project`, the
+//! `wb` commands, the comparison, and later monitoring and workflows. Two implementations exist:
+//! [`LocalBackend`] (in-process training laid out like a SageMaker training container, the local
+//! model server) and `wb_aws::backend::SageMakerBackend` (SageMaker training jobs, hosting,
+//! SageMaker Runtime and the model package mirror). Both record jobs and endpoints in the store
+//! in the same layout, and both pass one conformance suite
+//! (`wb_models::testkit::backend_conformance`, feature `testkit`); a backend written by a user
+//! runs the same suite.
+//!
+//! ```no_run
+//! # async fn example(store: wb_core::DynObjectStore) -> wb_models::Result<()> {
+//! use std::sync::Arc;
+//! use wb_models::backend::{Backend, LocalBackend, TrainControl, TrainJob};
+//!
+//! let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(store));
+//! let job = backend
+//!     .train(TrainJob::new(wb_core::DatasetName::parse("wine")?, "decision-tree"), TrainControl::default())
+//!     .await?;
+//! println!("{} on {}: {:?}", job.name, backend.kind(), job.metrics);
+//! # Ok(()) }
+//! ```
+
+mod local;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use wb_core::{BackendKind, DatasetName, DynObjectStore, EndpointName, JobName, ModelName};
+
+pub use self::local::{InProcessServer, LocalBackend, ServerLauncher};
+use crate::endpoints::EndpointRecord;
+use crate::error::Result;
+use crate::invoke::InvokeEndpoint;
+use crate::local::ServerStatus;
+use crate::registry::{ModelRecord, Promotion};
+use crate::training::JobRecord;
+
+/// One step of a running training job, as the backend sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrainingProgress {
+    /// The job.
+    pub job: String,
+    /// `InProgress`, `Completed`, `Failed`, `Stopping` or `Stopped`.
+    pub status: String,
+    /// SageMaker's finer status (`Starting`, `Downloading`, `Training`, `Uploading`, ...); the
+    /// local backend reports the same phases.
+    pub secondary_status: String,
+    /// The latest status message, or the failure reason.
+    pub message: Option<String>,
+    /// Time since the job started.
+    pub elapsed: Duration,
+}
+
+/// A training job to run: what to learn, with what, and on which resources.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TrainJob {
+    /// The partitioned dataset (its train and validation channels; never the test split).
+    pub dataset: DatasetName,
+    /// The algorithm (the workbench's own, or a SageMaker built-in on that backend).
+    pub algorithm: String,
+    /// Hyperparameters, SageMaker's string convention.
+    pub hyperparameters: BTreeMap<String, String>,
+    /// The job's name (default `<dataset>-<algorithm>-<UTC time>`).
+    pub job: Option<JobName>,
+    /// Where it runs; backends without instances ignore this.
+    pub resources: Resources,
+    /// Tags recorded on the job and on everything the backend creates for it.
+    pub tags: BTreeMap<String, String>,
+}
+
+impl TrainJob {
+    /// A job of `algorithm` on `dataset` with default hyperparameters and resources.
+    #[must_use]
+    pub fn new(dataset: DatasetName, algorithm: impl Into<String>) -> Self {
+        Self {
+            dataset,
+            algorithm: algorithm.into(),
+            hyperparameters: BTreeMap::new(),
+            job: None,
+            resources: Resources::default(),
+            tags: BTreeMap::new(),
+        }
+    }
+
+    /// Replaces the hyperparameters.
+    #[must_use]
+    pub fn hyperparameters(mut self, hyperparameters: BTreeMap<String, String>) -> Self {
+        self.hyperparameters = hyperparameters;
+        self
+    }
+
+    /// Names the job.
+    #[must_use]
+    pub fn job_name(mut self, job: Option<JobName>) -> Self {
+        self.job = job;
+        self
+    }
+
+    /// Sets the resources.
+    #[must_use]
+    pub fn resources(mut self, resources: Resources) -> Self {
+        self.resources = resources;
+        self
+    }
+
+    /// Sets the tags.
+    #[must_use]
+    pub fn tags(mut self, tags: BTreeMap<String, String>) -> Self {
+        self.tags = tags;
+        self
+    }
+}
+
+/// Instances behind a job or an endpoint. The local backend runs in-process and ignores them
+/// (see [`Capabilities::instances`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Resources {
+    /// Instance type (default: the project's).
+    pub instance_type: Option<String>,
+    /// Instance count (default 1).
+    pub instance_count: Option<u32>,
+    /// Managed spot training.
+    pub spot: bool,
+    /// Limit of a training job's run time (default: the backend's).
+    pub max_runtime: Option<Duration>,
+}
+
+impl Resources {
+    /// Resources with these settings.
+    #[must_use]
+    pub fn new(instance_type: Option<String>, instance_count: Option<u32>, spot: bool) -> Self {
+        Self { instance_type, instance_count, spot, max_runtime: None }
+    }
+
+    /// Whether anything differs from the defaults.
+    #[must_use]
+    pub fn is_default(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+/// How the caller follows and stops a training job: a progress callback and a cancellation
+/// future. When `cancel` resolves first, the backend stops the job (SageMaker:
+/// `StopTrainingJob`, then waits until it is `Stopped`; local: the job is recorded `Stopped`
+/// and its model is not stored) and returns an error.
+pub struct TrainControl {
+    /// Called on every change of status.
+    pub progress: Box<dyn FnMut(&TrainingProgress) + Send>,
+    /// Resolves when the caller wants the job stopped.
+    pub cancel: Pin<Box<dyn Future<Output = ()> + Send>>,
+}
+
+impl TrainControl {
+    /// Calls `progress` on every change of status.
+    #[must_use]
+    pub fn on_progress(mut self, progress: impl FnMut(&TrainingProgress) + Send + 'static) -> Self {
+        self.progress = Box::new(progress);
+        self
+    }
+
+    /// Stops the job when `cancel` resolves (Ctrl-C, a deadline, a token).
+    #[must_use]
+    pub fn cancel_on(mut self, cancel: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.cancel = Box::pin(cancel);
+        self
+    }
+}
+
+impl Default for TrainControl {
+    fn default() -> Self {
+        Self { progress: Box::new(|_| {}), cancel: Box::pin(std::future::pending()) }
+    }
+}
+
+impl fmt::Debug for TrainControl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrainControl").finish_non_exhaustive()
+    }
+}
+
+/// A deployment: a completed job's model on an endpoint (an existing endpoint moves to it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeployEndpoint {
+    /// The completed job whose model is served.
+    pub job: JobName,
+    /// The endpoint.
+    pub endpoint: EndpointName,
+    /// Percentage of requests and responses captured (SageMaker's data capture format, below
+    /// the store's `capture/`).
+    pub capture: Option<u8>,
+    /// Instances behind the endpoint; backends without instances ignore them.
+    pub resources: Resources,
+    /// Tags of the endpoint and what serves it.
+    pub tags: BTreeMap<String, String>,
+}
+
+impl DeployEndpoint {
+    /// `job`'s model on `endpoint`, without capture, on default resources.
+    #[must_use]
+    pub fn new(job: JobName, endpoint: EndpointName) -> Self {
+        Self { job, endpoint, capture: None, resources: Resources::default(), tags: BTreeMap::new() }
+    }
+
+    /// Captures this percentage of invocations.
+    #[must_use]
+    pub fn capture(mut self, percent: Option<u8>) -> Self {
+        self.capture = percent;
+        self
+    }
+
+    /// Sets the resources.
+    #[must_use]
+    pub fn resources(mut self, resources: Resources) -> Self {
+        self.resources = resources;
+        self
+    }
+
+    /// Sets the tags.
+    #[must_use]
+    pub fn tags(mut self, tags: BTreeMap<String, String>) -> Self {
+        self.tags = tags;
+        self
+    }
+}
+
+/// How endpoints are invoked, once the backend made sure they can answer.
+#[derive(Clone, Debug)]
+pub struct Serving {
+    /// SageMaker Runtime's `InvokeEndpoint`, on this backend.
+    pub invoker: Arc<dyn InvokeEndpoint>,
+    /// The base URL of the runtime API (`http://127.0.0.1:8080`, or SageMaker Runtime's
+    /// regional URL): an endpoint answers at `{url}/endpoints/{name}/invocations`.
+    pub url: String,
+    /// Whether this call started a server.
+    pub started: bool,
+}
+
+impl Serving {
+    /// Where `endpoint` answers.
+    #[must_use]
+    pub fn invocation_url(&self, endpoint: &str) -> String {
+        format!("{}/endpoints/{endpoint}/invocations", self.url)
+    }
+}
+
+/// An endpoint as its backend sees it now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EndpointStatus {
+    /// `up` / `down` (local server), SageMaker's status (`InService`, `Creating`, ...), or
+    /// `missing` when the backend has no such endpoint.
+    pub state: String,
+    /// Where it answers, when it can.
+    pub url: Option<String>,
+    /// Whether it answers invocations now.
+    pub answers: bool,
+}
+
+/// Something a backend created outside the store (a SageMaker endpoint, a model package, a
+/// running job, the local server), as inventory and clean-up list it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Resource {
+    /// Its kind, in deletion order: `endpoint`, `endpoint-config`, `model`, `model-package`,
+    /// `model-package-group`, `training-job`, `local-server`.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// Its identifier (an ARN, a URL).
+    pub id: String,
+}
+
+/// What a backend can do beyond the common contract.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// Jobs and endpoints run on instances of a type and count ([`Resources`]).
+    pub instances: bool,
+}
+
+/// The operations every backend provides. Implementations record training jobs in
+/// `training/<job>/job.json` and endpoints in `endpoints/<endpoint>.json` of [`Backend::store`]
+/// (the layout of [`crate::layout`]), so everything reading the store — listings, the
+/// comparison, monitoring — works unchanged on any backend.
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync + fmt::Debug {
+    /// Which backend this is (recorded on jobs, endpoints and models).
+    fn kind(&self) -> BackendKind;
+
+    /// The project's store.
+    fn store(&self) -> &DynObjectStore;
+
+    /// What it can do beyond the common contract.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Runs a training job to its end on the dataset's train and validation channels and
+    /// records it; `control` follows and may stop it.
+    ///
+    /// # Errors
+    /// Invalid requests before anything runs; [`crate::Error::JobFailed`] (or the backend's
+    /// own failure) with the reason; cancellation.
+    async fn train(&self, job: TrainJob, control: TrainControl) -> Result<JobRecord>;
+
+    /// Hosts a completed job's model on an endpoint and records it.
+    ///
+    /// # Errors
+    /// [`crate::Error::JobNotCompleted`], capture settings out of range, hosting failures.
+    async fn deploy(&self, deploy: DeployEndpoint) -> Result<EndpointRecord>;
+
+    /// Makes sure endpoints can be invoked (the local backend starts its server when none
+    /// answers) and returns how.
+    ///
+    /// # Errors
+    /// A server that cannot start; clients that cannot be built.
+    async fn serving(&self) -> Result<Serving>;
+
+    /// The invocation interface as things stand, starting nothing (the local backend refuses
+    /// when its server is not running).
+    ///
+    /// # Errors
+    /// Endpoints cannot be invoked now.
+    async fn invoker(&self) -> Result<Serving> {
+        self.serving().await
+    }
+
+    /// The local model server's status, on backends that have one.
+    ///
+    /// # Errors
+    /// Store errors.
+    async fn server(&self) -> Result<Option<ServerStatus>> {
+        Ok(None)
+    }
+
+    /// How `endpoint` stands now.
+    ///
+    /// # Errors
+    /// The backend cannot be asked.
+    async fn endpoint_status(&self, endpoint: &EndpointRecord) -> Result<EndpointStatus>;
+
+    /// Mirrors a registration outside the store (SageMaker's model package group); returns the
+    /// mirror's identifier, or `None` when the backend keeps none.
+    ///
+    /// # Errors
+    /// The mirror refuses.
+    async fn mirror_registration(&self, model: &ModelRecord) -> Result<Option<String>>;
+
+    /// Mirrors a promotion (approves the model's package); returns the mirror's identifier.
+    ///
+    /// # Errors
+    /// The mirror refuses or has no such model.
+    async fn mirror_promotion(&self, model: &ModelName, why: &str) -> Result<Option<String>>;
+
+    /// Everything the backend created for the project outside the store, found without the
+    /// store's records (by the project's tag on SageMaker).
+    ///
+    /// # Errors
+    /// The backend cannot be listed.
+    async fn inventory(&self) -> Result<Vec<Resource>>;
+
+    /// Removes (with `dry_run`, lists) what [`Backend::inventory`] finds, in dependency order;
+    /// `keep` spares the promoted model and what serves it.
+    ///
+    /// # Errors
+    /// A removal refused for another reason than "not found".
+    async fn clean(&self, dry_run: bool, keep: Option<&Promotion>) -> Result<Vec<Resource>>;
+
+    /// Stops what the backend started in this process (an in-process model server), flushing
+    /// data capture. Safe to call more than once.
+    ///
+    /// # Errors
+    /// The server could not flush its capture.
+    async fn close(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// A shared backend.
+pub type DynBackend = Arc<dyn Backend>;
