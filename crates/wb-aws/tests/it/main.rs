@@ -1,6 +1,7 @@
 //! Integration tests of the S3 store against moto (provisioned by `wb_aws::testkit`), and of
 //! SageMaker Runtime through the SDK (`runtime.rs`).
 
+mod backend;
 mod hosting;
 mod policy;
 mod registry;
