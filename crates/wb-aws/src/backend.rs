@@ -727,7 +727,7 @@ impl<'a> SageMakerTrain<'a> {
             backend: wb_core::BackendKind::Sagemaker,
             model_artifact: None,
             metrics: BTreeMap::new(),
-            created_at: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            created_at: now.into(),
             ended_at: None,
             training_seconds: None,
             tags: settings.tags.clone(),
@@ -743,7 +743,7 @@ impl<'a> SageMakerTrain<'a> {
             backend.training.run(&spec, self.progress, self.cancel).await
         }
         .await;
-        record.ended_at = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        record.ended_at = Some(wb_core::Timestamp::now());
         let result = match outcome {
             Ok(trained) => {
                 record.status = JobStatus::Completed;
@@ -881,7 +881,7 @@ impl SageMakerDeploy<'_> {
             tags: settings.tags.clone(),
         };
         let hosted = backend.hosting.deploy(&spec).await?;
-        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let now = wb_core::Timestamp::now();
         let record = EndpointRecord {
             name: self.endpoint,
             job: job.name,
@@ -892,7 +892,7 @@ impl SageMakerDeploy<'_> {
             variant: DEFAULT_VARIANT.into(),
             capture,
             backend: wb_core::BackendKind::Sagemaker,
-            created_at: now.clone(),
+            created_at: now,
             updated_at: now,
             tags: settings.tags.clone(),
         };

@@ -14,6 +14,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// A time that is not RFC 3339.
+    #[error("{value:?} is not an RFC 3339 time: {reason}")]
+    InvalidTime {
+        /// The text given.
+        value: String,
+        /// What the parser said.
+        reason: String,
+    },
     /// A resource name does not follow SageMaker's naming rule.
     #[error("invalid {kind} name {name:?}: {reason}")]
     InvalidName {

@@ -30,6 +30,7 @@ mod hash;
 mod name;
 mod path;
 mod store;
+mod time;
 mod uri;
 
 #[cfg(feature = "testkit")]
@@ -47,4 +48,5 @@ pub use store::{
     ByteStream, DynObjectStore, ETag, GetResult, LocalStore, ObjectMeta, ObjectStore, ObjectStoreExt, PutMode,
     open_local, temp_sibling,
 };
+pub use time::Timestamp;
 pub use uri::StoreUri;

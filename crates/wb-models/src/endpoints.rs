@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use wb_core::{
     BackendKind, ContentHash, DatasetName, DynObjectStore, ETag, EndpointName, JobName, ObjectStoreExt, PutMode,
+    Timestamp,
 };
 
 use crate::artifact::ModelArtifact;
@@ -55,9 +56,9 @@ pub struct EndpointRecord {
     /// The backend hosting it (`local` or `sagemaker` in the JSON).
     pub backend: BackendKind,
     /// When it was first deployed (RFC 3339).
-    pub created_at: String,
+    pub created_at: Timestamp,
     /// When it was last (re)deployed (RFC 3339).
-    pub updated_at: String,
+    pub updated_at: Timestamp,
     /// Tags (the project tag included).
     pub tags: BTreeMap<String, String>,
 }
@@ -167,7 +168,7 @@ impl DeployRequest {
         };
         // Fail now, not at the first request, when the artefact is missing or unreadable.
         load_artifact(&self.store, &artifact_uri).await?;
-        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let now = Timestamp::now();
         let record = EndpointRecord {
             name: self.endpoint.clone(),
             job: self.job.clone(),
@@ -178,7 +179,7 @@ impl DeployRequest {
             variant: DEFAULT_VARIANT.into(),
             capture: self.capture,
             backend: BackendKind::Local,
-            created_at: now.clone(),
+            created_at: now,
             updated_at: now,
             tags: self.tags,
         };

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use wb_core::{DynObjectStore, ObjectStoreExt, PutMode};
+use wb_core::{DynObjectStore, ObjectStoreExt, PutMode, Timestamp};
 
 use crate::endpoints::{REVALIDATE_EVERY, StoreCatalog};
 use crate::error::{Error, Result};
@@ -36,7 +36,7 @@ pub struct ServerRecord {
     /// A fresh id per start; the server stops when the record names another.
     pub instance: String,
     /// When it started (RFC 3339).
-    pub started_at: String,
+    pub started_at: Timestamp,
 }
 
 /// Whether the recorded server answers.
@@ -144,7 +144,7 @@ pub async fn run(
         port: addr.port(),
         pid: std::process::id(),
         instance: uuid::Uuid::now_v7().to_string(),
-        started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        started_at: Timestamp::now(),
     };
     let path = layout::local_server_record();
     store.put_json(&path, &record, PutMode::Overwrite).await?;

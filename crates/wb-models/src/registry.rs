@@ -13,6 +13,7 @@ use std::pin::Pin;
 use serde::{Deserialize, Serialize};
 use wb_core::{
     BackendKind, ContentHash, DatasetName, DynObjectStore, EndpointName, JobName, ModelName, ObjectStoreExt, PutMode,
+    Timestamp,
 };
 
 use crate::endpoints::Endpoints;
@@ -46,7 +47,7 @@ pub struct ModelRecord {
     /// Validation metrics of the job.
     pub validation_metrics: BTreeMap<String, f64>,
     /// When it was registered (RFC 3339).
-    pub registered_at: String,
+    pub registered_at: Timestamp,
     /// Tags (the project tag included).
     pub tags: BTreeMap<String, String>,
 }
@@ -71,7 +72,7 @@ pub struct Promotion {
     /// The model promoted before, if another.
     pub previous: Option<ModelName>,
     /// When (RFC 3339).
-    pub promoted_at: String,
+    pub promoted_at: Timestamp,
 }
 
 /// The registry of one store.
@@ -146,7 +147,7 @@ impl Registry {
             report,
             metrics,
             previous: previous.filter(|p| p != name),
-            promoted_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            promoted_at: Timestamp::now(),
         };
         match self.store.put_json(&path, &promotion, mode).await {
             Ok(_) => Ok(promotion),
@@ -229,7 +230,7 @@ impl RegisterModel {
             job: endpoint.job,
             hyperparameters: job.hyperparameters,
             validation_metrics: job.metrics,
-            registered_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            registered_at: Timestamp::now(),
             tags: self.tags,
         };
         let path = layout::model_record(&self.name);

@@ -25,7 +25,9 @@ use std::path::PathBuf;
 use std::pin::Pin;
 
 use serde::{Deserialize, Serialize};
-use wb_core::{BackendKind, ContentHash, DatasetName, DynObjectStore, ETag, JobName, ObjectStoreExt, PutMode};
+use wb_core::{
+    BackendKind, ContentHash, DatasetName, DynObjectStore, ETag, JobName, ObjectStoreExt, PutMode, Timestamp,
+};
 use wb_datasets::{Datasets, Split};
 
 use crate::algorithm::Algorithm;
@@ -87,9 +89,9 @@ pub struct JobRecord {
     /// Validation metrics, once Completed.
     pub metrics: BTreeMap<String, f64>,
     /// When it was created (RFC 3339).
-    pub created_at: String,
+    pub created_at: Timestamp,
     /// When it ended (RFC 3339).
-    pub ended_at: Option<String>,
+    pub ended_at: Option<Timestamp>,
     /// Training seconds.
     pub training_seconds: Option<f64>,
     /// Tags (the project tag included).
@@ -262,7 +264,7 @@ impl TrainRequest {
             backend: BackendKind::Local,
             model_artifact: None,
             metrics: BTreeMap::new(),
-            created_at: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            created_at: now.into(),
             ended_at: None,
             training_seconds: None,
             tags: self.tags,
@@ -363,7 +365,7 @@ impl TrainRequest {
             }
         };
 
-        record.ended_at = Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        record.ended_at = Some(Timestamp::now());
         record.training_seconds = Some(started.elapsed().as_secs_f64());
         let result = match outcome {
             Some(Ok((uri, metrics))) => {

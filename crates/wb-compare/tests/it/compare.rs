@@ -101,7 +101,7 @@ async fn fake_model(p: &Project, name: &str, fingerprint: Option<wb_core::Conten
         job: JobName::parse(format!("{name}-job")).expect("job"),
         hyperparameters: BTreeMap::new(),
         validation_metrics: BTreeMap::new(),
-        registered_at: "2026-11-23T00:00:00Z".into(),
+        registered_at: "2026-11-23T00:00:00Z".parse().expect("time"),
         tags: BTreeMap::new(),
     };
     let path = wb_core::ObjectPath::parse(format!("registry/models/{name}.json")).expect("path");
