@@ -1043,7 +1043,7 @@ mod tests {
     }
 
     #[test]
-    fn roc_auc_and_average_precision_match_sklearn() {
+    fn auc_and_average_precision_match_sklearn() {
         let fx = fixture();
         for name in ["binary_a", "binary_b"] {
             let c = case(&fx, "classification", name);
