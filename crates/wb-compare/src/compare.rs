@@ -32,7 +32,7 @@ use wb_models::registry::{ModelRecord, Registry};
 
 use crate::error::{Error, Result};
 use crate::explain;
-use crate::metrics;
+use crate::metrics::{self, Metric};
 use crate::report::{
     ClassReport, Curves, Estimate, LeaderboardEntry, MetricDifference, ModelFailure, ModelReport, PairwiseComparison,
     REPORT_FORMAT, Report, ScoringStats, Settings, Timings,
@@ -431,10 +431,7 @@ async fn run(store: DynObjectStore, invoker: Arc<dyn InvokeEndpoint>, options: C
 
     // Metrics, intervals and the bootstrap replicates the paired tests reuse.
     let statistics_started = Instant::now();
-    let (primary_metric, higher_is_better) = match test.labels {
-        Labels::Classes(_) => ("roc_auc", true),
-        Labels::Values(_) => ("rmse", false),
-    };
+    let primary = primary_metric(&test);
     let evaluated = futures::future::try_join_all(scored.iter().map(|s| {
         let test = Arc::clone(&test);
         let predictions = s.predictions.clone();
@@ -446,7 +443,7 @@ async fn run(store: DynObjectStore, invoker: Arc<dyn InvokeEndpoint>, options: C
         }
     }))
     .await?;
-    let comparisons = pairwise(&test, &scored, &evaluated, &options, primary_metric);
+    let comparisons = pairwise(&test, &scored, &evaluated, &options, primary);
     let statistics_ms = score::millis(statistics_started);
 
     // Explanations.
@@ -498,7 +495,7 @@ async fn run(store: DynObjectStore, invoker: Arc<dyn InvokeEndpoint>, options: C
     }
     let explanations_ms = score::millis(explanations_started);
 
-    let leaderboard = leaderboard(&mut models, &comparisons, primary_metric, higher_is_better, options.alpha);
+    let leaderboard = leaderboard(&mut models, &comparisons, primary, options.alpha);
     let predictions = models
         .iter()
         .filter_map(|m| scored.iter().find(|s| s.candidate.record.name == m.model))
@@ -528,8 +525,8 @@ async fn run(store: DynObjectStore, invoker: Arc<dyn InvokeEndpoint>, options: C
             slice_by: options.slice_by.clone(),
             importance_budget: options.importance_budget,
         },
-        primary_metric: primary_metric.to_owned(),
-        higher_is_better,
+        primary_metric: primary.name().to_owned(),
+        higher_is_better: primary.higher_is_better(),
         warnings,
         models,
         failures,
@@ -680,10 +677,10 @@ fn pairwise(
     scored: &[Scored],
     evaluated: &[Evaluation],
     options: &CompareOptions,
-    primary: &str,
+    primary: Metric,
 ) -> Vec<PairwiseComparison> {
     let names: Vec<&'static str> = evaluated.first().map(|e| e.names.clone()).unwrap_or_default();
-    let primary_index = names.iter().position(|n| *n == primary);
+    let primary_index = names.iter().position(|n| *n == primary.name());
     let correct: Vec<Option<Vec<bool>>> = scored.iter().map(|s| correctness(test, &s.predictions)).collect();
     let binary = test.classes.len() == 2;
     let positive: Vec<bool> = match &test.labels {
@@ -764,7 +761,7 @@ fn pairwise(
         .map(|c| primary_index.and_then(|i| c.differences.get(i)).and_then(|d| d.p_value).unwrap_or(1.0))
         .collect();
     let adjusted = stats::holm(&raw);
-    let higher = metrics::higher_is_better(primary);
+    let higher = primary.higher_is_better();
     for (c, p) in out.iter_mut().zip(adjusted) {
         let has_test = primary_index.and_then(|i| c.differences.get(i)).and_then(|d| d.p_value).is_some();
         c.adjusted_p = has_test.then_some(p);
@@ -781,15 +778,24 @@ fn pairwise(
     out
 }
 
+/// The metric the leaderboard ranks by and permutation importance measures: ROC AUC for
+/// classification, RMSE for regression.
+pub(crate) fn primary_metric(test: &TestSet) -> Metric {
+    match test.labels {
+        Labels::Classes(_) => Metric::RocAuc,
+        Labels::Values(_) => Metric::Rmse,
+    }
+}
+
 /// Sorts `models` by the primary metric (best first) and builds the leaderboard.
 fn leaderboard(
     models: &mut [ModelReport],
     comparisons: &[PairwiseComparison],
-    primary: &str,
-    higher_is_better: bool,
+    primary: Metric,
     alpha: f64,
 ) -> Vec<LeaderboardEntry> {
-    let value = |m: &ModelReport| m.metric(primary).and_then(|e| e.value);
+    let higher_is_better = primary.higher_is_better();
+    let value = |m: &ModelReport| m.metric(primary.name()).and_then(|e| e.value);
     models.sort_by(|a, b| {
         let (va, vb) = (value(a), value(b));
         match (va, vb) {
@@ -816,7 +822,7 @@ fn leaderboard(
                 rank: i + 1,
                 model: m.model.clone(),
                 value: value(m),
-                interval: m.metric(primary).and_then(|e| e.interval),
+                interval: m.metric(primary.name()).and_then(|e| e.interval),
                 p_vs_best,
                 significantly_worse: p_vs_best.is_some_and(|p| p < alpha),
                 foreign: m.foreign,

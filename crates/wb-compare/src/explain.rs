@@ -13,9 +13,9 @@ use std::sync::Arc;
 use wb_datasets::{Manifest, SplitData};
 use wb_models::invoke::InvokeEndpoint;
 
-use crate::compare::{CompareOptions, argmax, finite, permutation};
+use crate::compare::{CompareOptions, argmax, finite, permutation, primary_metric};
 use crate::error::{Error, Result};
-use crate::metrics;
+use crate::metrics::{self, Metric};
 use crate::report::{Estimate, FeatureImportance, Importance, SliceRow, Slices, WorstRow};
 use crate::score::{self, Labels, Predictions, TestSet, column_text};
 
@@ -267,10 +267,8 @@ pub async fn permutation_importance(
             Predictions::Values(_) => Predictions::Values(values),
         }
     };
-    let (primary, higher) = match test.labels {
-        Labels::Classes(_) => ("roc_auc", true),
-        Labels::Values(_) => ("rmse", false),
-    };
+    let primary = primary_metric(test);
+    let higher = primary.higher_is_better();
     let sample_test = SampleScorer { test, rows: &sample };
     let baseline = sample_test.metric(&pass(0), primary);
     let mut importances: Vec<FeatureImportance> = (0..features)
@@ -297,17 +295,17 @@ struct SampleScorer<'a> {
 }
 
 impl SampleScorer<'_> {
-    fn metric(&self, predictions: &Predictions, metric: &str) -> f64 {
+    fn metric(&self, predictions: &Predictions, metric: Metric) -> f64 {
         let identity: Vec<usize> = (0..self.rows.len()).collect();
         match (&self.test.labels, predictions) {
             (Labels::Classes(labels), Predictions::Probabilities { classes, values }) => {
                 let labels: Vec<usize> = self.rows.iter().map(|&r| labels[r]).collect();
-                let i = metrics::CLASSIFICATION_METRICS.iter().position(|m| *m == metric).unwrap_or(0);
+                let i = Metric::CLASSIFICATION.iter().position(|&m| m == metric).unwrap_or(0);
                 metrics::classification_scalars(&labels, values, *classes, &identity)[i]
             }
             (Labels::Values(actual), Predictions::Values(predicted)) => {
                 let actual: Vec<f64> = self.rows.iter().map(|&r| actual[r]).collect();
-                let i = metrics::REGRESSION_METRICS.iter().position(|m| *m == metric).unwrap_or(0);
+                let i = Metric::REGRESSION.iter().position(|&m| m == metric).unwrap_or(0);
                 metrics::regression_scalars(&actual, predicted, &identity)[i]
             }
             _ => f64::NAN,

@@ -10,7 +10,7 @@
 //! - [`compare`](mod@compare): model selection and partition discipline, then everything below, assembled
 //!   into a [`report::Report`];
 //! - [`metrics`]: classification and regression metrics, curves and threshold tables (checked
-//!   against scikit-learn);
+//!   against scikit-learn) — [`wb_models::metrics`], re-exported;
 //! - [`stats`]: seeded bootstrap confidence intervals and paired tests (McNemar, DeLong,
 //!   paired bootstrap) with Holm's correction;
 //! - [`explain`]: permutation importance through the endpoint, slices, worst rows;
@@ -39,8 +39,6 @@
 pub mod compare;
 mod error;
 pub mod explain;
-#[cfg(test)]
-mod fixture;
 pub mod metrics;
 pub mod render;
 pub mod report;

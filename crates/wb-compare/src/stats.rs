@@ -385,9 +385,9 @@ fn structural_components(positive: &[bool], scores: &[f64], m: usize, n: usize) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixture::*;
     use crate::metrics;
     use serde_json::Value;
+    use wb_models::metrics::fixture::*;
 
     /// The binary fixture: labels and the class-probability matrices of models a and b.
     fn binary_models(fx: &Value) -> (Vec<usize>, Vec<f64>, Vec<f64>) {

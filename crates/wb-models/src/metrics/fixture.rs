@@ -1,18 +1,21 @@
-//! The reference values the metric and statistics tests compare to: computed once with
-//! scikit-learn, statsmodels and numpy by `tests/fixtures/make_fixtures.py`, kept as JSON.
+//! The reference values the metric tests here and wb-compare's statistics tests compare to:
+//! computed once with scikit-learn, statsmodels and numpy by
+//! `crates/wb-models/tests/fixtures/make_fixtures.py`, kept as JSON.
+//!
+//! Compiled into this crate's tests and, for other crates' tests, behind the `testkit` feature.
 
 use serde_json::Value;
 
 /// Relative tolerance against the reference values.
-pub(crate) const REL: f64 = 1e-9;
+pub const REL: f64 = 1e-9;
 
 /// The whole fixture document.
-pub(crate) fn fixture() -> Value {
-    serde_json::from_str(include_str!("../tests/fixtures/sklearn_metrics.json")).expect("fixture is valid JSON")
+pub fn fixture() -> Value {
+    serde_json::from_str(include_str!("../../tests/fixtures/sklearn_metrics.json")).expect("fixture is valid JSON")
 }
 
 /// The case `name` of `section`.
-pub(crate) fn case<'a>(fx: &'a Value, section: &str, name: &str) -> &'a Value {
+pub fn case<'a>(fx: &'a Value, section: &str, name: &str) -> &'a Value {
     fx[section]
         .as_array()
         .expect("a section")
@@ -22,32 +25,32 @@ pub(crate) fn case<'a>(fx: &'a Value, section: &str, name: &str) -> &'a Value {
 }
 
 /// A number, with JSON `null` (the reference's NaN or an error) read as NaN.
-pub(crate) fn num(v: &Value) -> f64 {
+pub fn num(v: &Value) -> f64 {
     v.as_f64().unwrap_or(f64::NAN)
 }
 
 /// An array of numbers.
-pub(crate) fn nums(v: &Value) -> Vec<f64> {
+pub fn nums(v: &Value) -> Vec<f64> {
     v.as_array().expect("an array").iter().map(num).collect()
 }
 
 /// An array of non-negative integers.
-pub(crate) fn ints(v: &Value) -> Vec<u64> {
+pub fn ints(v: &Value) -> Vec<u64> {
     v.as_array().expect("an array").iter().map(|x| x.as_u64().expect("an integer")).collect()
 }
 
 /// An array of indices.
-pub(crate) fn indices(v: &Value) -> Vec<usize> {
+pub fn indices(v: &Value) -> Vec<usize> {
     ints(v).into_iter().map(|x| usize::try_from(x).expect("fits")).collect()
 }
 
 /// An array of booleans.
-pub(crate) fn bools(v: &Value) -> Vec<bool> {
+pub fn bools(v: &Value) -> Vec<bool> {
     v.as_array().expect("an array").iter().map(|x| x.as_bool().expect("a bool")).collect()
 }
 
 /// `actual` equals `expected` to [`REL`] (NaN equals NaN; differences below 1e-15 pass).
-pub(crate) fn assert_close(actual: f64, expected: f64, what: &str) {
+pub fn assert_close(actual: f64, expected: f64, what: &str) {
     let ok = (actual.is_nan() && expected.is_nan())
         || actual == expected
         || (actual - expected).abs() <= REL * actual.abs().max(expected.abs())
@@ -56,7 +59,7 @@ pub(crate) fn assert_close(actual: f64, expected: f64, what: &str) {
 }
 
 /// Every element close, and the lengths equal.
-pub(crate) fn assert_all_close(actual: &[f64], expected: &[f64], what: &str) {
+pub fn assert_all_close(actual: &[f64], expected: &[f64], what: &str) {
     assert_eq!(actual.len(), expected.len(), "{what}: length");
     for (i, (&a, &e)) in actual.iter().zip(expected).enumerate() {
         assert_close(a, e, &format!("{what}[{i}]"));
