@@ -89,6 +89,19 @@ fn open(out: &mut String, w: f64, h: f64, title: &str) {
     );
 }
 
+/// Vertical grid lines at `ticks` (placed by `sx`) from `top` to `bottom`, each labelled with
+/// its value below the plot.
+fn x_grid(out: &mut String, ticks: &[f64], decimals: usize, sx: impl Fn(f64) -> f64, top: f64, bottom: f64) {
+    for &t in ticks {
+        let x = sx(t);
+        let _ = write!(
+            out,
+            r#"<line x1="{x:.1}" y1="{top:.1}" x2="{x:.1}" y2="{bottom:.1}" stroke="{GRID}"/><text x="{x:.1}" y="{:.1}" text-anchor="middle" fill="{MUTED}" font-size="11">{t:.decimals$}</text>"#,
+            bottom + 16.0
+        );
+    }
+}
+
 /// Nice tick values covering `[lo, hi]`, about `target` of them, with the decimals to show.
 pub(crate) fn ticks(lo: f64, hi: f64, target: usize) -> (Vec<f64>, usize) {
     let span = (hi - lo).abs().max(1e-12);
@@ -293,15 +306,7 @@ pub(crate) fn interval_chart(title: &str, x_label: &str, rows: &[IntervalRow]) -
     open(&mut out, w, h, title);
     let bottom = mt + row_h * rows.len() as f64;
     let (ticks, decimals) = ticks(lo, hi, 5);
-    for &t in &ticks {
-        let x = sx(t);
-        let _ = write!(
-            out,
-            r#"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{bottom:.1}" stroke="{GRID}"/><text x="{x:.1}" y="{:.1}" text-anchor="middle" fill="{MUTED}" font-size="11">{t:.decimals$}</text>"#,
-            mt - 6.0,
-            bottom + 16.0
-        );
-    }
+    x_grid(&mut out, &ticks, decimals, sx, mt - 6.0, bottom);
     let _ = write!(
         out,
         r#"<line x1="{ml}" y1="{bottom:.1}" x2="{:.1}" y2="{bottom:.1}" stroke="{AXIS}"/><text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="12.5">{}</text>"#,
@@ -383,15 +388,7 @@ pub(crate) fn bar_chart(title: &str, x_label: &str, colour: &str, rows: &[(Strin
     let mut out = String::with_capacity(4096);
     open(&mut out, w, h, title);
     let (ticks, decimals) = ticks(lo, hi, 5);
-    for &t in &ticks {
-        let x = sx(t);
-        let _ = write!(
-            out,
-            r#"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{bottom:.1}" stroke="{GRID}"/><text x="{x:.1}" y="{:.1}" text-anchor="middle" fill="{MUTED}" font-size="11">{t:.decimals$}</text>"#,
-            mt - 4.0,
-            bottom + 16.0
-        );
-    }
+    x_grid(&mut out, &ticks, decimals, sx, mt - 4.0, bottom);
     for (i, ((label, mean, std), short)) in rows.iter().zip(&labels).enumerate() {
         let top = mt + row_h * i as f64 + 4.0;
         let cy = top + (row_h - 8.0) / 2.0;
