@@ -2,7 +2,11 @@
 //!
 //! Hyperparameters arrive as SageMaker's string map (`hyperparameters.json`) and are validated
 //! into typed parameters ([`TrainParams::from_map`]) before any data is read: an unknown key or
-//! a bad value names the key, the value and what is accepted. [`fit`] trains with linfa and
+//! a bad value names the key, the value and what is accepted. Each algorithm declares its
+//! hyperparameters once (key, default, type, accepted range), and reading, checking and writing
+//! the map back all follow from that declaration. Parameters built in code are [`TrainParams`]
+//! until [`TrainParams::check`] makes them [`CheckedParams`], the only form [`fit`] takes.
+//! [`fit`] trains with linfa and
 //! exports the fitted parameters into the plain structures of [`crate::model`]; no linfa type
 //! is stored.
 //!
@@ -31,6 +35,10 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::model::{FittedModel, GaussianNbModel, LinearModel, Tree, TreeNode, row_slice};
+
+mod params;
+
+use params::{Hyperparameters, hyperparameters};
 
 /// An algorithm the workbench trains.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -131,121 +139,106 @@ impl SplitQuality {
     }
 }
 
-/// `logistic-regression` hyperparameters.
-///
-/// The solver (L-BFGS in `linfa-logistic`) works on standardized features (each column
-/// centred and divided by its standard deviation; only scaled without an intercept), and the
-/// weights are converted back to the original scale afterwards, so `alpha` penalizes the
-/// standardized coefficients.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LogisticParams {
-    /// `alpha`: L2 penalty, `½·alpha·‖w‖²` added to the summed log loss (scikit-learn's
-    /// `1/C`); a finite number ≥ 0. Default `1.0`.
-    pub alpha: f64,
-    /// `max_iterations`: L-BFGS iterations, ≥ 1. Default `100`.
-    pub max_iterations: u64,
-    /// `gradient_tolerance`: stop when the gradient norm falls below this; a finite number > 0.
-    /// Default `1e-4`.
-    pub gradient_tolerance: f64,
-    /// `fit_intercept`: `true` or `false`. Default `true`.
-    pub fit_intercept: bool,
-}
-
-impl Default for LogisticParams {
-    fn default() -> Self {
-        Self { alpha: 1.0, max_iterations: 100, gradient_tolerance: 1e-4, fit_intercept: true }
+hyperparameters! {
+    /// `logistic-regression` hyperparameters.
+    ///
+    /// The solver (L-BFGS in `linfa-logistic`) works on standardized features (each column
+    /// centred and divided by its standard deviation; only scaled without an intercept), and the
+    /// weights are converted back to the original scale afterwards, so `alpha` penalizes the
+    /// standardized coefficients.
+    pub struct LogisticParams {
+        /// `alpha`: L2 penalty, `½·alpha·‖w‖²` added to the summed log loss (scikit-learn's
+        /// `1/C`); a finite number ≥ 0. Default `1.0`.
+        "alpha" alpha: f64 = 1.0, accepts |v| v.is_finite() && v >= 0.0 => "a finite number ≥ 0";
+        /// `max_iterations`: L-BFGS iterations, ≥ 1. Default `100`.
+        "max_iterations" max_iterations: u64 = 100, accepts |v| v >= 1 => "an integer ≥ 1";
+        /// `gradient_tolerance`: stop when the gradient norm falls below this; a finite number > 0.
+        /// Default `1e-4`.
+        "gradient_tolerance" gradient_tolerance: f64 = 1e-4,
+            accepts |v| v.is_finite() && v > 0.0 => "a finite number > 0";
+        /// `fit_intercept`: `true` or `false`. Default `true`.
+        "fit_intercept" fit_intercept: bool = true;
     }
 }
 
-/// `decision-tree` hyperparameters.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DecisionTreeParams {
-    /// `max_depth`: deepest level of the tree, an integer in 1..=64. Default `10` (linfa's
-    /// splitter scans every training row at every node, so unbounded trees on large data are
-    /// slow; raise it deliberately).
-    pub max_depth: usize,
-    /// `min_samples_split`: fewest rows a node needs to be split, ≥ 2. Default `2`.
-    pub min_samples_split: usize,
-    /// `min_samples_leaf`: fewest rows on each side of a split, ≥ 1. Default `1`.
-    pub min_samples_leaf: usize,
-    /// `min_impurity_decrease`: smallest impurity decrease a split must bring, a finite
-    /// number ≥ 1e-12 (linfa needs it positive). Default `1e-5`.
-    pub min_impurity_decrease: f64,
-    /// `split_quality`: `gini` or `entropy`. Default `gini`.
-    pub split_quality: SplitQuality,
-}
-
-impl Default for DecisionTreeParams {
-    fn default() -> Self {
-        Self {
-            max_depth: 10,
-            min_samples_split: 2,
-            min_samples_leaf: 1,
-            min_impurity_decrease: 1e-5,
-            split_quality: SplitQuality::Gini,
-        }
+hyperparameters! {
+    /// `decision-tree` hyperparameters.
+    pub struct DecisionTreeParams {
+        /// `max_depth`: deepest level of the tree, an integer in 1..=64. Default `10` (linfa's
+        /// splitter scans every training row at every node, so unbounded trees on large data are
+        /// slow; raise it deliberately).
+        "max_depth" max_depth: usize = 10, accepts valid_depth => "an integer in 1..=64";
+        /// `min_samples_split`: fewest rows a node needs to be split, ≥ 2. Default `2`.
+        "min_samples_split" min_samples_split: usize = 2, accepts |v| v >= 2 => "an integer ≥ 2";
+        /// `min_samples_leaf`: fewest rows on each side of a split, ≥ 1. Default `1`.
+        "min_samples_leaf" min_samples_leaf: usize = 1, accepts |v| v >= 1 => "an integer ≥ 1";
+        /// `min_impurity_decrease`: smallest impurity decrease a split must bring, a finite
+        /// number ≥ 1e-12 (linfa needs it positive). Default `1e-5`.
+        "min_impurity_decrease" min_impurity_decrease: f64 = 1e-5,
+            accepts |v| v.is_finite() && v >= 1e-12 => "a finite number ≥ 1e-12";
+        /// `split_quality`: `gini` or `entropy`. Default `gini`.
+        "split_quality" split_quality: SplitQuality = SplitQuality::Gini;
     }
 }
 
-/// `random-forest` hyperparameters.
-///
-/// Each tree is a `linfa-trees` tree (Gini, `min_samples_split` 2, `min_samples_leaf` 1) fitted
-/// on a bootstrap sample of the rows and on a random subset of the feature columns chosen once
-/// per tree (linfa's trees cannot sample features per split as scikit-learn's do). Tree `t`
-/// draws from `ChaCha8Rng::seed_from_u64(seed)` on stream `t`, so a forest depends only on the
-/// data and these parameters, not on the number of threads.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RandomForestParams {
-    /// `num_trees`: number of trees, an integer in 1..=10000. Default `50` (scikit-learn uses
-    /// 100, but linfa's splitter is an order of magnitude slower than scikit-learn's; see
-    /// `bench/train.sh`).
-    pub num_trees: usize,
-    /// `max_depth`: deepest level of each tree, an integer in 1..=64. Default `10`.
-    pub max_depth: usize,
-    /// `feature_fraction`: fraction of the feature columns each tree sees, in (0, 1] (at least
-    /// one column). Default `0.5`.
-    pub feature_fraction: f64,
-    /// `bootstrap_fraction`: rows drawn with replacement per tree, as a fraction of the
-    /// training rows, in (0, 1]. Default `1.0`.
-    pub bootstrap_fraction: f64,
-    /// `seed`: seed of the row and column sampling, an unsigned 64-bit integer. Default `42`.
-    pub seed: u64,
-}
-
-impl Default for RandomForestParams {
-    fn default() -> Self {
-        Self { num_trees: 50, max_depth: 10, feature_fraction: 0.5, bootstrap_fraction: 1.0, seed: 42 }
+hyperparameters! {
+    /// `random-forest` hyperparameters.
+    ///
+    /// Each tree is a `linfa-trees` tree (Gini, `min_samples_split` 2, `min_samples_leaf` 1) fitted
+    /// on a bootstrap sample of the rows and on a random subset of the feature columns chosen once
+    /// per tree (linfa's trees cannot sample features per split as scikit-learn's do). Tree `t`
+    /// draws from `ChaCha8Rng::seed_from_u64(seed)` on stream `t`, so a forest depends only on the
+    /// data and these parameters, not on the number of threads.
+    pub struct RandomForestParams {
+        /// `num_trees`: number of trees, an integer in 1..=10000. Default `50` (scikit-learn uses
+        /// 100, but linfa's splitter is an order of magnitude slower than scikit-learn's; see
+        /// `bench/train.sh`).
+        "num_trees" num_trees: usize = 50,
+            accepts |v| (1..=MAX_TREES).contains(&v) => "an integer in 1..=10000";
+        /// `max_depth`: deepest level of each tree, an integer in 1..=64. Default `10`.
+        "max_depth" max_depth: usize = 10, accepts valid_depth => "an integer in 1..=64";
+        /// `feature_fraction`: fraction of the feature columns each tree sees, in (0, 1] (at least
+        /// one column). Default `0.5`.
+        "feature_fraction" feature_fraction: f64 = 0.5, accepts unit_fraction => "a number in (0, 1]";
+        /// `bootstrap_fraction`: rows drawn with replacement per tree, as a fraction of the
+        /// training rows, in (0, 1]. Default `1.0`.
+        "bootstrap_fraction" bootstrap_fraction: f64 = 1.0, accepts unit_fraction => "a number in (0, 1]";
+        /// `seed`: seed of the row and column sampling, an unsigned 64-bit integer. Default `42`.
+        "seed" seed: u64 = 42;
     }
 }
 
-/// `gaussian-nb` hyperparameters.
-#[derive(Clone, Debug, PartialEq)]
-pub struct GaussianNbParams {
-    /// `var_smoothing`: fraction of the largest feature variance added to every variance, a
-    /// finite number ≥ 0. Default `1e-9` (as scikit-learn).
-    pub var_smoothing: f64,
-}
-
-impl Default for GaussianNbParams {
-    fn default() -> Self {
-        Self { var_smoothing: 1e-9 }
+hyperparameters! {
+    /// `gaussian-nb` hyperparameters.
+    pub struct GaussianNbParams {
+        /// `var_smoothing`: fraction of the largest feature variance added to every variance, a
+        /// finite number ≥ 0. Default `1e-9` (as scikit-learn).
+        "var_smoothing" var_smoothing: f64 = 1e-9,
+            accepts |v| v.is_finite() && v >= 0.0 => "a finite number ≥ 0";
     }
 }
 
-/// `linear-regression` hyperparameters.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LinearRegressionParams {
-    /// `fit_intercept`: `true` or `false`. Default `true`.
-    pub fit_intercept: bool,
-}
-
-impl Default for LinearRegressionParams {
-    fn default() -> Self {
-        Self { fit_intercept: true }
+hyperparameters! {
+    /// `linear-regression` hyperparameters.
+    pub struct LinearRegressionParams {
+        /// `fit_intercept`: `true` or `false`. Default `true`.
+        "fit_intercept" fit_intercept: bool = true;
     }
 }
 
-/// Validated, typed hyperparameters of one algorithm.
+const MAX_DEPTH_LIMIT: usize = 64;
+const MAX_TREES: usize = 10_000;
+
+fn valid_depth(depth: usize) -> bool {
+    (1..=MAX_DEPTH_LIMIT).contains(&depth)
+}
+
+fn unit_fraction(v: f64) -> bool {
+    v > 0.0 && v <= 1.0
+}
+
+/// Typed hyperparameters of one algorithm, as read or built in code and not yet checked:
+/// [`check`](Self::check) makes the [`CheckedParams`] that [`fit`] takes.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum TrainParams {
@@ -260,15 +253,6 @@ pub enum TrainParams {
     /// `linear-regression`.
     LinearRegression(LinearRegressionParams),
 }
-
-const LOGISTIC_KEYS: &[&str] = &["alpha", "fit_intercept", "gradient_tolerance", "max_iterations"];
-const TREE_KEYS: &[&str] =
-    &["max_depth", "min_impurity_decrease", "min_samples_leaf", "min_samples_split", "split_quality"];
-const FOREST_KEYS: &[&str] = &["bootstrap_fraction", "feature_fraction", "max_depth", "num_trees", "seed"];
-const NB_KEYS: &[&str] = &["var_smoothing"];
-const LINEAR_KEYS: &[&str] = &["fit_intercept"];
-const MAX_DEPTH_LIMIT: usize = 64;
-const MAX_TREES: usize = 10_000;
 
 impl TrainParams {
     /// The defaults of an algorithm.
@@ -299,21 +283,27 @@ impl TrainParams {
     #[must_use]
     pub const fn known_keys(algorithm: Algorithm) -> &'static [&'static str] {
         match algorithm {
-            Algorithm::LogisticRegression => LOGISTIC_KEYS,
-            Algorithm::DecisionTree => TREE_KEYS,
-            Algorithm::RandomForest => FOREST_KEYS,
-            Algorithm::GaussianNb => NB_KEYS,
-            Algorithm::LinearRegression => LINEAR_KEYS,
+            Algorithm::LogisticRegression => LogisticParams::KEYS,
+            Algorithm::DecisionTree => DecisionTreeParams::KEYS,
+            Algorithm::RandomForest => RandomForestParams::KEYS,
+            Algorithm::GaussianNb => GaussianNbParams::KEYS,
+            Algorithm::LinearRegression => LinearRegressionParams::KEYS,
         }
     }
 
-    /// Validates SageMaker's string map into typed parameters; absent keys take their defaults.
+    /// Reads SageMaker's string map into typed parameters (absent keys take their defaults)
+    /// and [checks](Self::check) them.
     ///
     /// # Errors
     /// [`Error::Hyperparameter`] naming the key: unknown for the algorithm (listing the known
     /// ones), or a value that does not parse or is out of range (naming the value and what is
     /// accepted).
-    pub fn from_map(algorithm: Algorithm, map: &BTreeMap<String, String>) -> Result<Self> {
+    pub fn from_map(algorithm: Algorithm, map: &BTreeMap<String, String>) -> Result<CheckedParams> {
+        fn read<P: Hyperparameters + Default>(map: &BTreeMap<String, String>) -> Result<P> {
+            let mut params = P::default();
+            params.read(map)?;
+            Ok(params)
+        }
         let known = Self::known_keys(algorithm);
         if let Some(key) = map.keys().find(|k| !known.contains(&k.as_str())) {
             return Err(Error::hyperparameter(
@@ -321,169 +311,74 @@ impl TrainParams {
                 format!("unknown for {algorithm}; known: {}", known.join(", ")),
             ));
         }
-        let params = match Self::defaults(algorithm) {
-            Self::LogisticRegression(mut p) => {
-                set(map, "alpha", &mut p.alpha, parse_f64)?;
-                set(map, "max_iterations", &mut p.max_iterations, parse_u64)?;
-                set(map, "gradient_tolerance", &mut p.gradient_tolerance, parse_f64)?;
-                set(map, "fit_intercept", &mut p.fit_intercept, parse_bool)?;
-                Self::LogisticRegression(p)
-            }
-            Self::DecisionTree(mut p) => {
-                set(map, "max_depth", &mut p.max_depth, parse_usize)?;
-                set(map, "min_samples_split", &mut p.min_samples_split, parse_usize)?;
-                set(map, "min_samples_leaf", &mut p.min_samples_leaf, parse_usize)?;
-                set(map, "min_impurity_decrease", &mut p.min_impurity_decrease, parse_f64)?;
-                set(map, "split_quality", &mut p.split_quality, parse_split_quality)?;
-                Self::DecisionTree(p)
-            }
-            Self::RandomForest(mut p) => {
-                set(map, "num_trees", &mut p.num_trees, parse_usize)?;
-                set(map, "max_depth", &mut p.max_depth, parse_usize)?;
-                set(map, "feature_fraction", &mut p.feature_fraction, parse_f64)?;
-                set(map, "bootstrap_fraction", &mut p.bootstrap_fraction, parse_f64)?;
-                set(map, "seed", &mut p.seed, parse_u64)?;
-                Self::RandomForest(p)
-            }
-            Self::GaussianNb(mut p) => {
-                set(map, "var_smoothing", &mut p.var_smoothing, parse_f64)?;
-                Self::GaussianNb(p)
-            }
-            Self::LinearRegression(mut p) => {
-                set(map, "fit_intercept", &mut p.fit_intercept, parse_bool)?;
-                Self::LinearRegression(p)
-            }
+        let params = match algorithm {
+            Algorithm::LogisticRegression => Self::LogisticRegression(read(map)?),
+            Algorithm::DecisionTree => Self::DecisionTree(read(map)?),
+            Algorithm::RandomForest => Self::RandomForest(read(map)?),
+            Algorithm::GaussianNb => Self::GaussianNb(read(map)?),
+            Algorithm::LinearRegression => Self::LinearRegression(read(map)?),
         };
-        params.check()?;
-        Ok(params)
+        params.check()
     }
 
-    /// Checks the ranges of every parameter (what [`from_map`](Self::from_map) does after
-    /// parsing; [`fit`] calls it too, for parameters built in code).
+    /// Checks the range of every parameter (what [`from_map`](Self::from_map) does after
+    /// parsing), giving the form [`fit`] takes.
     ///
     /// # Errors
     /// [`Error::Hyperparameter`] naming the key, the value and the accepted range.
-    pub fn check(&self) -> Result<()> {
-        match self {
-            Self::LogisticRegression(p) => {
-                range("alpha", p.alpha, p.alpha.is_finite() && p.alpha >= 0.0, "a finite number ≥ 0")?;
-                range("max_iterations", p.max_iterations, p.max_iterations >= 1, "an integer ≥ 1")?;
-                range(
-                    "gradient_tolerance",
-                    p.gradient_tolerance,
-                    p.gradient_tolerance.is_finite() && p.gradient_tolerance > 0.0,
-                    "a finite number > 0",
-                )
-            }
-            Self::DecisionTree(p) => {
-                check_depth(p.max_depth)?;
-                range("min_samples_split", p.min_samples_split, p.min_samples_split >= 2, "an integer ≥ 2")?;
-                range("min_samples_leaf", p.min_samples_leaf, p.min_samples_leaf >= 1, "an integer ≥ 1")?;
-                range(
-                    "min_impurity_decrease",
-                    p.min_impurity_decrease,
-                    p.min_impurity_decrease.is_finite() && p.min_impurity_decrease >= 1e-12,
-                    "a finite number ≥ 1e-12",
-                )
-            }
-            Self::RandomForest(p) => {
-                range("num_trees", p.num_trees, (1..=MAX_TREES).contains(&p.num_trees), "an integer in 1..=10000")?;
-                check_depth(p.max_depth)?;
-                let unit = |v: f64| v > 0.0 && v <= 1.0;
-                range("feature_fraction", p.feature_fraction, unit(p.feature_fraction), "a number in (0, 1]")?;
-                range("bootstrap_fraction", p.bootstrap_fraction, unit(p.bootstrap_fraction), "a number in (0, 1]")
-            }
-            Self::GaussianNb(p) => range(
-                "var_smoothing",
-                p.var_smoothing,
-                p.var_smoothing.is_finite() && p.var_smoothing >= 0.0,
-                "a finite number ≥ 0",
-            ),
-            Self::LinearRegression(_) => Ok(()),
-        }
+    pub fn check(&self) -> Result<CheckedParams> {
+        self.hyperparameters().check()?;
+        Ok(CheckedParams(self.clone()))
     }
 
-    /// The resolved parameters as SageMaker's string map: every key, defaults filled in (for
-    /// the model's metadata). [`from_map`](Self::from_map) reads it back to equal parameters.
+    /// The parameters as SageMaker's string map: every key, defaults filled in (for the
+    /// model's metadata). [`from_map`](Self::from_map) reads it back to equal parameters.
     #[must_use]
     pub fn to_map(&self) -> BTreeMap<String, String> {
-        let entries: Vec<(&str, String)> = match self {
-            Self::LogisticRegression(p) => vec![
-                ("alpha", p.alpha.to_string()),
-                ("max_iterations", p.max_iterations.to_string()),
-                ("gradient_tolerance", p.gradient_tolerance.to_string()),
-                ("fit_intercept", p.fit_intercept.to_string()),
-            ],
-            Self::DecisionTree(p) => vec![
-                ("max_depth", p.max_depth.to_string()),
-                ("min_samples_split", p.min_samples_split.to_string()),
-                ("min_samples_leaf", p.min_samples_leaf.to_string()),
-                ("min_impurity_decrease", p.min_impurity_decrease.to_string()),
-                ("split_quality", p.split_quality.name().to_owned()),
-            ],
-            Self::RandomForest(p) => vec![
-                ("num_trees", p.num_trees.to_string()),
-                ("max_depth", p.max_depth.to_string()),
-                ("feature_fraction", p.feature_fraction.to_string()),
-                ("bootstrap_fraction", p.bootstrap_fraction.to_string()),
-                ("seed", p.seed.to_string()),
-            ],
-            Self::GaussianNb(p) => vec![("var_smoothing", p.var_smoothing.to_string())],
-            Self::LinearRegression(p) => vec![("fit_intercept", p.fit_intercept.to_string())],
-        };
-        entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+        let mut map = BTreeMap::new();
+        self.hyperparameters().write(&mut map);
+        map
+    }
+
+    fn hyperparameters(&self) -> &dyn Hyperparameters {
+        match self {
+            Self::LogisticRegression(p) => p,
+            Self::DecisionTree(p) => p,
+            Self::RandomForest(p) => p,
+            Self::GaussianNb(p) => p,
+            Self::LinearRegression(p) => p,
+        }
     }
 }
 
-fn check_depth(depth: usize) -> Result<()> {
-    range("max_depth", depth, (1..=MAX_DEPTH_LIMIT).contains(&depth), "an integer in 1..=64")
-}
+/// Hyperparameters that passed [`TrainParams::check`] (or came from
+/// [`TrainParams::from_map`]): the only form [`fit`] takes, so fitting never checks again.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckedParams(TrainParams);
 
-fn range<T: fmt::Display>(key: &str, value: T, ok: bool, expected: &str) -> Result<()> {
-    if ok { Ok(()) } else { Err(Error::hyperparameter(key, format!("{value} is out of range: expected {expected}"))) }
-}
-
-/// Parses `map[key]` into `slot` when present; a parser returns what it expected on failure.
-fn set<T>(
-    map: &BTreeMap<String, String>,
-    key: &str,
-    slot: &mut T,
-    parse: fn(&str) -> std::result::Result<T, &'static str>,
-) -> Result<()> {
-    if let Some(raw) = map.get(key) {
-        *slot =
-            parse(raw.trim()).map_err(|expected| Error::hyperparameter(key, format!("{raw:?} is not {expected}")))?;
+impl CheckedParams {
+    /// The checked parameters.
+    #[must_use]
+    pub const fn params(&self) -> &TrainParams {
+        &self.0
     }
-    Ok(())
-}
 
-fn parse_f64(s: &str) -> std::result::Result<f64, &'static str> {
-    s.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or("a finite number")
-}
-
-fn parse_u64(s: &str) -> std::result::Result<u64, &'static str> {
-    s.parse::<u64>().map_err(|_| "an unsigned integer")
-}
-
-fn parse_usize(s: &str) -> std::result::Result<usize, &'static str> {
-    s.parse::<usize>().map_err(|_| "an unsigned integer")
-}
-
-fn parse_bool(s: &str) -> std::result::Result<bool, &'static str> {
-    if s.eq_ignore_ascii_case("true") {
-        Ok(true)
-    } else if s.eq_ignore_ascii_case("false") {
-        Ok(false)
-    } else {
-        Err("true or false")
+    /// The checked parameters, to change and check again.
+    #[must_use]
+    pub fn into_params(self) -> TrainParams {
+        self.0
     }
-}
 
-fn parse_split_quality(s: &str) -> std::result::Result<SplitQuality, &'static str> {
-    match s.to_ascii_lowercase().as_str() {
-        "gini" => Ok(SplitQuality::Gini),
-        "entropy" => Ok(SplitQuality::Entropy),
-        _ => Err("gini or entropy"),
+    /// The algorithm these parameters are for.
+    #[must_use]
+    pub const fn algorithm(&self) -> Algorithm {
+        self.0.algorithm()
+    }
+
+    /// The parameters as SageMaker's string map ([`TrainParams::to_map`]).
+    #[must_use]
+    pub fn to_map(&self) -> BTreeMap<String, String> {
+        self.0.to_map()
     }
 }
 
@@ -656,19 +551,20 @@ fn class_index(v: f64, n_classes: usize) -> Option<usize> {
 
 /// Trains `params`' algorithm on `data` and exports the fitted model.
 ///
+/// The parameters were checked when they became [`CheckedParams`], so fitting does not
+/// check them again.
+///
 /// # Errors
-/// - [`Error::Hyperparameter`] when the parameters are out of range;
 /// - [`Error::Unsupported`] when the algorithm cannot learn this data: the wrong task
 ///   (a classifier on regression values or the reverse), no rows, no feature columns, rows and
 ///   targets of different lengths, non-finite values, a single class, or a class with no rows;
 /// - [`Error::Fit`] when linfa fails (for example the solver does not converge numerically).
-pub fn fit(params: &TrainParams, data: &TrainingData) -> Result<FittedModel> {
-    params.check()?;
+pub fn fit(params: &CheckedParams, data: &TrainingData) -> Result<FittedModel> {
     let algorithm = params.algorithm();
     check_data(algorithm, data)?;
     let started = std::time::Instant::now();
     let x = data.features.view();
-    let model = match (params, &data.targets) {
+    let model = match (params.params(), &data.targets) {
         (TrainParams::LinearRegression(p), Targets::Values(y)) => fit_linear(p, x, y.view())?,
         (TrainParams::LogisticRegression(p), Targets::Classes { labels, n_classes }) => {
             fit_logistic(p, x, labels.view(), *n_classes)?
@@ -1209,16 +1105,28 @@ mod tests {
         split(ds.records(), Targets::Classes { labels, n_classes: 2 }, 0.7, 11)
     }
 
-    fn small_forest() -> TrainParams {
-        TrainParams::RandomForest(RandomForestParams { num_trees: 20, max_depth: 6, ..RandomForestParams::default() })
+    fn checked(params: TrainParams) -> CheckedParams {
+        params.check().expect("valid parameters")
     }
 
-    fn classifiers() -> Vec<TrainParams> {
+    fn defaults(algorithm: Algorithm) -> CheckedParams {
+        checked(TrainParams::defaults(algorithm))
+    }
+
+    fn small_forest() -> CheckedParams {
+        checked(TrainParams::RandomForest(RandomForestParams {
+            num_trees: 20,
+            max_depth: 6,
+            ..RandomForestParams::default()
+        }))
+    }
+
+    fn classifiers() -> Vec<CheckedParams> {
         vec![
-            TrainParams::defaults(Algorithm::LogisticRegression),
-            TrainParams::defaults(Algorithm::DecisionTree),
+            defaults(Algorithm::LogisticRegression),
+            defaults(Algorithm::DecisionTree),
             small_forest(),
-            TrainParams::defaults(Algorithm::GaussianNb),
+            defaults(Algorithm::GaussianNb),
         ]
     }
 
@@ -1252,7 +1160,7 @@ mod tests {
     fn defaults_resolve_to_a_full_map_that_reads_back() {
         for a in Algorithm::ALL {
             let params = TrainParams::from_map(a, &BTreeMap::new()).expect("defaults are valid");
-            assert_eq!(params, TrainParams::defaults(a));
+            assert_eq!(params.params(), &TrainParams::defaults(a));
             let resolved = params.to_map();
             let keys: Vec<&str> = resolved.keys().map(String::as_str).collect();
             assert_eq!(keys, TrainParams::known_keys(a), "{a}");
@@ -1264,7 +1172,7 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(TrainParams::from_map(Algorithm::RandomForest, &p.to_map()).expect("reads back"), p);
-        let TrainParams::RandomForest(f) = p else { panic!("a forest") };
+        let TrainParams::RandomForest(f) = p.params() else { panic!("a forest") };
         assert_eq!((f.num_trees, f.feature_fraction, f.seed, f.max_depth), (7, 0.25, u64::MAX, 10));
     }
 
@@ -1276,15 +1184,15 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(
-            p,
-            TrainParams::LogisticRegression(LogisticParams {
+            p.params(),
+            &TrainParams::LogisticRegression(LogisticParams {
                 fit_intercept: false,
                 alpha: 0.5,
                 ..LogisticParams::default()
             })
         );
         let p = TrainParams::from_map(Algorithm::DecisionTree, &map(&[("split_quality", "Entropy")])).expect("valid");
-        let TrainParams::DecisionTree(t) = p else { panic!("a tree") };
+        let TrainParams::DecisionTree(t) = p.params() else { panic!("a tree") };
         assert_eq!(t.split_quality, SplitQuality::Entropy);
     }
 
@@ -1321,6 +1229,47 @@ mod tests {
     }
 
     #[test]
+    fn check_refuses_parameters_built_in_code_out_of_range() {
+        let infinite =
+            TrainParams::LogisticRegression(LogisticParams { alpha: f64::INFINITY, ..LogisticParams::default() });
+        let err = infinite.check().expect_err("an infinite alpha");
+        let Error::Hyperparameter { name, reason } = &err else { panic!("{err}") };
+        assert_eq!((name.as_str(), reason.as_str()), ("alpha", "inf is out of range: expected a finite number ≥ 0"));
+        let nan = RandomForestParams { bootstrap_fraction: f64::NAN, ..RandomForestParams::default() };
+        assert!(TrainParams::RandomForest(nan).check().is_err());
+        // Parsing comes before the ranges: the value that does not parse is the one named.
+        let err =
+            TrainParams::from_map(Algorithm::LogisticRegression, &map(&[("alpha", "-1"), ("max_iterations", "x")]))
+                .expect_err("two bad values");
+        assert!(matches!(&err, Error::Hyperparameter { name, .. } if name == "max_iterations"), "{err}");
+    }
+
+    #[test]
+    fn resolved_maps_spell_values_as_before() {
+        let resolved = TrainParams::defaults(Algorithm::DecisionTree).to_map();
+        assert_eq!(
+            resolved,
+            map(&[
+                ("max_depth", "10"),
+                ("min_impurity_decrease", "0.00001"),
+                ("min_samples_leaf", "1"),
+                ("min_samples_split", "2"),
+                ("split_quality", "gini"),
+            ])
+        );
+        let resolved = TrainParams::defaults(Algorithm::LogisticRegression).to_map();
+        assert_eq!(
+            resolved,
+            map(&[
+                ("alpha", "1"),
+                ("fit_intercept", "true"),
+                ("gradient_tolerance", "0.0001"),
+                ("max_iterations", "100")
+            ])
+        );
+    }
+
+    #[test]
     fn every_classifier_learns_iris() {
         let (train, test) = iris();
         for params in classifiers() {
@@ -1352,7 +1301,7 @@ mod tests {
     #[test]
     fn binary_logistic_learns_good_wine() {
         let (train, test) = wine_binary();
-        let model = fit(&TrainParams::defaults(Algorithm::LogisticRegression), &train).expect("fits");
+        let model = fit(&defaults(Algorithm::LogisticRegression), &train).expect("fits");
         let FittedModel::Logistic { classes: 2, linear } = &model else { panic!("binary logistic: {model:?}") };
         assert_eq!((linear.weights.len(), linear.weights[0].len()), (1, 11));
         let metrics = validation_metrics(&model, &test);
@@ -1369,7 +1318,8 @@ mod tests {
         });
         let labels = x.column(0).mapv(|v| usize::from(v > 10.0));
         let data = TrainingData { features: x, targets: Targets::Classes { labels, n_classes: 2 } };
-        let params = TrainParams::LogisticRegression(LogisticParams { alpha: 0.01, ..LogisticParams::default() });
+        let params =
+            checked(TrainParams::LogisticRegression(LogisticParams { alpha: 0.01, ..LogisticParams::default() }));
         let model = fit(&params, &data).expect("fits");
         let FittedModel::Logistic { linear, .. } = &model else { panic!("logistic") };
         assert!(linear.weights[0][0] > 0.0, "{linear:?}");
@@ -1380,7 +1330,8 @@ mod tests {
     #[test]
     fn trees_report_training_class_fractions_at_their_leaves() {
         let (train, _) = wine_binary();
-        let params = TrainParams::DecisionTree(DecisionTreeParams { max_depth: 3, ..DecisionTreeParams::default() });
+        let params =
+            checked(TrainParams::DecisionTree(DecisionTreeParams { max_depth: 3, ..DecisionTreeParams::default() }));
         let model = fit(&params, &train).expect("fits");
         let FittedModel::DecisionTree { tree, .. } = &model else { panic!("a tree") };
         assert!(tree.depth() <= 3 && tree.n_leaves() >= 2, "{tree:?}");
@@ -1405,8 +1356,8 @@ mod tests {
         let a = fit(&small_forest(), &train).expect("fits");
         let b = fit(&small_forest(), &train).expect("fits");
         assert_eq!(a, b);
-        let TrainParams::RandomForest(p) = small_forest() else { panic!("a forest") };
-        let c = fit(&TrainParams::RandomForest(RandomForestParams { seed: 7, ..p }), &train).expect("fits");
+        let TrainParams::RandomForest(p) = small_forest().into_params() else { panic!("a forest") };
+        let c = fit(&checked(TrainParams::RandomForest(RandomForestParams { seed: 7, ..p })), &train).expect("fits");
         assert_ne!(a, c, "another seed draws other samples");
         assert!(validation_metrics(&a, &test)["auc"] > 0.8);
     }
@@ -1439,7 +1390,7 @@ mod tests {
     fn gaussian_nb_export_matches_linfa() {
         use linfa_bayes::NaiveBayes;
         let (train, test) = iris();
-        let model = fit(&TrainParams::defaults(Algorithm::GaussianNb), &train).expect("fits");
+        let model = fit(&defaults(Algorithm::GaussianNb), &train).expect("fits");
         let Targets::Classes { labels, .. } = &train.targets else { panic!("classes") };
         let linfa_model = linfa_bayes::GaussianNb::<f64, usize>::params()
             .fit(&DatasetBase::new(train.features.view(), labels.view()))
@@ -1457,7 +1408,7 @@ mod tests {
         let ds = linfa_datasets::diabetes();
         let y = ds.as_single_targets().to_owned();
         let (train, test) = split(ds.records(), Targets::Values(y), 0.75, 3);
-        let model = fit(&TrainParams::defaults(Algorithm::LinearRegression), &train).expect("fits");
+        let model = fit(&defaults(Algorithm::LinearRegression), &train).expect("fits");
         assert_eq!((model.classes(), model.n_features()), (None, 10));
         let metrics = validation_metrics(&model, &test);
         assert!(metrics["r2"] > 0.3, "{metrics:?}");
@@ -1490,36 +1441,33 @@ mod tests {
             features: features.clone(),
             targets: Targets::Classes { labels, n_classes },
         };
-        let reason = |params: TrainParams, data: &TrainingData| match fit(&params, data) {
+        let reason = |params: CheckedParams, data: &TrainingData| match fit(&params, data) {
             Err(Error::Unsupported { algorithm, reason }) => {
                 assert_eq!(algorithm, params.algorithm().name());
                 reason
             }
             other => panic!("expected Unsupported, got {other:?}"),
         };
-        assert!(reason(TrainParams::defaults(Algorithm::DecisionTree), &values).contains("classification algorithm"));
+        assert!(reason(defaults(Algorithm::DecisionTree), &values).contains("classification algorithm"));
         assert!(
-            reason(TrainParams::defaults(Algorithm::LinearRegression), &classes(array![0, 1, 0], 2))
+            reason(defaults(Algorithm::LinearRegression), &classes(array![0, 1, 0], 2))
                 .contains("regression algorithm")
         );
+        assert!(reason(defaults(Algorithm::LogisticRegression), &classes(array![1, 1, 1], 2)).contains("class 1"));
         assert!(
-            reason(TrainParams::defaults(Algorithm::LogisticRegression), &classes(array![1, 1, 1], 2))
-                .contains("class 1")
-        );
-        assert!(
-            reason(TrainParams::defaults(Algorithm::GaussianNb), &classes(array![0, 2, 0], 3))
+            reason(defaults(Algorithm::GaussianNb), &classes(array![0, 2, 0], 3))
                 .contains("class 1 has no training rows")
         );
         let empty = TrainingData {
             features: Array2::zeros((0, 2)),
             targets: Targets::Classes { labels: Array1::zeros(0), n_classes: 2 },
         };
-        assert!(reason(TrainParams::defaults(Algorithm::RandomForest), &empty).contains("no rows"));
+        assert!(reason(defaults(Algorithm::RandomForest), &empty).contains("no rows"));
         let nan = TrainingData {
             features: array![[1.0], [f64::NAN], [3.0]],
             targets: Targets::Values(array![1.0, 2.0, 3.0]),
         };
-        assert!(reason(TrainParams::defaults(Algorithm::LinearRegression), &nan).contains("row 1, column 0"));
+        assert!(reason(defaults(Algorithm::LinearRegression), &nan).contains("row 1, column 0"));
     }
 
     #[test]
@@ -1528,7 +1476,7 @@ mod tests {
             features: array![[1.0], [1.0], [1.0], [1.0]],
             targets: Targets::Classes { labels: array![0, 1, 0, 1], n_classes: 2 },
         };
-        let err = fit(&TrainParams::defaults(Algorithm::GaussianNb), &data).expect_err("no variance at all");
+        let err = fit(&defaults(Algorithm::GaussianNb), &data).expect_err("no variance at all");
         assert!(matches!(err, Error::Unsupported { .. }), "{err}");
     }
 
