@@ -33,13 +33,14 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use wb_core::{
-    DatasetName, DynObjectStore, EndpointName, JobName, ModelName, ObjectPath, ObjectStoreExt, PROJECT_TAG, StoreUri,
+    DatasetName, DynObjectStore, EndpointName, JobName, ModelName, ObjectStoreExt, PROJECT_TAG, StoreUri,
 };
 use wb_datasets::{Datasets, Split};
 use wb_models::algorithm::Algorithm;
 use wb_models::capture::CaptureConfig;
 use wb_models::container::{ALGORITHM_KEY, METADATA_CHANNEL};
 use wb_models::endpoints::{DEFAULT_VARIANT, EndpointRecord, Endpoints};
+use wb_models::layout;
 use wb_models::registry::{ModelRecord, Promotion};
 use wb_models::schema::{ModelSchema, SCHEMA_FILE};
 use wb_models::training::{JobRecord, JobStatus, TrainingJobs, default_job_name};
@@ -409,10 +410,6 @@ impl SageMakerBackend {
         Ok(found)
     }
 
-    fn object_uri(&self, path: &str) -> String {
-        let path = ObjectPath::parse(path).unwrap_or_else(|_| unreachable!("paths built from validated names"));
-        self.store.uri().object_uri(&path)
-    }
 }
 
 impl From<TaggedResource> for wb_models::backend::Resource {
@@ -674,14 +671,13 @@ impl<'a> SageMakerTrain<'a> {
             ),
         ]);
         let mut metric_definitions = Vec::new();
-        let metadata_prefix = format!("training/{job}/input/{METADATA_CHANNEL}");
+        let metadata_prefix = layout::job_input_channel(&job, METADATA_CHANNEL);
         if matches!(runner, Runner::Workbench(_)) {
             // The container reads the dataset's schema (no rows) from the metadata channel.
-            let prefix = &metadata_prefix;
             channels.insert(
                 METADATA_CHANNEL.to_owned(),
                 ChannelSpec {
-                    s3_uri: format!("{}/", backend.object_uri(prefix)),
+                    s3_uri: format!("{}/", backend.store.uri().object_uri(&metadata_prefix)),
                     content_type: "application/json".into(),
                 },
             );
@@ -701,7 +697,8 @@ impl<'a> SageMakerTrain<'a> {
             volume_size_gb: DEFAULT_VOLUME_GB,
             max_runtime: self.max_runtime,
             spot: self.spot,
-            output_path: backend.object_uri("training"),
+            // SageMaker writes `<output>/<job>/output/model.tar.gz`: the store's own layout.
+            output_path: backend.store.uri().object_uri(&layout::training_root()),
             kms_key_id: settings.kms_key_id.clone(),
             environment: BTreeMap::new(),
             metric_definitions,
@@ -736,7 +733,7 @@ impl<'a> SageMakerTrain<'a> {
         let etag = jobs.record_started(&record).await?;
         let outcome = async {
             if matches!(runner, Runner::Workbench(_)) {
-                let path = ObjectPath::parse(format!("{metadata_prefix}/{SCHEMA_FILE}"))?;
+                let path = metadata_prefix.join(SCHEMA_FILE)?;
                 let schema = ModelSchema::from_manifest(manifest);
                 backend.store.put_json(&path, &schema, wb_core::PutMode::Overwrite).await?;
             }

@@ -35,6 +35,13 @@ pub fn job_record(job: &JobName) -> ObjectPath {
     path(format!("training/{job}/job.json"))
 }
 
+/// `training/<job>/input/<channel>/`: a channel the store holds for the job itself (the
+/// `metadata` channel of a SageMaker job: the dataset's schema, no rows).
+#[must_use]
+pub fn job_input_channel(job: &JobName, channel: &str) -> ObjectPath {
+    path(format!("training/{job}/input/{channel}"))
+}
+
 /// `training/<job>/output/model.tar.gz`.
 #[must_use]
 pub fn model_artifact(job: &JobName) -> ObjectPath {

@@ -46,8 +46,11 @@ pub trait ServerLauncher: Send + Sync + fmt::Debug {
 /// [`ServerLauncher::close`].
 #[derive(Default)]
 pub struct InProcessServer {
-    running: Mutex<Vec<(oneshot::Sender<()>, JoinHandle<Result<ServeReport>>)>>,
+    running: Mutex<Vec<RunningTask>>,
 }
+
+/// A server task and the sender that stops it.
+type RunningTask = (oneshot::Sender<()>, JoinHandle<Result<ServeReport>>);
 
 impl fmt::Debug for InProcessServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
