@@ -7,12 +7,15 @@
 //!   the local-directory store;
 //! - [`etl`] (`wb-etl`): downloads, safe extraction, CSV → Parquet, synthetic data;
 //! - [`datasets`] (`wb-datasets`): register once, partition once, load the partitions;
-//! - [`models`] (`wb-models`): train, deploy, serve, register and clean up models;
+//! - [`models`] (`wb-models`): what a model is — algorithms, training jobs, artefacts, metrics
+//!   and the registry;
+//! - [`serving`] (`wb-serving`): serving models — endpoints, the local model server with data
+//!   capture, `InvokeEndpoint`, the backend interface and clean-up;
 //! - [`compare`] (`wb-compare`): score every registered model on the held-out test split, with
 //!   confidence intervals, paired tests, explanations, reports and a web app;
 //! - [`Project`]: a `workbench.toml`, its store and its backend — the starting point of an
 //!   experiment: train, deploy, register, compare, promote and clean through one backend
-//!   interface ([`models::backend::Backend`]), local or SageMaker;
+//!   interface ([`serving::backend::Backend`]), local or SageMaker;
 //! - `aws` (`wb-aws`, feature `aws`): the S3 store and the SageMaker backend.
 //!
 //! ```
@@ -46,6 +49,7 @@ pub use wb_core as core;
 pub use wb_datasets as datasets;
 pub use wb_etl as etl;
 pub use wb_models as models;
+pub use wb_serving as serving;
 
 mod project;
 pub use project::{
@@ -63,9 +67,9 @@ pub mod prelude {
         ObjectPath, ObjectStore, ObjectStoreExt, PutMode, StoreUri,
     };
     pub use wb_datasets::{Dataset, Datasets, Manifest, PartitionSpec, RegisterRequest, Split, Task};
-    pub use wb_models::backend::{Backend, TrainingProgress};
-    pub use wb_models::clean::CleanOptions;
     pub use wb_models::{FittedModel, ModelArtifact, ModelSchema, Prediction};
+    pub use wb_serving::backend::{Backend, TrainingProgress};
+    pub use wb_serving::clean::CleanOptions;
 
     pub use crate::Project;
 }

@@ -3,7 +3,7 @@
 //!
 //! The backend is chosen once, in [`ProjectBuilder::open`], from `[backend] kind` (or injected
 //! with [`ProjectBuilder::backend`]); every method here goes through the one
-//! [`Backend`](wb_models::backend::Backend) it holds and never asks which backend it is.
+//! [`Backend`](wb_serving::backend::Backend) it holds and never asks which backend it is.
 
 use std::collections::BTreeMap;
 use std::future::{Future, IntoFuture};
@@ -17,14 +17,14 @@ use wb_compare::compare::{CompareOptions, Comparison};
 use wb_compare::reports;
 use wb_core::{BackendKind, DatasetName, DynObjectStore, EndpointName, JobName, LoadedConfig, ModelName, StoreUri};
 use wb_datasets::Datasets;
-use wb_models::backend::{
+use wb_models::registry::{ModelRecord, Promotion, Registry};
+use wb_models::training::{JobRecord, TrainingJobs};
+use wb_serving::backend::{
     Backend, DeployEndpoint, DynBackend, LocalBackend, Resource, Resources, ServerLauncher, Serving, TrainControl,
     TrainJob, TrainingProgress,
 };
-use wb_models::clean::{self, CleanOptions, CleanPlan, CleanReport};
-use wb_models::endpoints::{EndpointRecord, Endpoints};
-use wb_models::registry::{ModelRecord, Promotion, Registry};
-use wb_models::training::{JobRecord, TrainingJobs};
+use wb_serving::clean::{self, CleanOptions, CleanPlan, CleanReport};
+use wb_serving::endpoints::{EndpointRecord, Endpoints};
 
 /// The facade's error: whichever crate failed.
 #[derive(Debug, thiserror::Error)]
@@ -36,9 +36,12 @@ pub enum Error {
     /// Datasets.
     #[error(transparent)]
     Datasets(#[from] wb_datasets::Error),
-    /// Models, endpoints, registry, and the backend's own failures.
+    /// Models, training jobs and the registry.
     #[error(transparent)]
     Models(#[from] wb_models::Error),
+    /// Endpoints, serving, invocation, clean-up, and the backend's own failures.
+    #[error(transparent)]
+    Serving(#[from] wb_serving::Error),
     /// Something this build cannot do.
     #[error("{what} is not available in this build: {advice}")]
     Unsupported {

@@ -32,18 +32,16 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::time::Duration;
 
-use wb_core::{
-    DatasetName, DynObjectStore, EndpointName, JobName, ModelName, ObjectStoreExt, PROJECT_TAG, StoreUri,
-};
+use wb_core::{DatasetName, DynObjectStore, EndpointName, JobName, ModelName, ObjectStoreExt, PROJECT_TAG, StoreUri};
 use wb_datasets::{Datasets, Split};
 use wb_models::algorithm::Algorithm;
-use wb_models::capture::CaptureConfig;
 use wb_models::container::{ALGORITHM_KEY, METADATA_CHANNEL};
-use wb_models::endpoints::{DEFAULT_VARIANT, EndpointRecord, Endpoints};
 use wb_models::layout;
 use wb_models::registry::{ModelRecord, Promotion};
 use wb_models::schema::{ModelSchema, SCHEMA_FILE};
 use wb_models::training::{JobRecord, JobStatus, TrainingJobs, default_job_name};
+use wb_serving::capture::CaptureConfig;
+use wb_serving::endpoints::{DEFAULT_VARIANT, EndpointRecord, Endpoints};
 
 use crate::SageMakerRuntime;
 use crate::error::{Error, Result};
@@ -363,7 +361,7 @@ impl SageMakerBackend {
     pub async fn delete_endpoint(&self, endpoint: &EndpointName) -> Result<Vec<TaggedResource>> {
         let deleted = self.hosting.delete(endpoint.as_str()).await?;
         match Endpoints::new(self.store.clone()).delete(endpoint).await {
-            Ok(()) | Err(wb_models::Error::UnknownEndpoint { .. }) => {}
+            Ok(()) | Err(wb_serving::Error::Models(wb_models::Error::UnknownEndpoint { .. })) => {}
             Err(e) => return Err(e.into()),
         }
         Ok(deleted)
@@ -409,26 +407,26 @@ impl SageMakerBackend {
         tracing::info!(project, dry_run, kept = keep.is_some(), resources = found.len(), "SageMaker resources cleaned");
         Ok(found)
     }
-
 }
 
-impl From<TaggedResource> for wb_models::backend::Resource {
+impl From<TaggedResource> for wb_serving::backend::Resource {
     fn from(r: TaggedResource) -> Self {
         Self { kind: r.kind.to_owned(), name: r.name, id: r.arn }
     }
 }
 
-impl From<Error> for wb_models::Error {
+impl From<Error> for wb_serving::Error {
     fn from(e: Error) -> Self {
         match e {
-            Error::Models(e) => e,
+            Error::Serving(e) => e,
+            Error::Models(e) => Self::Models(e),
             other => Self::Backend(Box::new(other)),
         }
     }
 }
 
 #[async_trait::async_trait]
-impl wb_models::backend::Backend for SageMakerBackend {
+impl wb_serving::backend::Backend for SageMakerBackend {
     fn kind(&self) -> wb_core::BackendKind {
         wb_core::BackendKind::Sagemaker
     }
@@ -437,8 +435,8 @@ impl wb_models::backend::Backend for SageMakerBackend {
         &self.store
     }
 
-    fn capabilities(&self) -> wb_models::backend::Capabilities {
-        let mut capabilities = wb_models::backend::Capabilities::default();
+    fn capabilities(&self) -> wb_serving::backend::Capabilities {
+        let mut capabilities = wb_serving::backend::Capabilities::default();
         capabilities.instances = true;
         capabilities
     }
@@ -447,10 +445,10 @@ impl wb_models::backend::Backend for SageMakerBackend {
     /// backend's settings); `job.tags` is not consulted.
     async fn train(
         &self,
-        job: wb_models::backend::TrainJob,
-        control: wb_models::backend::TrainControl,
-    ) -> wb_models::Result<JobRecord> {
-        let wb_models::backend::TrainControl { mut progress, cancel } = control;
+        job: wb_serving::backend::TrainJob,
+        control: wb_serving::backend::TrainControl,
+    ) -> wb_serving::Result<JobRecord> {
+        let wb_serving::backend::TrainControl { mut progress, cancel } = control;
         let mut request = SageMakerBackend::train(self, &job.dataset, &job.algorithm)
             .hyperparameters(job.hyperparameters)
             .spot(job.resources.spot)
@@ -471,7 +469,7 @@ impl wb_models::backend::Backend for SageMakerBackend {
         Ok(request.await?)
     }
 
-    async fn deploy(&self, deploy: wb_models::backend::DeployEndpoint) -> wb_models::Result<EndpointRecord> {
+    async fn deploy(&self, deploy: wb_serving::backend::DeployEndpoint) -> wb_serving::Result<EndpointRecord> {
         let mut request = SageMakerBackend::deploy(self, &deploy.job, &deploy.endpoint);
         if let Some(percent) = deploy.capture {
             request = request.capture(percent);
@@ -485,8 +483,8 @@ impl wb_models::backend::Backend for SageMakerBackend {
         Ok(request.await?)
     }
 
-    async fn serving(&self) -> wb_models::Result<wb_models::backend::Serving> {
-        Ok(wb_models::backend::Serving {
+    async fn serving(&self) -> wb_serving::Result<wb_serving::backend::Serving> {
+        Ok(wb_serving::backend::Serving {
             invoker: std::sync::Arc::new(self.runtime.clone()),
             url: self.runtime_url.clone(),
             started: false,
@@ -496,24 +494,24 @@ impl wb_models::backend::Backend for SageMakerBackend {
     async fn endpoint_status(
         &self,
         endpoint: &EndpointRecord,
-    ) -> wb_models::Result<wb_models::backend::EndpointStatus> {
+    ) -> wb_serving::Result<wb_serving::backend::EndpointStatus> {
         let state = self.hosting.status(endpoint.name.as_str()).await?.unwrap_or_else(|| "missing".into());
-        Ok(wb_models::backend::EndpointStatus {
+        Ok(wb_serving::backend::EndpointStatus {
             answers: state == "InService",
             url: Some(format!("{}/endpoints/{}/invocations", self.runtime_url, endpoint.name)),
             state,
         })
     }
 
-    async fn mirror_registration(&self, model: &ModelRecord) -> wb_models::Result<Option<String>> {
+    async fn mirror_registration(&self, model: &ModelRecord) -> wb_serving::Result<Option<String>> {
         Ok(self.register_package(model).await?.map(|p| p.arn))
     }
 
-    async fn mirror_promotion(&self, model: &ModelName, why: &str) -> wb_models::Result<Option<String>> {
+    async fn mirror_promotion(&self, model: &ModelName, why: &str) -> wb_serving::Result<Option<String>> {
         Ok(self.promote_package(model, why).await?.map(|p| p.arn))
     }
 
-    async fn inventory(&self) -> wb_models::Result<Vec<wb_models::backend::Resource>> {
+    async fn inventory(&self) -> wb_serving::Result<Vec<wb_serving::backend::Resource>> {
         Ok(SageMakerBackend::clean(self, true, None).await?.into_iter().map(Into::into).collect())
     }
 
@@ -521,7 +519,7 @@ impl wb_models::backend::Backend for SageMakerBackend {
         &self,
         dry_run: bool,
         keep: Option<&Promotion>,
-    ) -> wb_models::Result<Vec<wb_models::backend::Resource>> {
+    ) -> wb_serving::Result<Vec<wb_serving::backend::Resource>> {
         Ok(SageMakerBackend::clean(self, dry_run, keep).await?.into_iter().map(Into::into).collect())
     }
 }

@@ -20,6 +20,9 @@ pub enum Error {
     /// A dataset, job or endpoint record error (unknown job, job not completed, ...).
     #[error(transparent)]
     Models(#[from] wb_models::Error),
+    /// An endpoint record, data-capture, invocation or local-backend error.
+    #[error(transparent)]
+    Serving(#[from] wb_serving::Error),
     /// A store URI that does not name an S3 location.
     #[error("{uri} is not an S3 store URI (expected s3://bucket[/prefix])")]
     NotS3 {

@@ -32,7 +32,7 @@
 //! ```
 //!
 //! [`SageMakerRuntime`] is SageMaker Runtime's `InvokeEndpoint` behind the workbench's one
-//! invocation interface ([`wb_models::invoke::InvokeEndpoint`]), so `wb compare` scores
+//! invocation interface ([`wb_serving::invoke::InvokeEndpoint`]), so `wb compare` scores
 //! SageMaker endpoints exactly as it scores the local server's.
 //!
 //! [`hosting::Hosting`] deploys a `model.tar.gz` to a SageMaker endpoint (model, endpoint

@@ -1,11 +1,11 @@
 //! SageMaker Runtime's `InvokeEndpoint` through the AWS SDK, behind the workbench's one
-//! invocation interface ([`wb_models::invoke::InvokeEndpoint`]).
+//! invocation interface ([`wb_serving::invoke::InvokeEndpoint`]).
 //!
 //! Code that scores endpoints (`wb compare`, `wb endpoints invoke`) takes an
 //! `Arc<dyn InvokeEndpoint>`: the local server's `RuntimeClient` is one implementation,
-//! [`SageMakerRuntime`] the other. Errors become [`wb_models::Error::Invocation`] with AWS's
+//! [`SageMakerRuntime`] the other. Errors become [`wb_serving::Error::Invocation`] with AWS's
 //! error code and HTTP status, so callers retry throttling and server faults the same way on
-//! both backends ([`wb_models::Error::is_retryable`]); a `ModelError` keeps the model's own
+//! both backends ([`wb_serving::Error::is_retryable`]); a `ModelError` keeps the model's own
 //! status and message. The SDK's own retries are turned off, so the caller's retry policy is
 //! the only one.
 //!
@@ -13,7 +13,7 @@
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
 //! use wb_aws::SageMakerRuntime;
-//! use wb_models::invoke::{InvokeEndpoint, InvokeRequest};
+//! use wb_serving::invoke::{InvokeEndpoint, InvokeRequest};
 //!
 //! let sdk = wb_aws::aws_config::load_defaults(wb_aws::aws_config::BehaviorVersion::latest()).await;
 //! let runtime: Arc<dyn InvokeEndpoint> = Arc::new(SageMakerRuntime::from_sdk_config(&sdk));
@@ -33,7 +33,7 @@ use aws_sdk_sagemakerruntime::config::retry::RetryConfig;
 use aws_sdk_sagemakerruntime::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_sagemakerruntime::operation::invoke_endpoint::InvokeEndpointError;
 use aws_sdk_sagemakerruntime::primitives::Blob;
-use wb_models::invoke::{InvokeEndpoint, InvokeRequest, InvokeResponse};
+use wb_serving::invoke::{InvokeEndpoint, InvokeRequest, InvokeResponse};
 
 /// Invokes SageMaker endpoints (or anything speaking SageMaker Runtime's API, such as the
 /// workbench's local server or moto) through the AWS SDK.
@@ -60,7 +60,7 @@ impl SageMakerRuntime {
 
 #[async_trait::async_trait]
 impl InvokeEndpoint for SageMakerRuntime {
-    async fn invoke_endpoint(&self, endpoint: &str, request: InvokeRequest) -> wb_models::Result<InvokeResponse> {
+    async fn invoke_endpoint(&self, endpoint: &str, request: InvokeRequest) -> wb_serving::Result<InvokeResponse> {
         let output = self
             .client
             .invoke_endpoint()
@@ -83,12 +83,12 @@ impl InvokeEndpoint for SageMakerRuntime {
 }
 
 /// Maps an SDK failure to the workbench's invocation error: AWS's code and status for service
-/// errors (a `ModelError` carries the model's own status and message), [`wb_models::Error::Server`]
+/// errors (a `ModelError` carries the model's own status and message), [`wb_serving::Error::Server`]
 /// when no answer came back (connection refused, timeout).
-fn invocation_error(endpoint: &str, err: SdkError<InvokeEndpointError, HttpResponse>) -> wb_models::Error {
+fn invocation_error(endpoint: &str, err: SdkError<InvokeEndpointError, HttpResponse>) -> wb_serving::Error {
     let status = err.raw_response().map(|r| r.status().as_u16());
     let Some(status) = status else {
-        return wb_models::Error::Server {
+        return wb_serving::Error::Server {
             message: format!("cannot reach SageMaker Runtime for {endpoint}: {}", DisplayErrorContext(&err)),
         };
     };
@@ -104,5 +104,5 @@ fn invocation_error(endpoint: &str, err: SdkError<InvokeEndpointError, HttpRespo
         }
         other => other.message().unwrap_or("no message").to_owned(),
     };
-    wb_models::Error::Invocation { endpoint: endpoint.to_owned(), code, status, message }
+    wb_serving::Error::Invocation { endpoint: endpoint.to_owned(), code, status, message }
 }

@@ -296,7 +296,7 @@ fn seconds_i32(secs: u64) -> i32 {
 }
 
 /// Where a job stands, as [`Training::wait`] reports it: the backend interface's progress type.
-pub use wb_models::backend::TrainingProgress;
+pub use wb_models::training::TrainingProgress;
 
 /// A completed training job.
 #[derive(Clone, Debug, PartialEq)]

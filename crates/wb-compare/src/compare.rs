@@ -5,7 +5,7 @@
 //! ```no_run
 //! # async fn run(store: wb_core::DynObjectStore) -> wb_compare::Result<()> {
 //! use std::sync::Arc;
-//! use wb_models::invoke::RuntimeClient;
+//! use wb_serving::invoke::RuntimeClient;
 //!
 //! let invoker = Arc::new(RuntimeClient::new("http://127.0.0.1:8080")?);
 //! let comparison = wb_compare::compare(store, invoker).seed(7).concurrency(8).await?;
@@ -27,8 +27,8 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use wb_core::{DatasetName, DynObjectStore, ModelName};
 use wb_datasets::{Datasets, Manifest};
-use wb_models::invoke::InvokeEndpoint;
 use wb_models::registry::{ModelRecord, Registry};
+use wb_serving::invoke::InvokeEndpoint;
 
 use crate::error::{Error, Result};
 use crate::explain;

@@ -13,9 +13,12 @@ pub enum Error {
     /// A dataset error (unknown dataset, not partitioned, a file failing its hash).
     #[error(transparent)]
     Datasets(#[from] wb_datasets::Error),
-    /// A registry, endpoint or invocation error.
+    /// A registry or training-job error.
     #[error(transparent)]
     Models(#[from] wb_models::Error),
+    /// An endpoint or invocation error.
+    #[error(transparent)]
+    Serving(#[from] wb_serving::Error),
     /// Nothing to compare.
     #[error("no registered models to compare{hint}")]
     NoModels {
@@ -57,7 +60,7 @@ pub enum Error {
         attempts: u32,
         /// The last failure.
         #[source]
-        source: wb_models::Error,
+        source: wb_serving::Error,
     },
     /// An option is out of range.
     #[error("{option}: {message}")]

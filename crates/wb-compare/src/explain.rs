@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use wb_datasets::{Manifest, SplitData};
-use wb_models::invoke::InvokeEndpoint;
+use wb_serving::invoke::InvokeEndpoint;
 
 use crate::compare::{CompareOptions, argmax, finite, permutation, primary_metric};
 use crate::error::{Error, Result};

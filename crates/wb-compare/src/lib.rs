@@ -5,7 +5,7 @@
 //! together, on the same rows, through what will serve them:
 //!
 //! - [`score`]: the test split as CSV batches, sent through
-//!   [`wb_models::invoke::InvokeEndpoint`] with bounded concurrency and retries, answers checked
+//!   [`wb_serving::invoke::InvokeEndpoint`] with bounded concurrency and retries, answers checked
 //!   row by row;
 //! - [`compare`](mod@compare): model selection and partition discipline, then everything below, assembled
 //!   into a [`report::Report`];
@@ -22,7 +22,7 @@
 //! ```no_run
 //! # async fn run(store: wb_core::DynObjectStore) -> wb_compare::Result<()> {
 //! use std::sync::Arc;
-//! use wb_models::invoke::RuntimeClient;
+//! use wb_serving::invoke::RuntimeClient;
 //!
 //! let invoker = Arc::new(RuntimeClient::new("http://127.0.0.1:8080")?);
 //! let comparison = wb_compare::compare(store.clone(), invoker).seed(7).slice_by("alcohol").await?;

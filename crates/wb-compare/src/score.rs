@@ -17,7 +17,7 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use rand::Rng;
 use wb_datasets::{Manifest, SplitData, Task};
-use wb_models::invoke::{InvokeEndpoint, InvokeRequest};
+use wb_serving::invoke::{InvokeEndpoint, InvokeRequest};
 
 use crate::error::{Error, Result};
 

@@ -18,8 +18,8 @@ use std::sync::Arc;
 
 use wb_models::ModelArtifact;
 use wb_models::container::{self, ContainerPaths};
-use wb_models::endpoints::DEFAULT_VARIANT;
-use wb_models::server::{LoadedEndpoint, ModelServer, serve};
+use wb_serving::endpoints::DEFAULT_VARIANT;
+use wb_serving::server::{LoadedEndpoint, ModelServer, serve};
 
 /// SageMaker's default inference port.
 const DEFAULT_PORT: u16 = 8080;

@@ -3,7 +3,7 @@
 /// Result alias of `wb-models`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything that can go wrong training, packaging, serving, registering or cleaning up models.
+/// Everything that can go wrong training, packaging, reading or registering models.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -51,9 +51,6 @@ pub enum Error {
         /// The job.
         name: String,
     },
-    /// A backend's own failure (SageMaker's, or a user's backend), with its message.
-    #[error(transparent)]
-    Backend(Box<dyn std::error::Error + Send + Sync + 'static>),
     /// The training job was stopped on request before it finished.
     #[error("training job {name:?} was stopped on request")]
     JobStopped {
@@ -100,14 +97,6 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
-    /// An invocation request is malformed (the container's 4xx).
-    #[error("{message}")]
-    BadRequest {
-        /// The HTTP status the container answers with (400, 413, 415, 406).
-        status: u16,
-        /// What was wrong, naming the row, column and value.
-        message: String,
-    },
     /// No endpoint of that name is deployed.
     #[error("endpoint {name:?} does not exist (see `wb endpoints list`)")]
     UnknownEndpoint {
@@ -140,33 +129,9 @@ pub enum Error {
         /// What to do.
         advice: String,
     },
-    /// An endpoint refused an invocation.
-    #[error("endpoint {endpoint:?} answered {code} (HTTP {status}): {message}")]
-    Invocation {
-        /// The endpoint.
-        endpoint: String,
-        /// AWS's error code (`ValidationError`, `ModelError`, ...).
-        code: String,
-        /// The HTTP status.
-        status: u16,
-        /// The message.
-        message: String,
-    },
-    /// A data-capture configuration is invalid (sampling percentage, capture options, content types).
-    #[error("invalid data-capture configuration: {reason}")]
-    InvalidCapture {
-        /// What is wrong.
-        reason: String,
-    },
-    /// Inference failed inside the server (not the request's fault; the container's 500).
-    #[error("inference failed: {message}")]
-    Inference {
-        /// What happened.
-        message: String,
-    },
-    /// The local model server could not be started, reached or stopped.
-    #[error("local server: {message}")]
-    Server {
+    /// An in-process task (training, packing, decoding a model) panicked or was cancelled.
+    #[error("{message}")]
+    Task {
         /// What happened.
         message: String,
     },
@@ -191,21 +156,6 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether retrying the same invocation may succeed: throttling (`ThrottlingException`,
-    /// HTTP 429), server faults (HTTP 5xx: `InternalFailure`, `ServiceUnavailable`) and a
-    /// server that could not be reached. A model's own error (`ModelError`, 424) and a
-    /// `ValidationError` are not retried.
-    #[must_use]
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            Self::Invocation { code, status, .. } => {
-                *status == 429 || (*status >= 500 && *status != 501) || code.contains("Throttling")
-            }
-            Self::Server { .. } => true,
-            _ => false,
-        }
-    }
-
     pub(crate) fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
         Self::Io { path: path.as_ref().display().to_string(), source }
     }
@@ -216,9 +166,5 @@ impl Error {
 
     pub(crate) fn hyperparameter(name: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::Hyperparameter { name: name.into(), reason: reason.into() }
-    }
-
-    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
-        Self::BadRequest { status: 400, message: message.into() }
     }
 }

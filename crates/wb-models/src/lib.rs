@@ -1,66 +1,59 @@
-//! # wb-models — train, package, serve, register and clean up models
+//! # wb-models — what a model is: algorithms, training, artefacts and the registry
 //!
 //! - [`algorithm`]: the linfa algorithms and their hyperparameters (SageMaker's string map,
 //!   validated into typed parameters);
+//! - [`model`]: fitted models as plain structures, and their predictions;
+//! - [`metrics`]: validation and comparison metrics (checked against scikit-learn);
 //! - [`container`]: the SageMaker training-container contract (`/opt/ml/...`), used in-process
 //!   by local training jobs and by the `wb-container` image alike;
-//! - [`training`]: local training jobs (work directory, status, `model.tar.gz` in the store);
+//! - [`training`]: local training jobs (work directory, status, `model.tar.gz` in the store),
+//!   their records, and how a caller follows and stops one ([`TrainControl`]);
 //! - [`artifact`]: `model.tar.gz` (fitted model, input schema, metadata);
-//! - [`inference`], [`server`], [`capture`]: the model server speaking SageMaker's container
-//!   contract and Runtime API, with data capture in SageMaker's format;
-//! - [`endpoints`]: endpoint records, the catalog the server loads them from;
-//! - [`local`]: the local server's record and lifecycle (`servers/local.json`);
-//! - [`invoke`]: a client for `InvokeEndpoint` on the local server;
+//! - [`schema`]: the input schema a model was trained on;
+//! - [`layout`]: where jobs, endpoints, registrations and captures live in the store;
+//! - [`records`]: reading the JSON records kept there;
 //! - [`registry`]: registered models, one document each, written conditionally;
-//! - [`clean`]: removing what the project created;
-//! - [`backend`]: the backend interface ([`backend::Backend`]) and the local backend
-//!   ([`backend::LocalBackend`]); `wb-aws` implements it for SageMaker;
-//! - `testkit` (feature `testkit`): the conformance suite every backend runs.
+//! - `testkit` (feature `testkit`): a partitioned toy dataset for tests, and `metrics::fixture`.
 //!
-//! An experiment in a few lines — train on a partitioned dataset, deploy, register:
+//! Serving a model — endpoints, the model server, `InvokeEndpoint`, backends and clean-up —
+//! is `wb-serving`'s, which builds on this crate.
+//!
+//! Train on a partitioned dataset, read the model back, and look at the registry:
 //!
 //! ```no_run
 //! # async fn experiment(store: wb_core::DynObjectStore) -> wb_models::Result<()> {
-//! use wb_core::{DatasetName, EndpointName, ModelName};
-//! use wb_models::{endpoints::Endpoints, registry::Registry, training::TrainingJobs};
+//! use wb_core::DatasetName;
+//! use wb_models::{Registry, TrainingJobs};
 //!
-//! let job = TrainingJobs::new(store.clone())
+//! let jobs = TrainingJobs::new(store.clone());
+//! let job = jobs
 //!     .train(&DatasetName::parse("wine-quality")?, "random-forest")
 //!     .hyperparameter("num_trees", "100")
 //!     .await?;
-//! let endpoint = Endpoints::new(store.clone()).deploy(&job.name, &EndpointName::parse("wine-forest")?).await?;
-//! let model = Registry::new(store)
-//!     .register(&ModelName::parse("wine-forest")?, &endpoint.name)
-//!     .description("100 trees")
-//!     .await?;
-//! assert_eq!(model.fingerprint, job.fingerprint);
+//! println!("{} → {:?}: {:?}", job.name, job.model_artifact, job.metrics);
+//! for model in Registry::new(store).list().await? {
+//!     println!("{}: {} on {}, serving at {}", model.name, model.algorithm, model.dataset, model.endpoint);
+//! }
 //! # Ok(()) }
 //! ```
 
 pub mod algorithm;
 pub mod artifact;
-pub mod backend;
-pub mod capture;
-pub mod clean;
 pub mod container;
-pub mod endpoints;
 mod error;
-pub mod inference;
-pub mod invoke;
 pub mod layout;
-pub mod local;
 pub mod metrics;
 pub mod model;
-mod records;
+pub mod records;
 pub mod registry;
 pub mod schema;
-pub mod server;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod training;
 
 pub use artifact::{ModelArtifact, ModelMetadata};
-pub use backend::{Backend, DynBackend, LocalBackend};
 pub use error::{Error, Result};
 pub use model::{FittedModel, Prediction};
+pub use registry::{ModelRecord, Promotion, Registry};
 pub use schema::ModelSchema;
+pub use training::{JobRecord, JobStatus, TrainControl, TrainingJobs, TrainingProgress};

@@ -1,4 +1,5 @@
-//! Reading the JSON records (jobs, endpoints, registered models) the crate keeps in the store.
+//! Reading the JSON records (jobs, endpoints, registered models) kept in the store, at the
+//! paths of [`crate::layout`]; `wb-serving` reads endpoint records with them too.
 
 use serde::de::DeserializeOwned;
 use wb_core::{DynObjectStore, ObjectPath, ObjectStoreExt};
@@ -6,7 +7,10 @@ use wb_core::{DynObjectStore, ObjectPath, ObjectStoreExt};
 use crate::error::{Error, Result};
 
 /// The record at `path`, or `missing()` when there is none.
-pub(crate) async fn get<T: DeserializeOwned>(
+///
+/// # Errors
+/// `missing()`; store errors, and a record that is not valid JSON of `T`.
+pub async fn get<T: DeserializeOwned>(
     store: &DynObjectStore,
     path: &ObjectPath,
     missing: impl FnOnce() -> Error,
@@ -19,7 +23,10 @@ pub(crate) async fn get<T: DeserializeOwned>(
 }
 
 /// Every record below `root` whose path has `segments` segments and passes `is_record`.
-pub(crate) async fn list<T: DeserializeOwned>(
+///
+/// # Errors
+/// Store errors, and a record that is not valid JSON of `T`.
+pub async fn list<T: DeserializeOwned>(
     store: &DynObjectStore,
     root: &ObjectPath,
     segments: usize,

@@ -16,10 +16,22 @@ use wb_core::{
     Timestamp,
 };
 
-use crate::endpoints::Endpoints;
 use crate::error::{Error, Result};
 use crate::training::TrainingJobs;
 use crate::{layout, records};
+
+/// What a registration takes from the endpoint record (`endpoints/<endpoint>.json`, written by
+/// `wb-serving`'s deployments and backends, at [`layout::endpoint_record`]).
+#[derive(Deserialize)]
+struct Served {
+    name: EndpointName,
+    job: JobName,
+    model_artifact: String,
+    algorithm: String,
+    dataset: DatasetName,
+    fingerprint: ContentHash,
+    backend: BackendKind,
+}
 
 /// `registry/models/<model>.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -216,7 +228,10 @@ impl RegisterModel {
     }
 
     async fn run(self) -> Result<ModelRecord> {
-        let endpoint = Endpoints::new(self.store.clone()).get(&self.endpoint).await?;
+        let endpoint: Served = records::get(&self.store, &layout::endpoint_record(&self.endpoint), || {
+            Error::UnknownEndpoint { name: self.endpoint.to_string() }
+        })
+        .await?;
         let job = TrainingJobs::new(self.store.clone()).get(&endpoint.job).await?;
         let record = ModelRecord {
             name: self.name.clone(),

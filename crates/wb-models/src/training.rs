@@ -20,9 +20,11 @@
 //! ```
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use wb_core::{
@@ -32,7 +34,6 @@ use wb_datasets::{Datasets, Split};
 
 use crate::algorithm::Algorithm;
 use crate::artifact::pack_dir;
-use crate::backend::{TrainControl, TrainingProgress};
 use crate::container::{self, ALGORITHM_KEY, ChannelConfig, ContainerPaths, METADATA_CHANNEL};
 use crate::error::{Error, Result};
 use crate::schema::ModelSchema;
@@ -332,12 +333,12 @@ impl TrainRequest {
             let _ = phase.send("Training");
             tokio::task::spawn_blocking(move || container::train(&run_paths, Some(&job_name)))
                 .await
-                .map_err(|e| Error::Server { message: format!("training task failed: {e}") })??;
+                .map_err(|e| Error::Task { message: format!("training task failed: {e}") })??;
             let _ = phase.send("Uploading");
             let model_dir = paths.model_dir();
             let packed = tokio::task::spawn_blocking(move || pack_dir(&model_dir))
                 .await
-                .map_err(|e| Error::Server { message: format!("packing task failed: {e}") })??;
+                .map_err(|e| Error::Task { message: format!("packing task failed: {e}") })??;
             let artifact_path = layout::model_artifact(&job);
             self.store.put(&artifact_path, packed.into()).await?;
             let metrics: BTreeMap<String, f64> = {
@@ -416,4 +417,59 @@ pub fn default_job_name(dataset: &DatasetName, algorithm: &str, now: chrono::Dat
     let prefix: String = dataset.as_str().chars().take(budget).collect();
     let prefix = prefix.trim_end_matches('-');
     Ok(JobName::parse(format!("{prefix}-{algorithm}-{stamp}"))?)
+}
+
+/// One step of a running training job, as the backend sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrainingProgress {
+    /// The job.
+    pub job: String,
+    /// `InProgress`, `Completed`, `Failed`, `Stopping` or `Stopped`.
+    pub status: String,
+    /// SageMaker's finer status (`Starting`, `Downloading`, `Training`, `Uploading`, ...); the
+    /// local backend reports the same phases.
+    pub secondary_status: String,
+    /// The latest status message, or the failure reason.
+    pub message: Option<String>,
+    /// Time since the job started.
+    pub elapsed: Duration,
+}
+
+/// How the caller follows and stops a training job: a progress callback and a cancellation
+/// future. When `cancel` resolves first, the backend stops the job (SageMaker:
+/// `StopTrainingJob`, then waits until it is `Stopped`; local: the job is recorded `Stopped`
+/// and its model is not stored) and returns an error.
+pub struct TrainControl {
+    /// Called on every change of status.
+    pub progress: Box<dyn FnMut(&TrainingProgress) + Send>,
+    /// Resolves when the caller wants the job stopped.
+    pub cancel: Pin<Box<dyn Future<Output = ()> + Send>>,
+}
+
+impl TrainControl {
+    /// Calls `progress` on every change of status.
+    #[must_use]
+    pub fn on_progress(mut self, progress: impl FnMut(&TrainingProgress) + Send + 'static) -> Self {
+        self.progress = Box::new(progress);
+        self
+    }
+
+    /// Stops the job when `cancel` resolves (Ctrl-C, a deadline, a token).
+    #[must_use]
+    pub fn cancel_on(mut self, cancel: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.cancel = Box::pin(cancel);
+        self
+    }
+}
+
+impl Default for TrainControl {
+    fn default() -> Self {
+        Self { progress: Box::new(|_| {}), cancel: Box::pin(std::future::pending()) }
+    }
+}
+
+impl fmt::Debug for TrainControl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrainControl").finish_non_exhaustive()
+    }
 }

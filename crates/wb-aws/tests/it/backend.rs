@@ -15,9 +15,9 @@ use wb_aws::testkit::Moto;
 use wb_aws::{Encryption, S3Store};
 use wb_core::{BackendKind, Config, DatasetName, DynObjectStore, JobName, LoadedConfig, ObjectPath};
 use wb_datasets::{Datasets, RegisterRequest};
-use wb_models::endpoints::EndpointRecord;
-use wb_models::testkit::{BackendFixture, ConformanceHooks, backend_conformance};
 use wb_models::training::{JobRecord, TrainingJobs};
+use wb_serving::endpoints::EndpointRecord;
+use wb_serving::testkit::{BackendFixture, ConformanceHooks, backend_conformance};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/wb-test";
 const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/workbench:test";

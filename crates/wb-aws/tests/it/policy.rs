@@ -81,7 +81,7 @@ use wb_aws::testkit::{Moto, s3_client};
 use wb_aws::training::{ChannelSpec, Training, TrainingSpec};
 use wb_aws::{Encryption, MIN_PART_SIZE, S3Store, SageMakerRuntime};
 use wb_core::{EndpointName, JobName, ModelName, ObjectStore, PROJECT_TAG, PutMode};
-use wb_models::invoke::{InvokeEndpoint, InvokeRequest};
+use wb_serving::invoke::{InvokeEndpoint, InvokeRequest};
 
 use super::{KMS_KEY, fixture, path};
 

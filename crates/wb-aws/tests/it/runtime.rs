@@ -10,11 +10,11 @@ use wb_aws::aws_config::{BehaviorVersion, Region, SdkConfig};
 use wb_aws::testkit::Moto;
 use wb_core::{DatasetName, DynObjectStore, EndpointName, JobName, LocalStore, ModelName};
 use wb_datasets::{Datasets, RegisterRequest};
-use wb_models::endpoints::{Endpoints, StoreCatalog};
-use wb_models::invoke::{InvokeEndpoint, InvokeRequest, RuntimeClient};
 use wb_models::registry::Registry;
-use wb_models::server::{ModelServer, RunningServer};
 use wb_models::training::TrainingJobs;
+use wb_serving::endpoints::{Endpoints, StoreCatalog};
+use wb_serving::invoke::{InvokeEndpoint, InvokeRequest, RuntimeClient};
+use wb_serving::server::{ModelServer, RunningServer};
 
 /// An SDK configuration pointing every call at `url`, with test credentials.
 fn sdk_for(url: &str) -> SdkConfig {
@@ -102,7 +102,7 @@ async fn the_sdk_client_speaks_to_the_local_model_server() {
     // SageMaker's error shapes, decoded by the SDK into the workbench's error.
     let unknown = runtime.invoke_endpoint("no-such-endpoint", csv_request("1,red\n")).await.expect_err("unknown");
     match &unknown {
-        wb_models::Error::Invocation { code, status, message, .. } => {
+        wb_serving::Error::Invocation { code, status, message, .. } => {
             assert_eq!((code.as_str(), *status), ("ValidationError", 400), "{unknown}");
             assert!(message.contains("no-such-endpoint"), "{message}");
         }
@@ -111,7 +111,7 @@ async fn the_sdk_client_speaks_to_the_local_model_server() {
     assert!(!unknown.is_retryable());
     let bad = runtime.invoke_endpoint("toy-logistic", csv_request("1,red,extra\n")).await.expect_err("bad row");
     match &bad {
-        wb_models::Error::Invocation { code, status, message, .. } => {
+        wb_serving::Error::Invocation { code, status, message, .. } => {
             assert_eq!((code.as_str(), *status), ("ModelError", 424), "{bad}");
             assert!(message.starts_with("the model answered 400"), "{message}");
         }
@@ -158,7 +158,7 @@ async fn an_unreachable_runtime_is_a_retryable_server_error() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
     let runtime = SageMakerRuntime::from_sdk_config(&sdk_for(&format!("http://127.0.0.1:{port}")));
     let err = runtime.invoke_endpoint("ep", csv_request("1\n")).await.expect_err("nothing listens");
-    assert!(matches!(err, wb_models::Error::Server { .. }), "{err:?}");
+    assert!(matches!(err, wb_serving::Error::Server { .. }), "{err:?}");
     assert!(err.is_retryable());
     assert!(err.to_string().contains("cannot reach SageMaker Runtime for ep"), "{err}");
 }

@@ -1,7 +1,7 @@
 //! `wb clean`: remove what the project created.
 
 use anyhow::Result;
-use wb_models::clean::CleanOptions;
+use wb_serving::clean::CleanOptions;
 
 use crate::cli::CleanArgs;
 use crate::context::Context;

@@ -19,7 +19,7 @@ use wb_etl::tabular::{IngestOptions, IngestReport, ingest_csv};
 
 use wb_compare::compare::CompareOptions;
 use wb_compare::report::LeaderboardEntry;
-use wb_models::invoke::InvokeRequest;
+use wb_serving::invoke::InvokeRequest;
 use workbench::{Promoted, Registered};
 
 use crate::cli::{Backend, DemoArgs};

@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context as _, Result, bail};
 use wb_core::{DatasetName, EndpointName, JobName, ModelName};
-use wb_models::backend::Resources;
 use wb_models::registry::{ModelRecord, Registry};
 use wb_models::training::{JobRecord, TrainingJobs};
+use wb_serving::backend::Resources;
 
 use crate::cli::{JobsCommand, ModelsCommand, RegisterModelArgs, TrainArgs};
 use crate::context::Context;

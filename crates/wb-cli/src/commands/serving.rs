@@ -8,10 +8,10 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, bail};
 use serde::Serialize;
 use wb_core::{BackendKind, DynObjectStore, EndpointName, JobName, LoadedConfig};
-use wb_models::backend::{Resources, ServerLauncher};
-use wb_models::endpoints::{EndpointRecord, Endpoints};
-use wb_models::invoke::InvokeRequest;
-use wb_models::local::{self, ServerRecord};
+use wb_serving::backend::{Resources, ServerLauncher};
+use wb_serving::endpoints::{EndpointRecord, Endpoints};
+use wb_serving::invoke::InvokeRequest;
+use wb_serving::local::{self, ServerRecord};
 
 use crate::cli::{DeployArgs, EndpointsCommand, InvokeArgs, ServeArgs};
 use crate::context::Context;
@@ -107,10 +107,10 @@ impl BackgroundServe {
 
 #[async_trait::async_trait]
 impl ServerLauncher for BackgroundServe {
-    async fn launch(&self, store: &DynObjectStore, port: u16) -> wb_models::Result<ServerRecord> {
+    async fn launch(&self, store: &DynObjectStore, port: u16) -> wb_serving::Result<ServerRecord> {
         start_background_server(self, store, port)
             .await
-            .map_err(|e| wb_models::Error::Server { message: output::one_line(&e) })
+            .map_err(|e| wb_serving::Error::Server { message: output::one_line(&e) })
     }
 }
 
@@ -187,7 +187,7 @@ pub(crate) async fn serve(args: ServeArgs, ctx: &Context) -> Result<()> {
         ctx.store.clone(),
         &args.host,
         args.port,
-        wb_models::server::ServerOptions::default(),
+        wb_serving::server::ServerOptions::default(),
         shutdown,
         |record| {
             eprintln!("serving the endpoints of {} at {} (pid {})", ctx.store.uri(), record.url, record.pid);

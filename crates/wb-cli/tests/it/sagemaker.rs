@@ -25,9 +25,9 @@ use wb_aws::testkit::Moto;
 use wb_aws::{Encryption, S3Store};
 use wb_core::{DatasetName, DynObjectStore, ObjectPath};
 use wb_models::ModelArtifact;
-use wb_models::invoke::{InvokeEndpoint, InvokeRequest, InvokeResponse, RuntimeClient};
-use wb_models::server::{LoadedEndpoint, ModelServer, StaticCatalog};
 use wb_models::training::TrainingJobs;
+use wb_serving::invoke::{InvokeEndpoint, InvokeRequest, InvokeResponse, RuntimeClient};
+use wb_serving::server::{LoadedEndpoint, ModelServer, StaticCatalog};
 
 use crate::local::{csv, fails};
 use crate::s3::{Bucket, stdout_json, toy_csv, wb_env};
@@ -65,7 +65,7 @@ struct Recording {
 
 #[async_trait::async_trait]
 impl InvokeEndpoint for Recording {
-    async fn invoke_endpoint(&self, endpoint: &str, request: InvokeRequest) -> wb_models::Result<InvokeResponse> {
+    async fn invoke_endpoint(&self, endpoint: &str, request: InvokeRequest) -> wb_serving::Result<InvokeResponse> {
         let answer = self.client.invoke(endpoint, request).await?;
         self.answers.lock().expect("lock").insert(endpoint.to_owned(), answer.body.to_vec());
         Ok(answer)

@@ -11,11 +11,11 @@ use wb_compare::report::Report;
 use wb_compare::{Error, compare, render, reports};
 use wb_core::{DatasetName, DynObjectStore, EndpointName, JobName, LocalStore, ModelName, ObjectStoreExt, PutMode};
 use wb_datasets::{Datasets, RegisterRequest};
-use wb_models::endpoints::{Endpoints, StoreCatalog};
-use wb_models::invoke::{InvokeEndpoint, InvokeRequest, InvokeResponse, RuntimeClient};
 use wb_models::registry::{ModelRecord, Registry};
-use wb_models::server::ModelServer;
 use wb_models::training::TrainingJobs;
+use wb_serving::endpoints::{Endpoints, StoreCatalog};
+use wb_serving::invoke::{InvokeEndpoint, InvokeRequest, InvokeResponse, RuntimeClient};
+use wb_serving::server::ModelServer;
 
 pub(crate) struct Project {
     pub(crate) _dir: tempfile::TempDir,
@@ -140,7 +140,7 @@ impl Scripted {
 
 #[async_trait]
 impl InvokeEndpoint for Scripted {
-    async fn invoke_endpoint(&self, endpoint: &str, request: InvokeRequest) -> wb_models::Result<InvokeResponse> {
+    async fn invoke_endpoint(&self, endpoint: &str, request: InvokeRequest) -> wb_serving::Result<InvokeResponse> {
         self.total.fetch_add(1, Ordering::SeqCst);
         let call = {
             let mut calls = self.calls.lock().expect("lock");
@@ -150,7 +150,7 @@ impl InvokeEndpoint for Scripted {
         };
         let behaviour = self.behaviours.lock().expect("lock").get(endpoint).copied();
         let Some(behaviour) = behaviour else {
-            return Err(wb_models::Error::Invocation {
+            return Err(wb_serving::Error::Invocation {
                 endpoint: endpoint.into(),
                 code: "ValidationError".into(),
                 status: 400,
@@ -158,7 +158,7 @@ impl InvokeEndpoint for Scripted {
             });
         };
         let fail = |status: u16, code: &str| {
-            Err(wb_models::Error::Invocation {
+            Err(wb_serving::Error::Invocation {
                 endpoint: endpoint.into(),
                 code: code.into(),
                 status,
@@ -226,7 +226,7 @@ fn write_regression(path: &Path, rows: usize) {
 }
 
 /// A model server over the project's endpoints, and a client for it.
-async fn serve(p: &Project) -> (wb_models::server::RunningServer, Arc<dyn InvokeEndpoint>) {
+async fn serve(p: &Project) -> (wb_serving::server::RunningServer, Arc<dyn InvokeEndpoint>) {
     let server = ModelServer::builder(Arc::new(StoreCatalog::new(p.store.clone())))
         .build()
         .bind("127.0.0.1:0".parse().expect("addr"))

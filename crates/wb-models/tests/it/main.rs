@@ -1,5 +1,3 @@
 //! Integration tests of wb-models.
 
-mod backend;
 mod lifecycle;
-mod server;

@@ -2,15 +2,15 @@
 
 use std::time::Duration;
 
-use wb_models::backend::{Backend, LocalBackend, TrainControl, TrainJob};
-use wb_models::testkit::{BackendFixture, NoHooks, backend_conformance};
 use wb_models::training::{JobStatus, TrainingJobs};
+use wb_serving::backend::{Backend, LocalBackend, TrainControl, TrainJob};
+use wb_serving::testkit::{BackendFixture, NoHooks, backend_conformance};
 
-use crate::lifecycle::project;
+use wb_models::testkit::toy_project;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_local_backend_passes_the_conformance_suite() {
-    let p = project(600).await;
+    let p = toy_project(600).await;
     let backend = LocalBackend::new(p.store.clone());
     let fixture = BackendFixture::new(p.dataset.clone(), "logistic-regression", "4.2,17,red");
     backend_conformance(&backend, &fixture, &NoHooks).await;
@@ -18,7 +18,7 @@ async fn the_local_backend_passes_the_conformance_suite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_local_job_is_recorded_stopped_without_a_model() {
-    let p = project(600).await;
+    let p = toy_project(600).await;
     let backend = LocalBackend::new(p.store.clone());
     let job = wb_core::JobName::parse("toy-stopped").expect("job");
     // Cancelled at once: the job is recorded, then stopped before it can store a model.

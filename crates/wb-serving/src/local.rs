@@ -8,15 +8,15 @@
 //! [`status`] reports as down and the next start replaces.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use wb_core::{DynObjectStore, ObjectStoreExt, PutMode, Timestamp};
+use wb_models::layout;
 
 use crate::endpoints::{REVALIDATE_EVERY, StoreCatalog};
 use crate::error::{Error, Result};
-use crate::layout;
 use crate::server::{ModelServer, ServeReport, ServerOptions, serve};
 
 /// How long one health check waits (SageMaker's ping timeout).
@@ -69,7 +69,13 @@ pub async fn ping(url: &str) -> bool {
 
 /// Whether a `GET` of `url` answers 2xx within [`PING_TIMEOUT`].
 async fn answers_ok(url: &str) -> bool {
-    let Ok(client) = reqwest::Client::builder().timeout(PING_TIMEOUT).build() else {
+    // One client for every ping, built on first use. It keeps no idle connections: a pooled
+    // connection belongs to the runtime that opened it, and pings come from many runtimes
+    // (each test's, each command's).
+    static CLIENT: OnceLock<Option<reqwest::Client>> = OnceLock::new();
+    let client =
+        CLIENT.get_or_init(|| reqwest::Client::builder().timeout(PING_TIMEOUT).pool_max_idle_per_host(0).build().ok());
+    let Some(client) = client else {
         return false;
     };
     matches!(client.get(url).send().await, Ok(r) if r.status().is_success())

@@ -95,8 +95,8 @@ use futures::StreamExt as _;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use wb_models::artifact::ModelArtifact;
 
-use crate::artifact::ModelArtifact;
 use crate::capture::{CaptureConfig, CaptureReport, CaptureWriter, CaptureWriterOptions, Payload, new_uuid_v7};
 use crate::error::{Error, Result};
 use crate::inference::{self, Decoder};

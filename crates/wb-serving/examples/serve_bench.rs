@@ -3,7 +3,7 @@
 //! load generator such as `wrk`. `bench/serve.sh` runs it beside the gunicorn + Flask anchor.
 //!
 //! ```text
-//! cargo run --release -p wb-models --example serve_bench -- \
+//! cargo run --release -p wb-serving --example serve_bench -- \
 //!     [--addr 127.0.0.1:0] [--threads 2] [--capture DIR] [--sampling 100]
 //! ```
 //!
@@ -20,10 +20,10 @@ use std::sync::Arc;
 
 use wb_core::{ContentHash, DatasetName, LocalStore};
 use wb_datasets::{Encoding, FeatureEncoding, FeatureKind, Task};
-use wb_models::capture::CaptureConfig;
 use wb_models::model::LinearModel;
-use wb_models::server::{LoadedEndpoint, ModelServer};
 use wb_models::{FittedModel, ModelArtifact, ModelMetadata, ModelSchema};
+use wb_serving::capture::CaptureConfig;
+use wb_serving::server::{LoadedEndpoint, ModelServer};
 
 const FEATURES: [&str; 11] = [
     "fixed_acidity",

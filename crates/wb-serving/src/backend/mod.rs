@@ -8,13 +8,13 @@
 //! model server) and `wb_aws::backend::SageMakerBackend` (SageMaker training jobs, hosting,
 //! SageMaker Runtime and the model package mirror). Both record jobs and endpoints in the store
 //! in the same layout, and both pass one conformance suite
-//! (`wb_models::testkit::backend_conformance`, feature `testkit`); a backend written by a user
+//! (`wb_serving::testkit::backend_conformance`, feature `testkit`); a backend written by a user
 //! runs the same suite.
 //!
 //! ```no_run
-//! # async fn example(store: wb_core::DynObjectStore) -> wb_models::Result<()> {
+//! # async fn example(store: wb_core::DynObjectStore) -> wb_serving::Result<()> {
 //! use std::sync::Arc;
-//! use wb_models::backend::{Backend, LocalBackend, TrainControl, TrainJob};
+//! use wb_serving::backend::{Backend, LocalBackend, TrainControl, TrainJob};
 //!
 //! let backend: Arc<dyn Backend> = Arc::new(LocalBackend::new(store));
 //! let job = backend
@@ -28,37 +28,22 @@ mod local;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 use wb_core::{BackendKind, DatasetName, DynObjectStore, EndpointName, JobName, ModelName};
+use wb_models::registry::{ModelRecord, Promotion};
+use wb_models::training::JobRecord;
+/// How a caller follows and stops a training job, and the steps it sees: defined with local
+/// training jobs in [`wb_models::training`], re-exported here beside the [`Backend`] trait.
+pub use wb_models::training::{TrainControl, TrainingProgress};
 
 pub use self::local::{InProcessServer, LocalBackend, ServerLauncher};
 use crate::endpoints::EndpointRecord;
 use crate::error::Result;
 use crate::invoke::InvokeEndpoint;
 use crate::local::ServerStatus;
-use crate::registry::{ModelRecord, Promotion};
-use crate::training::JobRecord;
-
-/// One step of a running training job, as the backend sees it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TrainingProgress {
-    /// The job.
-    pub job: String,
-    /// `InProgress`, `Completed`, `Failed`, `Stopping` or `Stopped`.
-    pub status: String,
-    /// SageMaker's finer status (`Starting`, `Downloading`, `Training`, `Uploading`, ...); the
-    /// local backend reports the same phases.
-    pub secondary_status: String,
-    /// The latest status message, or the failure reason.
-    pub message: Option<String>,
-    /// Time since the job started.
-    pub elapsed: Duration,
-}
 
 /// A training job to run: what to learn, with what, and on which resources.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -147,45 +132,6 @@ impl Resources {
     #[must_use]
     pub fn is_default(&self) -> bool {
         self == &Self::default()
-    }
-}
-
-/// How the caller follows and stops a training job: a progress callback and a cancellation
-/// future. When `cancel` resolves first, the backend stops the job (SageMaker:
-/// `StopTrainingJob`, then waits until it is `Stopped`; local: the job is recorded `Stopped`
-/// and its model is not stored) and returns an error.
-pub struct TrainControl {
-    /// Called on every change of status.
-    pub progress: Box<dyn FnMut(&TrainingProgress) + Send>,
-    /// Resolves when the caller wants the job stopped.
-    pub cancel: Pin<Box<dyn Future<Output = ()> + Send>>,
-}
-
-impl TrainControl {
-    /// Calls `progress` on every change of status.
-    #[must_use]
-    pub fn on_progress(mut self, progress: impl FnMut(&TrainingProgress) + Send + 'static) -> Self {
-        self.progress = Box::new(progress);
-        self
-    }
-
-    /// Stops the job when `cancel` resolves (Ctrl-C, a deadline, a token).
-    #[must_use]
-    pub fn cancel_on(mut self, cancel: impl Future<Output = ()> + Send + 'static) -> Self {
-        self.cancel = Box::pin(cancel);
-        self
-    }
-}
-
-impl Default for TrainControl {
-    fn default() -> Self {
-        Self { progress: Box::new(|_| {}), cancel: Box::pin(std::future::pending()) }
-    }
-}
-
-impl fmt::Debug for TrainControl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TrainControl").finish_non_exhaustive()
     }
 }
 
@@ -290,7 +236,7 @@ pub struct Capabilities {
 
 /// The operations every backend provides. Implementations record training jobs in
 /// `training/<job>/job.json` and endpoints in `endpoints/<endpoint>.json` of [`Backend::store`]
-/// (the layout of [`crate::layout`]), so everything reading the store — listings, the
+/// (the layout of [`wb_models::layout`]), so everything reading the store — listings, the
 /// comparison, monitoring — works unchanged on any backend.
 #[async_trait::async_trait]
 pub trait Backend: Send + Sync + fmt::Debug {
@@ -307,14 +253,14 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// records it; `control` follows and may stop it.
     ///
     /// # Errors
-    /// Invalid requests before anything runs; [`crate::Error::JobFailed`] (or the backend's
+    /// Invalid requests before anything runs; [`wb_models::Error::JobFailed`] (or the backend's
     /// own failure) with the reason; cancellation.
     async fn train(&self, job: TrainJob, control: TrainControl) -> Result<JobRecord>;
 
     /// Hosts a completed job's model on an endpoint and records it.
     ///
     /// # Errors
-    /// [`crate::Error::JobNotCompleted`], capture settings out of range, hosting failures.
+    /// [`wb_models::Error::JobNotCompleted`], capture settings out of range, hosting failures.
     async fn deploy(&self, deploy: DeployEndpoint) -> Result<EndpointRecord>;
 
     /// Makes sure endpoints can be invoked (the local backend starts its server when none

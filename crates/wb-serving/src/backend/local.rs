@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use wb_core::{BackendKind, DynObjectStore, ModelName};
+use wb_models::registry::{ModelRecord, Promotion};
+use wb_models::training::{JobRecord, TrainingJobs};
 
 use super::{Backend, Capabilities, DeployEndpoint, EndpointStatus, Resource, Serving, TrainControl, TrainJob};
 use crate::capture::CaptureConfig;
@@ -14,9 +16,7 @@ use crate::endpoints::{EndpointRecord, Endpoints};
 use crate::error::{Error, Result};
 use crate::invoke::RuntimeClient;
 use crate::local::{self, ServerRecord, ServerStatus};
-use crate::registry::{ModelRecord, Promotion};
 use crate::server::{ServeReport, ServerOptions};
-use crate::training::{JobRecord, TrainingJobs};
 
 /// Starts the local model server when no server of the store answers.
 ///
@@ -159,7 +159,7 @@ impl Backend for LocalBackend {
         if let Some(name) = job.job {
             request = request.job_name(name);
         }
-        request.await
+        Ok(request.await?)
     }
 
     async fn deploy(&self, deploy: DeployEndpoint) -> Result<EndpointRecord> {

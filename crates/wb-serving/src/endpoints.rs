@@ -20,14 +20,14 @@ use wb_core::{
     BackendKind, ContentHash, DatasetName, DynObjectStore, ETag, EndpointName, JobName, ObjectStoreExt, PutMode,
     Timestamp,
 };
+use wb_models::artifact::ModelArtifact;
+use wb_models::training::{JobStatus, TrainingJobs};
+use wb_models::{layout, records};
 
-use crate::artifact::ModelArtifact;
 use crate::capture::CaptureConfig;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::inference::Decoder;
 use crate::server::{EndpointCatalog, LoadedEndpoint};
-use crate::training::{JobStatus, TrainingJobs};
-use crate::{layout, records};
 
 /// The production variant every local endpoint has (SageMaker's default name).
 pub const DEFAULT_VARIANT: &str = "AllTraffic";
@@ -93,7 +93,8 @@ impl Endpoints {
     /// The local server never serves records whose `backend` is not `local`.
     ///
     /// # Errors
-    /// [`Error::Conflict`] when another deploy wrote the record at the same time; store errors.
+    /// [`wb_models::Error::Conflict`] when another deploy wrote the record at the same time;
+    /// store errors.
     pub async fn record(&self, record: EndpointRecord) -> Result<EndpointRecord> {
         put_record(&self.store, record).await
     }
@@ -101,12 +102,12 @@ impl Endpoints {
     /// An endpoint's record.
     ///
     /// # Errors
-    /// [`Error::UnknownEndpoint`] when there is none.
+    /// [`wb_models::Error::UnknownEndpoint`] when there is none.
     pub async fn get(&self, endpoint: &EndpointName) -> Result<EndpointRecord> {
-        records::get(&self.store, &layout::endpoint_record(endpoint), || Error::UnknownEndpoint {
+        Ok(records::get(&self.store, &layout::endpoint_record(endpoint), || wb_models::Error::UnknownEndpoint {
             name: endpoint.to_string(),
         })
-        .await
+        .await?)
     }
 
     /// Every endpoint, by name.
@@ -123,7 +124,7 @@ impl Endpoints {
     /// Removes an endpoint's record (the server stops serving it within a second).
     ///
     /// # Errors
-    /// [`Error::UnknownEndpoint`] when there is none.
+    /// [`wb_models::Error::UnknownEndpoint`] when there is none.
     pub async fn delete(&self, endpoint: &EndpointName) -> Result<()> {
         self.get(endpoint).await?;
         Ok(self.store.delete(&layout::endpoint_record(endpoint)).await?)
@@ -159,11 +160,12 @@ impl DeployRequest {
         let artifact_uri = match (&job.status, &job.model_artifact) {
             (JobStatus::Completed, Some(uri)) => uri.clone(),
             _ => {
-                return Err(Error::JobNotCompleted {
+                return Err(wb_models::Error::JobNotCompleted {
                     name: self.job.to_string(),
                     status: job.status.to_string(),
                     reason: job.failure_reason.clone(),
-                });
+                }
+                .into());
             }
         };
         // Fail now, not at the first request, when the artefact is missing or unreadable.
@@ -204,7 +206,8 @@ async fn put_record(store: &DynObjectStore, mut record: EndpointRecord) -> Resul
     match store.put_json(&path, &record, mode).await {
         Ok(_) => Ok(record),
         Err(wb_core::Error::AlreadyExists { .. } | wb_core::Error::PreconditionFailed { .. }) => {
-            Err(Error::Conflict { what: format!("endpoint {}", record.name), advice: "deploy again".into() })
+            Err(wb_models::Error::Conflict { what: format!("endpoint {}", record.name), advice: "deploy again".into() }
+                .into())
         }
         Err(e) => Err(e.into()),
     }
@@ -219,17 +222,22 @@ impl IntoFuture for DeployRequest {
     }
 }
 
-/// Reads a `model.tar.gz` from the store by URI.
+/// Reads a `model.tar.gz` from the store by URI. Unpacking and parsing the model runs on
+/// tokio's blocking pool, off the runtime's workers.
 ///
 /// # Errors
-/// [`Error::Artifact`] when the URI is outside the store or the archive is invalid.
+/// [`wb_models::Error::Artifact`] when the URI is outside the store or the archive is invalid.
 pub async fn load_artifact(store: &DynObjectStore, uri: &str) -> Result<ModelArtifact> {
-    let path = store.uri().relative_object(uri).ok_or_else(|| Error::Artifact {
+    let path = store.uri().relative_object(uri).ok_or_else(|| wb_models::Error::Artifact {
         what: uri.to_owned(),
         message: format!("is not inside the store {}", store.uri()),
     })?;
     let bytes = store.get(&path).await?.bytes;
-    ModelArtifact::from_tar_gz(uri, &bytes)
+    let what = uri.to_owned();
+    let artifact = tokio::task::spawn_blocking(move || ModelArtifact::from_tar_gz(&what, &bytes))
+        .await
+        .map_err(|e| wb_models::Error::Task { message: format!("decoding {uri} failed: {e}") })??;
+    Ok(artifact)
 }
 
 struct Cached {

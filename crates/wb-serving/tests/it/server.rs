@@ -14,10 +14,10 @@ use tokio::net::TcpStream;
 use tower::ServiceExt as _;
 use wb_core::{ContentHash, DatasetName, LocalStore, ObjectStore};
 use wb_datasets::{Encoding, FeatureEncoding, FeatureKind, Task};
-use wb_models::capture::{CaptureConfig, CaptureWriterOptions};
 use wb_models::model::LinearModel;
-use wb_models::server::{LoadedEndpoint, MAX_BODY_BYTES, ModelServer, ServerOptions, StaticCatalog};
 use wb_models::{FittedModel, ModelArtifact, ModelMetadata, ModelSchema};
+use wb_serving::capture::{CaptureConfig, CaptureWriterOptions};
+use wb_serving::server::{LoadedEndpoint, MAX_BODY_BYTES, ModelServer, ServerOptions, StaticCatalog};
 
 /// A hand-built binary logistic model over `x` (numeric, mean 1.0) and `colour`
 /// (categorical: red, blue): score = 0.25 + 1.0·x − 0.5·colour.

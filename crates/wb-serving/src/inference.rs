@@ -81,10 +81,10 @@ use foldhash::fast::FixedState;
 use ndarray::Array2;
 use serde_json::Value;
 use wb_datasets::FeatureKind;
+use wb_models::model::{FittedModel, Prediction};
+use wb_models::schema::ModelSchema;
 
 use crate::error::{Error, Result};
-use crate::model::{FittedModel, Prediction};
-use crate::schema::ModelSchema;
 
 /// The CSV media type.
 pub const TEXT_CSV: &str = "text/csv";
@@ -675,7 +675,7 @@ enum Shape<'a> {
 /// (empty for regression).
 ///
 /// # Errors
-/// [`Error::Json`] when a class label cannot be written (never for valid UTF-8 labels).
+/// [`wb_models::Error::Json`] when a class label cannot be written (never for valid UTF-8 labels).
 pub fn encode_into(format: Format, classes: &[String], prediction: &Prediction, out: &mut Vec<u8>) -> Result<()> {
     match prediction {
         Prediction::Probabilities(p) => {
@@ -935,7 +935,7 @@ mod tests {
 
     #[test]
     fn invoke_predicts_row_by_row_for_classifiers_and_regressors() {
-        use crate::model::LinearModel;
+        use wb_models::model::LinearModel;
         let s = schema();
         let d = Decoder::new(&s);
         let linear = LinearModel { weights: vec![vec![1.0, -0.5, 2.0]], intercepts: vec![0.25] };

@@ -17,10 +17,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 use wb_core::{DynObjectStore, ObjectPath, ObjectStoreExt};
+use wb_models::layout;
+use wb_models::registry::{Promotion, Registry};
 
 use crate::error::Result;
-use crate::registry::{Promotion, Registry};
-use crate::{layout, local};
+use crate::local;
 
 /// What a clean-up spares.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

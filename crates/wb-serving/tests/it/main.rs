@@ -1,0 +1,5 @@
+//! Integration tests of wb-serving.
+
+mod backend;
+mod lifecycle;
+mod server;
