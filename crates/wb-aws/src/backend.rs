@@ -32,9 +32,7 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::time::Duration;
 
-use wb_core::{
-    DatasetName, DynObjectStore, EndpointName, JobName, ModelName, ObjectStoreExt, PROJECT_TAG, StoreUri,
-};
+use wb_core::{DatasetName, DynObjectStore, EndpointName, JobName, ModelName, ObjectStoreExt, PROJECT_TAG, StoreUri};
 use wb_datasets::{Datasets, Split};
 use wb_models::algorithm::Algorithm;
 use wb_models::capture::CaptureConfig;
@@ -409,7 +407,6 @@ impl SageMakerBackend {
         tracing::info!(project, dry_run, kept = keep.is_some(), resources = found.len(), "SageMaker resources cleaned");
         Ok(found)
     }
-
 }
 
 impl From<TaggedResource> for wb_models::backend::Resource {
