@@ -27,7 +27,7 @@ pub(crate) async fn run(dir: &Path) -> Result<ModelName, Box<dyn std::error::Err
         project.register(&ModelName::parse(name)?, &endpoint.name).description(algorithm).await?;
     }
     // Scored through the endpoints; the local backend starts its model server in-process.
-    let comparison = project.compare().resamples(200).await?;
+    let comparison = project.compare().configure(|o| o.resamples = 200).await?;
     let report = project.save_report(&comparison).await?;
     let best = comparison.report.best().ok_or("no model was ranked")?.model.clone();
     let promoted = project.promote(&best).await?;

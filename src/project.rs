@@ -659,21 +659,9 @@ impl Compare<'_> {
         self
     }
 
-    /// Bootstrap resamples for the intervals and paired tests (0: none).
-    pub fn resamples(mut self, n: usize) -> Self {
-        self.options.resamples = n;
-        self
-    }
-
-    /// Endpoint calls permutation importance may spend (0: none).
-    pub fn importance_budget(mut self, calls: usize) -> Self {
-        self.options.importance_budget = calls;
-        self
-    }
-
-    /// The seed of every resampling.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.options.seed = seed;
+    /// Changes some options: `.configure(|o| o.resamples = 200)`.
+    pub fn configure(mut self, change: impl FnOnce(&mut CompareOptions)) -> Self {
+        change(&mut self.options);
         self
     }
 }

@@ -80,7 +80,8 @@ async fn train_deploy_register_and_compare_through_the_project() {
         project.register(&ModelName::parse(model).expect("model"), &endpoint).await.expect("register");
     }
     // No server plumbing: the local backend starts its model server in this process.
-    let comparison = project.compare().resamples(100).importance_budget(0).await.expect("compare");
+    let comparison =
+        project.compare().configure(|o| (o.resamples, o.importance_budget) = (100, 0)).await.expect("compare");
     let report = &comparison.report;
     assert_eq!(report.models.len(), 2);
     assert!(report.failures.is_empty(), "{:?}", report.failures);

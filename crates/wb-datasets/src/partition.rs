@@ -13,6 +13,12 @@
 //! — first the immutable per-version copy, then `datasets/<name>/manifest.json` with a
 //! conditional write. A run killed at any point therefore never leaves a manifest that points
 //! at missing or partial files, and two concurrent runs never mix their files.
+//!
+//! Concurrent runs with the same inputs share that prefix. Each object is therefore created
+//! only if absent, and a run that loses the manifest write deletes only the objects it created
+//! itself — never one an identical run (or an earlier version) put there, which that run may
+//! be committing. Should an identical run with `new_version` commit objects a loser created,
+//! whichever of the two looks last puts back what the loser deleted.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -141,13 +147,14 @@ impl Partition {
         verified.map_err(|e| Error::data("hashing the source", e))??;
         let computed = computed.map_err(|e| Error::data("partitioning", e))??;
 
-        // Upload every file, then the manifests.
+        // Upload every file, then the manifests. Identical concurrent runs share these paths
+        // (same inputs, same prefix, same bytes), so every file is created only if absent and a
+        // run owns — and may later delete — only the objects it created itself.
         let mut splits = BTreeMap::new();
+        let mut uploads = Vec::new();
         for (split, staged) in Split::ALL.iter().zip(&computed.splits) {
             let file_path = layout::split_file(&prefix, *split);
-            store.put_file(&file_path, &staged.parquet.local, PutMode::Overwrite).await?;
             let channel_path = layout::channel_file(&prefix, *split);
-            store.put_file(&channel_path, &staged.channel.local, PutMode::Overwrite).await?;
             let uri = |p: &wb_core::ObjectPath| store.uri().object_uri(p);
             splits.insert(
                 *split,
@@ -159,6 +166,14 @@ impl Partition {
                     channel_prefix: format!("{}/", uri(&layout::channel_dir(&prefix, *split))),
                 },
             );
+            uploads.push((file_path, &staged.parquet));
+            uploads.push((channel_path, &staged.channel));
+        }
+        let mut owned = Vec::new();
+        for (path, staged) in &uploads {
+            if upload_shared(store.as_ref(), path, staged).await? {
+                owned.push(path.clone());
+            }
         }
         let manifest = Manifest {
             format: MANIFEST_FORMAT,
@@ -174,23 +189,44 @@ impl Partition {
             splits,
             previous: existing.as_ref().map(|(m, _)| m.fingerprint),
         };
-        store.put_json(&layout::version_manifest(&prefix), &manifest, PutMode::Overwrite).await?;
+        let version_path = layout::version_manifest(&prefix);
+        let owns_version = put_version_manifest(store.as_ref(), &version_path, &manifest).await?;
         let mode = match &existing {
             Some((_, etag)) => PutMode::Update(etag.clone()),
             None => PutMode::Create,
         };
         match store.put_json(&manifest_path, &manifest, mode).await {
-            Ok(_) => Ok(PartitionOutcome { manifest, created: true }),
+            Ok(_) => {
+                if owned.len() < uploads.len() || !owns_version {
+                    // Some objects were created by an identical concurrent run; should that
+                    // run lose to a third one, it deletes them. Put back anything missing.
+                    restore(store.as_ref(), &uploads, &version_path, &manifest).await?;
+                }
+                Ok(PartitionOutcome { manifest, created: true })
+            }
             Err(e) if e.is_already_exists() || e.is_precondition_failed() => {
                 // Another run committed first. Identical inputs: its manifest is ours.
                 let (winner, _) = store.get_json::<Manifest>(&manifest_path).await?;
                 if winner.fingerprint == manifest.fingerprint {
                     return Ok(PartitionOutcome { manifest: winner, created: false });
                 }
-                for file in manifest.files() {
-                    let _ = store.delete(&file.path).await;
+                // Delete only what this run created: an object found in place belongs to an
+                // identical run (or a committed earlier version) and may be committed by it.
+                for path in &owned {
+                    let _ = store.delete(path).await;
                 }
-                let _ = store.delete(&layout::version_manifest(&prefix)).await;
+                if owns_version {
+                    let _ = store.delete(&version_path).await;
+                }
+                // An identical run that started after the winner (with `new_version`) may have
+                // reused these objects and committed meanwhile: then put them back.
+                if !owned.is_empty() || owns_version {
+                    let (now, _) = store.get_json::<Manifest>(&manifest_path).await?;
+                    if now.fingerprint == manifest.fingerprint {
+                        restore(store.as_ref(), &uploads, &version_path, &now).await?;
+                        return Ok(PartitionOutcome { manifest: now, created: false });
+                    }
+                }
                 let mut differences = winner.input_differences(&inputs);
                 differences.insert(0, "another partition run committed first".into());
                 Err(Error::PartitionConflict { name: self.name.to_string(), differences })
@@ -198,6 +234,79 @@ impl Partition {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// How many times an upload retries when an identical run deletes the object it found.
+const SHARED_UPLOAD_ATTEMPTS: usize = 8;
+
+/// Uploads a staged file at `path` unless an identical run already put it there: true when
+/// this run created the object (and so owns it), false when it reused one of the same size.
+async fn upload_shared(store: &dyn wb_core::ObjectStore, path: &wb_core::ObjectPath, staged: &Staged) -> Result<bool> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let found = match store.put_file(path, &staged.local, PutMode::Create).await {
+            Ok(_) => return Ok(true),
+            Err(e) if e.is_already_exists() => store.head(path).await,
+            Err(e) => return Err(e.into()),
+        };
+        match found {
+            Ok(meta) if meta.size == staged.size => return Ok(false),
+            Ok(_) => {
+                // Not this partition's bytes (a prefix collision or a damaged object): replace.
+                match store.put_file(path, &staged.local, PutMode::Overwrite).await {
+                    Ok(_) => return Ok(false),
+                    Err(e) if e.is_not_found() && attempt < SHARED_UPLOAD_ATTEMPTS => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            // Deleted by the run that created it, which lost: create it again.
+            Err(e) if e.is_not_found() && attempt < SHARED_UPLOAD_ATTEMPTS => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Writes the per-version manifest copy: true when this run created the object (and so owns
+/// it), false when it replaced one an identical run (or an earlier version) wrote.
+async fn put_version_manifest(
+    store: &dyn wb_core::ObjectStore,
+    path: &wb_core::ObjectPath,
+    manifest: &Manifest,
+) -> Result<bool> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let replaced = match store.put_json(path, manifest, PutMode::Create).await {
+            Ok(_) => return Ok(true),
+            Err(e) if e.is_already_exists() => store.put_json(path, manifest, PutMode::Overwrite).await,
+            Err(e) => return Err(e.into()),
+        };
+        match replaced {
+            Ok(_) => return Ok(false),
+            // Deleted by the run that created it, which lost: create it again.
+            Err(e) if e.is_not_found() && attempt < SHARED_UPLOAD_ATTEMPTS => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Puts back any of a committed partition's objects that a losing identical run deleted.
+async fn restore(
+    store: &dyn wb_core::ObjectStore,
+    uploads: &[(wb_core::ObjectPath, &Staged)],
+    version_path: &wb_core::ObjectPath,
+    committed: &Manifest,
+) -> Result<()> {
+    for (path, staged) in uploads {
+        if !store.exists(path).await? {
+            upload_shared(store, path, staged).await?;
+        }
+    }
+    if !store.exists(version_path).await? {
+        put_version_manifest(store, version_path, committed).await?;
+    }
+    Ok(())
 }
 
 impl IntoFuture for Partition {

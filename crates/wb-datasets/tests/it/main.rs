@@ -1,11 +1,13 @@
 //! Integration tests of wb-datasets: the partition-once contract on a local store.
 
+mod gated;
+
 use std::collections::BTreeMap;
 use std::future::IntoFuture;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use wb_core::{ContentHash, DatasetName, DynObjectStore, LocalStore, ObjectStore};
+use wb_core::{ContentHash, DatasetName, DynObjectStore, LocalStore, ObjectStore, ObjectStoreExt};
 use wb_datasets::{Datasets, Error, Manifest, PartitionSpec, RegisterRequest, Split, Task};
 
 struct Fixture {
@@ -300,6 +302,95 @@ async fn concurrent_partitions_never_leave_a_mixed_manifest() {
             Err(e) => assert!(matches!(e, Error::PartitionConflict { .. }), "{e:?}"),
         }
     }
+}
+
+fn is_current_manifest(p: &str) -> bool {
+    p == "datasets/d/manifest.json"
+}
+
+fn is_version_manifest(p: &str) -> bool {
+    p.starts_with("datasets/d/partitions/") && p.ends_with("/manifest.json")
+}
+
+/// A run whose partition calls go through `gates`.
+fn gated_run(
+    f: &Fixture,
+    gates: &[Arc<gated::Gate>],
+    spec: PartitionSpec,
+    new_version: bool,
+) -> wb_datasets::Partition {
+    let store: DynObjectStore = Arc::new(gated::Gated { inner: f.store.clone(), gates: gates.to_vec() });
+    Datasets::new(store).partition(&name("d")).spec(spec).new_version(new_version)
+}
+
+/// Run A (seed 1) uploads its files and stops before its commit; run B (seed 2) commits; run C
+/// (seed 1, new version) starts from B's manifest, finds A's files in place and stops before its
+/// commit. A then loses and cleans up, and C commits: C's manifest must not point at anything
+/// A deleted. Without `delete_gate`, A finishes before C commits; with it, A is held before its
+/// last delete until C has committed.
+async fn identical_runs_race_a_third(
+    delete_gate: bool,
+) -> (Fixture, Manifest, wb_datasets::Result<wb_datasets::PartitionOutcome>) {
+    let f = fixture();
+    let csv = write_csv(&f.root, "d.csv", 300);
+    f.datasets.register(request("d", &csv, None)).await.expect("register");
+    let seed = |seed| PartitionSpec { seed, ..PartitionSpec::default() };
+
+    let a_commit = gated::Gate::new(gated::Op::Put, is_current_manifest);
+    let a_cleanup = gated::Gate::new(gated::Op::Delete, is_version_manifest);
+    let mut a_gates = vec![a_commit.clone()];
+    if delete_gate {
+        a_gates.push(a_cleanup.clone());
+    }
+    let a = tokio::spawn(gated_run(&f, &a_gates, seed(1), false).into_future());
+    a_commit.reached().await;
+
+    let b = f.datasets.partition(&name("d")).spec(seed(2)).await.expect("B commits");
+    assert!(b.created);
+
+    let c_commit = gated::Gate::new(gated::Op::Put, is_current_manifest);
+    let c = tokio::spawn(gated_run(&f, std::slice::from_ref(&c_commit), seed(1), true).into_future());
+    c_commit.reached().await;
+
+    a_commit.release();
+    let mut a = Some(a);
+    let mut a_result = None;
+    if delete_gate {
+        a_cleanup.reached().await;
+    } else {
+        a_result = Some(a.take().expect("A").await.expect("A ran"));
+    }
+    c_commit.release();
+    let c = c.await.expect("C ran").expect("C commits a new version");
+    assert!(c.created);
+    a_cleanup.release();
+    if let Some(a) = a {
+        a_result = Some(a.await.expect("A ran"));
+    }
+    let a = a_result.expect("A finished");
+
+    let manifest = f.datasets.open(&name("d")).await.expect("open").manifest().clone();
+    assert_eq!(manifest.fingerprint, c.manifest.fingerprint);
+    assert_manifest_consistent(f.store.as_ref(), &manifest).await;
+    let pid = manifest.fingerprint.short(16);
+    let version_path = wb_datasets::layout::partition_prefix(&name("d"), &pid).join("manifest.json").expect("path");
+    let (copy, _) = f.store.get_json::<Manifest>(&version_path).await.expect("the per-version copy exists");
+    assert_eq!(copy.fingerprint, manifest.fingerprint);
+    (f, manifest, a)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_losing_run_never_deletes_files_an_identical_run_commits() {
+    let (_f, _, a) = identical_runs_race_a_third(false).await;
+    assert!(matches!(a, Err(Error::PartitionConflict { .. })), "A lost to B: {a:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loser_puts_back_files_an_identical_run_committed_while_it_cleaned_up() {
+    let (_f, manifest, a) = identical_runs_race_a_third(true).await;
+    let a = a.expect("A finds the identical manifest C committed");
+    assert!(!a.created);
+    assert_eq!(a.manifest.fingerprint, manifest.fingerprint);
 }
 
 #[tokio::test]
