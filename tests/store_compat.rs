@@ -73,13 +73,15 @@ async fn a_store_written_before_the_backend_interface_opens_unchanged() {
     let reports = workbench::compare::reports::list(&project.store).await.expect("reports");
     assert_eq!(reports.len(), 1);
     let old = workbench::compare::reports::load(&project.store, &reports[0].id).await.expect("the old report");
-    let mut options = workbench::compare::CompareOptions::default();
-    options.seed = old.settings.seed;
-    options.resamples = old.settings.resamples;
-    options.confidence = old.settings.confidence;
-    options.alpha = old.settings.alpha;
-    options.slice_by.clone_from(&old.settings.slice_by);
-    options.importance_budget = 0;
+    let options = workbench::compare::CompareOptions {
+        seed: old.settings.seed,
+        resamples: old.settings.resamples,
+        confidence: old.settings.confidence,
+        alpha: old.settings.alpha,
+        slice_by: old.settings.slice_by.clone(),
+        importance_budget: 0,
+        ..Default::default()
+    };
     let comparison = project.compare().options(options).await.expect("compare");
     let new = &comparison.report;
     assert_eq!(new.primary_metric, old.primary_metric);
