@@ -26,10 +26,9 @@ const DEFAULT_PORT: u16 = 8080;
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("WB_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,wb_models=info,wb_container=info")),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("WB_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("warn,wb_models=info,wb_serving=info,wb_container=info")
+        }))
         .with_writer(std::io::stderr)
         .init();
     let root: std::path::PathBuf =
