@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use wb_core::{DatasetName, DynObjectStore, LocalStore};
-use wb_datasets::{Datasets, RegisterRequest};
+use wb_datasets::{Datasets, PartitionSpec, RegisterRequest};
 
 /// A store in a temporary directory with the partitioned dataset `toy`.
 #[derive(Debug)]
@@ -46,6 +46,16 @@ pub async fn toy_project(rows: usize) -> ToyProject {
     let store: DynObjectStore = Arc::new(LocalStore::open(&dir.path().join("store")).expect("store"));
     let csv = dir.path().join("toy.csv");
     write_toy_csv(&csv, rows);
+    let dataset = register_toy(&store, &csv, &["?"], PartitionSpec::default()).await;
+    ToyProject { dir, store, dataset }
+}
+
+/// Registers the CSV file `csv` in `store` as the dataset `toy` (target `label`, key `id`,
+/// `missing` as its missing-value markers) and partitions it with `spec`.
+///
+/// # Panics
+/// When the dataset cannot be registered or partitioned.
+pub async fn register_toy(store: &DynObjectStore, csv: &Path, missing: &[&str], spec: PartitionSpec) -> DatasetName {
     let dataset = DatasetName::parse("toy").expect("name");
     let datasets = Datasets::new(store.clone());
     datasets
@@ -54,11 +64,11 @@ pub async fn toy_project(rows: usize) -> ToyProject {
             source: csv.display().to_string(),
             target: "label".into(),
             key: Some("id".into()),
-            missing: vec!["?".into()],
+            missing: missing.iter().map(|m| (*m).to_owned()).collect(),
             new_version: false,
         })
         .await
         .expect("register");
-    datasets.partition(&dataset).await.expect("partition");
-    ToyProject { dir, store, dataset }
+    datasets.partition(&dataset).spec(spec).await.expect("partition");
+    dataset
 }

@@ -13,8 +13,9 @@ use serde_json::json;
 use wb_aws::backend::SageMakerBackend;
 use wb_aws::testkit::Moto;
 use wb_aws::{Encryption, S3Store};
-use wb_core::{BackendKind, Config, DatasetName, DynObjectStore, JobName, LoadedConfig, ObjectPath};
-use wb_datasets::{Datasets, RegisterRequest};
+use wb_core::{BackendKind, Config, DynObjectStore, JobName, LoadedConfig, ObjectPath};
+use wb_datasets::PartitionSpec;
+use wb_models::testkit::register_toy;
 use wb_models::training::{JobRecord, TrainingJobs};
 use wb_serving::endpoints::EndpointRecord;
 use wb_serving::testkit::{BackendFixture, ConformanceHooks, backend_conformance};
@@ -77,20 +78,7 @@ async fn the_sagemaker_backend_passes_the_conformance_suite_against_moto() {
         text.push_str(&format!("{i},{signal},{},{label}\n", ["red", "green", "blue"][i % 3]));
     }
     std::fs::write(&csv, text).expect("csv");
-    let dataset = DatasetName::parse("toy").expect("dataset");
-    let datasets = Datasets::new(store.clone());
-    datasets
-        .register(RegisterRequest {
-            name: dataset.clone(),
-            source: csv.display().to_string(),
-            target: "label".into(),
-            key: Some("id".into()),
-            missing: vec![],
-            new_version: false,
-        })
-        .await
-        .expect("register");
-    datasets.partition(&dataset).await.expect("partition");
+    let dataset = register_toy(&store, &csv, &[], PartitionSpec::default()).await;
 
     let mut config = Config::default();
     config.project.name = "conformance".into();

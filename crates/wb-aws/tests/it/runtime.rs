@@ -8,9 +8,10 @@ use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
 use wb_aws::SageMakerRuntime;
 use wb_aws::aws_config::{BehaviorVersion, Region, SdkConfig};
 use wb_aws::testkit::Moto;
-use wb_core::{DatasetName, DynObjectStore, EndpointName, JobName, LocalStore, ModelName};
-use wb_datasets::{Datasets, RegisterRequest};
+use wb_core::{DynObjectStore, EndpointName, JobName, LocalStore, ModelName};
+use wb_datasets::PartitionSpec;
 use wb_models::registry::Registry;
+use wb_models::testkit::register_toy;
 use wb_models::training::TrainingJobs;
 use wb_serving::endpoints::{Endpoints, StoreCatalog};
 use wb_serving::invoke::{InvokeEndpoint, InvokeRequest, RuntimeClient};
@@ -39,20 +40,7 @@ async fn served_project(dir: &std::path::Path) -> (DynObjectStore, RunningServer
     }
     let csv = dir.join("toy.csv");
     std::fs::write(&csv, text).expect("csv");
-    let dataset = DatasetName::parse("toy").expect("name");
-    let datasets = Datasets::new(store.clone());
-    datasets
-        .register(RegisterRequest {
-            name: dataset.clone(),
-            source: csv.display().to_string(),
-            target: "label".into(),
-            key: Some("id".into()),
-            missing: Vec::new(),
-            new_version: false,
-        })
-        .await
-        .expect("register");
-    datasets.partition(&dataset).await.expect("partition");
+    let dataset = register_toy(&store, &csv, &[], PartitionSpec::default()).await;
     for (name, algorithm) in [("toy-logistic", "logistic-regression"), ("toy-bayes", "gaussian-nb")] {
         let job = TrainingJobs::new(store.clone())
             .train(&dataset, algorithm)

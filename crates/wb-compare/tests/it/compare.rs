@@ -10,8 +10,9 @@ use async_trait::async_trait;
 use wb_compare::report::Report;
 use wb_compare::{Error, compare, render, reports};
 use wb_core::{DatasetName, DynObjectStore, EndpointName, JobName, LocalStore, ModelName, ObjectStoreExt, PutMode};
-use wb_datasets::{Datasets, RegisterRequest};
+use wb_datasets::Datasets;
 use wb_models::registry::{ModelRecord, Registry};
+use wb_models::testkit::register_toy;
 use wb_models::training::TrainingJobs;
 use wb_serving::endpoints::{Endpoints, StoreCatalog};
 use wb_serving::invoke::{InvokeEndpoint, InvokeRequest, InvokeResponse, RuntimeClient};
@@ -50,21 +51,8 @@ async fn project_with(rows: usize, write: fn(&Path, usize), stratify: bool) -> P
     let store: DynObjectStore = Arc::new(LocalStore::open(&dir.path().join("store")).expect("store"));
     let csv = dir.path().join("toy.csv");
     write(&csv, rows);
-    let dataset = DatasetName::parse("toy").expect("name");
-    let datasets = Datasets::new(store.clone());
-    datasets
-        .register(RegisterRequest {
-            name: dataset.clone(),
-            source: csv.display().to_string(),
-            target: "label".into(),
-            key: Some("id".into()),
-            missing: vec!["?".into()],
-            new_version: false,
-        })
-        .await
-        .expect("register");
     let spec = wb_datasets::PartitionSpec { stratify, ..wb_datasets::PartitionSpec::default() };
-    datasets.partition(&dataset).spec(spec).await.expect("partition");
+    let dataset = register_toy(&store, &csv, &["?"], spec).await;
     Project { _dir: dir, store, dataset }
 }
 
