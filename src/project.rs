@@ -79,6 +79,9 @@ pub struct Project {
     /// Its store.
     pub store: DynObjectStore,
     backend: DynBackend,
+    /// The AWS SDK configuration, when the project needed one (loaded once, when opened).
+    #[cfg(feature = "aws")]
+    sdk: Option<wb_aws::aws_config::SdkConfig>,
 }
 
 /// Builds a [`Project`]: a configuration plus, optionally, an injected store, backend, SDK
@@ -172,7 +175,13 @@ impl ProjectBuilder {
                 });
             }
         };
-        Ok(Project { config, store, backend })
+        Ok(Project {
+            config,
+            store,
+            backend,
+            #[cfg(feature = "aws")]
+            sdk,
+        })
     }
 }
 
@@ -239,6 +248,14 @@ impl Project {
         self.backend.as_ref()
     }
 
+    /// The AWS SDK configuration the project was opened with (an S3 store or the SageMaker
+    /// backend needs one), for a tool's own AWS calls without loading it again.
+    #[cfg(feature = "aws")]
+    #[must_use]
+    pub fn sdk_config(&self) -> Option<&wb_aws::aws_config::SdkConfig> {
+        self.sdk.as_ref()
+    }
+
     /// Which backend the project uses.
     #[must_use]
     pub fn kind(&self) -> BackendKind {
@@ -259,7 +276,7 @@ impl Project {
     /// endpoint moves to the new model); configure it and `.await` it. On the local backend the
     /// model server serves it (see [`Project::serve`]).
     pub fn deploy(&self, job: &JobName, endpoint: &EndpointName) -> Deploy<'_> {
-        Deploy { project: self, deploy: DeployEndpoint::new(job.clone(), endpoint.clone()).tags(self.tags()) }
+        Deploy { project: self, deploy: DeployEndpoint::new(job.clone(), endpoint.clone(), self.tags()) }
     }
 
     /// Registers the model `endpoint` serves as `name`, for comparison; the backend mirrors it

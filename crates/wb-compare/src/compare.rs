@@ -508,7 +508,7 @@ async fn run(store: DynObjectStore, invoker: Arc<dyn InvokeEndpoint>, options: C
         created_at: created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         dataset,
         fingerprint: manifest.fingerprint,
-        task: manifest.task.name().to_owned(),
+        task: manifest.task.kind(),
         classes: test.classes.clone(),
         positive_class,
         test_rows: test.len(),

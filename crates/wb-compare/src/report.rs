@@ -26,8 +26,8 @@ pub struct Report {
     pub dataset: DatasetName,
     /// Its partition fingerprint.
     pub fingerprint: ContentHash,
-    /// `classification` or `regression`.
-    pub task: String,
+    /// `classification` or `regression` (the classes are listed apart).
+    pub task: wb_datasets::TaskKind,
     /// Class labels in index order (empty for regression).
     pub classes: Vec<String>,
     /// The class whose probability the binary curves, thresholds and DeLong use

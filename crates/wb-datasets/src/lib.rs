@@ -56,7 +56,7 @@ pub use encoding::{Encoding, FeatureEncoding, FeatureKind, MAX_CATEGORIES};
 pub use error::{Error, Result};
 pub use manifest::{
     ColumnSchema, DatasetRecord, FileEntry, MANIFEST_FORMAT, Manifest, PartitionInputs, SourceFormat, SourceInfo,
-    SplitManifest, Task,
+    SplitManifest, Task, TaskKind,
 };
 pub use partition::{Partition, PartitionOutcome};
 pub use spec::{PartitionSpec, Split};

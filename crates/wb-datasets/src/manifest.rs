@@ -120,10 +120,44 @@ impl Task {
     /// `classification` or `regression`.
     #[must_use]
     pub fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+
+    /// Which kind of task, without the classes.
+    #[must_use]
+    pub fn kind(&self) -> TaskKind {
         match self {
-            Self::Classification { .. } => "classification",
+            Self::Classification { .. } => TaskKind::Classification,
+            Self::Regression => TaskKind::Regression,
+        }
+    }
+}
+
+/// The kind of a [`Task`], as documents that list the classes apart name it
+/// (`"classification"` / `"regression"` in JSON).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskKind {
+    /// Predict a class.
+    Classification,
+    /// Predict a number.
+    Regression,
+}
+
+impl TaskKind {
+    /// `classification` or `regression`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Classification => "classification",
             Self::Regression => "regression",
         }
+    }
+}
+
+impl std::fmt::Display for TaskKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 

@@ -159,7 +159,7 @@ pub async fn backend_conformance(backend: &dyn Backend, fixture: &BackendFixture
 
     // Deploy with capture.
     let deployed = backend
-        .deploy(DeployEndpoint::new(job_name.clone(), endpoint.clone()).capture(Some(100)).tags(tags.clone()))
+        .deploy(DeployEndpoint::new(job_name.clone(), endpoint.clone(), tags.clone()).capture(Some(100)))
         .await
         .expect("the model is deployed");
     assert_eq!(deployed.name, endpoint);

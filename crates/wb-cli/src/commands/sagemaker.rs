@@ -12,12 +12,12 @@ use crate::output::print_json;
 pub(crate) async fn aws(command: AwsCommand, ctx: &Context) -> Result<()> {
     match command {
         AwsCommand::Policy => {
-            let sdk = wb_aws::sdk_config(&ctx.config.config.aws).await;
             let mut scope = PolicyScope::from_config(&ctx.config).with_context(|| {
                 format!("`wb aws policy` describes an S3 project's needs ({})", ctx.config.path.display())
             })?;
             if scope.region.is_none() {
-                scope.region = sdk.region().map(ToString::to_string);
+                // The region of the SDK configuration the project was opened with.
+                scope.region = ctx.project.sdk_config().and_then(|sdk| sdk.region()).map(ToString::to_string);
             }
             print_json(&project_policy(&scope))
         }

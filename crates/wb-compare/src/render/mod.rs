@@ -211,7 +211,7 @@ fn settings_line(report: &Report) -> String {
 }
 
 fn task_line(report: &Report) -> String {
-    let mut task = report.task.clone();
+    let mut task = report.task.to_string();
     if !report.classes.is_empty() {
         let _ = write!(task, " (classes: {}", report.classes.join(", "));
         if let Some(p) = &report.positive_class {
@@ -530,7 +530,7 @@ mod tests {
     #[test]
     fn a_regression_report_renders_without_curves() {
         let mut report = sample();
-        report.task = "regression".into();
+        report.task = wb_datasets::TaskKind::Regression;
         report.classes.clear();
         report.positive_class = None;
         report.primary_metric = "rmse".into();

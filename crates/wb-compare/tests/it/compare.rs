@@ -249,7 +249,7 @@ async fn real_models_behind_the_local_server_are_compared_reproducibly() {
     let report = comparison.report.clone();
     let manifest = Datasets::new(p.store.clone()).open(&p.dataset).await.expect("open").manifest().clone();
     let rows = usize::try_from(manifest.split(wb_datasets::Split::Test).rows).expect("rows");
-    assert_eq!(report.task, "classification");
+    assert_eq!(report.task, wb_datasets::TaskKind::Classification);
     assert_eq!(report.classes, ["no", "yes"]);
     assert_eq!(report.positive_class.as_deref(), Some("yes"));
     assert_eq!(report.row_id_column.as_deref(), Some("id"));
@@ -497,7 +497,7 @@ async fn regression_models_are_ranked_by_rmse() {
     model(&p, "reg-origin", "linear-regression", &[("fit_intercept", "false")]).await;
     let (server, invoker) = serve(&p).await;
     let report = compare(p.store.clone(), invoker).resamples(200).importance_budget(30).await.expect("compare").report;
-    assert_eq!(report.task, "regression");
+    assert_eq!(report.task, wb_datasets::TaskKind::Regression);
     assert_eq!(report.primary_metric, "rmse");
     assert!(!report.higher_is_better);
     assert_eq!(report.leaderboard[0].model.as_str(), "reg-full", "the intercept is needed");

@@ -353,7 +353,7 @@ pub(crate) fn sample_report(id: &str) -> Report {
         ),
         dataset: DatasetName::parse("customer-churn").expect("dataset"),
         fingerprint,
-        task: "classification".into(),
+        task: wb_datasets::TaskKind::Classification,
         classes: vec!["stays".into(), "churns".into()],
         positive_class: Some("churns".into()),
         test_rows: 300,

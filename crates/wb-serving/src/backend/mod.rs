@@ -153,30 +153,17 @@ pub struct DeployEndpoint {
 }
 
 impl DeployEndpoint {
-    /// `job`'s model on `endpoint`, without capture, on default resources.
+    /// `job`'s model on `endpoint`, tagged with `tags`, without capture, on default resources
+    /// (set the public fields to change them).
     #[must_use]
-    pub fn new(job: JobName, endpoint: EndpointName) -> Self {
-        Self { job, endpoint, capture: None, resources: Resources::default(), tags: BTreeMap::new() }
+    pub fn new(job: JobName, endpoint: EndpointName, tags: BTreeMap<String, String>) -> Self {
+        Self { job, endpoint, capture: None, resources: Resources::default(), tags }
     }
 
     /// Captures this percentage of invocations.
     #[must_use]
     pub fn capture(mut self, percent: Option<u8>) -> Self {
         self.capture = percent;
-        self
-    }
-
-    /// Sets the resources.
-    #[must_use]
-    pub fn resources(mut self, resources: Resources) -> Self {
-        self.resources = resources;
-        self
-    }
-
-    /// Sets the tags.
-    #[must_use]
-    pub fn tags(mut self, tags: BTreeMap<String, String>) -> Self {
-        self.tags = tags;
         self
     }
 }
