@@ -1,28 +1,33 @@
 //! The SageMaker backend: the workbench's training jobs and endpoints on SageMaker, recorded in
 //! the project's store exactly as the local backend records them.
 //!
-//! [`SageMakerBackend::train`] runs a SageMaker training job on a dataset's partitions: a
-//! built-in algorithm (`xgboost`, `linear-learner`, `image-classification`, in the region's
-//! published image) or one of the workbench's own algorithms in the project's container image
-//! (`[backend] image`), which reads the same `train`, `validation` and `metadata` channels as a
-//! local job. SageMaker writes `model.tar.gz` to `training/<job>/output/` in the store, the
-//! local backend's layout, and the job is recorded in `training/<job>/job.json` with
-//! `backend = "sagemaker"`, so `wb jobs`, `wb deploy`, `wb register` and `wb compare` work
-//! unchanged. [`SageMakerBackend::deploy`] hosts a completed job's model on an endpoint with
-//! data capture to the store's `capture/` prefix and records it in `endpoints/<endpoint>.json`.
-//! [`SageMakerBackend::clean`] finds what the project created on SageMaker by its tag alone.
+//! [`SageMakerBackend`] implements the backend interface ([`wb_serving::backend::Backend`]).
+//! `train` runs a SageMaker training job on a dataset's partitions: a built-in algorithm
+//! (`xgboost`, `linear-learner`, `image-classification`, in the region's published image) or one
+//! of the workbench's own algorithms in the project's container image (`[backend] image`), which
+//! reads the same `train`, `validation` and `metadata` channels as a local job. SageMaker writes
+//! `model.tar.gz` to `training/<job>/output/` in the store, the local backend's layout, and the
+//! job is recorded in `training/<job>/job.json` with `backend = "sagemaker"`, so `wb jobs`,
+//! `wb deploy`, `wb register` and `wb compare` work unchanged. `deploy` hosts a completed job's
+//! model on an endpoint with data capture to the store's `capture/` prefix and records it in
+//! `endpoints/<endpoint>.json`. `inventory` and `clean` find what the project created on
+//! SageMaker by its tag alone. The facade's `Project` is the usual way in; the trait is the
+//! whole public surface of training and hosting here.
 //!
 //! ```no_run
-//! # async fn example(config: wb_core::LoadedConfig) -> Result<(), wb_aws::Error> {
+//! # async fn example(config: wb_core::LoadedConfig) -> Result<(), Box<dyn std::error::Error>> {
 //! use wb_aws::backend::SageMakerBackend;
+//! use wb_serving::backend::{Backend, DeployEndpoint, TrainControl, TrainJob};
 //!
-//! let store = wb_aws::open_store(&config).await?;
-//! let backend = SageMakerBackend::from_config(&config, store).await?;
-//! let job = backend
-//!     .train(&wb_core::DatasetName::parse("wine")?, "xgboost")
-//!     .hyperparameter("num_round", "50")
-//!     .await?;
-//! let endpoint = backend.deploy(&job.name, &wb_core::EndpointName::parse("wine-xgb")?).capture(20).await?;
+//! let sdk = wb_aws::sdk_config(&config.config.aws).await; // once, at the edge
+//! let store = wb_aws::open_store_with(&config, &sdk)?;
+//! let backend = SageMakerBackend::from_sdk_config(&config, store, &sdk)?;
+//! let mut job = TrainJob::new(wb_core::DatasetName::parse("wine")?, "xgboost");
+//! job.hyperparameters.insert("num_round".into(), "50".into());
+//! let job = backend.train(job, TrainControl::default()).await?;
+//! let endpoint = wb_core::EndpointName::parse("wine-xgb")?;
+//! let deploy = DeployEndpoint::new(job.name, endpoint, config.tags()).capture(Some(20));
+//! let endpoint = backend.deploy(deploy).await?;
 //! println!("{} serves {}", endpoint.name, endpoint.job);
 //! # Ok(()) }
 //! ```
@@ -269,7 +274,7 @@ impl SageMakerBackend {
     }
 
     /// Starts describing a training job of `algorithm` on `dataset`'s partitions; `.await` it.
-    pub fn train(&self, dataset: &DatasetName, algorithm: &str) -> SageMakerTrain<'_> {
+    pub(crate) fn train_request(&self, dataset: &DatasetName, algorithm: &str) -> SageMakerTrain<'_> {
         SageMakerTrain {
             backend: self,
             dataset: dataset.clone(),
@@ -286,7 +291,7 @@ impl SageMakerBackend {
     }
 
     /// Starts describing the deployment of `job`'s model to `endpoint`; `.await` it.
-    pub fn deploy(&self, job: &JobName, endpoint: &EndpointName) -> SageMakerDeploy<'_> {
+    pub(crate) fn deploy_request(&self, job: &JobName, endpoint: &EndpointName) -> SageMakerDeploy<'_> {
         SageMakerDeploy {
             backend: self,
             job: job.clone(),
@@ -376,7 +381,7 @@ impl SageMakerBackend {
     /// # Errors
     /// SageMaker errors (a listing that fails, a deletion refused for another reason than "not
     /// found").
-    pub async fn clean(&self, dry_run: bool, keep: Option<&Promotion>) -> Result<Vec<TaggedResource>> {
+    pub(crate) async fn clean_tagged(&self, dry_run: bool, keep: Option<&Promotion>) -> Result<Vec<TaggedResource>> {
         let project = self.settings.project.as_str();
         let mut hosting = self.hosting.tagged(PROJECT_TAG, project).await?;
         let mut packages = self.packages.tagged(PROJECT_TAG, project).await?;
@@ -449,7 +454,8 @@ impl wb_serving::backend::Backend for SageMakerBackend {
         control: wb_serving::backend::TrainControl,
     ) -> wb_serving::Result<JobRecord> {
         let wb_serving::backend::TrainControl { mut progress, cancel } = control;
-        let mut request = SageMakerBackend::train(self, &job.dataset, &job.algorithm)
+        let mut request = self
+            .train_request(&job.dataset, &job.algorithm)
             .hyperparameters(job.hyperparameters)
             .spot(job.resources.spot)
             .on_progress(move |p| progress(p))
@@ -470,7 +476,7 @@ impl wb_serving::backend::Backend for SageMakerBackend {
     }
 
     async fn deploy(&self, deploy: wb_serving::backend::DeployEndpoint) -> wb_serving::Result<EndpointRecord> {
-        let mut request = SageMakerBackend::deploy(self, &deploy.job, &deploy.endpoint);
+        let mut request = self.deploy_request(&deploy.job, &deploy.endpoint);
         if let Some(percent) = deploy.capture {
             request = request.capture(percent);
         }
@@ -512,7 +518,7 @@ impl wb_serving::backend::Backend for SageMakerBackend {
     }
 
     async fn inventory(&self) -> wb_serving::Result<Vec<wb_serving::backend::Resource>> {
-        Ok(SageMakerBackend::clean(self, true, None).await?.into_iter().map(Into::into).collect())
+        Ok(self.clean_tagged(true, None).await?.into_iter().map(Into::into).collect())
     }
 
     async fn clean(
@@ -520,13 +526,13 @@ impl wb_serving::backend::Backend for SageMakerBackend {
         dry_run: bool,
         keep: Option<&Promotion>,
     ) -> wb_serving::Result<Vec<wb_serving::backend::Resource>> {
-        Ok(SageMakerBackend::clean(self, dry_run, keep).await?.into_iter().map(Into::into).collect())
+        Ok(self.clean_tagged(dry_run, keep).await?.into_iter().map(Into::into).collect())
     }
 }
 
 /// A SageMaker training job being described; `.await` runs it to the end.
 #[must_use = "a training request does nothing until awaited"]
-pub struct SageMakerTrain<'a> {
+pub(crate) struct SageMakerTrain<'a> {
     backend: &'a SageMakerBackend,
     dataset: DatasetName,
     algorithm: String,
@@ -551,56 +557,50 @@ impl std::fmt::Debug for SageMakerTrain<'_> {
 }
 
 impl<'a> SageMakerTrain<'a> {
-    /// Sets one hyperparameter.
-    pub fn hyperparameter(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.hyperparameters.insert(key.into(), value.into());
-        self
-    }
-
     /// Sets all hyperparameters.
-    pub fn hyperparameters(mut self, map: BTreeMap<String, String>) -> Self {
+    pub(crate) fn hyperparameters(mut self, map: BTreeMap<String, String>) -> Self {
         self.hyperparameters = map;
         self
     }
 
     /// Names the job (default: `<dataset>-<algorithm>-<UTC time>`).
-    pub fn job_name(mut self, job: JobName) -> Self {
+    pub(crate) fn job_name(mut self, job: JobName) -> Self {
         self.job = Some(job);
         self
     }
 
     /// The training instance type (default: the project's, else `ml.m5.large`).
-    pub fn instance_type(mut self, instance_type: impl Into<String>) -> Self {
+    pub(crate) fn instance_type(mut self, instance_type: impl Into<String>) -> Self {
         self.instance_type = Some(instance_type.into());
         self
     }
 
     /// Training instances (default 1).
-    pub fn instance_count(mut self, count: u32) -> Self {
+    pub(crate) fn instance_count(mut self, count: u32) -> Self {
         self.instance_count = count;
         self
     }
 
     /// Managed spot training.
-    pub fn spot(mut self, spot: bool) -> Self {
+    pub(crate) fn spot(mut self, spot: bool) -> Self {
         self.spot = spot;
         self
     }
 
     /// The job's run-time limit (default 24 h).
-    pub fn max_runtime(mut self, limit: Duration) -> Self {
+    pub(crate) fn max_runtime(mut self, limit: Duration) -> Self {
         self.max_runtime = limit;
         self
     }
 
     /// Called whenever the job's status or secondary status changes.
-    pub fn on_progress(mut self, progress: impl FnMut(&TrainingProgress) + Send + 'a) -> Self {
+    pub(crate) fn on_progress(mut self, progress: impl FnMut(&TrainingProgress) + Send + 'a) -> Self {
         self.progress = Box::new(progress);
         self
     }
 
     /// When `cancel` completes first (Ctrl-C), the job is stopped and recorded `Stopped`.
-    pub fn cancel_on(mut self, cancel: impl Future<Output = ()> + Send + 'a) -> Self {
+    pub(crate) fn cancel_on(mut self, cancel: impl Future<Output = ()> + Send + 'a) -> Self {
         self.cancel = Box::pin(cancel);
         self
     }
@@ -815,7 +815,7 @@ impl<'a> IntoFuture for SageMakerTrain<'a> {
 /// A SageMaker deployment being described; `.await` brings the endpoint into service.
 #[must_use = "a deploy request does nothing until awaited"]
 #[derive(Debug)]
-pub struct SageMakerDeploy<'a> {
+pub(crate) struct SageMakerDeploy<'a> {
     backend: &'a SageMakerBackend,
     job: JobName,
     endpoint: EndpointName,
@@ -826,19 +826,19 @@ pub struct SageMakerDeploy<'a> {
 
 impl SageMakerDeploy<'_> {
     /// Captures this percentage of requests and responses below the store's `capture/`.
-    pub fn capture(mut self, percent: u8) -> Self {
+    pub(crate) fn capture(mut self, percent: u8) -> Self {
         self.capture = Some(percent);
         self
     }
 
     /// The hosting instance type (default: the project's, else `ml.m5.large`).
-    pub fn instance_type(mut self, instance_type: impl Into<String>) -> Self {
+    pub(crate) fn instance_type(mut self, instance_type: impl Into<String>) -> Self {
         self.instance_type = Some(instance_type.into());
         self
     }
 
     /// Instances behind the endpoint (default 1).
-    pub fn instance_count(mut self, count: u32) -> Self {
+    pub(crate) fn instance_count(mut self, count: u32) -> Self {
         self.instance_count = count;
         self
     }
