@@ -457,35 +457,21 @@ impl wb_serving::backend::Backend for SageMakerBackend {
         let mut request = self
             .train_request(&job.dataset, &job.algorithm)
             .hyperparameters(job.hyperparameters)
-            .spot(job.resources.spot)
             .on_progress(move |p| progress(p))
             .cancel_on(cancel);
-        if let Some(name) = job.job {
-            request = request.job_name(name);
-        }
-        if let Some(t) = job.resources.instance_type {
-            request = request.instance_type(t);
-        }
-        if let Some(n) = job.resources.instance_count {
-            request = request.instance_count(n);
-        }
-        if let Some(limit) = job.resources.max_runtime {
-            request = request.max_runtime(limit);
-        }
+        request.job = job.job;
+        request.spot = job.resources.spot;
+        request.instance_type = job.resources.instance_type;
+        request.instance_count = job.resources.instance_count.unwrap_or(request.instance_count);
+        request.max_runtime = job.resources.max_runtime.unwrap_or(request.max_runtime);
         Ok(request.await?)
     }
 
     async fn deploy(&self, deploy: wb_serving::backend::DeployEndpoint) -> wb_serving::Result<EndpointRecord> {
         let mut request = self.deploy_request(&deploy.job, &deploy.endpoint);
-        if let Some(percent) = deploy.capture {
-            request = request.capture(percent);
-        }
-        if let Some(t) = deploy.resources.instance_type {
-            request = request.instance_type(t);
-        }
-        if let Some(n) = deploy.resources.instance_count {
-            request = request.instance_count(n);
-        }
+        request.capture = deploy.capture;
+        request.instance_type = deploy.resources.instance_type;
+        request.instance_count = deploy.resources.instance_count.unwrap_or(request.instance_count);
         Ok(request.await?)
     }
 
@@ -560,36 +546,6 @@ impl<'a> SageMakerTrain<'a> {
     /// Sets all hyperparameters.
     pub(crate) fn hyperparameters(mut self, map: BTreeMap<String, String>) -> Self {
         self.hyperparameters = map;
-        self
-    }
-
-    /// Names the job (default: `<dataset>-<algorithm>-<UTC time>`).
-    pub(crate) fn job_name(mut self, job: JobName) -> Self {
-        self.job = Some(job);
-        self
-    }
-
-    /// The training instance type (default: the project's, else `ml.m5.large`).
-    pub(crate) fn instance_type(mut self, instance_type: impl Into<String>) -> Self {
-        self.instance_type = Some(instance_type.into());
-        self
-    }
-
-    /// Training instances (default 1).
-    pub(crate) fn instance_count(mut self, count: u32) -> Self {
-        self.instance_count = count;
-        self
-    }
-
-    /// Managed spot training.
-    pub(crate) fn spot(mut self, spot: bool) -> Self {
-        self.spot = spot;
-        self
-    }
-
-    /// The job's run-time limit (default 24 h).
-    pub(crate) fn max_runtime(mut self, limit: Duration) -> Self {
-        self.max_runtime = limit;
         self
     }
 
@@ -825,24 +781,6 @@ pub(crate) struct SageMakerDeploy<'a> {
 }
 
 impl SageMakerDeploy<'_> {
-    /// Captures this percentage of requests and responses below the store's `capture/`.
-    pub(crate) fn capture(mut self, percent: u8) -> Self {
-        self.capture = Some(percent);
-        self
-    }
-
-    /// The hosting instance type (default: the project's, else `ml.m5.large`).
-    pub(crate) fn instance_type(mut self, instance_type: impl Into<String>) -> Self {
-        self.instance_type = Some(instance_type.into());
-        self
-    }
-
-    /// Instances behind the endpoint (default 1).
-    pub(crate) fn instance_count(mut self, count: u32) -> Self {
-        self.instance_count = count;
-        self
-    }
-
     async fn run(self) -> Result<EndpointRecord> {
         let backend = self.backend;
         let settings = &backend.settings;

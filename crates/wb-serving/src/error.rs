@@ -8,16 +8,6 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A store or vocabulary error.
-    #[error(transparent)]
-    Core(#[from] wb_core::Error),
-    /// A model, training job, artefact or registry error (an unknown endpoint or job, a job
-    /// that did not complete, an unreadable artefact, a concurrent write).
-    #[error(transparent)]
-    Models(#[from] wb_models::Error),
-    /// A backend's own failure (SageMaker's, or a user's backend), with its message.
-    #[error(transparent)]
-    Backend(Box<dyn std::error::Error + Send + Sync + 'static>),
     /// An invocation request is malformed (the container's 4xx).
     #[error("{message}")]
     BadRequest {
@@ -56,6 +46,17 @@ pub enum Error {
         /// What happened.
         message: String,
     },
+    // The wrapped errors of the crates below, and a backend's own.
+    /// A store or vocabulary error.
+    #[error(transparent)]
+    Core(#[from] wb_core::Error),
+    /// A model, training job, artefact or registry error (an unknown endpoint or job, a job
+    /// that did not complete, an unreadable artefact, a concurrent write).
+    #[error(transparent)]
+    Models(#[from] wb_models::Error),
+    /// A backend's own failure (SageMaker's, or a user's backend), with its message.
+    #[error(transparent)]
+    Backend(Box<dyn std::error::Error + Send + Sync + 'static>),
 }
 
 impl Error {
