@@ -40,8 +40,9 @@
 //! the project's resources by tag. [`training::Training`] runs SageMaker training jobs (built-in
 //! images from [`images`], or the workbench's own container), [`registry::ModelPackages`]
 //! mirrors registered models as model packages, and [`policy`] writes the least-privilege IAM
-//! policy. [`backend::SageMakerBackend`] puts them together over a project's store, recording
-//! jobs and endpoints exactly as the local backend does.
+//! policy. [`SageMakerBackend`] puts them together over a project's store as an implementation
+//! of the workbench's backend interface ([`wb_serving::backend::Backend`]), recording jobs and
+//! endpoints exactly as the local backend does; it passes the same conformance suite.
 //!
 //! With the `testkit` feature, `testkit::Moto` provides a moto server (a local S3 mock) for
 //! tests, installing it on first use.
@@ -68,6 +69,7 @@ pub use aws_sdk_s3;
 pub use aws_sdk_sagemaker;
 #[doc(no_inline)]
 pub use aws_sdk_sagemakerruntime;
+pub use backend::{BackendSettings, SageMakerBackend};
 pub use error::{Error, Result};
 pub use runtime::SageMakerRuntime;
 pub use store::{DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_SIZE, Encryption, MAX_PART_SIZE, MIN_PART_SIZE, S3Store};
