@@ -161,11 +161,12 @@ impl ProjectBuilder {
             }
             #[cfg(feature = "aws")]
             (None, BackendKind::Sagemaker) => {
-                let sdk = sdk.as_ref().ok_or_else(|| Error::Unsupported {
-                    what: "backend \"sagemaker\"".into(),
-                    advice: "an AWS SDK configuration".into(),
-                })?;
-                Arc::new(wb_aws::backend::SageMakerBackend::from_sdk_config(&config, store.clone(), sdk)?)
+                // `needs_sdk` had it loaded; load it here otherwise rather than fail.
+                let sdk = match &sdk {
+                    Some(sdk) => sdk.clone(),
+                    None => wb_aws::sdk_config(&config.config.aws).await,
+                };
+                Arc::new(wb_aws::backend::SageMakerBackend::from_sdk_config(&config, store.clone(), &sdk)?)
             }
             #[cfg(not(feature = "aws"))]
             (None, BackendKind::Sagemaker) => {
@@ -581,6 +582,12 @@ impl Deploy<'_> {
     /// SageMaker instances behind the endpoint (ignored by the local backend).
     pub fn instance_count(mut self, count: u32) -> Self {
         self.deploy.resources.instance_count = Some(count);
+        self
+    }
+
+    /// Sets all resources at once.
+    pub fn resources(mut self, resources: Resources) -> Self {
+        self.deploy.resources = resources;
         self
     }
 }

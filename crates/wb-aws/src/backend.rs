@@ -490,7 +490,7 @@ impl wb_serving::backend::Backend for SageMakerBackend {
         let state = self.hosting.status(endpoint.name.as_str()).await?.unwrap_or_else(|| "missing".into());
         Ok(wb_serving::backend::EndpointStatus {
             answers: state == "InService",
-            url: Some(format!("{}/endpoints/{}/invocations", self.runtime_url, endpoint.name)),
+            url: Some(wb_serving::backend::invocation_url(&self.runtime_url, endpoint.name.as_str())),
             state,
         })
     }

@@ -304,7 +304,6 @@ impl TrainRequest {
             });
         };
         report("InProgress", "Starting", None);
-        let (phase, mut phases) = tokio::sync::watch::channel("Starting");
         let schema = ModelSchema::from_manifest(manifest);
         let mut hyperparameters = self.hyperparameters;
         hyperparameters.insert(ALGORITHM_KEY.into(), algorithm.name().into());
@@ -315,7 +314,7 @@ impl TrainRequest {
                 (METADATA_CHANNEL.to_owned(), ChannelConfig::file("application/json")),
             ]);
             container::write_input_config(&paths, &hyperparameters, &channels, &schema)?;
-            let _ = phase.send("Downloading");
+            report("InProgress", "Downloading", None);
             for (name, file) in [("train", &train), ("validation", &validation)] {
                 let bytes = self.store.get(&file.path).await?.bytes;
                 if ContentHash::of_bytes(&bytes) != file.hash {
@@ -330,11 +329,11 @@ impl TrainRequest {
             }
             let job_name = job.to_string();
             let run_paths = paths.clone();
-            let _ = phase.send("Training");
+            report("InProgress", "Training", None);
             tokio::task::spawn_blocking(move || container::train(&run_paths, Some(&job_name)))
                 .await
                 .map_err(|e| Error::Task { message: format!("training task failed: {e}") })??;
-            let _ = phase.send("Uploading");
+            report("InProgress", "Uploading", None);
             let model_dir = paths.model_dir();
             let packed = tokio::task::spawn_blocking(move || pack_dir(&model_dir))
                 .await
@@ -349,21 +348,11 @@ impl TrainRequest {
             self.store.put_json(&layout::job_metrics(&job), &metrics, PutMode::Overwrite).await?;
             Ok::<_, Error>((self.store.uri().object_uri(&artifact_path), metrics))
         };
-        // Follow the phases while the job runs; stop waiting when the caller cancels (the
-        // fit running on a blocking thread finishes on its own, and nothing of it is stored).
-        let outcome = {
-            tokio::pin!(outcome);
-            tokio::pin!(cancel);
-            loop {
-                tokio::select! {
-                    outcome = &mut outcome => break Some(outcome),
-                    () = &mut cancel => break None,
-                    Ok(()) = phases.changed() => {
-                        let now = *phases.borrow_and_update();
-                        report("InProgress", now, None);
-                    }
-                }
-            }
+        // Stop waiting when the caller cancels (the fit running on a blocking thread finishes
+        // on its own, and nothing of it is stored).
+        let outcome = tokio::select! {
+            outcome = outcome => Some(outcome),
+            () = cancel => None,
         };
 
         record.ended_at = Some(Timestamp::now());

@@ -96,7 +96,7 @@ impl RuntimeClient {
     pub async fn invoke(&self, endpoint: &str, request: InvokeRequest) -> Result<InvokeResponse> {
         let mut builder = self
             .http
-            .post(format!("{}/endpoints/{endpoint}/invocations", self.base))
+            .post(crate::backend::invocation_url(&self.base, endpoint))
             .header("content-type", &request.content_type)
             .body(request.body);
         if let Some(accept) = &request.accept {

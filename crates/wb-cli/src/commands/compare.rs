@@ -13,13 +13,10 @@ use crate::cli::{CompareArgs, CompareCommand, CompareRunArgs, CompareServeArgs, 
 use crate::context::Context;
 use crate::output::{print_json, spinner};
 
-/// Where a report was written.
-pub(crate) type Location = ReportLocation;
-
 /// What `wb compare --json` prints: where the report is, and the whole report document.
 #[derive(Serialize)]
 struct CompareOutput<'a> {
-    location: Option<&'a Location>,
+    location: Option<&'a ReportLocation>,
     report: &'a Report,
 }
 
@@ -62,7 +59,7 @@ fn options(args: &CompareRunArgs) -> Result<CompareOptions> {
 pub(crate) async fn run_comparison(
     ctx: &Context,
     options: CompareOptions,
-) -> Result<(Report, std::result::Result<Location, workbench::Error>)> {
+) -> Result<(Report, std::result::Result<ReportLocation, workbench::Error>)> {
     let comparison = ctx.project.compare().options(options).await?;
     let written = ctx.project.save_report(&comparison).await;
     Ok((comparison.report, written))
@@ -99,7 +96,7 @@ fn fmt_value(v: Option<f64>) -> String {
 }
 
 /// The leaderboard and where the report is, for people.
-pub(crate) fn print_summary(report: &Report, location: Option<&Location>) {
+pub(crate) fn print_summary(report: &Report, location: Option<&ReportLocation>) {
     println!(
         "compared {} models on the test split of {} ({} rows, partition {})",
         report.models.len(),

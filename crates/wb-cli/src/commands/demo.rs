@@ -20,10 +20,10 @@ use wb_etl::tabular::{IngestOptions, IngestReport, ingest_csv};
 use wb_compare::compare::CompareOptions;
 use wb_compare::report::LeaderboardEntry;
 use wb_serving::invoke::InvokeRequest;
-use workbench::{Promoted, Registered};
+use workbench::{Promoted, Registered, ReportLocation};
 
 use crate::cli::{Backend, DemoArgs};
-use crate::commands::compare::{Location, run_comparison};
+use crate::commands::compare::run_comparison;
 use crate::commands::dataset::{DatasetView, print_view};
 use crate::context::Context;
 use crate::output::{print_json, spinner};
@@ -50,7 +50,7 @@ struct DemoReport {
 
 #[derive(Serialize)]
 struct Comparison {
-    location: Location,
+    location: ReportLocation,
     primary_metric: String,
     leaderboard: Vec<LeaderboardEntry>,
     warnings: Vec<String>,

@@ -40,15 +40,9 @@ pub(crate) async fn deploy_endpoint(
     capture: Option<u8>,
     resources: Resources,
 ) -> Result<Deployed> {
-    let mut request = ctx.project.deploy(job, endpoint);
+    let mut request = ctx.project.deploy(job, endpoint).resources(resources);
     if let Some(percent) = capture {
         request = request.capture(percent);
-    }
-    if let Some(instance_type) = resources.instance_type {
-        request = request.instance_type(instance_type);
-    }
-    if let Some(count) = resources.instance_count {
-        request = request.instance_count(count);
     }
     let record = request.await?;
     let serving = ctx.project.serve().await?;

@@ -10,7 +10,9 @@ use wb_core::{BackendKind, DynObjectStore, ModelName};
 use wb_models::registry::{ModelRecord, Promotion};
 use wb_models::training::{JobRecord, TrainingJobs};
 
-use super::{Backend, Capabilities, DeployEndpoint, EndpointStatus, Resource, Serving, TrainControl, TrainJob};
+use super::{
+    Backend, Capabilities, DeployEndpoint, EndpointStatus, Resource, Serving, TrainControl, TrainJob, invocation_url,
+};
 use crate::capture::CaptureConfig;
 use crate::endpoints::{EndpointRecord, Endpoints};
 use crate::error::{Error, Result};
@@ -106,6 +108,11 @@ impl ServerLauncher for InProcessServer {
     }
 }
 
+/// Invocations through the local server at `url`.
+fn serving_at(url: String, started: bool) -> Result<Serving> {
+    Ok(Serving { invoker: Arc::new(RuntimeClient::new(&url)?), url, started })
+}
+
 fn poisoned() -> Error {
     Error::Server { message: "the in-process server registry was poisoned by a panic".into() }
 }
@@ -174,8 +181,7 @@ impl Backend for LocalBackend {
         let previous = local::status(&self.store).await?;
         if let Some(status) = &previous {
             if status.up {
-                let invoker = Arc::new(RuntimeClient::new(&status.record.url)?);
-                return Ok(Serving { invoker, url: status.record.url.clone(), started: false });
+                return serving_at(status.record.url.clone(), false);
             }
             tracing::warn!(url = %status.record.url, pid = status.record.pid, "the recorded local server does not answer; starting a new one");
         }
@@ -187,10 +193,7 @@ impl Backend for LocalBackend {
         let mut last_error = None;
         for port in ports {
             match self.launcher.launch(&self.store, port).await {
-                Ok(record) => {
-                    let invoker = Arc::new(RuntimeClient::new(&record.url)?);
-                    return Ok(Serving { invoker, url: record.url, started: true });
-                }
+                Ok(record) => return serving_at(record.url, true),
                 Err(e) => last_error = Some(e),
             }
         }
@@ -199,11 +202,7 @@ impl Backend for LocalBackend {
 
     async fn invoker(&self) -> Result<Serving> {
         match local::status(&self.store).await? {
-            Some(status) if status.up => Ok(Serving {
-                invoker: Arc::new(RuntimeClient::new(&status.record.url)?),
-                url: status.record.url,
-                started: false,
-            }),
+            Some(status) if status.up => serving_at(status.record.url, false),
             _ => Err(Error::Server {
                 message: "the local server is not running; start it with `wb serve` (or `wb deploy`)".into(),
             }),
@@ -217,7 +216,7 @@ impl Backend for LocalBackend {
     async fn endpoint_status(&self, endpoint: &EndpointRecord) -> Result<EndpointStatus> {
         Ok(match local::status(&self.store).await? {
             Some(server) => {
-                let url = format!("{}/endpoints/{}/invocations", server.record.url, endpoint.name);
+                let url = invocation_url(&server.record.url, endpoint.name.as_str());
                 let answers = server.up && local::endpoint_answers(&server.record.url, endpoint.name.as_str()).await;
                 EndpointStatus { state: if answers { "up" } else { "down" }.into(), url: Some(url), answers }
             }

@@ -127,12 +127,6 @@ impl Resources {
     pub fn new(instance_type: Option<String>, instance_count: Option<u32>, spot: bool) -> Self {
         Self { instance_type, instance_count, spot, max_runtime: None }
     }
-
-    /// Whether anything differs from the defaults.
-    #[must_use]
-    pub fn is_default(&self) -> bool {
-        self == &Self::default()
-    }
 }
 
 /// A deployment: a completed job's model on an endpoint (an existing endpoint moves to it).
@@ -184,8 +178,15 @@ impl Serving {
     /// Where `endpoint` answers.
     #[must_use]
     pub fn invocation_url(&self, endpoint: &str) -> String {
-        format!("{}/endpoints/{endpoint}/invocations", self.url)
+        invocation_url(&self.url, endpoint)
     }
+}
+
+/// Where SageMaker Runtime's `InvokeEndpoint` for `endpoint` answers below `base`
+/// (`{base}/endpoints/{endpoint}/invocations`).
+#[must_use]
+pub fn invocation_url(base: &str, endpoint: &str) -> String {
+    format!("{}/endpoints/{endpoint}/invocations", base.trim_end_matches('/'))
 }
 
 /// An endpoint as its backend sees it now.
