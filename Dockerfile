@@ -1,11 +1,12 @@
-# The workbench's SageMaker bring-your-own-container image: `wb-container train|serve`.
+# The workbench's SageMaker bring-your-own-container image: `wb-container train|serve|monitor`.
 #
 #   docker build -t workbench-container .
 #   docker run --rm -v $PWD/opt_ml:/opt/ml workbench-container train
 #   docker run --rm -p 8080:8080 -v $PWD/opt_ml:/opt/ml workbench-container serve
 #
 # SageMaker runs `<image> train` for training jobs and `<image> serve` for endpoints; the
-# exec-form ENTRYPOINT makes SIGTERM reach the server for a graceful stop.
+# exec-form ENTRYPOINT makes SIGTERM reach the server for a graceful stop. A Model Monitor
+# schedule using this image as its analyzer passes the argument `monitor` (ContainerArguments).
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 COPY . .

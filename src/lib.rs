@@ -13,6 +13,8 @@
 //!   capture, `InvokeEndpoint`, the backend interface and clean-up;
 //! - [`compare`] (`wb-compare`): score every registered model on the held-out test split, with
 //!   confidence intervals, paired tests, explanations, reports and a web app;
+//! - [`monitor`] (`wb-monitor`): read endpoints' data capture back, baselines and violations
+//!   in SageMaker Model Monitor's formats, drift, charts and reports;
 //! - [`Project`]: a `workbench.toml`, its store and its backend — the starting point of an
 //!   experiment: train, deploy, register, compare, promote and clean through one backend
 //!   interface ([`serving::backend::Backend`]), local or SageMaker;
@@ -49,6 +51,7 @@ pub use wb_core as core;
 pub use wb_datasets as datasets;
 pub use wb_etl as etl;
 pub use wb_models as models;
+pub use wb_monitor as monitor;
 pub use wb_serving as serving;
 
 mod project;

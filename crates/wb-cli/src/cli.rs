@@ -56,11 +56,124 @@ pub(crate) enum Command {
     Compare(CompareArgs),
     /// Record the model chosen to serve, citing the newest comparison report that scored it.
     Promote(PromoteArgs),
+    /// Read endpoints' captured requests back, baseline them, check them for drift and
+    /// violations (Model Monitor's formats), and chart them.
+    #[command(subcommand)]
+    Monitor(MonitorCommand),
     /// Run the whole pipeline on the red wine quality data (local backend by default).
     Demo(DemoArgs),
     /// AWS helpers: the IAM policy the project needs.
     #[command(subcommand)]
     Aws(AwsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum MonitorCommand {
+    /// Profile the endpoint's train split and its model's confidence on the validation split
+    /// into Model Monitor's statistics.json and constraints.json.
+    Baseline(MonitorBaselineArgs),
+    /// Check a window of captured data against the baseline: violations, drift, confidence
+    /// per hour; writes a report under monitoring/<endpoint>/reports/.
+    Run(MonitorRunArgs),
+    /// Read every captured record back: counts, malformed lines, Parquet export, hourly
+    /// confidence (works on capture of endpoints that are gone).
+    Captures(MonitorCapturesArgs),
+    /// List baselines and monitoring reports.
+    List(MonitorListArgs),
+    /// Schedule hourly monitoring on SageMaker (a data-quality job definition and a
+    /// monitoring schedule; sagemaker backend).
+    Schedule(MonitorScheduleArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MonitorBaselineArgs {
+    /// The endpoint.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) endpoint: String,
+    /// Print the baseline as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WindowArgs {
+    /// Only records at or after this UTC time (RFC 3339 such as 2026-12-06T10:00:00Z, or a
+    /// date).
+    #[arg(long, value_name = "TIME")]
+    pub(crate) since: Option<String>,
+    /// Only records before this UTC time (exclusive).
+    #[arg(long, value_name = "TIME")]
+    pub(crate) until: Option<String>,
+    /// Store prefix the capture is under (default `capture`, SageMaker's DestinationS3Uri
+    /// inside the store).
+    #[arg(long, value_name = "PREFIX")]
+    pub(crate) destination: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MonitorRunArgs {
+    /// The endpoint.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) endpoint: String,
+    #[command(flatten)]
+    pub(crate) window: WindowArgs,
+    /// Confidence below this is low.
+    #[arg(long, value_name = "P", default_value_t = 0.93)]
+    pub(crate) threshold: f64,
+    /// Exit with status 2 when there are violations (for CI).
+    #[arg(long)]
+    pub(crate) fail_on_violation: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MonitorCapturesArgs {
+    /// The endpoint whose capture is read (under <destination>/<endpoint>/).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) endpoint: String,
+    #[command(flatten)]
+    pub(crate) window: WindowArgs,
+    /// Only this production variant.
+    #[arg(long, value_name = "VARIANT")]
+    pub(crate) variant: Option<String>,
+    /// Write every decoded row to this Parquet file.
+    #[arg(long, value_name = "FILE.parquet")]
+    pub(crate) to: Option<std::path::PathBuf>,
+    /// Predictions and low-confidence predictions per hour.
+    #[arg(long)]
+    pub(crate) hourly: bool,
+    /// Confidence below this is low (with --hourly).
+    #[arg(long, value_name = "P", default_value_t = 0.93, requires = "hourly")]
+    pub(crate) threshold: f64,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MonitorListArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MonitorScheduleArgs {
+    /// The endpoint (it needs a baseline: `wb monitor baseline`).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) endpoint: String,
+    /// Schedule expression.
+    #[arg(long, value_name = "EXPR", default_value = "cron(0 * ? * * *)")]
+    pub(crate) cron: String,
+    /// Run the workbench's own analyzer (the project's container image, Model Monitor's
+    /// bring-your-own-container contract) instead of SageMaker's.
+    #[arg(long)]
+    pub(crate) own_analyzer: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Subcommand)]

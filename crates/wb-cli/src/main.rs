@@ -19,7 +19,7 @@ fn main() -> ExitCode {
             // The workbench's own warnings; other crates (the AWS SDK) only on errors, so a
             // failure stays one `error:` line.
             tracing_subscriber::EnvFilter::new(
-                "error,wb_core=warn,wb_etl=warn,wb_datasets=warn,wb_models=warn,wb_serving=warn,wb_aws=warn,wb_compare=warn,wb_cli=warn",
+                "error,wb_core=warn,wb_etl=warn,wb_datasets=warn,wb_models=warn,wb_serving=warn,wb_aws=warn,wb_compare=warn,wb_monitor=warn,wb_cli=warn",
             )
         }))
         .with_writer(std::io::stderr)
@@ -34,6 +34,10 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            if let Some(found) = e.downcast_ref::<commands::monitor::ViolationsFound>() {
+                eprintln!("{found}");
+                return ExitCode::from(2);
+            }
             eprintln!("error: {}", output::one_line(&e));
             ExitCode::FAILURE
         }
@@ -60,6 +64,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Clean(args) => commands::clean::run(args, &Context::load(config).await?).await,
         Command::Compare(args) => commands::compare::run(args, &Context::load(config).await?, cli.quiet).await,
         Command::Promote(args) => commands::compare::promote(args, &Context::load(config).await?).await,
+        Command::Monitor(command) => commands::monitor::run(command, &Context::load(config).await?, cli.quiet).await,
         Command::Aws(command) => aws(command, config).await,
     }
 }

@@ -10,6 +10,12 @@
 //! - `serve` loads `/opt/ml/model/` and answers `GET /ping` and `POST /invocations` on port
 //!   8080, or `$SAGEMAKER_BIND_TO_PORT`; SIGTERM stops it gracefully.
 //!
+//! - `monitor` is Model Monitor's bring-your-own-container analyzer (a monitoring schedule's
+//!   job): it reads `dataset_source`, `output_path`, `sagemaker_endpoint_name`, `start_time`,
+//!   `end_time`, `baseline_statistics` and `baseline_constraints` from the environment and writes
+//!   `statistics.json`, `constraint_violations.json` and the workbench's report into
+//!   `output_path` ([`wb_monitor::container`]); it exits 0 whether or not it found violations.
+//!
 //! Outside a container, `WB_OPT_ML` replaces `/opt/ml` and `WB_CONTAINER_HOST` the listening
 //! address (default `0.0.0.0`, as a container needs).
 
@@ -27,7 +33,7 @@ const DEFAULT_PORT: u16 = 8080;
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("WB_LOG").unwrap_or_else(|_| {
-            tracing_subscriber::EnvFilter::new("warn,wb_models=info,wb_serving=info,wb_container=info")
+            tracing_subscriber::EnvFilter::new("warn,wb_models=info,wb_serving=info,wb_monitor=info,wb_container=info")
         }))
         .with_writer(std::io::stderr)
         .init();
@@ -38,7 +44,8 @@ fn main() -> ExitCode {
     let result = match mode.as_str() {
         "train" => train(&paths),
         "serve" => serve_model(&paths),
-        other => Err(format!("usage: wb-container train|serve (got {other:?})")),
+        "monitor" => monitor(),
+        other => Err(format!("usage: wb-container train|serve|monitor (got {other:?})")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -62,6 +69,20 @@ fn train(paths: &ContainerPaths) -> Result<(), String> {
     for (name, value) in metrics {
         println!("validation:{name}={value}");
     }
+    Ok(())
+}
+
+fn monitor() -> Result<(), String> {
+    let inputs = wb_monitor::container::AnalyzerInputs::from_env(|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let report = runtime.block_on(wb_monitor::container::analyze(&inputs)).map_err(|e| e.to_string())?;
+    tracing::info!(
+        endpoint = %report.endpoint,
+        records = report.counts.records,
+        violations = report.violations.violations.len(),
+        output = %inputs.output_path.display(),
+        "monitoring analysis written"
+    );
     Ok(())
 }
 

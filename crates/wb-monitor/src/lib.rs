@@ -14,9 +14,11 @@
 //! - [`report`]: `report.json`, the input of the renderings.
 
 pub mod constraints;
+pub mod container;
 pub mod drift;
 mod error;
 pub mod hourly;
+pub mod monitor;
 pub mod record;
 pub mod report;
 pub mod statistics;

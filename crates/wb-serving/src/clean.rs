@@ -2,7 +2,7 @@
 //!
 //! [`plan`] lists, without touching anything: the local server (stopped first, so data capture
 //! is flushed before its prefix goes), endpoints, registered models, training jobs and their
-//! outputs, captured data, and partition prefixes that no dataset manifest references any more
+//! outputs, captured data, monitoring baselines and reports, and partition prefixes that no dataset manifest references any more
 //! (left by interrupted or superseded partition runs). With `all`, datasets and reports go too.
 //! [`execute`] stops the server, then lists again (the server's last capture files included)
 //! and deletes; running it again finds nothing and does nothing.
@@ -35,7 +35,7 @@ pub struct CleanOptions {
 /// One thing to remove.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CleanItem {
-    /// `server`, `endpoint`, `promotion`, `model`, `training-job`, `capture`, `orphan-partition`, `dataset`,
+    /// `server`, `endpoint`, `promotion`, `model`, `training-job`, `capture`, `monitoring`, `orphan-partition`, `dataset`,
     /// `report`.
     pub kind: &'static str,
     /// Its name (or prefix).
@@ -91,7 +91,7 @@ fn spared(kept: &Promotion, item: &CleanItem) -> bool {
     let report = kept.report.as_deref().and_then(|r| r.strip_prefix("reports/"));
     match item.kind {
         "server" | "promotion" => true,
-        "endpoint" | "capture" => item.name == kept.endpoint.as_str(),
+        "endpoint" | "capture" | "monitoring" => item.name == kept.endpoint.as_str(),
         "model" => item.name == kept.model.as_str(),
         "training-job" => item.name == kept.job.as_str(),
         "dataset" => item.name == kept.dataset.as_str(),
@@ -113,6 +113,7 @@ async fn full_plan(store: &DynObjectStore, all: bool) -> Result<CleanPlan> {
     items.extend(grouped(store, &layout::registry_root(), "model", 2).await?);
     items.extend(grouped(store, &layout::training_root(), "training-job", 1).await?);
     items.extend(grouped(store, &layout::capture_root(), "capture", 1).await?);
+    items.extend(grouped(store, &ObjectPath::parse("monitoring")?, "monitoring", 1).await?);
     let datasets = ObjectPath::parse("datasets")?;
     if all {
         items.extend(grouped(store, &datasets, "dataset", 1).await?);

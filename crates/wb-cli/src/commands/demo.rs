@@ -6,7 +6,10 @@
 //! `experiments/` — logistic regression, decision tree, random forest: train, deploy, register —
 //! makes sure the local server is up, invokes one endpoint with a raw CSV row, compares the
 //! three models on the held-out test split (report in `reports/compare/<id>/`), promotes the
-//! best, and prints where everything is.
+//! best, then monitors it: data capture on the promoted endpoint, a baseline from the train
+//! split, the test split sent as it is and then with one feature shifted by two standard
+//! deviations, a monitoring run over each (the second flags the shifted feature); and prints
+//! where everything is.
 
 use std::io::Write;
 use std::path::Path;
@@ -46,6 +49,7 @@ struct DemoReport {
     sample: Sample,
     comparison: Comparison,
     promoted: Promoted,
+    monitoring: MonitoringDemo,
 }
 
 #[derive(Serialize)]
@@ -209,6 +213,7 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
     }
     let best = compared.best().context("the comparison ranked no model")?.model.clone();
     let promoted = project.promote(&best).await?;
+    let monitoring = monitoring_demo(&ctx, &promoted, quiet).await?;
 
     let report = DemoReport {
         dir: dir.display().to_string(),
@@ -229,6 +234,7 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
             warnings: compared.warnings.clone(),
         },
         promoted,
+        monitoring,
     };
     if args.json {
         return print_json(&report);
@@ -279,12 +285,215 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
     println!("open        {}", c.location.index_html);
     println!("promoted    {} (`wb promote MODEL` to change it)", report.promoted.promotion.model);
     println!();
+    print_monitoring(&report.monitoring);
+    println!();
     println!("next: wb --config {} models list", report.config);
     println!("      wb --config {} compare serve   # browse every report", report.config);
     println!(
         "      wb --config {} endpoints invoke {} --content-type text/csv --body '{}'",
         report.config, report.sample.endpoint, report.sample.request
     );
+    println!(
+        "      wb --config {} monitor run --endpoint {}   # check the capture against the baseline",
+        report.config, report.monitoring.endpoint
+    );
     println!("      wb --config {} clean --keep-promoted   # remove everything but the promoted model", report.config);
     Ok(())
+}
+
+/// The feature the demo's second batch of traffic moves by two standard deviations.
+const SHIFTED_FEATURE: &str = "residual sugar";
+
+/// What the monitoring part of the demo found.
+#[derive(Serialize)]
+struct MonitoringDemo {
+    endpoint: String,
+    baseline: String,
+    shifted_feature: String,
+    shift: f64,
+    /// The test split as it is: expected clean.
+    unshifted: RunSummary,
+    /// The test split with one feature moved.
+    shifted: RunSummary,
+}
+
+#[derive(Serialize)]
+struct RunSummary {
+    since: String,
+    rows: u64,
+    violations: Vec<String>,
+    drifted: Vec<String>,
+    report: String,
+}
+
+impl RunSummary {
+    fn of(run: &wb_monitor::monitor::MonitoringRun, store: &wb_core::DynObjectStore, since: chrono::DateTime<chrono::Utc>) -> Self {
+        let report = &run.report;
+        Self {
+            since: since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            rows: report.counts.rows,
+            violations: report
+                .violations
+                .violations
+                .iter()
+                .map(|v| {
+                    let kind = serde_json::to_value(v.constraint_check_type)
+                        .ok()
+                        .and_then(|k| k.as_str().map(str::to_owned))
+                        .unwrap_or_default();
+                    format!("{} {kind}: {}", v.feature_name, v.description)
+                })
+                .collect(),
+            drifted: report.drift.iter().filter(|d| d.drifted).map(|d| d.feature.clone()).collect(),
+            report: run.prefix.as_ref().map(|p| report_location(store, p)).unwrap_or_default(),
+        }
+    }
+}
+
+/// Sleeps to the start of the next whole second and returns it (capture times are whole
+/// seconds, so traffic sent after it falls in a window starting there).
+async fn next_second() -> chrono::DateTime<chrono::Utc> {
+    let now = chrono::Utc::now();
+    let next = chrono::DateTime::from_timestamp(now.timestamp() + 1, 0).unwrap_or(now);
+    let wait = (next - now).to_std().unwrap_or_default();
+    tokio::time::sleep(wait).await;
+    next
+}
+
+/// Waits until the capture of `endpoint` since `since` holds `rows` rows (the server writes
+/// capture files every few seconds).
+async fn await_capture(
+    store: &wb_core::DynObjectStore,
+    endpoint: &wb_core::EndpointName,
+    since: chrono::DateTime<chrono::Utc>,
+    rows: u64,
+) -> Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let window = wb_monitor::Window::new(Some(since), None)?;
+        let read = wb_monitor::capture::CaptureReader::new(store.clone(), endpoint.as_str())
+            .window(window)
+            .decode_inputs(false)
+            .for_each_batch(|_| Ok(()))
+            .await;
+        let seen = match read {
+            Ok(outcome) => outcome.counts.rows,
+            Err(wb_monitor::Error::NoCapture { .. }) => 0,
+            Err(e) => return Err(e.into()),
+        };
+        if seen >= rows {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            anyhow::bail!("the capture of {endpoint} holds {seen} of the {rows} rows sent after 60 s");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
+/// Sends CSV `body` to `endpoint` in requests of 100 rows.
+async fn send_rows(serving: &wb_serving::backend::Serving, endpoint: &str, lines: &[String]) -> Result<()> {
+    for chunk in lines.chunks(100) {
+        let mut body = chunk.join("\n");
+        body.push('\n');
+        serving
+            .invoker
+            .invoke_endpoint(
+                endpoint,
+                InvokeRequest { content_type: "text/csv".into(), body: body.into_bytes().into(), ..Default::default() },
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// After promotion: capture on the promoted endpoint, a baseline, the test split sent as it
+/// is and then with one feature shifted, a monitoring run over each.
+async fn monitoring_demo(ctx: &Context, promoted: &Promoted, quiet: bool) -> Result<MonitoringDemo> {
+    let project = &ctx.project;
+    let store = ctx.store.clone();
+    let promotion = &promoted.promotion;
+    let endpoint = promotion.endpoint.clone();
+    let step = spinner(quiet, format!("monitoring: capture on {endpoint}, baseline"));
+    project.deploy(&promotion.job, &endpoint).capture(100).await?;
+    let monitor = wb_monitor::monitor::Monitor::new(store.clone());
+    let baseline = monitor.baseline(&endpoint).await?;
+
+    let dataset = Datasets::new(store.clone()).open(&DatasetName::parse(DATASET)?).await?;
+    let test = dataset.test_for_evaluation().await?;
+    let test_set = wb_compare::score::TestSet::new(dataset.manifest(), &test)?;
+    let column = test_set
+        .feature_names
+        .iter()
+        .position(|f| f == SHIFTED_FEATURE)
+        .with_context(|| format!("the demo data has no column {SHIFTED_FEATURE:?}"))?;
+    let std_dev = baseline
+        .statistics
+        .features
+        .iter()
+        .find(|f| f.name == SHIFTED_FEATURE)
+        .and_then(|f| f.numerical_statistics.as_ref())
+        .map(|n| n.std_dev)
+        .with_context(|| format!("the baseline has no numerical statistics of {SHIFTED_FEATURE:?}"))?;
+    let shift = 2.0 * std_dev;
+    let body = test_set.body(0, test_set.len());
+    let lines: Vec<String> = String::from_utf8_lossy(&body).lines().map(str::to_owned).collect();
+    let shifted: Vec<String> = lines
+        .iter()
+        .map(|line| {
+            let mut fields: Vec<String> = line.split(',').map(str::to_owned).collect();
+            if let Some(v) = fields.get_mut(column).and_then(|f| f.parse::<f64>().ok().map(|x| (f, x))) {
+                *v.0 = format!("{}", v.1 + shift);
+            }
+            fields.join(",")
+        })
+        .collect();
+    let serving = project.serve().await?;
+    let rows = lines.len() as u64;
+
+    step.set_message(format!("monitoring: sending the test split to {endpoint}"));
+    let since_plain = next_second().await;
+    send_rows(&serving, endpoint.as_str(), &lines).await?;
+    await_capture(&store, &endpoint, since_plain, rows).await?;
+    step.set_message(format!("monitoring: sending the test split with {SHIFTED_FEATURE:?} shifted"));
+    let since_shifted = next_second().await;
+    send_rows(&serving, endpoint.as_str(), &shifted).await?;
+    await_capture(&store, &endpoint, since_shifted, rows).await?;
+
+    step.set_message("monitoring: checking both windows against the baseline");
+    let plain = monitor.run(&endpoint).window(wb_monitor::Window::new(Some(since_plain), Some(since_shifted))?).await?;
+    let moved = monitor.run(&endpoint).window(wb_monitor::Window::new(Some(since_shifted), None)?).await?;
+    step.finish_and_clear();
+    Ok(MonitoringDemo {
+        endpoint: endpoint.to_string(),
+        baseline: store.uri().object_uri(&wb_core::ObjectPath::parse(baseline.prefix.as_str())?),
+        shifted_feature: SHIFTED_FEATURE.to_owned(),
+        shift,
+        unshifted: RunSummary::of(&plain, &store, since_plain),
+        shifted: RunSummary::of(&moved, &store, since_shifted),
+    })
+}
+
+fn print_monitoring(m: &MonitoringDemo) {
+    println!("monitoring  {} (capture on, baseline {})", m.endpoint, m.baseline);
+    for (what, run) in [
+        ("test split as is".to_owned(), &m.unshifted),
+        (format!("{:?} + {:.3} (2 sd)", m.shifted_feature, m.shift), &m.shifted),
+    ] {
+        let verdict = if run.violations.is_empty() { "no violations".to_owned() } else { format!("{} violation(s)", run.violations.len()) };
+        println!("  {what:<36} {} rows, {verdict}", run.rows);
+        for v in &run.violations {
+            println!("    {v}");
+        }
+        println!("    report {}", run.report);
+    }
+}
+
+/// Where a stored report's `index.html` can be opened: a file path on a local store, the
+/// object URI otherwise.
+pub(crate) fn report_location(store: &wb_core::DynObjectStore, prefix: &wb_core::ObjectPath) -> String {
+    match store.uri() {
+        wb_core::StoreUri::Local(dir) => dir.join(prefix.as_str()).join("index.html").display().to_string(),
+        other => format!("{}/index.html", other.object_uri(prefix)),
+    }
 }

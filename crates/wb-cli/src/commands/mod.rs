@@ -7,6 +7,7 @@ pub(crate) mod demo;
 pub(crate) mod etl;
 pub(crate) mod init;
 pub(crate) mod models;
+pub(crate) mod monitor;
 #[cfg(feature = "aws")]
 pub(crate) mod sagemaker;
 pub(crate) mod serving;

@@ -97,9 +97,11 @@ async fn deploy_register_and_clean_up() {
     assert_eq!(winners, 1, "exactly one registration of a contested name wins");
 
     // Clean: a dry run lists, execute removes, a second run finds nothing; datasets stay.
+    let baseline = ObjectPath::parse("monitoring/toy-ep/baseline/statistics.json").expect("p");
+    p.store.put(&baseline, bytes::Bytes::from_static(b"{}")).await.expect("put");
     let plan = clean::plan(&p.store, false).await.expect("plan");
     let kinds: std::collections::BTreeSet<_> = plan.items.iter().map(|i| i.kind).collect();
-    assert_eq!(kinds, ["endpoint", "model", "training-job"].into_iter().collect());
+    assert_eq!(kinds, ["endpoint", "model", "monitoring", "training-job"].into_iter().collect());
     assert!(p.store.exists(&ObjectPath::parse("endpoints/toy-ep.json").expect("p")).await.expect("head"));
     let report = clean::execute(&p.store, false).await.expect("clean");
     assert_eq!(report.objects, plan.object_count());
@@ -236,10 +238,20 @@ async fn promotion_is_recorded_protected_and_kept_by_clean() {
         "{refused}"
     );
 
+    for ep in ["keep-ep", "drop-ep"] {
+        let path = ObjectPath::parse(format!("monitoring/{ep}/baseline/constraints.json")).expect("p");
+        p.store.put(&path, bytes::Bytes::from_static(b"{}")).await.expect("put");
+    }
     let options = clean::CleanOptions { all: true, keep_promoted: true };
     let plan = clean::plan_with(&p.store, options).await.expect("plan");
     let names: Vec<String> = plan.items.iter().map(|i| format!("{}:{}", i.kind, i.name)).collect();
-    for gone in ["endpoint:drop-ep", "model:drop", "training-job:drop-job", "report:compare/20261122T000000Z-000000"] {
+    for gone in [
+        "endpoint:drop-ep",
+        "model:drop",
+        "training-job:drop-job",
+        "monitoring:drop-ep",
+        "report:compare/20261122T000000Z-000000",
+    ] {
         assert!(names.iter().any(|n| n == gone), "{gone} is removed: {names:?}");
     }
     for kept in ["keep", "promotion", "dataset", "20261123T000000Z"] {
