@@ -13,12 +13,15 @@
 //! - [`hourly`]: predictions and low-confidence predictions per hour;
 //! - [`report`]: `report.json`, the input of the renderings.
 
+pub mod check;
 pub mod constraints;
 pub mod drift;
 mod error;
 pub mod hourly;
+pub mod profile;
 pub mod record;
 pub mod report;
+pub mod sketch;
 pub mod statistics;
 pub mod violations;
 
