@@ -1,1 +1,7 @@
+//! Integration tests of wb-monitor.
+
+mod check;
+mod drift;
+mod profile;
+mod sketch;
 mod smoke;
