@@ -263,12 +263,11 @@ pub fn suggest(statistics: &Statistics) -> Constraints {
                 .as_ref()
                 .filter(|n| n.common.num_present > 0)
                 .map(|n| NumConstraints { is_non_negative: n.min >= 0.0 });
-            let string_constraints = f
-                .string_statistics
-                .as_ref()
-                .filter(|s| (1..=MAX_DOMAIN_VALUES).contains(&s.distinct_count))
-                .map(|s| StringConstraints {
-                    domains: s.distribution.categorical.buckets.iter().map(|b| b.value.clone()).collect(),
+            let string_constraints =
+                f.string_statistics.as_ref().filter(|s| (1..=MAX_DOMAIN_VALUES).contains(&s.distinct_count)).map(|s| {
+                    StringConstraints {
+                        domains: s.distribution.categorical.buckets.iter().map(|b| b.value.clone()).collect(),
+                    }
                 });
             FeatureConstraints {
                 name: f.name.clone(),

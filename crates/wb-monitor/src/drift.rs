@@ -276,11 +276,7 @@ fn categorical(
         .sum();
     let df = counts.len().saturating_sub(1);
     #[expect(clippy::cast_precision_loss, reason = "few categories")]
-    let chi_squared_pvalue = if df == 0 {
-        1.0
-    } else {
-        ChiSquared::new(df as f64).map_or(f64::NAN, |d| d.sf(chi2))
-    };
+    let chi_squared_pvalue = if df == 0 { 1.0 } else { ChiSquared::new(df as f64).map_or(f64::NAN, |d| d.sf(chi2)) };
     // Cramér's V of the 2×k contingency table.
     let big_n = nf + mf;
     let contingency: f64 = counts

@@ -23,7 +23,7 @@
 //!
 //! Numerical columns: `common.num_present` counts every present value, including text that is
 //! not a number; `mean`, `sum`, population `std_dev` (Welford's update, Chan's merge, a
-//! compensated sum), `min`, `max` and the KLL `distribution` cover the numbers only, so
+//! compensated sum for `sum` and `mean`), `min`, `max` and the KLL `distribution` cover the numbers only, so
 //! `num_present − sketch count` is the number of values of another type. NaN and infinities
 //! count as missing (JSON cannot hold them).
 //!
@@ -131,6 +131,16 @@ impl Moments {
 
     fn sum(&self) -> f64 {
         self.sum + self.compensation
+    }
+
+    /// The mean from the compensated sum (more accurate than the running mean far from 0).
+    fn mean(&self) -> f64 {
+        if self.n == 0 {
+            return 0.0;
+        }
+        #[expect(clippy::cast_precision_loss, reason = "counts far below 2^53")]
+        let n = self.n as f64;
+        self.sum() / n
     }
 
     fn std_dev(&self) -> f64 {
@@ -264,7 +274,7 @@ impl Column {
             InferredType::Integral | InferredType::Fractional => {
                 feature.numerical_statistics = Some(NumericalStatistics {
                     common,
-                    mean: self.moments.mean,
+                    mean: self.moments.mean(),
                     sum: self.moments.sum(),
                     std_dev: self.moments.std_dev(),
                     min: self.sketch.min().unwrap_or(0.0),
@@ -279,8 +289,10 @@ impl Column {
                 for (k, c) in self.categories.iter().chain(&self.numbers) {
                     *all.entry(k.as_str()).or_default() += c;
                 }
-                let mut buckets: Vec<CategoricalBucket> =
-                    all.into_iter().map(|(value, count)| CategoricalBucket { value: value.to_owned(), count }).collect();
+                let mut buckets: Vec<CategoricalBucket> = all
+                    .into_iter()
+                    .map(|(value, count)| CategoricalBucket { value: value.to_owned(), count })
+                    .collect();
                 buckets.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
                 feature.string_statistics = Some(StringStatistics {
                     common,
@@ -297,11 +309,7 @@ impl Column {
 /// A number as text: whole numbers without a fraction (`3`), others in the shortest form that
 /// reads back exactly.
 fn format_number(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e15 {
-        format!("{x:.0}")
-    } else {
-        format!("{x}")
-    }
+    if x.fract() == 0.0 && x.abs() < 1e15 { format!("{x:.0}") } else { format!("{x}") }
 }
 
 impl Profiler {
@@ -325,11 +333,7 @@ impl Profiler {
     {
         let names: Vec<String> = columns.into_iter().map(Into::into).collect();
         if names.len() != hints.len() {
-            return Err(Error::InvalidInput(format!(
-                "{} column hints given for {} columns",
-                hints.len(),
-                names.len()
-            )));
+            return Err(Error::InvalidInput(format!("{} column hints given for {} columns", hints.len(), names.len())));
         }
         Ok(Self { columns: names.into_iter().zip(hints).map(|(n, h)| Column::new(n, *h)).collect() })
     }
@@ -343,10 +347,8 @@ impl Profiler {
                 .iter()
                 .enumerate()
                 .map(|(i, name)| {
-                    let hint = schema
-                        .numeric
-                        .get(i)
-                        .map(|&n| if n { ColumnHint::Numeric } else { ColumnHint::Categorical });
+                    let hint =
+                        schema.numeric.get(i).map(|&n| if n { ColumnHint::Numeric } else { ColumnHint::Categorical });
                     Column::new(name.clone(), hint)
                 })
                 .collect(),

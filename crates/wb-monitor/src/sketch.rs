@@ -284,7 +284,11 @@ impl KllSketch {
             let w = weight_of(h).unwrap_or(u64::MAX);
             for &v in level {
                 let i = if width > 0.0 && width.is_finite() {
-                    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "clamped to 0..BUCKETS")]
+                    #[expect(
+                        clippy::cast_possible_truncation,
+                        clippy::cast_sign_loss,
+                        reason = "clamped to 0..BUCKETS"
+                    )]
                     let i = ((v - lo) / width).floor().clamp(0.0, (BUCKETS - 1) as f64) as usize;
                     i
                 } else {
@@ -306,7 +310,12 @@ impl KllSketch {
 
     fn capacity(&self, h: usize) -> usize {
         let depth = self.levels.len() - h - 1;
-        #[expect(clippy::cast_precision_loss, clippy::cast_possible_wrap, clippy::cast_possible_truncation, reason = "small numbers")]
+        #[expect(
+            clippy::cast_precision_loss,
+            clippy::cast_possible_wrap,
+            clippy::cast_possible_truncation,
+            reason = "small numbers"
+        )]
         let scaled = (self.c.powi(depth as i32) * self.k as f64).ceil();
         #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "positive and at most k")]
         let cap = scaled as usize;

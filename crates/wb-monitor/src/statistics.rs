@@ -204,9 +204,8 @@ impl Statistics {
                 _ => {}
             }
             if let Some(n) = &f.numerical_statistics {
-                KllSketch::from_data(&n.distribution.kll.sketch).map_err(|e| {
-                    bad(document, at("numerical_statistics.distribution.kll.sketch"), &e.to_string())
-                })?;
+                KllSketch::from_data(&n.distribution.kll.sketch)
+                    .map_err(|e| bad(document, at("numerical_statistics.distribution.kll.sketch"), &e.to_string()))?;
             }
         }
         Ok(stats)
@@ -327,7 +326,6 @@ pub(crate) fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> std::result::Resul
 
 fn lenient_u32<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<u32, D::Error> {
     let v = lenient_u64(d)?;
-    u32::try_from(v).map_err(|_| {
-        serde::de::Error::invalid_value(serde::de::Unexpected::Unsigned(v), &"a whole number below 2^32")
-    })
+    u32::try_from(v)
+        .map_err(|_| serde::de::Error::invalid_value(serde::de::Unexpected::Unsigned(v), &"a whole number below 2^32"))
 }

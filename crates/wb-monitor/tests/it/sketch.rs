@@ -70,7 +70,13 @@ fn assert_within_rank_error(values: &[f64], sketch: &KllSketch, label: &str) {
         // The true rank of `est` is any share between #(< est)/n and #(<= est)/n.
         let lo = sorted.partition_point(|&v| v < est) as f64 / n;
         let hi = sorted.partition_point(|&v| v <= est) as f64 / n;
-        let err = if q < lo { lo - q } else if q > hi { q - hi } else { 0.0 };
+        let err = if q < lo {
+            lo - q
+        } else if q > hi {
+            q - hi
+        } else {
+            0.0
+        };
         worst = worst.max(err);
         let x = sorted[((q * n) as usize).min(sorted.len() - 1)];
         let exact_cdf = sorted.partition_point(|&v| v <= x) as f64 / n;
