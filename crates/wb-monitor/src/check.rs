@@ -99,26 +99,28 @@ pub fn check(baseline: &Statistics, constraints: &Constraints, window: &Statisti
                 push(name, CheckType::CompletenessCheck, d);
             }
         }
-        if compare && let Some(base) = base {
-            if let Some(d) = feature_drift(base, win, &config.distribution_constraints) {
-                if d.drifted {
-                    push(
-                        name,
-                        CheckType::BaselineDriftCheck,
-                        format!(
-                            "Baseline drift distance: {} exceeds threshold: {}",
-                            round4(d.distance),
-                            round4(config.distribution_constraints.comparison_threshold)
-                        ),
-                    );
-                }
-                drift.push(d);
+        if compare
+            && let Some(base) = base
+            && let Some(d) = feature_drift(base, win, &config.distribution_constraints)
+        {
+            if d.drifted {
+                push(
+                    name,
+                    CheckType::BaselineDriftCheck,
+                    format!(
+                        "Baseline drift distance: {} exceeds threshold: {}",
+                        round4(d.distance),
+                        round4(config.distribution_constraints.comparison_threshold)
+                    ),
+                );
             }
+            drift.push(d);
         }
-        if evaluate && let Some(cons) = cons {
-            if let Some(d) = categorical_values(cons, win, config.domain_content_threshold) {
-                push(name, CheckType::CategoricalValuesCheck, d);
-            }
+        if evaluate
+            && let Some(cons) = cons
+            && let Some(d) = categorical_values(cons, win, config.domain_content_threshold)
+        {
+            push(name, CheckType::CategoricalValuesCheck, d);
         }
     }
     if evaluate {

@@ -35,7 +35,7 @@ pub const DEFAULT_C: f64 = 0.64;
 /// `± RANK_ERROR` of the true share of values `≤ x`.
 pub const RANK_ERROR: f64 = 0.005;
 /// The seed of the compaction coin flips.
-pub const SEED: u64 = 0x5eed_0f_d3e9;
+pub const SEED: u64 = 0x005e_ed0f_d3e9;
 /// How many equal-width buckets [`KllSketch::buckets`] materialises (fixed by Model Monitor).
 pub const BUCKETS: usize = 10;
 
@@ -110,7 +110,7 @@ impl KllSketch {
     /// `(0.5, 1]`) or a non-finite item.
     pub fn from_data(data: &KllSketchData) -> Result<Self> {
         let k = data.parameters.k;
-        if !(k.is_finite() && k.fract() == 0.0 && k >= 2.0 && k <= 1e9) {
+        if !(k.fract() == 0.0 && (2.0..=1e9).contains(&k)) {
             return Err(Error::InvalidInput(format!("KLL sketch size k must be a whole number >= 2, got {k}")));
         }
         #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "checked whole and in range above")]

@@ -260,7 +260,7 @@ pub(crate) fn parse_document<T: DeserializeOwned>(
         let inner = err.inner().to_string();
         let mut got = Some(&value);
         let mut last_key = String::new();
-        for seg in err.path().iter() {
+        for seg in err.path() {
             got = match seg {
                 serde_path_to_error::Segment::Seq { index } => got.and_then(|v| v.get(*index)),
                 serde_path_to_error::Segment::Map { key } => {
