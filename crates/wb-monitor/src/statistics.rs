@@ -188,8 +188,8 @@ impl Statistics {
     /// # Errors
     /// [`Error::BadDocument`] naming `document` and the field path
     /// (`features[2].numerical_statistics.mean: expected a number, got "x"`) for invalid JSON,
-    /// wrong types, missing fields, an unreadable KLL sketch or a feature whose statistics do
-    /// not match its `inferred_type`.
+    /// wrong types, missing fields, a negative `std_dev`, `min` above `max`, an unreadable KLL
+    /// sketch or a feature whose statistics do not match its `inferred_type`.
     pub fn from_json(bytes: &[u8], document: &str) -> Result<Self> {
         let stats: Self = parse_document(bytes, document, |_| None)?;
         for (i, f) in stats.features.iter().enumerate() {
@@ -204,6 +204,20 @@ impl Statistics {
                 _ => {}
             }
             if let Some(n) = &f.numerical_statistics {
+                if n.std_dev < 0.0 {
+                    return Err(bad(
+                        document,
+                        at("numerical_statistics.std_dev"),
+                        &format!("expected a number >= 0, got {}", n.std_dev),
+                    ));
+                }
+                if n.common.num_present > 0 && n.min > n.max {
+                    return Err(bad(
+                        document,
+                        at("numerical_statistics.min"),
+                        &format!("the minimum {} is above the maximum {}", n.min, n.max),
+                    ));
+                }
                 KllSketch::from_data(&n.distribution.kll.sketch)
                     .map_err(|e| bad(document, at("numerical_statistics.distribution.kll.sketch"), &e.to_string()))?;
             }

@@ -157,6 +157,12 @@ fn sagemaker_style_statistics_are_accepted_and_bad_ones_name_the_field() {
     let bad = String::from_utf8(bad).expect("utf8").replace(r#""mean": 1.5"#, r#""mean": "high""#);
     let err = Statistics::from_json(bad.as_bytes(), "stats.json").expect_err("bad mean");
     assert_eq!(err.to_string(), r#"stats.json: features[0].numerical_statistics.mean: expected a number, got "high""#);
+    let negative = String::from_utf8(doc.to_vec()).expect("utf8").replace(r#""std_dev": 0.5"#, r#""std_dev": -0.5"#);
+    let err = Statistics::from_json(negative.as_bytes(), "stats.json").expect_err("negative std_dev");
+    assert_eq!(
+        err.to_string(),
+        "stats.json: features[0].numerical_statistics.std_dev: expected a number >= 0, got -0.5"
+    );
     let err = Statistics::from_json(b"{", "stats.json").expect_err("not JSON");
     assert!(err.to_string().starts_with("stats.json: line 1 column 1: not valid JSON"), "{err}");
 }
