@@ -13,14 +13,17 @@
 //! - [`hourly`]: predictions and low-confidence predictions per hour;
 //! - [`report`]: `report.json`, the input of the renderings.
 
+pub mod check;
 pub mod constraints;
 pub mod container;
 pub mod drift;
 mod error;
 pub mod hourly;
 pub mod monitor;
+pub mod profile;
 pub mod record;
 pub mod report;
+pub mod sketch;
 pub mod statistics;
 pub mod violations;
 

@@ -1,2 +1,8 @@
+//! Integration tests of wb-monitor.
+
+mod check;
+mod drift;
+mod profile;
+mod sketch;
 mod smoke;
 mod monitor;
