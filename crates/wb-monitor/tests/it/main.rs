@@ -1,1 +1,3 @@
+//! Integration tests of wb-monitor.
+
 mod smoke;

@@ -1,0 +1,2 @@
+//! Bench stub.
+fn main() {}
