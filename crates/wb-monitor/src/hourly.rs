@@ -167,7 +167,7 @@ mod tests {
         a.merge(&b);
         assert_eq!(a, whole);
         let hours = whole.hours();
-        assert_eq!(hours.len(), 3);
+        assert_eq!(hours.len(), 2);
         assert_eq!((hours[0].predictions, hours[0].low_confidence), (2, 1));
         assert!((hours[0].mean_confidence - 0.725).abs() < 1e-12);
         assert_eq!(hours[0].min_confidence, 0.5);

@@ -1,3 +1,4 @@
 //! Integration tests of wb-monitor.
 
+mod capture;
 mod smoke;
