@@ -158,9 +158,9 @@ mod tests {
         for (i, c) in [0.5, 0.95, 0.99, 0.8].into_iter().enumerate() {
             let t = i64::try_from(i).expect("small") * 2000;
             if i % 2 == 0 {
-                a.add_at(t, c)
+                a.add_at(t, c);
             } else {
-                b.add_at(t, c)
+                b.add_at(t, c);
             }
             whole.add_at(t, c);
         }
