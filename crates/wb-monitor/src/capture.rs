@@ -590,13 +590,17 @@ fn parse_hourly(settings: &Settings, job: &FileJob, bytes: &[u8], threshold: f64
     let schema = settings.schema.as_ref();
     let classes = schema.map_or(0, |s| s.classes.len());
     let regression = schema.is_some_and(|s| s.regression);
+    // Confidences of the current record, reused across records; NaN marks a regression output
+    // (a row, not a prediction with a confidence).
+    let mut confidences: Vec<f64> = Vec::with_capacity(4);
     for_each_line(bytes, |n, line| {
         part.records += 1;
-        let counted = (|| -> LineResult<(DateTime<Utc>, Vec<f64>)> {
+        confidences.clear();
+        let counted = (|| -> LineResult<i64> {
             let rec = parse_record(line, false)?;
             let Some(time) = time_in_window(&rec.meta, &settings.window)? else { return Ok(None) };
-            let Some(o) = &rec.output else { return Ok(Some((time, Vec::new()))) };
-            let mut confidences = Vec::with_capacity(1);
+            let secs = time.timestamp();
+            let Some(o) = &rec.output else { return Ok(Some(secs)) };
             let plain_csv = o.encoding.eq_ignore_ascii_case("CSV")
                 && o.observed_content_type.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("text/csv"));
             if plain_csv && !regression {
@@ -619,15 +623,13 @@ fn parse_hourly(settings: &Settings, job: &FileJob, bytes: &[u8], threshold: f64
                     .map_err(payload_err("endpointOutput"))?;
                 confidences.extend(outputs.iter().map(|o| o.confidence().unwrap_or(f64::NAN)));
             }
-            Ok(Some((time, confidences)))
+            Ok(Some(secs))
         })();
         match counted {
-            Ok(Some((time, confidences))) => {
+            Ok(Some(secs)) => {
                 part.decoded += 1;
                 part.rows += confidences.len().max(1) as u64;
-                let secs = time.timestamp();
-                // NaN marks a regression output: a row, not a prediction with a confidence.
-                for c in confidences.into_iter().filter(|c| !c.is_nan()) {
+                for &c in confidences.iter().filter(|c| !c.is_nan()) {
                     part.out.add_at(secs, c);
                 }
             }
