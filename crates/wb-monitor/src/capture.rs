@@ -470,15 +470,17 @@ struct Parsed<'a> {
 
 fn parse_record(line: &[u8], with_input: bool) -> std::result::Result<Parsed<'_>, String> {
     let bad = |e: serde_json::Error| format!("not a capture record: {e}");
+    // One UTF-8 check per line is much cheaper than serde_json's check of every string.
+    let line = std::str::from_utf8(line).map_err(|e| format!("not a capture record: not UTF-8 ({e})"))?;
     if with_input {
-        let r: RawRecord<'_> = serde_json::from_slice(line).map_err(bad)?;
+        let r: RawRecord<'_> = serde_json::from_str(line).map_err(bad)?;
         Ok(Parsed {
             meta: r.event_metadata,
             input: r.capture_data.endpoint_input,
             output: r.capture_data.endpoint_output,
         })
     } else {
-        let r: RawRecordOut<'_> = serde_json::from_slice(line).map_err(bad)?;
+        let r: RawRecordOut<'_> = serde_json::from_str(line).map_err(bad)?;
         Ok(Parsed { meta: r.event_metadata, input: None, output: r.capture_data.endpoint_output })
     }
 }
