@@ -63,6 +63,9 @@ pub enum Error {
         /// The writer's error.
         message: String,
     },
+    /// A background parsing task failed (panicked or was cancelled).
+    #[error("a capture parsing task failed: {0}")]
+    Task(String),
     /// A local file could not be read or written.
     #[error("{path}: {source}")]
     Io {

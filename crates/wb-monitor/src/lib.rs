@@ -10,17 +10,22 @@
 //! - [`statistics`], [`constraints`], [`violations`]: `statistics.json`, `constraints.json`,
 //!   `constraint_violations.json`;
 //! - [`drift`]: distances between baseline and window per column;
+//! - [`capture`]: reading capture files back, batch by batch ([`payload`] decodes one
+//!   request or response); [`export`] writes the rows to Parquet;
 //! - [`hourly`]: predictions and low-confidence predictions per hour;
 //! - [`report`]: `report.json`, the input of the renderings.
 
 pub mod check;
+pub mod capture;
 pub mod constraints;
 pub mod container;
 pub mod drift;
 mod error;
+pub mod export;
 pub mod hourly;
 pub mod monitor;
 pub mod profile;
+pub mod payload;
 pub mod record;
 pub mod report;
 pub mod sketch;

@@ -4,5 +4,6 @@ mod check;
 mod drift;
 mod profile;
 mod sketch;
+mod capture;
 mod smoke;
 mod monitor;
