@@ -11,14 +11,18 @@
 //!   `constraint_violations.json`;
 //! - [`drift`]: distances between baseline and window per column;
 //! - [`hourly`]: predictions and low-confidence predictions per hour;
-//! - [`report`]: `report.json`, the input of the renderings.
+//! - [`report`]: `report.json`, the input of the renderings;
+//! - [`render`]: `report.md`, a self-contained `index.html` and the SVG charts;
+//! - [`reports`]: where reports and baselines live in the store, writing, listing and reading reports.
 
 pub mod constraints;
 pub mod drift;
 mod error;
 pub mod hourly;
 pub mod record;
+pub mod render;
 pub mod report;
+pub mod reports;
 pub mod statistics;
 pub mod violations;
 
