@@ -1,1 +1,5 @@
+//! The integration tests of `wb-monitor`, one binary.
+
+mod render;
+mod reports;
 mod smoke;
