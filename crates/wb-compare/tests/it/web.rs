@@ -11,7 +11,7 @@ use tower::ServiceExt as _;
 use wb_compare::report::Report;
 use wb_compare::reports::ReportSummary;
 use wb_compare::web::{self, MonitoringSummary};
-use wb_core::{DynObjectStore, ObjectPath, ObjectStoreExt as _};
+use wb_core::{DynObjectStore, ObjectPath};
 
 use crate::support::{self, FAILED, MODELS};
 
@@ -362,8 +362,14 @@ async fn with_monitoring(store: &DynObjectStore) {
 fn assert_security_headers(got: &Got) {
     let csp = got.headers.get(header::CONTENT_SECURITY_POLICY).expect("CSP header").to_str().expect("ascii");
     assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
-    assert_eq!(got.headers.get(header::X_CONTENT_TYPE_OPTIONS).map(|v| v.as_bytes()), Some(&b"nosniff"[..]));
-    assert_eq!(got.headers.get(header::REFERRER_POLICY).map(|v| v.as_bytes()), Some(&b"no-referrer"[..]));
+    assert_eq!(
+        got.headers.get(header::X_CONTENT_TYPE_OPTIONS).map(axum::http::HeaderValue::as_bytes),
+        Some(&b"nosniff"[..])
+    );
+    assert_eq!(
+        got.headers.get(header::REFERRER_POLICY).map(axum::http::HeaderValue::as_bytes),
+        Some(&b"no-referrer"[..])
+    );
 }
 
 #[tokio::test]

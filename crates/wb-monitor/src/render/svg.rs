@@ -396,7 +396,7 @@ pub(crate) fn densities(title: &str, x_label: &str, series: &[Binned<'_>]) -> St
 pub(crate) fn grouped_bars(title: &str, x_label: &str, rows: &[(String, f64, f64)]) -> String {
     let n = rows.len().max(1);
     let (ml, mr, mt, mb) = (60.0, 20.0, 56.0, 86.0);
-    let pw = (n as f64 * 56.0).clamp(300.0, 760.0);
+    let pw = (n as f64 * 56.0).clamp(480.0, 760.0);
     let (w, ph) = (ml + pw + mr, 220.0);
     let h = mt + ph + mb;
     let slot = pw / n as f64;
