@@ -1,14 +1,23 @@
-//! `wb compare serve`: every comparison report in a store, as a small web app.
+//! `wb compare serve`: every comparison report and every monitoring report in a store, as a
+//! small web app.
 //!
 //! | Route | Page |
 //! | --- | --- |
-//! | `GET /` | the newest report's leaderboard and the list of all reports |
+//! | `GET /` | the newest report's leaderboard, the list of all reports and the list of monitoring reports |
 //! | `GET /reports/{id}` | one report: warnings, failures, leaderboard, curves, models |
 //! | `GET /reports/{id}/models/{model}` | one model: metrics, curves, confusion, thresholds, ... |
 //! | `GET /reports/{id}/pairs` | the models × models matrix of paired tests |
 //! | `GET /reports/{id}/files/{file}` | the stored files (`report.json`, `index.html`, SVGs, ...) |
 //! | `GET /api/reports` | JSON list of [`ReportSummary`] |
 //! | `GET /api/reports/{id}` | one [`Report`] as JSON |
+//! | `GET /monitoring/{endpoint}/{id}/` | a monitoring report's stored `index.html` (also without the `/`) |
+//! | `GET /monitoring/{endpoint}/{id}/files/{file}` | its stored files (`report.json`, `report.md`, `statistics.json`, SVGs, ...) |
+//! | `GET /api/monitoring` | JSON list of [`MonitoringSummary`] |
+//!
+//! Monitoring reports are written by `wb-monitor` under
+//! `monitoring/<endpoint>/reports/<id>/`; this crate does not depend on it and reads their
+//! `report.json` generically (a few fields for the list) and serves the stored files as they
+//! are — the stored `index.html` is self-contained, its charts inline.
 //!
 //! Pages are built from the same fragments as `index.html` ([`crate::render`]), need no
 //! JavaScript and load nothing from elsewhere; a Content-Security-Policy forbids scripts and
@@ -23,7 +32,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use maud::{Markup, html};
+use serde::{Deserialize, Serialize};
 use wb_core::DynObjectStore;
+use wb_core::{ObjectPath, ObjectStoreExt as _};
 
 use crate::error::{Error, Result};
 use crate::render::{self, Links};
@@ -43,6 +54,10 @@ pub fn router(store: DynObjectStore) -> Router {
         .route("/reports/{id}/files/{file}", get(report_file))
         .route("/api/reports", get(api_list))
         .route("/api/reports/{id}", get(api_report))
+        .route("/monitoring/{endpoint}/{id}", get(monitoring_page))
+        .route("/monitoring/{endpoint}/{id}/", get(monitoring_page))
+        .route("/monitoring/{endpoint}/{id}/files/{file}", get(monitoring_file))
+        .route("/api/monitoring", get(api_monitoring))
         .fallback(fallback)
         .with_state(store)
 }
@@ -224,16 +239,19 @@ fn reports_table(summaries: &[ReportSummary]) -> Markup {
 async fn index(State(store): State<DynObjectStore>) -> Page {
     let summaries = reports::list(&store).await?;
     let Some(newest) = summaries.first() else {
+        let monitoring = monitoring_reports(&store).await?;
         let body = html! {
             section.card {
                 h2 { "No comparison reports yet" }
                 p { "Run " code { "wb compare" } " to score every registered model on its dataset's test split; its report appears here." }
                 p.note { "Store: " code { (store.uri().to_string()) } }
             }
+            (monitoring_table(&monitoring))
         };
         return Ok(html_page(StatusCode::OK, render::page("Reports · wb compare", nav(None), body)));
     };
     let report = reports::load(&store, &newest.id).await?;
+    let monitoring = monitoring_reports(&store).await?;
     let body = html! {
         header.title {
             h1 { "Comparison reports" }
@@ -243,6 +261,7 @@ async fn index(State(store): State<DynObjectStore>) -> Page {
         (render::warnings(&report))
         (render::leaderboard(&report, Links::Web { id: &report.id }, None))
         (reports_table(&summaries))
+        (monitoring_table(&monitoring))
     };
     Ok(html_page(StatusCode::OK, render::page("Reports · wb compare", nav(None), body)))
 }
@@ -336,6 +355,183 @@ async fn api_report(
     Path(id): Path<String>,
 ) -> std::result::Result<Response, ApiError> {
     Ok(axum::Json(reports::load(&store, &id).await?).into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Monitoring reports
+
+/// `monitoring`: where `wb-monitor` keeps baselines and reports.
+const MONITORING_ROOT: &str = "monitoring";
+
+/// One monitoring report in the list, read from its `report.json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonitoringSummary {
+    /// The endpoint.
+    pub endpoint: String,
+    /// The report id (the run's time).
+    pub id: String,
+    /// When the run was made (RFC 3339).
+    pub created: String,
+    /// Capture records read.
+    pub records: u64,
+    /// Records decoded.
+    pub decoded: u64,
+    /// Records skipped as malformed.
+    pub skipped: u64,
+    /// Constraint violations.
+    pub violations: usize,
+    /// Columns that drifted.
+    pub drifted: usize,
+}
+
+impl MonitoringSummary {
+    /// The summary of a `report.json` found at `monitoring/<endpoint>/reports/<id>/`.
+    fn of(endpoint: &str, id: &str, doc: &serde_json::Value) -> Self {
+        let counts = &doc["counts"];
+        let n = |key: &str| counts[key].as_u64().unwrap_or(0);
+        Self {
+            endpoint: doc["endpoint"].as_str().unwrap_or(endpoint).to_owned(),
+            id: doc["id"].as_str().unwrap_or(id).to_owned(),
+            created: doc["created"].as_str().unwrap_or("").to_owned(),
+            records: n("records"),
+            decoded: n("decoded"),
+            skipped: n("skipped"),
+            violations: doc["violations"]["violations"].as_array().map_or(0, Vec::len),
+            drifted: doc["drift"]
+                .as_array()
+                .map_or(0, |rows| rows.iter().filter(|r| r["drifted"].as_bool() == Some(true)).count()),
+        }
+    }
+}
+
+/// Whether `name` can be an endpoint name, report id or stored file name in a path: ASCII
+/// letters, digits, `-`, `_` and `.`, 1–128 characters, not starting with `.`.
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with('.')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+}
+
+/// `monitoring/<endpoint>/reports/<id>/<file>`, or `None` when a part is not a plain name.
+fn monitoring_path(endpoint: &str, id: &str, file: &str) -> Option<ObjectPath> {
+    if ![endpoint, id, file].iter().all(|n| is_plain_name(n)) {
+        return None;
+    }
+    ObjectPath::parse(format!("{MONITORING_ROOT}/{endpoint}/reports/{id}/{file}")).ok()
+}
+
+/// Every monitoring report whose `report.json` is stored, newest first. A `report.json` that
+/// does not parse is left out with a warning, so one broken run does not hide the others.
+async fn monitoring_reports(store: &DynObjectStore) -> Result<Vec<MonitoringSummary>> {
+    let root = ObjectPath::parse(MONITORING_ROOT)?;
+    let mut found: Vec<(String, String, ObjectPath)> = store
+        .list(Some(&root))
+        .await?
+        .into_iter()
+        .filter_map(|meta| {
+            let s: Vec<&str> = meta.path.segments().collect();
+            (s.len() == 5 && s[2] == "reports" && s[4] == "report.json" && is_plain_name(s[1]) && is_plain_name(s[3]))
+                .then(|| (s[1].to_owned(), s[3].to_owned(), meta.path.clone()))
+        })
+        .collect();
+    found.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+    let mut out = Vec::with_capacity(found.len());
+    for (endpoint, id, path) in found {
+        match store.get_json::<serde_json::Value>(&path).await {
+            Ok((doc, _)) => out.push(MonitoringSummary::of(&endpoint, &id, &doc)),
+            Err(e) => tracing::warn!(%path, error = %e, "monitoring report left out of the list"),
+        }
+    }
+    out.sort_by(|a, b| {
+        b.created.cmp(&a.created).then_with(|| b.id.cmp(&a.id)).then_with(|| a.endpoint.cmp(&b.endpoint))
+    });
+    Ok(out)
+}
+
+fn monitoring_table(summaries: &[MonitoringSummary]) -> Markup {
+    html! {
+        section.card #monitoring {
+            h2 { "Monitoring reports (" (summaries.len()) ")" }
+            @if summaries.is_empty() {
+                p.empty { "No monitoring reports yet. Run " code { "wb monitor" } " on an endpoint with data capture; its reports appear here." }
+            } @else {
+                div.table-wrap { table.monitoring {
+                    thead { tr {
+                        th { "Created" } th { "Endpoint" } th.num { "Records" } th.num { "Skipped" } th.num { "Violations" } th.num { "Drifted" } th { "Report" } th { "Files" }
+                    } }
+                    tbody { @for s in summaries {
+                        @let base = format!("/monitoring/{}/{}", s.endpoint, s.id);
+                        tr {
+                            td { (s.created) }
+                            td.endpoint { (s.endpoint) }
+                            td.num { (render::count(s.records)) }
+                            td.num { (render::count(s.skipped)) }
+                            td.num.violations {
+                                @if s.violations > 0 { span.badge.worse { (s.violations) } } @else { span.badge.same { "0" } }
+                            }
+                            td.num { (s.drifted) }
+                            td { a.monitoring-link href={ (base) "/" } { code { (s.id) } } }
+                            td {
+                                a href={ (base) "/files/report.md" } { "md" } " · "
+                                a href={ (base) "/files/report.json" } { "json" } " · "
+                                a href={ (base) "/files/constraint_violations.json" } { "violations" } " · "
+                                a href={ (base) "/files/statistics.json" } { "statistics" }
+                            }
+                        }
+                    } }
+                } }
+            }
+        }
+    }
+}
+
+/// Reads a stored file of a monitoring report; 404 naming the report or file when missing.
+async fn monitoring_bytes(
+    store: &DynObjectStore,
+    endpoint: &str,
+    id: &str,
+    file: &str,
+) -> std::result::Result<bytes::Bytes, PageError> {
+    let not_found = || {
+        PageError::NotFound(format!(
+            "Monitoring report {id:?} of endpoint {endpoint:?} has no file {file:?} in this store."
+        ))
+    };
+    let Some(path) = monitoring_path(endpoint, id, file) else { return Err(not_found()) };
+    match store.get(&path).await {
+        Ok(got) => Ok(got.bytes),
+        Err(wb_core::Error::NotFound { .. }) => {
+            // Say whether the report itself is missing or only the file.
+            let report = monitoring_path(endpoint, id, "report.json");
+            match report {
+                Some(p) if file != "report.json" && store.exists(&p).await.unwrap_or(false) => Err(not_found()),
+                _ => Err(PageError::NotFound(format!(
+                    "There is no monitoring report {id:?} for endpoint {endpoint:?} in this store."
+                ))),
+            }
+        }
+        Err(e) => Err(PageError::Internal(e.to_string())),
+    }
+}
+
+async fn monitoring_page(State(store): State<DynObjectStore>, Path((endpoint, id)): Path<(String, String)>) -> Page {
+    let bytes = monitoring_bytes(&store, &endpoint, &id, "index.html").await?;
+    let response = ([(header::CONTENT_TYPE, content_type("index.html"))], bytes).into_response();
+    Ok(with_security_headers(response))
+}
+
+async fn monitoring_file(
+    State(store): State<DynObjectStore>,
+    Path((endpoint, id, file)): Path<(String, String, String)>,
+) -> Page {
+    let bytes = monitoring_bytes(&store, &endpoint, &id, &file).await?;
+    let response = ([(header::CONTENT_TYPE, content_type(&file))], bytes).into_response();
+    Ok(with_security_headers(response))
+}
+
+async fn api_monitoring(State(store): State<DynObjectStore>) -> std::result::Result<Response, ApiError> {
+    Ok(axum::Json(monitoring_reports(&store).await?).into_response())
 }
 
 async fn fallback(uri: axum::http::Uri) -> Response {

@@ -52,6 +52,14 @@ pub enum Error {
         /// What to do about it.
         hint: String,
     },
+    /// No monitoring report `id` for `endpoint` in the store (or a name that cannot be one).
+    #[error("there is no monitoring report {id:?} for endpoint {endpoint:?} in this store")]
+    UnknownReport {
+        /// The endpoint asked for.
+        endpoint: String,
+        /// The report id asked for.
+        id: String,
+    },
     /// Invalid arguments (a window whose end is before its start, a threshold outside 0..=1).
     #[error("{0}")]
     InvalidInput(String),

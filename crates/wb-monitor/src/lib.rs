@@ -13,7 +13,9 @@
 //! - [`capture`]: reading capture files back, batch by batch ([`payload`] decodes one
 //!   request or response); [`export`] writes the rows to Parquet;
 //! - [`hourly`]: predictions and low-confidence predictions per hour;
-//! - [`report`]: `report.json`, the input of the renderings.
+//! - [`report`]: `report.json`, the input of the renderings;
+//! - [`render`]: `report.md`, a self-contained `index.html` and the SVG charts;
+//! - [`reports`]: where reports and baselines live in the store, writing, listing and reading reports.
 
 pub mod check;
 pub mod capture;
@@ -27,8 +29,10 @@ pub mod monitor;
 pub mod profile;
 pub mod payload;
 pub mod record;
+pub mod render;
 pub mod report;
 pub mod sketch;
+pub mod reports;
 pub mod statistics;
 pub mod violations;
 

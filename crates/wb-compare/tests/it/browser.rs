@@ -1,4 +1,5 @@
-//! The web app in a real headless Chromium, driven through chromedriver with fantoccini.
+//! The web app in a real headless Chromium, driven through chromedriver with fantoccini:
+//! comparison reports, then a monitoring report.
 //!
 //! Needs Debian's `chromium` and `chromium-driver`. When they are missing, the harness runs
 //! the project's `scripts/install-test-deps` (apt-get, as root or through sudo) once; when that
@@ -17,6 +18,7 @@ use futures::FutureExt as _;
 use serde_json::json;
 
 use crate::support::{self, MODELS, SCRIPT_DESCRIPTION};
+use crate::web::{MONITORING, write_monitoring_report};
 
 const OLD: &str = "20260301T090000Z-aaaaaa";
 const NEW: &str = "20260302T101500Z-bbbbbb";
@@ -272,6 +274,48 @@ async fn browse(client: &Client, base: &str) {
     assert_eq!(desc, SCRIPT_DESCRIPTION);
     assert_no_injection(client).await;
     save_screenshot(client, "index.png").await;
+
+    browse_monitoring(client, base).await;
+}
+
+/// Home lists the monitoring reports; the newest opens as its stored page with its title,
+/// violations table and a visible chart.
+async fn browse_monitoring(client: &Client, base: &str) {
+    client.goto(&format!("{base}/")).await.expect("open /");
+    let endpoints = texts(client, "table.monitoring tbody tr td.endpoint").await;
+    let expected: Vec<&str> = MONITORING.iter().map(|m| m.0).collect();
+    assert_eq!(endpoints, expected, "monitoring reports newest first");
+    let (endpoint, id, _, violations) = MONITORING[0];
+    client
+        .find(Locator::Css("table.monitoring tbody tr:first-child a.monitoring-link"))
+        .await
+        .expect("monitoring report link")
+        .click()
+        .await
+        .expect("click");
+    wait_for_path(client, &format!("/monitoring/{endpoint}/{id}/")).await;
+    assert_eq!(client.title().await.expect("title"), format!("Monitoring · {endpoint} · {id}"));
+    let table = client.find(Locator::Css("table.violations")).await.expect("violations table");
+    assert!(table.is_displayed().await.expect("displayed"), "the violations table is visible");
+    let features = texts(client, "table.violations tbody tr td.feature").await;
+    assert_eq!(features.len(), violations, "one row per violation: {features:?}");
+    let description = texts(client, "table.violations tbody tr td.wrap").await;
+    assert!(description[0].ends_with("<&>"), "escaped text shown literally: {description:?}");
+    let charts = client.find_all(Locator::Css("figure svg")).await.expect("charts");
+    assert!(!charts.is_empty(), "an inline SVG chart");
+    assert!(charts[0].is_displayed().await.expect("displayed"), "the chart is displayed");
+    let (_, _, width, height) = charts[0].rectangle().await.expect("rect");
+    assert!(width > 200.0 && height > 100.0, "chart has a readable size ({width}×{height})");
+    assert_no_injection(client).await;
+    save_screenshot(client, "monitoring.png").await;
+
+    // Its chart is also served on its own.
+    client
+        .goto(&format!("{base}/monitoring/{endpoint}/{id}/files/confidence-over-time.svg"))
+        .await
+        .expect("open the SVG");
+    let svg = client.find(Locator::Css("svg")).await.expect("svg document");
+    assert!(svg.is_displayed().await.expect("displayed"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -286,6 +330,9 @@ async fn browse_reports_in_headless_chromium() {
     let mut newer = support::sample_report(NEW);
     newer.dataset = wb_core::DatasetName::parse("churn-q2").expect("name");
     support::write_report(&store, &newer).await;
+    for (endpoint, id, created, violations) in MONITORING {
+        write_monitoring_report(&store, endpoint, id, created, violations).await;
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tower::ServiceExt as _;
 use wb_compare::report::Report;
 use wb_compare::reports::ReportSummary;
-use wb_compare::web;
+use wb_compare::web::{self, MonitoringSummary};
 use wb_core::{DynObjectStore, ObjectPath};
 
 use crate::support::{self, FAILED, MODELS};
@@ -280,4 +280,210 @@ async fn serve_answers_on_a_socket_and_shuts_down() {
         .expect("shuts down within 10 s")
         .expect("task")
         .expect("serve ends cleanly");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Monitoring reports
+
+/// The monitoring reports of the fixtures: (endpoint, id, created, violations).
+pub(crate) const MONITORING: [(&str, &str, &str, usize); 2] = [
+    ("churn-ep", "20261206T101500Z", "2026-12-06T10:15:00Z", 2),
+    ("fraud-ep", "20261206T081500Z", "2026-12-06T08:15:00Z", 0),
+];
+
+/// A chart as `wb-monitor` draws them: titled, described, inline in `index.html` and stored
+/// on its own.
+fn monitoring_svg(endpoint: &str) -> String {
+    format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 780 460" width="780" height="460" role="img"><title>Confidence per hour</title><desc>{endpoint}</desc><rect width="780" height="460" fill="#ffffff"/><polyline fill="none" stroke="#4e79a7" stroke-width="2.2" points="90.0,100.0 300.0,140.0 600.0,90.0"/><rect class="count" x="80" y="330" width="40" height="60" fill="#9fb4cc"/></svg>"##
+    )
+}
+
+/// Writes a monitoring report the way `wb-monitor`'s `reports::write` lays it out
+/// (`monitoring/<endpoint>/reports/<id>/`: `report.json` with the fields the list reads, a
+/// self-contained `index.html` with the violations table and an inline chart, the chart's SVG,
+/// `constraint_violations.json`). This crate does not depend on `wb-monitor`, so the files are
+/// made here; their rendering is tested in `wb-monitor`.
+pub(crate) async fn write_monitoring_report(
+    store: &DynObjectStore,
+    endpoint: &str,
+    id: &str,
+    created: &str,
+    violations: usize,
+) {
+    let rows: Vec<serde_json::Value> = (0..violations)
+        .map(|i| {
+            serde_json::json!({
+                "feature_name": format!("feature-{i}"),
+                "constraint_check_type": "baseline_drift_check",
+                "description": format!("Baseline drift distance: 0.4{i} exceeds threshold: 0.1 <&>")
+            })
+        })
+        .collect();
+    let report = serde_json::json!({
+        "endpoint": endpoint, "id": id, "created": created,
+        "window": { "since": null, "until": null }, "dataset": "customer-churn",
+        "counts": { "files": 3, "records": 1200, "decoded": 1198, "skipped": 2, "rows": 1198 },
+        "problems": [],
+        "statistics": { "version": 0, "dataset": { "item_count": 1198 }, "features": [] },
+        "violations": { "violations": rows },
+        "drift": [ { "feature": "feature-0", "drifted": violations > 0 }, { "feature": "other", "drifted": false } ],
+        "confidence": null
+    });
+    let table: String = (0..violations)
+        .map(|i| {
+            format!(
+                r#"<tr><td class="feature">feature-{i}</td><td><code>baseline_drift_check</code></td><td class="wrap">Baseline drift distance: 0.4{i} exceeds threshold: 0.1 &lt;&amp;&gt;</td></tr>"#
+            )
+        })
+        .collect();
+    let index = format!(
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Monitoring · {endpoint} · {id}</title><style>figure svg{{display:block;width:100%;height:auto}}figure{{max-width:800px}}</style></head><body><main><header class="title"><h1>Monitoring report: {endpoint}</h1></header><section class="card" id="violations"><h2>Violations ({violations})</h2><table class="violations"><thead><tr><th>Feature</th><th>Check</th><th>Description</th></tr></thead><tbody>{table}</tbody></table></section><section class="card" id="confidence"><div class="charts"><figure class="chart wide" data-file="confidence-over-time.svg">{}</figure></div></section></main></body></html>"#,
+        monitoring_svg(endpoint)
+    );
+    let files = [
+        ("constraint_violations.json", serde_json::to_vec_pretty(&report["violations"]).expect("json")),
+        ("index.html", index.into_bytes()),
+        ("confidence-over-time.svg", monitoring_svg(endpoint).into_bytes()),
+        ("report.json", serde_json::to_vec_pretty(&report).expect("json")),
+    ];
+    for (file, bytes) in files {
+        let path = ObjectPath::parse(format!("monitoring/{endpoint}/reports/{id}/{file}")).expect("path");
+        store.put(&path, Bytes::from(bytes)).await.expect("put");
+    }
+}
+
+async fn with_monitoring(store: &DynObjectStore) {
+    for (endpoint, id, created, violations) in MONITORING {
+        write_monitoring_report(store, endpoint, id, created, violations).await;
+    }
+}
+
+fn assert_security_headers(got: &Got) {
+    let csp = got.headers.get(header::CONTENT_SECURITY_POLICY).expect("CSP header").to_str().expect("ascii");
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(
+        got.headers.get(header::X_CONTENT_TYPE_OPTIONS).map(axum::http::HeaderValue::as_bytes),
+        Some(&b"nosniff"[..])
+    );
+    assert_eq!(
+        got.headers.get(header::REFERRER_POLICY).map(axum::http::HeaderValue::as_bytes),
+        Some(&b"no-referrer"[..])
+    );
+}
+
+#[tokio::test]
+async fn index_lists_monitoring_reports_beside_the_comparisons_newest_first() {
+    let (_dir, store, app) = app().await;
+    with_monitoring(&store).await;
+    let got = get(&app, "/").await;
+    got.assert_html(StatusCode::OK);
+    let body = &got.body;
+    assert!(position(body, r#"class="reports""#) < position(body, r#"class="monitoring""#), "after the comparisons");
+    assert!(body.contains("Monitoring reports (2)"));
+    let newer = position(body, r#"href="/monitoring/churn-ep/20261206T101500Z/""#);
+    let older = position(body, r#"href="/monitoring/fraud-ep/20261206T081500Z/""#);
+    assert!(newer < older, "newest first");
+    assert!(body.contains(r#"<span class="badge worse">2</span>"#), "violations of the newer report");
+    assert!(body.contains("2026-12-06T10:15:00Z") && body.contains("1,200"), "time and records");
+    assert!(body.contains(r#"href="/monitoring/churn-ep/20261206T101500Z/files/report.md""#));
+}
+
+#[tokio::test]
+async fn index_without_comparisons_still_lists_monitoring_reports() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = support::store(dir.path());
+    let app = web::router(store.clone());
+    let got = get(&app, "/").await;
+    got.assert_html(StatusCode::OK);
+    assert!(got.body.contains("No monitoring reports yet"));
+    with_monitoring(&store).await;
+    let got = get(&app, "/").await;
+    got.assert_html(StatusCode::OK);
+    assert!(got.body.contains("No comparison reports yet") && got.body.contains("Monitoring reports (2)"));
+    assert_eq!(got.body.matches(r#"class="monitoring-link""#).count(), 2);
+}
+
+#[tokio::test]
+async fn monitoring_report_page_and_files_are_served_with_security_headers() {
+    let (_dir, store, app) = app().await;
+    with_monitoring(&store).await;
+    let stored = store
+        .get(&ObjectPath::parse("monitoring/churn-ep/reports/20261206T101500Z/index.html").expect("path"))
+        .await
+        .expect("stored page");
+    for uri in ["/monitoring/churn-ep/20261206T101500Z/", "/monitoring/churn-ep/20261206T101500Z"] {
+        let got = get(&app, uri).await;
+        assert_eq!(got.status, StatusCode::OK, "{uri}: {}", got.body);
+        assert!(got.content_type().starts_with("text/html"), "{uri}");
+        assert_security_headers(&got);
+        assert_eq!(got.body.as_bytes(), &stored.bytes[..], "{uri}: the stored page as it is");
+        assert!(got.body.contains(r#"<table class="violations">"#) && got.body.contains("<svg"));
+    }
+    let cases = [
+        ("confidence-over-time.svg", "image/svg+xml"),
+        ("report.json", "application/json"),
+        ("constraint_violations.json", "application/json"),
+        ("index.html", "text/html"),
+    ];
+    for (file, ty) in cases {
+        let got = get(&app, &format!("/monitoring/churn-ep/20261206T101500Z/files/{file}")).await;
+        assert_eq!(got.status, StatusCode::OK, "{file}");
+        assert!(got.content_type().starts_with(ty), "{file}: {}", got.content_type());
+        assert_security_headers(&got);
+    }
+    let svg = get(&app, "/monitoring/churn-ep/20261206T101500Z/files/confidence-over-time.svg").await;
+    assert!(svg.body.starts_with("<svg") && svg.body.contains("<title>Confidence per hour</title>"));
+}
+
+#[tokio::test]
+async fn unknown_monitoring_reports_and_files_are_404_pages_naming_them() {
+    let (_dir, store, app) = app().await;
+    with_monitoring(&store).await;
+    let cases = [
+        ("/monitoring/churn-ep/20991231T000000Z/", "There is no monitoring report \"20991231T000000Z\""),
+        ("/monitoring/no-such-ep/20261206T101500Z/", "\"no-such-ep\""),
+        ("/monitoring/churn-ep/20261206T101500Z/files/nope.svg", "has no file \"nope.svg\""),
+        ("/monitoring/churn-ep/20991231T000000Z/files/report.json", "There is no monitoring report"),
+        (
+            "/monitoring/churn-ep/20261206T101500Z/files/..%2F..%2Fbaseline%2Fstatistics.json",
+            "baseline/statistics.json",
+        ),
+        ("/monitoring/churn-ep/20261206T101500Z/files/.hidden", ".hidden"),
+        ("/monitoring/..%2Fsecret/x/", "../secret"),
+    ];
+    for (uri, named) in cases {
+        let got = get(&app, uri).await;
+        got.assert_html(StatusCode::NOT_FOUND);
+        assert!(got.body.contains(&named.replace('"', "&quot;")), "{uri}: page names {named:?}: {}", got.body);
+        assert_security_headers(&got);
+    }
+}
+
+#[tokio::test]
+async fn api_lists_monitoring_summaries_and_leaves_out_broken_ones() {
+    let (_dir, store, app) = app().await;
+    with_monitoring(&store).await;
+    let broken = ObjectPath::parse("monitoring/churn-ep/reports/20261207T000000Z/report.json").expect("path");
+    store.put(&broken, Bytes::from_static(b"{ not json")).await.expect("put");
+    let got = get(&app, "/api/monitoring").await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.body);
+    let list: Vec<MonitoringSummary> = serde_json::from_str(&got.body).expect("summaries");
+    assert_eq!(
+        list[0],
+        MonitoringSummary {
+            endpoint: "churn-ep".into(),
+            id: "20261206T101500Z".into(),
+            created: "2026-12-06T10:15:00Z".into(),
+            records: 1200,
+            decoded: 1198,
+            skipped: 2,
+            violations: 2,
+            drifted: 1,
+        }
+    );
+    assert_eq!(list.len(), 2, "the broken report is left out");
+    assert_eq!(list[1].violations, 0);
+    // The index still opens.
+    get(&app, "/").await.assert_html(StatusCode::OK);
 }

@@ -5,5 +5,9 @@ mod drift;
 mod profile;
 mod sketch;
 mod capture;
+//! The integration tests of `wb-monitor`, one binary.
+
+mod render;
+mod reports;
 mod smoke;
 mod monitor;
