@@ -49,7 +49,7 @@ pub const MAX_PROBLEMS: usize = 100;
 pub const DEFAULT_BATCH_ROWS: usize = 8192;
 
 /// What a read found besides the rows.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReadOutcome {
     /// Files, records, decoded and skipped records, rows.
     ///

@@ -34,7 +34,7 @@ use arrow::datatypes::{DataType, Float64Type, Int32Type, Int64Type};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use wb_core::{DynObjectStore, EndpointName, ObjectPath, ObjectStoreExt as _, PutMode};
+use wb_core::{DynObjectStore, EndpointName, ObjectPath, PutMode};
 use wb_datasets::Datasets;
 use wb_models::Prediction;
 use wb_serving::endpoints::{EndpointRecord, Endpoints};
@@ -134,8 +134,7 @@ impl Monitor {
         let schema = RowSchema::from_model(&model_schema);
 
         let train = dataset.train().await?;
-        let hints = schema.numeric.iter().map(|&n| if n { ColumnHint::Numeric } else { ColumnHint::Categorical }).collect();
-        let mut profiler = Profiler::new(schema.features.clone(), hints);
+        let mut profiler = Profiler::from_schema(&schema);
         let mut row = vec![Value::Missing; schema.features.len()];
         for batch in train.batches() {
             let columns = schema
@@ -202,7 +201,7 @@ impl Monitor {
         let prediction = tokio::task::spawn_blocking(move || artifact.model.predict(x.view()))
             .await
             .map_err(|e| format!("predicting the validation split failed: {e}"))?;
-        let mut profiler = Profiler::new(vec![CONFIDENCE_COLUMN.to_owned()], vec![ColumnHint::Numeric]);
+        let mut profiler = Profiler::with_hints([CONFIDENCE_COLUMN], &[Some(ColumnHint::Numeric)]).map_err(|e| e.to_string())?;
         let rows = prediction.rows() as u64;
         match prediction {
             Prediction::Probabilities(p) => {
@@ -368,19 +367,16 @@ impl Analysis {
     /// [`Error::InvalidInput`] for a threshold outside 0..=1; [`Error::NoCapture`] when there
     /// is no capture file at all; store errors.
     pub async fn run(&self, schema: &RowSchema, baseline: Statistics, constraints: &Constraints) -> Result<MonitoringReport> {
-        if !(0.0..=1.0).contains(&self.threshold) {
-            return Err(Error::InvalidInput(format!("the confidence threshold must be in 0..=1, got {}", self.threshold)));
-        }
         let classification = !schema.regression;
         let width = schema.features.len();
         let mut columns = schema.features.clone();
-        let mut hints: Vec<ColumnHint> =
-            schema.numeric.iter().map(|&n| if n { ColumnHint::Numeric } else { ColumnHint::Categorical }).collect();
+        let mut hints: Vec<Option<ColumnHint>> =
+            schema.numeric.iter().map(|&n| Some(if n { ColumnHint::Numeric } else { ColumnHint::Categorical })).collect();
         let has_confidence = baseline.features.iter().any(|f| f.name == CONFIDENCE_COLUMN);
         columns.push(CONFIDENCE_COLUMN.to_owned());
-        hints.push(ColumnHint::Numeric);
-        let mut profiler = Profiler::new(columns, hints);
-        let mut hourly = HourlyAccumulator::new(self.threshold);
+        hints.push(Some(ColumnHint::Numeric));
+        let mut profiler = Profiler::with_hints(columns, &hints)?;
+        let mut hourly = HourlyAccumulator::new(self.threshold)?;
         let mut histogram = vec![0_u64; CONFIDENCE_BINS];
         let mut row = Vec::with_capacity(width + 1);
 
@@ -404,11 +400,9 @@ impl Analysis {
                     };
                     row.push(value.map_or(Value::Missing, Value::Number));
                     profiler.observe_row(&row);
-                    if classification {
-                        hourly.observe(captured);
-                        if let Some(c) = value {
-                            histogram[confidence_bin(c)] += 1;
-                        }
+                    if classification && let Some(c) = value {
+                        hourly.add(captured.time, c);
+                        histogram[confidence_bin(c)] += 1;
                     }
                 }
                 Ok(())
@@ -420,7 +414,7 @@ impl Analysis {
         }
         let checked = check(&baseline, constraints, &statistics);
         let confidence = classification.then(|| {
-            let hourly = hourly.finish();
+            let hourly = hourly.hours();
             ConfidenceSummary {
                 threshold: self.threshold,
                 predictions: hourly.iter().map(|h| h.predictions).sum(),

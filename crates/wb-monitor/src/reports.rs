@@ -149,15 +149,13 @@ fn to_json<T: Serialize>(file: &str, value: &T) -> Result<Vec<u8>> {
     })
 }
 
-/// Writes `report` under `monitoring/<endpoint>/reports/<id>/`: `statistics.json`,
-/// `constraint_violations.json`, `baseline_statistics.json` (when the report carries its
-/// baseline), `report.md`, `index.html`, the charts' SVGs and `report.json` last, each as one
-/// atomic put (an existing report of the same id is overwritten). Returns the prefix.
+/// The files of a report, in writing order: `statistics.json`, `constraint_violations.json`
+/// (Model Monitor's formats), `baseline_statistics.json` (when the report carries its
+/// baseline), `report.md`, `index.html`, the charts' SVGs and `report.json` last.
 ///
 /// # Errors
-/// [`Error::UnknownReport`] when the endpoint or id cannot be a path name; store errors.
-pub async fn write(store: &DynObjectStore, report: &MonitoringReport) -> Result<ObjectPath> {
-    let prefix = report_prefix(&report.endpoint, &report.id)?;
+/// A document that cannot be serialized.
+pub fn files(report: &MonitoringReport) -> Result<Vec<(String, Vec<u8>)>> {
     let mut files: Vec<(String, Vec<u8>)> = vec![
         (STATISTICS_JSON.into(), to_json(STATISTICS_JSON, &report.statistics)?),
         (CONSTRAINT_VIOLATIONS_JSON.into(), to_json(CONSTRAINT_VIOLATIONS_JSON, &report.violations)?),
@@ -167,7 +165,18 @@ pub async fn write(store: &DynObjectStore, report: &MonitoringReport) -> Result<
     }
     files.extend(render::files(report));
     files.push((REPORT_JSON.into(), to_json(REPORT_JSON, report)?));
-    for (name, bytes) in files {
+    Ok(files)
+}
+
+/// Writes `report` under `monitoring/<endpoint>/reports/<id>/` ([`files`]), each file as one
+/// atomic put, `report.json` last (a report is listed once it is complete; an existing report
+/// of the same id is overwritten). Returns the prefix.
+///
+/// # Errors
+/// [`Error::UnknownReport`] when the endpoint or id cannot be a path name; store errors.
+pub async fn write(store: &DynObjectStore, report: &MonitoringReport) -> Result<ObjectPath> {
+    let prefix = report_prefix(&report.endpoint, &report.id)?;
+    for (name, bytes) in files(report)? {
         let p = report_file(&report.endpoint, &report.id, &name)?;
         store.put_opts(&p, Bytes::from(bytes), PutMode::Overwrite).await?;
         tracing::debug!(path = %p, "wrote monitoring report file");

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use wb_core::{EndpointName, ObjectPath};
 use wb_monitor::capture::{CaptureReader, ReadOutcome};
-use wb_monitor::export::ParquetExport;
+use wb_monitor::export::{ParquetExport, infer_schema, positional_schema};
 use wb_monitor::hourly::{HourlyAccumulator, HourlyConfidence};
 use wb_monitor::monitor::Monitor;
 use wb_monitor::report::MonitoringReport;
@@ -217,37 +217,55 @@ async fn captures(args: MonitorCapturesArgs, ctx: &Context, quiet: bool) -> Resu
     if let Some(variant) = &args.variant {
         reader = reader.variant(variant.clone());
     }
-    let mut export = match &args.to {
-        Some(path) => Some(ParquetExport::create(path, schema.as_ref())?),
-        None => None,
-    };
-    let mut hourly = args.hourly.then(|| HourlyAccumulator::new(threshold));
     let bar = spinner(quiet, format!("reading {endpoint}'s capture"));
-    let read = reader
-        .for_each_batch(|rows| {
-            if let Some(h) = hourly.as_mut() {
-                for row in rows {
-                    h.observe(row);
+    let (outcome, hourly, parquet) = match &args.to {
+        // Every row to Parquet (and the hours from the same rows).
+        Some(path) => {
+            let mut export: Option<ParquetExport> = None;
+            let mut hourly = HourlyAccumulator::new(threshold)?;
+            let read = reader
+                .for_each_batch(|rows| {
+                    hourly.add_rows(rows);
+                    let e = match &mut export {
+                        Some(e) => e,
+                        None => export.insert(ParquetExport::create(
+                            path,
+                            schema.clone().unwrap_or_else(|| infer_schema(rows)),
+                        )?),
+                    };
+                    e.write(rows)
+                })
+                .await;
+            let outcome = match read {
+                Ok(outcome) => outcome,
+                Err(e) => {
+                    bar.finish_and_clear();
+                    return Err(e.into());
                 }
-            }
-            if let Some(export) = export.as_mut() {
-                export.write(rows)?;
-            }
-            Ok(())
-        })
-        .await;
-    bar.finish_and_clear();
-    let outcome = read?;
-    let parquet = match (export, &args.to) {
-        (Some(export), Some(path)) => {
-            export.finish()?;
-            Some(path.display().to_string())
+            };
+            let export = match export {
+                Some(e) => e,
+                None => ParquetExport::create(path, schema.clone().unwrap_or_else(|| positional_schema(0, false)))?,
+            };
+            let summary = export.finish()?;
+            (outcome, args.hourly.then_some(hourly), Some((path.display().to_string(), summary.rows)))
         }
-        _ => None,
+        // The fast path: outputs and times only.
+        None if args.hourly => {
+            let (hourly, outcome) = reader.hourly_confidence(threshold).await?;
+            (outcome, Some(hourly), None)
+        }
+        None => (reader.for_each_batch(|_| Ok(())).await?, None, None),
     };
-    let hourly = hourly.map(HourlyAccumulator::finish);
+    bar.finish_and_clear();
+    let hourly = hourly.map(|h| h.hours());
     if args.json {
-        return print_json(&CapturesOutput { endpoint: endpoint.as_str(), outcome: &outcome, hourly: hourly.as_deref(), parquet });
+        return print_json(&CapturesOutput {
+            endpoint: endpoint.as_str(),
+            outcome: &outcome,
+            hourly: hourly.as_deref(),
+            parquet: parquet.as_ref().map(|(p, _)| p.clone()),
+        });
     }
     let c = &outcome.counts;
     println!(
@@ -269,8 +287,8 @@ async fn captures(args: MonitorCapturesArgs, ctx: &Context, quiet: bool) -> Resu
             );
         }
     }
-    if let Some(path) = parquet {
-        println!("wrote {path}");
+    if let Some((path, rows)) = parquet {
+        println!("wrote {path} ({rows} rows)");
     }
     Ok(())
 }
@@ -285,7 +303,7 @@ async fn list(args: MonitorListArgs, ctx: &Context) -> Result<()> {
         return Ok(());
     }
     for r in &reports {
-        println!("{:<24} {:<22} {:>8} records {:>3} violations", r.endpoint, r.id, r.records, r.violations);
+        println!("{:<24} {:<22} {:>8} records {:>3} violations", r.endpoint, r.id, r.counts.records, r.violations);
     }
     Ok(())
 }

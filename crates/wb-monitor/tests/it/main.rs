@@ -5,8 +5,6 @@ mod drift;
 mod profile;
 mod sketch;
 mod capture;
-//! The integration tests of `wb-monitor`, one binary.
-
 mod render;
 mod reports;
 mod smoke;
