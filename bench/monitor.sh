@@ -10,6 +10,12 @@
 #                                     WB_BENCH_RUNS=3: runs per tool, the best is kept)
 # Needs: python3 (a venv with pinned pandas and polars is created in target/bench-venv), GNU
 # time (/usr/bin/time). The corpus (gen_capture.py, ~195 MB for 200) is generated once.
+#
+# Measured 2026-12-06 on this 2-core machine (load average ~6 from other builds), 195 MB /
+# 425,984 records / 593 files, best of 3 wall seconds including process start:
+#   wb hourly fast path 0.35 s, 16 MB peak; wb rows path (for_each_batch) 0.47 s, 15 MB;
+#   pandas 13.3 s, 1,088 MB; polars 2.05 s, 77 MB
+#   → 37.9x pandas, 5.9x polars, 68x less memory than pandas.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 anchors=${WB_BENCH_ANCHORS:-$root/../shared/bench}

@@ -465,3 +465,23 @@ async fn an_unfinished_export_leaves_no_file_at_the_destination() {
     assert!(!dest.exists());
     assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0, "the temporary file is removed");
 }
+
+#[tokio::test]
+async fn reads_can_be_spawned_onto_other_tasks() {
+    let (_dir, store) = store();
+    corpus(&store).await;
+    let hourly = tokio::spawn(CaptureReader::new(Arc::clone(&store), "ep").hourly_confidence(0.5));
+    let rows = tokio::spawn(async move {
+        let mut n = 0;
+        CaptureReader::new(store, "ep")
+            .for_each_batch(|b| {
+                n += b.len();
+                Ok(())
+            })
+            .await
+            .map(|_| n)
+    });
+    let (acc, _) = hourly.await.expect("join").expect("hourly");
+    assert_eq!(acc.predictions(), 6);
+    assert_eq!(rows.await.expect("join").expect("rows"), 6);
+}
