@@ -302,7 +302,7 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
 }
 
 /// The feature the demo's second batch of traffic moves by two standard deviations.
-const SHIFTED_FEATURE: &str = "residual sugar";
+const SHIFTED_FEATURE: &str = "residual_sugar";
 
 /// What the monitoring part of the demo found.
 #[derive(Serialize)]
