@@ -3,6 +3,7 @@
 mod compare;
 mod local;
 mod models;
+mod monitor;
 mod python;
 // A wb built without the `aws` feature opens local stores only.
 #[cfg(feature = "aws")]

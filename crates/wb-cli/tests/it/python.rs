@@ -35,7 +35,7 @@ json.dump(out, sys.stdout)
 "#;
 
 /// What pyarrow says about each of `files`.
-fn read_with_pyarrow(files: &[PathBuf], data: bool) -> Vec<Value> {
+pub(crate) fn read_with_pyarrow(files: &[PathBuf], data: bool) -> Vec<Value> {
     let python = wb_aws::testkit::python();
     let out = std::process::Command::new(&python)
         .arg("-c")
