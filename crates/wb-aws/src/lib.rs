@@ -51,6 +51,7 @@ pub mod backend;
 mod error;
 pub mod hosting;
 pub mod images;
+pub mod monitoring;
 pub mod policy;
 pub mod registry;
 pub mod runtime;
