@@ -307,7 +307,10 @@ impl SageMakerBackend {
     ) -> Result<wb_serving::backend::MonitoringSchedule> {
         use wb_serving::backend::MonitoringAnalyzer;
         let settings = &self.settings;
-        let endpoint = Endpoints::new(self.store.clone()).get(&request.endpoint).await?;
+        let endpoint = Endpoints::new(self.store.clone()).get(&request.endpoint).await.map_err(|e| match e {
+            wb_serving::Error::Models(e) => Error::Models(e),
+            other => Error::Serving(other),
+        })?;
         if endpoint.capture.as_ref().is_none_or(|c| c.sampling_percentage == 0) {
             return Err(Error::Invalid {
                 field: "endpoint",
