@@ -190,7 +190,6 @@ impl SageMakerBackend {
     ///
     /// # Errors
     /// [`Error::NotS3`] when the store is not in S3.
-    #[expect(clippy::too_many_arguments, reason = "one injected client per SageMaker area, and the settings")]
     pub fn new(
         store: DynObjectStore,
         training: Training,

@@ -46,7 +46,7 @@ impl Script {
     }
 
     fn body(&self, operation: &str) -> Value {
-        self.calls.iter().find(|(op, _)| op == operation).map(|(_, b)| b.clone()).unwrap_or(Value::Null)
+        self.calls.iter().find(|(op, _)| op == operation).map_or(Value::Null, |(_, b)| b.clone())
     }
 }
 
@@ -312,7 +312,8 @@ async fn bad_specs_are_refused_before_any_call() {
     let (url, server) = scripted_sagemaker(Arc::clone(&script)).await;
     let monitoring = fast(Monitoring::from_sdk_config(&scripted_sdk(&url, "us-east-1")));
     let good = spec(Analyzer::ModelMonitor { image: ANALYZER_US_EAST_1.into() });
-    let cases: Vec<(&str, Box<dyn Fn(&mut MonitoringSpec)>)> = vec![
+    type Change = Box<dyn Fn(&mut MonitoringSpec)>;
+    let cases: Vec<(&str, Change)> = vec![
         ("schedule name", Box::new(|s| s.schedule = "-bad".into())),
         ("job definition name", Box::new(|s| s.job_definition = "x".repeat(64))),
         ("baseline statistics", Box::new(|s| s.statistics_uri = "/tmp/statistics.json".into())),
@@ -397,32 +398,33 @@ async fn the_backend_schedules_an_endpoint_against_its_baseline_in_the_store() {
     assert_eq!(schedule.reports, format!("s3://{bucket}/wb/monitoring/ep/reports"));
     assert!(schedule.id.ends_with(":monitoring-schedule/proj-ep-monitoring"), "{}", schedule.id);
 
-    let s = script.lock().expect("lock");
-    let definition = s.body("CreateDataQualityJobDefinition");
-    assert_eq!(definition["DataQualityAppSpecification"], json!({ "ImageUri": ANALYZER_US_EAST_1 }));
-    assert_eq!(
-        definition["DataQualityBaselineConfig"],
-        json!({
-            "ConstraintsResource": { "S3Uri": format!("s3://{bucket}/wb/monitoring/ep/baseline/constraints.json") },
-            "StatisticsResource": { "S3Uri": format!("s3://{bucket}/wb/monitoring/ep/baseline/statistics.json") },
-        })
-    );
-    assert_eq!(definition["DataQualityJobInput"]["EndpointInput"]["EndpointName"], "ep");
-    assert_eq!(
-        definition["DataQualityJobOutputConfig"]["MonitoringOutputs"][0]["S3Output"]["S3Uri"],
-        format!("s3://{bucket}/wb/monitoring/ep/reports")
-    );
-    assert_eq!(
-        definition["JobResources"],
-        json!({ "ClusterConfig": { "InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20 } })
-    );
-    assert_eq!(definition["RoleArn"], ROLE);
-    assert_eq!(definition["StoppingCondition"], json!({ "MaxRuntimeInSeconds": 3600 }));
-    assert_eq!(definition["Tags"], json!([{ "Key": "workbench:project", "Value": "proj" }]));
-    let created = s.body("CreateMonitoringSchedule");
-    assert_eq!(created["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"], "proj-ep-data-quality");
-    assert_eq!(created["MonitoringScheduleConfig"]["MonitoringType"], "DataQuality");
-    drop(s);
+    {
+        let s = script.lock().expect("lock");
+        let definition = s.body("CreateDataQualityJobDefinition");
+        assert_eq!(definition["DataQualityAppSpecification"], json!({ "ImageUri": ANALYZER_US_EAST_1 }));
+        assert_eq!(
+            definition["DataQualityBaselineConfig"],
+            json!({
+                "ConstraintsResource": { "S3Uri": format!("s3://{bucket}/wb/monitoring/ep/baseline/constraints.json") },
+                "StatisticsResource": { "S3Uri": format!("s3://{bucket}/wb/monitoring/ep/baseline/statistics.json") },
+            })
+        );
+        assert_eq!(definition["DataQualityJobInput"]["EndpointInput"]["EndpointName"], "ep");
+        assert_eq!(
+            definition["DataQualityJobOutputConfig"]["MonitoringOutputs"][0]["S3Output"]["S3Uri"],
+            format!("s3://{bucket}/wb/monitoring/ep/reports")
+        );
+        assert_eq!(
+            definition["JobResources"],
+            json!({ "ClusterConfig": { "InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20 } })
+        );
+        assert_eq!(definition["RoleArn"], ROLE);
+        assert_eq!(definition["StoppingCondition"], json!({ "MaxRuntimeInSeconds": 3600 }));
+        assert_eq!(definition["Tags"], json!([{ "Key": "workbench:project", "Value": "proj" }]));
+        let created = s.body("CreateMonitoringSchedule");
+        assert_eq!(created["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"], "proj-ep-data-quality");
+        assert_eq!(created["MonitoringScheduleConfig"]["MonitoringType"], "DataQuality");
+    }
 
     // The workbench's own image, from `[backend] image`.
     let byoc = request().analyzer(MonitoringAnalyzer::Container { image: None });
