@@ -468,12 +468,21 @@ impl SageMakerBackend {
         Ok(Some(self.packages.promote(&self.package_group(), model, why).await?))
     }
 
-    /// Deletes an endpoint on SageMaker (with its configuration and models) and its record.
+    /// Deletes an endpoint on SageMaker (its monitoring schedule and job definition first, then
+    /// the endpoint with its configuration and models) and its record.
     ///
     /// # Errors
     /// SageMaker or store errors.
     pub async fn delete_endpoint(&self, endpoint: &EndpointName) -> Result<Vec<TaggedResource>> {
-        let deleted = self.hosting.delete(endpoint.as_str()).await?;
+        let (schedule, definition) = schedule_names(&self.settings.project, endpoint.as_str());
+        let mut deleted = Vec::new();
+        if self.monitoring.delete_schedule(&schedule).await? {
+            deleted.push(TaggedResource { kind: "monitoring-schedule", name: schedule, arn: String::new() });
+        }
+        if self.monitoring.delete_definition(&definition).await? {
+            deleted.push(TaggedResource { kind: "data-quality-job-definition", name: definition, arn: String::new() });
+        }
+        deleted.extend(self.hosting.delete(endpoint.as_str()).await?);
         match Endpoints::new(self.store.clone()).delete(endpoint).await {
             Ok(()) | Err(wb_serving::Error::Models(wb_models::Error::UnknownEndpoint { .. })) => {}
             Err(e) => return Err(e.into()),

@@ -61,7 +61,7 @@ use aws_sdk_sagemaker::types::{
 
 use crate::error::{Error, Result};
 use crate::hosting::TaggedResource;
-use crate::sagemaker::{ignore_missing, is_not_found, sagemaker_error, tags};
+use crate::sagemaker::{is_not_found, sagemaker_error, tags};
 
 /// Where a monitoring run finds the endpoint's captured traffic (the SageMaker Python SDK's
 /// `/opt/ml/processing/input/endpoint`).
@@ -351,11 +351,7 @@ impl Monitoring {
     pub async fn schedule(&self, spec: &MonitoringSpec) -> Result<ScheduledMonitoring> {
         spec.validate()?;
         let replaced = self.delete_schedule(&spec.schedule).await?;
-        ignore_missing(
-            self.client.delete_data_quality_job_definition().job_definition_name(&spec.job_definition).send().await,
-            "DeleteDataQualityJobDefinition",
-            &spec.job_definition,
-        )?;
+        self.delete_definition(&spec.job_definition).await?;
         let tags = tags(&spec.tags);
         let mut app = DataQualityAppSpecification::builder().image_uri(spec.analyzer.image());
         if let Analyzer::Container { .. } = spec.analyzer {
@@ -495,6 +491,19 @@ impl Monitoring {
         }
     }
 
+    /// Deletes the data-quality job definition `name`; `false` when there was none.
+    ///
+    /// # Errors
+    /// [`Error::SageMaker`] for failures other than "not found" (a definition a schedule still
+    /// uses is refused).
+    pub async fn delete_definition(&self, name: &str) -> Result<bool> {
+        match self.client.delete_data_quality_job_definition().job_definition_name(name).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(sagemaker_error("DeleteDataQualityJobDefinition", name, e)),
+        }
+    }
+
     /// Every monitoring schedule and data-quality job definition tagged `key` = `value`, in
     /// deletion order (schedules, then definitions).
     ///
@@ -559,11 +568,9 @@ impl Monitoring {
                 "monitoring-schedule" => {
                     self.delete_schedule(&r.name).await?;
                 }
-                "data-quality-job-definition" => ignore_missing(
-                    self.client.delete_data_quality_job_definition().job_definition_name(&r.name).send().await,
-                    "DeleteDataQualityJobDefinition",
-                    &r.name,
-                )?,
+                "data-quality-job-definition" => {
+                    self.delete_definition(&r.name).await?;
+                }
                 _ => {}
             }
         }

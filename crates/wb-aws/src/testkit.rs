@@ -8,7 +8,9 @@
 //! and reused by later runs — and then runs a small Python guard script that serves moto on a
 //! free loopback port and exits when its stdin closes. The test process holds that stdin, so the
 //! server dies with it (even after a `SIGKILL`). moto's request log goes to
-//! `<target>/moto-venv/logs/`.
+//! `<target>/moto-venv/logs/`. The guard script also adds what moto 5.2.5 lacks and the
+//! workbench calls, as state only: `DeleteModelPackage`, `DeleteModelPackageGroup` and the
+//! monitoring schedules (`Create`/`Describe`/`List`/`DeleteMonitoringSchedule`, with tags).
 //!
 //! The same environment gives tests an independent Parquet reader: [`python`] returns its
 //! interpreter, which can `import pyarrow` (to check that what the workbench writes is Parquet

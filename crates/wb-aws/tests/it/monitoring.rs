@@ -555,4 +555,11 @@ async fn schedule_inventory_and_clean_against_moto() {
     backend.clean(false, None).await.expect("clean");
     assert!(backend.inventory().await.expect("inventory").is_empty(), "nothing is left");
     assert!(backend.clean(false, None).await.expect("again").is_empty());
+
+    // Deleting the endpoint deletes its monitoring first.
+    backend.schedule_monitoring(request()).await.expect("scheduled once more");
+    let deleted = backend.delete_endpoint(&EndpointName::parse("ep").expect("endpoint")).await.expect("deleted");
+    let kinds: Vec<&str> = deleted.iter().map(|r| r.kind).collect();
+    assert_eq!(kinds, ["monitoring-schedule", "data-quality-job-definition"], "no SageMaker endpoint on moto here");
+    assert!(backend.inventory().await.expect("inventory").is_empty());
 }
