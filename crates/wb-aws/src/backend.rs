@@ -52,6 +52,7 @@ use crate::SageMakerRuntime;
 use crate::error::{Error, Result};
 use crate::hosting::{CaptureSpec, DeploySpec, Hosting, TaggedResource};
 use crate::images::BuiltinAlgorithm;
+use crate::monitoring::{Analyzer, Monitoring, MonitoringSpec, model_monitor_image, schedule_names};
 use crate::registry::{ModelPackage, ModelPackages, PackageSpec};
 use crate::training::{ChannelSpec, TrainedJob, Training, TrainingProgress, TrainingSpec};
 
@@ -178,6 +179,7 @@ pub struct SageMakerBackend {
     training: Training,
     hosting: Hosting,
     packages: ModelPackages,
+    monitoring: Monitoring,
     runtime: SageMakerRuntime,
     runtime_url: String,
     settings: BackendSettings,
@@ -193,6 +195,7 @@ impl SageMakerBackend {
         training: Training,
         hosting: Hosting,
         packages: ModelPackages,
+        monitoring: Monitoring,
         runtime: SageMakerRuntime,
         settings: BackendSettings,
     ) -> Result<Self> {
@@ -200,7 +203,7 @@ impl SageMakerBackend {
             return Err(Error::NotS3 { uri: store.uri().to_string() });
         }
         let runtime_url = format!("https://runtime.sagemaker.{}.amazonaws.com", settings.region);
-        Ok(Self { store, training, hosting, packages, runtime, runtime_url, settings })
+        Ok(Self { store, training, hosting, packages, monitoring, runtime, runtime_url, settings })
     }
 
     /// The base URL invocations go to (SageMaker Runtime's regional URL, or the configured
@@ -240,6 +243,7 @@ impl SageMakerBackend {
             Training::from_sdk_config(sdk),
             Hosting::from_sdk_config(sdk),
             ModelPackages::from_sdk_config(sdk),
+            Monitoring::from_sdk_config(sdk),
             SageMakerRuntime::from_sdk_config(sdk),
             settings,
         )?;
@@ -271,6 +275,111 @@ impl SageMakerBackend {
     #[must_use]
     pub fn packages(&self) -> &ModelPackages {
         &self.packages
+    }
+
+    /// The Model Monitor client.
+    #[must_use]
+    pub fn monitoring(&self) -> &Monitoring {
+        &self.monitoring
+    }
+
+    /// Replaces the Model Monitor client (its polling, in tests).
+    #[must_use]
+    pub fn with_monitoring(mut self, monitoring: Monitoring) -> Self {
+        self.monitoring = monitoring;
+        self
+    }
+
+    /// Schedules data-quality monitoring of a recorded endpoint that captures its traffic, once
+    /// its baseline is in the store: a job definition and a schedule named after the project
+    /// and the endpoint ([`schedule_names`]), both tagged with the project's tags, replacing an
+    /// earlier schedule of the endpoint.
+    ///
+    /// # Errors
+    /// [`wb_models::Error::UnknownEndpoint`]; [`Error::Invalid`] for an endpoint without data
+    /// capture, a missing baseline file, no project image for the workbench's analyzer, or a
+    /// request SageMaker would refuse; [`Error::NoImage`] for a region without Model Monitor's
+    /// analyzer; [`Error::SageMaker`].
+    pub async fn schedule_data_quality(
+        &self,
+        request: wb_serving::backend::MonitoringScheduleRequest,
+    ) -> Result<wb_serving::backend::MonitoringSchedule> {
+        use wb_serving::backend::MonitoringAnalyzer;
+        let settings = &self.settings;
+        let endpoint = Endpoints::new(self.store.clone()).get(&request.endpoint).await.map_err(|e| match e {
+            wb_serving::Error::Models(e) => Error::Models(e),
+            other => Error::Serving(other),
+        })?;
+        if endpoint.capture.as_ref().is_none_or(|c| c.sampling_percentage == 0) {
+            return Err(Error::Invalid {
+                field: "endpoint",
+                value: request.endpoint.to_string(),
+                expected: format!(
+                    "an endpoint that captures its traffic (nothing to monitor otherwise): `wb deploy --endpoint {} \
+                     --capture 20 ...`",
+                    request.endpoint
+                ),
+            });
+        }
+        for path in [&request.baseline_statistics, &request.baseline_constraints] {
+            if !self.store.exists(path).await? {
+                return Err(Error::Invalid {
+                    field: "baseline",
+                    value: self.store.uri().object_uri(path),
+                    expected: format!(
+                        "the endpoint's baseline statistics.json and constraints.json in the store: run `wb monitor \
+                         baseline --endpoint {}` first",
+                        request.endpoint
+                    ),
+                });
+            }
+        }
+        let analyzer = match &request.analyzer {
+            MonitoringAnalyzer::Container { image: Some(image) } if !image.is_empty() => {
+                Analyzer::Container { image: image.clone() }
+            }
+            MonitoringAnalyzer::Container { .. } => Analyzer::Container {
+                image: settings.image.clone().filter(|i| !i.is_empty()).ok_or_else(|| Error::Invalid {
+                    field: "image",
+                    value: String::new(),
+                    expected: "the workbench's container image to monitor with: set image = \
+                               \"<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>\" under [backend] in \
+                               workbench.toml, or use Model Monitor's analyzer"
+                        .into(),
+                })?,
+            },
+            _ => Analyzer::ModelMonitor { image: model_monitor_image(&settings.region)? },
+        };
+        let (schedule, job_definition) = schedule_names(&settings.project, request.endpoint.as_str());
+        let uri = |path: &wb_core::ObjectPath| self.store.uri().object_uri(path);
+        let spec = MonitoringSpec {
+            schedule,
+            job_definition,
+            endpoint: request.endpoint.to_string(),
+            analyzer,
+            statistics_uri: uri(&request.baseline_statistics),
+            constraints_uri: uri(&request.baseline_constraints),
+            output_uri: uri(&request.output),
+            schedule_expression: request.schedule_expression.clone(),
+            role_arn: settings.role_arn.clone(),
+            instance_type: request.instance_type.clone(),
+            instance_count: request.instance_count,
+            volume_size_gb: request.volume_size_gb,
+            max_runtime_seconds: u32::try_from(request.max_runtime.as_secs()).unwrap_or(u32::MAX),
+            kms_key_id: settings.kms_key_id.clone(),
+            tags: settings.tags.clone(),
+        };
+        let scheduled = self.monitoring.schedule(&spec).await?;
+        Ok(wb_serving::backend::MonitoringSchedule {
+            endpoint: request.endpoint,
+            name: spec.schedule,
+            id: scheduled.arn,
+            job_definition: spec.job_definition,
+            schedule_expression: spec.schedule_expression,
+            image: spec.analyzer.image().to_owned(),
+            reports: spec.output_uri,
+            replaced: scheduled.replaced,
+        })
     }
 
     /// Starts describing a training job of `algorithm` on `dataset`'s partitions; `.await` it.
@@ -359,12 +468,21 @@ impl SageMakerBackend {
         Ok(Some(self.packages.promote(&self.package_group(), model, why).await?))
     }
 
-    /// Deletes an endpoint on SageMaker (with its configuration and models) and its record.
+    /// Deletes an endpoint on SageMaker (its monitoring schedule and job definition first, then
+    /// the endpoint with its configuration and models) and its record.
     ///
     /// # Errors
     /// SageMaker or store errors.
     pub async fn delete_endpoint(&self, endpoint: &EndpointName) -> Result<Vec<TaggedResource>> {
-        let deleted = self.hosting.delete(endpoint.as_str()).await?;
+        let (schedule, definition) = schedule_names(&self.settings.project, endpoint.as_str());
+        let mut deleted = Vec::new();
+        if self.monitoring.delete_schedule(&schedule).await? {
+            deleted.push(TaggedResource { kind: "monitoring-schedule", name: schedule, arn: String::new() });
+        }
+        if self.monitoring.delete_definition(&definition).await? {
+            deleted.push(TaggedResource { kind: "data-quality-job-definition", name: definition, arn: String::new() });
+        }
+        deleted.extend(self.hosting.delete(endpoint.as_str()).await?);
         match Endpoints::new(self.store.clone()).delete(endpoint).await {
             Ok(()) | Err(wb_serving::Error::Models(wb_models::Error::UnknownEndpoint { .. })) => {}
             Err(e) => return Err(e.into()),
@@ -373,7 +491,9 @@ impl SageMakerBackend {
     }
 
     /// Everything the project created on SageMaker, found by its tag alone, in deletion order:
-    /// endpoints, endpoint configurations, models, model packages and their group, then the
+    /// monitoring schedules and data-quality job definitions (SageMaker keeps an endpoint while
+    /// a schedule watches it, and a definition while a schedule uses it), endpoints, endpoint
+    /// configurations, models, model packages and their group, then the
     /// training jobs still running, which are stopped (SageMaker keeps ended jobs as history).
     /// With `keep` (the promoted model), its endpoint, the configuration and models serving it,
     /// its model packages and the group stay. With `dry_run`, only lists them.
@@ -383,11 +503,15 @@ impl SageMakerBackend {
     /// found").
     pub(crate) async fn clean_tagged(&self, dry_run: bool, keep: Option<&Promotion>) -> Result<Vec<TaggedResource>> {
         let project = self.settings.project.as_str();
+        let mut monitoring = self.monitoring.tagged(PROJECT_TAG, project).await?;
         let mut hosting = self.hosting.tagged(PROJECT_TAG, project).await?;
         let mut packages = self.packages.tagged(PROJECT_TAG, project).await?;
         if let Some(promoted) = keep {
             let serving = self.hosting.serving(promoted.endpoint.as_str()).await?;
             hosting.retain(|r| !serving.iter().any(|(kind, name)| *kind == r.kind && *name == r.name));
+            // The promoted endpoint's monitoring stays with it.
+            let (schedule, definition) = schedule_names(project, promoted.endpoint.as_str());
+            monitoring.retain(|r| r.name != schedule && r.name != definition);
             let group = self.package_group();
             let kept: Vec<String> = self
                 .packages
@@ -402,11 +526,13 @@ impl SageMakerBackend {
         let running = if dry_run {
             self.training.running_tagged(PROJECT_TAG, project).await?
         } else {
+            self.monitoring.delete_resources(&monitoring).await?;
             self.hosting.delete_resources(&hosting).await?;
             self.packages.delete(&packages).await?;
             self.training.stop_tagged(PROJECT_TAG, project).await?
         };
-        let mut found = hosting;
+        let mut found = monitoring;
+        found.extend(hosting);
         found.extend(packages);
         found.extend(running);
         tracing::info!(project, dry_run, kept = keep.is_some(), resources = found.len(), "SageMaker resources cleaned");
@@ -443,6 +569,7 @@ impl wb_serving::backend::Backend for SageMakerBackend {
     fn capabilities(&self) -> wb_serving::backend::Capabilities {
         let mut capabilities = wb_serving::backend::Capabilities::default();
         capabilities.instances = true;
+        capabilities.scheduled_monitoring = true;
         capabilities
     }
 
@@ -501,6 +628,13 @@ impl wb_serving::backend::Backend for SageMakerBackend {
 
     async fn mirror_promotion(&self, model: &ModelName, why: &str) -> wb_serving::Result<Option<String>> {
         Ok(self.promote_package(model, why).await?.map(|p| p.arn))
+    }
+
+    async fn schedule_monitoring(
+        &self,
+        request: wb_serving::backend::MonitoringScheduleRequest,
+    ) -> wb_serving::Result<wb_serving::backend::MonitoringSchedule> {
+        Ok(self.schedule_data_quality(request).await?)
     }
 
     async fn inventory(&self) -> wb_serving::Result<Vec<wb_serving::backend::Resource>> {

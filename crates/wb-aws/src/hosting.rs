@@ -153,7 +153,9 @@ pub struct HostedEndpoint {
 /// A tagged SageMaker resource.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct TaggedResource {
-    /// `endpoint`, `endpoint-config` or `model` (the order they are deleted in).
+    /// `monitoring-schedule`, `data-quality-job-definition`, `endpoint`, `endpoint-config`,
+    /// `model`, `model-package`, `model-package-group` or `training-job` (the order they are
+    /// deleted in).
     pub kind: &'static str,
     /// Its name.
     pub name: String,

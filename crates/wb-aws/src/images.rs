@@ -301,7 +301,7 @@ impl fmt::Display for BuiltinAlgorithm {
 
 /// The DNS suffix of the region's partition (botocore's `endpoints.json`: `aws-cn` is
 /// `amazonaws.com.cn`, the isolated partitions have their own, the rest `amazonaws.com`).
-fn dns_suffix(region: &str) -> &'static str {
+pub(crate) fn dns_suffix(region: &str) -> &'static str {
     if region.starts_with("cn-") {
         "amazonaws.com.cn"
     } else if region.starts_with("us-isob-") {

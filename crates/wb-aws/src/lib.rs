@@ -39,7 +39,8 @@
 //! configuration with data capture, endpoint; update and delete; every resource tagged) and finds
 //! the project's resources by tag. [`training::Training`] runs SageMaker training jobs (built-in
 //! images from [`images`], or the workbench's own container), [`registry::ModelPackages`]
-//! mirrors registered models as model packages, and [`policy`] writes the least-privilege IAM
+//! mirrors registered models as model packages, [`monitoring::Monitoring`] schedules Model
+//! Monitor's data-quality checks of an endpoint, and [`policy`] writes the least-privilege IAM
 //! policy. [`SageMakerBackend`] puts them together over a project's store as an implementation
 //! of the workbench's backend interface ([`wb_serving::backend::Backend`]), recording jobs and
 //! endpoints exactly as the local backend does; it passes the same conformance suite.
@@ -51,6 +52,7 @@ pub mod backend;
 mod error;
 pub mod hosting;
 pub mod images;
+pub mod monitoring;
 pub mod policy;
 pub mod registry;
 pub mod runtime;

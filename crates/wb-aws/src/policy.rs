@@ -134,6 +134,8 @@ const TAGGED_CREATES: &[&str] = &[
     "sagemaker.create_endpoint_config",
     "sagemaker.create_endpoint",
     "sagemaker.create_model_package_group",
+    "sagemaker.create_data_quality_job_definition",
+    "sagemaker.create_monitoring_schedule",
 ];
 
 /// Every IAM action the workbench needs; [`project_policy`] and the tests are built from it.
@@ -201,6 +203,18 @@ pub const PERMISSIONS: &[Permission] = &[
         calls: &["sagemaker.create_model_package_group"],
     },
     Permission {
+        action: "sagemaker:CreateDataQualityJobDefinition",
+        why: "define the data-quality job a monitoring schedule runs (analyzer, baseline, endpoint, reports)",
+        scope: Scope::CreateTagged,
+        calls: &["sagemaker.create_data_quality_job_definition"],
+    },
+    Permission {
+        action: "sagemaker:CreateMonitoringSchedule",
+        why: "schedule an endpoint's data-quality monitoring (hourly)",
+        scope: Scope::CreateTagged,
+        calls: &["sagemaker.create_monitoring_schedule"],
+    },
+    Permission {
         action: "sagemaker:AddTags",
         why: "tag resources as they are created (SageMaker requires it for tags on create)",
         scope: Scope::CreateTagged,
@@ -236,6 +250,12 @@ pub const PERMISSIONS: &[Permission] = &[
         why: "learn whether a model's package group exists",
         scope: Scope::ReadResources,
         calls: &["sagemaker.describe_model_package_group"],
+    },
+    Permission {
+        action: "sagemaker:DescribeMonitoringSchedule",
+        why: "wait until a deleted monitoring schedule is gone (its job definition is locked until then)",
+        scope: Scope::ReadResources,
+        calls: &["sagemaker.describe_monitoring_schedule"],
     },
     Permission {
         action: "sagemaker:ListTags",
@@ -299,6 +319,18 @@ pub const PERMISSIONS: &[Permission] = &[
         calls: &["sagemaker.delete_model_package_group"],
     },
     Permission {
+        action: "sagemaker:DeleteMonitoringSchedule",
+        why: "delete monitoring schedules (before their endpoint, or to replace one)",
+        scope: Scope::ProjectResources,
+        calls: &["sagemaker.delete_monitoring_schedule"],
+    },
+    Permission {
+        action: "sagemaker:DeleteDataQualityJobDefinition",
+        why: "delete data-quality job definitions (after their schedule, or to replace one)",
+        scope: Scope::ProjectResources,
+        calls: &["sagemaker.delete_data_quality_job_definition"],
+    },
+    Permission {
         action: "sagemaker:InvokeEndpoint",
         why: "score the project's endpoints (SageMaker Runtime)",
         scope: Scope::ProjectResources,
@@ -341,12 +373,28 @@ pub const PERMISSIONS: &[Permission] = &[
         scope: Scope::Unscoped,
         calls: &["sagemaker.list_model_packages"],
     },
+    Permission {
+        action: "sagemaker:ListMonitoringSchedules",
+        why: "find the project's monitoring schedules (their tags are read next)",
+        scope: Scope::Unscoped,
+        calls: &["sagemaker.list_monitoring_schedules"],
+    },
+    Permission {
+        action: "sagemaker:ListDataQualityJobDefinitions",
+        why: "find the project's data-quality job definitions (their tags are read next)",
+        scope: Scope::Unscoped,
+        calls: &["sagemaker.list_data_quality_job_definitions"],
+    },
     // Handing the project's role to SageMaker.
     Permission {
         action: "iam:PassRole",
-        why: "let SageMaker assume the project's role for training jobs and models",
+        why: "let SageMaker assume the project's role for training jobs, models and monitoring jobs",
         scope: Scope::PassRole,
-        calls: &["sagemaker.create_training_job", "sagemaker.create_model"],
+        calls: &[
+            "sagemaker.create_training_job",
+            "sagemaker.create_model",
+            "sagemaker.create_data_quality_job_definition",
+        ],
     },
     // The project's KMS key.
     Permission {
@@ -376,11 +424,27 @@ pub const PERMISSIONS: &[Permission] = &[
 ];
 
 /// The SageMaker resource types the workbench creates or uses.
-const RESOURCE_TYPES: &[&str] =
-    &["training-job", "model", "endpoint-config", "endpoint", "model-package-group", "model-package"];
+const RESOURCE_TYPES: &[&str] = &[
+    "training-job",
+    "model",
+    "endpoint-config",
+    "endpoint",
+    "model-package-group",
+    "model-package",
+    "monitoring-schedule",
+    "data-quality-job-definition",
+];
 
 /// The resource types created with tags (a model package version takes its group's tags).
-const CREATED_TYPES: &[&str] = &["training-job", "model", "endpoint-config", "endpoint", "model-package-group"];
+const CREATED_TYPES: &[&str] = &[
+    "training-job",
+    "model",
+    "endpoint-config",
+    "endpoint",
+    "model-package-group",
+    "monitoring-schedule",
+    "data-quality-job-definition",
+];
 
 /// What a project's policy is about: its store, its role, its tag, and where it runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -628,7 +692,7 @@ mod tests {
     }
 
     /// The crate's sources that may call AWS, with the client their `client` field holds.
-    const SOURCES: [(&str, &str, &str); 8] = [
+    const SOURCES: [(&str, &str, &str); 9] = [
         ("s3", "store.rs", include_str!("store.rs")),
         ("sagemaker-runtime", "runtime.rs", include_str!("runtime.rs")),
         ("sagemaker", "hosting.rs", include_str!("hosting.rs")),
@@ -637,6 +701,7 @@ mod tests {
         ("sagemaker", "sagemaker.rs", include_str!("sagemaker.rs")),
         ("sagemaker", "images.rs", include_str!("images.rs")),
         ("sagemaker", "backend.rs", include_str!("backend.rs")),
+        ("sagemaker", "monitoring.rs", include_str!("monitoring.rs")),
     ];
 
     /// Sources that hold no AWS client of their own: the crate root, errors, this module and the

@@ -8,7 +8,9 @@
 //! and reused by later runs — and then runs a small Python guard script that serves moto on a
 //! free loopback port and exits when its stdin closes. The test process holds that stdin, so the
 //! server dies with it (even after a `SIGKILL`). moto's request log goes to
-//! `<target>/moto-venv/logs/`.
+//! `<target>/moto-venv/logs/`. The guard script also adds what moto 5.2.5 lacks and the
+//! workbench calls, as state only: `DeleteModelPackage`, `DeleteModelPackageGroup` and the
+//! monitoring schedules (`Create`/`Describe`/`List`/`DeleteMonitoringSchedule`, with tags).
 //!
 //! The same environment gives tests an independent Parquet reader: [`python`] returns its
 //! interpreter, which can `import pyarrow` (to check that what the workbench writes is Parquet
@@ -104,6 +106,85 @@ SageMakerResponse.delete_model_package_group = lambda self: (
     self.sagemaker_backend.delete_model_package_group(self._get_param("ModelPackageGroupName")),
     EmptyResult(),
 )[1]
+
+# moto 5.2.5 has no monitoring schedules (HTTP 500), which `wb monitor schedule`, inventory and
+# `wb clean` need. Add Create/Describe/List/DeleteMonitoringSchedule as state only: a schedule is
+# "Scheduled" at once, never runs, carries its tags (ListTags), and is gone at once when deleted.
+import time
+from moto.core.responses import ActionResult
+from moto.sagemaker.exceptions import ResourceInUseException, ResourceNotFound
+from moto.sagemaker.utils import arn_formatter
+
+
+def _schedules(backend):
+    if not hasattr(backend, "_wb_monitoring_schedules"):
+        backend._wb_monitoring_schedules = {}
+    return backend._wb_monitoring_schedules
+
+
+class _Schedule:
+    def __init__(self, backend, name, config, tags):
+        self.arn = arn_formatter("monitoring-schedule", name, backend.account_id, backend.region_name)
+        self.name, self.config, self.tags, self.created = name, config or {}, list(tags or []), time.time()
+
+    def summary(self):
+        return {
+            "MonitoringScheduleName": self.name,
+            "MonitoringScheduleArn": self.arn,
+            "CreationTime": self.created,
+            "LastModifiedTime": self.created,
+            "MonitoringScheduleStatus": "Scheduled",
+            "MonitoringJobDefinitionName": self.config.get("MonitoringJobDefinitionName"),
+            "MonitoringType": self.config.get("MonitoringType", "DataQuality"),
+        }
+
+
+def _schedule(backend, name):
+    found = _schedules(backend).get(name)
+    if found is None:
+        raise ResourceNotFound(f"Monitoring schedule {name} not found")
+    return found
+
+
+def _create_monitoring_schedule(self):
+    name = self._get_param("MonitoringScheduleName")
+    if name in _schedules(self.sagemaker_backend):
+        raise ResourceInUseException(f"Monitoring schedule {name} already exists")
+    schedule = _Schedule(self.sagemaker_backend, name, self._get_param("MonitoringScheduleConfig"), self._get_param("Tags"))
+    _schedules(self.sagemaker_backend)[name] = schedule
+    return ActionResult({"MonitoringScheduleArn": schedule.arn})
+
+
+def _describe_monitoring_schedule(self):
+    schedule = _schedule(self.sagemaker_backend, self._get_param("MonitoringScheduleName"))
+    out = schedule.summary()
+    out["MonitoringScheduleConfig"] = schedule.config
+    return ActionResult(out)
+
+
+def _delete_monitoring_schedule(self):
+    name = self._get_param("MonitoringScheduleName")
+    _schedule(self.sagemaker_backend, name)
+    del _schedules(self.sagemaker_backend)[name]
+    return EmptyResult()
+
+
+_resource_from_arn = SageMakerModelBackend._get_resource_from_arn
+
+
+def _get_resource_from_arn(self, arn):
+    if ":monitoring-schedule/" in arn:
+        return _schedule(self, arn.split(":monitoring-schedule/")[-1])
+    return _resource_from_arn(self, arn)
+
+
+SageMakerModelBackend._get_resource_from_arn = _get_resource_from_arn
+SageMakerResponse.create_monitoring_schedule = _create_monitoring_schedule
+SageMakerResponse.describe_monitoring_schedule = _describe_monitoring_schedule
+SageMakerResponse.delete_monitoring_schedule = _delete_monitoring_schedule
+SageMakerResponse.list_monitoring_schedules = lambda self: ActionResult(
+    {"MonitoringScheduleSummaries": [s.summary() for s in _schedules(self.sagemaker_backend).values()]}
+)
 
 server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
 server.start()

@@ -46,6 +46,16 @@ pub enum Error {
         /// What happened.
         message: String,
     },
+    /// The backend does not provide this operation.
+    #[error("{operation} is not available on the {backend} backend: {hint}")]
+    Unsupported {
+        /// The operation (`scheduled monitoring`, ...).
+        operation: &'static str,
+        /// The backend's kind (`local`, ...).
+        backend: String,
+        /// What to do instead.
+        hint: String,
+    },
     // The wrapped errors of the crates below, and a backend's own.
     /// A store or vocabulary error.
     #[error(transparent)]

@@ -8,7 +8,9 @@
 //! record) → invoke through the backend's one invocation interface (a CSV row answered with
 //! numbers) → register and mirror → promote and mirror → inventory (something to clean) → clean
 //! (the backend's part, then the store's) leaves nothing: an empty inventory, no job, endpoint or
-//! model record, an endpoint that no longer answers.
+//! model record, an endpoint that no longer answers. A backend without
+//! [`Capabilities::scheduled_monitoring`](crate::backend::Capabilities) refuses to schedule
+//! monitoring with [`Error::Unsupported`](crate::Error::Unsupported).
 //!
 //! Where a backend is emulated (moto trains and hosts nothing), [`ConformanceHooks`] put a real
 //! artefact where the service would have written it and queue the answers it should give.
@@ -32,7 +34,7 @@ use wb_models::layout;
 use wb_models::registry::Registry;
 use wb_models::training::{JobRecord, JobStatus, TrainingJobs};
 
-use crate::backend::{Backend, DeployEndpoint, TrainControl, TrainJob, TrainingProgress};
+use crate::backend::{Backend, DeployEndpoint, MonitoringScheduleRequest, TrainControl, TrainJob, TrainingProgress};
 use crate::clean::{self, CleanOptions};
 use crate::endpoints::{EndpointRecord, Endpoints};
 use crate::invoke::InvokeRequest;
@@ -212,6 +214,15 @@ pub async fn backend_conformance(backend: &dyn Backend, fixture: &BackendFixture
     assert_eq!(promotion.endpoint, endpoint);
     if let Some(mirror) = backend.mirror_promotion(&model, "conformance").await.expect("the promotion is mirrored") {
         assert!(!mirror.is_empty());
+    }
+
+    // Scheduled monitoring: a backend without it refuses, saying what to do instead (a backend
+    // with it is tested against its service's own requests; emulators cannot run schedules).
+    if !backend.capabilities().scheduled_monitoring {
+        let request = MonitoringScheduleRequest::new(endpoint.clone()).expect("a schedule request");
+        let err = backend.schedule_monitoring(request).await.expect_err("no scheduled monitoring");
+        assert!(matches!(err, crate::Error::Unsupported { .. }), "{err}");
+        assert!(err.to_string().contains(&format!("wb monitor run --endpoint {endpoint}")), "{err}");
     }
 
     // Inventory, a dry run and a clean that keeps the promoted model change nothing serving it.

@@ -3,6 +3,7 @@
 
 mod backend;
 mod hosting;
+mod monitoring;
 mod policy;
 mod registry;
 mod runtime;

@@ -1,6 +1,6 @@
 //! The project's least-privilege IAM policy (`wb_aws::policy`) against moto's IAM enforcement:
 //! with the project's policy the workbench's whole flow succeeds — the S3 store, training, hosting,
-//! SageMaker Runtime and the model registry, through the workbench's own code — and without any
+//! SageMaker Runtime, Model Monitor and the model registry, through the workbench's own code — and without any
 //! one of its actions the flow fails with an access denial naming the operation that needed it.
 //!
 //! # What moto 5.2.5 enforces
@@ -75,6 +75,7 @@ use wb_aws::aws_config::SdkConfig;
 use wb_aws::aws_config::retry::RetryConfig;
 use wb_aws::aws_sdk_sagemakerruntime;
 use wb_aws::hosting::{CaptureSpec, DeploySpec, Hosting};
+use wb_aws::monitoring::{Analyzer, Monitoring, MonitoringSpec, model_monitor_image, schedule_names};
 use wb_aws::policy::{PERMISSIONS, PolicyScope, project_policy, project_policy_without};
 use wb_aws::registry::{ModelPackages, PackageSpec};
 use wb_aws::testkit::{Moto, s3_client};
@@ -457,7 +458,7 @@ impl Setup {
 /// The workbench's flow as the user of `sdk`, for project `wb-policy-<run>`: the store (put,
 /// create, get, list, multipart put, an aborted multipart put, delete), training (start, wait,
 /// find by tag, stop), hosting (deploy, invoke, redeploy, delete, deploy again, find by tag,
-/// delete by tag) and the model registry (register, promote, list, find by tag, delete by tag).
+/// delete by tag), Model Monitor (schedule, schedule again, find by tag, delete) and the model registry (register, promote, list, find by tag, delete by tag).
 /// Returns the steps' durations.
 async fn flow(setup: &Setup, sdk: &SdkConfig, run: &str) -> Result<Vec<(&'static str, Duration)>, Failure> {
     let mut timings = Vec::new();
@@ -612,6 +613,45 @@ async fn flow(setup: &Setup, sdk: &SdkConfig, run: &str) -> Result<Vec<(&'static
         expect_eq("resources deleted", gone.len(), 3)
     })?;
     lap("hosting and runtime");
+
+    // Model Monitor: a data-quality schedule, replaced, found by tag and deleted.
+    let monitoring = Monitoring::from_sdk_config(sdk).poll_interval(Duration::from_millis(5));
+    let (schedule, job_definition) = schedule_names(&project, "ep");
+    let baseline = format!("s3://{bucket}/{PREFIX}/monitoring/{project}-ep/baseline");
+    let spec = MonitoringSpec {
+        schedule,
+        job_definition,
+        endpoint: format!("{project}-ep"),
+        analyzer: Analyzer::ModelMonitor { image: model_monitor_image(REGION).expect("an analyzer in the region") },
+        statistics_uri: format!("{baseline}/statistics.json"),
+        constraints_uri: format!("{baseline}/constraints.json"),
+        output_uri: format!("s3://{bucket}/{PREFIX}/monitoring/{project}-ep/reports"),
+        schedule_expression: "cron(0 * ? * * *)".into(),
+        role_arn: role_arn(),
+        instance_type: "ml.m5.xlarge".into(),
+        instance_count: 1,
+        volume_size_gb: 20,
+        max_runtime_seconds: 3600,
+        kms_key_id: Some(KMS_KEY.into()),
+        tags: tags.clone(),
+    };
+    step("monitoring schedule", Expect::Success, monitoring.schedule(&spec).await, |scheduled| {
+        expect_eq("a new schedule", scheduled.replaced, false)
+    })?;
+    step("monitoring reschedule", Expect::Success, monitoring.schedule(&spec).await, |scheduled| {
+        expect_eq("the schedule replaced", scheduled.replaced, true)
+    })?;
+    let found = monitoring.tagged(PROJECT_TAG, &project).await;
+    step("monitoring tagged", Expect::Success, found.as_ref().map_err(ToString::to_string), |found| {
+        let kinds: Vec<&str> = found.iter().map(|r| r.kind).collect();
+        expect_eq("the project's monitoring", kinds, vec!["monitoring-schedule", "data-quality-job-definition"])
+    })?;
+    let found = found.unwrap_or_default();
+    step("monitoring delete", Expect::Success, monitoring.delete_resources(&found).await, |()| Ok(()))?;
+    step("monitoring tagged after", Expect::Success, monitoring.tagged(PROJECT_TAG, &project).await, |left| {
+        expect_eq("what is left", left.len(), 0)
+    })?;
+    lap("monitoring");
 
     // The model registry.
     let packages = ModelPackages::from_sdk_config(sdk);

@@ -154,7 +154,7 @@ impl Backend for LocalBackend {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { instances: false }
+        Capabilities { instances: false, scheduled_monitoring: false }
     }
 
     async fn train(&self, job: TrainJob, control: TrainControl) -> Result<JobRecord> {

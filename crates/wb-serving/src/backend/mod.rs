@@ -32,7 +32,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
-use wb_core::{BackendKind, DatasetName, DynObjectStore, EndpointName, JobName, ModelName};
+use wb_core::{BackendKind, DatasetName, DynObjectStore, EndpointName, JobName, ModelName, ObjectPath};
 use wb_models::registry::{ModelRecord, Promotion};
 use wb_models::training::JobRecord;
 /// How a caller follows and stops a training job, and the steps it sees: defined with local
@@ -201,12 +201,131 @@ pub struct EndpointStatus {
     pub answers: bool,
 }
 
+/// SageMaker's schedule expression for "every hour, on the hour".
+pub const HOURLY: &str = "cron(0 * ? * * *)";
+
+/// The default instance type of a monitoring job.
+pub const DEFAULT_MONITORING_INSTANCE_TYPE: &str = "ml.m5.xlarge";
+
+/// The default volume of a monitoring job, in GB.
+pub const DEFAULT_MONITORING_VOLUME_GB: u32 = 20;
+
+/// The default limit of a monitoring job's run time.
+pub const DEFAULT_MONITORING_MAX_RUNTIME: Duration = Duration::from_secs(3600);
+
+/// What analyses an endpoint's captured traffic on a monitoring schedule.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+#[non_exhaustive]
+pub enum MonitoringAnalyzer {
+    /// SageMaker Model Monitor's own analyzer image of the backend's region
+    /// (`<account>.dkr.ecr.<region>.amazonaws.com/sagemaker-model-monitor-analyzer`).
+    #[default]
+    ModelMonitor,
+    /// A container implementing Model Monitor's bring-your-own-container contract (inputs
+    /// under `/opt/ml/processing/input`, reports to `/opt/ml/processing/output`): `image`, or,
+    /// when `None`, the workbench's own image (`[backend] image` in `workbench.toml`), started
+    /// with the argument `monitor`.
+    Container {
+        /// The image URI; `None` is the project's own image.
+        image: Option<String>,
+    },
+}
+
+/// A data-quality monitoring schedule to create for an endpoint: which baseline its traffic
+/// is checked against, where the reports go, how often and on what it runs. Paths are in the
+/// project's store; [`MonitoringScheduleRequest::new`] fills the workbench's layout and
+/// defaults (hourly, one `ml.m5.xlarge` with 20 GB, one hour at most, Model Monitor's analyzer).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MonitoringScheduleRequest {
+    /// The endpoint whose captured traffic is analysed.
+    pub endpoint: EndpointName,
+    /// The baseline's `statistics.json` (default `monitoring/<endpoint>/baseline/statistics.json`).
+    pub baseline_statistics: ObjectPath,
+    /// The baseline's `constraints.json` (default `monitoring/<endpoint>/baseline/constraints.json`).
+    pub baseline_constraints: ObjectPath,
+    /// The prefix every run writes its reports below (default `monitoring/<endpoint>/reports`).
+    pub output: ObjectPath,
+    /// When runs start, in SageMaker's syntax (default [`HOURLY`]).
+    pub schedule_expression: String,
+    /// Instance type of a run (default [`DEFAULT_MONITORING_INSTANCE_TYPE`]).
+    pub instance_type: String,
+    /// Instances of a run (default 1).
+    pub instance_count: u32,
+    /// Volume of each instance in GB (default [`DEFAULT_MONITORING_VOLUME_GB`]).
+    pub volume_size_gb: u32,
+    /// Limit of a run's time (default [`DEFAULT_MONITORING_MAX_RUNTIME`]).
+    pub max_runtime: Duration,
+    /// What analyses the traffic (default [`MonitoringAnalyzer::ModelMonitor`]).
+    pub analyzer: MonitoringAnalyzer,
+}
+
+impl MonitoringScheduleRequest {
+    /// An hourly data-quality schedule of `endpoint` with the workbench's layout and defaults.
+    ///
+    /// # Errors
+    /// [`crate::Error::Core`] if the endpoint's name does not make a store path (never, for a
+    /// valid [`EndpointName`]).
+    pub fn new(endpoint: EndpointName) -> Result<Self> {
+        let root = ObjectPath::parse(format!("monitoring/{endpoint}"))?;
+        Ok(Self {
+            baseline_statistics: root.join("baseline")?.join("statistics.json")?,
+            baseline_constraints: root.join("baseline")?.join("constraints.json")?,
+            output: root.join("reports")?,
+            endpoint,
+            schedule_expression: HOURLY.to_owned(),
+            instance_type: DEFAULT_MONITORING_INSTANCE_TYPE.to_owned(),
+            instance_count: 1,
+            volume_size_gb: DEFAULT_MONITORING_VOLUME_GB,
+            max_runtime: DEFAULT_MONITORING_MAX_RUNTIME,
+            analyzer: MonitoringAnalyzer::ModelMonitor,
+        })
+    }
+
+    /// Analyses with `analyzer`.
+    #[must_use]
+    pub fn analyzer(mut self, analyzer: MonitoringAnalyzer) -> Self {
+        self.analyzer = analyzer;
+        self
+    }
+
+    /// Runs on `expression` (SageMaker's `cron(...)` syntax) instead of hourly.
+    #[must_use]
+    pub fn schedule_expression(mut self, expression: impl Into<String>) -> Self {
+        self.schedule_expression = expression.into();
+        self
+    }
+}
+
+/// A monitoring schedule as the backend created it (backends fill every field).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MonitoringSchedule {
+    /// The endpoint it monitors.
+    pub endpoint: EndpointName,
+    /// The schedule's name.
+    pub name: String,
+    /// The schedule's identifier (an ARN).
+    pub id: String,
+    /// The job definition each run follows.
+    pub job_definition: String,
+    /// When runs start.
+    pub schedule_expression: String,
+    /// The analyzer's image URI.
+    pub image: String,
+    /// Where reports are written (a URI below the store's `monitoring/<endpoint>/reports`).
+    pub reports: String,
+    /// Whether an earlier schedule of the endpoint was replaced.
+    pub replaced: bool,
+}
+
 /// Something a backend created outside the store (a SageMaker endpoint, a model package, a
 /// running job, the local server), as inventory and clean-up list it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Resource {
-    /// Its kind, in deletion order: `endpoint`, `endpoint-config`, `model`, `model-package`,
-    /// `model-package-group`, `training-job`, `local-server`.
+    /// Its kind, in deletion order: `monitoring-schedule`, `data-quality-job-definition`,
+    /// `endpoint`, `endpoint-config`, `model`, `model-package`, `model-package-group`,
+    /// `training-job`, `local-server`.
     pub kind: String,
     /// Its name.
     pub name: String,
@@ -220,6 +339,8 @@ pub struct Resource {
 pub struct Capabilities {
     /// Jobs and endpoints run on instances of a type and count ([`Resources`]).
     pub instances: bool,
+    /// [`Backend::schedule_monitoring`] creates schedules that run without the workbench.
+    pub scheduled_monitoring: bool,
 }
 
 /// The operations every backend provides. Implementations record training jobs in
@@ -307,6 +428,28 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// # Errors
     /// A removal refused for another reason than "not found".
     async fn clean(&self, dry_run: bool, keep: Option<&Promotion>) -> Result<Vec<Resource>>;
+
+    /// Schedules data-quality monitoring of an endpoint: on `request.schedule_expression`, its
+    /// captured traffic is compared with the baseline in the store and the reports are written
+    /// below `request.output`. Scheduling an endpoint again replaces its schedule.
+    ///
+    /// The default refuses ([`crate::Error::Unsupported`]): only backends with
+    /// [`Capabilities::scheduled_monitoring`] run schedules; locally, run
+    /// `wb monitor run --endpoint E` on a timer (cron, a systemd timer).
+    ///
+    /// # Errors
+    /// [`crate::Error::Unsupported`]; the backend's refusal (an unknown region, a missing image).
+    async fn schedule_monitoring(&self, request: MonitoringScheduleRequest) -> Result<MonitoringSchedule> {
+        Err(crate::Error::Unsupported {
+            operation: "scheduled monitoring",
+            backend: self.kind().to_string(),
+            hint: format!(
+                "schedules need the sagemaker backend; locally, run `wb monitor run --endpoint {}` on a timer \
+                 (cron or a systemd timer)",
+                request.endpoint
+            ),
+        })
+    }
 
     /// Stops what the backend started in this process (an in-process model server), flushing
     /// data capture. Safe to call more than once.
