@@ -73,7 +73,8 @@ fn train(paths: &ContainerPaths) -> Result<(), String> {
 }
 
 fn monitor() -> Result<(), String> {
-    let inputs = wb_monitor::container::AnalyzerInputs::from_env(|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
+    let inputs =
+        wb_monitor::container::AnalyzerInputs::from_env(|name| std::env::var(name).ok()).map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
     let report = runtime.block_on(wb_monitor::container::analyze(&inputs)).map_err(|e| e.to_string())?;
     tracing::info!(

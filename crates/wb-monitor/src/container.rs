@@ -61,7 +61,9 @@ impl AnalyzerInputs {
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self> {
         let required = |name: &str| {
             var(name).filter(|v| !v.is_empty()).ok_or_else(|| {
-                Error::InvalidInput(format!("the monitoring container contract requires the environment variable {name}"))
+                Error::InvalidInput(format!(
+                    "the monitoring container contract requires the environment variable {name}"
+                ))
             })
         };
         let time = |name: &str| -> Result<Option<DateTime<Utc>>> {
@@ -69,7 +71,9 @@ impl AnalyzerInputs {
                 .filter(|v| !v.is_empty())
                 .map(|v| {
                     DateTime::parse_from_rfc3339(&v).map(|t| t.with_timezone(&Utc)).map_err(|e| {
-                        Error::InvalidInput(format!("{name}={v:?} is not an ISO-8601 UTC time such as 2020-02-19T06:00:00Z: {e}"))
+                        Error::InvalidInput(format!(
+                            "{name}={v:?} is not an ISO-8601 UTC time such as 2020-02-19T06:00:00Z: {e}"
+                        ))
                     })
                 })
                 .transpose()
@@ -81,12 +85,13 @@ impl AnalyzerInputs {
                 "dataset_format={format:?}: the workbench analyzer reads endpoint capture (sagemakerCaptureJson) only"
             )));
         }
-        let threshold = match var("wb_confidence_threshold").filter(|v| !v.is_empty()) {
-            Some(v) => v.parse::<f64>().ok().filter(|p| (0.0..=1.0).contains(p)).ok_or_else(|| {
-                Error::InvalidInput(format!("wb_confidence_threshold={v:?} is not a probability"))
-            })?,
-            None => crate::hourly::DEFAULT_THRESHOLD,
-        };
+        let threshold =
+            match var("wb_confidence_threshold").filter(|v| !v.is_empty()) {
+                Some(v) => v.parse::<f64>().ok().filter(|p| (0.0..=1.0).contains(p)).ok_or_else(|| {
+                    Error::InvalidInput(format!("wb_confidence_threshold={v:?} is not a probability"))
+                })?,
+                None => crate::hourly::DEFAULT_THRESHOLD,
+            };
         Ok(Self {
             dataset_source: required("dataset_source")?.into(),
             output_path: required("output_path")?.into(),
@@ -134,16 +139,22 @@ fn schema_for(statistics: &Statistics, statistics_path: &Path) -> Result<RowSche
 /// Unreadable or malformed baseline files (naming the file and field), a missing capture
 /// directory, file-system errors.
 pub async fn analyze(inputs: &AnalyzerInputs) -> Result<MonitoringReport> {
-    let statistics = Statistics::from_json(&read(&inputs.baseline_statistics)?, &inputs.baseline_statistics.display().to_string())?;
-    let constraints =
-        Constraints::from_json(&read(&inputs.baseline_constraints)?, &inputs.baseline_constraints.display().to_string())?;
+    let statistics =
+        Statistics::from_json(&read(&inputs.baseline_statistics)?, &inputs.baseline_statistics.display().to_string())?;
+    let constraints = Constraints::from_json(
+        &read(&inputs.baseline_constraints)?,
+        &inputs.baseline_constraints.display().to_string(),
+    )?;
     let schema = schema_for(&statistics, &inputs.baseline_statistics)?;
     // The capture directory is opened as the destination prefix of a store rooted at its
     // parent, so the reader sees `<dir>/<endpoint>/<variant>/yyyy/...` as it sees a store.
     let source = std::path::absolute(&inputs.dataset_source)
         .map_err(|source| Error::Io { path: inputs.dataset_source.display().to_string(), source })?;
     let (Some(root), Some(dir)) = (source.parent(), source.file_name().and_then(|n| n.to_str())) else {
-        return Err(Error::InvalidInput(format!("dataset_source {} is not a directory below another", source.display())));
+        return Err(Error::InvalidInput(format!(
+            "dataset_source {} is not a directory below another",
+            source.display()
+        )));
     };
     if !source.is_dir() {
         return Err(Error::InvalidInput(format!("dataset_source {} is not a directory", source.display())));

@@ -17,8 +17,8 @@
 //! - [`render`]: `report.md`, a self-contained `index.html` and the SVG charts;
 //! - [`reports`]: where reports and baselines live in the store, writing, listing and reading reports.
 
-pub mod check;
 pub mod capture;
+pub mod check;
 pub mod constraints;
 pub mod container;
 pub mod drift;
@@ -26,13 +26,13 @@ mod error;
 pub mod export;
 pub mod hourly;
 pub mod monitor;
-pub mod profile;
 pub mod payload;
+pub mod profile;
 pub mod record;
 pub mod render;
 pub mod report;
-pub mod sketch;
 pub mod reports;
+pub mod sketch;
 pub mod statistics;
 pub mod violations;
 

@@ -127,7 +127,10 @@ impl Monitor {
         let record = Endpoints::new(self.store.clone()).get(endpoint).await?;
         let dataset = Datasets::new(self.store.clone()).open(&record.dataset).await.map_err(|e| Error::NoDataset {
             endpoint: endpoint.to_string(),
-            message: format!("its dataset {:?} cannot be opened ({e}); a baseline is made from the train split", record.dataset.as_str()),
+            message: format!(
+                "its dataset {:?} cannot be opened ({e}); a baseline is made from the train split",
+                record.dataset.as_str()
+            ),
         })?;
         let manifest = dataset.manifest().clone();
         let model_schema = wb_models::ModelSchema::from_manifest(&manifest);
@@ -201,7 +204,8 @@ impl Monitor {
         let prediction = tokio::task::spawn_blocking(move || artifact.model.predict(x.view()))
             .await
             .map_err(|e| format!("predicting the validation split failed: {e}"))?;
-        let mut profiler = Profiler::with_hints([CONFIDENCE_COLUMN], &[Some(ColumnHint::Numeric)]).map_err(|e| e.to_string())?;
+        let mut profiler =
+            Profiler::with_hints([CONFIDENCE_COLUMN], &[Some(ColumnHint::Numeric)]).map_err(|e| e.to_string())?;
         let rows = prediction.rows() as u64;
         match prediction {
             Prediction::Probabilities(p) => {
@@ -249,7 +253,6 @@ impl Monitor {
     }
 
     /// A monitoring run over `endpoint`'s capture; configure it, then `.await` it.
-    #[must_use]
     pub fn run(&self, endpoint: &EndpointName) -> Run<'_> {
         Run {
             monitor: self,
@@ -366,12 +369,20 @@ impl Analysis {
     /// # Errors
     /// [`Error::InvalidInput`] for a threshold outside 0..=1; [`Error::NoCapture`] when there
     /// is no capture file at all; store errors.
-    pub async fn run(&self, schema: &RowSchema, baseline: Statistics, constraints: &Constraints) -> Result<MonitoringReport> {
+    pub async fn run(
+        &self,
+        schema: &RowSchema,
+        baseline: Statistics,
+        constraints: &Constraints,
+    ) -> Result<MonitoringReport> {
         let classification = !schema.regression;
         let width = schema.features.len();
         let mut columns = schema.features.clone();
-        let mut hints: Vec<Option<ColumnHint>> =
-            schema.numeric.iter().map(|&n| Some(if n { ColumnHint::Numeric } else { ColumnHint::Categorical })).collect();
+        let mut hints: Vec<Option<ColumnHint>> = schema
+            .numeric
+            .iter()
+            .map(|&n| Some(if n { ColumnHint::Numeric } else { ColumnHint::Categorical }))
+            .collect();
         let has_confidence = baseline.features.iter().any(|f| f.name == CONFIDENCE_COLUMN);
         columns.push(CONFIDENCE_COLUMN.to_owned());
         hints.push(Some(ColumnHint::Numeric));
@@ -380,7 +391,8 @@ impl Analysis {
         let mut histogram = vec![0_u64; CONFIDENCE_BINS];
         let mut row = Vec::with_capacity(width + 1);
 
-        let mut reader = CaptureReader::new(self.store.clone(), &self.endpoint).window(self.window).schema(schema.clone());
+        let mut reader =
+            CaptureReader::new(self.store.clone(), &self.endpoint).window(self.window).schema(schema.clone());
         if let Some(prefix) = &self.destination {
             reader = reader.destination(prefix.clone());
         }
@@ -511,4 +523,3 @@ fn arrow_value(column: &dyn Array, row: usize) -> Value {
         },
     }
 }
-

@@ -327,7 +327,11 @@ struct RunSummary {
 }
 
 impl RunSummary {
-    fn of(run: &wb_monitor::monitor::MonitoringRun, store: &wb_core::DynObjectStore, since: chrono::DateTime<chrono::Utc>) -> Self {
+    fn of(
+        run: &wb_monitor::monitor::MonitoringRun,
+        store: &wb_core::DynObjectStore,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Self {
         let report = &run.report;
         Self {
             since: since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -480,7 +484,11 @@ fn print_monitoring(m: &MonitoringDemo) {
         ("test split as is".to_owned(), &m.unshifted),
         (format!("{:?} + {:.3} (2 sd)", m.shifted_feature, m.shift), &m.shifted),
     ] {
-        let verdict = if run.violations.is_empty() { "no violations".to_owned() } else { format!("{} violation(s)", run.violations.len()) };
+        let verdict = if run.violations.is_empty() {
+            "no violations".to_owned()
+        } else {
+            format!("{} violation(s)", run.violations.len())
+        };
         println!("  {what:<36} {} rows, {verdict}", run.rows);
         for v in &run.violations {
             println!("    {v}");

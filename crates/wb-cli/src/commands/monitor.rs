@@ -11,6 +11,7 @@ use wb_monitor::hourly::{HourlyAccumulator, HourlyConfidence};
 use wb_monitor::monitor::Monitor;
 use wb_monitor::report::MonitoringReport;
 use wb_monitor::{RowSchema, Window};
+use wb_serving::backend::{MonitoringAnalyzer, MonitoringScheduleRequest};
 
 use crate::cli::{
     MonitorBaselineArgs, MonitorCapturesArgs, MonitorCommand, MonitorListArgs, MonitorRunArgs, MonitorScheduleArgs,
@@ -73,11 +74,7 @@ fn destination(args: &WindowArgs) -> Result<Option<ObjectPath>> {
 }
 
 fn threshold(p: f64) -> Result<f64> {
-    if (0.0..=1.0).contains(&p) {
-        Ok(p)
-    } else {
-        anyhow::bail!("--threshold {p} is not a probability (0 to 1)")
-    }
+    if (0.0..=1.0).contains(&p) { Ok(p) } else { anyhow::bail!("--threshold {p} is not a probability (0 to 1)") }
 }
 
 async fn baseline(args: MonitorBaselineArgs, ctx: &Context, quiet: bool) -> Result<()> {
@@ -207,7 +204,8 @@ async fn captures(args: MonitorCapturesArgs, ctx: &Context, quiet: bool) -> Resu
     let window = window(&args.window)?;
     let threshold = threshold(args.threshold)?;
     let schema = capture_schema(ctx, &endpoint).await?;
-    let mut reader = CaptureReader::new(ctx.store.clone(), endpoint.as_str()).window(window).decode_inputs(args.to.is_some());
+    let mut reader =
+        CaptureReader::new(ctx.store.clone(), endpoint.as_str()).window(window).decode_inputs(args.to.is_some());
     if let Some(schema) = schema.clone() {
         reader = reader.schema(schema);
     }
@@ -228,10 +226,8 @@ async fn captures(args: MonitorCapturesArgs, ctx: &Context, quiet: bool) -> Resu
                     hourly.add_rows(rows);
                     let e = match &mut export {
                         Some(e) => e,
-                        None => export.insert(ParquetExport::create(
-                            path,
-                            schema.clone().unwrap_or_else(|| infer_schema(rows)),
-                        )?),
+                        None => export
+                            .insert(ParquetExport::create(path, schema.clone().unwrap_or_else(|| infer_schema(rows)))?),
                     };
                     e.write(rows)
                 })
@@ -309,6 +305,25 @@ async fn list(args: MonitorListArgs, ctx: &Context) -> Result<()> {
 }
 
 async fn schedule(args: MonitorScheduleArgs, ctx: &Context) -> Result<()> {
-    let _ = (args, ctx);
-    anyhow::bail!("scheduled monitoring is not wired yet")
+    let endpoint = EndpointName::parse(&args.endpoint)?;
+    let analyzer = if args.own_analyzer {
+        MonitoringAnalyzer::Container { image: None }
+    } else {
+        MonitoringAnalyzer::ModelMonitor
+    };
+    let request = MonitoringScheduleRequest::new(endpoint)?.schedule_expression(args.cron).analyzer(analyzer);
+    let schedule = ctx.project.backend().schedule_monitoring(request).await?;
+    if args.json {
+        return print_json(&schedule);
+    }
+    println!(
+        "{} {} ({}) runs {} with {}",
+        if schedule.replaced { "replaced" } else { "created" },
+        schedule.name,
+        schedule.job_definition,
+        schedule.schedule_expression,
+        schedule.image
+    );
+    println!("reports: {}", schedule.reports);
+    Ok(())
 }

@@ -109,6 +109,19 @@ fn demo_runs_and_a_second_run_changes_nothing() {
     assert!(std::fs::read_to_string(index).expect("report page").contains("wine-forest"));
     assert_eq!(first["promoted"]["model"], board[0]["model"], "the best model is promoted");
 
+    // Monitoring the promoted endpoint: the test split as it is passes its baseline; with
+    // residual_sugar moved by two standard deviations, that feature and nothing else is flagged.
+    let monitoring = &first["monitoring"];
+    assert_eq!(monitoring["endpoint"], first["promoted"]["endpoint"], "{monitoring}");
+    assert_eq!(monitoring["unshifted"]["rows"], splits["test"]["rows"]);
+    assert_eq!(monitoring["unshifted"]["violations"], serde_json::json!([]), "{monitoring}");
+    let violations = monitoring["shifted"]["violations"].as_array().expect("violations");
+    assert_eq!(violations.len(), 1, "{monitoring}");
+    assert!(violations[0].as_str().expect("text").starts_with("residual_sugar baseline_drift_check"), "{monitoring}");
+    assert_eq!(monitoring["shifted"]["drifted"], serde_json::json!(["residual_sugar"]));
+    let page = std::fs::read_to_string(monitoring["shifted"]["report"].as_str().expect("report")).expect("report page");
+    assert!(page.contains("residual_sugar") && page.contains("<svg"), "the monitoring report has its charts");
+
     // A second run reuses the dataset byte for byte (models are trained again as new jobs).
     let datasets = dir.path().join("d/.workbench/datasets");
     let before = snapshot(&datasets);

@@ -1,11 +1,11 @@
 //! Integration tests of wb-monitor.
 
+mod capture;
 mod check;
 mod drift;
+mod monitor;
 mod profile;
-mod sketch;
-mod capture;
 mod render;
 mod reports;
+mod sketch;
 mod smoke;
-mod monitor;

@@ -28,7 +28,11 @@ fn endpoint() -> EndpointName {
 async fn deployed() -> (ToyProject, ModelArtifact) {
     let p = toy_project(900).await;
     let job = JobName::parse("toy-job").expect("job");
-    TrainingJobs::new(p.store.clone()).train(&p.dataset, "logistic-regression").job_name(job.clone()).await.expect("train");
+    TrainingJobs::new(p.store.clone())
+        .train(&p.dataset, "logistic-regression")
+        .job_name(job.clone())
+        .await
+        .expect("train");
     let record = Endpoints::new(p.store.clone())
         .deploy(&job, &endpoint())
         .capture(CaptureConfig::new(100).expect("capture"))
@@ -59,7 +63,8 @@ async fn capture(store: &DynObjectStore, artifact: &ModelArtifact, rows: &[Strin
     for (i, chunk) in rows.chunks(10).enumerate() {
         let body = format!("{}\n", chunk.join("\n"));
         let (content_type, answer) =
-            invoke(&artifact.model, &artifact.schema, &decoder, Some("text/csv"), None, body.as_bytes()).expect("invoke");
+            invoke(&artifact.model, &artifact.schema, &decoder, Some("text/csv"), None, body.as_bytes())
+                .expect("invoke");
         let mut event = config.event(
             ENDPOINT,
             "AllTraffic",
@@ -105,7 +110,13 @@ async fn baseline_then_runs_flag_the_shifted_feature_and_nothing_else() {
         .expect("run");
     assert_eq!(plain.report.counts.rows, 300);
     assert_eq!(plain.report.counts.skipped, 0);
-    let drift: Vec<_> = plain.report.violations.violations.iter().filter(|v| v.constraint_check_type == CheckType::BaselineDriftCheck).collect();
+    let drift: Vec<_> = plain
+        .report
+        .violations
+        .violations
+        .iter()
+        .filter(|v| v.constraint_check_type == CheckType::BaselineDriftCheck)
+        .collect();
     assert!(drift.is_empty(), "data like training does not drift: {drift:?}");
 
     let moved = monitor
@@ -119,7 +130,12 @@ async fn baseline_then_runs_flag_the_shifted_feature_and_nothing_else() {
     assert!(drifted.contains(&"signal"), "the shifted feature drifted: {drifted:?}");
     assert!(!drifted.contains(&"noise") && !drifted.contains(&"colour"), "{drifted:?}");
     assert!(
-        moved.report.violations.violations.iter().any(|v| v.feature_name == "signal" && v.constraint_check_type == CheckType::BaselineDriftCheck),
+        moved
+            .report
+            .violations
+            .violations
+            .iter()
+            .any(|v| v.feature_name == "signal" && v.constraint_check_type == CheckType::BaselineDriftCheck),
         "{:?}",
         moved.report.violations
     );
@@ -137,7 +153,12 @@ async fn baseline_then_runs_flag_the_shifted_feature_and_nothing_else() {
         let path = ObjectPath::parse(format!("{prefix}/{f}")).expect("path");
         first.insert(f, p.store.get(&path).await.expect(f).bytes);
     }
-    let again = monitor.run(&endpoint()).window(Window::new(Some(at(12, 0)), None).expect("w")).at(at(13, 0)).await.expect("rerun");
+    let again = monitor
+        .run(&endpoint())
+        .window(Window::new(Some(at(12, 0)), None).expect("w"))
+        .at(at(13, 0))
+        .await
+        .expect("rerun");
     assert_eq!(again.prefix.as_ref(), Some(&prefix));
     for f in files {
         let path = ObjectPath::parse(format!("{prefix}/{f}")).expect("path");
@@ -145,7 +166,12 @@ async fn baseline_then_runs_flag_the_shifted_feature_and_nothing_else() {
     }
 
     // A window with no records is a report that says so.
-    let empty = monitor.run(&endpoint()).window(Window::new(Some(at(20, 0)), None).expect("w")).write(false).await.expect("empty");
+    let empty = monitor
+        .run(&endpoint())
+        .window(Window::new(Some(at(20, 0)), None).expect("w"))
+        .write(false)
+        .await
+        .expect("empty");
     assert_eq!(empty.report.counts.records, 0);
     assert!(empty.report.drift.iter().all(|d| !d.drifted));
 }
@@ -155,7 +181,10 @@ async fn runs_need_a_baseline_and_read_hand_edited_constraints_strictly() {
     let (p, _) = deployed().await;
     let monitor = Monitor::new(p.store.clone());
     let missing = monitor.run(&endpoint()).await.expect_err("no baseline");
-    assert!(matches!(missing, Error::NoBaseline { .. }) && missing.to_string().contains("wb monitor baseline"), "{missing}");
+    assert!(
+        matches!(missing, Error::NoBaseline { .. }) && missing.to_string().contains("wb monitor baseline"),
+        "{missing}"
+    );
 
     monitor.baseline(&endpoint()).await.expect("baseline");
     let path = ObjectPath::parse(format!("monitoring/{ENDPOINT}/baseline/constraints.json")).expect("path");
@@ -177,7 +206,12 @@ async fn a_baseline_needs_the_endpoints_dataset() {
     let err = Monitor::new(p.store.clone()).baseline(&endpoint()).await.expect_err("no dataset");
     assert!(matches!(err, Error::NoDataset { .. }), "{err}");
     assert!(err.to_string().contains("toy"), "{err}");
-    assert!(!p.store.exists(&ObjectPath::parse(format!("monitoring/{ENDPOINT}/baseline/statistics.json")).expect("p")).await.expect("head"));
+    assert!(
+        !p.store
+            .exists(&ObjectPath::parse(format!("monitoring/{ENDPOINT}/baseline/statistics.json")).expect("p"))
+            .await
+            .expect("head")
+    );
 }
 
 #[tokio::test]
@@ -198,9 +232,18 @@ async fn the_container_contract_reproduces_a_run_from_local_files() {
         ("sagemaker_endpoint_name", ENDPOINT.to_owned()),
         ("start_time", "2026-12-01T12:00:00Z".to_owned()),
         ("end_time", "2026-12-01T13:00:00Z".to_owned()),
-        ("baseline_statistics", store_dir.join(format!("monitoring/{ENDPOINT}/baseline/statistics.json")).display().to_string()),
-        ("baseline_constraints", store_dir.join(format!("monitoring/{ENDPOINT}/baseline/constraints.json")).display().to_string()),
-        ("dataset_format", r#"{"sagemakerCaptureJson": {"captureIndexNames": ["endpointInput", "endpointOutput"]}}"#.to_owned()),
+        (
+            "baseline_statistics",
+            store_dir.join(format!("monitoring/{ENDPOINT}/baseline/statistics.json")).display().to_string(),
+        ),
+        (
+            "baseline_constraints",
+            store_dir.join(format!("monitoring/{ENDPOINT}/baseline/constraints.json")).display().to_string(),
+        ),
+        (
+            "dataset_format",
+            r#"{"sagemakerCaptureJson": {"captureIndexNames": ["endpointInput", "endpointOutput"]}}"#.to_owned(),
+        ),
     ]);
     let inputs = AnalyzerInputs::from_env(|k| env.get(k).cloned()).expect("inputs");
     assert_eq!(inputs.window, window);
@@ -209,13 +252,19 @@ async fn the_container_contract_reproduces_a_run_from_local_files() {
     assert_eq!(report.statistics, run.report.statistics);
     let out = p.dir.path().join("resultdata");
     let violations: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("constraint_violations.json")).expect("violations")).expect("json");
-    assert!(violations["violations"].as_array().is_some_and(|v| v.iter().any(|v| v["feature_name"] == "signal")), "{violations}");
+        serde_json::from_slice(&std::fs::read(out.join("constraint_violations.json")).expect("violations"))
+            .expect("json");
+    assert!(
+        violations["violations"].as_array().is_some_and(|v| v.iter().any(|v| v["feature_name"] == "signal")),
+        "{violations}"
+    );
     assert!(out.join("statistics.json").is_file() && out.join("index.html").is_file());
 
-    let missing = AnalyzerInputs::from_env(|k| if k == "output_path" { None } else { env.get(k).cloned() }).expect_err("missing");
+    let missing =
+        AnalyzerInputs::from_env(|k| if k == "output_path" { None } else { env.get(k).cloned() }).expect_err("missing");
     assert!(missing.to_string().contains("output_path"), "{missing}");
-    let bad_time = AnalyzerInputs::from_env(|k| if k == "start_time" { Some("yesterday".into()) } else { env.get(k).cloned() })
-        .expect_err("bad time");
+    let bad_time =
+        AnalyzerInputs::from_env(|k| if k == "start_time" { Some("yesterday".into()) } else { env.get(k).cloned() })
+            .expect_err("bad time");
     assert!(bad_time.to_string().contains("start_time=\"yesterday\""), "{bad_time}");
 }
