@@ -31,7 +31,7 @@ for path in sys.argv[2:]:
     if data:
         entry["data"] = table.to_pydict()
     out.append(entry)
-json.dump(out, sys.stdout)
+json.dump(out, sys.stdout, default=str)  # timestamps as text
 "#;
 
 /// What pyarrow says about each of `files`.
