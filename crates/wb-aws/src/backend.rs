@@ -570,6 +570,8 @@ impl wb_serving::backend::Backend for SageMakerBackend {
         let mut capabilities = wb_serving::backend::Capabilities::default();
         capabilities.instances = true;
         capabilities.scheduled_monitoring = true;
+        // SageMaker delivers capture files "after a couple of minutes" (contract B2).
+        capabilities.capture_delay = std::time::Duration::from_secs(300);
         capabilities
     }
 

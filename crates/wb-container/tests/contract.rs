@@ -157,3 +157,90 @@ fn serve_answers_ping_and_invocations_on_sagemaker_bind_to_port() {
     assert_eq!(bad, 400, "a short row is the client's fault");
     assert!(exit.success(), "SIGTERM stops the server cleanly: {exit:?}");
 }
+
+/// One SageMaker capture record of a two-column CSV request and its probabilities.
+fn capture_record(i: usize, x: f64, colour: &str) -> String {
+    serde_json::json!({
+        "captureData": {
+            "endpointInput": {"observedContentType": "text/csv", "mode": "INPUT", "data": format!("{x},{colour}\n"), "encoding": "CSV"},
+            "endpointOutput": {"observedContentType": "text/csv; charset=utf-8", "mode": "OUTPUT", "data": "0.3,0.7\n", "encoding": "CSV"}
+        },
+        "eventMetadata": {"eventId": format!("e-{i}"), "inferenceTime": format!("2020-02-19T06:{:02}:00Z", i % 60)},
+        "eventVersion": "0"
+    })
+    .to_string()
+}
+
+#[test]
+fn monitor_follows_model_monitors_bring_your_own_container_contract() {
+    use wb_monitor::Value;
+    use wb_monitor::profile::Profiler;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    // The baseline, as `wb monitor baseline` writes it: x in [0, 1), three colours.
+    let mut profiler = Profiler::new(["x", "colour"]);
+    for i in 0..500 {
+        profiler.observe_row(&[
+            Value::Number(((i * 37) % 100) as f64 / 100.0),
+            Value::Text(["red", "blue", "green"][i % 3].into()),
+        ]);
+    }
+    let statistics = profiler.finish();
+    let constraints = wb_monitor::constraints::suggest(&statistics);
+    let baseline = root.join("baseline");
+    std::fs::create_dir_all(&baseline).expect("dir");
+    std::fs::write(baseline.join("statistics.json"), serde_json::to_vec(&statistics).expect("json")).expect("write");
+    std::fs::write(baseline.join("constraints.json"), serde_json::to_vec(&constraints).expect("json")).expect("write");
+    // The window's capture in SageMaker's processing layout: x moved up by 5.
+    let hour = root.join("endpointdata/ep/AllTraffic/2020/02/19/06");
+    std::fs::create_dir_all(&hour).expect("dir");
+    let lines: Vec<String> = (0..120)
+        .map(|i| capture_record(i, 5.0 + ((i * 37) % 100) as f64 / 100.0, ["red", "blue", "green"][i % 3]))
+        .collect();
+    std::fs::write(hour.join("capture.jsonl"), lines.join("\n")).expect("write");
+
+    let env = [
+        (
+            "dataset_format",
+            r#"{"sagemakerCaptureJson":{"captureIndexNames":["endpointInput","endpointOutput"]}}"#.to_owned(),
+        ),
+        ("dataset_source", root.join("endpointdata").display().to_string()),
+        ("output_path", root.join("resultdata").display().to_string()),
+        ("sagemaker_endpoint_name", "ep".to_owned()),
+        ("start_time", "2020-02-19T06:00:00Z".to_owned()),
+        ("end_time", "2020-02-19T07:00:00Z".to_owned()),
+        ("baseline_statistics", baseline.join("statistics.json").display().to_string()),
+        ("baseline_constraints", baseline.join("constraints.json").display().to_string()),
+    ];
+    let out = Command::new(env!("CARGO_BIN_EXE_wb-container"))
+        .arg("monitor")
+        .envs(env.iter().map(|(k, v)| (*k, v)))
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let results = root.join("resultdata");
+    let violations: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(results.join("constraint_violations.json")).expect("violations"))
+            .expect("json");
+    let found: Vec<(&str, &str)> = violations["violations"]
+        .as_array()
+        .expect("violations")
+        .iter()
+        .map(|v| (v["feature_name"].as_str().expect("name"), v["constraint_check_type"].as_str().expect("type")))
+        .collect();
+    assert_eq!(found, [("x", "baseline_drift_check")], "{violations}");
+    let window: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(results.join("statistics.json")).expect("statistics")).expect("json");
+    assert_eq!(window["dataset"]["item_count"], 120);
+    assert!(results.join("index.html").is_file());
+
+    // A missing variable is named; nothing is written.
+    let missing = Command::new(env!("CARGO_BIN_EXE_wb-container"))
+        .arg("monitor")
+        .envs(env.iter().filter(|(k, _)| *k != "baseline_constraints").map(|(k, v)| (*k, v)))
+        .output()
+        .expect("run");
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("baseline_constraints"));
+}

@@ -7,15 +7,36 @@
 //!
 //! - [`record`]: what a captured invocation decodes into (rows of feature values plus the
 //!   model's output) and the time [`Window`] a read is limited to;
-//! - [`statistics`], [`constraints`], [`violations`]: `statistics.json`, `constraints.json`,
-//!   `constraint_violations.json`;
-//! - [`drift`]: distances between baseline and window per column;
 //! - [`capture`]: reading capture files back, batch by batch ([`payload`] decodes one
 //!   request or response); [`export`] writes the rows to Parquet;
+//! - [`sketch`], [`profile`]: KLL sketches and column profiles;
+//! - [`statistics`], [`constraints`], [`violations`]: `statistics.json`, `constraints.json`,
+//!   `constraint_violations.json`;
+//! - [`drift`], [`check`]: distances between baseline and window per column, and the checks;
 //! - [`hourly`]: predictions and low-confidence predictions per hour;
-//! - [`report`]: `report.json`, the input of the renderings;
-//! - [`render`]: `report.md`, a self-contained `index.html` and the SVG charts;
-//! - [`reports`]: where reports and baselines live in the store, writing, listing and reading reports.
+//! - [`monitor`]: baselines and runs of an endpoint, in the store's `monitoring/` prefix;
+//! - [`report`], [`reports`], [`render`]: `report.json`, its files, Markdown, HTML and SVG;
+//! - [`container`]: the analyzer under Model Monitor's bring-your-own-container contract.
+//!
+//! Baseline an endpoint, then check the last day of its capture:
+//!
+//! ```no_run
+//! # async fn run(store: wb_core::DynObjectStore) -> wb_monitor::Result<()> {
+//! use wb_core::EndpointName;
+//! use wb_monitor::Window;
+//! use wb_monitor::monitor::Monitor;
+//!
+//! let endpoint = EndpointName::parse("wine-forest")?;
+//! let monitor = Monitor::new(store);
+//! monitor.baseline(&endpoint).await?; // monitoring/wine-forest/baseline/*.json
+//! let since = chrono::Utc::now() - chrono::Duration::days(1);
+//! let run = monitor.run(&endpoint).window(Window::new(Some(since), None)?).threshold(0.93).await?;
+//! for v in &run.report.violations.violations {
+//!     println!("{} {:?}: {}", v.feature_name, v.constraint_check_type, v.description);
+//! }
+//! println!("{} rows read, report under {:?}", run.report.counts.rows, run.prefix);
+//! # Ok(()) }
+//! ```
 
 pub mod capture;
 pub mod check;

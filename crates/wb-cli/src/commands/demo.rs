@@ -312,9 +312,14 @@ struct MonitoringDemo {
     shifted_feature: String,
     shift: f64,
     /// The test split as it is: expected clean.
-    unshifted: RunSummary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unshifted: Option<RunSummary>,
     /// The test split with one feature moved.
-    shifted: RunSummary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shifted: Option<RunSummary>,
+    /// Why the runs were left for later, when they were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    later: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -371,8 +376,11 @@ async fn await_capture(
     endpoint: &wb_core::EndpointName,
     since: chrono::DateTime<chrono::Utc>,
     rows: u64,
+    delay: std::time::Duration,
 ) -> Result<()> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    // Generous: the server may be busy; a record never arriving is a failure, not a wait.
+    let limit = (delay * 6).max(std::time::Duration::from_secs(30));
+    let deadline = std::time::Instant::now() + limit;
     loop {
         let window = wb_monitor::Window::new(Some(since), None)?;
         let read = wb_monitor::capture::CaptureReader::new(store.clone(), endpoint.as_str())
@@ -389,7 +397,7 @@ async fn await_capture(
             return Ok(());
         }
         if std::time::Instant::now() > deadline {
-            anyhow::bail!("the capture of {endpoint} holds {seen} of the {rows} rows sent after 60 s");
+            anyhow::bail!("the capture of {endpoint} holds {seen} of the {rows} rows sent after {} s", limit.as_secs());
         }
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
@@ -418,19 +426,10 @@ async fn monitoring_demo(ctx: &Context, promoted: &Promoted, quiet: bool) -> Res
     let store = ctx.store.clone();
     let promotion = &promoted.promotion;
     let endpoint = promotion.endpoint.clone();
-    let step = spinner(quiet, format!("monitoring: capture on {endpoint}, baseline"));
-    project.deploy(&promotion.job, &endpoint).capture(100).await?;
+    let step = spinner(quiet, format!("monitoring: baseline of {endpoint}"));
     let monitor = wb_monitor::monitor::Monitor::new(store.clone());
     let baseline = monitor.baseline(&endpoint).await?;
-
-    let dataset = Datasets::new(store.clone()).open(&DatasetName::parse(DATASET)?).await?;
-    let test = dataset.test_for_evaluation().await?;
-    let test_set = wb_compare::score::TestSet::new(dataset.manifest(), &test)?;
-    let column = test_set
-        .feature_names
-        .iter()
-        .position(|f| f == SHIFTED_FEATURE)
-        .with_context(|| format!("the demo data has no column {SHIFTED_FEATURE:?}"))?;
+    let baseline_uri = store.uri().object_uri(&wb_core::ObjectPath::parse(baseline.prefix.as_str())?);
     let std_dev = baseline
         .statistics
         .features
@@ -440,6 +439,38 @@ async fn monitoring_demo(ctx: &Context, promoted: &Promoted, quiet: bool) -> Res
         .map(|n| n.std_dev)
         .with_context(|| format!("the baseline has no numerical statistics of {SHIFTED_FEATURE:?}"))?;
     let shift = 2.0 * std_dev;
+    let delay = project.backend().capabilities().capture_delay;
+    if delay > std::time::Duration::from_secs(30) {
+        // Capture arrives minutes after the traffic (SageMaker): the runs are the user's next step.
+        step.finish_and_clear();
+        return Ok(MonitoringDemo {
+            endpoint: endpoint.to_string(),
+            baseline: baseline_uri,
+            shifted_feature: SHIFTED_FEATURE.to_owned(),
+            shift,
+            unshifted: None,
+            shifted: None,
+            later: Some(format!(
+                "capture reaches the store up to {} min after an invocation on this backend: deploy {endpoint} with \
+                 --capture 100, send traffic, then `wb monitor run --endpoint {endpoint}`",
+                delay.as_secs().div_ceil(60)
+            )),
+        });
+    }
+    step.set_message(format!("monitoring: capture on {endpoint}"));
+    project.deploy(&promotion.job, &endpoint).capture(100).await?;
+    // The server re-reads an endpoint's record at most this long after it changed.
+    let capturing =
+        tokio::time::Instant::now() + wb_serving::endpoints::REVALIDATE_EVERY + std::time::Duration::from_millis(250);
+
+    let dataset = Datasets::new(store.clone()).open(&DatasetName::parse(DATASET)?).await?;
+    let test = dataset.test_for_evaluation().await?;
+    let test_set = wb_compare::score::TestSet::new(dataset.manifest(), &test)?;
+    let column = test_set
+        .feature_names
+        .iter()
+        .position(|f| f == SHIFTED_FEATURE)
+        .with_context(|| format!("the demo data has no column {SHIFTED_FEATURE:?}"))?;
     let body = test_set.body(0, test_set.len());
     let lines: Vec<String> = String::from_utf8_lossy(&body).lines().map(str::to_owned).collect();
     let shifted: Vec<String> = lines
@@ -454,15 +485,16 @@ async fn monitoring_demo(ctx: &Context, promoted: &Promoted, quiet: bool) -> Res
         .collect();
     let serving = project.serve().await?;
     let rows = lines.len() as u64;
+    tokio::time::sleep_until(capturing).await;
 
     step.set_message(format!("monitoring: sending the test split to {endpoint}"));
     let since_plain = next_second().await;
     send_rows(&serving, endpoint.as_str(), &lines).await?;
-    await_capture(&store, &endpoint, since_plain, rows).await?;
+    await_capture(&store, &endpoint, since_plain, rows, delay).await?;
     step.set_message(format!("monitoring: sending the test split with {SHIFTED_FEATURE:?} shifted"));
     let since_shifted = next_second().await;
     send_rows(&serving, endpoint.as_str(), &shifted).await?;
-    await_capture(&store, &endpoint, since_shifted, rows).await?;
+    await_capture(&store, &endpoint, since_shifted, rows, delay).await?;
 
     step.set_message("monitoring: checking both windows against the baseline");
     let plain = monitor.run(&endpoint).window(wb_monitor::Window::new(Some(since_plain), Some(since_shifted))?).await?;
@@ -470,20 +502,25 @@ async fn monitoring_demo(ctx: &Context, promoted: &Promoted, quiet: bool) -> Res
     step.finish_and_clear();
     Ok(MonitoringDemo {
         endpoint: endpoint.to_string(),
-        baseline: store.uri().object_uri(&wb_core::ObjectPath::parse(baseline.prefix.as_str())?),
+        baseline: baseline_uri,
         shifted_feature: SHIFTED_FEATURE.to_owned(),
         shift,
-        unshifted: RunSummary::of(&plain, &store, since_plain),
-        shifted: RunSummary::of(&moved, &store, since_shifted),
+        unshifted: Some(RunSummary::of(&plain, &store, since_plain)),
+        shifted: Some(RunSummary::of(&moved, &store, since_shifted)),
+        later: None,
     })
 }
 
 fn print_monitoring(m: &MonitoringDemo) {
-    println!("monitoring  {} (capture on, baseline {})", m.endpoint, m.baseline);
+    println!("monitoring  {} (baseline {})", m.endpoint, m.baseline);
+    if let Some(later) = &m.later {
+        println!("  {later}");
+    }
     for (what, run) in [
         ("test split as is".to_owned(), &m.unshifted),
         (format!("{:?} + {:.3} (2 sd)", m.shifted_feature, m.shift), &m.shifted),
     ] {
+        let Some(run) = run else { continue };
         let verdict = if run.violations.is_empty() {
             "no violations".to_owned()
         } else {

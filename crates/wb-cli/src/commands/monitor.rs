@@ -289,15 +289,36 @@ async fn captures(args: MonitorCapturesArgs, ctx: &Context, quiet: bool) -> Resu
     Ok(())
 }
 
+#[derive(Serialize)]
+struct Listing {
+    /// Endpoints with a baseline.
+    baselines: Vec<String>,
+    /// Every report, newest first.
+    reports: Vec<wb_monitor::reports::MonitoringReportSummary>,
+}
+
 async fn list(args: MonitorListArgs, ctx: &Context) -> Result<()> {
     let reports = wb_monitor::reports::list(&ctx.store).await?;
+    let root = ObjectPath::parse("monitoring")?;
+    let mut baselines: Vec<String> = ctx
+        .store
+        .list(Some(&root))
+        .await?
+        .into_iter()
+        .filter_map(|meta| {
+            let s: Vec<&str> = meta.path.segments().collect();
+            (s.len() == 4 && s[2] == "baseline" && s[3] == "schema.json").then(|| s[1].to_owned())
+        })
+        .collect();
+    baselines.sort();
     if args.json {
-        return print_json(&reports);
+        return print_json(&Listing { baselines, reports });
     }
-    if reports.is_empty() {
-        println!("no monitoring reports (wb monitor baseline, then wb monitor run)");
+    if baselines.is_empty() && reports.is_empty() {
+        println!("no baselines or monitoring reports (wb monitor baseline, then wb monitor run)");
         return Ok(());
     }
+    println!("baselines: {}", if baselines.is_empty() { "none".to_owned() } else { baselines.join(", ") });
     for r in &reports {
         println!("{:<24} {:<22} {:>8} records {:>3} violations", r.endpoint, r.id, r.counts.records, r.violations);
     }

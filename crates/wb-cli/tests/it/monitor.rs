@@ -158,7 +158,8 @@ fn baseline_read_back_runs_exit_statuses_and_clean() {
     assert!(fails(wb(d).args(["monitor", "schedule", "--endpoint", "toy-ep"])).contains("sagemaker"));
 
     let list = ok_json(wb(d).args(["monitor", "list", "--json"]));
-    assert_eq!(list.as_array().expect("reports").len(), 2);
+    assert_eq!(list["baselines"], json!(["toy-ep"]));
+    assert_eq!(list["reports"].as_array().expect("reports").len(), 2);
 
     // `wb clean` removes the baselines and reports with the capture.
     ok_json(wb(d).args(["clean", "--json"]));

@@ -528,6 +528,14 @@ fn wb_demo_on_the_sagemaker_backend_against_moto() {
     assert!(models.iter().all(|m| m["backend"] == "sagemaker"), "{models:?}");
     assert_eq!(report["sample"]["response"], "0.8,0.2");
     assert_eq!(report["comparison"]["leaderboard"].as_array().expect("leaderboard").len(), 3);
+    // Monitoring: the promoted endpoint's baseline is in the bucket; the runs wait for SageMaker
+    // to deliver capture (minutes), so the demo says what to run then.
+    let monitoring = &report["monitoring"];
+    assert!(monitoring["later"].as_str().is_some_and(|l| l.contains("wb monitor run")), "{monitoring}");
+    assert!(monitoring.get("shifted").is_none(), "{monitoring}");
+    let endpoint = monitoring["endpoint"].as_str().expect("endpoint");
+    let key = format!("demo/monitoring/{endpoint}/baseline/statistics.json");
+    assert!(bucket.objects().contains_key(&key), "{key}");
     assert!(report["promoted"]["model"].is_string());
     assert_eq!(tagged_hosting(&bucket, &moto, "wb-demo").len(), 9, "three endpoints, configs and models");
 

@@ -154,7 +154,11 @@ impl Backend for LocalBackend {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { instances: false, scheduled_monitoring: false }
+        Capabilities {
+            instances: false,
+            scheduled_monitoring: false,
+            capture_delay: crate::capture::DEFAULT_FLUSH_INTERVAL,
+        }
     }
 
     async fn train(&self, job: TrainJob, control: TrainControl) -> Result<JobRecord> {

@@ -341,6 +341,10 @@ pub struct Capabilities {
     pub instances: bool,
     /// [`Backend::schedule_monitoring`] creates schedules that run without the workbench.
     pub scheduled_monitoring: bool,
+    /// How long after an invocation its data capture can be read from the store, at most:
+    /// the local server writes its buffers every few seconds; SageMaker delivers capture files
+    /// "after a couple of minutes". Zero when unknown.
+    pub capture_delay: std::time::Duration,
 }
 
 /// The operations every backend provides. Implementations record training jobs in
