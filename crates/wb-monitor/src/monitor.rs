@@ -326,7 +326,10 @@ impl Run<'_> {
         let analysis = Analysis {
             store: monitor.store.clone(),
             endpoint: self.endpoint.to_string(),
-            destination: self.destination,
+            destination: Some(match self.destination {
+                Some(prefix) => prefix,
+                None => ObjectPath::parse(crate::capture::DEFAULT_DESTINATION)?,
+            }),
             window: self.window,
             threshold: self.threshold,
             at: self.at.unwrap_or_else(Utc::now),
@@ -352,7 +355,8 @@ pub struct Analysis {
     pub store: DynObjectStore,
     /// The endpoint (capture under `<destination>/<endpoint>/`).
     pub endpoint: String,
-    /// Capture prefix (default `capture`).
+    /// Capture prefix (`capture` in a project's store; `None` reads `<endpoint>/…` at the
+    /// store's root, as in a capture directory).
     pub destination: Option<ObjectPath>,
     /// The window.
     pub window: Window,
@@ -391,11 +395,10 @@ impl Analysis {
         let mut histogram = vec![0_u64; CONFIDENCE_BINS];
         let mut row = Vec::with_capacity(width + 1);
 
-        let mut reader =
-            CaptureReader::new(self.store.clone(), &self.endpoint).window(self.window).schema(schema.clone());
-        if let Some(prefix) = &self.destination {
-            reader = reader.destination(prefix.clone());
-        }
+        let reader = CaptureReader::new(self.store.clone(), &self.endpoint)
+            .window(self.window)
+            .schema(schema.clone())
+            .destination(self.destination.clone());
         let outcome = reader
             .for_each_batch(|rows| {
                 for captured in rows {

@@ -53,6 +53,9 @@ pub struct KllSketch {
     min: f64,
     max: f64,
     rng: ChaCha8Rng,
+    /// [`Self::max_size`] for `limit_levels` levels (it depends on the level count only).
+    limit: usize,
+    limit_levels: usize,
 }
 
 impl Default for KllSketch {
@@ -87,6 +90,8 @@ impl KllSketch {
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
             rng: ChaCha8Rng::seed_from_u64(SEED),
+            limit: 0,
+            limit_levels: 0,
         }
     }
 
@@ -152,7 +157,11 @@ impl KllSketch {
         self.levels[0].push(value);
         self.size += 1;
         self.count += 1;
-        if self.size >= self.max_size() {
+        if self.limit_levels != self.levels.len() {
+            self.limit = self.max_size();
+            self.limit_levels = self.levels.len();
+        }
+        if self.size >= self.limit {
             self.compress();
         }
     }
