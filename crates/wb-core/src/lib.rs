@@ -30,6 +30,7 @@ mod hash;
 mod name;
 mod path;
 mod store;
+pub mod text;
 mod time;
 mod uri;
 

@@ -7,12 +7,7 @@ use super::{
     primary_difference, pval, rate, settings_line, slice_metric_names, task_line, threshold, yes_no,
 };
 use crate::report::{ModelReport, Report};
-
-/// Escapes a user string for a Markdown table cell or paragraph.
-fn md(s: &str) -> String {
-    // `&` first, so the entities written after it stay as they are.
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('|', "\\|").replace(['\n', '\r'], " ")
-}
+use wb_core::text::escape_markdown_cell as md;
 
 /// A Markdown table.
 fn md_table(out: &mut String, header: &[&str], right: &[usize], rows: &[Vec<String>]) {

@@ -29,6 +29,10 @@ pub(crate) use html::{
     Links, curves, failures, header, leaderboard, model_detail, page, pair_matrix, pairwise_table, timings, warnings,
 };
 use markdown::markdown_with;
+pub(crate) use wb_core::text::format_count as count;
+pub(crate) use wb_core::text::format_number as num;
+pub(crate) use wb_core::text::format_optional as opt;
+pub(crate) use wb_core::text::format_p_value as pval;
 
 /// The file name of the Markdown report.
 pub const REPORT_MD: &str = "report.md";
@@ -65,45 +69,9 @@ pub fn html(report: &Report) -> String {
 // ---------------------------------------------------------------------------------------------
 // Numbers
 
-/// A metric value: 4 decimals below 10, fewer for large values (`rmse` of prices).
-pub(crate) fn num(v: f64) -> String {
-    if !v.is_finite() {
-        return if v.is_nan() {
-            "n/a".into()
-        } else if v > 0.0 {
-            "+∞".into()
-        } else {
-            "−∞".into()
-        };
-    }
-    let a = v.abs();
-    if a >= 1000.0 {
-        format!("{v:.1}")
-    } else if a >= 10.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.4}")
-    }
-}
-
-/// An optional metric value (`—` when undefined).
-pub(crate) fn opt(v: Option<f64>) -> String {
-    v.map_or_else(|| "—".to_owned(), num)
-}
-
 /// A confidence interval, `[low, high]` (`—` when absent).
 pub(crate) fn ci(i: Option<&Interval>) -> String {
     i.map_or_else(|| "—".to_owned(), |i| format!("[{}, {}]", num(i.low), num(i.high)))
-}
-
-/// A p-value: `<0.001`, otherwise 3 decimals (`—` when absent).
-pub(crate) fn pval(p: Option<f64>) -> String {
-    match p {
-        None => "—".into(),
-        Some(p) if p.is_nan() => "n/a".into(),
-        Some(p) if p < 0.001 => "<0.001".into(),
-        Some(p) => format!("{p:.3}"),
-    }
 }
 
 /// A rate in [0, 1] with 3 decimals (precision, recall in threshold tables).
@@ -114,19 +82,6 @@ fn rate(v: f64) -> String {
 /// A decision threshold (`+∞` for the curve's first point).
 fn threshold(t: f64) -> String {
     if t >= f64::MAX || t.is_infinite() { "+∞".into() } else { format!("{t:.2}") }
-}
-
-/// An integer with thousands separators.
-pub(crate) fn count(n: impl Into<u64>) -> String {
-    let digits = n.into().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn count_usize(n: usize) -> String {

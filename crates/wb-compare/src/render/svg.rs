@@ -8,6 +8,9 @@
 //! (`viewBox`) SVG with escaped labels, shared colours and no dependencies.
 
 use std::fmt::Write as _;
+use wb_core::text::clip;
+pub(crate) use wb_core::text::escape_xml as esc;
+pub(crate) use wb_core::text::nice_ticks as ticks;
 
 /// Tableau 10: distinguishable, colour-blind friendlier than the defaults.
 pub(crate) const PALETTE: [&str; 10] =
@@ -18,27 +21,6 @@ const AXIS: &str = "#8c959f";
 const GRID: &str = "#eaeef2";
 const TEXT: &str = "#1f2328";
 const MUTED: &str = "#59636e";
-
-/// Escapes text and attribute values.
-pub(crate) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Shortens `s` to `max` characters with an ellipsis.
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max { s.to_owned() } else { s.chars().take(max - 1).chain(['…']).collect() }
-}
 
 /// Rough width of `s` at `size` px (average glyph ≈ 0.58 em).
 fn text_width(s: &str, size: f64) -> f64 {
@@ -100,27 +82,6 @@ fn x_grid(out: &mut String, ticks: &[f64], decimals: usize, sx: impl Fn(f64) -> 
             bottom + 16.0
         );
     }
-}
-
-/// Nice tick values covering `[lo, hi]`, about `target` of them, with the decimals to show.
-pub(crate) fn ticks(lo: f64, hi: f64, target: usize) -> (Vec<f64>, usize) {
-    let span = (hi - lo).abs().max(1e-12);
-    let raw = span / target.max(1) as f64;
-    let mag = 10f64.powf(raw.log10().floor());
-    let norm = raw / mag;
-    let step = mag * [1.0, 2.0, 2.5, 5.0, 10.0].into_iter().find(|&s| norm <= s + 1e-9).unwrap_or(10.0);
-    let first = (lo / step - 1e-9).ceil() as i64;
-    let last = (hi / step + 1e-9).floor() as i64;
-    let decimals = (0..=6usize)
-        .find(|&d| {
-            let scaled = step * 10f64.powi(d as i32);
-            (scaled - scaled.round()).abs() < 1e-6
-        })
-        .unwrap_or(6);
-    // Rounded to the shown decimals, so 3 × 0.2 is 0.6 and not 0.6000000000000001.
-    let scale = 10f64.powi(decimals as i32);
-    let values: Vec<f64> = (first..=last).map(|i| (i as f64 * step * scale).round() / scale).collect();
-    (values, decimals)
 }
 
 /// Expands `[lo, hi]` outward to tick multiples.

@@ -4,23 +4,7 @@ use std::fmt::Write as _;
 
 use super::{Chart, charts, check, count, headline, is_empty_window, kind, num, opt, pct, pval, window_text};
 use crate::report::MonitoringReport;
-
-/// Text safe inside a Markdown table cell: markup characters as entities, pipes escaped,
-/// line breaks as spaces.
-fn md(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '|' => out.push_str("\\|"),
-            '\n' | '\r' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use wb_core::text::escape_markdown_cell as md;
 
 /// The Markdown report: summary, problems, violations, drift, confidence and charts.
 #[must_use]

@@ -20,6 +20,10 @@ use crate::drift::DriftKind;
 use crate::report::{ConfidenceSummary, MonitoringReport};
 use crate::statistics::{FeatureStatistics, Statistics};
 use crate::violations::CheckType;
+pub(crate) use wb_core::text::format_count as count;
+pub(crate) use wb_core::text::format_number as num;
+pub(crate) use wb_core::text::format_optional as opt;
+pub(crate) use wb_core::text::format_p_value as pval;
 
 mod html;
 mod markdown;
@@ -241,55 +245,9 @@ fn category_shares(base: &[(String, u64)], win: &[(String, u64)]) -> Vec<(String
 // ---------------------------------------------------------------------------------------------
 // Numbers
 
-/// A distance or statistic: 4 decimals below 10, fewer above.
-pub(crate) fn num(v: f64) -> String {
-    if v.is_nan() {
-        return "n/a".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "+∞".into() } else { "−∞".into() };
-    }
-    let a = v.abs();
-    if a >= 1000.0 {
-        format!("{v:.1}")
-    } else if a >= 10.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.4}")
-    }
-}
-
-/// An optional value (`—` when absent).
-pub(crate) fn opt(v: Option<f64>) -> String {
-    v.map_or_else(|| "—".to_owned(), num)
-}
-
-/// A p-value: `<0.001`, otherwise 3 decimals (`—` when absent).
-pub(crate) fn pval(p: Option<f64>) -> String {
-    match p {
-        None => "—".into(),
-        Some(p) if p.is_nan() => "n/a".into(),
-        Some(p) if p < 0.001 => "<0.001".into(),
-        Some(p) => format!("{p:.3}"),
-    }
-}
-
 /// `part` of `whole` as a percentage with one decimal (`—` when `whole` is 0).
 pub(crate) fn pct(part: u64, whole: u64) -> String {
     if whole == 0 { "—".into() } else { format!("{:.1}%", part as f64 * 100.0 / whole as f64) }
-}
-
-/// An integer with thousands separators.
-pub(crate) fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The window as text: `since – until` (open ends say so).

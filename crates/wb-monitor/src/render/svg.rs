@@ -9,6 +9,9 @@
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
+use wb_core::text::clip;
+pub(crate) use wb_core::text::escape_xml as esc;
+pub(crate) use wb_core::text::nice_ticks as ticks;
 
 /// Colour of the baseline series.
 pub(crate) const BASELINE: &str = "#4e79a7";
@@ -22,27 +25,6 @@ const AXIS: &str = "#8c959f";
 const GRID: &str = "#eaeef2";
 const TEXT: &str = "#1f2328";
 const MUTED: &str = "#59636e";
-
-/// Escapes text and attribute values.
-pub(crate) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Shortens `s` to `max` characters with an ellipsis.
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max { s.to_owned() } else { s.chars().take(max - 1).chain(['…']).collect() }
-}
 
 fn open(out: &mut String, w: f64, h: f64, title: &str, desc: &str) {
     let _ = write!(
@@ -89,24 +71,6 @@ fn legend(out: &mut String, x: f64, y: f64, entries: &[(&str, &str, Mark)]) {
         x += 23.0 + label.chars().count() as f64 * 6.4 + 18.0;
     }
     out.push_str("</g>");
-}
-
-/// Round tick values covering `[lo, hi]`, about `target` of them, and the decimals to show.
-pub(crate) fn ticks(lo: f64, hi: f64, target: usize) -> (Vec<f64>, usize) {
-    let span = (hi - lo).abs().max(1e-12);
-    let raw = span / target.max(1) as f64;
-    let mag = 10f64.powf(raw.log10().floor());
-    let step = mag * [1.0, 2.0, 2.5, 5.0, 10.0].into_iter().find(|&s| raw / mag <= s + 1e-9).unwrap_or(10.0);
-    let first = (lo / step - 1e-9).ceil() as i64;
-    let last = (hi / step + 1e-9).floor() as i64;
-    let decimals = (0..=6usize)
-        .find(|&d| {
-            let scaled = step * 10f64.powi(d as i32);
-            (scaled - scaled.round()).abs() < 1e-6
-        })
-        .unwrap_or(6);
-    let scale = 10f64.powi(decimals as i32);
-    ((first..=last).map(|i| (i as f64 * step * scale).round() / scale).collect(), decimals)
 }
 
 /// Horizontal grid lines and labels at `ticks` of the y axis.
