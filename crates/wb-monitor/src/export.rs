@@ -4,7 +4,7 @@
 //! `variant`, `row` (the row's index in its request), one column per feature (Float64 for
 //! numeric columns, Utf8 otherwise, null when missing), then for classification `label` (the
 //! class name, or its index when the classes are unknown), `confidence` and `probabilities`
-//! (List<Float64>), or for regression `prediction`. Rows without a captured output have nulls
+//! (`List<Float64>`), or for regression `prediction`. Rows without a captured output have nulls
 //! there.
 //!
 //! Rows are written batch by batch (one row group at most every
