@@ -4,11 +4,16 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The exit-status contract, shown under `wb --help`.
+pub(crate) const EXIT_STATUS: &str = "Exit status: 0 when the command did what it was asked; 1 on any error, bad arguments \
+included (one `error:` line on stderr naming the file, row, field, flag or value); 2 only when a flag asks \
+to fail on a finding and there was one (`wb monitor run --fail-on-violation`).";
+
 /// The workbench: register and partition datasets once; train models on those partitions,
 /// deploy them to endpoints that speak SageMaker's API, register them, compare them on the
 /// held-out test split with honest statistics, promote the best; clean up.
 #[derive(Debug, Parser)]
-#[command(name = "wb", version, propagate_version = true)]
+#[command(name = "wb", version, propagate_version = true, after_help = EXIT_STATUS)]
 pub(crate) struct Cli {
     /// The workbench.toml to use (default: search the current directory and its parents).
     #[arg(long, global = true, env = "WB_CONFIG", value_name = "PATH")]
@@ -238,8 +243,8 @@ pub(crate) struct DeployArgs {
     /// The endpoint name (an existing endpoint moves to this job's model).
     #[arg(long, value_name = "NAME")]
     pub(crate) endpoint: String,
-    /// Capture this percentage of requests and responses (SageMaker's data capture).
-    #[arg(long, value_name = "PERCENT")]
+    /// Capture this percentage of requests and responses (SageMaker's data capture, 0–100).
+    #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=100))]
     pub(crate) capture: Option<u8>,
     /// SageMaker hosting instance type (sagemaker backend; default from workbench.toml, else
     /// ml.m5.large).

@@ -8,12 +8,16 @@ mod output;
 use std::process::ExitCode;
 
 use clap::Parser;
+use clap::error::ErrorKind;
 
 use crate::cli::{Cli, Command};
 use crate::context::Context;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return argument_error(&e),
+    };
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("WB_LOG").unwrap_or_else(|_| {
             // The workbench's own warnings; other crates (the AWS SDK) only on errors, so a
@@ -39,6 +43,35 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
             eprintln!("error: {}", output::one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `--help` and `--version` print and succeed; every other parse failure is one `error:` line
+/// and exit status 1, like any other error (the README's contract, also in `wb --help`).
+fn argument_error(e: &clap::Error) -> ExitCode {
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            eprintln!("error: a command is missing; `wb --help` (or `wb <command> --help`) lists them");
+            ExitCode::FAILURE
+        }
+        _ => {
+            // clap's first paragraph, on one line (a missing argument's name is on the next line).
+            let text = e.render().to_string();
+            let paragraph: Vec<&str> = text
+                .lines()
+                .skip_while(|l| l.trim().is_empty())
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            let joined = paragraph.join(" ");
+            let message = joined.strip_prefix("error: ").unwrap_or(&joined);
+            eprintln!("error: {message} (see --help)");
             ExitCode::FAILURE
         }
     }

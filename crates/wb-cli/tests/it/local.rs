@@ -346,4 +346,24 @@ fn help_lists_the_contract() {
         .assert()
         .success()
         .stdout(predicate::str::contains("--no-stratify").and(predicate::str::contains("--seed")));
+    assert!(help.contains("Exit status: 0") && help.contains("--fail-on-violation"), "{help}");
+}
+
+/// Argument errors follow the one contract: one `error:` line naming the flag or value, status 1.
+#[test]
+fn argument_errors_are_one_line_and_exit_status_1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let seed = fails(wb(d).args(["dataset", "partition", "toy", "--seed", "-1"]));
+    assert!(seed.contains("-1"), "{seed}");
+    let train = fails(wb(d).args(["dataset", "partition", "toy", "--train", "abc"]));
+    assert!(train.contains("abc") && train.contains("--train"), "{train}");
+    let unknown = fails(wb(d).args(["monitor", "run", "--endpoint", "e", "--bogus"]));
+    assert!(unknown.contains("--bogus"), "{unknown}");
+    let missing = fails(wb(d).args(["monitor", "run"]));
+    assert!(missing.contains("--endpoint"), "{missing}");
+    assert!(fails(&mut wb(d)).contains("wb --help"));
+    let capture = fails(wb(d).args(["deploy", "--job", "j", "--endpoint", "e", "--capture=-5"]));
+    assert!(capture.contains("0..=100"), "the range is a percentage: {capture}");
+    wb(d).arg("--version").assert().success().stdout(predicate::str::starts_with("wb "));
 }
