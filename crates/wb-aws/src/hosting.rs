@@ -163,6 +163,28 @@ pub struct TaggedResource {
     pub arn: String,
 }
 
+/// The `candidates` that carry the tag `key` = `value` (one `ListTags` each), in order.
+pub(crate) async fn keep_tagged(
+    client: &Client,
+    candidates: impl IntoIterator<Item = TaggedResource>,
+    key: &str,
+    value: &str,
+) -> Result<Vec<TaggedResource>> {
+    let mut tagged = Vec::new();
+    for resource in candidates {
+        let out = client
+            .list_tags()
+            .resource_arn(&resource.arn)
+            .send()
+            .await
+            .map_err(|e| sagemaker_error("ListTags", &resource.arn, e))?;
+        if out.tags().iter().any(|t| t.key() == Some(key) && t.value() == Some(value)) {
+            tagged.push(resource);
+        }
+    }
+    Ok(tagged)
+}
+
 /// SageMaker hosting through one injected client.
 #[derive(Clone, Debug)]
 pub struct Hosting {
@@ -427,20 +449,8 @@ impl Hosting {
                     .filter_map(|c| resource("endpoint-config", c.endpoint_config_name(), c.endpoint_config_arn())),
             )
             .chain(models.iter().filter_map(|m| resource("model", m.model_name(), m.model_arn())));
-        let mut tagged = Vec::new();
-        for resource in candidates {
-            let out = self
-                .client
-                .list_tags()
-                .resource_arn(&resource.arn)
-                .send()
-                .await
-                .map_err(|e| sagemaker_error("ListTags", &resource.arn, e))?;
-            if out.tags().iter().any(|t| t.key() == Some(key) && t.value() == Some(value)) {
-                tagged.push(resource);
-            }
-        }
-        Ok(tagged)
+        let candidates: Vec<TaggedResource> = candidates.collect();
+        keep_tagged(&self.client, candidates, key, value).await
     }
 
     /// Deletes every resource [`Hosting::tagged`] finds, endpoints first; returns them.

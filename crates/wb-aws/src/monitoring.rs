@@ -60,7 +60,7 @@ use aws_sdk_sagemaker::types::{
 };
 
 use crate::error::{Error, Result};
-use crate::hosting::TaggedResource;
+use crate::hosting::{TaggedResource, keep_tagged};
 use crate::sagemaker::{is_not_found, sagemaker_error, tags};
 
 /// Where a monitoring run finds the endpoint's captured traffic (the SageMaker Python SDK's
@@ -541,20 +541,8 @@ impl Monitoring {
                     d.monitoring_job_definition_arn(),
                 )
             }));
-        let mut tagged = Vec::new();
-        for resource in candidates {
-            let out = self
-                .client
-                .list_tags()
-                .resource_arn(&resource.arn)
-                .send()
-                .await
-                .map_err(|e| sagemaker_error("ListTags", &resource.arn, e))?;
-            if out.tags().iter().any(|t| t.key() == Some(key) && t.value() == Some(value)) {
-                tagged.push(resource);
-            }
-        }
-        Ok(tagged)
+        let candidates: Vec<TaggedResource> = candidates.collect();
+        keep_tagged(&self.client, candidates, key, value).await
     }
 
     /// Deletes `resources` (as [`Monitoring::tagged`] lists them) in order, skipping those

@@ -49,3 +49,12 @@ pub(crate) fn one_line(error: &anyhow::Error) -> String {
     }
     line.replace('\n', " ")
 }
+
+/// Where a stored report's `index.html` can be opened: a file path on a local store, the
+/// object URI otherwise.
+pub(crate) fn report_location(store: &wb_core::DynObjectStore, prefix: &wb_core::ObjectPath) -> String {
+    match store.uri() {
+        wb_core::StoreUri::Local(dir) => dir.join(prefix.as_str()).join("index.html").display().to_string(),
+        other => format!("{}/index.html", other.object_uri(prefix)),
+    }
+}

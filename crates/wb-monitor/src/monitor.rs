@@ -53,16 +53,6 @@ use crate::{reports, sketch};
 /// Bins of the confidence histograms (over [0, 1]).
 pub const CONFIDENCE_BINS: usize = 20;
 
-/// `monitoring/<endpoint>/baseline/`.
-#[must_use]
-pub fn baseline_prefix(endpoint: &str) -> String {
-    format!("monitoring/{endpoint}/baseline")
-}
-
-fn baseline_file(endpoint: &str, file: &str) -> Result<ObjectPath> {
-    Ok(ObjectPath::parse(format!("{}/{file}", baseline_prefix(endpoint)))?)
-}
-
 /// What a baseline was made from, stored beside it as `schema.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BaselineSource {
@@ -180,11 +170,12 @@ impl Monitor {
             validation_rows,
             confidence_note,
         };
-        let prefix = baseline_prefix(endpoint.as_str());
+        let name = endpoint.as_str();
+        let prefix = reports::baseline_prefix(name)?.to_string();
         // schema.json last: a baseline is complete when its schema is there.
-        self.put_json(&baseline_file(endpoint.as_str(), "statistics.json")?, &statistics).await?;
-        self.put_json(&baseline_file(endpoint.as_str(), "constraints.json")?, &constraints).await?;
-        self.put_json(&baseline_file(endpoint.as_str(), "schema.json")?, &source).await?;
+        self.put_json(&reports::baseline_file(name, reports::STATISTICS_JSON)?, &statistics).await?;
+        self.put_json(&reports::baseline_file(name, reports::CONSTRAINTS_JSON)?, &constraints).await?;
+        self.put_json(&reports::baseline_file(name, reports::BASELINE_SCHEMA_JSON)?, &source).await?;
         tracing::info!(endpoint = %endpoint, %prefix, columns = statistics.features.len(), "baseline written");
         Ok(Baseline { statistics, constraints, source, prefix })
     }
@@ -232,24 +223,24 @@ impl Monitor {
     pub async fn read_baseline(&self, endpoint: &EndpointName) -> Result<Baseline> {
         let name = endpoint.as_str();
         let get = |file: &'static str| async move {
-            let path = baseline_file(name, file)?;
+            let path = reports::baseline_file(name, file)?;
             match self.store.get(&path).await {
                 Ok(found) => Ok((path, found.bytes)),
                 Err(wb_core::Error::NotFound { .. }) => Err(Error::NoBaseline { endpoint: name.to_owned() }),
                 Err(e) => Err(e.into()),
             }
         };
-        let (path, bytes) = get("schema.json").await?;
+        let (path, bytes) = get(reports::BASELINE_SCHEMA_JSON).await?;
         let source: BaselineSource = serde_json::from_slice(&bytes).map_err(|e| Error::BadDocument {
             document: path.to_string(),
             field: format!("line {} column {}", e.line(), e.column()),
             message: e.to_string(),
         })?;
-        let (path, bytes) = get("statistics.json").await?;
+        let (path, bytes) = get(reports::STATISTICS_JSON).await?;
         let statistics = Statistics::from_json(&bytes, path.as_str())?;
-        let (path, bytes) = get("constraints.json").await?;
+        let (path, bytes) = get(reports::CONSTRAINTS_JSON).await?;
         let constraints = Constraints::from_json(&bytes, path.as_str())?;
-        Ok(Baseline { statistics, constraints, source, prefix: baseline_prefix(name) })
+        Ok(Baseline { statistics, constraints, source, prefix: reports::baseline_prefix(name)?.to_string() })
     }
 
     /// A monitoring run over `endpoint`'s capture; configure it, then `.await` it.

@@ -64,13 +64,33 @@ fn path(p: String) -> Result<ObjectPath> {
     Ok(ObjectPath::parse(p)?)
 }
 
+/// The baseline's record of its columns and source ([`crate::monitor::BaselineSource`]).
+pub const BASELINE_SCHEMA_JSON: &str = "schema.json";
+
+/// `monitoring/<endpoint>/baseline`: where the endpoint's baseline files are.
+///
+/// # Errors
+/// [`Error::InvalidInput`] when `endpoint` cannot be an endpoint name.
+pub fn baseline_prefix(endpoint: &str) -> Result<ObjectPath> {
+    check_endpoint(endpoint)?;
+    path(format!("{MONITORING_ROOT}/{endpoint}/baseline"))
+}
+
+/// `monitoring/<endpoint>/baseline/<file>` (`file`: [`STATISTICS_JSON`], [`CONSTRAINTS_JSON`]
+/// or [`BASELINE_SCHEMA_JSON`]).
+///
+/// # Errors
+/// [`Error::InvalidInput`] when `endpoint` cannot be an endpoint name.
+pub fn baseline_file(endpoint: &str, file: &str) -> Result<ObjectPath> {
+    Ok(baseline_prefix(endpoint)?.join(file)?)
+}
+
 /// `monitoring/<endpoint>/baseline/statistics.json`: the endpoint's baseline statistics.
 ///
 /// # Errors
 /// [`Error::InvalidInput`] when `endpoint` cannot be an endpoint name.
 pub fn baseline_statistics_path(endpoint: &str) -> Result<ObjectPath> {
-    check_endpoint(endpoint)?;
-    path(format!("{MONITORING_ROOT}/{endpoint}/baseline/{STATISTICS_JSON}"))
+    baseline_file(endpoint, STATISTICS_JSON)
 }
 
 /// `monitoring/<endpoint>/baseline/constraints.json`: the endpoint's baseline constraints.
@@ -78,8 +98,7 @@ pub fn baseline_statistics_path(endpoint: &str) -> Result<ObjectPath> {
 /// # Errors
 /// [`Error::InvalidInput`] when `endpoint` cannot be an endpoint name.
 pub fn baseline_constraints_path(endpoint: &str) -> Result<ObjectPath> {
-    check_endpoint(endpoint)?;
-    path(format!("{MONITORING_ROOT}/{endpoint}/baseline/{CONSTRAINTS_JSON}"))
+    baseline_file(endpoint, CONSTRAINTS_JSON)
 }
 
 /// `monitoring/<endpoint>/reports/<id>`: the directory of one report.

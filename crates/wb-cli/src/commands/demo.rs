@@ -354,7 +354,7 @@ impl RunSummary {
                 })
                 .collect(),
             drifted: report.drift.iter().filter(|d| d.drifted).map(|d| d.feature.clone()).collect(),
-            report: run.prefix.as_ref().map(|p| report_location(store, p)).unwrap_or_default(),
+            report: run.prefix.as_ref().map(|p| crate::output::report_location(store, p)).unwrap_or_default(),
         }
     }
 }
@@ -531,14 +531,5 @@ fn print_monitoring(m: &MonitoringDemo) {
             println!("    {v}");
         }
         println!("    report {}", run.report);
-    }
-}
-
-/// Where a stored report's `index.html` can be opened: a file path on a local store, the
-/// object URI otherwise.
-pub(crate) fn report_location(store: &wb_core::DynObjectStore, prefix: &wb_core::ObjectPath) -> String {
-    match store.uri() {
-        wb_core::StoreUri::Local(dir) => dir.join(prefix.as_str()).join("index.html").display().to_string(),
-        other => format!("{}/index.html", other.object_uri(prefix)),
     }
 }

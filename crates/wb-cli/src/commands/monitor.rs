@@ -17,9 +17,8 @@ use crate::cli::{
     MonitorBaselineArgs, MonitorCapturesArgs, MonitorCommand, MonitorListArgs, MonitorRunArgs, MonitorScheduleArgs,
     WindowArgs,
 };
-use crate::commands::demo::report_location;
 use crate::context::Context;
-use crate::output::{print_json, spinner};
+use crate::output::{print_json, report_location, spinner};
 
 /// `wb monitor run --fail-on-violation` found violations: the command exits with status 2.
 #[derive(Debug)]
