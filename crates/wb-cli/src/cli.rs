@@ -447,7 +447,8 @@ pub(crate) struct InitArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum DatasetCommand {
-    /// Register a dataset: source, target column, optional row-key column.
+    /// Register a dataset: source, target column, optional row-key column; or a directory of
+    /// PNG/JPEG images (--images) labelled by SageMaker .lst files or by sub-folder names.
     Register(RegisterArgs),
     /// Partition a registered dataset into train/validation/test, once.
     Partition(PartitionArgs),
@@ -469,17 +470,25 @@ pub(crate) struct RegisterArgs {
     /// Dataset name (letters, digits, '-'; at most 63 characters).
     pub(crate) name: String,
     /// A .csv or .parquet file, or a URI inside the store.
-    #[arg(long, value_name = "PATH_OR_URI")]
-    pub(crate) source: String,
+    #[arg(long, value_name = "PATH_OR_URI", required_unless_present = "images", conflicts_with = "images")]
+    pub(crate) source: Option<String>,
     /// The column to predict.
-    #[arg(long, value_name = "COLUMN")]
-    pub(crate) target: String,
+    #[arg(long, value_name = "COLUMN", required_unless_present = "images", conflicts_with = "images")]
+    pub(crate) target: Option<String>,
     /// A row-key column: each row's split then depends only on its key and the seed.
-    #[arg(long, value_name = "COLUMN")]
+    #[arg(long, value_name = "COLUMN", conflicts_with = "images")]
     pub(crate) key: Option<String>,
     /// A cell value meaning "missing" (repeatable; default from workbench.toml: "" and "?").
-    #[arg(long, value_name = "TOKEN")]
+    #[arg(long, value_name = "TOKEN", conflicts_with = "images")]
     pub(crate) missing: Vec<String>,
+    /// An image dataset: a directory (or a prefix inside the store) of PNG and JPEG images.
+    /// Labels come from --lst files, else from each image's sub-folder; class names from a
+    /// classes.json beside the images (as `wb etl cifar` writes it) when there is one.
+    #[arg(long, value_name = "DIR_OR_URI")]
+    pub(crate) images: Option<String>,
+    /// A SageMaker .lst manifest (index TAB label TAB path relative to --images; repeatable).
+    #[arg(long, value_name = "FILE", requires = "images")]
+    pub(crate) lst: Vec<String>,
     /// Replace a registration made with different inputs.
     #[arg(long)]
     pub(crate) new_version: bool,

@@ -46,6 +46,8 @@ pub struct Registration {
 pub struct DatasetSummary {
     /// The dataset.
     pub name: DatasetName,
+    /// `tabular` or `images`.
+    pub kind: &'static str,
     /// Its target column.
     pub target: String,
     /// Its source URI.
@@ -59,7 +61,7 @@ pub struct DatasetSummary {
 /// The datasets of one store.
 #[derive(Clone, Debug)]
 pub struct Datasets {
-    store: DynObjectStore,
+    pub(crate) store: DynObjectStore,
 }
 
 impl Datasets {
@@ -77,6 +79,12 @@ impl Datasets {
     /// # Errors
     /// A missing target or key column, an unreadable source, or a conflicting registration.
     pub async fn register(&self, request: RegisterRequest) -> Result<Registration> {
+        if self.is_image_dataset(&request.name).await? {
+            return Err(Error::RegistrationConflict {
+                name: request.name.to_string(),
+                differences: vec!["it is registered as an image dataset".into()],
+            });
+        }
         let uri = canonical_uri(&request.source, self.store.uri())?;
         format_of(&uri)?;
         let source = LocalSource::fetch(self.store.as_ref(), &uri).await?;
@@ -156,7 +164,16 @@ impl Datasets {
     pub async fn record(&self, name: &DatasetName) -> Result<DatasetRecord> {
         match self.store.get_json(&layout::record_path(name)).await {
             Ok((record, _)) => Ok(record),
-            Err(e) if e.is_not_found() => Err(Error::UnknownDataset { name: name.to_string() }),
+            Err(e) if e.is_not_found() => {
+                if self.is_image_dataset(name).await? {
+                    return Err(Error::TaskMismatch {
+                        name: name.to_string(),
+                        task: "image",
+                        wanted: "this reads tabular datasets (image datasets: `wb dataset show` and the image channels)",
+                    });
+                }
+                Err(Error::UnknownDataset { name: name.to_string() })
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -184,10 +201,27 @@ impl Datasets {
         let mut out = Vec::new();
         for meta in self.store.list(Some(&layout::datasets_root())).await? {
             let segments: Vec<&str> = meta.path.segments().collect();
-            if segments.len() != 3 || segments[2] != "dataset.json" {
+            if segments.len() != 3 || !["dataset.json", "images.json"].contains(&segments[2]) {
                 continue;
             }
             let Ok(name) = DatasetName::parse(segments[1]) else { continue };
+            if segments[2] == "images.json" {
+                let record = self.image_record(&name).await?;
+                let manifest = match self.open_images(&name).await {
+                    Ok(m) => Some(m),
+                    Err(Error::NotPartitioned { .. }) => None,
+                    Err(e) => return Err(e),
+                };
+                out.push(DatasetSummary {
+                    name,
+                    kind: "images",
+                    target: "label".into(),
+                    source: record.source,
+                    fingerprint: manifest.as_ref().map(|m| m.fingerprint),
+                    rows: manifest.map(|m| m.splits.iter().map(|(s, sm)| (*s, sm.images)).collect()),
+                });
+                continue;
+            }
             let record = self.record(&name).await?;
             let manifest = match self.store.get_json::<Manifest>(&layout::manifest_path(&name)).await {
                 Ok((m, _)) => Some(m),
@@ -196,6 +230,7 @@ impl Datasets {
             };
             out.push(DatasetSummary {
                 name,
+                kind: "tabular",
                 target: record.target,
                 source: record.source.uri,
                 fingerprint: manifest.as_ref().map(|m| m.fingerprint),

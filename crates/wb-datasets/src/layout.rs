@@ -6,6 +6,12 @@
 //! datasets/<name>/partitions/<pid>/manifest.json                every version, immutable
 //! datasets/<name>/partitions/<pid>/<split>/part-00000.parquet   split rows (all columns)
 //! datasets/<name>/partitions/<pid>/channels/<split>/<split>.csv SageMaker CSV channel
+//!
+//! datasets/<name>/images.json                                   image registration
+//! datasets/<name>/image-manifest.json                           current image partition
+//! datasets/<name>/partitions/<pid>/channels/{train,validation}/… images (channels)
+//! datasets/<name>/partitions/<pid>/channels/{train,validation}_lst/<split>.lst
+//! datasets/<name>/partitions/<pid>/test/images/…, test/test.lst  the test split, never a channel
 //! ```
 //!
 //! `<pid>` is the first 16 hex digits of the partition fingerprint: different inputs never
@@ -36,6 +42,28 @@ pub fn record_path(name: &DatasetName) -> ObjectPath {
 #[must_use]
 pub fn manifest_path(name: &DatasetName) -> ObjectPath {
     path(format!("datasets/{name}/manifest.json"))
+}
+
+/// `datasets/<name>/images.json`: an image dataset's registration.
+#[must_use]
+pub fn image_record_path(name: &DatasetName) -> ObjectPath {
+    path(format!("datasets/{name}/images.json"))
+}
+
+/// `datasets/<name>/image-manifest.json`: an image dataset's current partition.
+#[must_use]
+pub fn image_manifest_path(name: &DatasetName) -> ObjectPath {
+    path(format!("datasets/{name}/image-manifest.json"))
+}
+
+/// An image split's image prefix and `.lst` file: `channels/<split>/` and
+/// `channels/<split>_lst/<split>.lst` for train and validation, `test/images/` and
+/// `test/test.lst` for the test split.
+pub(crate) fn image_split_paths(prefix: &ObjectPath, split: Split) -> (ObjectPath, ObjectPath) {
+    match split {
+        Split::Test => (path(format!("{prefix}/test/images")), path(format!("{prefix}/test/test.lst"))),
+        _ => (path(format!("{prefix}/channels/{split}")), path(format!("{prefix}/channels/{split}_lst/{split}.lst"))),
+    }
 }
 
 /// `datasets/<name>/partitions/<pid>`.

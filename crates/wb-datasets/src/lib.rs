@@ -45,6 +45,7 @@ pub mod assign;
 mod datasets;
 mod encoding;
 mod error;
+pub mod images;
 pub mod layout;
 mod manifest;
 mod partition;
@@ -54,6 +55,10 @@ mod spec;
 pub use datasets::{Dataset, DatasetSummary, Datasets, RegisterRequest, Registration, SplitData, TrainingChannels};
 pub use encoding::{Encoding, FeatureEncoding, FeatureKind, MAX_CATEGORIES};
 pub use error::{Error, Result};
+pub use images::{
+    ImageDatasetRecord, ImageEntry, ImageFormat, ImageManifest, ImagePartitionOutcome, ImageRegisterRequest,
+    ImageRegistration, ImageShape, ImageSplit,
+};
 pub use manifest::{
     ColumnSchema, DatasetRecord, FileEntry, MANIFEST_FORMAT, Manifest, PartitionInputs, SourceFormat, SourceInfo,
     SplitManifest, Task, TaskKind,

@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use serde::Serialize;
 use wb_core::{ContentHash, DatasetName};
-use wb_datasets::{DatasetRecord, Datasets, Manifest, PartitionSpec, RegisterRequest, Split, Task};
+use wb_datasets::{
+    DatasetRecord, Datasets, ImageDatasetRecord, ImageManifest, ImageRegisterRequest, ImageShape, Manifest,
+    PartitionSpec, RegisterRequest, Split, Task,
+};
 
 use crate::cli::{DatasetCommand, PartitionArgs, RegisterArgs};
 use crate::context::Context;
@@ -17,7 +20,21 @@ pub(crate) async fn run(command: DatasetCommand, ctx: &Context, quiet: bool) -> 
         DatasetCommand::Register(args) => register(&datasets, ctx, args).await,
         DatasetCommand::Partition(args) => partition(&datasets, ctx, args, quiet).await,
         DatasetCommand::Show(args) => {
-            let view = view(&datasets, &DatasetName::parse(&args.name)?).await?;
+            let name = DatasetName::parse(&args.name)?;
+            if datasets.is_image_dataset(&name).await? {
+                let record = datasets.image_record(&name).await?;
+                let manifest = match datasets.open_images(&name).await {
+                    Ok(m) => Some(m),
+                    Err(wb_datasets::Error::NotPartitioned { .. }) => None,
+                    Err(e) => return Err(e.into()),
+                };
+                let view = match &manifest {
+                    Some(m) => ImageDatasetView::from_manifest(m),
+                    None => ImageDatasetView::from_record(&record),
+                };
+                return if args.json { print_json(&view) } else { print_image_view(&view) };
+            }
+            let view = view(&datasets, &name).await?;
             if args.json { print_json(&view) } else { print_view(&view) }
         }
         DatasetCommand::List(args) => {
@@ -33,7 +50,11 @@ pub(crate) async fn run(command: DatasetCommand, ctx: &Context, quiet: bool) -> 
                     || "not partitioned".to_owned(),
                     |r| r.iter().map(|(s, n)| format!("{s} {n}")).collect::<Vec<_>>().join(", "),
                 );
-                println!("{:<24} target {:<16} {rows}", d.name, d.target);
+                if d.kind == "images" {
+                    println!("{:<24} images {:<16} {rows}", d.name, "");
+                } else {
+                    println!("{:<24} target {:<16} {rows}", d.name, d.target);
+                }
             }
             Ok(())
         }
@@ -41,12 +62,18 @@ pub(crate) async fn run(command: DatasetCommand, ctx: &Context, quiet: bool) -> 
 }
 
 async fn register(datasets: &Datasets, ctx: &Context, args: RegisterArgs) -> Result<()> {
+    if let Some(images) = args.images {
+        return register_images(datasets, &args.name, images, args.lst, args.new_version, args.json).await;
+    }
     let missing = if args.missing.is_empty() { ctx.config.config.datasets.missing.clone() } else { args.missing };
+    let (Some(source), Some(target)) = (args.source, args.target) else {
+        anyhow::bail!("a tabular dataset needs --source and --target (or --images for an image dataset)");
+    };
     let registration = datasets
         .register(RegisterRequest {
             name: DatasetName::parse(&args.name)?,
-            source: args.source,
-            target: args.target,
+            source,
+            target,
             key: args.key,
             missing,
             new_version: args.new_version,
@@ -73,6 +100,32 @@ async fn register(datasets: &Datasets, ctx: &Context, args: RegisterArgs) -> Res
     Ok(())
 }
 
+async fn register_images(
+    datasets: &Datasets,
+    name: &str,
+    images: String,
+    lst: Vec<String>,
+    new_version: bool,
+    json: bool,
+) -> Result<()> {
+    let registration = datasets
+        .register_images(ImageRegisterRequest { name: DatasetName::parse(name)?, images, lst, new_version })
+        .await?;
+    let r = &registration.record;
+    if json {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            created: bool,
+            #[serde(flatten)]
+            view: ImageDatasetView<'a>,
+        }
+        return print_json(&Out { created: registration.created, view: ImageDatasetView::from_record(r) });
+    }
+    let verb = if registration.created { "registered" } else { "already registered (unchanged)" };
+    println!("{verb} image dataset {} (version {})", r.name, r.version);
+    print_image_view(&ImageDatasetView::from_record(r))
+}
+
 async fn partition(datasets: &Datasets, ctx: &Context, args: PartitionArgs, quiet: bool) -> Result<()> {
     let defaults = &ctx.config.config.datasets;
     let spec = PartitionSpec {
@@ -84,6 +137,27 @@ async fn partition(datasets: &Datasets, ctx: &Context, args: PartitionArgs, quie
     };
     let name = DatasetName::parse(&args.name)?;
     let bar = spinner(quiet, format!("partitioning {name}"));
+    if datasets.is_image_dataset(&name).await? {
+        let outcome = datasets.partition_images(&name, spec, args.new_version).await;
+        bar.finish_and_clear();
+        let outcome = outcome?;
+        let view = ImageDatasetView::from_manifest(&outcome.manifest);
+        if args.json {
+            #[derive(Serialize)]
+            struct Out<'a> {
+                created: bool,
+                #[serde(flatten)]
+                view: ImageDatasetView<'a>,
+            }
+            return print_json(&Out { created: outcome.created, view });
+        }
+        if outcome.created {
+            println!("partitioned {name} (version {})", outcome.manifest.version);
+        } else {
+            println!("{name} is already partitioned with these inputs; nothing changed");
+        }
+        return print_image_view(&view);
+    }
     let outcome = datasets.partition(&name).spec(spec).new_version(args.new_version).await;
     bar.finish_and_clear();
     let outcome = outcome?;
@@ -240,5 +314,137 @@ pub(crate) fn print_view(v: &DatasetView) -> Result<()> {
         }
         println!("            channel {}", s.channel_prefix);
     }
+    Ok(())
+}
+
+/// What `wb dataset show` prints for an image dataset.
+#[derive(Debug, Serialize)]
+pub(crate) struct ImageDatasetView<'a> {
+    name: String,
+    kind: &'static str,
+    source: &'a str,
+    fingerprint: ContentHash,
+    images: usize,
+    bytes: u64,
+    /// The one shape of every image (`channels,height,width`), when they share one.
+    shape: Option<ImageShape>,
+    /// Shapes and their image counts, when they differ.
+    shapes: BTreeMap<String, u64>,
+    classes: &'a [String],
+    class_counts: BTreeMap<String, u64>,
+    partitioned: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partition: Option<ImagePartitionView>,
+}
+
+#[derive(Debug, Serialize)]
+struct ImagePartitionView {
+    version: u32,
+    fingerprint: ContentHash,
+    algorithm: String,
+    seed: u64,
+    proportions: BTreeMap<Split, f64>,
+    stratified: bool,
+    splits: BTreeMap<Split, ImageSplitView>,
+    channels: BTreeMap<String, String>,
+    created_at: String,
+}
+
+#[derive(Debug, Serialize)]
+struct ImageSplitView {
+    images: u64,
+    class_counts: BTreeMap<String, u64>,
+    image_prefix: String,
+    lst: String,
+}
+
+impl<'a> ImageDatasetView<'a> {
+    fn from_record(r: &'a ImageDatasetRecord) -> Self {
+        let mut shapes: BTreeMap<String, u64> = BTreeMap::new();
+        for i in &r.images {
+            *shapes.entry(format!("{},{},{}", i.channels, i.height, i.width)).or_default() += 1;
+        }
+        Self {
+            name: r.name.to_string(),
+            kind: "images",
+            source: &r.source,
+            fingerprint: r.fingerprint,
+            images: r.images.len(),
+            bytes: r.size,
+            shape: r.shape,
+            shapes,
+            classes: &r.classes,
+            class_counts: r.class_counts(),
+            partitioned: false,
+            partition: None,
+        }
+    }
+
+    fn from_manifest(m: &'a ImageManifest) -> Self {
+        let mut view = Self::from_record(&m.registration);
+        view.partitioned = true;
+        view.partition = Some(ImagePartitionView {
+            version: m.version,
+            fingerprint: m.fingerprint,
+            algorithm: m.algorithm.clone(),
+            seed: m.spec.seed,
+            proportions: Split::ALL.into_iter().zip(m.spec.proportions()).collect(),
+            stratified: m.spec.stratify,
+            splits: m
+                .splits
+                .iter()
+                .map(|(s, sm)| {
+                    (
+                        *s,
+                        ImageSplitView {
+                            images: sm.images,
+                            class_counts: sm.class_counts.clone(),
+                            image_prefix: sm.image_prefix_uri.clone(),
+                            lst: sm.lst.uri.clone(),
+                        },
+                    )
+                })
+                .collect(),
+            channels: m.channel_uris(),
+            created_at: m.created_at.clone(),
+        });
+        view
+    }
+}
+
+fn print_image_view(v: &ImageDatasetView<'_>) -> Result<()> {
+    println!("dataset     {} (images)", v.name);
+    println!("source      {} ({} images, {} bytes, {})", v.source, v.images, v.bytes, v.fingerprint);
+    match &v.shape {
+        Some(shape) => println!("shape       {shape} (channels,height,width)"),
+        None => {
+            println!(
+                "shapes      {}",
+                v.shapes.iter().map(|(s, n)| format!("{s}: {n}")).collect::<Vec<_>>().join(", ")
+            );
+        }
+    }
+    let per_class: Vec<String> = v.class_counts.iter().map(|(c, n)| format!("{c}: {n}")).collect();
+    println!("classes     {} [{}]", v.classes.join(", "), per_class.join(", "));
+    let Some(p) = &v.partition else {
+        println!("partition   none yet (run `wb dataset partition {}`)", v.name);
+        return Ok(());
+    };
+    println!("fingerprint {}", p.fingerprint);
+    println!(
+        "partition   version {}, {}, seed {}, {}",
+        p.version,
+        p.algorithm,
+        p.seed,
+        if p.stratified { "stratified" } else { "not stratified" }
+    );
+    for (split, s) in &p.splits {
+        let per_class: Vec<String> = s.class_counts.iter().map(|(c, n)| format!("{c}: {n}")).collect();
+        let share = p.proportions.get(split).copied().unwrap_or_default();
+        println!("{split:<11} {} images ({share}) [{}]", s.images, per_class.join(", "));
+        println!("            images {}", s.image_prefix);
+        println!("            lst    {}", s.lst);
+    }
+    println!("channels    {}", p.channels.iter().map(|(c, p)| format!("{c}={p}")).collect::<Vec<_>>().join(" "));
     Ok(())
 }

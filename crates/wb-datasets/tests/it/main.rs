@@ -1,6 +1,7 @@
 //! Integration tests of wb-datasets: the partition-once contract on a local store.
 
 mod gated;
+mod images;
 
 use std::collections::BTreeMap;
 use std::future::IntoFuture;
