@@ -38,7 +38,8 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use wb_core::{DatasetName, DynObjectStore, EndpointName, JobName, ModelName, ObjectStoreExt, PROJECT_TAG, StoreUri};
-use wb_datasets::{Datasets, Split};
+use wb_datasets::images::IMAGE_CONTENT_TYPE;
+use wb_datasets::{Datasets, ImageManifest, Split};
 use wb_models::algorithm::Algorithm;
 use wb_models::container::{ALGORITHM_KEY, METADATA_CHANNEL};
 use wb_models::layout;
@@ -709,60 +710,97 @@ impl<'a> SageMakerTrain<'a> {
                 expected: "no `algorithm` key: it is set by --algorithm".into(),
             });
         }
-        let dataset = Datasets::new(backend.store.clone()).open(&self.dataset).await?;
-        let manifest = dataset.manifest();
-        if matches!(runner, Runner::Builtin(BuiltinAlgorithm::ImageClassification)) {
-            // Its channels are images (RecordIO or PNG + .lst manifests); a registered dataset's
-            // channels are CSV rows.
-            return Err(Error::Invalid {
-                field: "algorithm",
-                value: runner.name().to_owned(),
-                expected: format!(
-                    "an algorithm for the tabular dataset {}: xgboost, linear-learner or one of the workbench's own \
-                     (image-classification trains on image channels, which a registered dataset does not have)",
-                    self.dataset
-                ),
-            });
-        }
-        let (hyperparameters, content_type) = match &runner {
-            Runner::Builtin(b) => {
-                let mut given = self.hyperparameters.clone();
-                // The objective (and metric) the dataset's task calls for, unless given.
-                for (key, value) in builtin_task_defaults(*b, &manifest.task) {
-                    given.entry(key.to_owned()).or_insert(value);
+        let datasets = Datasets::new(backend.store.clone());
+        // What the dataset decides: its fingerprint, the schema the workbench's container
+        // reads, the hyperparameters, the channels and the default instance type.
+        let (fingerprint, schema, hyperparameters, mut channels, default_instance_type) = if datasets
+            .is_image_dataset(&self.dataset)
+            .await?
+        {
+            let images = datasets.open_images(&self.dataset).await?;
+            let Runner::Builtin(builtin @ BuiltinAlgorithm::ImageClassification) = runner else {
+                return Err(Error::Invalid {
+                    field: "algorithm",
+                    value: runner.name().to_owned(),
+                    expected: format!(
+                        "image-classification (SageMaker's built-in image classifier) for the image dataset {}",
+                        self.dataset
+                    ),
+                });
+            };
+            let mut given = self.hyperparameters.clone();
+            for (key, value) in image_task_defaults(&images) {
+                given.entry(key.to_owned()).or_insert(value);
+            }
+            let channels: BTreeMap<String, ChannelSpec> = images
+                .channel_uris()
+                .into_iter()
+                .map(|(name, s3_uri)| (name, ChannelSpec { s3_uri, content_type: IMAGE_CONTENT_TYPE.to_owned() }))
+                .collect();
+            (
+                images.fingerprint,
+                None,
+                builtin.fill_hyperparameters(&given)?,
+                channels,
+                IMAGE_TRAINING_INSTANCE_TYPE.to_owned(),
+            )
+        } else {
+            let dataset = datasets.open(&self.dataset).await?;
+            let manifest = dataset.manifest();
+            if matches!(runner, Runner::Builtin(BuiltinAlgorithm::ImageClassification)) {
+                // Its channels are images (PNG + .lst manifests); a tabular dataset's are CSV rows.
+                return Err(Error::Invalid {
+                    field: "algorithm",
+                    value: runner.name().to_owned(),
+                    expected: format!(
+                        "an algorithm for the tabular dataset {}: xgboost, linear-learner or one of the workbench's own \
+                         (image-classification trains on an image dataset: `wb dataset register NAME --images DIR`)",
+                        self.dataset
+                    ),
+                });
+            }
+            let (hyperparameters, content_type) = match &runner {
+                Runner::Builtin(b) => {
+                    let mut given = self.hyperparameters.clone();
+                    // The objective (and metric) the dataset's task calls for, unless given.
+                    for (key, value) in builtin_task_defaults(*b, &manifest.task) {
+                        given.entry(key.to_owned()).or_insert(value);
+                    }
+                    (b.fill_hyperparameters(&given)?, b.content_type())
                 }
-                (b.fill_hyperparameters(&given)?, b.content_type())
-            }
-            Runner::Workbench(a) => {
-                let mut given = self.hyperparameters.clone();
-                given.insert(ALGORITHM_KEY.into(), a.name().into());
-                (given, "text/csv")
-            }
+                Runner::Workbench(a) => {
+                    let mut given = self.hyperparameters.clone();
+                    given.insert(ALGORITHM_KEY.into(), a.name().into());
+                    (given, "text/csv")
+                }
+            };
+            let channels = BTreeMap::from([
+                (
+                    "train".to_owned(),
+                    ChannelSpec {
+                        s3_uri: manifest.split(Split::Train).channel_prefix.clone(),
+                        content_type: content_type.to_owned(),
+                    },
+                ),
+                (
+                    "validation".to_owned(),
+                    ChannelSpec {
+                        s3_uri: manifest.split(Split::Validation).channel_prefix.clone(),
+                        content_type: content_type.to_owned(),
+                    },
+                ),
+            ]);
+            let schema = matches!(runner, Runner::Workbench(_)).then(|| ModelSchema::from_manifest(manifest));
+            (manifest.fingerprint, schema, hyperparameters, channels, settings.training_instance_type.clone())
         };
         let now = chrono::Utc::now();
         let job = match self.job {
             Some(job) => job,
             None => default_job_name(&self.dataset, runner.name(), now)?,
         };
-        let mut channels = BTreeMap::from([
-            (
-                "train".to_owned(),
-                ChannelSpec {
-                    s3_uri: manifest.split(Split::Train).channel_prefix.clone(),
-                    content_type: content_type.to_owned(),
-                },
-            ),
-            (
-                "validation".to_owned(),
-                ChannelSpec {
-                    s3_uri: manifest.split(Split::Validation).channel_prefix.clone(),
-                    content_type: content_type.to_owned(),
-                },
-            ),
-        ]);
         let mut metric_definitions = Vec::new();
         let metadata_prefix = layout::job_input_channel(&job, METADATA_CHANNEL);
-        if matches!(runner, Runner::Workbench(_)) {
+        if schema.is_some() {
             // The container reads the dataset's schema (no rows) from the metadata channel.
             channels.insert(
                 METADATA_CHANNEL.to_owned(),
@@ -782,7 +820,7 @@ impl<'a> SageMakerTrain<'a> {
             role_arn: settings.role_arn.clone(),
             channels,
             hyperparameters,
-            instance_type: self.instance_type.unwrap_or_else(|| settings.training_instance_type.clone()),
+            instance_type: self.instance_type.unwrap_or(default_instance_type),
             instance_count: self.instance_count,
             volume_size_gb: DEFAULT_VOLUME_GB,
             max_runtime: self.max_runtime,
@@ -809,7 +847,7 @@ impl<'a> SageMakerTrain<'a> {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             dataset: self.dataset.clone(),
-            fingerprint: manifest.fingerprint,
+            fingerprint,
             channels: spec.channels.iter().map(|(k, c)| (k.clone(), c.s3_uri.clone())).collect(),
             backend: wb_core::BackendKind::Sagemaker,
             model_artifact: None,
@@ -822,10 +860,9 @@ impl<'a> SageMakerTrain<'a> {
         let jobs = TrainingJobs::new(backend.store.clone());
         let etag = jobs.record_started(&record).await?;
         let outcome = async {
-            if matches!(runner, Runner::Workbench(_)) {
+            if let Some(schema) = &schema {
                 let path = metadata_prefix.join(SCHEMA_FILE)?;
-                let schema = ModelSchema::from_manifest(manifest);
-                backend.store.put_json(&path, &schema, wb_core::PutMode::Overwrite).await?;
+                backend.store.put_json(&path, schema, wb_core::PutMode::Overwrite).await?;
             }
             backend.training.run(&spec, self.progress, self.cancel).await
         }
@@ -861,6 +898,24 @@ impl<'a> SageMakerTrain<'a> {
 /// A built-in algorithm's settings for a dataset's task. XGBoost: `binary:logistic` with AUC for
 /// two classes, `multi:softprob` over the classes, `reg:squarederror` with RMSE for numbers.
 /// Linear learner: `binary_classifier`, `multiclass_classifier` over the classes, `regressor`.
+/// The instance type SageMaker's image classifier trains on unless one is given: a GPU, as the
+/// course project this workbench replaces used.
+pub const IMAGE_TRAINING_INSTANCE_TYPE: &str = "ml.p3.2xlarge";
+
+/// The built-in image classifier's hyperparameters the dataset decides, unless given:
+/// `num_classes`, `num_training_samples` and `image_shape` (`3,H,W`: the algorithm decodes
+/// every image to three channels).
+fn image_task_defaults(images: &ImageManifest) -> Vec<(&'static str, String)> {
+    let mut out = vec![
+        ("num_classes", images.classes().len().to_string()),
+        ("num_training_samples", images.split(Split::Train).images.to_string()),
+    ];
+    if let Some(shape) = images.registration.shape {
+        out.push(("image_shape", format!("3,{},{}", shape.height, shape.width)));
+    }
+    out
+}
+
 fn builtin_task_defaults(algorithm: BuiltinAlgorithm, task: &wb_datasets::Task) -> Vec<(&'static str, String)> {
     use wb_datasets::Task;
     match (algorithm, task) {

@@ -264,9 +264,78 @@ fn sagemaker_pipeline_through_wb_against_moto() {
     ]));
     assert!(err.contains("num_class"), "a required hyperparameter is named: {err}");
     let err = fails(wb_env(d, &moto).args(["train", "--dataset", "toy", "--algorithm", "image-classification"]));
-    assert!(err.contains("image channels") && err.contains("toy"), "{err}");
+    assert!(err.contains("image dataset") && err.contains("toy"), "{err}");
     let jobs = stdout_json(wb_env(d, &moto).args(["jobs", "list", "--json"]));
     assert_eq!(jobs.as_array().expect("jobs").len(), 3, "{jobs}");
+
+    // An image dataset: SageMaker's built-in image classifier on the partition's channels
+    // (images and .lst manifests, application/x-image), on a GPU by default, with the
+    // hyperparameters the dataset decides.
+    let pics = d.join("pics");
+    for (class, shade) in [("bicycle", 40u8), ("motorcycle", 200)] {
+        std::fs::create_dir_all(pics.join(class)).expect("mkdir");
+        for i in 0..10u8 {
+            let img = image::RgbImage::from_fn(8, 8, |x, y| image::Rgb([shade, i * 7 + x as u8, y as u8]));
+            img.save(pics.join(class).join(format!("{i}.png"))).expect("png");
+        }
+    }
+    stdout_json(wb_env(d, &moto).args([
+        "dataset",
+        "register",
+        "pics",
+        "--images",
+        pics.to_str().expect("utf8"),
+        "--json",
+    ]));
+    let partition = stdout_json(wb_env(d, &moto).args(["dataset", "partition", "pics", "--json"]));
+    let image_channels = &partition["partition"]["channels"];
+    assert!(
+        image_channels["train_lst"].as_str().is_some_and(|u| u.starts_with(&store) && u.ends_with("/train_lst/")),
+        "{partition}"
+    );
+    let trained = stdout_json(wb_env(d, &moto).args([
+        "train",
+        "--dataset",
+        "pics",
+        "--algorithm",
+        "image-classification",
+        "--hp",
+        "epochs=2",
+        "--job",
+        "pics-ic",
+        "--json",
+    ]));
+    assert_eq!(trained["status"], "Completed", "{trained}");
+    let described = bucket
+        .rt
+        .block_on(sagemaker.describe_training_job().training_job_name("pics-ic").send())
+        .expect("describe the image job");
+    let image = described.algorithm_specification().and_then(|a| a.training_image()).expect("image");
+    assert_eq!(image, "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1");
+    let hp = described.hyper_parameters().expect("hyperparameters");
+    for (key, value) in
+        [("num_classes", "2"), ("num_training_samples", "12"), ("image_shape", "3,8,8"), ("epochs", "2")]
+    {
+        assert_eq!(hp.get(key).map(String::as_str), Some(value), "{key}: {hp:?}");
+    }
+    let mut inputs: Vec<(String, Option<String>, String)> = described
+        .input_data_config()
+        .iter()
+        .map(|c| {
+            let uri = c.data_source().and_then(|s| s.s3_data_source()).and_then(|s| s.s3_uri()).unwrap_or_default();
+            (c.channel_name().unwrap_or_default().to_owned(), c.content_type().map(str::to_owned), uri.to_owned())
+        })
+        .collect();
+    inputs.sort();
+    let names: Vec<&str> = inputs.iter().map(|(n, _, _)| n.as_str()).collect();
+    assert_eq!(names, ["train", "train_lst", "validation", "validation_lst"]);
+    assert!(inputs.iter().all(|(_, ct, _)| ct.as_deref() == Some("application/x-image")), "{inputs:?}");
+    assert!(inputs.iter().all(|(_, _, uri)| !uri.contains("/test/")), "the test split is never a channel: {inputs:?}");
+    assert_eq!(
+        described.resource_config().and_then(|r| r.instance_type()),
+        Some(&TrainingInstanceType::MlP32Xlarge),
+        "a GPU by default, as the course used"
+    );
 
     stdout_json(wb_env(d, &moto).args([
         "train",
