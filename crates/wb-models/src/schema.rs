@@ -31,6 +31,45 @@ pub struct ModelSchema {
     pub features: Encoding,
     /// CSV tokens read as missing (besides the empty field).
     pub missing: Vec<String>,
+    /// The image shape an image model takes (`features` is then empty); `None` for tabular
+    /// models. Absent from the JSON of tabular schemas, so schemas written before it read back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageInput>,
+}
+
+/// The image shape an image model takes: SageMaker's `image_shape` (`channels,height,width`).
+///
+/// Training images must have this size; at inference images of another size are resized to it
+/// (see [`crate::image_classifier`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ImageInput {
+    /// Colour channels: 1 (grey) or 3 (RGB).
+    pub channels: u32,
+    /// Rows of pixels.
+    pub height: u32,
+    /// Columns of pixels.
+    pub width: u32,
+}
+
+impl ImageInput {
+    /// Values per image (`channels × height × width`).
+    #[must_use]
+    pub const fn len(self) -> usize {
+        self.channels as usize * self.height as usize * self.width as usize
+    }
+
+    /// Whether the shape holds no values (a zero dimension).
+    #[must_use]
+    pub const fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl std::fmt::Display for ImageInput {
+    /// SageMaker's `image_shape` form, `channels,height,width`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{},{},{}", self.channels, self.height, self.width)
+    }
 }
 
 impl ModelSchema {
@@ -45,6 +84,7 @@ impl ModelSchema {
             task: manifest.task.clone(),
             features: manifest.features.clone(),
             missing: manifest.registration.missing.clone(),
+            image: None,
         }
     }
 
