@@ -1200,6 +1200,29 @@ mod tests {
     }
 
     #[test]
+    fn image_algorithms_read_their_own_parameters_and_refuse_fit() {
+        let given = map(&[("num_classes", "3"), ("num_training_samples", "10"), ("optimizer", "adam")]);
+        for a in [Algorithm::ImageClassification, Algorithm::ImageLogistic] {
+            assert!(a.is_image() && a.is_classifier());
+            let params = TrainParams::from_map(a, &given).expect("valid");
+            let (TrainParams::ImageClassification(p) | TrainParams::ImageLogistic(p)) = params.params() else {
+                panic!("image parameters for {a}")
+            };
+            assert_eq!((p.num_classes, p.optimizer), (3, crate::image_classifier::Optimizer::Adam));
+            assert_eq!(params.algorithm(), a);
+            let data = TrainingData {
+                features: Array2::zeros((2, 1)),
+                targets: Targets::Classes { labels: Array1::from(vec![0, 1]), n_classes: 2 },
+            };
+            let err = fit(&params, &data).expect_err("image algorithms do not fit rows");
+            assert!(err.to_string().contains("image channels"), "{err}");
+        }
+        assert!(Algorithm::ALL.iter().filter(|a| a.is_image()).count() == 2);
+        let err = TrainParams::from_map(Algorithm::ImageLogistic, &map(&[("num_classes", "2")])).expect_err("missing");
+        assert!(err.to_string().contains("num_training_samples"), "{err}");
+    }
+
+    #[test]
     fn algorithm_names_round_trip_and_unknown_names_list_the_known() {
         for a in Algorithm::ALL {
             assert_eq!(Algorithm::parse(a.name()).expect("known"), a);
@@ -1216,8 +1239,13 @@ mod tests {
     #[test]
     fn defaults_resolve_to_a_full_map_that_reads_back() {
         for a in Algorithm::ALL {
-            let params = TrainParams::from_map(a, &BTreeMap::new()).expect("defaults are valid");
-            assert_eq!(params.params(), &TrainParams::defaults(a));
+            // Image algorithms require num_classes and num_training_samples, as SageMaker's do.
+            let required: &[(&str, &str)] =
+                if a.is_image() { &[("num_classes", "2"), ("num_training_samples", "1")] } else { &[] };
+            let params = TrainParams::from_map(a, &map(required)).expect("defaults are valid");
+            if !a.is_image() {
+                assert_eq!(params.params(), &TrainParams::defaults(a));
+            }
             let resolved = params.to_map();
             let keys: Vec<&str> = resolved.keys().map(String::as_str).collect();
             assert_eq!(keys, TrainParams::known_keys(a), "{a}");

@@ -163,8 +163,8 @@ impl std::fmt::Debug for WeightTensor {
     }
 }
 
-/// The weights of an image model, in the network's parameter order; stored as safetensors,
-/// never in JSON.
+/// The weights of an image model, sorted by tensor name (as `model.safetensors` lists them);
+/// stored as safetensors, never in JSON.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ImageWeights {
     /// The tensors.

@@ -354,6 +354,8 @@ pub(crate) fn fit(
             })
             .collect::<candle_core::Result<_>>()?,
     };
+    let mut weights = weights;
+    weights.tensors.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(Fitted { weights, history, validation_probabilities: last_probabilities })
 }
 
