@@ -17,9 +17,13 @@
 //! | `random-forest` | classification | `linfa-trees` (bagged here) | several [`Tree`]s |
 //! | `gaussian-nb` | classification | `linfa-bayes` | [`GaussianNbModel`] |
 //! | `linear-regression` | regression | `linfa-linear` | [`LinearModel`] |
+//! | `image-classification` | image classification (a small CNN) | candle-core | [`FittedModel::ImageClassifier`] + `model.safetensors` |
+//! | `image-logistic` | image classification (logistic regression on pixels) | candle-core | [`FittedModel::ImageClassifier`] + `model.safetensors` |
 //!
-//! Training data is SageMaker's CSV channel layout: target in the first column, no header, all
-//! numeric ([`TrainingData::read_channel_csv`]).
+//! Training data of the tabular algorithms is SageMaker's CSV channel layout: target in the
+//! first column, no header, all numeric ([`TrainingData::read_channel_csv`]). The image
+//! algorithms ([`Algorithm::is_image`]) read SageMaker's image channels instead and are trained
+//! by [`crate::image_classifier`], not [`fit`]; their parameters are [`ImageClassifierParams`].
 
 use std::collections::BTreeMap;
 use std::fmt;

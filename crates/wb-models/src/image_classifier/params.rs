@@ -396,7 +396,8 @@ mod tests {
 
     #[test]
     fn refusals_name_the_key_and_the_reason() {
-        let cases: &[(Algorithm, &[(&str, &str)], &str, &str)] = &[
+        type Pairs = &'static [(&'static str, &'static str)];
+        let cases: &[(Algorithm, Pairs, &str, &str)] = &[
             (
                 Algorithm::ImageClassification,
                 &[("use_pretrained_model", "1")],

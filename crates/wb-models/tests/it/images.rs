@@ -209,7 +209,8 @@ fn png_of(img: &image::DynamicImage) -> Vec<u8> {
 #[test]
 fn bad_channels_and_hyperparameters_are_refused_naming_the_file_line_or_key() {
     type Breaker = fn(&ContainerPaths);
-    let cases: Vec<(&str, &[(&str, &str)], Breaker, &[&str])> = vec![
+    type Pairs = &'static [(&'static str, &'static str)];
+    let cases: Vec<(&str, Pairs, Breaker, &[&str])> = vec![
         ("bad .lst line", &[], |p| append_train_lst(p, "6\t1\n"), &["train.lst line 7", "2 tab-separated field(s)"]),
         (
             "label out of range",
@@ -333,4 +334,11 @@ fn png_header(width: u32, height: u32) -> Vec<u8> {
         png.extend_from_slice(&crc.sum().to_be_bytes());
     }
     png
+}
+
+#[test]
+fn the_inference_types_can_be_shared_across_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<ImageClassifier>();
+    shared::<ModelArtifact>();
 }
