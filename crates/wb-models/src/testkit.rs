@@ -75,7 +75,9 @@ pub async fn register_toy(store: &DynObjectStore, csv: &Path, missing: &[&str], 
 
 /// A synthetic image-classification job for tests and examples: two classes of RGB PNGs,
 /// class 0 (`vertical`) a bright vertical bar and class 1 (`horizontal`) a bright horizontal
-/// bar, each at a random position in the middle half of a noisy dark image.
+/// bar, each at a random position in the middle half of a noisy dark image (or anywhere, with
+/// `anywhere`: then both classes have the same expected mean image, which is harder for a
+/// linear model on the pixels than for a CNN).
 #[derive(Clone, Debug)]
 pub struct BarImages {
     /// Image side (the images are square).
@@ -86,11 +88,13 @@ pub struct BarImages {
     pub validation_per_class: usize,
     /// Seed of the pixels and positions.
     pub seed: u64,
+    /// Bars anywhere in the image rather than in its middle half.
+    pub anywhere: bool,
 }
 
 impl Default for BarImages {
     fn default() -> Self {
-        Self { side: 32, train_per_class: 100, validation_per_class: 50, seed: 7 }
+        Self { side: 32, train_per_class: 100, validation_per_class: 50, seed: 7, anywhere: false }
     }
 }
 
@@ -101,10 +105,9 @@ impl BarImages {
     /// One image of class `class` (0 vertical, 1 horizontal) drawn from `rng`.
     pub fn image(&self, class: usize, rng: &mut impl rand::Rng) -> image::RgbImage {
         let side = self.side;
-        let lo = side / 4;
-        let hi = (3 * side / 4).max(lo + 1);
-        let at = rng.gen_range(lo..hi);
         let width = (side / 8).max(1);
+        let (lo, hi) = if self.anywhere { (0, side - width + 1) } else { (side / 4, (3 * side / 4).max(side / 4 + 1)) };
+        let at = rng.gen_range(lo..hi);
         let tint: [u8; 3] = [rng.gen_range(180..=255), rng.gen_range(180..=255), rng.gen_range(180..=255)];
         image::RgbImage::from_fn(side, side, |x, y| {
             let on = if class == 0 { (at..at + width).contains(&x) } else { (at..at + width).contains(&y) };

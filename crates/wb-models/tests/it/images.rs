@@ -187,7 +187,7 @@ fn the_pixel_logistic_baseline_trains_with_every_optimizer_and_stops_early() {
 
 /// A tiny tree (8×8 images, 3 per class) whose files a case then breaks.
 fn tiny(dir: &Path, extra: &[(&str, &str)]) -> ContainerPaths {
-    let bars = BarImages { side: 8, train_per_class: 3, validation_per_class: 2, seed: 3 };
+    let bars = BarImages { side: 8, train_per_class: 3, validation_per_class: 2, seed: 3, anywhere: false };
     let mut all = vec![("epochs", "1")];
     all.extend_from_slice(extra);
     job(dir, &bars, "image-classification", &all)
