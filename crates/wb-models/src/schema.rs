@@ -103,3 +103,32 @@ impl ModelSchema {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_image_shape_is_optional_in_json_and_omitted_when_absent() {
+        let tabular = ModelSchema {
+            dataset: DatasetName::parse("toy").expect("name"),
+            fingerprint: ContentHash::of_bytes(b"toy"),
+            version: 1,
+            target: "label".into(),
+            task: Task::Classification { classes: vec!["a".into(), "b".into()] },
+            features: Encoding(Vec::new()),
+            missing: Vec::new(),
+            image: None,
+        };
+        let json = serde_json::to_value(&tabular).expect("serialise");
+        assert!(json.get("image").is_none(), "{json}");
+        assert_eq!(serde_json::from_value::<ModelSchema>(json.clone()).expect("old JSON reads"), tabular);
+
+        let shape = ImageInput { channels: 3, height: 32, width: 16 };
+        let images = ModelSchema { image: Some(shape), ..tabular };
+        let json = serde_json::to_value(&images).expect("serialise");
+        assert_eq!(json["image"], serde_json::json!({"channels": 3, "height": 32, "width": 16}));
+        assert_eq!(serde_json::from_value::<ModelSchema>(json).expect("reads"), images);
+        assert_eq!((shape.to_string(), shape.len()), ("3,32,16".to_owned(), 1536));
+    }
+}

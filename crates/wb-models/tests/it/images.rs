@@ -342,3 +342,19 @@ fn the_inference_types_can_be_shared_across_threads() {
     shared::<ImageClassifier>();
     shared::<ModelArtifact>();
 }
+
+#[test]
+fn without_a_schema_classes_are_numbered_and_a_schema_must_agree_with_num_classes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let paths = tiny(dir.path(), &[("num_classes", "3")]);
+    let err = container::train(&paths, None).expect_err("the schema lists 2 classes");
+    assert!(err.to_string().contains("schema.json") && err.to_string().contains("num_classes is 3"), "{err}");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let paths = tiny(dir.path(), &[]);
+    std::fs::remove_dir_all(paths.channel("metadata")).expect("no metadata channel");
+    let (artifact, _) = train(&paths);
+    assert_eq!(artifact.schema.classes(), ["0", "1"]);
+    assert_eq!(artifact.schema.image, Some(ImageInput { channels: 3, height: 8, width: 8 }));
+    assert_eq!(ImageClassifier::from_artifact(&artifact).expect("image model").classes(), ["0", "1"]);
+}
