@@ -43,6 +43,13 @@
 //! **resizes** other sizes to `image_shape` (bilinear), as SageMaker's image classifier does at
 //! inference; [`ImageClassifier::predict`] returns class probabilities in class order.
 //!
+//! ## Defaults
+//!
+//! The defaults are SageMaker's (`epochs` 30, `learning_rate` 0.1, `mini_batch_size` 32, `sgd`
+//! with `momentum` 0.9, `weight_decay` 0.0001, `image_shape` 3,224,224) except `num_layers` (2
+//! local blocks, not ResNet-152). SageMaker's learning rate suits its batch-normalised ResNet;
+//! the local CNN has no batch norm and trains more steadily with `learning_rate=0.01`.
+//!
 //! ## Reproducibility
 //!
 //! Weight initialisation, shuffling and augmentation draw from `ChaCha8Rng::seed_from_u64(seed)`;
@@ -56,7 +63,8 @@
 //! builds of the candidates on the 2-core build machine (own target directory; wall / user CPU
 //! seconds): candle-core + candle-nn 0.11.1 237 / 164 (0.11's candle-core depends on
 //! `tokenizers` unconditionally), candle-core + candle-nn 0.9.2 134 / 100, burn 0.22.1 with the
-//! ndarray backend and autodiff 470 / 212 (built at `nice -n 19`). candle 0.9 was chosen: the
+//! ndarray backend and autodiff 470 / 212 (built at `nice -n 19`); candle-core 0.9.2 and
+//! safetensors alone, what this crate adds, 64 / 83. candle 0.9 was chosen: the
 //! smallest tree, safetensors as its native format, a plain tensor API with autodiff and fast
 //! CPU matrix kernels (gemm). `[profile.dev.package]` raises candle-core and gemm to
 //! `opt-level = 3`, which takes the test CNN's epoch (200 images of 32×32) from 44 s to about
