@@ -30,6 +30,7 @@ fn schema() -> ModelSchema {
             },
         ]),
         missing: vec!["?".into()],
+        image: None,
     }
 }
 

@@ -17,9 +17,13 @@
 //! | `random-forest` | classification | `linfa-trees` (bagged here) | several [`Tree`]s |
 //! | `gaussian-nb` | classification | `linfa-bayes` | [`GaussianNbModel`] |
 //! | `linear-regression` | regression | `linfa-linear` | [`LinearModel`] |
+//! | `image-classification` | image classification (a small CNN) | candle-core | [`FittedModel::ImageClassifier`] + `model.safetensors` |
+//! | `image-logistic` | image classification (logistic regression on pixels) | candle-core | [`FittedModel::ImageClassifier`] + `model.safetensors` |
 //!
-//! Training data is SageMaker's CSV channel layout: target in the first column, no header, all
-//! numeric ([`TrainingData::read_channel_csv`]).
+//! Training data of the tabular algorithms is SageMaker's CSV channel layout: target in the
+//! first column, no header, all numeric ([`TrainingData::read_channel_csv`]). The image
+//! algorithms ([`Algorithm::is_image`]) read SageMaker's image channels instead and are trained
+//! by [`crate::image_classifier`], not [`fit`]; their parameters are [`ImageClassifierParams`].
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -34,9 +38,10 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+pub use crate::image_classifier::ImageClassifierParams;
 use crate::model::{FittedModel, GaussianNbModel, LinearModel, Tree, TreeNode, row_slice};
 
-mod params;
+pub(crate) mod params;
 
 use params::{Hyperparameters, hyperparameters};
 
@@ -56,12 +61,25 @@ pub enum Algorithm {
     GaussianNb,
     /// `linear-regression`: ordinary least squares, `linfa-linear`.
     LinearRegression,
+    /// `image-classification`: SageMaker's built-in image classifier's contract, trained
+    /// locally as a small CNN on candle ([`crate::image_classifier`]).
+    ImageClassification,
+    /// `image-logistic`: multinomial logistic regression on the normalised pixels, a baseline
+    /// for `image-classification` with the same channels, loop and artefact.
+    ImageLogistic,
 }
 
 impl Algorithm {
     /// Every algorithm, in documentation order.
-    pub const ALL: [Self; 5] =
-        [Self::LogisticRegression, Self::DecisionTree, Self::RandomForest, Self::GaussianNb, Self::LinearRegression];
+    pub const ALL: [Self; 7] = [
+        Self::LogisticRegression,
+        Self::DecisionTree,
+        Self::RandomForest,
+        Self::GaussianNb,
+        Self::LinearRegression,
+        Self::ImageClassification,
+        Self::ImageLogistic,
+    ];
 
     /// The algorithm's name (`logistic-regression`, ...), as used in hyperparameters and metadata.
     #[must_use]
@@ -72,6 +90,8 @@ impl Algorithm {
             Self::RandomForest => "random-forest",
             Self::GaussianNb => "gaussian-nb",
             Self::LinearRegression => "linear-regression",
+            Self::ImageClassification => "image-classification",
+            Self::ImageLogistic => "image-logistic",
         }
     }
 
@@ -90,6 +110,14 @@ impl Algorithm {
     #[must_use]
     pub const fn is_classifier(self) -> bool {
         !matches!(self, Self::LinearRegression)
+    }
+
+    /// Whether the algorithm trains on image channels (`train`/`train_lst`,
+    /// `validation`/`validation_lst`) rather than CSV; its parameters are
+    /// [`ImageClassifierParams`].
+    #[must_use]
+    pub const fn is_image(self) -> bool {
+        matches!(self, Self::ImageClassification | Self::ImageLogistic)
     }
 }
 
@@ -252,6 +280,10 @@ pub enum TrainParams {
     GaussianNb(GaussianNbParams),
     /// `linear-regression`.
     LinearRegression(LinearRegressionParams),
+    /// `image-classification` (trained by [`crate::image_classifier`], not [`fit`]).
+    ImageClassification(ImageClassifierParams),
+    /// `image-logistic` (trained by [`crate::image_classifier`], not [`fit`]).
+    ImageLogistic(ImageClassifierParams),
 }
 
 impl TrainParams {
@@ -264,6 +296,8 @@ impl TrainParams {
             Algorithm::RandomForest => Self::RandomForest(RandomForestParams::default()),
             Algorithm::GaussianNb => Self::GaussianNb(GaussianNbParams::default()),
             Algorithm::LinearRegression => Self::LinearRegression(LinearRegressionParams::default()),
+            Algorithm::ImageClassification => Self::ImageClassification(ImageClassifierParams::default()),
+            Algorithm::ImageLogistic => Self::ImageLogistic(ImageClassifierParams::default()),
         }
     }
 
@@ -276,6 +310,8 @@ impl TrainParams {
             Self::RandomForest(_) => Algorithm::RandomForest,
             Self::GaussianNb(_) => Algorithm::GaussianNb,
             Self::LinearRegression(_) => Algorithm::LinearRegression,
+            Self::ImageClassification(_) => Algorithm::ImageClassification,
+            Self::ImageLogistic(_) => Algorithm::ImageLogistic,
         }
     }
 
@@ -283,6 +319,7 @@ impl TrainParams {
     #[must_use]
     pub const fn known_keys(algorithm: Algorithm) -> &'static [&'static str] {
         match algorithm {
+            Algorithm::ImageClassification | Algorithm::ImageLogistic => crate::image_classifier::known_keys(algorithm),
             Algorithm::LogisticRegression => LogisticParams::KEYS,
             Algorithm::DecisionTree => DecisionTreeParams::KEYS,
             Algorithm::RandomForest => RandomForestParams::KEYS,
@@ -304,6 +341,13 @@ impl TrainParams {
             params.read(map)?;
             Ok(params)
         }
+        if algorithm.is_image() {
+            let params = ImageClassifierParams::from_map_for(algorithm, map)?;
+            return Ok(CheckedParams(match algorithm {
+                Algorithm::ImageLogistic => Self::ImageLogistic(params),
+                _ => Self::ImageClassification(params),
+            }));
+        }
         let known = Self::known_keys(algorithm);
         if let Some(key) = map.keys().find(|k| !known.contains(&k.as_str())) {
             return Err(Error::hyperparameter(
@@ -317,6 +361,9 @@ impl TrainParams {
             Algorithm::RandomForest => Self::RandomForest(read(map)?),
             Algorithm::GaussianNb => Self::GaussianNb(read(map)?),
             Algorithm::LinearRegression => Self::LinearRegression(read(map)?),
+            // Read above with their own checks; kept for exhaustiveness.
+            Algorithm::ImageClassification => Self::ImageClassification(read(map)?),
+            Algorithm::ImageLogistic => Self::ImageLogistic(read(map)?),
         };
         params.check()
     }
@@ -327,7 +374,10 @@ impl TrainParams {
     /// # Errors
     /// [`Error::Hyperparameter`] naming the key, the value and the accepted range.
     pub fn check(&self) -> Result<CheckedParams> {
-        self.hyperparameters().check()?;
+        match self {
+            Self::ImageClassification(p) | Self::ImageLogistic(p) => p.check_for(self.algorithm())?,
+            _ => self.hyperparameters().check()?,
+        }
         Ok(CheckedParams(self.clone()))
     }
 
@@ -335,6 +385,9 @@ impl TrainParams {
     /// model's metadata). [`from_map`](Self::from_map) reads it back to equal parameters.
     #[must_use]
     pub fn to_map(&self) -> BTreeMap<String, String> {
+        if let Self::ImageClassification(p) | Self::ImageLogistic(p) = self {
+            return p.to_map_for(self.algorithm());
+        }
         let mut map = BTreeMap::new();
         self.hyperparameters().write(&mut map);
         map
@@ -347,6 +400,7 @@ impl TrainParams {
             Self::RandomForest(p) => p,
             Self::GaussianNb(p) => p,
             Self::LinearRegression(p) => p,
+            Self::ImageClassification(p) | Self::ImageLogistic(p) => p,
         }
     }
 }
@@ -555,12 +609,19 @@ fn class_index(v: f64, n_classes: usize) -> Option<usize> {
 /// check them again.
 ///
 /// # Errors
-/// - [`Error::Unsupported`] when the algorithm cannot learn this data: the wrong task
+/// - [`Error::Unsupported`] for an image algorithm (it reads image channels), or when the
+///   algorithm cannot learn this data: the wrong task
 ///   (a classifier on regression values or the reverse), no rows, no feature columns, rows and
 ///   targets of different lengths, non-finite values, a single class, or a class with no rows;
 /// - [`Error::Fit`] when linfa fails (for example the solver does not converge numerically).
 pub fn fit(params: &CheckedParams, data: &TrainingData) -> Result<FittedModel> {
     let algorithm = params.algorithm();
+    if algorithm.is_image() {
+        return Err(unsupported(
+            algorithm,
+            "it trains on image channels, not encoded rows; see wb_models::image_classifier::train_in_container",
+        ));
+    }
     check_data(algorithm, data)?;
     let started = std::time::Instant::now();
     let x = data.features.view();
@@ -1131,7 +1192,7 @@ mod tests {
     }
 
     fn assert_predict_row_matches(model: &FittedModel, x: ArrayView2<'_, f64>) {
-        let batch = model.predict(x);
+        let batch = model.predict(x).expect("tabular rows of the model's width");
         let mut out = vec![0.0; model.n_outputs()];
         for (i, row) in x.rows().into_iter().enumerate() {
             model.predict_row(row.to_slice().expect("contiguous rows"), &mut out);
@@ -1140,6 +1201,29 @@ mod tests {
                 Prediction::Values(v) => assert_eq!(v[i], out[0]),
             }
         }
+    }
+
+    #[test]
+    fn image_algorithms_read_their_own_parameters_and_refuse_fit() {
+        let given = map(&[("num_classes", "3"), ("num_training_samples", "10"), ("optimizer", "adam")]);
+        for a in [Algorithm::ImageClassification, Algorithm::ImageLogistic] {
+            assert!(a.is_image() && a.is_classifier());
+            let params = TrainParams::from_map(a, &given).expect("valid");
+            let (TrainParams::ImageClassification(p) | TrainParams::ImageLogistic(p)) = params.params() else {
+                panic!("image parameters for {a}")
+            };
+            assert_eq!((p.num_classes, p.optimizer), (3, crate::image_classifier::Optimizer::Adam));
+            assert_eq!(params.algorithm(), a);
+            let data = TrainingData {
+                features: Array2::zeros((2, 1)),
+                targets: Targets::Classes { labels: Array1::from(vec![0, 1]), n_classes: 2 },
+            };
+            let err = fit(&params, &data).expect_err("image algorithms do not fit rows");
+            assert!(err.to_string().contains("image channels"), "{err}");
+        }
+        assert!(Algorithm::ALL.iter().filter(|a| a.is_image()).count() == 2);
+        let err = TrainParams::from_map(Algorithm::ImageLogistic, &map(&[("num_classes", "2")])).expect_err("missing");
+        assert!(err.to_string().contains("num_training_samples"), "{err}");
     }
 
     #[test]
@@ -1159,8 +1243,13 @@ mod tests {
     #[test]
     fn defaults_resolve_to_a_full_map_that_reads_back() {
         for a in Algorithm::ALL {
-            let params = TrainParams::from_map(a, &BTreeMap::new()).expect("defaults are valid");
-            assert_eq!(params.params(), &TrainParams::defaults(a));
+            // Image algorithms require num_classes and num_training_samples, as SageMaker's do.
+            let required: &[(&str, &str)] =
+                if a.is_image() { &[("num_classes", "2"), ("num_training_samples", "1")] } else { &[] };
+            let params = TrainParams::from_map(a, &map(required)).expect("defaults are valid");
+            if !a.is_image() {
+                assert_eq!(params.params(), &TrainParams::defaults(a));
+            }
             let resolved = params.to_map();
             let keys: Vec<&str> = resolved.keys().map(String::as_str).collect();
             assert_eq!(keys, TrainParams::known_keys(a), "{a}");
@@ -1397,7 +1486,9 @@ mod tests {
             .expect("linfa fits");
         let (expected, classes) = linfa_model.predict_proba(test.features.view());
         assert_eq!(classes, [&0, &1, &2]);
-        let Prediction::Probabilities(ours) = model.predict(test.features.view()) else { panic!("probabilities") };
+        let Prediction::Probabilities(ours) = model.predict(test.features.view()).expect("predict") else {
+            panic!("probabilities")
+        };
         for (a, b) in ours.iter().zip(&expected) {
             assert!((a - b).abs() < 1e-9, "{a} vs {b}");
         }
@@ -1425,8 +1516,8 @@ mod tests {
             let back: FittedModel = serde_json::from_str(&json).expect("deserializes");
             back.check().expect("consistent");
             assert_eq!(
-                back.predict(test.features.view()),
-                model.predict(test.features.view()),
+                back.predict(test.features.view()).expect("predict"),
+                model.predict(test.features.view()).expect("predict"),
                 "{}",
                 params.algorithm()
             );

@@ -8,6 +8,7 @@
 //! | `model.json` | the [`FittedModel`] |
 //! | `schema.json` | the [`ModelSchema`]: dataset, fingerprint, features and their shared encoding |
 //! | `metadata.json` | the [`ModelMetadata`]: algorithm, hyperparameters, job, metrics |
+//! | `model.safetensors` | image models only: the network's weights ([`crate::image_classifier`]); `model.json` then holds the architecture, image shape, normalisation and classes |
 //!
 //! Archives are reproducible: entries sorted by name, mtime 0, uid/gid 0, mode 0644, so equal
 //! models have equal bytes (and equal content hashes).
@@ -19,6 +20,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::image_classifier::ImageWeights;
+pub use crate::image_classifier::WEIGHTS_FILE;
 use crate::model::FittedModel;
 use crate::schema::{ModelSchema, SCHEMA_FILE};
 
@@ -60,7 +63,8 @@ pub struct ModelArtifact {
 }
 
 impl ModelArtifact {
-    /// Writes the three files into `dir` (the container's `/opt/ml/model`).
+    /// Writes the files into `dir` (the container's `/opt/ml/model`): the three JSON files, and
+    /// `model.safetensors` for an image model.
     ///
     /// # Errors
     /// [`Error::Io`] when a file cannot be written.
@@ -73,7 +77,7 @@ impl ModelArtifact {
         Ok(())
     }
 
-    /// Reads the three files from `dir`.
+    /// Reads the files from `dir` (`model.safetensors` too when `model.json` is an image model).
     ///
     /// # Errors
     /// [`Error::Artifact`] naming the missing or invalid file.
@@ -85,7 +89,14 @@ impl ModelArtifact {
                 message: format!("cannot be read: {e}"),
             })
         };
-        Self::from_files(&dir.display().to_string(), &read(MODEL_FILE)?, &read(SCHEMA_FILE)?, &read(METADATA_FILE)?)
+        let weights = if dir.join(WEIGHTS_FILE).is_file() { Some(read(WEIGHTS_FILE)?) } else { None };
+        Self::from_files(
+            &dir.display().to_string(),
+            &read(MODEL_FILE)?,
+            &read(SCHEMA_FILE)?,
+            &read(METADATA_FILE)?,
+            weights.as_deref(),
+        )
     }
 
     /// Packs the artefact as a reproducible `model.tar.gz`.
@@ -97,8 +108,9 @@ impl ModelArtifact {
         pack_tar_gz(files.iter().map(|(n, b)| (*n, b.as_slice())))
     }
 
-    /// Reads an artefact from `model.tar.gz` bytes. Only the three known files are read;
-    /// links, directories and other members are ignored.
+    /// Reads an artefact from `model.tar.gz` bytes. Only the known files are read (the three
+    /// JSON files, and `model.safetensors` of an image model); links, directories and other
+    /// members are ignored.
     ///
     /// # Errors
     /// [`Error::Artifact`] naming `what` when the archive is not gzip/tar or lacks a file.
@@ -113,7 +125,7 @@ impl ModelArtifact {
             }
             let path = entry.path().map_err(|e| err(format!("bad member name: {e}")))?.into_owned();
             let name = path.to_string_lossy().trim_start_matches("./").to_owned();
-            if ![MODEL_FILE, SCHEMA_FILE, METADATA_FILE].contains(&name.as_str()) {
+            if ![MODEL_FILE, SCHEMA_FILE, METADATA_FILE, WEIGHTS_FILE].contains(&name.as_str()) {
                 continue;
             }
             let mut buf = Vec::new();
@@ -121,19 +133,27 @@ impl ModelArtifact {
             found.insert(name, buf);
         }
         let get = |name: &str| found.get(name).ok_or_else(|| err(format!("has no {name}")));
-        Self::from_files(what, get(MODEL_FILE)?, get(SCHEMA_FILE)?, get(METADATA_FILE)?)
+        let weights = found.get(WEIGHTS_FILE).map(Vec::as_slice);
+        Self::from_files(what, get(MODEL_FILE)?, get(SCHEMA_FILE)?, get(METADATA_FILE)?, weights)
     }
 
-    fn from_files(what: &str, model: &[u8], schema: &[u8], metadata: &[u8]) -> Result<Self> {
+    fn from_files(what: &str, model: &[u8], schema: &[u8], metadata: &[u8], weights: Option<&[u8]>) -> Result<Self> {
         let parse_err = |file: &str, e: serde_json::Error| Error::Artifact {
             what: what.to_owned(),
             message: format!("{file} is invalid: {e}"),
         };
-        let artifact = Self {
+        let mut artifact = Self {
             model: serde_json::from_slice(model).map_err(|e| parse_err(MODEL_FILE, e))?,
             schema: serde_json::from_slice(schema).map_err(|e| parse_err(SCHEMA_FILE, e))?,
             metadata: serde_json::from_slice(metadata).map_err(|e| parse_err(METADATA_FILE, e))?,
         };
+        if let FittedModel::ImageClassifier { weights: slot, .. } = &mut artifact.model {
+            let bytes = weights.ok_or_else(|| Error::Artifact {
+                what: what.to_owned(),
+                message: format!("an image model needs {WEIGHTS_FILE}, which is missing"),
+            })?;
+            *slot = ImageWeights::from_safetensors(&format!("{what}: {WEIGHTS_FILE}"), bytes)?;
+        }
         artifact.check(what)?;
         Ok(artifact)
     }
@@ -141,6 +161,22 @@ impl ModelArtifact {
     /// Checks that the model is well formed and fits its schema (feature count, class count).
     fn check(&self, what: &str) -> Result<()> {
         self.model.check().map_err(|e| Error::Artifact { what: what.to_owned(), message: e.to_string() })?;
+        if let FittedModel::ImageClassifier { spec, .. } = &self.model {
+            let err = |message: String| Err(Error::Artifact { what: what.to_owned(), message });
+            if self.schema.image != Some(spec.image) {
+                return err(format!(
+                    "the model takes images of shape {} but the schema says {:?}",
+                    spec.image, self.schema.image
+                ));
+            }
+            if !self.schema.features.0.is_empty() {
+                return err("an image model's schema lists tabular features".into());
+            }
+            if self.schema.classes() != spec.classes.as_slice() {
+                return err("the model's class names differ from the schema's".into());
+            }
+            return Ok(());
+        }
         let features = self.schema.features.0.len();
         if self.model.n_features() != features {
             return Err(Error::Artifact {
@@ -165,15 +201,24 @@ impl ModelArtifact {
         }
     }
 
-    fn files(&self) -> Result<[(&'static str, Vec<u8>); 3]> {
+    /// The files of the artefact, sorted by name: `metadata.json`, `model.json`, then
+    /// `model.safetensors` for an image model, and `schema.json`.
+    ///
+    /// # Errors
+    /// [`Error::Artifact`] when serialization fails.
+    pub fn files(&self) -> Result<Vec<(&'static str, Vec<u8>)>> {
         let json = |name: &str, r: serde_json::Result<Vec<u8>>| {
             r.map_err(|e| Error::Artifact { what: name.to_owned(), message: e.to_string() })
         };
-        Ok([
+        let mut files = vec![
             (METADATA_FILE, json(METADATA_FILE, serde_json::to_vec_pretty(&self.metadata))?),
             (MODEL_FILE, json(MODEL_FILE, serde_json::to_vec(&self.model))?),
-            (SCHEMA_FILE, json(SCHEMA_FILE, serde_json::to_vec_pretty(&self.schema))?),
-        ])
+        ];
+        if let FittedModel::ImageClassifier { weights, .. } = &self.model {
+            files.push((WEIGHTS_FILE, weights.to_safetensors()?));
+        }
+        files.push((SCHEMA_FILE, json(SCHEMA_FILE, serde_json::to_vec_pretty(&self.schema))?));
+        Ok(files)
     }
 }
 
@@ -252,6 +297,7 @@ mod tests {
                     },
                 ]),
                 missing: vec!["?".into()],
+                image: None,
             },
             metadata: ModelMetadata {
                 algorithm: "logistic-regression".into(),

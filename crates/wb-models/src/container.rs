@@ -10,8 +10,11 @@
 //! input/data/train/*.csv              SageMaker CSV channel: target first, encoded, no header
 //! input/data/validation/*.csv         optional, same format; validation metrics come from it
 //! input/data/metadata/schema.json     the dataset's ModelSchema (features, encoding, classes)
+//! input/data/train_lst/*.lst          image algorithms only: `.lst` manifests of the train
+//! input/data/validation_lst/*.lst     and validation image channels (see image_classifier)
 //! model/                              written here; SageMaker packs it as model.tar.gz
 //! output/data/metrics.json            validation metrics
+//! output/data/epochs.json             image algorithms: per-epoch losses and accuracy
 //! output/failure                      on failure: the reason (SageMaker keeps 1024 chars)
 //! ```
 //!
@@ -27,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::algorithm::{Algorithm, Targets, TrainParams, TrainingData, fit};
 use crate::artifact::{ModelArtifact, ModelMetadata};
 use crate::error::{Error, Result};
+use crate::image_classifier::{self, EpochMetrics};
 use crate::metrics::validation_metrics;
 use crate::schema::{ModelSchema, SCHEMA_FILE};
 
@@ -185,7 +189,20 @@ pub fn write_input_config(
 /// # Errors
 /// The training error; its message is also in `output/failure`.
 pub fn train(paths: &ContainerPaths, job: Option<&str>) -> Result<TrainOutcome> {
-    let outcome = train_inner(paths, job);
+    train_with_progress(paths, job, &mut |_| {})
+}
+
+/// [`train`], passing each epoch's metrics of an image algorithm to `progress` (tabular
+/// algorithms have no epochs and never call it).
+///
+/// # Errors
+/// The training error; its message is also in `output/failure`.
+pub fn train_with_progress(
+    paths: &ContainerPaths,
+    job: Option<&str>,
+    progress: &mut dyn FnMut(&EpochMetrics),
+) -> Result<TrainOutcome> {
+    let outcome = train_inner(paths, job, progress);
     if let Err(e) = &outcome {
         let reason: String = e.to_string().chars().take(FAILURE_REASON_LIMIT).collect();
         let failure = paths.failure_file();
@@ -199,11 +216,14 @@ pub fn train(paths: &ContainerPaths, job: Option<&str>) -> Result<TrainOutcome> 
     outcome
 }
 
-fn train_inner(paths: &ContainerPaths, job: Option<&str>) -> Result<TrainOutcome> {
+fn train_inner(
+    paths: &ContainerPaths,
+    job: Option<&str>,
+    progress: &mut dyn FnMut(&EpochMetrics),
+) -> Result<TrainOutcome> {
     let started = std::time::Instant::now();
     let mut hyperparameters: BTreeMap<String, String> = read_json(&paths.hyperparameters())?;
     let channels: BTreeMap<String, ChannelConfig> = read_json(&paths.input_data_config())?;
-    let schema: ModelSchema = read_json(&paths.channel(METADATA_CHANNEL).join(SCHEMA_FILE))?;
     if !channels.contains_key("train") {
         return Err(Error::Container {
             path: paths.input_data_config().display().to_string(),
@@ -214,6 +234,10 @@ fn train_inner(paths: &ContainerPaths, job: Option<&str>) -> Result<TrainOutcome
         Error::hyperparameter(ALGORITHM_KEY, "missing: name the algorithm (for example logistic-regression)")
     })?;
     let algorithm = Algorithm::parse(&algorithm_name)?;
+    if algorithm.is_image() {
+        return image_classifier::train_in_container(paths, algorithm, &hyperparameters, job, progress);
+    }
+    let schema: ModelSchema = read_json(&paths.channel(METADATA_CHANNEL).join(SCHEMA_FILE))?;
     let params = TrainParams::from_map(algorithm, &hyperparameters)?;
     let n_classes = match schema.classes().len() {
         0 => None,
@@ -316,13 +340,13 @@ fn check_width(data: &TrainingData, schema: &ModelSchema, dir: &Path) -> Result<
     }
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     serde_json::from_slice(&bytes)
         .map_err(|e| Error::Container { path: path.display().to_string(), message: format!("invalid JSON: {e}") })
 }
 
-fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
+pub(crate) fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
     }

@@ -97,6 +97,14 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// An image cannot be used: not PNG or JPEG, corrupt or truncated, empty, or too large.
+    #[error("{what} {message}")]
+    Image {
+        /// The image (a request image, or its position in a batch).
+        what: String,
+        /// What is wrong, with the decoder's message where there is one.
+        message: String,
+    },
     /// No endpoint of that name is deployed.
     #[error("endpoint {name:?} does not exist (see `wb endpoints list`)")]
     UnknownEndpoint {

@@ -8,7 +8,9 @@
 //!   by local training jobs and by the `wb-container` image alike;
 //! - [`training`]: local training jobs (work directory, status, `model.tar.gz` in the store),
 //!   their records, and how a caller follows and stops one ([`TrainControl`]);
-//! - [`artifact`]: `model.tar.gz` (fitted model, input schema, metadata);
+//! - [`image_classifier`]: image models under SageMaker's image-classification contract (a
+//!   small CNN and a pixel-logistic baseline on candle), their training and inference;
+//! - [`artifact`]: `model.tar.gz` (fitted model, input schema, metadata; weights of image models);
 //! - [`schema`]: the input schema a model was trained on;
 //! - [`layout`]: where jobs, endpoints, registrations and captures live in the store;
 //! - [`records`]: reading the JSON records kept there;
@@ -41,6 +43,7 @@ pub mod algorithm;
 pub mod artifact;
 pub mod container;
 mod error;
+pub mod image_classifier;
 pub mod layout;
 pub mod metrics;
 pub mod model;
@@ -55,5 +58,5 @@ pub use artifact::{ModelArtifact, ModelMetadata};
 pub use error::{Error, Result};
 pub use model::{FittedModel, Prediction};
 pub use registry::{ModelRecord, Promotion, Registry};
-pub use schema::ModelSchema;
+pub use schema::{ImageInput, ModelSchema};
 pub use training::{JobRecord, JobStatus, TrainControl, TrainingJobs, TrainingProgress};

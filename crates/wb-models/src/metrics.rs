@@ -626,7 +626,14 @@ pub fn validation_metrics(model: &FittedModel, data: &TrainingData) -> BTreeMap<
     if data.targets.is_empty() {
         return metrics;
     }
-    match (model.predict(data.features.view()), &data.targets) {
+    let prediction = match model.predict(data.features.view()) {
+        Ok(prediction) => prediction,
+        Err(e) => {
+            tracing::warn!(error = %e, "the model cannot predict the validation rows; no metrics");
+            return metrics;
+        }
+    };
+    match (prediction, &data.targets) {
         (Prediction::Probabilities(p), Targets::Classes { labels, .. }) => {
             let k = p.ncols();
             if let Some(&bad) = labels.iter().find(|&&l| l >= k) {
@@ -663,7 +670,7 @@ pub fn validation_metrics(model: &FittedModel, data: &TrainingData) -> BTreeMap<
 
 /// A job record's `auc`: the ROC AUC of class 1 for two classes; for more, the mean of the
 /// one-vs-rest ROC AUCs of the classes where it is defined. `None` when none is defined.
-fn record_auc(labels: &[usize], proba: &[f64], k: usize) -> Option<f64> {
+pub(crate) fn record_auc(labels: &[usize], proba: &[f64], k: usize) -> Option<f64> {
     let mut buf = Vec::with_capacity(labels.len());
     let mut one_vs_rest = |c: usize| {
         fill_one_vs_rest(&mut buf, labels, proba, k, c, 0..labels.len());

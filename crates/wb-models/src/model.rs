@@ -14,6 +14,7 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::image_classifier::{ImageModelSpec, ImageWeights};
 
 /// What a model returns for a batch of encoded rows.
 #[derive(Clone, Debug, PartialEq)]
@@ -445,6 +446,19 @@ pub enum FittedModel {
         /// Coefficients.
         linear: LinearModel,
     },
+    /// An image classifier (`image-classification`, `image-logistic`): the network's spec in
+    /// `model.json`, its weights in `model.safetensors` (never in JSON; filled in when the
+    /// artefact is read). It predicts images through
+    /// [`ImageClassifier`](crate::image_classifier::ImageClassifier), not encoded rows.
+    ImageClassifier {
+        /// Number of classes.
+        classes: usize,
+        /// Architecture, image shape, normalisation and class names.
+        spec: ImageModelSpec,
+        /// The weights (from `model.safetensors`; empty straight after reading `model.json`).
+        #[serde(skip)]
+        weights: ImageWeights,
+    },
 }
 
 impl FittedModel {
@@ -455,7 +469,8 @@ impl FittedModel {
             Self::Logistic { classes, .. }
             | Self::DecisionTree { classes, .. }
             | Self::RandomForest { classes, .. }
-            | Self::GaussianNb { classes, .. } => Some(*classes),
+            | Self::GaussianNb { classes, .. }
+            | Self::ImageClassifier { classes, .. } => Some(*classes),
             Self::Linear { .. } => None,
         }
     }
@@ -466,10 +481,12 @@ impl FittedModel {
         self.classes().unwrap_or(1)
     }
 
-    /// Number of encoded features a row must have.
+    /// Number of encoded features a row must have; for an image model, the values of one
+    /// image (`channels × height × width`), which no tabular schema lists.
     #[must_use]
     pub fn n_features(&self) -> usize {
         match self {
+            Self::ImageClassifier { spec, .. } => spec.image.len(),
             Self::Logistic { linear, .. } | Self::Linear { linear } => linear.n_features(),
             Self::DecisionTree { tree, .. } => tree.n_features(),
             Self::RandomForest { trees, .. } => trees.first().map_or(0, Tree::n_features),
@@ -508,14 +525,28 @@ impl FittedModel {
                     Err(format!("{classes} classes but {} class priors", model.n_classes()))
                 }
             }
+            Self::ImageClassifier { classes, spec, weights } => {
+                if spec.classes.len() != *classes {
+                    return Err(format!("{classes} classes but {} class names", spec.classes.len()));
+                }
+                Self::check_image(spec, weights)
+            }
         }
+    }
+
+    /// Whether this is an image model (predicted through
+    /// [`ImageClassifier`](crate::image_classifier::ImageClassifier)).
+    #[must_use]
+    pub const fn is_image(&self) -> bool {
+        matches!(self, Self::ImageClassifier { .. })
     }
 
     /// Predicts one encoded row into `out` without allocating: class probabilities (class index
     /// order, summing to 1) for a classifier, the value for regression.
     ///
     /// A missing value (NaN) goes left in trees; in linear models and naive Bayes it propagates
-    /// into NaN outputs.
+    /// into NaN outputs. An image model does not predict rows: it fills `out` with NaN (check
+    /// [`is_image`](Self::is_image) first, or use [`predict`](Self::predict), which refuses).
     ///
     /// # Panics
     /// If `row.len() != self.n_features()` or `out.len() != self.n_outputs()`, or if the model
@@ -540,15 +571,31 @@ impl FittedModel {
                 }
             }
             Self::GaussianNb { model, .. } => model.class_probabilities(row, out),
+            Self::ImageClassifier { .. } => out.fill(f64::NAN),
         }
     }
 
     /// Predicts encoded rows (rows × features, in the schema's feature order).
     ///
-    /// # Panics
-    /// If `x.ncols() != self.n_features()` (see [`predict_row`](Self::predict_row)).
-    #[must_use]
-    pub fn predict(&self, x: ArrayView2<'_, f64>) -> Prediction {
+    /// # Errors
+    /// [`Error::Unsupported`] for an image model (it predicts images: see
+    /// [`ImageClassifier`](crate::image_classifier::ImageClassifier)), or when `x.ncols()` is
+    /// not [`n_features`](Self::n_features).
+    pub fn predict(&self, x: ArrayView2<'_, f64>) -> Result<Prediction> {
+        if self.is_image() {
+            return Err(Error::Unsupported {
+                algorithm: "image classifier".into(),
+                reason:
+                    "an image model predicts images, not encoded rows; use wb_models::image_classifier::ImageClassifier"
+                        .into(),
+            });
+        }
+        if x.ncols() != self.n_features() {
+            return Err(Error::Unsupported {
+                algorithm: "model".into(),
+                reason: format!("rows have {} features but the model takes {}", x.ncols(), self.n_features()),
+            });
+        }
         let outputs = self.n_outputs();
         let mut out = Array2::zeros((x.nrows(), outputs));
         let mut buffer = Vec::new();
@@ -557,10 +604,10 @@ impl FittedModel {
             let o = o.as_slice_mut().expect("rows of a standard-layout array are contiguous");
             self.predict_row(row, o);
         }
-        match self.classes() {
+        Ok(match self.classes() {
             Some(_) => Prediction::Probabilities(out),
             None => Prediction::Values(out.column(0).to_owned()),
-        }
+        })
     }
 }
 
@@ -618,7 +665,9 @@ mod tests {
             classes: 2,
             linear: LinearModel { weights: vec![vec![2.0, -1.0]], intercepts: vec![0.5] },
         };
-        let Prediction::Probabilities(p) = model.predict(array![[0.0, 0.0], [1.0, 0.0], [0.0, 3.0]].view()) else {
+        let Prediction::Probabilities(p) =
+            model.predict(array![[0.0, 0.0], [1.0, 0.0], [0.0, 3.0]].view()).expect("predict")
+        else {
             panic!("a classifier predicts probabilities");
         };
         for row in p.rows() {
@@ -746,7 +795,7 @@ mod tests {
             FittedModel::Linear { linear: LinearModel { weights: vec![vec![1.5, -2.0]], intercepts: vec![3.0] } };
         assert_eq!(model.classes(), None);
         assert_eq!((model.n_features(), model.n_outputs()), (2, 1));
-        let Prediction::Values(v) = model.predict(array![[2.0, 1.0], [f64::NAN, 0.0]].view()) else {
+        let Prediction::Values(v) = model.predict(array![[2.0, 1.0], [f64::NAN, 0.0]].view()).expect("predict") else {
             panic!("regression predicts values");
         };
         assert!((v[0] - 4.0).abs() < 1e-12);
@@ -757,9 +806,9 @@ mod tests {
     fn predict_reads_non_contiguous_rows() {
         let model = FittedModel::DecisionTree { classes: 2, tree: small_tree() };
         let x = array![[3.0, 2.0], [9.0, 9.0]];
-        let by_rows = model.predict(x.view());
+        let by_rows = model.predict(x.view()).expect("predict");
         let transposed = x.t().to_owned();
-        assert_eq!(model.predict(transposed.t()), by_rows);
+        assert_eq!(model.predict(transposed.t()).expect("predict"), by_rows);
     }
 
     #[test]

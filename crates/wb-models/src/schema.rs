@@ -31,6 +31,45 @@ pub struct ModelSchema {
     pub features: Encoding,
     /// CSV tokens read as missing (besides the empty field).
     pub missing: Vec<String>,
+    /// The image shape an image model takes (`features` is then empty); `None` for tabular
+    /// models. Absent from the JSON of tabular schemas, so schemas written before it read back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageInput>,
+}
+
+/// The image shape an image model takes: SageMaker's `image_shape` (`channels,height,width`).
+///
+/// Training images must have this size; at inference images of another size are resized to it
+/// (see [`crate::image_classifier`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ImageInput {
+    /// Colour channels: 1 (grey) or 3 (RGB).
+    pub channels: u32,
+    /// Rows of pixels.
+    pub height: u32,
+    /// Columns of pixels.
+    pub width: u32,
+}
+
+impl ImageInput {
+    /// Values per image (`channels × height × width`).
+    #[must_use]
+    pub const fn len(self) -> usize {
+        self.channels as usize * self.height as usize * self.width as usize
+    }
+
+    /// Whether the shape holds no values (a zero dimension).
+    #[must_use]
+    pub const fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl std::fmt::Display for ImageInput {
+    /// SageMaker's `image_shape` form, `channels,height,width`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{},{},{}", self.channels, self.height, self.width)
+    }
 }
 
 impl ModelSchema {
@@ -45,6 +84,7 @@ impl ModelSchema {
             task: manifest.task.clone(),
             features: manifest.features.clone(),
             missing: manifest.registration.missing.clone(),
+            image: None,
         }
     }
 
@@ -61,5 +101,34 @@ impl ModelSchema {
             Task::Classification { classes } => classes,
             Task::Regression => &[],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_image_shape_is_optional_in_json_and_omitted_when_absent() {
+        let tabular = ModelSchema {
+            dataset: DatasetName::parse("toy").expect("name"),
+            fingerprint: ContentHash::of_bytes(b"toy"),
+            version: 1,
+            target: "label".into(),
+            task: Task::Classification { classes: vec!["a".into(), "b".into()] },
+            features: Encoding(Vec::new()),
+            missing: Vec::new(),
+            image: None,
+        };
+        let json = serde_json::to_value(&tabular).expect("serialise");
+        assert!(json.get("image").is_none(), "{json}");
+        assert_eq!(serde_json::from_value::<ModelSchema>(json.clone()).expect("old JSON reads"), tabular);
+
+        let shape = ImageInput { channels: 3, height: 32, width: 16 };
+        let images = ModelSchema { image: Some(shape), ..tabular };
+        let json = serde_json::to_value(&images).expect("serialise");
+        assert_eq!(json["image"], serde_json::json!({"channels": 3, "height": 32, "width": 16}));
+        assert_eq!(serde_json::from_value::<ModelSchema>(json).expect("reads"), images);
+        assert_eq!((shape.to_string(), shape.len()), ("3,32,16".to_owned(), 1536));
     }
 }

@@ -194,6 +194,7 @@ impl Monitor {
         let x = validation.features().map_err(|e| e.to_string())?;
         let prediction = tokio::task::spawn_blocking(move || artifact.model.predict(x.view()))
             .await
+            .map_err(|e| format!("predicting the validation split failed: {e}"))?
             .map_err(|e| format!("predicting the validation split failed: {e}"))?;
         let mut profiler =
             Profiler::with_hints([CONFIDENCE_COLUMN], &[Some(ColumnHint::Numeric)]).map_err(|e| e.to_string())?;

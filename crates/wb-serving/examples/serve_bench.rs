@@ -56,6 +56,7 @@ fn artifact() -> Result<ModelArtifact, Box<dyn std::error::Error>> {
         task: Task::Classification { classes: vec!["0".into(), "1".into()] },
         features: Encoding(features),
         missing: vec![],
+        image: None,
     };
     let weights = (0..FEATURES.len()).map(|i| ((i * 7 % 11) as f64 - 5.0) / 5.0).collect();
     let model =

@@ -799,6 +799,7 @@ mod tests {
                 feature("flag", "Boolean", FeatureKind::Numeric { impute: 0.5 }),
             ]),
             missing: vec!["?".into(), "NA".into()],
+            image: None,
         }
     }
 
@@ -942,7 +943,7 @@ mod tests {
         let classifier = FittedModel::Logistic { classes: 2, linear: linear.clone() };
         let body = b"1.5,blue,true\n?,red,false\n";
         let (ct, out) = invoke(&classifier, &s, &d, Some("text/csv"), None, body).expect("invoke");
-        let expected = classifier.predict(d.decode("text/csv", body).expect("decode").view());
+        let expected = classifier.predict(d.decode("text/csv", body).expect("decode").view()).expect("predict");
         let (_, via_prediction) = encode_response(&s, &expected, None, "text/csv").expect("encode");
         assert_eq!((ct, &out), ("text/csv", &via_prediction));
 

@@ -11,7 +11,7 @@ use super::SplitQuality;
 use crate::error::{Error, Result};
 
 /// What [`hyperparameters!`] derives for an algorithm's parameter struct.
-pub(super) trait Hyperparameters {
+pub(crate) trait Hyperparameters {
     /// Reads every declared key present in `map` (trimmed) over the current values; the first
     /// value that does not parse is an error naming the key, the value and what is accepted.
     fn read(&mut self, map: &BTreeMap<String, String>) -> Result<()>;
@@ -25,7 +25,7 @@ pub(super) trait Hyperparameters {
 }
 
 /// A hyperparameter's type: how it parses from and prints to SageMaker's strings.
-pub(super) trait Value: Copy {
+pub(crate) trait Value: Copy {
     /// What a string must be to parse, for errors (`"a finite number"`).
     const EXPECTED: &'static str;
 
@@ -91,7 +91,7 @@ impl Value for SplitQuality {
 }
 
 /// Parses `map[key]` into `slot` when present.
-pub(super) fn read<T: Value>(map: &BTreeMap<String, String>, key: &str, slot: &mut T) -> Result<()> {
+pub(crate) fn read<T: Value>(map: &BTreeMap<String, String>, key: &str, slot: &mut T) -> Result<()> {
     if let Some(raw) = map.get(key) {
         *slot = T::parse(raw.trim())
             .ok_or_else(|| Error::hyperparameter(key, format!("{raw:?} is not {}", T::EXPECTED)))?;
@@ -100,7 +100,7 @@ pub(super) fn read<T: Value>(map: &BTreeMap<String, String>, key: &str, slot: &m
 }
 
 /// Checks `value` of `key` against its rule; `expected` describes the accepted range.
-pub(super) fn accept<T: Value>(key: &str, value: T, ok: fn(T) -> bool, expected: &str) -> Result<()> {
+pub(crate) fn accept<T: Value>(key: &str, value: T, ok: fn(T) -> bool, expected: &str) -> Result<()> {
     if ok(value) {
         Ok(())
     } else {
@@ -109,7 +109,7 @@ pub(super) fn accept<T: Value>(key: &str, value: T, ok: fn(T) -> bool, expected:
 }
 
 /// The keys sorted (at compile time); a key declared twice fails the build.
-pub(super) const fn sorted<const N: usize>(mut keys: [&'static str; N]) -> [&'static str; N] {
+pub(crate) const fn sorted<const N: usize>(mut keys: [&'static str; N]) -> [&'static str; N] {
     let mut i = 1;
     while i < N {
         let mut j = i;
@@ -192,7 +192,7 @@ macro_rules! hyperparameters {
     };
 }
 
-pub(super) use hyperparameters;
+pub(crate) use hyperparameters;
 
 #[cfg(test)]
 mod tests {

@@ -1,3 +1,4 @@
 //! Integration tests of wb-models.
 
+mod images;
 mod lifecycle;

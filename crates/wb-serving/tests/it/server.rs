@@ -41,6 +41,7 @@ fn artifact() -> Arc<ModelArtifact> {
             },
         ]),
         missing: vec!["?".into()],
+        image: None,
     };
     let model = FittedModel::Logistic {
         classes: 2,
