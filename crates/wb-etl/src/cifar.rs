@@ -254,7 +254,7 @@ fn load_pickle(file: &str, bytes: &[u8]) -> Result<Value> {
     })
 }
 
-fn required<'v>(file: &str, dict: &'v Value, key: &str) -> Result<Value> {
+fn required(file: &str, dict: &Value, key: &str) -> Result<Value> {
     if !matches!(dict, Value::Dict(_)) {
         return Err(cifar_error(file, format!("the pickle holds a {}, not a dict", dict.type_name())));
     }
@@ -918,7 +918,7 @@ mod tests {
         assert_eq!(train[6], "6\t0\ttrain/img_6.png");
         // Every PNG decodes to the planes it came from.
         for (split, images) in [("train", &archive.train), ("test", &archive.test)] {
-            for original in images.iter() {
+            for original in images {
                 let png = image::open(to.join(split).join(&original.filename)).expect("png").to_rgb8();
                 assert_eq!(png.dimensions(), (32, 32));
                 for (x, y) in [(0, 0), (31, 0), (0, 31), (5, 17), (31, 31)] {

@@ -464,7 +464,7 @@ impl Machine<'_> {
     }
 
     fn pairs(&self, items: Vec<Value>) -> PResult<Vec<(Value, Value)>> {
-        if items.len() % 2 != 0 {
+        if !items.len().is_multiple_of(2) {
             return Err(self.error("odd number of items for a dict"));
         }
         let mut pairs = Vec::with_capacity(items.len() / 2);
