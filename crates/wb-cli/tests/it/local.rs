@@ -378,7 +378,8 @@ fn etl_digits_then_cifar_round_trip() {
     assert_eq!(train + test, 178 + 182);
 
     // Digit 1 becomes label 0, digit 0 label 1.
-    wb(d).args(["etl", "cifar", "digits.tar.gz", "--to", "images", "--classes", "1,0"])
+    wb(d)
+        .args(["etl", "cifar", "digits.tar.gz", "--to", "images", "--classes", "1,0"])
         .assert()
         .success()
         .stdout(predicate::str::contains(format!("wrote {train} train and {test} test images of 2 cifar-10 classes")));
