@@ -13,7 +13,10 @@
 //! - `_codecs.encode(text, 'latin1')`, `bytes()` and `bytearray(..)` (how Python 3 writes
 //!   byte strings under protocol 2),
 //!
-//! and anything else is an error. Only `uint8` arrays (`u1`) are understood.
+//! and anything else is an error. Only `uint8` arrays (`u1`) are understood. Lists may hold
+//! only strings, numbers and arrays, dict values only those and lists, tuples nest at most 16
+//! deep (what CIFAR pickles need), so a hostile pickle can neither exhaust the stack nor build
+//! reference cycles. Lengths are checked against the input before anything is allocated.
 //!
 //! Python 2 strings (`BINSTRING`, `SHORT_BINSTRING`) are read as byte strings, as
 //! `pickle.load(f, encoding="bytes")` does.
@@ -305,7 +308,7 @@ impl Machine<'_> {
                 b')' => self.push(Value::Tuple(Rc::default())),
                 b't' => {
                     let items = self.pop_mark()?;
-                    self.push(Value::Tuple(Rc::new(items)));
+                    self.tuple(items)?;
                 }
                 0x85..=0x87 => {
                     let n = usize::from(op - 0x84);
@@ -313,7 +316,7 @@ impl Machine<'_> {
                         return Err(self.error(format!("TUPLE{n} needs {n} items on the stack")));
                     }
                     let items = self.stack.split_off(self.stack.len() - n);
-                    self.push(Value::Tuple(Rc::new(items)));
+                    self.tuple(items)?;
                 }
                 b'l' => {
                     let items = self.pop_mark()?;
@@ -475,7 +478,22 @@ impl Machine<'_> {
         Ok(pairs)
     }
 
+    /// Pushes a tuple, refusing nesting deeper than [`MAX_TUPLE_DEPTH`].
+    fn tuple(&mut self, items: Vec<Value>) -> PResult<()> {
+        let depth = 1 + items.iter().map(depth).max().unwrap_or(0);
+        if depth > MAX_TUPLE_DEPTH {
+            return Err(self.error(format!("tuples nested more than {MAX_TUPLE_DEPTH} deep")));
+        }
+        self.push(Value::Tuple(Rc::new(items)));
+        Ok(())
+    }
+
     fn append(&self, items: Vec<Value>) -> PResult<()> {
+        if let Some(bad) = items.iter().find(|v| !is_leaf(v)) {
+            return Err(
+                self.error(format!("a list holding a {} (nested containers are not supported)", bad.type_name()))
+            );
+        }
         match self.top()? {
             Value::List(list) => {
                 list.borrow_mut().extend(items);
@@ -490,6 +508,12 @@ impl Machine<'_> {
             Value::Dict(dict) => {
                 let mut dict = dict.borrow_mut();
                 for (key, value) in pairs {
+                    if !(is_leaf(&value) || matches!(value, Value::List(_))) {
+                        return Err(self.error(format!(
+                            "a dict value that is a {} (only lists, strings, numbers and arrays are supported)",
+                            value.type_name()
+                        )));
+                    }
                     if !matches!(key, Value::Str(_) | Value::Bytes(_) | Value::Int(_) | Value::Bool(_) | Value::None) {
                         return Err(self.error(format!("unsupported dict key of type {}", key.type_name())));
                     }
@@ -689,6 +713,26 @@ impl Machine<'_> {
             }
             other => Err(self.error(format!("BUILD on a {} is not supported", other.type_name()))),
         }
+    }
+}
+
+/// Deepest tuple nesting accepted (numpy's array state needs 3).
+const MAX_TUPLE_DEPTH: usize = 16;
+
+/// Whether `value` holds no other values. Lists hold only such values and dicts only those and
+/// lists, so containers can neither nest deeply nor form cycles (dropping a value never
+/// recurses more than [`MAX_TUPLE_DEPTH`] + 2 levels, and nothing leaks).
+fn is_leaf(value: &Value) -> bool {
+    !matches!(value, Value::List(_) | Value::Dict(_) | Value::Tuple(_))
+}
+
+/// The nesting depth of a value: leaves 0, lists 1, dicts 2, tuples one more than their items.
+fn depth(value: &Value) -> usize {
+    match value {
+        Value::Tuple(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Value::Dict(_) => 2,
+        Value::List(_) => 1,
+        _ => 0,
     }
 }
 
@@ -901,6 +945,27 @@ mod tests {
         assert!(err.message.contains("truncated"), "{err}");
         let err = load_err(b"\x80\x02}");
         assert!(err.message.contains("STOP"), "{err}");
+    }
+
+    #[test]
+    fn nested_containers_are_refused() {
+        // [[]] via APPEND, and a list appended to itself through the memo.
+        let err = load_err(b"\x80\x02]]a.");
+        assert!(err.message.contains("a list holding a list"), "{err}");
+        let err = load_err(b"\x80\x02]q\x00h\x00a.");
+        assert!(err.message.contains("a list holding a list"), "{err}");
+        // {1: {}}
+        let err = load_err(b"\x80\x02}K\x01}s.");
+        assert!(err.message.contains("a dict value that is a dict"), "{err}");
+        // 17 nested 1-tuples.
+        let mut deep = b"\x80\x02N".to_vec();
+        deep.extend(std::iter::repeat_n(0x85_u8, 17));
+        deep.push(b'.');
+        assert!(load_err(&deep).message.contains("nested more than 16"));
+        let mut ok = b"\x80\x02N".to_vec();
+        ok.extend(std::iter::repeat_n(0x85_u8, 16));
+        ok.push(b'.');
+        assert!(load(&ok).is_ok());
     }
 
     #[test]
