@@ -625,13 +625,15 @@ fn write_tree(tmp: &Path, summary: &CifarSummary, splits: &[(&str, &[Selected<'_
         let lst_path = tmp.join(format!("{split}.lst"));
         fs::write(&lst_path, lst).map_err(|e| Error::io("writing", &lst_path, e))?;
     }
-    let json = serde_json::json!({
-        "source": summary.source.name(),
-        "label_kind": summary.label_kind,
-        "classes": summary.classes,
-    });
+    #[derive(serde::Serialize)]
+    struct ClassesFile<'a> {
+        source: &'static str,
+        label_kind: &'static str,
+        classes: &'a [ClassEntry],
+    }
+    let file = ClassesFile { source: summary.source.name(), label_kind: summary.label_kind, classes: &summary.classes };
     let classes_path = tmp.join("classes.json");
-    let text = serde_json::to_string_pretty(&json).expect("a JSON value always serializes");
+    let text = serde_json::to_string_pretty(&file).expect("strings and numbers always serialize");
     fs::write(&classes_path, text + "\n").map_err(|e| Error::io("writing", &classes_path, e))
 }
 
