@@ -936,8 +936,13 @@ mod tests {
         // Pixel (5, 17) of image 3: R = (3 + 17 * 32 + 5) % 256, G = 103, B = 17.
         let png = image::open(to.join("train/img_3.png")).expect("png").to_rgb8();
         assert_eq!(png.get_pixel(5, 17).0, [((3 + 17 * 32 + 5) % 256) as u8, 103, 17]);
-        let classes: serde_json::Value =
-            serde_json::from_str(&fs::read_to_string(to.join("classes.json")).expect("read")).expect("json");
+        let text = fs::read_to_string(to.join("classes.json")).expect("read");
+        assert!(
+            text.starts_with("{\n  \"source\": \"cifar-10\",\n  \"label_kind\": \"labels\",\n  \"classes\": ["),
+            "{text}"
+        );
+        assert!(text.contains("\"index\": 0,\n      \"id\": 0,\n      \"name\": \"cat\""), "{text}");
+        let classes: serde_json::Value = serde_json::from_str(&text).expect("json");
         assert_eq!(classes["source"], "cifar-10");
         assert_eq!(classes["label_kind"], "labels");
         assert_eq!(classes["classes"][2], serde_json::json!({"index": 2, "id": 2, "name": "emu"}));
