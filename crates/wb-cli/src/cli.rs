@@ -544,6 +544,55 @@ pub(crate) enum EtlCommand {
     /// Generate synthetic data.
     #[command(subcommand)]
     Synth(SynthCommand),
+    /// Convert a CIFAR-10/CIFAR-100 python archive (or its extracted directory) to PNG files,
+    /// SageMaker .lst manifests (paths relative to --to) and classes.json.
+    Cifar(CifarArgs),
+    /// Write the shipped UCI handwritten digits (CC BY 4.0) as a CIFAR-10-format .tar.gz.
+    Digits(DigitsArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CifarArgs {
+    /// cifar-10-python.tar.gz, cifar-100-python.tar.gz, or a directory holding their files.
+    pub(crate) source: PathBuf,
+    /// Output directory (must not exist or be empty): train/, test/, train.lst, test.lst,
+    /// classes.json.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) to: PathBuf,
+    /// Class ids to keep, in the order of the new labels 0..k-1 (default: all), e.g. 8,48.
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    pub(crate) classes: Option<Vec<u32>>,
+    /// Which CIFAR-100 labels to use (CIFAR-10 has only fine ones).
+    #[arg(long, value_enum, default_value = "fine")]
+    pub(crate) labels: CifarLabels,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `--labels` of `wb etl cifar`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum CifarLabels {
+    /// The 100 fine classes (CIFAR-100) or CIFAR-10's classes.
+    Fine,
+    /// The 20 coarse superclasses (CIFAR-100 only).
+    Coarse,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DigitsArgs {
+    /// The .tar.gz to write (cifar-10-batches-py/ layout).
+    #[arg(long, value_name = "FILE.tar.gz")]
+    pub(crate) to: PathBuf,
+    /// Digits to keep (default: all ten), e.g. 0,1.
+    #[arg(long, value_name = "DIGITS", value_delimiter = ',')]
+    pub(crate) classes: Option<Vec<u8>>,
+    /// Seed of the train/test split (20 % of each digit is held out for testing).
+    #[arg(long, value_name = "S", default_value_t = 42)]
+    pub(crate) seed: u64,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -134,6 +134,33 @@ pub enum Error {
         #[source]
         source: arrow::error::ArrowError,
     },
+    /// A pickle (a member of a CIFAR archive) cannot be read.
+    #[error("{file}: pickle {message} (at byte {offset})")]
+    Pickle {
+        /// The file, or `archive:member` for a member of an archive.
+        file: String,
+        /// The byte offset of the opcode at fault.
+        offset: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// A CIFAR file or archive does not hold what the CIFAR format requires.
+    #[error("{file}: {message}")]
+    Cifar {
+        /// The file, or `archive:member` for a member of an archive.
+        file: String,
+        /// What is wrong (the key, value or size at fault).
+        message: String,
+    },
+    /// Encoding an image failed.
+    #[error("encoding {}: {source}", file.display())]
+    Image {
+        /// The image file being written.
+        file: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: image::ImageError,
+    },
     /// An argument is out of range or malformed.
     #[error("invalid {what}: {message}")]
     InvalidArgument {

@@ -343,6 +343,26 @@ fn tar_kind(archive: &Path, name: &str, header: &tar::Header) -> Result<Kind> {
     }
 }
 
+/// Checks one entry of a tar archive that is read without being extracted (the CIFAR reader
+/// streams members into memory) by the same rules as [`extract_archive`]: a safe relative name,
+/// no links, devices or other special entries.
+///
+/// Returns the entry's safe relative path for a regular file, `None` for a directory or
+/// metadata entry.
+pub(crate) fn check_streamed_tar_entry<R: Read>(archive: &Path, entry: &tar::Entry<'_, R>) -> Result<Option<PathBuf>> {
+    let name = tar_entry_name(archive, entry)?;
+    let kind = tar_kind(archive, &name, entry.header())?;
+    if kind == Kind::Skip {
+        return Ok(None);
+    }
+    let rel = safe_relative_path(&name).map_err(|reason| unsafe_entry(archive, &name, reason))?;
+    match kind {
+        Kind::File(_) if rel.as_os_str().is_empty() => Err(unsafe_entry(archive, &name, "the entry has an empty name")),
+        Kind::File(_) => Ok(Some(rel)),
+        Kind::Dir | Kind::Skip => Ok(None),
+    }
+}
+
 fn extract_tar(archive: &Path, dest: &Path, gzip: bool) -> Result<ExtractReport> {
     let read_error = |e: io::Error| archive_error(archive, format!("reading the archive: {e}"));
 

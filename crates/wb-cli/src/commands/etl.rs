@@ -4,10 +4,12 @@ use std::io::BufWriter;
 
 use anyhow::{Context as _, Result};
 use serde::Serialize;
+use wb_etl::cifar::{self, CifarOptions, LabelKind};
+use wb_etl::digits;
 use wb_etl::download::Download;
 use wb_etl::tabular::{CsvOptions, IngestOptions, Lookup, ingest_csv};
 
-use crate::cli::{EtlCommand, SynthCommand};
+use crate::cli::{CifarLabels, EtlCommand, SynthCommand};
 use crate::output::{bytes_bar, print_json};
 
 pub(crate) async fn run(command: EtlCommand, quiet: bool) -> Result<()> {
@@ -58,6 +60,58 @@ pub(crate) async fn run(command: EtlCommand, quiet: bool) -> Result<()> {
             for (name, data_type) in &report.columns {
                 println!("  {name}: {data_type}");
             }
+            Ok(())
+        }
+        EtlCommand::Cifar(args) => {
+            let labels = match args.labels {
+                CifarLabels::Fine => LabelKind::Fine,
+                CifarLabels::Coarse => LabelKind::Coarse,
+            };
+            let options = CifarOptions { classes: args.classes, labels };
+            let (source, to) = (args.source.clone(), args.to.clone());
+            let summary = tokio::task::spawn_blocking(move || cifar::etl(&source, &to, &options)).await??;
+            if args.json {
+                return print_json(&summary);
+            }
+            println!(
+                "wrote {} train and {} test images of {} {} classes into {}",
+                summary.train,
+                summary.test,
+                summary.classes.len(),
+                summary.source.name(),
+                summary.output.display()
+            );
+            Ok(())
+        }
+        EtlCommand::Digits(args) => {
+            #[derive(Serialize)]
+            struct Out {
+                path: String,
+                train: usize,
+                test: usize,
+                classes: Vec<u32>,
+            }
+            let to = args.to.clone();
+            let (classes, seed) = (args.classes.clone(), args.seed);
+            let archive = tokio::task::spawn_blocking(move || -> Result<_> {
+                let archive = digits::to_cifar(&digits::load()?, classes.as_deref(), seed)?;
+                cifar::write_archive(&to, &archive)?;
+                Ok(archive)
+            })
+            .await??;
+            let mut classes: Vec<u32> = archive.train.iter().chain(&archive.test).map(|i| i.label).collect();
+            classes.sort_unstable();
+            classes.dedup();
+            let out = Out {
+                path: args.to.display().to_string(),
+                train: archive.train.len(),
+                test: archive.test.len(),
+                classes,
+            };
+            if args.json {
+                return print_json(&out);
+            }
+            println!("wrote {} ({} train and {} test digit images, CIFAR-10 format)", out.path, out.train, out.test);
             Ok(())
         }
         EtlCommand::Synth(SynthCommand::Readmission(args)) => {

@@ -367,3 +367,33 @@ fn argument_errors_are_one_line_and_exit_status_1() {
     assert!(capture.contains("0..=100"), "the range is a percentage: {capture}");
     wb(d).arg("--version").assert().success().stdout(predicate::str::starts_with("wb "));
 }
+
+#[test]
+fn etl_digits_then_cifar_round_trip() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let digits = ok_json(wb(d).args(["etl", "digits", "--to", "digits.tar.gz", "--classes", "0,1", "--json"]));
+    assert_eq!(digits["classes"], serde_json::json!([0, 1]));
+    let (train, test) = (digits["train"].as_u64().expect("train"), digits["test"].as_u64().expect("test"));
+    assert_eq!(train + test, 178 + 182);
+
+    // Digit 1 becomes label 0, digit 0 label 1.
+    wb(d)
+        .args(["etl", "cifar", "digits.tar.gz", "--to", "images", "--classes", "1,0"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("wrote {train} train and {test} test images of 2 cifar-10 classes")));
+    let lst = std::fs::read_to_string(d.join("images/train.lst")).expect("train.lst");
+    assert_eq!(lst.lines().count() as u64, train);
+    let first = lst.lines().next().expect("a line");
+    assert_eq!(first, "0\t1\ttrain/digit_0_0.png");
+    assert!(d.join("images/train/digit_0_0.png").is_file());
+    let classes: Value = serde_json::from_str(&std::fs::read_to_string(d.join("images/classes.json")).expect("read"))
+        .expect("classes.json");
+    assert_eq!(classes["classes"][0], serde_json::json!({"index": 0, "id": 1, "name": "1"}));
+
+    let err = fails(wb(d).args(["etl", "cifar", "digits.tar.gz", "--to", "other", "--classes", "10"]));
+    assert!(err.contains("class id 10"), "{err}");
+    let err = fails(wb(d).args(["etl", "cifar", "digits.tar.gz", "--to", "images"]));
+    assert!(err.contains("not empty"), "{err}");
+}
