@@ -96,7 +96,9 @@ fn serve_model(paths: &ContainerPaths) -> Result<(), String> {
     let host = std::env::var("WB_CONTAINER_HOST").unwrap_or_else(|_| "0.0.0.0".into());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
-        let endpoint = Arc::new(LoadedEndpoint::new("model", DEFAULT_VARIANT, Arc::new(artifact), None));
+        let endpoint = Arc::new(
+            LoadedEndpoint::new("model", DEFAULT_VARIANT, Arc::new(artifact), None).map_err(|e| e.to_string())?,
+        );
         let server = ModelServer::single(endpoint).build();
         let listener = tokio::net::TcpListener::bind((host.as_str(), port))
             .await

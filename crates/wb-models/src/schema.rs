@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 use wb_core::{ContentHash, DatasetName};
-use wb_datasets::{Encoding, Manifest, Task};
+use wb_datasets::{Encoding, ImageManifest, Manifest, Task};
 
 /// The file name of the schema in the `metadata` channel and in `model/`.
 pub const SCHEMA_FILE: &str = "schema.json";
@@ -85,6 +85,27 @@ impl ModelSchema {
             features: manifest.features.clone(),
             missing: manifest.registration.missing.clone(),
             image: None,
+        }
+    }
+
+    /// The schema of a partitioned image dataset: its classes, no feature columns, and the
+    /// shape its images share (`None` when their sizes differ: `image_shape` must then be
+    /// given).
+    #[must_use]
+    pub fn from_image_manifest(manifest: &ImageManifest) -> Self {
+        Self {
+            dataset: manifest.dataset.clone(),
+            fingerprint: manifest.fingerprint,
+            version: manifest.version,
+            target: "label".into(),
+            task: Task::Classification { classes: manifest.classes().to_vec() },
+            features: Encoding(Vec::new()),
+            missing: Vec::new(),
+            image: manifest.registration.shape.map(|s| ImageInput {
+                channels: s.channels,
+                height: s.height,
+                width: s.width,
+            }),
         }
     }
 

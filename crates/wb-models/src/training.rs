@@ -30,12 +30,14 @@ use serde::{Deserialize, Serialize};
 use wb_core::{
     BackendKind, ContentHash, DatasetName, DynObjectStore, ETag, JobName, ObjectStoreExt, PutMode, Timestamp,
 };
-use wb_datasets::{Datasets, Split};
+use wb_datasets::images::{IMAGE_CONTENT_TYPE, LST_SUFFIX};
+use wb_datasets::{Datasets, ImageManifest, Manifest, Split};
 
 use crate::algorithm::Algorithm;
 use crate::artifact::pack_dir;
 use crate::container::{self, ALGORITHM_KEY, ChannelConfig, ContainerPaths, METADATA_CHANNEL};
 use crate::error::{Error, Result};
+use crate::image_classifier::EpochMetrics;
 use crate::schema::ModelSchema;
 use crate::{layout, records};
 
@@ -241,15 +243,31 @@ impl TrainRequest {
                 "is set by --algorithm; do not pass it as a hyperparameter",
             ));
         }
-        let dataset = Datasets::new(self.store.clone()).open(&self.dataset).await?;
-        let manifest = dataset.manifest();
+        let datasets = Datasets::new(self.store.clone());
+        let inputs = if datasets.is_image_dataset(&self.dataset).await? {
+            Inputs::Images(datasets.open_images(&self.dataset).await?)
+        } else {
+            Inputs::Tabular(Box::new(datasets.open(&self.dataset).await?.manifest().clone()))
+        };
+        if inputs.is_images() != algorithm.is_image() {
+            let (kind, wanted) = if inputs.is_images() {
+                ("an image dataset", "an image algorithm (image-classification, image-logistic)")
+            } else {
+                (
+                    "a tabular dataset",
+                    "a tabular algorithm; image-classification and image-logistic train on image datasets",
+                )
+            };
+            return Err(Error::hyperparameter(
+                ALGORITHM_KEY,
+                format!("{} cannot train on {} {kind}: choose {wanted}", algorithm.name(), self.dataset),
+            ));
+        }
         let now = chrono::Utc::now();
         let job = match self.job {
             Some(job) => job,
             None => default_job_name(&self.dataset, algorithm.name(), now)?,
         };
-        let train = manifest.split(Split::Train).channel.clone();
-        let validation = manifest.split(Split::Validation).channel.clone();
         let mut record = JobRecord {
             name: job.clone(),
             status: JobStatus::InProgress,
@@ -257,11 +275,8 @@ impl TrainRequest {
             algorithm: algorithm.name().to_owned(),
             hyperparameters: self.hyperparameters.clone(),
             dataset: self.dataset.clone(),
-            fingerprint: manifest.fingerprint,
-            channels: BTreeMap::from([
-                ("train".to_owned(), manifest.split(Split::Train).channel_prefix.clone()),
-                ("validation".to_owned(), manifest.split(Split::Validation).channel_prefix.clone()),
-            ]),
+            fingerprint: inputs.fingerprint(),
+            channels: inputs.channel_uris(),
             backend: BackendKind::Local,
             model_artifact: None,
             metrics: BTreeMap::new(),
@@ -304,35 +319,36 @@ impl TrainRequest {
             });
         };
         report("InProgress", "Starting", None);
-        let schema = ModelSchema::from_manifest(manifest);
+        let schema = inputs.schema();
         let mut hyperparameters = self.hyperparameters;
+        for (key, value) in inputs.hyperparameter_defaults() {
+            hyperparameters.entry(key.to_owned()).or_insert(value);
+        }
         hyperparameters.insert(ALGORITHM_KEY.into(), algorithm.name().into());
         let outcome = async {
-            let channels = BTreeMap::from([
-                ("train".to_owned(), ChannelConfig::file("text/csv")),
-                ("validation".to_owned(), ChannelConfig::file("text/csv")),
-                (METADATA_CHANNEL.to_owned(), ChannelConfig::file("application/json")),
-            ]);
-            container::write_input_config(&paths, &hyperparameters, &channels, &schema)?;
+            container::write_input_config(&paths, &hyperparameters, &inputs.channel_configs(), &schema)?;
             report("InProgress", "Downloading", None);
-            for (name, file) in [("train", &train), ("validation", &validation)] {
-                let bytes = self.store.get(&file.path).await?.bytes;
-                if ContentHash::of_bytes(&bytes) != file.hash {
-                    return Err(Error::Container {
-                        path: file.uri.clone(),
-                        message: "does not match the hash in the dataset manifest".into(),
-                    });
-                }
-                let dest = paths.channel(name).join(format!("{name}.csv"));
-                std::fs::create_dir_all(paths.channel(name)).map_err(|e| Error::io(paths.channel(name), e))?;
-                tokio::fs::write(&dest, &bytes).await.map_err(|e| Error::io(&dest, e))?;
-            }
+            inputs.download(&self.store, &paths).await?;
             let job_name = job.to_string();
             let run_paths = paths.clone();
             report("InProgress", "Training", None);
-            tokio::task::spawn_blocking(move || container::train(&run_paths, Some(&job_name)))
-                .await
-                .map_err(|e| Error::Task { message: format!("training task failed: {e}") })??;
+            // Epochs (image algorithms) arrive from the training thread as they end.
+            let (epochs, mut epoch_rx) = tokio::sync::mpsc::unbounded_channel::<EpochMetrics>();
+            let mut training = tokio::task::spawn_blocking(move || {
+                container::train_with_progress(&run_paths, Some(&job_name), &mut |e| {
+                    let _ = epochs.send(e.clone());
+                })
+            });
+            let trained = loop {
+                tokio::select! {
+                    done = &mut training => break done,
+                    Some(e) = epoch_rx.recv() => report("InProgress", "Training", Some(epoch_message(&e))),
+                }
+            };
+            while let Ok(e) = epoch_rx.try_recv() {
+                report("InProgress", "Training", Some(epoch_message(&e)));
+            }
+            trained.map_err(|e| Error::Task { message: format!("training task failed: {e}") })??;
             report("InProgress", "Uploading", None);
             let model_dir = paths.model_dir();
             let packed = tokio::task::spawn_blocking(move || pack_dir(&model_dir))
@@ -393,6 +409,141 @@ impl IntoFuture for TrainRequest {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.run())
     }
+}
+
+/// What a job trains on: a tabular partition or an image partition.
+enum Inputs {
+    Tabular(Box<Manifest>),
+    Images(ImageManifest),
+}
+
+impl Inputs {
+    fn is_images(&self) -> bool {
+        matches!(self, Self::Images(_))
+    }
+
+    fn fingerprint(&self) -> ContentHash {
+        match self {
+            Self::Tabular(m) => m.fingerprint,
+            Self::Images(m) => m.fingerprint,
+        }
+    }
+
+    /// The channels' URIs, as the job records them.
+    fn channel_uris(&self) -> BTreeMap<String, String> {
+        match self {
+            Self::Tabular(m) => BTreeMap::from([
+                ("train".to_owned(), m.split(Split::Train).channel_prefix.clone()),
+                ("validation".to_owned(), m.split(Split::Validation).channel_prefix.clone()),
+            ]),
+            Self::Images(m) => m.channel_uris(),
+        }
+    }
+
+    fn channel_configs(&self) -> BTreeMap<String, ChannelConfig> {
+        let mut channels: BTreeMap<String, ChannelConfig> = match self {
+            Self::Tabular(_) => {
+                ["train", "validation"].into_iter().map(|c| (c.to_owned(), ChannelConfig::file("text/csv"))).collect()
+            }
+            Self::Images(m) => {
+                m.channel_uris().into_keys().map(|c| (c, ChannelConfig::file(IMAGE_CONTENT_TYPE))).collect()
+            }
+        };
+        channels.insert(METADATA_CHANNEL.to_owned(), ChannelConfig::file("application/json"));
+        channels
+    }
+
+    fn schema(&self) -> ModelSchema {
+        match self {
+            Self::Tabular(m) => ModelSchema::from_manifest(m),
+            Self::Images(m) => ModelSchema::from_image_manifest(m),
+        }
+    }
+
+    /// The hyperparameters the dataset decides unless given (image algorithms: the class
+    /// count, the training images and their shape, as SageMaker's image classifier needs them).
+    fn hyperparameter_defaults(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Self::Tabular(_) => Vec::new(),
+            Self::Images(m) => {
+                let mut out = vec![
+                    ("num_classes", m.classes().len().to_string()),
+                    ("num_training_samples", m.split(Split::Train).images.to_string()),
+                ];
+                if let Some(shape) = m.registration.shape {
+                    out.push(("image_shape", shape.to_string()));
+                }
+                out
+            }
+        }
+    }
+
+    /// Copies the train and validation channels into the container tree, each file checked
+    /// against the manifest's hash. The test split is not a channel and is never copied.
+    async fn download(&self, store: &DynObjectStore, paths: &ContainerPaths) -> Result<()> {
+        let mismatch = |uri: String| Error::Container {
+            path: uri,
+            message: "does not match the hash in the dataset manifest".into(),
+        };
+        match self {
+            Self::Tabular(m) => {
+                for name in ["train", "validation"] {
+                    let split = if name == "train" { Split::Train } else { Split::Validation };
+                    let file = &m.split(split).channel;
+                    let bytes = store.get(&file.path).await?.bytes;
+                    if ContentHash::of_bytes(&bytes) != file.hash {
+                        return Err(mismatch(file.uri.clone()));
+                    }
+                    let dest = paths.channel(name).join(format!("{name}.csv"));
+                    std::fs::create_dir_all(paths.channel(name)).map_err(|e| Error::io(paths.channel(name), e))?;
+                    tokio::fs::write(&dest, &bytes).await.map_err(|e| Error::io(&dest, e))?;
+                }
+            }
+            Self::Images(m) => {
+                use futures::{StreamExt, TryStreamExt};
+                for split in [Split::Train, Split::Validation] {
+                    let name = split.as_str();
+                    let dir = paths.channel(name);
+                    let images: Vec<(wb_core::ObjectPath, String, ContentHash)> =
+                        m.images(split).map(|i| (i.path, i.relative.to_owned(), i.entry.hash)).collect();
+                    futures::stream::iter(images.into_iter().map(|(path, relative, hash)| {
+                        let dir = dir.clone();
+                        async move {
+                            let bytes = store.get(&path).await?.bytes;
+                            if ContentHash::of_bytes(&bytes) != hash {
+                                return Err(mismatch(store.uri().object_uri(&path)));
+                            }
+                            let dest = dir.join(relative);
+                            if let Some(parent) = dest.parent() {
+                                tokio::fs::create_dir_all(parent).await.map_err(|e| Error::io(parent, e))?;
+                            }
+                            tokio::fs::write(&dest, &bytes).await.map_err(|e| Error::io(&dest, e))
+                        }
+                    }))
+                    .buffer_unordered(16)
+                    .try_collect::<Vec<()>>()
+                    .await?;
+                    let lst = &m.split(split).lst;
+                    let bytes = store.get(&lst.path).await?.bytes;
+                    if ContentHash::of_bytes(&bytes) != lst.hash {
+                        return Err(mismatch(lst.uri.clone()));
+                    }
+                    let lst_dir = paths.channel(&format!("{name}{LST_SUFFIX}"));
+                    std::fs::create_dir_all(&lst_dir).map_err(|e| Error::io(&lst_dir, e))?;
+                    let dest = lst_dir.join(format!("{name}.lst"));
+                    tokio::fs::write(&dest, &bytes).await.map_err(|e| Error::io(&dest, e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn epoch_message(e: &EpochMetrics) -> String {
+    format!(
+        "epoch {}: train loss {:.4}, validation loss {:.4}, validation accuracy {:.4} ({:.1} s)",
+        e.epoch, e.train_loss, e.validation_loss, e.validation_accuracy, e.seconds
+    )
 }
 
 /// The default job name, `<dataset>-<algorithm>-<UTC time to the millisecond>`, with the dataset

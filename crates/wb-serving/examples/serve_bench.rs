@@ -93,7 +93,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build()?;
     runtime.block_on(async move {
         let config = capture.is_some().then(|| CaptureConfig::new(sampling)).transpose()?;
-        let endpoint = Arc::new(LoadedEndpoint::new("bench", "AllTraffic", Arc::new(artifact()?), config));
+        let endpoint = Arc::new(LoadedEndpoint::new("bench", "AllTraffic", Arc::new(artifact()?), config)?);
         let mut builder = ModelServer::single(endpoint);
         if let Some(dir) = &capture {
             builder = builder.capture_store(Arc::new(LocalStore::open(dir)?));

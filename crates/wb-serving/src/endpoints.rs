@@ -26,7 +26,6 @@ use wb_models::{layout, records};
 
 use crate::capture::CaptureConfig;
 use crate::error::Result;
-use crate::inference::Decoder;
 use crate::server::{EndpointCatalog, LoadedEndpoint};
 
 /// The production variant every local endpoint has (SageMaker's default name).
@@ -301,14 +300,8 @@ impl StoreCatalog {
             return Ok(None);
         }
         let artifact = load_artifact(&self.store, &record.model_artifact).await?;
-        let decoder = Decoder::new(&artifact.schema);
-        let loaded = Arc::new(LoadedEndpoint {
-            name: record.name.to_string(),
-            variant: record.variant,
-            artifact: Arc::new(artifact),
-            decoder,
-            capture: record.capture,
-        });
+        let loaded =
+            Arc::new(LoadedEndpoint::new(record.name.to_string(), record.variant, Arc::new(artifact), record.capture)?);
         tracing::info!(endpoint = name, job = %record.job, "endpoint loaded");
         self.cache
             .write()

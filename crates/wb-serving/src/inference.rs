@@ -72,6 +72,22 @@
 //!
 //! The label is the most probable class (the first one on ties). Non-finite numbers are
 //! written as `null`.
+//!
+//! # Image models
+//!
+//! An endpoint serving an image model ([`wb_models::image_classifier`]) answers as SageMaker's
+//! built-in image classifier does ([`invoke_image`]):
+//!
+//! - the request body is one image, `Content-Type` `application/x-image`, `image/png` or
+//!   `image/jpeg` (the format is read from the bytes, not the header); anything else is **415**;
+//! - an image of another size than the model's `image_shape` is **resized** to it (bilinear),
+//!   grey becomes RGB and colour becomes grey as the shape needs, as SageMaker's image
+//!   classifier resizes at inference; an empty body, bytes that are not a PNG or JPEG, a
+//!   truncated or corrupt image, a 0×0 image and one over the decoder's pixel limit are **400**
+//!   naming the problem (SageMaker Runtime answers `ModelError` with that status);
+//! - the answer is the probability of every class in class order: by default (and for
+//!   `Accept: application/json`) a JSON array, `[0.91,0.09]`, which is SageMaker's answer;
+//!   `Accept: text/csv` gives the same numbers as one CSV line.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -81,6 +97,7 @@ use foldhash::fast::FixedState;
 use ndarray::Array2;
 use serde_json::Value;
 use wb_datasets::FeatureKind;
+use wb_models::image_classifier::ImageClassifier;
 use wb_models::model::{FittedModel, Prediction};
 use wb_models::schema::ModelSchema;
 
@@ -640,6 +657,82 @@ pub fn invoke(
         }
         result
     })
+}
+
+/// The request content types an image model accepts.
+pub const IMAGE_CONTENT_TYPES: [&str; 3] = ["application/x-image", "image/png", "image/jpeg"];
+
+/// Runs one invocation of an image model (see [Image models](self#image-models)): returns the
+/// response's content type and body.
+///
+/// # Errors
+/// [`Error::BadRequest`] 415 for another content type, 406 when `accept` names neither JSON nor
+/// CSV, 400 for an empty, undecodable or unusable image; [`Error::Models`] when the network fails.
+pub fn invoke_image(
+    classifier: &ImageClassifier,
+    content_type: Option<&str>,
+    accept: Option<&str>,
+    body: &[u8],
+) -> Result<(&'static str, Vec<u8>)> {
+    let supported = IMAGE_CONTENT_TYPES.join(", ");
+    match content_type.map(media_type) {
+        Some(ct) if IMAGE_CONTENT_TYPES.iter().any(|s| s.eq_ignore_ascii_case(ct)) => {}
+        Some(ct) => {
+            return Err(Error::BadRequest {
+                status: 415,
+                message: format!(
+                    "unsupported content type {:?} for an image model; supported: {supported}",
+                    quote_cut(ct.as_bytes())
+                ),
+            });
+        }
+        None => {
+            return Err(Error::BadRequest {
+                status: 415,
+                message: format!("the request has no Content-Type; an image model takes {supported}"),
+            });
+        }
+    }
+    // The answer is JSON unless CSV is asked for.
+    let response = Format::negotiate(accept, Format::Json)?;
+    if body.is_empty() {
+        return Err(Error::BadRequest {
+            status: 400,
+            message: "empty request body: send one PNG or JPEG image".into(),
+        });
+    }
+    let image = classifier
+        .decode(body)
+        .map_err(|e| Error::BadRequest { status: 400, message: format!("cannot use the image: {e}") })?;
+    let probabilities = classifier.predict(std::slice::from_ref(&image))?;
+    let row = probabilities
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Inference { message: "the network answered no row".into() })?;
+    let mut out = Vec::with_capacity(row.len() * 20 + 2);
+    let mut num = ryu::Buffer::new();
+    match response {
+        Format::Json => {
+            out.push(b'[');
+            for (i, p) in row.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                push_json_number(&mut out, &mut num, *p);
+            }
+            out.push(b']');
+        }
+        Format::Csv => {
+            for (i, p) in row.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(num.format(*p).as_bytes());
+            }
+            out.push(b'\n');
+        }
+    }
+    Ok((response.mime(), out))
 }
 
 /// Encodes a prediction in the format `accept` selects (see the [module documentation](self)).

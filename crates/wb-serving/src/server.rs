@@ -96,6 +96,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use wb_models::artifact::ModelArtifact;
+use wb_models::image_classifier::ImageClassifier;
 
 use crate::capture::{CaptureConfig, CaptureReport, CaptureWriter, CaptureWriterOptions, Payload, new_uuid_v7};
 use crate::error::{Error, Result};
@@ -139,21 +140,37 @@ pub struct LoadedEndpoint {
     pub artifact: Arc<ModelArtifact>,
     /// The decoder prepared from the model's schema.
     pub decoder: Decoder,
+    /// The image classifier, built once from the artefact's weights (image models only).
+    pub image: Option<Arc<ImageClassifier>>,
     /// Data capture, when enabled.
     pub capture: Option<CaptureConfig>,
 }
 
 impl LoadedEndpoint {
-    /// Prepares an endpoint (builds the decoder from the artefact's schema).
-    #[must_use]
+    /// Prepares an endpoint: the decoder from the artefact's schema and, for an image model,
+    /// its network from the weights.
+    ///
+    /// # Errors
+    /// [`Error::Models`] when an image model's weights do not fit its network.
     pub fn new(
         name: impl Into<String>,
         variant: impl Into<String>,
         artifact: Arc<ModelArtifact>,
         capture: Option<CaptureConfig>,
-    ) -> Self {
+    ) -> Result<Self> {
         let decoder = Decoder::new(&artifact.schema);
-        Self { name: name.into(), variant: variant.into(), artifact, decoder, capture }
+        let image = if artifact.model.is_image() {
+            Some(Arc::new(ImageClassifier::from_model(&artifact.model)?))
+        } else {
+            None
+        };
+        Ok(Self { name: name.into(), variant: variant.into(), artifact, decoder, image, capture })
+    }
+
+    /// Whether the endpoint serves an image model (requests are images).
+    #[must_use]
+    pub fn is_image(&self) -> bool {
+        self.image.is_some()
     }
 
     /// Runs one invocation (see [`inference::invoke`]): returns the response's content type
@@ -168,7 +185,17 @@ impl LoadedEndpoint {
         accept: Option<&str>,
         body: &[u8],
     ) -> Result<(&'static str, Vec<u8>)> {
-        inference::invoke(&self.artifact.model, &self.artifact.schema, &self.decoder, content_type, accept, body)
+        match &self.image {
+            Some(classifier) => inference::invoke_image(classifier, content_type, accept, body),
+            None => inference::invoke(
+                &self.artifact.model,
+                &self.artifact.schema,
+                &self.decoder,
+                content_type,
+                accept,
+                body,
+            ),
+        }
     }
 }
 
@@ -675,7 +702,8 @@ impl AppState {
 
         let work = async {
             let body = read_body(body, self.options.body_limit).await?;
-            let result = if body.len() <= self.options.inline_limit {
+            // Image models run a network over every request: never on the async threads.
+            let result = if body.len() <= self.options.inline_limit && !endpoint.is_image() {
                 std::panic::catch_unwind(AssertUnwindSafe(|| endpoint.invoke(h.content_type, h.accept, &body)))
                     .unwrap_or_else(|_| Err(Error::Inference { message: "the model panicked".into() }))
             } else {

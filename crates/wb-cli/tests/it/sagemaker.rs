@@ -450,7 +450,7 @@ fn sagemaker_pipeline_through_wb_against_moto() {
         .map(|name| {
             let bytes = bucket.get(&format!("wb/training/{name}/output/model.tar.gz"));
             let artifact = ModelArtifact::from_tar_gz(name, &bytes).expect("a real model.tar.gz");
-            Arc::new(LoadedEndpoint::new(*name, "AllTraffic", Arc::new(artifact), None))
+            Arc::new(LoadedEndpoint::new(*name, "AllTraffic", Arc::new(artifact), None).expect("endpoint"))
         })
         .collect();
     let server = bucket

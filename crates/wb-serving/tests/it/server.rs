@@ -60,7 +60,7 @@ fn artifact() -> Arc<ModelArtifact> {
 }
 
 fn endpoint(name: &str, capture: Option<CaptureConfig>) -> Arc<LoadedEndpoint> {
-    Arc::new(LoadedEndpoint::new(name, "AllTraffic", artifact(), capture))
+    Arc::new(LoadedEndpoint::new(name, "AllTraffic", artifact(), capture).expect("endpoint"))
 }
 
 /// P(yes) for one row.
