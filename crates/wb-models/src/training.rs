@@ -245,7 +245,7 @@ impl TrainRequest {
         }
         let datasets = Datasets::new(self.store.clone());
         let inputs = if datasets.is_image_dataset(&self.dataset).await? {
-            Inputs::Images(datasets.open_images(&self.dataset).await?)
+            Inputs::Images(Box::new(datasets.open_images(&self.dataset).await?))
         } else {
             Inputs::Tabular(Box::new(datasets.open(&self.dataset).await?.manifest().clone()))
         };
@@ -414,7 +414,7 @@ impl IntoFuture for TrainRequest {
 /// What a job trains on: a tabular partition or an image partition.
 enum Inputs {
     Tabular(Box<Manifest>),
-    Images(ImageManifest),
+    Images(Box<ImageManifest>),
 }
 
 impl Inputs {

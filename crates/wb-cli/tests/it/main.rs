@@ -1,6 +1,7 @@
 //! End-to-end tests of the `wb` binary.
 
 mod compare;
+mod images;
 mod local;
 mod models;
 mod monitor;
