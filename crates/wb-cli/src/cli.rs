@@ -65,7 +65,8 @@ pub(crate) enum Command {
     /// violations (Model Monitor's formats), and chart them.
     #[command(subcommand)]
     Monitor(MonitorCommand),
-    /// Run the whole pipeline on the red wine quality data (local backend by default).
+    /// Run the whole pipeline on the red wine quality data (local backend by default), or
+    /// `wb demo images`: the image workflow on the shipped handwritten digits.
     Demo(DemoArgs),
     /// AWS helpers: the IAM policy the project needs.
     #[command(subcommand)]
@@ -665,11 +666,25 @@ pub(crate) struct SynthArgs {
     pub(crate) json: bool,
 }
 
+/// The demos `wb demo` runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum DemoKind {
+    /// The red wine quality data: tabular models, comparison, monitoring.
+    Wine,
+    /// The UCI digits: CIFAR ETL, image dataset, CNN and pixel baseline, PNG endpoint.
+    Images,
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct DemoArgs {
-    /// Working directory of the demo (created; reused when run again).
-    #[arg(long, value_name = "DIR", default_value = "wb-demo")]
-    pub(crate) dir: PathBuf,
+    /// Which demo: `wine` (tabular: three models, comparison, monitoring) or `images` (the
+    /// digits as a CIFAR archive, a CNN and a pixel baseline, PNG invocations; local backend).
+    #[arg(value_enum, default_value = "wine")]
+    pub(crate) which: DemoKind,
+    /// Working directory of the demo (created; reused when run again; default wb-demo, or
+    /// wb-demo-images for the images demo).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: Option<PathBuf>,
     /// The backend to run on (sagemaker needs --store s3://..., --role and --image, or a
     /// workbench.toml in DIR that has them).
     #[arg(long, value_enum, default_value = "local")]

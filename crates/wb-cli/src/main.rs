@@ -86,7 +86,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             commands::dataset::run(command, &ctx, cli.quiet).await
         }
         Command::Etl(command) => commands::etl::run(command, cli.quiet).await,
-        Command::Demo(args) => commands::demo::run(args, cli.quiet).await,
+        Command::Demo(args) => match args.which {
+            cli::DemoKind::Wine => commands::demo::run(args, cli.quiet).await,
+            cli::DemoKind::Images => commands::demo_images::run(args, cli.quiet).await,
+        },
         Command::Train(args) => commands::models::train(args, &Context::load(config).await?, cli.quiet).await,
         Command::Jobs(command) => commands::models::jobs(command, &Context::load(config).await?).await,
         Command::Deploy(args) => commands::serving::deploy(args, &Context::load(config).await?, cli.quiet).await,

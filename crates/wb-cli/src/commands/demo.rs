@@ -107,7 +107,7 @@ fn write_wine_csv(path: &Path) -> Result<u64> {
 }
 
 pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
-    let dir = std::path::absolute(&args.dir)?;
+    let dir = std::path::absolute(args.dir.clone().unwrap_or_else(|| "wb-demo".into()))?;
     std::fs::create_dir_all(dir.join("data")).with_context(|| format!("creating {}", dir.display()))?;
     let config_path = dir.join(CONFIG_FILE);
     if !config_path.exists() {

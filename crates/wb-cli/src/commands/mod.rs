@@ -4,6 +4,7 @@ pub(crate) mod clean;
 pub(crate) mod compare;
 pub(crate) mod dataset;
 pub(crate) mod demo;
+pub(crate) mod demo_images;
 pub(crate) mod etl;
 pub(crate) mod init;
 pub(crate) mod models;

@@ -1,0 +1,261 @@
+//! `wb demo images`: the image workflow end to end on the local backend.
+//!
+//! Packs the shipped UCI handwritten digits (Alpaydin & Kaynak 1998, CC BY 4.0; see
+//! `crates/wb-etl/data/README.md`) as a CIFAR-10-format archive — Python 2 pickles of numpy
+//! arrays, the published layout — and reads it back with the CIFAR ETL (`wb etl cifar`), keeping
+//! four digits that pixels alone confuse (3, 5, 8, 9). Registers the PNGs and their `.lst`
+//! manifests as an image dataset and partitions it once, then runs experiments 04 (a small CNN
+//! under SageMaker's image-classification hyperparameters) and 05 (the pixel-logistic
+//! baseline): train in the container layout, deploy (the CNN with data capture), register.
+//! Invokes the CNN with one test PNG as the course's Lambda does (`image/png`), compares both
+//! models on the held-out test images (intervals, paired tests, the worst-classified images in
+//! the HTML report), promotes the best, and prints where everything is.
+
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use serde::Serialize;
+use wb_compare::compare::CompareOptions;
+use wb_compare::report::LeaderboardEntry;
+use wb_core::{BackendKind, CONFIG_FILE, Config, DatasetName, LoadedConfig};
+use wb_datasets::{Datasets, ImageRegisterRequest, PartitionSpec};
+use wb_etl::cifar::{self, CifarOptions};
+use wb_serving::invoke::InvokeRequest;
+use workbench::{Promoted, Registered, ReportLocation};
+
+use crate::cli::DemoArgs;
+use crate::commands::compare::run_comparison;
+use crate::context::Context;
+use crate::output::{print_json, spinner};
+
+/// The demo's image dataset (the experiments' `DATASET`).
+const DATASET: &str = "digits";
+/// The digits kept: four that share strokes, so pixels alone confuse them.
+const CLASSES: [u32; 4] = [3, 5, 8, 9];
+/// The seed of the archive's train/test assignment.
+const ARCHIVE_SEED: u64 = 42;
+
+#[derive(Serialize)]
+struct ImagesDemo {
+    dir: String,
+    config: String,
+    store: String,
+    archive: String,
+    images: String,
+    classes: Vec<String>,
+    train_images: u64,
+    validation_images: u64,
+    test_images: u64,
+    registered: bool,
+    partitioned: bool,
+    models: Vec<Registered>,
+    sample: Sample,
+    comparison: Comparison,
+    promoted: Promoted,
+}
+
+#[derive(Serialize)]
+struct Sample {
+    endpoint: String,
+    url: String,
+    image: String,
+    true_class: String,
+    response: String,
+}
+
+#[derive(Serialize)]
+struct Comparison {
+    location: ReportLocation,
+    primary_metric: String,
+    leaderboard: Vec<LeaderboardEntry>,
+    warnings: Vec<String>,
+}
+
+/// Writes the digits as a CIFAR-10-format archive (deterministic: the same bytes every run).
+fn write_digits_archive(path: &Path) -> Result<usize> {
+    let digits = wb_etl::digits::load()?;
+    let archive = wb_etl::digits::to_cifar(&digits, None, ARCHIVE_SEED)?;
+    cifar::write_archive(path, &archive)?;
+    Ok(archive.train.len() + archive.test.len())
+}
+
+pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
+    if !matches!(args.backend, crate::cli::Backend::Local) {
+        anyhow::bail!(
+            "wb demo images runs on the local backend (SageMaker's image classifier needs a GPU training job: \
+             `wb train --dataset DATASET --algorithm image-classification` on a sagemaker project)"
+        );
+    }
+    let dir = std::path::absolute(args.dir.clone().unwrap_or_else(|| "wb-demo-images".into()))?;
+    std::fs::create_dir_all(dir.join("data")).with_context(|| format!("creating {}", dir.display()))?;
+    let config_path = dir.join(CONFIG_FILE);
+    if !config_path.exists() {
+        let mut config = Config::default();
+        config.project.name = "wb-demo-images".into();
+        config.validate(&config_path)?;
+        std::fs::write(&config_path, config.to_toml()).with_context(|| format!("writing {}", config_path.display()))?;
+    }
+    let config = LoadedConfig::load(&config_path)?;
+    if config.config.backend.kind != BackendKind::Local {
+        anyhow::bail!("{} is a {} project; run the images demo in another --dir", config.path.display(), config.config.backend.kind);
+    }
+    let ctx = Context::open(config.clone()).await?;
+    let (project, store) = (&ctx.project, ctx.store.clone());
+
+    // Archive → CIFAR ETL → PNGs, .lst manifests and classes.json.
+    let step = spinner(quiet, "packing the digits as a CIFAR archive and extracting the images");
+    let archive = dir.join("data/digits-cifar-10-python.tar.gz");
+    let images = dir.join("data/digits");
+    let (archive_for_task, images_for_task) = (archive.clone(), images.clone());
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        write_digits_archive(&archive_for_task)?;
+        if !images_for_task.join(wb_datasets::images::CLASSES_FILE).is_file() {
+            let options = CifarOptions { classes: Some(CLASSES.to_vec()), ..CifarOptions::default() };
+            cifar::etl(&archive_for_task, &images_for_task, &options)?;
+        }
+        Ok(())
+    })
+    .await??;
+    step.finish_and_clear();
+
+    let datasets = Datasets::new(store.clone());
+    let name = DatasetName::parse(DATASET)?;
+    let registration = datasets
+        .register_images(ImageRegisterRequest {
+            name: name.clone(),
+            images: images.display().to_string(),
+            lst: vec![images.join("train.lst").display().to_string(), images.join("test.lst").display().to_string()],
+            new_version: false,
+        })
+        .await?;
+    let defaults = &config.config.datasets;
+    let spec = PartitionSpec {
+        train: defaults.train,
+        validation: defaults.validation,
+        test: defaults.test,
+        seed: defaults.seed,
+        stratify: true,
+    };
+    let step = spinner(quiet, "partitioning the images");
+    let outcome = datasets.partition_images(&name, spec, false).await;
+    step.finish_and_clear();
+    let outcome = outcome?;
+    let manifest = &outcome.manifest;
+
+    let mut models = Vec::new();
+    let step = spinner(quiet, "experiment 04: a convolutional network");
+    models.push(exp_04_image_cnn::run(project).await?);
+    step.set_message("experiment 05: the pixel-logistic baseline");
+    models.push(exp_05_image_pixels::run(project).await?);
+    step.set_message("making sure the endpoints answer");
+    let serving = project.serve().await?;
+    step.finish_and_clear();
+
+    // One test image, as the course's classifier Lambda sends it.
+    let sample_image = manifest.images(wb_datasets::Split::Test).next().context("the test split holds no image")?;
+    let true_class = manifest.classes()[sample_image.entry.label as usize].clone();
+    let png = store.get(&sample_image.path).await?.bytes;
+    let endpoint = models[0].endpoint.to_string();
+    let response = serving
+        .invoker
+        .invoke_endpoint(&endpoint, InvokeRequest { content_type: "image/png".into(), body: png, ..Default::default() })
+        .await?;
+    let sample = Sample {
+        url: serving.invocation_url(&endpoint),
+        endpoint,
+        image: store.uri().object_uri(&sample_image.path),
+        true_class,
+        response: String::from_utf8_lossy(&response.body).trim_end().to_owned(),
+    };
+
+    let step = spinner(quiet, "comparing the models on the test images");
+    let compared = run_comparison(&ctx, CompareOptions::default()).await;
+    step.finish_and_clear();
+    let (compared, written) = compared?;
+    let location = written?;
+    if !compared.failures.is_empty() {
+        anyhow::bail!(
+            "the comparison could not score {}",
+            compared.failures.iter().map(|f| format!("{}: {}", f.model, f.error)).collect::<Vec<_>>().join("; ")
+        );
+    }
+    let best = compared.best().context("the comparison ranked no model")?.model.clone();
+    let promoted = project.promote(&best).await?;
+
+    let split = |s| manifest.split(s).images;
+    let report = ImagesDemo {
+        dir: dir.display().to_string(),
+        config: config.path.display().to_string(),
+        store: store.uri().to_string(),
+        archive: archive.display().to_string(),
+        images: images.display().to_string(),
+        classes: manifest.classes().to_vec(),
+        train_images: split(wb_datasets::Split::Train),
+        validation_images: split(wb_datasets::Split::Validation),
+        test_images: split(wb_datasets::Split::Test),
+        registered: registration.created,
+        partitioned: outcome.created,
+        models,
+        sample,
+        comparison: Comparison {
+            location,
+            primary_metric: compared.primary_metric.clone(),
+            leaderboard: compared.leaderboard.clone(),
+            warnings: compared.warnings.clone(),
+        },
+        promoted,
+    };
+    if args.json {
+        return print_json(&report);
+    }
+    println!("workbench image demo in {}", report.dir);
+    println!("config      {}", report.config);
+    println!("store       {}", report.store);
+    println!("archive     {} (UCI digits, CIFAR-10 python format)", report.archive);
+    println!("images      {} (digits {}, PNG + .lst + classes.json)", report.images, report.classes.join(", "));
+    println!(
+        "dataset     {DATASET} {}, {}: train {}, validation {}, test {} images",
+        if report.registered { "registered" } else { "already registered" },
+        if report.partitioned { "partitioned now" } else { "already partitioned (unchanged)" },
+        report.train_images,
+        report.validation_images,
+        report.test_images
+    );
+    println!();
+    println!("models (trained on train, scored on validation; the test images stay held out):");
+    for m in &report.models {
+        let acc = m.validation_metrics.get("accuracy").map(|v| format!("validation accuracy {v:.3}")).unwrap_or_default();
+        println!("  {:<16} {:<22} job {:<48} {acc}", m.name, m.algorithm, m.job);
+    }
+    println!("invoke      POST {}", report.sample.url);
+    println!("  image/png {} (a {})", report.sample.image, report.sample.true_class);
+    println!("  answer    {} (probabilities of {})", report.sample.response, report.classes.join(", "));
+    println!();
+    let c = &report.comparison;
+    println!("comparison on the held-out test images ({}, paired tests vs best):", c.primary_metric);
+    for e in &c.leaderboard {
+        let interval = e.interval.map(|i| format!("[{:.3}, {:.3}]", i.low, i.high)).unwrap_or_default();
+        let p = e.p_vs_best.map_or_else(String::new, |p| {
+            if p < 0.001 { "Holm p < 0.001".to_owned() } else { format!("Holm p {p:.3}") }
+        });
+        let verdict = match (e.rank, e.significantly_worse) {
+            (1, _) => "best".to_owned(),
+            (_, true) => format!("significantly worse ({p})"),
+            (_, false) => format!("not distinguishable from best ({p})"),
+        };
+        println!("  {}. {:<16} {:.3} {interval:<16} {verdict}", e.rank, e.model, e.value.unwrap_or(f64::NAN));
+    }
+    println!("report      {}", c.location.uri);
+    println!("open        {}", c.location.index_html);
+    println!("promoted    {}", report.promoted.promotion.model);
+    println!();
+    println!(
+        "next: wb --config {} endpoints invoke {} --content-type image/png --body @{}",
+        report.config,
+        report.sample.endpoint,
+        images.join("test").join("<file>.png").display()
+    );
+    println!("      wb --config {} compare serve   # browse the report and its gallery", report.config);
+    println!("      wb --config {} clean --all     # remove everything the demo made", report.config);
+    Ok(())
+}
