@@ -52,12 +52,30 @@ struct DemoReport {
     monitoring: MonitoringDemo,
 }
 
+/// What a demo's comparison found.
 #[derive(Serialize)]
-struct Comparison {
-    location: ReportLocation,
-    primary_metric: String,
-    leaderboard: Vec<LeaderboardEntry>,
-    warnings: Vec<String>,
+pub(super) struct Comparison {
+    pub(super) location: ReportLocation,
+    pub(super) primary_metric: String,
+    pub(super) leaderboard: Vec<LeaderboardEntry>,
+    pub(super) warnings: Vec<String>,
+}
+
+/// One line per ranked model: value, interval, and the verdict of the paired test against the
+/// best.
+pub(super) fn print_leaderboard(leaderboard: &[LeaderboardEntry]) {
+    for e in leaderboard {
+        let interval = e.interval.map(|i| format!("[{:.3}, {:.3}]", i.low, i.high)).unwrap_or_default();
+        let p = e.p_vs_best.map_or_else(String::new, |p| {
+            if p < 0.001 { "Holm p < 0.001".to_owned() } else { format!("Holm p {p:.3}") }
+        });
+        let verdict = match (e.rank, e.significantly_worse) {
+            (1, _) => "best".to_owned(),
+            (_, true) => format!("significantly worse ({p})"),
+            (_, false) => format!("not distinguishable from best ({p})"),
+        };
+        println!("  {}. {:<16} {:.3} {interval:<16} {verdict}", e.rank, e.model, e.value.unwrap_or(f64::NAN));
+    }
 }
 
 #[derive(Serialize)]
@@ -269,18 +287,7 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
         c.primary_metric,
         compared.settings.confidence * 100.0
     );
-    for e in &c.leaderboard {
-        let interval = e.interval.map(|i| format!("[{:.3}, {:.3}]", i.low, i.high)).unwrap_or_default();
-        let p = e.p_vs_best.map_or_else(String::new, |p| {
-            if p < 0.001 { "Holm p < 0.001".to_owned() } else { format!("Holm p {p:.3}") }
-        });
-        let verdict = match (e.rank, e.significantly_worse) {
-            (1, _) => "best".to_owned(),
-            (_, true) => format!("significantly worse ({p})"),
-            (_, false) => format!("not distinguishable from best ({p})"),
-        };
-        println!("  {}. {:<16} {:.3} {interval:<16} {verdict}", e.rank, e.model, e.value.unwrap_or(f64::NAN));
-    }
+    print_leaderboard(&c.leaderboard);
     println!("report      {}", c.location.uri);
     println!("open        {}", c.location.index_html);
     println!("promoted    {} (`wb promote MODEL` to change it)", report.promoted.promotion.model);

@@ -16,15 +16,15 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 use wb_compare::compare::CompareOptions;
-use wb_compare::report::LeaderboardEntry;
 use wb_core::{BackendKind, CONFIG_FILE, Config, DatasetName, LoadedConfig};
 use wb_datasets::{Datasets, ImageRegisterRequest, PartitionSpec};
 use wb_etl::cifar::{self, CifarOptions};
 use wb_serving::invoke::InvokeRequest;
-use workbench::{Promoted, Registered, ReportLocation};
+use workbench::{Promoted, Registered};
 
 use crate::cli::DemoArgs;
 use crate::commands::compare::run_comparison;
+use crate::commands::demo::{Comparison, print_leaderboard};
 use crate::context::Context;
 use crate::output::{print_json, spinner};
 
@@ -63,14 +63,6 @@ struct Sample {
     response: String,
 }
 
-#[derive(Serialize)]
-struct Comparison {
-    location: ReportLocation,
-    primary_metric: String,
-    leaderboard: Vec<LeaderboardEntry>,
-    warnings: Vec<String>,
-}
-
 /// Writes the digits as a CIFAR-10-format archive (deterministic: the same bytes every run).
 fn write_digits_archive(path: &Path) -> Result<usize> {
     let digits = wb_etl::digits::load()?;
@@ -97,7 +89,11 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
     }
     let config = LoadedConfig::load(&config_path)?;
     if config.config.backend.kind != BackendKind::Local {
-        anyhow::bail!("{} is a {} project; run the images demo in another --dir", config.path.display(), config.config.backend.kind);
+        anyhow::bail!(
+            "{} is a {} project; run the images demo in another --dir",
+            config.path.display(),
+            config.config.backend.kind
+        );
     }
     let ctx = Context::open(config.clone()).await?;
     let (project, store) = (&ctx.project, ctx.store.clone());
@@ -224,7 +220,8 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
     println!();
     println!("models (trained on train, scored on validation; the test images stay held out):");
     for m in &report.models {
-        let acc = m.validation_metrics.get("accuracy").map(|v| format!("validation accuracy {v:.3}")).unwrap_or_default();
+        let acc =
+            m.validation_metrics.get("accuracy").map(|v| format!("validation accuracy {v:.3}")).unwrap_or_default();
         println!("  {:<16} {:<22} job {:<48} {acc}", m.name, m.algorithm, m.job);
     }
     println!("invoke      POST {}", report.sample.url);
@@ -233,18 +230,7 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
     println!();
     let c = &report.comparison;
     println!("comparison on the held-out test images ({}, paired tests vs best):", c.primary_metric);
-    for e in &c.leaderboard {
-        let interval = e.interval.map(|i| format!("[{:.3}, {:.3}]", i.low, i.high)).unwrap_or_default();
-        let p = e.p_vs_best.map_or_else(String::new, |p| {
-            if p < 0.001 { "Holm p < 0.001".to_owned() } else { format!("Holm p {p:.3}") }
-        });
-        let verdict = match (e.rank, e.significantly_worse) {
-            (1, _) => "best".to_owned(),
-            (_, true) => format!("significantly worse ({p})"),
-            (_, false) => format!("not distinguishable from best ({p})"),
-        };
-        println!("  {}. {:<16} {:.3} {interval:<16} {verdict}", e.rank, e.model, e.value.unwrap_or(f64::NAN));
-    }
+    print_leaderboard(&c.leaderboard);
     println!("report      {}", c.location.uri);
     println!("open        {}", c.location.index_html);
     println!("promoted    {}", report.promoted.promotion.model);

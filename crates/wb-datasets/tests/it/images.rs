@@ -2,24 +2,11 @@
 //! image-classifier channels, and the refusals.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use wb_core::{DatasetName, DynObjectStore, LocalStore, ObjectPath};
-use wb_datasets::{Datasets, Error, ImageRegisterRequest, ImageShape, PartitionSpec, Split};
+use wb_core::{DatasetName, ObjectPath};
+use wb_datasets::{Error, ImageRegisterRequest, ImageShape, PartitionSpec, Split};
 
-struct Fixture {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-    store: DynObjectStore,
-    datasets: Datasets,
-}
-
-fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = dir.path().to_owned();
-    let store: DynObjectStore = Arc::new(LocalStore::open(&root.join("store")).expect("store"));
-    Fixture { datasets: Datasets::new(store.clone()), store, root, _dir: dir }
-}
+use super::fixture;
 
 /// A distinct 8×8 image per `(class, i)`: grey when `grey`, else RGB.
 fn png(class: u8, i: u32, grey: bool) -> Vec<u8> {
