@@ -164,7 +164,7 @@ impl Compare {
         self
     }
 
-    /// Reports metrics by slice of `column`.
+    /// Reports metrics by slice of `column` (tabular datasets; refused for images).
     pub fn slice_by(mut self, column: impl Into<String>) -> Self {
         self.options.slice_by = Some(column.into());
         self

@@ -392,7 +392,7 @@ pub(crate) fn column_text(batch: &RecordBatch, name: &str) -> Result<Vec<Option<
 /// How to send a test split.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ScoringOptions {
-    /// Rows per invocation.
+    /// Rows per invocation (tabular; images are sent one per invocation).
     pub batch_size: usize,
     /// Invocations in flight per model.
     pub concurrency: usize,
