@@ -2,6 +2,13 @@
 //! through every endpoint, compute metrics, intervals, paired tests and explanations, and
 //! assemble the [`Report`].
 //!
+//! Tabular and image datasets go through the same pipeline. For an image dataset
+//! ([`Datasets::is_image_dataset`]) the test split is its test images, read from the store
+//! and checked against the image manifest's hashes ([`TestSet::load_images`]); they are sent
+//! one per invocation and every metric, interval and paired test applies unchanged, since those
+//! work on labels and probabilities. Permutation importance is skipped for images and
+//! `slice_by` is refused; the report records `inputs: "images"` and the worst images.
+//!
 //! ```no_run
 //! # async fn run(store: wb_core::DynObjectStore) -> wb_compare::Result<()> {
 //! use std::sync::Arc;
@@ -25,8 +32,8 @@ use std::time::Instant;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
-use wb_core::{DatasetName, DynObjectStore, ModelName};
-use wb_datasets::{Datasets, Manifest};
+use wb_core::{ContentHash, DatasetName, DynObjectStore, ModelName};
+use wb_datasets::{Datasets, TaskKind};
 use wb_models::registry::{ModelRecord, Registry};
 use wb_serving::invoke::InvokeEndpoint;
 
@@ -34,8 +41,8 @@ use crate::error::{Error, Result};
 use crate::explain;
 use crate::metrics::{self, Metric};
 use crate::report::{
-    ClassReport, Curves, Estimate, LeaderboardEntry, MetricDifference, ModelFailure, ModelReport, PairwiseComparison,
-    REPORT_FORMAT, Report, ScoringStats, Settings, Timings,
+    ClassReport, Curves, Estimate, InputKind, LeaderboardEntry, MetricDifference, ModelFailure, ModelReport,
+    PairwiseComparison, REPORT_FORMAT, Report, ScoringStats, Settings, Timings,
 };
 use crate::reports::new_report_id;
 use crate::score::{self, Labels, Predictions, ScoringOptions, TestSet};
@@ -60,7 +67,8 @@ pub struct CompareOptions {
     pub alpha: f64,
     /// Include models trained on another partition, flagged.
     pub allow_foreign: bool,
-    /// A column to report metrics by (categories, or quartile bins for numbers).
+    /// A column to report metrics by (categories, or quartile bins for numbers; tabular
+    /// datasets only).
     pub slice_by: Option<String>,
     /// Most invocations permutation importance may make per model (0 turns it off).
     pub importance_budget: usize,
@@ -156,7 +164,7 @@ impl Compare {
         self
     }
 
-    /// Reports metrics by slice of `column`.
+    /// Reports metrics by slice of `column` (tabular datasets; refused for images).
     pub fn slice_by(mut self, column: impl Into<String>) -> Self {
         self.options.slice_by = Some(column.into());
         self
@@ -299,6 +307,14 @@ fn check_options(o: &CompareOptions) -> Result<()> {
     Ok(())
 }
 
+/// The partition whose test split is scored: what partition discipline compares models to.
+struct Partition {
+    dataset: DatasetName,
+    fingerprint: ContentHash,
+    version: u32,
+    task: TaskKind,
+}
+
 /// One model chosen for scoring.
 struct Candidate {
     record: ModelRecord,
@@ -341,12 +357,44 @@ async fn run(store: DynObjectStore, invoker: Arc<dyn InvokeEndpoint>, options: C
         }
     };
     tracing::debug!(elapsed_ms = score::millis(started), models = records.len(), "registry read");
-    let opened = Datasets::new(store.clone()).open(&dataset).await?;
-    let manifest = opened.manifest().clone();
-    let split = opened.test_for_evaluation().await?;
-    tracing::debug!(elapsed_ms = score::millis(started), rows = split.num_rows(), "test split read");
-    let test = Arc::new(TestSet::new(&manifest, &split)?);
-    tracing::debug!(elapsed_ms = score::millis(started), "test rows prepared");
+    let datasets = Datasets::new(store.clone());
+    let (partition, test, slice_values) = if datasets.is_image_dataset(&dataset).await? {
+        if options.slice_by.is_some() {
+            return Err(Error::InvalidOption {
+                option: "--slice-by",
+                message: format!("dataset {dataset} holds images, which have no columns to slice by"),
+            });
+        }
+        let manifest = datasets.open_images(&dataset).await?;
+        let test = TestSet::load_images(&store, &manifest).await?;
+        tracing::debug!(elapsed_ms = score::millis(started), images = test.len(), "test images read and verified");
+        let partition = Partition {
+            dataset: manifest.dataset.clone(),
+            fingerprint: manifest.fingerprint,
+            version: manifest.version,
+            task: TaskKind::Classification,
+        };
+        (partition, test, None)
+    } else {
+        let opened = datasets.open(&dataset).await?;
+        let manifest = opened.manifest();
+        let split = opened.test_for_evaluation().await?;
+        tracing::debug!(elapsed_ms = score::millis(started), rows = split.num_rows(), "test split read");
+        let test = TestSet::new(manifest, &split)?;
+        tracing::debug!(elapsed_ms = score::millis(started), "test rows prepared");
+        let slice_values = match &options.slice_by {
+            Some(column) => Some(explain::slice_column(manifest, &split, column)?),
+            None => None,
+        };
+        let partition = Partition {
+            dataset: manifest.dataset.clone(),
+            fingerprint: manifest.fingerprint,
+            version: manifest.version,
+            task: manifest.task.kind(),
+        };
+        (partition, test, slice_values)
+    };
+    let test = Arc::new(test);
     if test.is_empty() {
         return Err(Error::NothingScored { reasons: vec![format!("the test split of {dataset} has no rows")] });
     }
@@ -359,21 +407,17 @@ async fn run(store: DynObjectStore, invoker: Arc<dyn InvokeEndpoint>, options: C
             )],
         });
     }
-    let slice_values = match &options.slice_by {
-        Some(column) => Some(explain::slice_column(&manifest, &split, column)?),
-        None => None,
-    };
     let load_ms = score::millis(started);
 
     let mut warnings = Vec::new();
     let mut failures = Vec::new();
     let mut candidates = Vec::new();
     for record in records {
-        if record.dataset == dataset && record.fingerprint == manifest.fingerprint {
+        if record.dataset == dataset && record.fingerprint == partition.fingerprint {
             candidates.push(Candidate { record, foreign: false });
             continue;
         }
-        let why = foreign_reason(&record, &manifest);
+        let why = foreign_reason(&record, &partition);
         if options.allow_foreign {
             warnings.push(format!("{} is included with --allow-foreign: {why}", record.name));
             candidates.push(Candidate { record, foreign: true });
@@ -449,8 +493,10 @@ async fn run(store: DynObjectStore, invoker: Arc<dyn InvokeEndpoint>, options: C
     // Explanations.
     let explanations_started = Instant::now();
     let mut models = Vec::with_capacity(scored.len());
+    // Images have no feature columns to shuffle: no importance, and nothing to warn about.
+    let importance_budget = if test.inputs() == InputKind::Images { 0 } else { options.importance_budget };
     for (s, e) in scored.iter().zip(evaluated) {
-        let importance = if options.importance_budget > 0 {
+        let importance = if importance_budget > 0 {
             match explain::permutation_importance(&invoker, s.candidate.record.endpoint.as_str(), &test, &options).await
             {
                 Ok(importance) => importance,
@@ -462,7 +508,7 @@ async fn run(store: DynObjectStore, invoker: Arc<dyn InvokeEndpoint>, options: C
         } else {
             None
         };
-        if options.importance_budget > 0 && importance.is_none() {
+        if importance_budget > 0 && importance.is_none() {
             warnings.push(format!(
                 "{}: permutation importance needs at least {} invocations; the budget is {}",
                 s.candidate.record.name,
@@ -507,8 +553,9 @@ async fn run(store: DynObjectStore, invoker: Arc<dyn InvokeEndpoint>, options: C
         id: new_report_id(created),
         created_at: created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         dataset,
-        fingerprint: manifest.fingerprint,
-        task: manifest.task.kind(),
+        fingerprint: partition.fingerprint,
+        task: partition.task,
+        inputs: test.inputs(),
         classes: test.classes.clone(),
         positive_class,
         test_rows: test.len(),
@@ -523,7 +570,7 @@ async fn run(store: DynObjectStore, invoker: Arc<dyn InvokeEndpoint>, options: C
             alpha: options.alpha,
             allow_foreign: options.allow_foreign,
             slice_by: options.slice_by.clone(),
-            importance_budget: options.importance_budget,
+            importance_budget,
         },
         primary_metric: primary.name().to_owned(),
         higher_is_better: primary.higher_is_better(),
@@ -537,7 +584,7 @@ async fn run(store: DynObjectStore, invoker: Arc<dyn InvokeEndpoint>, options: C
     Ok(Comparison { report, predictions })
 }
 
-fn foreign_reason(record: &ModelRecord, manifest: &Manifest) -> String {
+fn foreign_reason(record: &ModelRecord, manifest: &Partition) -> String {
     if record.dataset == manifest.dataset {
         format!(
             "trained on partition {} of {}, but the test split belongs to partition {} (version {}); \

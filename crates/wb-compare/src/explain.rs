@@ -6,9 +6,18 @@
 //! endpoint itself, so it explains the model as served, whatever built it. The number of
 //! invocations is bounded: `(1 + features × repeats) × batches ≤ budget`, reached by lowering
 //! the repeats, then the sample size.
+//!
+//! Permutation importance does not apply to image datasets: an image has no feature columns
+//! to shuffle, so the comparison skips it for image test sets (without a warning — there is
+//! nothing the budget could have bought), and slicing by a column is refused. The worst rows
+//! of an image dataset are its worst-classified images; each carries the image itself as a
+//! `data:` URI (at most [`MAX_EMBEDDED_IMAGE_BYTES`] each, only for these few rows) so the HTML
+//! report can show a gallery of them without loading anything.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+
+use base64::Engine as _;
 
 use wb_datasets::{Manifest, SplitData};
 use wb_serving::invoke::InvokeEndpoint;
@@ -17,7 +26,11 @@ use crate::compare::{CompareOptions, argmax, finite, permutation, primary_metric
 use crate::error::{Error, Result};
 use crate::metrics::{self, Metric};
 use crate::report::{Estimate, FeatureImportance, Importance, SliceRow, Slices, WorstRow};
-use crate::score::{self, Labels, Predictions, TestSet, column_text};
+use crate::score::{self, Labels, Predictions, TestImage, TestSet, column_text};
+
+/// The largest image embedded in a report as a `data:` URI (64 KiB); larger worst images are
+/// listed by path only, which keeps `report.json` small.
+pub const MAX_EMBEDDED_IMAGE_BYTES: usize = 64 * 1024;
 
 /// Most category slices reported; rarer categories are pooled as `(other)`.
 pub const MAX_CATEGORY_SLICES: usize = 12;
@@ -159,6 +172,8 @@ fn scalars(test: &TestSet, predictions: &Predictions, rows: &[usize]) -> Vec<(&'
 }
 
 /// The `k` rows with the largest loss: the log loss of the true class, or the absolute error.
+/// For an image test set, each of them carries its image as a `data:` URI when it is at most
+/// [`MAX_EMBEDDED_IMAGE_BYTES`].
 #[must_use]
 pub fn worst_rows(test: &TestSet, predictions: &Predictions, k: usize) -> Vec<WorstRow> {
     let mut rows: Vec<WorstRow> = match (&test.labels, predictions) {
@@ -168,12 +183,15 @@ pub fn worst_rows(test: &TestSet, predictions: &Predictions, k: usize) -> Vec<Wo
             .map(|(i, &label)| {
                 let p = predictions.row(i);
                 let truth = p[label];
+                let predicted = argmax(p);
                 WorstRow {
                     row_id: test.row_ids[i].clone(),
                     actual: test.classes[label].clone(),
-                    predicted: test.classes[argmax(p)].clone(),
+                    predicted: test.classes[predicted].clone(),
                     true_class_probability: Some(truth),
+                    predicted_probability: Some(p[predicted]),
                     loss: -truth.clamp(1e-15, 1.0).ln(),
+                    image: None,
                 }
             })
             .collect(),
@@ -186,14 +204,30 @@ pub fn worst_rows(test: &TestSet, predictions: &Predictions, k: usize) -> Vec<Wo
                 actual: short(*a),
                 predicted: short(*p),
                 true_class_probability: None,
+                predicted_probability: None,
                 loss: (a - p).abs(),
+                image: None,
             })
             .collect(),
         _ => Vec::new(),
     };
     rows.sort_by(|a, b| b.loss.total_cmp(&a.loss).then_with(|| a.row_id.cmp(&b.row_id)));
     rows.truncate(k);
+    let images = test.images();
+    if !images.is_empty() {
+        let by_path: HashMap<&str, &TestImage> = images.iter().map(|i| (i.path.as_str(), i)).collect();
+        for row in &mut rows {
+            row.image = by_path.get(row.row_id.as_str()).and_then(|i| data_uri(i));
+        }
+    }
     rows
+}
+
+/// `data:<mime>;base64,<bytes>`, for an image of at most [`MAX_EMBEDDED_IMAGE_BYTES`].
+fn data_uri(image: &TestImage) -> Option<String> {
+    (image.body.len() <= MAX_EMBEDDED_IMAGE_BYTES).then(|| {
+        format!("data:{};base64,{}", image.content_type, base64::engine::general_purpose::STANDARD.encode(&image.body))
+    })
 }
 
 /// How many rows and repeats fit the invocation budget; `None` when not even one shuffle per
@@ -335,6 +369,33 @@ mod tests {
             let (rows, repeats) = plan(11, 2000, 500, 3, budget).expect("fits");
             assert!((1 + 11 * repeats) * rows.div_ceil(500) <= budget, "budget {budget}");
         }
+    }
+
+    #[test]
+    fn worst_images_carry_small_images_only() {
+        let image = |path: &str, label: usize, size: usize| TestImage {
+            path: path.into(),
+            label,
+            content_type: "image/png",
+            body: bytes::Bytes::from(vec![7u8; size]),
+        };
+        let test = TestSet::from_images(
+            vec!["cat".into(), "dog".into()],
+            vec![
+                image("cat/small.png", 0, 3),
+                image("dog/large.png", 1, MAX_EMBEDDED_IMAGE_BYTES + 1),
+                image("cat/right.png", 0, 3),
+            ],
+        )
+        .expect("test set");
+        let predictions = Predictions::Probabilities { classes: 2, values: vec![0.1, 0.9, 0.8, 0.2, 0.95, 0.05] };
+        let worst = worst_rows(&test, &predictions, 2);
+        assert_eq!(worst.iter().map(|w| w.row_id.as_str()).collect::<Vec<_>>(), ["cat/small.png", "dog/large.png"]);
+        assert_eq!(worst[0].image.as_deref(), Some("data:image/png;base64,BwcH"));
+        assert_eq!(worst[0].predicted, "dog");
+        assert_eq!(worst[0].predicted_probability, Some(0.9));
+        assert_eq!(worst[0].true_class_probability, Some(0.1));
+        assert_eq!(worst[1].image, None, "above 64 KiB: the path alone");
     }
 
     #[test]

@@ -4,9 +4,9 @@
 //! models built independently — by different people, with different tools — are judged
 //! together, on the same rows, through what will serve them:
 //!
-//! - [`score`]: the test split as CSV batches, sent through
-//!   [`wb_serving::invoke::InvokeEndpoint`] with bounded concurrency and retries, answers checked
-//!   row by row;
+//! - [`score`]: the test split as CSV batches (or, for an image dataset, its test images one
+//!   per request), sent through [`wb_serving::invoke::InvokeEndpoint`] with bounded
+//!   concurrency and retries, answers checked row by row;
 //! - [`compare`](mod@compare): model selection and partition discipline, then everything below, assembled
 //!   into a [`report::Report`];
 //! - [`metrics`]: classification and regression metrics, curves and threshold tables (checked

@@ -28,12 +28,16 @@ pub struct Report {
     pub fingerprint: ContentHash,
     /// `classification` or `regression` (the classes are listed apart).
     pub task: wb_datasets::TaskKind,
+    /// What the test rows are: `tabular` rows or `images` (absent in reports written before
+    /// image datasets: tabular).
+    #[serde(default)]
+    pub inputs: InputKind,
     /// Class labels in index order (empty for regression).
     pub classes: Vec<String>,
     /// The class whose probability the binary curves, thresholds and DeLong use
     /// (`classes[1]`; `None` unless there are exactly two classes).
     pub positive_class: Option<String>,
-    /// Rows in the test split.
+    /// Rows in the test split (images, for an image dataset).
     pub test_rows: usize,
     /// The column test rows are identified by (`None`: the 0-based row number in the split).
     pub row_id_column: Option<String>,
@@ -55,6 +59,28 @@ pub struct Report {
     pub comparisons: Vec<PairwiseComparison>,
     /// Where the time went.
     pub timings: Timings,
+}
+
+/// What a test split's rows are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputKind {
+    /// Rows of a tabular dataset, sent as CSV.
+    #[default]
+    Tabular,
+    /// Images of an image dataset, sent one per request; row ids are their paths.
+    Images,
+}
+
+impl InputKind {
+    /// `tabular` or `images`.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Tabular => "tabular",
+            Self::Images => "images",
+        }
+    }
 }
 
 /// The knobs of a comparison run.
@@ -178,8 +204,17 @@ pub struct WorstRow {
     pub predicted: String,
     /// Probability given to the true class (classification).
     pub true_class_probability: Option<f64>,
+    /// Probability given to the predicted class (classification; absent in reports written
+    /// before image datasets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicted_probability: Option<f64>,
     /// The row's loss (log loss of the true class, or absolute error).
     pub loss: f64,
+    /// For an image dataset, the image as a `data:image/png;base64,…` (or jpeg) URI, when it
+    /// is at most [`crate::explain::MAX_EMBEDDED_IMAGE_BYTES`]; otherwise absent and the
+    /// row id (the image's path) stands alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
 }
 
 /// How scoring went.

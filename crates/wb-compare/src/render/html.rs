@@ -3,10 +3,11 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::{
-    Charts, CurveCharts, ci, class_labels, colour, count, count_usize, direction, duration, find_metric, level,
-    metric_label, num, opt, primary_difference, pval, rate, settings_line, slice_metric_names, task_line, threshold,
+    Charts, CurveCharts, ci, class_labels, colour, count, count_usize, direction, duration, embeddable, find_metric,
+    level, metric_label, num, opt, primary_difference, pval, rate, row_ids_line, settings_line, slice_metric_names,
+    task_line, threshold,
 };
-use crate::report::{LeaderboardEntry, ModelReport, PairwiseComparison, Report};
+use crate::report::{InputKind, LeaderboardEntry, ModelReport, PairwiseComparison, Report};
 use crate::stats::Interval;
 
 /// Where model links point: anchors inside `index.html`, or pages of the web app.
@@ -66,6 +67,12 @@ td.model a,td.model{font-weight:600}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
 .ci{color:var(--muted);font-size:12.5px;margin-left:6px}
 .badge{display:inline-block;padding:1px 8px;border-radius:999px;font-size:11.5px;font-weight:600;line-height:18px;margin-left:6px;vertical-align:1px}
+.gallery{display:flex;flex-wrap:wrap;gap:14px;margin:0 0 6px}
+figure.worst-image{margin:0;width:150px;border:1px solid var(--border);border-radius:8px;padding:8px;background:var(--soft)}
+figure.worst-image img{display:block;width:132px;height:132px;object-fit:contain;image-rendering:pixelated;background:#fff}
+figure.worst-image .no-image{width:132px;height:132px;display:flex;align-items:center;justify-content:center;text-align:center;color:var(--muted);font-size:12px;background:#fff}
+figure.worst-image figcaption{display:flex;flex-direction:column;font-size:12px;margin-top:6px;overflow-wrap:anywhere}
+figure.worst-image .muted{color:var(--muted)}
 .badge.best{background:var(--good-bg);color:var(--good)}
 .badge.worse{background:var(--bad-bg);color:var(--bad)}
 .badge.same{background:#eaeef2;color:var(--muted)}
@@ -136,7 +143,7 @@ pub(crate) fn header(report: &Report) -> Markup {
                 dt { "Task" } dd { (task_line(report)) }
                 dt { "Fingerprint" } dd { code { (report.fingerprint.to_string()) } }
                 dt { "Test rows" } dd { (count_usize(report.test_rows)) }
-                dt { "Row ids" } dd { (report.row_id_column.as_deref().unwrap_or("row number in the test split")) }
+                dt { "Row ids" } dd { (row_ids_line(report)) }
                 dt { "Seed" } dd { code { (s.seed) } }
                 dt { "Primary metric" } dd { (metric_label(&report.primary_metric)) " (" (direction(report)) ")" }
                 dt { "Settings" } dd { (settings_line(report)) }
@@ -422,7 +429,7 @@ pub(crate) fn model_detail(
             @if !m.thresholds.is_empty() { (thresholds(report, m)) }
             (importance_section(report, m, importance))
             (slices(m))
-            (worst_rows(m))
+            @if report.inputs == InputKind::Images { (worst_images(m)) } @else { (worst_rows(m)) }
         }
     }
 }
@@ -537,6 +544,32 @@ fn worst_rows(m: &ModelReport) -> Markup {
                     tr { td { code { (w.row_id) } } td { (w.actual) } td { (w.predicted) }
                         td.num { (w.true_class_probability.map_or_else(|| "—".to_owned(), rate)) } td.num { (num(w.loss)) } }
                 } }
+            } }
+        }
+    }
+}
+
+/// The gallery of the worst-classified images: each image (when embedded) beside its path,
+/// true class, predicted class and the probabilities.
+fn worst_images(m: &ModelReport) -> Markup {
+    let p = |v: Option<f64>| v.map_or_else(|| "—".to_owned(), rate);
+    html! {
+        @if !m.worst_rows.is_empty() {
+            h3 { "Worst images" }
+            p.note { "The test images this model classified worst (largest log loss of the true class), worst first." }
+            div.gallery { @for w in &m.worst_rows {
+                figure.worst-image {
+                    @match w.image.as_deref().filter(|uri| embeddable(uri)) {
+                        Some(uri) => { img src=(uri) alt=(w.row_id) title=(w.row_id); }
+                        None => { div.no-image { "not embedded (over 64 KiB)" } }
+                    }
+                    figcaption {
+                        code.path { (w.row_id) }
+                        span { "true: " b { (w.actual) } }
+                        span { "predicted: " b { (w.predicted) } " (" (p(w.predicted_probability)) ")" }
+                        span.muted { "P(true class) " (p(w.true_class_probability)) }
+                    }
+                }
             } }
         }
     }

@@ -4,9 +4,9 @@ use std::fmt::Write as _;
 
 use super::{
     Charts, ci, class_labels, count, count_usize, direction, duration, find_metric, level, metric_label, num, opt,
-    primary_difference, pval, rate, settings_line, slice_metric_names, task_line, threshold, yes_no,
+    primary_difference, pval, rate, row_ids_line, settings_line, slice_metric_names, task_line, threshold, yes_no,
 };
-use crate::report::{ModelReport, Report};
+use crate::report::{InputKind, ModelReport, Report};
 use wb_core::text::escape_markdown_cell as md;
 
 /// A Markdown table.
@@ -41,7 +41,7 @@ pub(super) fn markdown_with(report: &Report, charts: &Charts) -> String {
             vec!["Task".into(), md(&task_line(report))],
             vec!["Fingerprint".into(), format!("`{}`", report.fingerprint)],
             vec!["Test rows".into(), count_usize(report.test_rows)],
-            vec!["Row ids".into(), md(report.row_id_column.as_deref().unwrap_or("row number in the test split"))],
+            vec!["Row ids".into(), md(row_ids_line(report))],
             vec!["Seed".into(), report.settings.seed.to_string()],
             vec!["Settings".into(), md(&settings_line(report))],
             vec![
@@ -287,7 +287,25 @@ fn markdown_model(out: &mut String, report: &Report, n: usize, m: &ModelReport, 
         md_table(out, &header, &right, &rows);
     }
 
-    if !m.worst_rows.is_empty() {
+    if !m.worst_rows.is_empty() && report.inputs == InputKind::Images {
+        let _ = writeln!(out, "#### Worst images\n");
+        let p = |v: Option<f64>| v.map_or_else(|| "—".into(), rate);
+        let rows: Vec<Vec<String>> = m
+            .worst_rows
+            .iter()
+            .map(|w| {
+                vec![
+                    md(&w.row_id),
+                    md(&w.actual),
+                    md(&w.predicted),
+                    p(w.predicted_probability),
+                    p(w.true_class_probability),
+                    num(w.loss),
+                ]
+            })
+            .collect();
+        md_table(out, &["Image", "Actual", "Predicted", "P(predicted)", "P(true class)", "Loss"], &[3, 4, 5], &rows);
+    } else if !m.worst_rows.is_empty() {
         let _ = writeln!(out, "#### Worst rows\n");
         let rows: Vec<Vec<String>> = m
             .worst_rows

@@ -15,7 +15,7 @@
 
 use std::fmt::Write as _;
 
-use crate::report::{Estimate, PairwiseComparison, Report};
+use crate::report::{Estimate, InputKind, PairwiseComparison, Report};
 use crate::stats::Interval;
 
 mod charts;
@@ -146,9 +146,12 @@ pub(crate) fn colour(report: &Report, model: &str) -> &'static str {
 
 fn settings_line(report: &Report) -> String {
     let s = &report.settings;
+    let batch = match report.inputs {
+        InputKind::Tabular => format!("batch size {}", s.batch_size),
+        InputKind::Images => "one image per invocation".to_owned(),
+    };
     let mut line = format!(
-        "batch size {} · concurrency {} · max attempts {} · {} bootstrap resamples · {} intervals · α = {} (Holm) · importance budget {}",
-        s.batch_size,
+        "{batch} · concurrency {} · max attempts {} · {} bootstrap resamples · {} intervals · α = {} (Holm) · importance budget {}",
         s.concurrency,
         s.max_attempts,
         count_usize(s.resamples),
@@ -167,6 +170,9 @@ fn settings_line(report: &Report) -> String {
 
 fn task_line(report: &Report) -> String {
     let mut task = report.task.to_string();
+    if report.inputs == InputKind::Images {
+        task.push_str(" of images");
+    }
     if !report.classes.is_empty() {
         let _ = write!(task, " (classes: {}", report.classes.join(", "));
         if let Some(p) = &report.positive_class {
@@ -175,6 +181,23 @@ fn task_line(report: &Report) -> String {
         task.push(')');
     }
     task
+}
+
+/// What identifies a test row: the key column, an image's path, or the row number.
+fn row_ids_line(report: &Report) -> &str {
+    match (&report.row_id_column, report.inputs) {
+        (Some(column), _) => column,
+        (None, InputKind::Images) => "image path in the test split",
+        (None, InputKind::Tabular) => "row number in the test split",
+    }
+}
+
+/// An image URI the report may show: a base64 PNG or JPEG `data:` URI, nothing that loads.
+fn embeddable(uri: &str) -> bool {
+    ["data:image/png;base64,", "data:image/jpeg;base64,"].iter().any(|prefix| {
+        uri.strip_prefix(prefix)
+            .is_some_and(|rest| rest.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')))
+    })
 }
 
 fn class_labels(report: &Report, n: usize) -> Vec<String> {
@@ -510,6 +533,42 @@ mod tests {
         let md = markdown(&report);
         assert!(md.contains("| RMSE | 1234.5 | — |"), "{md}");
         assert!(!md.contains("## Pairwise"));
+    }
+
+    #[test]
+    fn an_image_report_shows_a_gallery_of_embedded_worst_images_only() {
+        let mut report = sample();
+        report.inputs = InputKind::Images;
+        report.row_id_column = None;
+        let png = "data:image/png;base64,iVBORw0KGgo=";
+        for m in &mut report.models {
+            m.importance = None;
+            m.slices = None;
+            m.worst_rows[0].row_id = "cat/<b>1</b>.png".into();
+            m.worst_rows[0].image = Some(png.into());
+            m.worst_rows[0].predicted_probability = Some(0.98);
+        }
+        report.models[1].worst_rows[0].image = Some("https://example.com/x.png".into());
+        let page = html(&report);
+        balanced(&page);
+        assert_eq!(page.matches("<img ").count(), 1, "only the data: URI is shown");
+        assert!(page.contains(&format!("src=\"{png}\"")), "embedded");
+        assert!(!page.contains("example.com"), "nothing that loads");
+        assert!(page.contains("Worst images") && !page.contains("Worst rows"));
+        assert!(page.contains("cat/&lt;b&gt;1&lt;/b&gt;.png"), "paths escaped");
+        assert!(page.contains("not embedded"), "the other model's image is listed by path");
+        assert!(page.contains("0.980"), "the predicted class's probability");
+        assert!(page.contains("image path in the test split") && page.contains("one image per invocation"));
+        let md = markdown(&report);
+        assert!(md.contains("#### Worst images") && !md.contains("#### Worst rows"), "{md}");
+        assert!(md.contains("| cat/&lt;b&gt;1&lt;/b&gt;.png | yes\\|&lt;maybe&gt; | no | 0.980 | 0.020 |"), "{md}");
+        assert!(!md.contains("base64"), "markdown lists paths only");
+        assert!(md.contains("classification of images"), "{md}");
+        assert!(
+            embeddable(png)
+                && !embeddable("data:image/svg+xml;base64,PHN2Zz4=")
+                && !embeddable("data:image/png;base64,\"x")
+        );
     }
 
     #[test]

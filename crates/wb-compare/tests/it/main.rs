@@ -2,5 +2,6 @@
 
 mod browser;
 mod compare;
+mod images;
 mod support;
 mod web;

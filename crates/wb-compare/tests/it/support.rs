@@ -197,7 +197,9 @@ fn model(spec: &Spec, fingerprint: ContentHash) -> ModelReport {
                 actual: if i % 2 == 0 { "churns" } else { "stays" }.into(),
                 predicted: if i % 2 == 0 { "stays" } else { "churns" }.into(),
                 true_class_probability: Some(0.02 + 0.03 * f64::from(i)),
+                predicted_probability: Some(0.98 - 0.03 * f64::from(i)),
                 loss: -(0.02 + 0.03 * f64::from(i)).ln(),
+                image: None,
             })
             .collect(),
         scoring: ScoringStats { rows: 300, invocations: 3, retries: u32::from(spec.foreign) as usize, elapsed_ms: 420 },
@@ -354,6 +356,7 @@ pub(crate) fn sample_report(id: &str) -> Report {
         dataset: DatasetName::parse("customer-churn").expect("dataset"),
         fingerprint,
         task: wb_datasets::TaskKind::Classification,
+        inputs: wb_compare::report::InputKind::Tabular,
         classes: vec!["stays".into(), "churns".into()],
         positive_class: Some("churns".into()),
         test_rows: 300,
