@@ -20,21 +20,24 @@ pub const NAME: &str = "digits-cnn";
 ///
 /// # Errors
 /// An unpartitioned dataset, a failed training job, or a store error.
+///
+/// No `augmentation_type`: SageMaker's `crop` also flips images left to right, which turns
+/// digits into other shapes (measured: validation accuracy 0.90 with it, 0.99 without).
 pub async fn run(project: &Project) -> Result<workbench::Registered, workbench::Error> {
     let dataset = DatasetName::parse(DATASET)?;
     // Training reads the train and validation channels (images and .lst); never the test split.
     let job = project
         .train(&dataset, "image-classification")
         .hyperparameter("epochs", "8")
-        .hyperparameter("learning_rate", "0.01")
+        .hyperparameter("optimizer", "adam")
+        .hyperparameter("learning_rate", "0.001")
         .hyperparameter("mini_batch_size", "32")
-        .hyperparameter("augmentation_type", "crop")
         .await?;
     // Capture every request, as the course's endpoint did: the images land base64-encoded.
     let endpoint = project.deploy(&job.name, &EndpointName::parse(NAME)?).capture(100).await?;
     let model = project
         .register(&ModelName::parse(NAME)?, &endpoint.name)
-        .description("A two-block CNN (3×3 convolutions, max pooling) trained with SGD and crop augmentation, SageMaker's image-classification hyperparameters.")
+        .description("A two-block CNN (3×3 convolutions, max pooling) trained with Adam, SageMaker's image-classification hyperparameters.")
         .replace(true)
         .await?;
     Ok(model)

@@ -212,3 +212,44 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn wb_demo_images_runs_the_image_workflow_end_to_end() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().join("d");
+    let _clean = CleanOnDrop(&d);
+    let demo = ok_json(wb(dir.path()).args(["demo", "images", "--dir", "d", "--json"]));
+    assert_eq!(demo["classes"], serde_json::json!(["3", "5", "8", "9"]), "{demo}");
+    let total = ["train_images", "validation_images", "test_images"]
+        .iter()
+        .map(|k| demo[k].as_u64().expect("count"))
+        .sum::<u64>();
+    assert_eq!(total, 183 + 182 + 174 + 180, "every image of digits 3, 5, 8 and 9");
+    assert!(d.join("data/digits-cifar-10-python.tar.gz").is_file());
+
+    // Both models trained, the CNN at least as accurate as 0.95 on validation.
+    let models = demo["models"].as_array().expect("models");
+    assert_eq!(models.len(), 2);
+    let cnn = models.iter().find(|m| m["algorithm"] == "image-classification").expect("the CNN");
+    assert!(cnn["validation_metrics"]["accuracy"].as_f64().expect("accuracy") >= 0.95, "{cnn}");
+
+    // The PNG invocation answered one probability per class.
+    let answer: Vec<f64> =
+        serde_json::from_str(demo["sample"]["response"].as_str().expect("response")).expect("JSON array");
+    assert_eq!(answer.len(), 4);
+    assert!((answer.iter().sum::<f64>() - 1.0).abs() < 1e-6, "{answer:?}");
+
+    // The comparison ranked both on the test images, with a paired test, and its HTML report
+    // shows the worst-classified images.
+    let leaderboard = demo["comparison"]["leaderboard"].as_array().expect("leaderboard");
+    assert_eq!(leaderboard.len(), 2);
+    assert!(leaderboard[1]["p_vs_best"].as_f64().is_some(), "{leaderboard:?}");
+    assert_eq!(demo["promoted"]["model"], leaderboard[0]["model"]);
+    let html =
+        std::fs::read_to_string(demo["comparison"]["location"]["index_html"].as_str().expect("html")).expect("report");
+    assert!(html.contains("data:image/png;base64,"), "the gallery embeds the worst images");
+
+    // A second run reuses the dataset and its partition.
+    let again = ok_json(wb(dir.path()).args(["demo", "images", "--dir", "d", "--json"]));
+    assert_eq!((again["registered"].as_bool(), again["partitioned"].as_bool()), (Some(false), Some(false)));
+}
