@@ -718,32 +718,44 @@ impl<'a> SageMakerTrain<'a> {
             .await?
         {
             let images = datasets.open_images(&self.dataset).await?;
-            let Runner::Builtin(builtin @ BuiltinAlgorithm::ImageClassification) = runner else {
-                return Err(Error::Invalid {
-                    field: "algorithm",
-                    value: runner.name().to_owned(),
-                    expected: format!(
-                        "image-classification (SageMaker's built-in image classifier) for the image dataset {}",
-                        self.dataset
-                    ),
-                });
-            };
             let mut given = self.hyperparameters.clone();
-            for (key, value) in image_task_defaults(&images) {
+            for (key, value) in image_task_defaults(&images, &runner) {
                 given.entry(key.to_owned()).or_insert(value);
             }
+            let (hyperparameters, schema) = match runner {
+                Runner::Builtin(builtin @ BuiltinAlgorithm::ImageClassification) => {
+                    (builtin.fill_hyperparameters(&given)?, None)
+                }
+                // The workbench's image algorithms, in the project's container: the same
+                // channels, and the schema (class names, image shape) on the metadata channel.
+                Runner::Workbench(a) if a.is_image() => {
+                    given.insert(ALGORITHM_KEY.into(), a.name().into());
+                    (given, Some(ModelSchema::from_image_manifest(&images)))
+                }
+                _ => {
+                    return Err(Error::Invalid {
+                        field: "algorithm",
+                        value: runner.name().to_owned(),
+                        expected: format!(
+                            "an image algorithm for the image dataset {}: image-classification (SageMaker's built-in) \
+                             or image-logistic (the workbench's, in the project's image)",
+                            self.dataset
+                        ),
+                    });
+                }
+            };
             let channels: BTreeMap<String, ChannelSpec> = images
                 .channel_uris()
                 .into_iter()
                 .map(|(name, s3_uri)| (name, ChannelSpec { s3_uri, content_type: IMAGE_CONTENT_TYPE.to_owned() }))
                 .collect();
-            (
-                images.fingerprint,
-                None,
-                builtin.fill_hyperparameters(&given)?,
-                channels,
-                IMAGE_TRAINING_INSTANCE_TYPE.to_owned(),
-            )
+            // SageMaker's classifier on a GPU, as the course did; the workbench's on the CPU.
+            let instance_type = if schema.is_none() {
+                IMAGE_TRAINING_INSTANCE_TYPE.to_owned()
+            } else {
+                settings.training_instance_type.clone()
+            };
+            (images.fingerprint, schema, hyperparameters, channels, instance_type)
         } else {
             let dataset = datasets.open(&self.dataset).await?;
             let manifest = dataset.manifest();
@@ -902,16 +914,17 @@ impl<'a> SageMakerTrain<'a> {
 /// course project this workbench replaces used.
 pub const IMAGE_TRAINING_INSTANCE_TYPE: &str = "ml.p3.2xlarge";
 
-/// The built-in image classifier's hyperparameters the dataset decides, unless given:
-/// `num_classes`, `num_training_samples` and `image_shape` (`3,H,W`: the algorithm decodes
-/// every image to three channels).
-fn image_task_defaults(images: &ImageManifest) -> Vec<(&'static str, String)> {
+/// The image hyperparameters the dataset decides, unless given: `num_classes`,
+/// `num_training_samples` and `image_shape` — `3,H,W` for SageMaker's built-in classifier, which
+/// decodes every image to three channels; the images' own channels for the workbench's.
+fn image_task_defaults(images: &ImageManifest, runner: &Runner) -> Vec<(&'static str, String)> {
     let mut out = vec![
         ("num_classes", images.classes().len().to_string()),
         ("num_training_samples", images.split(Split::Train).images.to_string()),
     ];
     if let Some(shape) = images.registration.shape {
-        out.push(("image_shape", format!("3,{},{}", shape.height, shape.width)));
+        let channels = if matches!(runner, Runner::Builtin(_)) { 3 } else { shape.channels };
+        out.push(("image_shape", format!("{channels},{},{}", shape.height, shape.width)));
     }
     out
 }

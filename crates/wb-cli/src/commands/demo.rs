@@ -88,9 +88,9 @@ struct Sample {
 
 /// The demo project's configuration: local by default; SageMaker with the given store, role,
 /// region and image.
-fn demo_config(args: &DemoArgs) -> Result<Config> {
+fn demo_config(args: &DemoArgs, project: &str) -> Result<Config> {
     let mut config = Config::default();
-    config.project.name = "wb-demo".into();
+    config.project.name = project.into();
     if let Backend::Sagemaker = args.backend {
         let (Some(store), Some(role)) = (&args.store, &args.role) else {
             anyhow::bail!(
@@ -124,12 +124,15 @@ fn write_wine_csv(path: &Path) -> Result<u64> {
     Ok(rows)
 }
 
-pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
-    let dir = std::path::absolute(args.dir.clone().unwrap_or_else(|| "wb-demo".into()))?;
+/// The demo's directory (`--dir`, else `default_dir`) with its `data/` folder and its
+/// configuration: written for the asked backend on the first run, and refused when an earlier
+/// run made it for the other backend.
+pub(super) fn demo_project(args: &DemoArgs, default_dir: &str) -> Result<(std::path::PathBuf, LoadedConfig)> {
+    let dir = std::path::absolute(args.dir.clone().unwrap_or_else(|| default_dir.into()))?;
     std::fs::create_dir_all(dir.join("data")).with_context(|| format!("creating {}", dir.display()))?;
     let config_path = dir.join(CONFIG_FILE);
     if !config_path.exists() {
-        let config = demo_config(&args)?;
+        let config = demo_config(args, default_dir)?;
         config.validate(&config_path)?;
         std::fs::write(&config_path, config.to_toml()).with_context(|| format!("writing {}", config_path.display()))?;
     }
@@ -142,6 +145,11 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
             config.config.backend.kind
         );
     }
+    Ok((dir, config))
+}
+
+pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
+    let (dir, config) = demo_project(&args, "wb-demo")?;
     let ctx = Context::open(config.clone()).await?;
     let (project, store) = (&ctx.project, ctx.store.clone());
 

@@ -1,5 +1,9 @@
 //! `wb demo images`: the image workflow end to end on the local backend.
 //!
+//! On the local backend by default; `--backend sagemaker` (with `--store`, `--role`, `--image`)
+//! runs the same steps on SageMaker: the CNN as SageMaker's built-in image classifier on a GPU
+//! instance, the baseline in the project's container image.
+//!
 //! Packs the shipped UCI handwritten digits (Alpaydin & Kaynak 1998, CC BY 4.0; see
 //! `crates/wb-etl/data/README.md`) as a CIFAR-10-format archive — Python 2 pickles of numpy
 //! arrays, the published layout — and reads it back with the CIFAR ETL (`wb etl cifar`), keeping
@@ -16,7 +20,7 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 use wb_compare::compare::CompareOptions;
-use wb_core::{BackendKind, CONFIG_FILE, Config, DatasetName, LoadedConfig};
+use wb_core::DatasetName;
 use wb_datasets::{Datasets, ImageRegisterRequest, PartitionSpec};
 use wb_etl::cifar::{self, CifarOptions};
 use wb_serving::invoke::InvokeRequest;
@@ -24,7 +28,7 @@ use workbench::{Promoted, Registered};
 
 use crate::cli::DemoArgs;
 use crate::commands::compare::run_comparison;
-use crate::commands::demo::{Comparison, print_leaderboard};
+use crate::commands::demo::{Comparison, demo_project, print_leaderboard};
 use crate::context::Context;
 use crate::output::{print_json, spinner};
 
@@ -72,29 +76,7 @@ fn write_digits_archive(path: &Path) -> Result<usize> {
 }
 
 pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
-    if !matches!(args.backend, crate::cli::Backend::Local) {
-        anyhow::bail!(
-            "wb demo images runs on the local backend (SageMaker's image classifier needs a GPU training job: \
-             `wb train --dataset DATASET --algorithm image-classification` on a sagemaker project)"
-        );
-    }
-    let dir = std::path::absolute(args.dir.clone().unwrap_or_else(|| "wb-demo-images".into()))?;
-    std::fs::create_dir_all(dir.join("data")).with_context(|| format!("creating {}", dir.display()))?;
-    let config_path = dir.join(CONFIG_FILE);
-    if !config_path.exists() {
-        let mut config = Config::default();
-        config.project.name = "wb-demo-images".into();
-        config.validate(&config_path)?;
-        std::fs::write(&config_path, config.to_toml()).with_context(|| format!("writing {}", config_path.display()))?;
-    }
-    let config = LoadedConfig::load(&config_path)?;
-    if config.config.backend.kind != BackendKind::Local {
-        anyhow::bail!(
-            "{} is a {} project; run the images demo in another --dir",
-            config.path.display(),
-            config.config.backend.kind
-        );
-    }
+    let (dir, config) = demo_project(&args, "wb-demo-images")?;
     let ctx = Context::open(config.clone()).await?;
     let (project, store) = (&ctx.project, ctx.store.clone());
 

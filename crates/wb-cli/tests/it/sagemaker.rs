@@ -336,6 +336,35 @@ fn sagemaker_pipeline_through_wb_against_moto() {
         Some(&TrainingInstanceType::MlP32Xlarge),
         "a GPU by default, as the course used"
     );
+    // The workbench's pixel baseline in the project's image: the same channels plus the schema.
+    let pixels = stdout_json(wb_env(d, &moto).args([
+        "train",
+        "--dataset",
+        "pics",
+        "--algorithm",
+        "image-logistic",
+        "--job",
+        "pics-pixels",
+        "--json",
+    ]));
+    assert_eq!(pixels["status"], "Completed", "{pixels}");
+    let described = bucket
+        .rt
+        .block_on(sagemaker.describe_training_job().training_job_name("pics-pixels").send())
+        .expect("describe the pixel job");
+    let hp = described.hyper_parameters().expect("hyperparameters");
+    for (key, value) in [("algorithm", "image-logistic"), ("num_classes", "2"), ("image_shape", "3,8,8")] {
+        assert_eq!(hp.get(key).map(String::as_str), Some(value), "{key}: {hp:?}");
+    }
+    let mut names: Vec<&str> = described.input_data_config().iter().filter_map(|c| c.channel_name()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["metadata", "train", "train_lst", "validation", "validation_lst"]);
+    let schema: Value =
+        serde_json::from_slice(&bucket.get("wb/training/pics-pixels/input/metadata/schema.json")).expect("schema json");
+    assert_eq!(schema["image"], json!({"channels": 3, "height": 8, "width": 8}), "{schema}");
+    assert_eq!(schema["task"]["classes"], json!(["bicycle", "motorcycle"]), "{schema}");
+    let err = fails(wb_env(d, &moto).args(["train", "--dataset", "pics", "--algorithm", "xgboost"]));
+    assert!(err.contains("an image algorithm for the image dataset pics"), "{err}");
 
     stdout_json(wb_env(d, &moto).args([
         "train",
