@@ -178,6 +178,20 @@ fn digits_from_archive_to_a_png_endpoint() {
     assert_eq!(answers[6]["content_type"], "text/csv");
     assert_eq!(answers[6]["text"].as_str().expect("csv").trim().split(',').count(), 2);
 
+    // On the held-out test images, the CNN tells the two digits apart.
+    ok_json(wb(d).args(["register", "digits-cnn", "--endpoint", "digits-cnn", "--description", "CNN", "--json"]));
+    let compared = ok_json(wb(d).args(["compare", "--resamples", "200", "--json"]));
+    let model = &compared["report"]["models"][0];
+    assert_eq!(compared["report"]["test_rows"], splits["test"]["images"], "every test image, once");
+    let accuracy = model["metrics"]
+        .as_array()
+        .expect("metrics")
+        .iter()
+        .find(|m| m["metric"] == "accuracy")
+        .and_then(|m| m["value"].as_f64())
+        .expect("accuracy");
+    assert!(accuracy >= 0.95, "test accuracy {accuracy}: {model}");
+
     // Capture keeps the images base64-encoded, as SageMaker does (the server flushes its
     // capture files every few seconds).
     let started = std::time::Instant::now();
