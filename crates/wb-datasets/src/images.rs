@@ -576,11 +576,12 @@ impl Datasets {
                 let what = format!("{uri}/{CLASSES_FILE}");
                 let parsed: ClassesFile = serde_json::from_slice(&bytes)
                     .map_err(|e| Error::BadSource { source_name: what.clone(), reason: e.to_string() })?;
-                let mut names = vec![String::new(); parsed.classes.len()];
+                let count = parsed.classes.len();
+                let mut names = vec![String::new(); count];
                 for c in parsed.classes {
                     let slot = names.get_mut(c.index as usize).ok_or_else(|| Error::BadSource {
                         source_name: what.clone(),
-                        reason: format!("class index {} is out of range for {} classes", c.index, parsed_len(&bytes)),
+                        reason: format!("class index {} is out of range for {count} classes", c.index),
                     })?;
                     *slot = c.name;
                 }
@@ -799,10 +800,6 @@ impl Datasets {
             Err(e) => Err(e.into()),
         }
     }
-}
-
-fn parsed_len(bytes: &[u8]) -> usize {
-    serde_json::from_slice::<ClassesFile>(bytes).map_or(0, |c| c.classes.len())
 }
 
 async fn read_text(store: &DynObjectStore, given: &str) -> Result<String> {

@@ -61,6 +61,37 @@ pub(super) struct Comparison {
     pub(super) warnings: Vec<String>,
 }
 
+/// Compares the registered models on the test split (the report written to the store), fails
+/// when a model could not be scored, and promotes the best: the summary, the confidence level
+/// of its intervals, and the promotion.
+pub(super) async fn compare_and_promote(
+    ctx: &Context,
+    options: CompareOptions,
+    quiet: bool,
+    message: &'static str,
+) -> Result<(Comparison, f64, Promoted)> {
+    let step = spinner(quiet, message);
+    let compared = run_comparison(ctx, options).await;
+    step.finish_and_clear();
+    let (compared, written) = compared?;
+    let location = written?;
+    if !compared.failures.is_empty() {
+        anyhow::bail!(
+            "the comparison could not score {}",
+            compared.failures.iter().map(|f| format!("{}: {}", f.model, f.error)).collect::<Vec<_>>().join("; ")
+        );
+    }
+    let best = compared.best().context("the comparison ranked no model")?.model.clone();
+    let promoted = ctx.project.promote(&best).await?;
+    let comparison = Comparison {
+        location,
+        primary_metric: compared.primary_metric,
+        leaderboard: compared.leaderboard,
+        warnings: compared.warnings,
+    };
+    Ok((comparison, compared.settings.confidence, promoted))
+}
+
 /// One line per ranked model: value, interval, and the verdict of the paired test against the
 /// best.
 pub(super) fn print_leaderboard(leaderboard: &[LeaderboardEntry]) {
@@ -225,20 +256,9 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
     };
 
     // Judge the three on the test split, through their endpoints, and promote the best.
-    let step = spinner(quiet, "comparing the models on the test split");
     let options = CompareOptions { slice_by: Some("alcohol".into()), ..CompareOptions::default() };
-    let compared = run_comparison(&ctx, options).await;
-    step.finish_and_clear();
-    let (compared, written) = compared?;
-    let location = written?;
-    if !compared.failures.is_empty() {
-        anyhow::bail!(
-            "the comparison could not score {}",
-            compared.failures.iter().map(|f| format!("{}: {}", f.model, f.error)).collect::<Vec<_>>().join("; ")
-        );
-    }
-    let best = compared.best().context("the comparison ranked no model")?.model.clone();
-    let promoted = project.promote(&best).await?;
+    let (comparison, confidence, promoted) =
+        compare_and_promote(&ctx, options, quiet, "comparing the models on the test split").await?;
     let monitoring = monitoring_demo(&ctx, &promoted, quiet).await?;
 
     let report = DemoReport {
@@ -253,12 +273,7 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
         models,
         server,
         sample,
-        comparison: Comparison {
-            location,
-            primary_metric: compared.primary_metric.clone(),
-            leaderboard: compared.leaderboard.clone(),
-            warnings: compared.warnings.clone(),
-        },
+        comparison,
         promoted,
         monitoring,
     };
@@ -293,7 +308,7 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
     println!(
         "comparison on the held-out test split ({}, {:.0}% bootstrap intervals, paired tests vs best):",
         c.primary_metric,
-        compared.settings.confidence * 100.0
+        confidence * 100.0
     );
     print_leaderboard(&c.leaderboard);
     println!("report      {}", c.location.uri);

@@ -27,8 +27,7 @@ use wb_serving::invoke::InvokeRequest;
 use workbench::{Promoted, Registered};
 
 use crate::cli::DemoArgs;
-use crate::commands::compare::run_comparison;
-use crate::commands::demo::{Comparison, demo_project, print_leaderboard};
+use crate::commands::demo::{Comparison, compare_and_promote, demo_project, print_leaderboard};
 use crate::context::Context;
 use crate::output::{print_json, spinner};
 
@@ -146,19 +145,8 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
         response: String::from_utf8_lossy(&response.body).trim_end().to_owned(),
     };
 
-    let step = spinner(quiet, "comparing the models on the test images");
-    let compared = run_comparison(&ctx, CompareOptions::default()).await;
-    step.finish_and_clear();
-    let (compared, written) = compared?;
-    let location = written?;
-    if !compared.failures.is_empty() {
-        anyhow::bail!(
-            "the comparison could not score {}",
-            compared.failures.iter().map(|f| format!("{}: {}", f.model, f.error)).collect::<Vec<_>>().join("; ")
-        );
-    }
-    let best = compared.best().context("the comparison ranked no model")?.model.clone();
-    let promoted = project.promote(&best).await?;
+    let (comparison, _, promoted) =
+        compare_and_promote(&ctx, CompareOptions::default(), quiet, "comparing the models on the test images").await?;
 
     let split = |s| manifest.split(s).images;
     let report = ImagesDemo {
@@ -175,12 +163,7 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
         partitioned: outcome.created,
         models,
         sample,
-        comparison: Comparison {
-            location,
-            primary_metric: compared.primary_metric.clone(),
-            leaderboard: compared.leaderboard.clone(),
-            warnings: compared.warnings.clone(),
-        },
+        comparison,
         promoted,
     };
     if args.json {
