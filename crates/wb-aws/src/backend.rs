@@ -157,6 +157,22 @@ impl Runner {
         }
     }
 
+    /// The request and response content types the model's endpoint supports, as a model
+    /// package's inference specification lists them: images for image models (SageMaker's
+    /// built-in classifier answers JSON only; the workbench's server also answers CSV when
+    /// asked), CSV rows for tabular ones.
+    fn content_types(&self) -> (Vec<String>, Vec<String>) {
+        let strings = |types: &[&str]| types.iter().map(|t| (*t).to_owned()).collect::<Vec<String>>();
+        let images = strings(&["image/png", "image/jpeg", "application/x-image"]);
+        match self {
+            Self::Builtin(BuiltinAlgorithm::ImageClassification) => (images, strings(&["application/json"])),
+            Self::Workbench(a) if a.is_image() => (images, strings(&["application/json", "text/csv"])),
+            Self::Builtin(_) | Self::Workbench(_) => {
+                (strings(&["text/csv"]), strings(&["text/csv", "application/json"]))
+            }
+        }
+    }
+
     fn image(&self, settings: &BackendSettings) -> Result<String> {
         match self {
             Self::Builtin(b) => b.image_uri(&settings.region),
@@ -431,15 +447,17 @@ impl SageMakerBackend {
         if !self.settings.model_registry {
             return Ok(None);
         }
-        let image = Runner::parse(&model.algorithm)?.image(&self.settings)?;
+        let runner = Runner::parse(&model.algorithm)?;
+        let image = runner.image(&self.settings)?;
+        let (content_types, response_types) = runner.content_types();
         let spec = PackageSpec {
             group: self.package_group(),
             model: model.name.clone(),
             description: model.description.chars().take(1024).collect(),
             image,
             model_data_url: model.artifact.clone(),
-            content_types: vec!["text/csv".into()],
-            response_types: vec!["text/csv".into(), "application/json".into()],
+            content_types,
+            response_types,
             metrics: model
                 .validation_metrics
                 .iter()

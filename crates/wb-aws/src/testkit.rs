@@ -3,18 +3,20 @@
 //! [`Moto::shared`] gives every test in a process one server: the one at `MOTO_URL` when that
 //! variable is set, otherwise a server this module starts itself. To start one it provisions
 //! moto once per target directory — a virtual environment at `<target>/moto-venv` made with
-//! `python3 -m venv` and `pip install` of [`REQUIREMENTS`] (`moto[server]==5.2.5` and
-//! `pyarrow==26.0.1`), guarded by a file lock so parallel test processes install it only once,
+//! `python3 -m venv` and `pip install` of [`REQUIREMENTS`] (`moto[server]==5.2.5`,
+//! `pyarrow==26.0.1` and `numpy==2.4.6`), guarded by a file lock so parallel test processes install it only once,
 //! and reused by later runs — and then runs a small Python guard script that serves moto on a
 //! free loopback port and exits when its stdin closes. The test process holds that stdin, so the
 //! server dies with it (even after a `SIGKILL`). moto's request log goes to
 //! `<target>/moto-venv/logs/`. The guard script also adds what moto 5.2.5 lacks and the
 //! workbench calls, as state only: `DeleteModelPackage`, `DeleteModelPackageGroup` and the
-//! monitoring schedules (`Create`/`Describe`/`List`/`DeleteMonitoringSchedule`, with tags).
+//! monitoring schedules (`Create`/`Describe`/`List`/`DeleteMonitoringSchedule`, with tags); and
+//! it lets `InvokeEndpoint` take binary bodies such as PNG images (moto decodes every body as
+//! UTF-8 and answers HTTP 500).
 //!
 //! The same environment gives tests an independent Parquet reader: [`python`] returns its
 //! interpreter, which can `import pyarrow` (to check that what the workbench writes is Parquet
-//! that pyarrow reads).
+//! that pyarrow reads) and `import numpy` (to unpickle the CIFAR archives it writes).
 //!
 //! Nothing here skips silently: when Python or the install is missing, the harness panics with a
 //! message that says what to install.
@@ -49,8 +51,11 @@ use crate::{Encryption, MIN_PART_SIZE, S3Store};
 pub const MOTO_REQUIREMENT: &str = "moto[server]==5.2.5";
 /// The pinned pyarrow requirement the harness installs (for tests that read Parquet with pyarrow).
 pub const PYARROW_REQUIREMENT: &str = "pyarrow==26.0.1";
+/// The pinned numpy requirement the harness installs (for tests that unpickle the CIFAR
+/// archives the workbench writes, whose data are numpy arrays).
+pub const NUMPY_REQUIREMENT: &str = "numpy==2.4.6";
 /// Everything the harness installs into `<target>/moto-venv`, in one `pip install`.
-pub const REQUIREMENTS: &[&str] = &[MOTO_REQUIREMENT, PYARROW_REQUIREMENT];
+pub const REQUIREMENTS: &[&str] = &[MOTO_REQUIREMENT, PYARROW_REQUIREMENT, NUMPY_REQUIREMENT];
 /// The file in the venv that records the requirement list of the last complete install (one
 /// requirement per line). A venv whose marker differs from [`REQUIREMENTS`] is brought up to date.
 const MARKER: &str = ".wb-testkit-installed";
@@ -179,6 +184,23 @@ def _get_resource_from_arn(self, arn):
 
 
 SageMakerModelBackend._get_resource_from_arn = _get_resource_from_arn
+
+# moto 5.2.5 decodes every request body as UTF-8, so an InvokeEndpoint with an image body (a PNG
+# starts with 0x89) fails with HTTP 500. Keep SageMaker Runtime's bodies raw and key the canned
+# answers by a lossless text form of the bytes (Latin-1).
+from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
+
+_invoke_endpoint = SageMakerRuntimeResponse.invoke_endpoint
+
+
+def _invoke_endpoint_raw(self):
+    if isinstance(self.body, bytes):
+        self.body = self.body.decode("latin-1")
+    return _invoke_endpoint(self)
+
+
+SageMakerRuntimeResponse.use_raw_body = True
+SageMakerRuntimeResponse.invoke_endpoint = _invoke_endpoint_raw
 SageMakerResponse.create_monitoring_schedule = _create_monitoring_schedule
 SageMakerResponse.describe_monitoring_schedule = _describe_monitoring_schedule
 SageMakerResponse.delete_monitoring_schedule = _delete_monitoring_schedule

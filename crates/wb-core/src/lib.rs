@@ -27,6 +27,7 @@
 mod config;
 mod error;
 mod hash;
+pub mod image_header;
 mod name;
 mod path;
 mod store;

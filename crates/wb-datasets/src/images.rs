@@ -518,21 +518,32 @@ struct ClassName {
 fn inspect(source: &str, bytes: &[u8]) -> Result<(ImageFormat, u32, u32, u8)> {
     let bad = |reason: String| Error::BadSource { source_name: source.to_owned(), reason };
     let format = ImageFormat::sniff(bytes).ok_or_else(|| bad("not a PNG or JPEG image".into()))?;
-    let decoded = image::load_from_memory_with_format(
-        bytes,
-        match format {
-            ImageFormat::Png => image::ImageFormat::Png,
-            ImageFormat::Jpeg => image::ImageFormat::Jpeg,
+    let cannot_decode = |e: image::ImageError| bad(format!("cannot decode the {} image: {e}", format.name()));
+    let reader = || {
+        image::ImageReader::with_format(
+            std::io::Cursor::new(bytes),
+            match format {
+                ImageFormat::Png => image::ImageFormat::Png,
+                ImageFormat::Jpeg => image::ImageFormat::Jpeg,
+            },
+        )
+    };
+    // The declared size first: an empty or oversized image is refused before any pixel is
+    // decoded (the png crate reports a 0×0 header only as "Invalid image dimensions").
+    let (width, height) = match reader().into_dimensions() {
+        Ok(size) => size,
+        Err(e) => match wb_core::image_header::png_dimensions(bytes) {
+            Some((w, h)) if w == 0 || h == 0 => (w, h),
+            _ => return Err(cannot_decode(e)),
         },
-    )
-    .map_err(|e| bad(format!("cannot decode the {} image: {e}", format.name())))?;
-    let (width, height) = (decoded.width(), decoded.height());
+    };
     if width == 0 || height == 0 {
         return Err(bad(format!("the image is {width}×{height}")));
     }
     if u64::from(width) * u64::from(height) > MAX_PIXELS {
         return Err(bad(format!("the image is {width}×{height}, more than {MAX_PIXELS} pixels")));
     }
+    let decoded = reader().decode().map_err(cannot_decode)?;
     Ok((format, width, height, decoded.color().channel_count()))
 }
 

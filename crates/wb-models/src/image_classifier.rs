@@ -84,6 +84,7 @@ use crate::error::{Error, Result};
 use crate::model::FittedModel;
 use crate::schema::{ImageInput, ModelSchema, SCHEMA_FILE};
 
+mod conv;
 mod data;
 mod net;
 mod params;

@@ -158,7 +158,8 @@ fn digits_from_archive_to_a_png_endpoint() {
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).expect("write");
     let huge = d.join("huge.png");
     std::fs::write(&huge, vec![0u8; 6_291_457]).expect("write");
-    let answers = boto3(&url, "digits-cnn", &[&zero, &grey, &big, &not_image, &truncated, &huge]);
+    let zero_by_zero = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wb-datasets/tests/fixtures/zero-by-zero.png");
+    let answers = boto3(&url, "digits-cnn", &[&zero, &grey, &big, &not_image, &truncated, &huge, &zero_by_zero]);
 
     for (i, what) in [(0, "colour"), (1, "grey"), (2, "another size")] {
         let a = &answers[i];
@@ -175,8 +176,11 @@ fn digits_from_archive_to_a_png_endpoint() {
         assert!(a["original"].as_str().expect("message").contains(needle), "{a}");
     }
     assert_eq!(answers[5]["code"], "ValidationError", "over 6 MB: {}", answers[5]);
-    assert_eq!(answers[6]["content_type"], "text/csv");
-    assert_eq!(answers[6]["text"].as_str().expect("csv").trim().split(',').count(), 2);
+    let empty = &answers[6];
+    assert_eq!((empty["code"].as_str(), empty["status"].as_u64()), (Some("ModelError"), Some(400)), "{empty}");
+    assert!(empty["original"].as_str().expect("message").contains("0×0"), "{empty}");
+    assert_eq!(answers[7]["content_type"], "text/csv");
+    assert_eq!(answers[7]["text"].as_str().expect("csv").trim().split(',').count(), 2);
 
     // On the held-out test images, the CNN tells the two digits apart.
     ok_json(wb(d).args(["register", "digits-cnn", "--endpoint", "digits-cnn", "--description", "CNN", "--json"]));
@@ -227,18 +231,89 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// Loads every member of a CIFAR-10 python archive as its users do (`pickle.load(f,
+/// encoding="bytes")` with numpy installed) and prints what each holds, as JSON.
+const PYTHON_CIFAR_READER: &str = r#"
+import json, pickle, sys, tarfile
+out = {}
+with tarfile.open(sys.argv[1], "r:gz") as archive:
+    for member in archive.getmembers():
+        if not member.isfile():
+            continue
+        d = pickle.load(archive.extractfile(member), encoding="bytes")
+        name = member.name.split("/")[-1]
+        if name == "batches.meta":
+            out[name] = {"label_names": [n.decode() for n in d[b"label_names"]],
+                         "num_cases_per_batch": d[b"num_cases_per_batch"]}
+        else:
+            data = d[b"data"]
+            out[name] = {"type": type(data).__module__ + "." + type(data).__name__,
+                         "dtype": str(data.dtype), "shape": list(data.shape),
+                         "labels": d[b"labels"], "filenames": [f.decode() for f in d[b"filenames"]],
+                         "batch_label": d[b"batch_label"].decode(),
+                         "first_rgb": data[0].reshape(3, 32, 32).transpose(1, 2, 0).reshape(-1).tolist()}
+json.dump(out, sys.stdout)
+"#;
+
+#[test]
+fn the_cifar_archive_the_workbench_writes_loads_in_python_with_numpy() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let archive = d.join("digits.tar.gz");
+    wb(d).args(["etl", "digits", "--to"]).arg(&archive).args(["--classes", "0,1"]).assert().success();
+    wb(d).args(["etl", "cifar"]).arg(&archive).args(["--to", "digits"]).assert().success();
+
+    let out = std::process::Command::new(wb_aws::testkit::python())
+        .args(["-c", PYTHON_CIFAR_READER])
+        .arg(&archive)
+        .output()
+        .expect("python");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let members: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let names: Vec<&str> = members.as_object().expect("members").keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        ["batches.meta", "data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"]
+    );
+    let meta = &members["batches.meta"];
+    let digits: Vec<String> = (0..10).map(|d| d.to_string()).collect();
+    assert_eq!(meta["label_names"], serde_json::json!(digits), "{meta}");
+
+    // Every batch is a numpy uint8 array of N × 3072 with N labels and file names, and its
+    // first row holds the pixels of the PNG the ETL wrote for that file name.
+    let mut total = 0;
+    for (name, batch) in members.as_object().expect("members").iter().filter(|(n, _)| *n != "batches.meta") {
+        assert_eq!(batch["type"], "numpy.ndarray", "{name}");
+        assert_eq!(batch["dtype"], "uint8", "{name}");
+        let rows = batch["shape"][0].as_u64().expect("rows");
+        assert_eq!(batch["shape"][1], 3072, "{name}");
+        assert_eq!(batch["labels"].as_array().map(Vec::len), Some(rows as usize), "{name}");
+        assert!(batch["labels"].as_array().expect("labels").iter().all(|l| l == 0 || l == 1), "{name}");
+        total += rows;
+        let split = if name == "test_batch" { "test" } else { "train" };
+        let first = batch["filenames"][0].as_str().expect("file name");
+        let png = image::open(d.join("digits").join(split).join(first)).expect("the ETL's PNG").to_rgb8();
+        let pixels: Vec<u64> = png.into_raw().into_iter().map(u64::from).collect();
+        let from_python: Vec<u64> =
+            batch["first_rgb"].as_array().expect("pixels").iter().map(|v| v.as_u64().expect("byte")).collect();
+        assert_eq!(from_python, pixels, "{name}: {first}");
+    }
+    assert_eq!(total, 178 + 182, "every image of digits 0 and 1");
+}
+
 #[test]
 fn wb_demo_images_runs_the_image_workflow_end_to_end() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path().join("d");
     let _clean = CleanOnDrop(&d);
     let demo = ok_json(wb(dir.path()).args(["demo", "images", "--dir", "d", "--json"]));
-    assert_eq!(demo["classes"], serde_json::json!(["3", "5", "8", "9"]), "{demo}");
+    let classes: Vec<String> = (0..10).map(|d| d.to_string()).collect();
+    assert_eq!(demo["classes"], serde_json::json!(classes), "{demo}");
     let total = ["train_images", "validation_images", "test_images"]
         .iter()
         .map(|k| demo[k].as_u64().expect("count"))
         .sum::<u64>();
-    assert_eq!(total, 183 + 182 + 174 + 180, "every image of digits 3, 5, 8 and 9");
+    assert_eq!(total, 1797, "every image of the ten digits");
     assert!(d.join("data/digits-cifar-10-python.tar.gz").is_file());
 
     // Both models trained, the CNN at least as accurate as 0.95 on validation.
@@ -250,15 +325,17 @@ fn wb_demo_images_runs_the_image_workflow_end_to_end() {
     // The PNG invocation answered one probability per class.
     let answer: Vec<f64> =
         serde_json::from_str(demo["sample"]["response"].as_str().expect("response")).expect("JSON array");
-    assert_eq!(answer.len(), 4);
+    assert_eq!(answer.len(), 10);
     assert!((answer.iter().sum::<f64>() - 1.0).abs() < 1e-6, "{answer:?}");
 
-    // The comparison ranked both on the test images, with a paired test, and its HTML report
-    // shows the worst-classified images.
+    // The comparison ranked both on the test images: the CNN first, the pixel baseline
+    // significantly worse under the paired test (Holm-adjusted), and the CNN promoted.
     let leaderboard = demo["comparison"]["leaderboard"].as_array().expect("leaderboard");
     assert_eq!(leaderboard.len(), 2);
-    assert!(leaderboard[1]["p_vs_best"].as_f64().is_some(), "{leaderboard:?}");
-    assert_eq!(demo["promoted"]["model"], leaderboard[0]["model"]);
+    assert_eq!(leaderboard[0]["model"], cnn["name"], "{leaderboard:?}");
+    let p = leaderboard[1]["p_vs_best"].as_f64().expect("p vs best");
+    assert!(p < 0.05 && leaderboard[1]["significantly_worse"] == true, "{leaderboard:?}");
+    assert_eq!(demo["promoted"]["model"], cnn["name"]);
     let html =
         std::fs::read_to_string(demo["comparison"]["location"]["index_html"].as_str().expect("html")).expect("report");
     assert!(html.contains("data:image/png;base64,"), "the gallery embeds the worst images");

@@ -36,11 +36,16 @@ const ROLE: &str = "arn:aws:iam::123456789012:role/wb-test";
 const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/workbench:test";
 const TAG: &str = "workbench:project";
 
-/// Queues moto's answers to the next new `InvokeEndpoint` bodies, in order.
+/// Queues moto's answers (`text/csv`) to the next new `InvokeEndpoint` bodies, in order.
 fn queue_answers(moto: &Moto, answers: &[String]) {
+    queue_typed_answers(moto, "text/csv", answers);
+}
+
+/// Queues moto's answers of `content_type` to the next new `InvokeEndpoint` bodies, in order.
+fn queue_typed_answers(moto: &Moto, content_type: &str, answers: &[String]) {
     let results: Vec<Value> = answers
         .iter()
-        .map(|body| json!({"Body": body, "ContentType": "text/csv", "InvokedProductionVariant": "AllTraffic"}))
+        .map(|body| json!({"Body": body, "ContentType": content_type, "InvokedProductionVariant": "AllTraffic"}))
         .collect();
     let payload = json!({"account_id": "123456789012", "region": "us-east-1", "results": results});
     let (status, body) =
@@ -86,6 +91,19 @@ fn point_metrics(report: &Value, model: &str) -> BTreeMap<String, f64> {
         .iter()
         .filter_map(|m| Some((m["metric"].as_str()?.to_owned(), m["value"].as_f64()?)))
         .collect()
+}
+
+/// Twenty 8×8 PNGs in class folders `pics/bicycle` and `pics/motorcycle` under `dir`.
+fn write_pics(dir: &Path) -> std::path::PathBuf {
+    let pics = dir.join("pics");
+    for (class, shade) in [("bicycle", 40u8), ("motorcycle", 200)] {
+        std::fs::create_dir_all(pics.join(class)).expect("mkdir");
+        for i in 0..10u8 {
+            let img = image::RgbImage::from_fn(8, 8, |x, y| image::Rgb([shade, i * 7 + x as u8, y as u8]));
+            img.save(pics.join(class).join(format!("{i}.png"))).expect("png");
+        }
+    }
+    pics
 }
 
 fn init(dir: &Path, moto: &Moto, store: &str, project: &str) {
@@ -271,14 +289,7 @@ fn sagemaker_pipeline_through_wb_against_moto() {
     // An image dataset: SageMaker's built-in image classifier on the partition's channels
     // (images and .lst manifests, application/x-image), on a GPU by default, with the
     // hyperparameters the dataset decides.
-    let pics = d.join("pics");
-    for (class, shade) in [("bicycle", 40u8), ("motorcycle", 200)] {
-        std::fs::create_dir_all(pics.join(class)).expect("mkdir");
-        for i in 0..10u8 {
-            let img = image::RgbImage::from_fn(8, 8, |x, y| image::Rgb([shade, i * 7 + x as u8, y as u8]));
-            img.save(pics.join(class).join(format!("{i}.png"))).expect("png");
-        }
-    }
+    let pics = write_pics(d);
     stdout_json(wb_env(d, &moto).args([
         "dataset",
         "register",
@@ -577,6 +588,126 @@ fn sagemaker_pipeline_through_wb_against_moto() {
     assert!(left.is_empty(), "the store prefix is empty: {left:?}");
     let again = stdout_json(wb_env(d, &moto).args(["clean", "--all", "--json"]));
     assert!(again["backend"].as_array().expect("backend").iter().all(|r| r["kind"] != "endpoint"), "{again}");
+}
+
+#[test]
+fn sagemaker_image_endpoint_deploys_answers_png_and_is_compared_against_moto() {
+    let moto = Moto::spawn_dedicated();
+    let bucket = Bucket::fresh(&moto);
+    let sagemaker = Client::new(&moto.sdk_config());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let store = format!("s3://{}/wb", bucket.name);
+    let project = format!("smi-{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
+    init(d, &moto, &store, &project);
+    let pics = write_pics(d);
+    stdout_json(wb_env(d, &moto).args([
+        "dataset",
+        "register",
+        "pics",
+        "--images",
+        pics.to_str().expect("utf8"),
+        "--json",
+    ]));
+    let partition = stdout_json(wb_env(d, &moto).args(["dataset", "partition", "pics", "--json"]));
+    let test_images = partition["partition"]["splits"]["test"]["images"].as_u64().expect("test images");
+    assert_eq!(test_images, 4, "{partition}");
+    stdout_json(wb_env(d, &moto).args([
+        "train",
+        "--dataset",
+        "pics",
+        "--algorithm",
+        "image-classification",
+        "--job",
+        "pics-ic",
+        "--json",
+    ]));
+
+    // Hosting SageMaker's built-in image classifier: its own image serves the job's artefact,
+    // with data capture (SageMaker base64-encodes the PNG bodies, which are neither CSV nor JSON).
+    let endpoint = stdout_json(wb_env(d, &moto).args([
+        "deploy",
+        "--job",
+        "pics-ic",
+        "--endpoint",
+        "pics-ic",
+        "--capture",
+        "100",
+        "--json",
+    ]));
+    assert_eq!(endpoint["backend"], "sagemaker", "{endpoint}");
+    let described =
+        bucket.rt.block_on(sagemaker.describe_endpoint().endpoint_name("pics-ic").send()).expect("describe endpoint");
+    let config = bucket
+        .rt
+        .block_on(
+            sagemaker
+                .describe_endpoint_config()
+                .endpoint_config_name(described.endpoint_config_name().expect("config"))
+                .send(),
+        )
+        .expect("describe config");
+    let capture = config.data_capture_config().expect("capture");
+    assert_eq!(capture.initial_sampling_percentage(), Some(100));
+    assert_eq!(capture.destination_s3_uri(), Some(format!("{store}/capture").as_str()));
+    let model_name = config.production_variants()[0].model_name().expect("model").to_owned();
+    let model = bucket.rt.block_on(sagemaker.describe_model().model_name(&model_name).send()).expect("describe model");
+    let container = model.primary_container().expect("container");
+    assert_eq!(container.image(), Some("811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1"));
+    assert_eq!(
+        container.model_data_url(),
+        Some(format!("{store}/training/pics-ic/output/model.tar.gz").as_str()),
+        "the training job's artefact"
+    );
+
+    // Invocation with a PNG through SageMaker Runtime: moto hands out the queued answer.
+    let answer = "[0.25, 0.75]".to_owned();
+    queue_typed_answers(&moto, "application/json", std::slice::from_ref(&answer));
+    let png = pics.join("motorcycle/3.png");
+    let out = wb_env(d, &moto)
+        .args(["endpoints", "invoke", "pics-ic", "--content-type", "image/png", "--body"])
+        .arg(format!("@{}", png.display()))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(String::from_utf8_lossy(&out).trim(), answer);
+
+    // Registered: the model package says which bodies the model takes and answers.
+    stdout_json(wb_env(d, &moto).args([
+        "register",
+        "pics-ic",
+        "--endpoint",
+        "pics-ic",
+        "--description",
+        "built-in image classifier",
+        "--json",
+    ]));
+    let packages = ModelPackages::from_sdk_config(&moto.sdk_config());
+    let mirrored = bucket.rt.block_on(packages.list(&project)).expect("packages");
+    assert_eq!(mirrored.len(), 1, "{mirrored:?}");
+    let package = bucket
+        .rt
+        .block_on(sagemaker.describe_model_package().model_package_name(&mirrored[0].arn).send())
+        .expect("describe package");
+    let inference = package.inference_specification().expect("inference specification");
+    assert_eq!(inference.supported_content_types(), ["image/png", "image/jpeg", "application/x-image"]);
+    assert_eq!(inference.supported_response_mime_types(), ["application/json"]);
+
+    // The comparison sends every test image, one PNG per request, through SageMaker Runtime and
+    // reads the built-in algorithm's JSON answers: every answer says "motorcycle", so accuracy is
+    // the motorcycles' share of the test split (moto keys answers by body, so the order of the
+    // concurrent requests does not matter when all answers are equal).
+    queue_typed_answers(&moto, "application/json", &vec!["[0.1, 0.9]".to_owned(); test_images as usize]);
+    let compared = stdout_json(wb_env(d, &moto).args(["compare", "--resamples", "20", "--json"]));
+    let report = &compared["report"];
+    assert_eq!(report["test_rows"].as_u64(), Some(test_images), "{report}");
+    assert_eq!(report["models"].as_array().map(Vec::len), Some(1), "{}", report["failures"]);
+    assert_eq!(point_metrics(report, "pics-ic")["accuracy"], 0.5, "two of the four test images are motorcycles");
+
+    stdout_json(wb_env(d, &moto).args(["clean", "--all", "--json"]));
+    assert!(tagged_hosting(&bucket, &moto, &project).is_empty(), "nothing tagged is left");
 }
 
 #[test]

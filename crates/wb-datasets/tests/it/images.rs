@@ -189,6 +189,10 @@ async fn bad_image_inputs_are_refused_naming_the_file_and_line() {
     std::fs::write(root.join("train/b.png"), b"hello").expect("text");
     let err = f.datasets.register_images(request("x", &root, &[&lst])).await.expect_err("text").to_string();
     assert!(err.contains("train/b.png") && err.contains("not a PNG or JPEG"), "{err}");
+    let zero_by_zero = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/zero-by-zero.png");
+    std::fs::copy(zero_by_zero, root.join("train/b.png")).expect("0×0 png");
+    let err = f.datasets.register_images(request("x", &root, &[&lst])).await.expect_err("0×0").to_string();
+    assert!(err.contains("train/b.png") && err.contains("0×0"), "{err}");
 
     // Without --lst, images must sit in class folders.
     let flat = f.root.join("flat");

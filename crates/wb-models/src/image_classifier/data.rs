@@ -161,7 +161,11 @@ pub(crate) fn decode_bytes(bytes: &[u8]) -> std::result::Result<DynamicImage, St
         Some(other) => return Err(format!("is {other:?}, not a PNG or JPEG image")),
         None => return Err("is not a PNG or JPEG image (unrecognised signature)".into()),
     }
-    let (width, height) = reader()?.into_dimensions().map_err(|e| format!("is not a valid image: {e}"))?;
+    let (width, height) =
+        reader()?.into_dimensions().map_err(|e| match wb_core::image_header::png_dimensions(bytes) {
+            Some((w, h)) if w == 0 || h == 0 => format!("is empty ({w}×{h} pixels)"),
+            _ => format!("is not a valid image: {e}"),
+        })?;
     if width == 0 || height == 0 {
         return Err(format!("is empty ({width}×{height} pixels)"));
     }

@@ -77,8 +77,7 @@ pub(crate) fn forward(arch: Architecture, params: &[Tensor], x: &Tensor) -> cand
     if let Architecture::Cnn { conv_blocks } = arch {
         for _ in 0..conv_blocks {
             let (w, b) = (next()?, next()?);
-            let out = b.dim(0)?;
-            x = x.conv2d(w, 1, 1, 1, 1)?.broadcast_add(&b.reshape((1, out, 1, 1))?)?.relu()?.max_pool2d(2)?;
+            x = super::conv::relu_max_pool(&super::conv::conv3x3(&x, w, b)?)?;
         }
     }
     let (w, b) = (next()?, next()?);
