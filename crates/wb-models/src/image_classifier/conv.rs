@@ -236,101 +236,87 @@ pub(crate) fn conv3x3(x: &Tensor, weight: &Tensor, bias: &Tensor) -> candle_core
 
 #[cfg(test)]
 mod tests {
-    use candle_core::{Device, Var};
+    use candle_core::{DType, Device, Var};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
     use super::*;
 
-    fn random(shape: &[usize], rng: &mut ChaCha8Rng) -> Tensor {
+    type TestResult = candle_core::Result<()>;
+
+    fn random(shape: &[usize], rng: &mut ChaCha8Rng) -> candle_core::Result<Tensor> {
         let n = shape.iter().product();
         let values: Vec<f32> = (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect();
-        Tensor::from_vec(values, shape, &Device::Cpu).unwrap()
+        Tensor::from_vec(values, shape, &Device::Cpu)
     }
 
-    fn max_abs_difference(a: &Tensor, b: &Tensor) -> f32 {
+    fn max_abs_difference(a: &Tensor, b: &Tensor) -> candle_core::Result<f32> {
         assert_eq!(a.dims(), b.dims());
-        (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
+        (a - b)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()
+    }
+
+    fn gradient<'a>(grads: &'a candle_core::backprop::GradStore, var: &Var) -> &'a Tensor {
+        grads.get(var.as_tensor()).expect("a gradient for every variable")
+    }
+
+    /// `t` `[N, C, H/2, W/2]` repeated 2×2 and padded with zeros to `[N, C, H, W]`.
+    fn spread(t: &Tensor, h: usize, w: usize) -> candle_core::Result<Tensor> {
+        t.upsample_nearest2d(h / 2 * 2, w / 2 * 2)?.pad_with_zeros(2, 0, h % 2)?.pad_with_zeros(3, 0, w % 2)
     }
 
     #[test]
-    fn values_and_gradients_match_candles_conv2d() {
+    fn values_and_gradients_match_candles_conv2d() -> TestResult {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         // Odd sizes, a width of 1 and a single pixel exercise the padding at every edge.
         for (n, c, h, w, o) in [(2, 3, 5, 7, 4), (1, 2, 4, 1, 3), (3, 1, 1, 1, 2)] {
-            let x = Var::from_tensor(&random(&[n, c, h, w], &mut rng)).unwrap();
-            let weight = Var::from_tensor(&random(&[o, c, 3, 3], &mut rng)).unwrap();
-            let bias = Var::from_tensor(&random(&[o], &mut rng)).unwrap();
-            let upstream = random(&[n, o, h, w], &mut rng);
+            let x = Var::from_tensor(&random(&[n, c, h, w], &mut rng)?)?;
+            let weight = Var::from_tensor(&random(&[o, c, 3, 3], &mut rng)?)?;
+            let bias = Var::from_tensor(&random(&[o], &mut rng)?)?;
+            let upstream = random(&[n, o, h, w], &mut rng)?;
 
-            let ours = conv3x3(&x, &weight, &bias).unwrap();
-            let reference =
-                x.conv2d(&weight, 1, 1, 1, 1).unwrap().broadcast_add(&bias.reshape((1, o, 1, 1)).unwrap()).unwrap();
-            assert!(max_abs_difference(&ours, &reference) < 1e-5, "forward {n}×{c}×{h}×{w}");
+            let ours = conv3x3(&x, &weight, &bias)?;
+            let reference = x.conv2d(&weight, 1, 1, 1, 1)?.broadcast_add(&bias.reshape((1, o, 1, 1))?)?;
+            assert!(max_abs_difference(&ours, &reference)? < 1e-5, "forward {n}×{c}×{h}×{w}");
 
-            let ours = (ours * &upstream).unwrap().sum_all().unwrap().backward().unwrap();
-            let reference = (reference * &upstream).unwrap().sum_all().unwrap().backward().unwrap();
+            let ours = (ours * &upstream)?.sum_all()?.backward()?;
+            let reference = (reference * &upstream)?.sum_all()?.backward()?;
             for (name, var) in [("input", &x), ("weight", &weight), ("bias", &bias)] {
-                let (a, b) = (ours.get(var.as_tensor()).unwrap(), reference.get(var.as_tensor()).unwrap());
-                assert!(max_abs_difference(a, b) < 1e-4, "{name} gradient {n}×{c}×{h}×{w}");
+                let difference = max_abs_difference(gradient(&ours, var), gradient(&reference, var))?;
+                assert!(difference < 1e-4, "{name} gradient {n}×{c}×{h}×{w}");
             }
         }
+        Ok(())
     }
 
     #[test]
-    fn relu_max_pool_matches_candles_values_and_routes_each_gradient_to_the_winner() {
+    fn relu_max_pool_matches_candles_values_and_routes_each_gradient_to_the_winner() -> TestResult {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         for (n, c, h, w) in [(2, 3, 4, 6), (1, 2, 5, 3), (1, 1, 2, 2)] {
-            let x = Var::from_tensor(&random(&[n, c, h, w], &mut rng)).unwrap();
-            let upstream = random(&[n, c, h / 2, w / 2], &mut rng);
-            let ours = relu_max_pool(&x).unwrap();
-            let pooled = x.relu().unwrap().max_pool2d(2).unwrap();
-            assert!(max_abs_difference(&ours, &pooled) < 1e-7, "forward {n}×{c}×{h}×{w}");
-            let grads = (ours * &upstream).unwrap().sum_all().unwrap().backward().unwrap();
+            let x = Var::from_tensor(&random(&[n, c, h, w], &mut rng)?)?;
+            let upstream = random(&[n, c, h / 2, w / 2], &mut rng)?;
+            let ours = relu_max_pool(&x)?;
+            let pooled = x.relu()?.max_pool2d(2)?;
+            assert!(max_abs_difference(&ours, &pooled)? < 1e-7, "forward {n}×{c}×{h}×{w}");
+            let grads = (ours * &upstream)?.sum_all()?.backward()?;
             // The true gradient: the upstream value at the pool's winner when it is positive,
             // zero elsewhere. (candle's own max_pool2d backward scales it by the mean of the
             // window's argmax mask, a quarter when the maximum is unique.)
-            let winner = x
-                .relu()
-                .unwrap()
-                .eq(&pooled
-                    .upsample_nearest2d(h / 2 * 2, w / 2 * 2)
-                    .unwrap()
-                    .pad_with_zeros(2, 0, h % 2)
-                    .unwrap()
-                    .pad_with_zeros(3, 0, w % 2)
-                    .unwrap())
-                .unwrap();
-            let positive = x.gt(0.0).unwrap();
-            let routed = upstream
-                .upsample_nearest2d(h / 2 * 2, w / 2 * 2)
-                .unwrap()
-                .pad_with_zeros(2, 0, h % 2)
-                .unwrap()
-                .pad_with_zeros(3, 0, w % 2)
-                .unwrap();
-            let expected = (routed
-                * (winner.to_dtype(candle_core::DType::F32).unwrap()
-                    * positive.to_dtype(candle_core::DType::F32).unwrap())
-                .unwrap())
-            .unwrap();
-            assert!(
-                max_abs_difference(grads.get(x.as_tensor()).unwrap(), &expected) < 1e-7,
-                "gradient {n}×{c}×{h}×{w}"
-            );
+            let winner = x.relu()?.eq(&spread(&pooled, h, w)?)?.to_dtype(DType::F32)?;
+            let positive = x.gt(0.0)?.to_dtype(DType::F32)?;
+            let expected = (spread(&upstream, h, w)? * (winner * positive)?)?;
+            assert!(max_abs_difference(gradient(&grads, &x), &expected)? < 1e-7, "gradient {n}×{c}×{h}×{w}");
         }
-        let x = Var::from_tensor(&Tensor::new(&[[[[1.0_f32, 2.0], [3.0, 4.0]]]], &Device::Cpu).unwrap()).unwrap();
-        let grads = relu_max_pool(&x).unwrap().sum_all().unwrap().backward().unwrap();
-        assert_eq!(
-            grads.get(x.as_tensor()).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap(),
-            [0.0, 0.0, 0.0, 1.0]
-        );
+        let x = Var::from_tensor(&Tensor::new(&[[[[1.0_f32, 2.0], [3.0, 4.0]]]], &Device::Cpu)?)?;
+        let grads = relu_max_pool(&x)?.sum_all()?.backward()?;
+        assert_eq!(gradient(&grads, &x).flatten_all()?.to_vec1::<f32>()?, [0.0, 0.0, 0.0, 1.0]);
+        Ok(())
     }
 
     #[test]
-    fn col2im_refuses_a_gradient_of_the_wrong_shape() {
-        let grad = Tensor::zeros((5, 4), candle_core::DType::F32, &Device::Cpu).unwrap();
-        let error = grad.apply_op1_no_bwd(&Col2Im { dims: (1, 1, 2, 2) }).unwrap_err();
+    fn col2im_refuses_a_gradient_of_the_wrong_shape() -> TestResult {
+        let grad = Tensor::zeros((5, 4), DType::F32, &Device::Cpu)?;
+        let error = grad.apply_op1_no_bwd(&Col2Im { dims: (1, 1, 2, 2) }).expect_err("a [5, 4] gradient is refused");
         assert!(error.to_string().contains("expected a [1, 10, 4] gradient"), "{error}");
+        Ok(())
     }
 }
