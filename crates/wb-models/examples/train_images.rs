@@ -34,12 +34,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pairs: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let paths = BarImages { anywhere, ..BarImages::default() }.write_container(dir.path(), &algorithm, &pairs);
     let started = std::time::Instant::now();
-    let outcome = container::train_with_progress(&paths, None, &mut |m| {
-        println!(
-            "epoch {:>3}  train_loss {:.4}  validation_loss {:.4}  validation_accuracy {:.3}  {:.3} s",
-            m.epoch, m.train_loss, m.validation_loss, m.validation_accuracy, m.seconds
-        );
-    })?;
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let outcome = container::train_with_progress(
+        &paths,
+        None,
+        &mut |m| {
+            println!(
+                "epoch {:>3}  train_loss {:.4}  validation_loss {:.4}  validation_accuracy {:.3}  {:.3} s",
+                m.epoch, m.train_loss, m.validation_loss, m.validation_accuracy, m.seconds
+            );
+        },
+        &never,
+    )?;
     println!(
         "{algorithm}: {:.2} s in all; validation {:?}",
         started.elapsed().as_secs_f64(),

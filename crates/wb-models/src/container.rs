@@ -24,6 +24,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
 use serde::{Deserialize, Serialize};
 
@@ -189,20 +190,23 @@ pub fn write_input_config(
 /// # Errors
 /// The training error; its message is also in `output/failure`.
 pub fn train(paths: &ContainerPaths, job: Option<&str>) -> Result<TrainOutcome> {
-    train_with_progress(paths, job, &mut |_| {})
+    train_with_progress(paths, job, &mut |_| {}, &AtomicBool::new(false))
 }
 
 /// [`train`], passing each epoch's metrics of an image algorithm to `progress` (tabular
-/// algorithms have no epochs and never call it).
+/// algorithms have no epochs and never call it), and stopping an image algorithm before its
+/// next mini-batch once `stop` is set (tabular fits run to the end).
 ///
 /// # Errors
-/// The training error; its message is also in `output/failure`.
+/// The training error; its message is also in `output/failure`. [`Error::JobStopped`] when
+/// `stop` ended the training.
 pub fn train_with_progress(
     paths: &ContainerPaths,
     job: Option<&str>,
     progress: &mut dyn FnMut(&EpochMetrics),
+    stop: &AtomicBool,
 ) -> Result<TrainOutcome> {
-    let outcome = train_inner(paths, job, progress);
+    let outcome = train_inner(paths, job, progress, stop);
     if let Err(e) = &outcome {
         let reason: String = e.to_string().chars().take(FAILURE_REASON_LIMIT).collect();
         let failure = paths.failure_file();
@@ -220,6 +224,7 @@ fn train_inner(
     paths: &ContainerPaths,
     job: Option<&str>,
     progress: &mut dyn FnMut(&EpochMetrics),
+    stop: &AtomicBool,
 ) -> Result<TrainOutcome> {
     let started = std::time::Instant::now();
     let mut hyperparameters: BTreeMap<String, String> = read_json(&paths.hyperparameters())?;
@@ -235,7 +240,7 @@ fn train_inner(
     })?;
     let algorithm = Algorithm::parse(&algorithm_name)?;
     if algorithm.is_image() {
-        return image_classifier::train_in_container(paths, algorithm, &hyperparameters, job, progress);
+        return image_classifier::train_in_container(paths, algorithm, &hyperparameters, job, progress, stop);
     }
     let schema: ModelSchema = read_json(&paths.channel(METADATA_CHANNEL).join(SCHEMA_FILE))?;
     let params = TrainParams::from_map(algorithm, &hyperparameters)?;

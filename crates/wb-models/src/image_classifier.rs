@@ -433,17 +433,20 @@ impl FittedModel {
 
 /// Trains an image algorithm in a container tree: reads the image channels, fits, writes
 /// `model/` and `output/data/{metrics,epochs}.json`. `hyperparameters` is the map without
-/// `algorithm`; `progress` receives each epoch's metrics.
+/// `algorithm`; `progress` receives each epoch's metrics; setting `stop` ends the training
+/// before its next mini-batch.
 ///
 /// # Errors
 /// [`Error::Hyperparameter`] for the parameters; [`Error::Container`] naming the file (and
-/// `.lst` line) of a bad channel entry or image; [`Error::Fit`] if training diverges.
+/// `.lst` line) of a bad channel entry or image; [`Error::Fit`] if training diverges;
+/// [`Error::JobStopped`] when `stop` ended it.
 pub fn train_in_container(
     paths: &ContainerPaths,
     algorithm: Algorithm,
     hyperparameters: &BTreeMap<String, String>,
     job: Option<&str>,
     progress: &mut dyn FnMut(&EpochMetrics),
+    stop: &std::sync::atomic::AtomicBool,
 ) -> Result<TrainOutcome> {
     let started = std::time::Instant::now();
     let params = ImageClassifierParams::from_map_for(algorithm, hyperparameters)?;
@@ -479,7 +482,13 @@ pub fn train_in_container(
     let normalisation = net::normalisation(&train);
     let fit_error =
         |e: candle_core::Error| Error::Fit { algorithm: algorithm.name().to_owned(), message: e.to_string() };
-    let fitted = net::fit(architecture, &params, &train, &validation, &normalisation, progress).map_err(fit_error)?;
+    let fitted = net::fit(architecture, &params, &train, &validation, &normalisation, progress, stop).map_err(|e| {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            Error::JobStopped { name: job.unwrap_or("training").to_owned() }
+        } else {
+            fit_error(e)
+        }
+    })?;
 
     let labels: Vec<usize> = validation.labels.iter().map(|&l| l as usize).collect();
     let proba: Vec<f64> = fitted.validation_probabilities.iter().flatten().map(|&p| f64::from(p)).collect();

@@ -24,6 +24,8 @@ use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -325,6 +327,10 @@ impl TrainRequest {
             hyperparameters.entry(key.to_owned()).or_insert(value);
         }
         hyperparameters.insert(ALGORITHM_KEY.into(), algorithm.name().into());
+        // Set on cancellation: an image fit on the blocking thread stops before its next
+        // mini-batch (a tabular fit runs to its end, and nothing of it is stored).
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop_training = Arc::clone(&stop);
         let outcome = async {
             container::write_input_config(&paths, &hyperparameters, &inputs.channel_configs(), &schema)?;
             report("InProgress", "Downloading", None);
@@ -335,9 +341,14 @@ impl TrainRequest {
             // Epochs (image algorithms) arrive from the training thread as they end.
             let (epochs, mut epoch_rx) = tokio::sync::mpsc::unbounded_channel::<EpochMetrics>();
             let mut training = tokio::task::spawn_blocking(move || {
-                container::train_with_progress(&run_paths, Some(&job_name), &mut |e| {
-                    let _ = epochs.send(e.clone());
-                })
+                container::train_with_progress(
+                    &run_paths,
+                    Some(&job_name),
+                    &mut |e| {
+                        let _ = epochs.send(e.clone());
+                    },
+                    &stop_training,
+                )
             });
             let trained = loop {
                 tokio::select! {
@@ -364,11 +375,13 @@ impl TrainRequest {
             self.store.put_json(&layout::job_metrics(&job), &metrics, PutMode::Overwrite).await?;
             Ok::<_, Error>((self.store.uri().object_uri(&artifact_path), metrics))
         };
-        // Stop waiting when the caller cancels (the fit running on a blocking thread finishes
-        // on its own, and nothing of it is stored).
+        // Stop waiting when the caller cancels, and tell the fit to stop.
         let outcome = tokio::select! {
             outcome = outcome => Some(outcome),
-            () = cancel => None,
+            () = cancel => {
+                stop.store(true, Ordering::Relaxed);
+                None
+            }
         };
 
         record.ended_at = Some(Timestamp::now());

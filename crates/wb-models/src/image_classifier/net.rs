@@ -247,6 +247,7 @@ pub(crate) struct Fitted {
 
 /// Trains `arch` on `train`, evaluating on `validation` after every epoch; stops early as
 /// SageMaker's `early_stopping*` say. The weights returned are those after the last epoch run.
+/// Once `stop` is set, the next mini-batch returns an error instead.
 pub(crate) fn fit(
     arch: Architecture,
     params: &ImageClassifierParams,
@@ -254,6 +255,7 @@ pub(crate) fn fit(
     validation: &ImageSet,
     norm: &Normalisation,
     progress: &mut dyn FnMut(&EpochMetrics),
+    stop: &std::sync::atomic::AtomicBool,
 ) -> candle_core::Result<Fitted> {
     let shape = train.shape;
     let classes = params.num_classes;
@@ -276,6 +278,9 @@ pub(crate) fn fit(
         order.shuffle(&mut rng);
         let mut loss_sum = 0.0_f64;
         for chunk in order.chunks(params.mini_batch_size) {
+            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(candle_core::Error::Msg(format!("stopped on request in epoch {epoch}")));
+            }
             let mut x = Vec::with_capacity(chunk.len() * shape.len());
             let mut onehot = vec![0.0_f32; chunk.len() * classes];
             for (row, &i) in chunk.iter().enumerate() {

@@ -2,6 +2,7 @@
 //! architectures, artefacts, inference and every refusal.
 
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 
 use rand::SeedableRng;
 use wb_models::artifact::{ModelArtifact, WEIGHTS_FILE, pack_dir};
@@ -21,7 +22,9 @@ fn job(dir: &Path, bars: &BarImages, algorithm: &str, extra: &[(&str, &str)]) ->
 
 fn train(paths: &ContainerPaths) -> (ModelArtifact, Vec<EpochMetrics>) {
     let mut seen = Vec::new();
-    let outcome = container::train_with_progress(paths, Some("job-1"), &mut |m| seen.push(m.clone())).expect("trains");
+    let never = AtomicBool::new(false);
+    let outcome =
+        container::train_with_progress(paths, Some("job-1"), &mut |m| seen.push(m.clone()), &never).expect("trains");
     (outcome.artifact, seen)
 }
 
@@ -357,4 +360,27 @@ fn without_a_schema_classes_are_numbered_and_a_schema_must_agree_with_num_classe
     assert_eq!(artifact.schema.classes(), ["0", "1"]);
     assert_eq!(artifact.schema.image, Some(ImageInput { channels: 3, height: 8, width: 8 }));
     assert_eq!(ImageClassifier::from_artifact(&artifact).expect("image model").classes(), ["0", "1"]);
+}
+
+#[test]
+fn setting_stop_ends_an_image_fit_before_its_next_mini_batch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let paths = job(dir.path(), &BarImages::default(), "image-classification", &[("epochs", "6")]);
+    let stop = AtomicBool::new(false);
+    let mut epochs = 0;
+    let err = container::train_with_progress(
+        &paths,
+        Some("job-stop"),
+        &mut |_| {
+            epochs += 1;
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        },
+        &stop,
+    )
+    .expect_err("stopped");
+    assert_eq!(epochs, 1, "no epoch ends after the stop");
+    assert!(matches!(&err, wb_models::Error::JobStopped { name } if name == "job-stop"), "{err:?}");
+    assert!(!paths.model_dir().join(WEIGHTS_FILE).exists(), "nothing is written for a stopped fit");
+    let failure = std::fs::read_to_string(paths.failure_file()).expect("failure file");
+    assert!(failure.contains("job-stop"), "{failure}");
 }
