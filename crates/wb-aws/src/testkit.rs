@@ -4,7 +4,7 @@
 //! variable is set, otherwise a server this module starts itself. To start one it provisions
 //! moto once per target directory — a virtual environment at `<target>/moto-venv` made with
 //! `python3 -m venv` and `pip install` of [`REQUIREMENTS`] (`moto[server]==5.2.5`,
-//! `pyarrow==26.0.1` and `numpy==2.4.6`), guarded by a file lock so parallel test processes install it only once,
+//! `pyarrow==26.0.1`, `numpy==2.4.6` and `statelint==3.1.0`), guarded by a file lock so parallel test processes install it only once,
 //! and reused by later runs — and then runs a small Python guard script that serves moto on a
 //! free loopback port and exits when its stdin closes. The test process holds that stdin, so the
 //! server dies with it (even after a `SIGKILL`). moto's request log goes to
@@ -54,8 +54,11 @@ pub const PYARROW_REQUIREMENT: &str = "pyarrow==26.0.1";
 /// The pinned numpy requirement the harness installs (for tests that unpickle the CIFAR
 /// archives the workbench writes, whose data are numpy arrays).
 pub const NUMPY_REQUIREMENT: &str = "numpy==2.4.6";
+/// The pinned statelint requirement the harness installs (the Amazon States Language
+/// validator the workflow tests run on exported state machines: `<venv>/bin/statelint`).
+pub const STATELINT_REQUIREMENT: &str = "statelint==3.1.0";
 /// Everything the harness installs into `<target>/moto-venv`, in one `pip install`.
-pub const REQUIREMENTS: &[&str] = &[MOTO_REQUIREMENT, PYARROW_REQUIREMENT, NUMPY_REQUIREMENT];
+pub const REQUIREMENTS: &[&str] = &[MOTO_REQUIREMENT, PYARROW_REQUIREMENT, NUMPY_REQUIREMENT, STATELINT_REQUIREMENT];
 /// The file in the venv that records the requirement list of the last complete install (one
 /// requirement per line). A venv whose marker differs from [`REQUIREMENTS`] is brought up to date.
 const MARKER: &str = ".wb-testkit-installed";
@@ -457,6 +460,69 @@ fn venv_python(venv: &Path) -> PathBuf {
 #[must_use]
 pub fn python() -> PathBuf {
     provision()
+}
+
+/// The `statelint` command of the harness's virtual environment ([`STATELINT_REQUIREMENT`]),
+/// provisioned as [`python`] is.
+///
+/// # Panics
+/// When the environment cannot be provisioned; the message says what to install.
+#[must_use]
+pub fn statelint() -> PathBuf {
+    let python = provision();
+    python.with_file_name(if cfg!(windows) { "statelint.exe" } else { "statelint" })
+}
+
+/// The pinned npm package of the other Amazon States Language validator.
+pub const ASL_VALIDATOR_REQUIREMENT: &str = "asl-validator@4.0.0";
+
+/// The `asl-validator` command (npm [`ASL_VALIDATOR_REQUIREMENT`]), installed once per target
+/// directory into `<target>/node-tools` with the machine's npm, under a file lock.
+///
+/// # Panics
+/// When npm is missing or the install fails; the message says what to run.
+#[must_use]
+pub fn asl_validator() -> PathBuf {
+    let tools = target_dir().join("node-tools");
+    let command = tools.join("node_modules").join(".bin").join("asl-validator");
+    let marker = tools.join(".wb-testkit-installed");
+    let installed =
+        || fs::read_to_string(&marker).is_ok_and(|m| m.trim() == ASL_VALIDATOR_REQUIREMENT) && command.exists();
+    if installed() {
+        return command;
+    }
+    fs::create_dir_all(&tools).unwrap_or_else(|e| panic!("creating {}: {e}", tools.display()));
+    let lock_path = tools.join("install.lock");
+    let lock = File::create(&lock_path).unwrap_or_else(|e| panic!("creating {}: {e}", lock_path.display()));
+    lock.lock().unwrap_or_else(|e| panic!("locking {}: {e}", lock_path.display()));
+    if installed() {
+        return command;
+    }
+    eprintln!("wb-aws testkit: installing {ASL_VALIDATOR_REQUIREMENT} into {} (once)", tools.display());
+    let out = Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--no-save", "--prefix"])
+        .arg(&tools)
+        .arg(ASL_VALIDATOR_REQUIREMENT)
+        .stdin(Stdio::null())
+        .output();
+    match out {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
+            "npm was not found; the workflow tests validate state machines with {ASL_VALIDATOR_REQUIREMENT}: install              Node.js and npm (Debian/Ubuntu: `apt-get install nodejs npm`), or run `npm install --prefix {} {}`",
+            tools.display(),
+            ASL_VALIDATOR_REQUIREMENT
+        ),
+        Err(e) => panic!("running npm: {e}"),
+        Ok(out) if !out.status.success() || !command.exists() => panic!(
+            "`npm install --prefix {} {ASL_VALIDATOR_REQUIREMENT}` failed ({}); it needs the npm registry:\n{}",
+            tools.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Ok(_) => {}
+    }
+    fs::write(&marker, ASL_VALIDATOR_REQUIREMENT).unwrap_or_else(|e| panic!("writing {}: {e}", marker.display()));
+    drop(lock);
+    command
 }
 
 /// The marker's content for the current requirement list.

@@ -65,12 +65,53 @@ pub(crate) enum Command {
     /// violations (Model Monitor's formats), and chart them.
     #[command(subcommand)]
     Monitor(MonitorCommand),
+    /// The image workflow (serialize an image from the store → classify it at an endpoint →
+    /// fail loudly on low confidence): export it as a Step Functions state machine.
+    #[command(subcommand)]
+    Workflow(WorkflowCommand),
     /// Run the whole pipeline on the red wine quality data (local backend by default), or
     /// `wb demo images`: the image workflow on the shipped handwritten digits.
     Demo(DemoArgs),
     /// AWS helpers: the IAM policy the project needs.
     #[command(subcommand)]
     Aws(AwsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum WorkflowCommand {
+    /// Write the workflow as an Amazon States Language state machine: three lambda:invoke
+    /// tasks (functions wb-<endpoint>-serialize, -classify, -filter) with retries and
+    /// timeouts, THRESHOLD_CONFIDENCE_NOT_MET caught into a Fail state; --map classifies a
+    /// batch ({"images": [event, …]}).
+    Export(WorkflowExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WorkflowExportArgs {
+    /// The endpoint the classifier invokes (it names the three functions).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) endpoint: String,
+    /// The batch variant: a Map state over $.images, results in $.results.
+    #[arg(long)]
+    pub(crate) map: bool,
+    /// The confidence an image's most probable class must reach, in (0, 1].
+    #[arg(long, value_name = "P", default_value = "0.93")]
+    pub(crate) threshold: String,
+    /// An SNS topic ARN notified before the execution fails on an unconfident image.
+    #[arg(long, value_name = "ARN")]
+    pub(crate) notify_topic: Option<String>,
+    /// TimeoutSeconds of the whole machine [default: 60, or 300 with --map].
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) timeout: Option<u32>,
+    /// TimeoutSeconds of each task.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub(crate) task_timeout: u32,
+    /// Where to write the definition (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) to: std::path::PathBuf,
+    /// Print a summary as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Subcommand)]

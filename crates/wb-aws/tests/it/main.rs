@@ -359,10 +359,19 @@ async fn put_file_of_a_missing_file_is_an_io_error() {
 }
 
 #[test]
-fn the_harness_python_imports_moto_and_the_pinned_pyarrow() {
+fn the_harness_python_has_every_pinned_requirement() {
     let python = wb_aws::testkit::python();
+    // The distributions' names (`moto[server]==5.2.5` → `moto`), and moto and pyarrow import.
+    let names: Vec<&str> = wb_aws::testkit::REQUIREMENTS
+        .iter()
+        .filter_map(|r| r.split("==").next())
+        .map(|d| d.split('[').next().unwrap_or(d))
+        .collect();
+    let script = format!(
+        "import importlib.metadata as m, moto, numpy, pyarrow, pyarrow.parquet; print(*[m.version(d) for d in {names:?}])"
+    );
     let out = std::process::Command::new(&python)
-        .args(["-c", "import moto, pyarrow, pyarrow.parquet; print(moto.__version__, pyarrow.__version__)"])
+        .args(["-c", &script])
         .output()
         .unwrap_or_else(|e| panic!("running {}: {e}", python.display()));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

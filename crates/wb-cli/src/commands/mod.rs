@@ -12,3 +12,4 @@ pub(crate) mod monitor;
 #[cfg(feature = "aws")]
 pub(crate) mod sagemaker;
 pub(crate) mod serving;
+pub(crate) mod workflow;

@@ -6,6 +6,7 @@ mod local;
 mod models;
 mod monitor;
 mod python;
+mod workflow;
 // A wb built without the `aws` feature opens local stores only.
 #[cfg(feature = "aws")]
 mod s3;
