@@ -12,6 +12,17 @@ pub enum Error {
         /// What happened, naming the key, object, endpoint or value.
         cause: String,
     },
+    /// A state machine definition the executor refuses before running it.
+    #[error("{at} {message}")]
+    Definition {
+        /// Where: the state (and field) at fault.
+        at: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// An execution record that could not be stored or read.
+    #[error("execution history: {0}")]
+    Store(#[from] wb_core::Error),
     /// An export option that cannot be honoured.
     #[error("invalid {field} {value:?}: {expected}")]
     Invalid {
@@ -36,7 +47,7 @@ impl Error {
     pub const fn name(&self) -> &'static str {
         match self {
             Self::Step { name, .. } => name,
-            Self::Invalid { .. } => "States.Runtime",
+            Self::Invalid { .. } | Self::Definition { .. } | Self::Store(_) => "States.Runtime",
         }
     }
 }

@@ -11,6 +11,11 @@
 //!   [`IMAGE_TOO_LARGE`], …) that a state machine's `Retry` and `Catch` can match.
 //! - [`asl`]: the state machine (`lambda:invoke` tasks with retries, timeouts, a `Catch` into a
 //!   named `Fail` state, a `Map` variant for batches).
+//! - [`machine`], [`path`], [`executor`]: a local executor of the *same* ASL JSON with Step
+//!   Functions' semantics (paths, templates, intrinsics, retries, catchers, timeouts, Map,
+//!   Parallel, Choice, Wait) and an execution history in Step Functions' event types.
+//! - [`local`]: the steps as the executor's task resources, in-process, and the executions
+//!   recorded in the store (`workflows/<machine>/executions/<id>.json`).
 //!
 //! ```
 //! use wb_workflow::{ImageEvent, THRESHOLD_CONFIDENCE_NOT_MET, Threshold, filter_low_confidence};
@@ -24,6 +29,10 @@
 pub mod asl;
 mod error;
 pub mod event;
+pub mod executor;
+pub mod local;
+pub mod machine;
+pub mod path;
 pub mod steps;
 
 pub use error::{Error, Result};

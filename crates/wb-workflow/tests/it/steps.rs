@@ -12,20 +12,27 @@ use wb_workflow::{
     serialize_image_data,
 };
 
-struct Fixture {
+pub(crate) struct Fixture {
     _dir: tempfile::TempDir,
-    store: DynObjectStore,
-    objects: StoreObjects,
-    server: RunningServer,
-    client: RuntimeClient,
+    pub(crate) store: DynObjectStore,
+    pub(crate) objects: StoreObjects,
+    pub(crate) server: RunningServer,
+    pub(crate) client: RuntimeClient,
     /// A validation image of the bars, as PNG bytes.
-    png: Vec<u8>,
+    pub(crate) png: Vec<u8>,
+    /// The bars of both classes in one image, as PNG bytes.
+    pub(crate) ambiguous: Vec<u8>,
 }
 
-/// A local store and the pixel baseline, trained on bar images, served as endpoint `bars`.
-async fn fixture() -> Fixture {
+/// A local store and the pixel baseline, briefly trained on bar images (so that it is not
+/// certain of anything), served as endpoint `bars`.
+pub(crate) async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
-    let paths = BarImages::default().write_container(&dir.path().join("job"), "image-logistic", &[("epochs", "5")]);
+    let paths = BarImages::default().write_container(
+        &dir.path().join("job"),
+        "image-logistic",
+        &[("epochs", "1"), ("learning_rate", "0.0005")],
+    );
     let outcome = container::train(&paths, Some("bars")).expect("trains");
     let endpoint = LoadedEndpoint::new("bars", "AllTraffic", Arc::new(outcome.artifact), None).expect("endpoint");
     let server = ModelServer::builder(Arc::new(StaticCatalog::new(vec![Arc::new(endpoint)])))
@@ -35,14 +42,28 @@ async fn fixture() -> Fixture {
         .expect("serve");
     let client = RuntimeClient::new(&server.url()).expect("client");
     let lst = std::fs::read_to_string(paths.channel("validation_lst").join("validation.lst")).expect("lst");
-    let first = lst.lines().next().expect("an image").split('\t').nth(2).expect("path").to_owned();
-    let png = std::fs::read(paths.channel("validation").join(first)).expect("png");
+    let of_class = |label: &str| -> Vec<u8> {
+        let line = lst.lines().find(|l| l.split('\t').nth(1) == Some(label)).expect("an image of the class");
+        std::fs::read(paths.channel("validation").join(line.split('\t').nth(2).expect("path"))).expect("png")
+    };
+    let png = of_class("0");
+    // Both classes' bars at once: an image the model cannot be sure of.
+    let (a, b) = (
+        image::load_from_memory(&png).expect("decodes").to_rgb8(),
+        image::load_from_memory(&of_class("1")).expect("decodes").to_rgb8(),
+    );
+    let mixed = image::RgbImage::from_fn(a.width(), a.height(), |x, y| {
+        let (p, q) = (a.get_pixel(x, y).0, b.get_pixel(x, y).0);
+        image::Rgb([0, 1, 2].map(|c| ((u16::from(p[c]) + u16::from(q[c])) / 2) as u8))
+    });
+    let mut ambiguous = Vec::new();
+    mixed.write_to(&mut std::io::Cursor::new(&mut ambiguous), image::ImageFormat::Png).expect("png");
     let root = dir.path().join("store");
     let store: DynObjectStore = Arc::new(LocalStore::open(&root).expect("store"));
-    Fixture { objects: StoreObjects::new(store.clone()), store, server, client, png, _dir: dir }
+    Fixture { objects: StoreObjects::new(store.clone()), store, server, client, png, ambiguous, _dir: dir }
 }
 
-async fn put(store: &DynObjectStore, path: &str, bytes: Vec<u8>) -> ObjectPath {
+pub(crate) async fn put(store: &DynObjectStore, path: &str, bytes: Vec<u8>) -> ObjectPath {
     let path = ObjectPath::parse(path).expect("path");
     store.put(&path, Bytes::from(bytes)).await.expect("put");
     path
@@ -68,11 +89,10 @@ async fn an_image_in_the_store_is_serialized_classified_and_filtered() {
     // Passes at a threshold the answer reaches, fails loudly just above it.
     let passed = filter_low_confidence(classified.clone(), Threshold::new(best).expect("threshold")).expect("passes");
     assert_eq!(passed, classified);
-    if best < 1.0 {
-        let above = Threshold::new(best + (1.0 - best) / 2.0).expect("threshold");
-        let err = filter_low_confidence(classified, above).expect_err("below the threshold");
-        assert_eq!(err.name(), THRESHOLD_CONFIDENCE_NOT_MET, "{err}");
-    }
+    assert!(best < 1.0, "the briefly trained model is not certain: {best}");
+    let above = Threshold::new(best + (1.0 - best) / 2.0).expect("threshold");
+    let err = filter_low_confidence(classified, above).expect_err("below the threshold");
+    assert_eq!(err.name(), THRESHOLD_CONFIDENCE_NOT_MET, "{err}");
     f.server.shutdown().await.expect("shutdown");
 }
 
