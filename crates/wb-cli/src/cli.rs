@@ -66,7 +66,8 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Monitor(MonitorCommand),
     /// The image workflow (serialize an image from the store → classify it at an endpoint →
-    /// fail loudly on low confidence): export it as a Step Functions state machine.
+    /// fail loudly on low confidence): export it as a Step Functions state machine, run it
+    /// locally, read execution histories.
     #[command(subcommand)]
     Workflow(WorkflowCommand),
     /// Run the whole pipeline on the red wine quality data (local backend by default), or
@@ -84,6 +85,46 @@ pub(crate) enum WorkflowCommand {
     /// timeouts, THRESHOLD_CONFIDENCE_NOT_MET caught into a Fail state; --map classifies a
     /// batch ({"images": [event, …]}).
     Export(WorkflowExportArgs),
+    /// Run the workflow on the local executor (the same ASL JSON, Step Functions' semantics):
+    /// one execution per image (--map: one batch execution), each recorded with its history
+    /// under workflows/<machine>/executions/; exit status 1 naming the error when one fails.
+    Run(WorkflowRunArgs),
+    /// Show a recorded execution's history (Step Functions' event types).
+    History(WorkflowHistoryArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WorkflowRunArgs {
+    /// The endpoint the classifier invokes.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) endpoint: String,
+    /// Images: URIs inside the project's store (s3://… or file://…), or local files (copied into
+    /// the store under workflows/<machine>/inputs/ first, as the workflow reads the store).
+    #[arg(long = "image", value_name = "PATH_OR_URI", required = true)]
+    pub(crate) images: Vec<String>,
+    /// The confidence an image's most probable class must reach, in (0, 1].
+    #[arg(long, value_name = "P", default_value = "0.93")]
+    pub(crate) threshold: String,
+    /// One batch execution (the Map variant) instead of one execution per image.
+    #[arg(long)]
+    pub(crate) map: bool,
+    /// Run this state machine definition (ASL JSON, e.g. an edited export) instead of the
+    /// exported one; its lambda:invoke tasks call the functions wb-<endpoint>-serialize,
+    /// -classify and -filter.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) definition: Option<std::path::PathBuf>,
+    /// Print the executions as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WorkflowHistoryArgs {
+    /// The execution id (`wb workflow run` prints it).
+    pub(crate) id: String,
+    /// Print the execution as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -101,7 +101,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Compare(args) => commands::compare::run(args, &Context::load(config).await?, cli.quiet).await,
         Command::Promote(args) => commands::compare::promote(args, &Context::load(config).await?).await,
         Command::Monitor(command) => commands::monitor::run(command, &Context::load(config).await?, cli.quiet).await,
-        Command::Workflow(command) => commands::workflow::run(command),
+        Command::Workflow(command) => commands::workflow::run(command, config, cli.quiet).await,
         Command::Aws(command) => aws(command, config).await,
     }
 }

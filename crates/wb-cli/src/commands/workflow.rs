@@ -1,16 +1,28 @@
-//! `wb workflow …`: the image workflow's state machine.
+//! `wb workflow …`: the image workflow's state machine, exported and run on the local
+//! executor, and the executions' histories.
+
+use std::path::Path;
 
 use anyhow::{Context as _, Result};
 use serde::Serialize;
-use wb_workflow::Threshold;
+use serde_json::{Value, json};
+use wb_core::{EndpointName, ObjectPath};
+use wb_serving::Endpoints;
 use wb_workflow::asl::{ExportOptions, Functions, state_machine};
+use wb_workflow::executor::{Execution, ExecutionStatus, Executor};
+use wb_workflow::local::{LocalSteps, find, record};
+use wb_workflow::machine::StateMachine;
+use wb_workflow::{StoreObjects, Threshold};
 
-use crate::cli::{WorkflowCommand, WorkflowExportArgs};
-use crate::output::print_json;
+use crate::cli::{WorkflowCommand, WorkflowExportArgs, WorkflowHistoryArgs, WorkflowRunArgs};
+use crate::context::Context;
+use crate::output::{print_json, spinner};
 
-pub(crate) fn run(command: WorkflowCommand) -> Result<()> {
+pub(crate) async fn run(command: WorkflowCommand, config: Option<&Path>, quiet: bool) -> Result<()> {
     match command {
         WorkflowCommand::Export(args) => export(&args),
+        WorkflowCommand::Run(args) => execute(args, &Context::load(config).await?, quiet).await,
+        WorkflowCommand::History(args) => history(&args, &Context::load(config).await?).await,
     }
 }
 
@@ -61,5 +73,184 @@ fn export(args: &WorkflowExportArgs) -> Result<()> {
         summary.threshold,
         summary.timeout_seconds
     );
+    Ok(())
+}
+
+/// One execution as `wb workflow run` reports it.
+#[derive(Serialize)]
+struct RunSummary {
+    id: String,
+    status: ExecutionStatus,
+    images: Vec<String>,
+    error: Option<String>,
+    cause: Option<String>,
+    output: Option<Value>,
+    history: String,
+}
+
+/// The machine `wb workflow run` executes: the definition file, or the export for the
+/// endpoint; and its name in the store.
+fn machine_for(args: &WorkflowRunArgs, functions: &Functions, threshold: Threshold) -> Result<(StateMachine, String)> {
+    if let Some(file) = &args.definition {
+        let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        let definition: Value =
+            serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+        let machine = StateMachine::parse(&definition).with_context(|| format!("in {}", file.display()))?;
+        let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let name: String = stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' }).collect();
+        return Ok((machine, if name.trim_matches('-').is_empty() { "workflow".into() } else { name }));
+    }
+    let mut options = ExportOptions::new(functions.clone(), args.endpoint.clone());
+    options.threshold = threshold;
+    options.map = args.map;
+    if args.map {
+        options.timeout_seconds = 300;
+    }
+    let machine = StateMachine::parse(&state_machine(&options)?)?;
+    Ok((machine, if args.map { "image-batch" } else { "image-workflow" }.to_owned()))
+}
+
+/// The store path of an image argument: a URI inside the project's store, or a local file
+/// copied into the store under `workflows/<machine>/inputs/`.
+async fn image_path(ctx: &Context, machine: &str, image: &str) -> Result<ObjectPath> {
+    if image.contains("://") {
+        return ctx.store.uri().relative_object(image).ok_or_else(|| {
+            anyhow::anyhow!(
+                "{image} is not in the project's store {} (the workflow reads images from it)",
+                ctx.store.uri()
+            )
+        });
+    }
+    let file = Path::new(image);
+    let bytes = std::fs::read(file).with_context(|| format!("reading the image {}", file.display()))?;
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let hash = wb_core::ContentHash::of_bytes(&bytes).short(12);
+    let path = ObjectPath::parse(format!("workflows/{machine}/inputs/{hash}-{name}"))
+        .with_context(|| format!("the image name {name:?} cannot be a store key"))?;
+    ctx.store.put(&path, bytes.into()).await?;
+    Ok(path)
+}
+
+async fn execute(args: WorkflowRunArgs, ctx: &Context, quiet: bool) -> Result<()> {
+    let endpoint = EndpointName::parse(&args.endpoint)?;
+    Endpoints::new(ctx.store.clone()).get(&endpoint).await?;
+    let threshold: Threshold = args.threshold.parse()?;
+    let functions = Functions::for_endpoint(endpoint.as_str())?;
+    let (machine, name) = machine_for(&args, &functions, threshold)?;
+    let objects = StoreObjects::new(ctx.store.clone());
+    let mut events = Vec::new();
+    for image in &args.images {
+        events.push((image.clone(), objects.event_for(&image_path(ctx, &name, image).await?).to_json()));
+    }
+    let invoker = ctx.project.backend().invoker().await?.invoker;
+    let steps = LocalSteps::new(ctx.store.clone(), invoker, endpoint.as_str(), threshold, functions);
+    let executor = Executor::new(&steps);
+    let inputs: Vec<(Vec<String>, Value)> = if args.map {
+        let images = events.iter().map(|(image, _)| image.clone()).collect();
+        vec![(images, json!({"images": events.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>()}))]
+    } else {
+        events.into_iter().map(|(image, event)| (vec![image], event)).collect()
+    };
+    let progress = spinner(quiet, format!("running {} execution(s) of {name}", inputs.len()));
+    let mut summaries = Vec::new();
+    for (images, input) in inputs {
+        let execution = executor.execute(&machine, &name, input).await;
+        let stored = record(&ctx.store, &execution).await?;
+        summaries.push(summary(execution, images, ctx.store.uri().object_uri(&stored)));
+    }
+    progress.finish_and_clear();
+    let failed: Vec<&RunSummary> = summaries.iter().filter(|s| s.status != ExecutionStatus::Succeeded).collect();
+    let first_error = failed.first().map(|s| (s.error.clone().unwrap_or_default(), s.images.join(", ")));
+    let (total, failures) = (summaries.len(), failed.len());
+    if args.json {
+        print_json(&summaries)?;
+    } else {
+        for s in &summaries {
+            let detail = match (&s.error, &s.output) {
+                (Some(error), _) => format!("{error}: {}", s.cause.as_deref().unwrap_or_default()),
+                (None, Some(output)) => describe(output),
+                (None, None) => String::new(),
+            };
+            let images = if s.images.len() > 3 { format!("{} images", s.images.len()) } else { s.images.join(", ") };
+            println!("{}  {:<9}  {images}  {detail}", s.id, s.status.to_string());
+        }
+    }
+    if let Some((error, images)) = first_error {
+        anyhow::bail!(
+            "{failures} of {total} execution(s) failed, the first with {error} ({images}); `wb workflow history ID` shows why"
+        );
+    }
+    Ok(())
+}
+
+/// The most probable class of an event's inferences, or the batch's counts.
+fn describe(output: &Value) -> String {
+    if let Some(results) = output.get("results").and_then(Value::as_array) {
+        let unconfident = results.iter().filter(|r| r.get("error").is_some()).count();
+        return format!(
+            "{} image(s): {} confident, {unconfident} below the threshold",
+            results.len(),
+            results.len() - unconfident
+        );
+    }
+    let inferences: Vec<f64> = output
+        .get("inferences")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default();
+    match inferences.iter().copied().enumerate().max_by(|a, b| a.1.total_cmp(&b.1)) {
+        Some((class, p)) => format!("class {class} with probability {p:.4}"),
+        None => String::new(),
+    }
+}
+
+fn summary(execution: Execution, images: Vec<String>, history: String) -> RunSummary {
+    let output = execution.output.map(|mut o| {
+        // The image bytes are in the stored history; the summary leaves them out.
+        strip_image_data(&mut o);
+        o
+    });
+    RunSummary {
+        id: execution.id,
+        status: execution.status,
+        images,
+        error: execution.error,
+        cause: execution.cause,
+        output,
+        history,
+    }
+}
+
+fn strip_image_data(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.remove("image_data");
+            map.values_mut().for_each(strip_image_data);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_image_data),
+        _ => {}
+    }
+}
+
+async fn history(args: &WorkflowHistoryArgs, ctx: &Context) -> Result<()> {
+    let execution = find(&ctx.store, &args.id).await?;
+    if args.json {
+        return print_json(&execution);
+    }
+    println!("execution {} of {}: {}", execution.id, execution.machine, execution.status);
+    if let Some(error) = &execution.error {
+        println!("error       {error}: {}", execution.cause.as_deref().unwrap_or_default());
+    }
+    println!("started     {}\nstopped     {}", execution.started, execution.stopped);
+    for event in &execution.events {
+        let error = event.details.get("error").and_then(Value::as_str).map(|e| format!("  {e}")).unwrap_or_default();
+        println!(
+            "{:>4}  {}  {:<24}  {}{error}",
+            event.id,
+            event.timestamp,
+            event.kind,
+            event.state.as_deref().unwrap_or("")
+        );
+    }
     Ok(())
 }
