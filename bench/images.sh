@@ -112,10 +112,10 @@ echo "ratios (s/epoch, whole job / epochs): CNN / MLP $(ratio "$(per "$cnn_s" "$
 # ---- Serving --------------------------------------------------------------------------------
 body=$work/digits/$(awk -F'\t' 'NR == 1 { print $3 }' "$work/digits/test.lst")
 path=/endpoints/digits-cnn/invocations
-check() { # url → POSTs the PNG once and checks the answer is a JSON array of 4 probabilities
+check() { # url → POSTs the PNG once and checks the answer is a JSON array of 10 probabilities
   local answer
   answer=$(curl -fsS -H 'Content-Type: image/png' --data-binary @"$body" "$1$path")
-  "$py" -c 'import json, sys; p = json.loads(sys.argv[1]); assert len(p) == 4 and abs(sum(p) - 1) < 1e-4, p' "$answer"
+  "$py" -c 'import json, sys; p = json.loads(sys.argv[1]); assert len(p) == 10 and abs(sum(p) - 1) < 1e-4, p' "$answer"
 }
 wait_for() { # url → waits until GET /ping answers 200
   for _ in $(seq 1 100); do

@@ -2,7 +2,8 @@
 //!
 //! [`plan`] lists, without touching anything: the local server (stopped first, so data capture
 //! is flushed before its prefix goes), endpoints, registered models, training jobs and their
-//! outputs, captured data, monitoring baselines and reports, and partition prefixes that no dataset manifest references any more
+//! outputs, captured data, monitoring baselines and reports, workflow executions and their
+//! copied inputs (`workflows/<machine>/`), and partition prefixes that no dataset manifest references any more
 //! (left by interrupted or superseded partition runs). With `all`, datasets and reports go too.
 //! [`execute`] stops the server, then lists again (the server's last capture files included)
 //! and deletes; running it again finds nothing and does nothing.
@@ -35,8 +36,8 @@ pub struct CleanOptions {
 /// One thing to remove.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CleanItem {
-    /// `server`, `endpoint`, `promotion`, `model`, `training-job`, `capture`, `monitoring`, `orphan-partition`, `dataset`,
-    /// `report`.
+    /// `server`, `endpoint`, `promotion`, `model`, `training-job`, `capture`, `monitoring`, `workflow`,
+    /// `orphan-partition`, `dataset`, `report`.
     pub kind: &'static str,
     /// Its name (or prefix).
     pub name: String,
@@ -114,6 +115,7 @@ async fn full_plan(store: &DynObjectStore, all: bool) -> Result<CleanPlan> {
     items.extend(grouped(store, &layout::training_root(), "training-job", 1).await?);
     items.extend(grouped(store, &layout::capture_root(), "capture", 1).await?);
     items.extend(grouped(store, &ObjectPath::parse("monitoring")?, "monitoring", 1).await?);
+    items.extend(grouped(store, &ObjectPath::parse("workflows")?, "workflow", 1).await?);
     let datasets = ObjectPath::parse("datasets")?;
     if all {
         items.extend(grouped(store, &datasets, "dataset", 1).await?);

@@ -13,17 +13,27 @@
 //! baseline): train in the container layout, deploy (the CNN with data capture), register.
 //! Invokes the CNN with one test PNG as the course's Lambda does (`image/png`), compares both
 //! models on the held-out test images (intervals, paired tests, the worst-classified images in
-//! the HTML report), promotes the best, and prints where everything is.
+//! the HTML report), promotes the best, exports the image workflow as a Step Functions state
+//! machine and runs it on the local executor over forty test images (confident ones succeed,
+//! unconfident ones fail with THRESHOLD_CONFIDENCE_NOT_MET, every execution recorded), and
+//! prints where everything is.
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 use wb_compare::compare::CompareOptions;
-use wb_core::DatasetName;
-use wb_datasets::{Datasets, ImageRegisterRequest, PartitionSpec};
+use wb_core::{DatasetName, DynObjectStore};
+use wb_datasets::{Datasets, ImageManifest, ImageRegisterRequest, PartitionSpec};
 use wb_etl::cifar::{self, CifarOptions};
-use wb_serving::invoke::InvokeRequest;
+use wb_serving::invoke::{InvokeEndpoint, InvokeRequest};
+use wb_workflow::StoreObjects;
+use wb_workflow::asl::{ExportOptions, Functions, state_machine};
+use wb_workflow::executor::Executor;
+use wb_workflow::local::{LocalSteps, record};
+use wb_workflow::machine::StateMachine;
 use workbench::{Promoted, Registered};
 
 use crate::cli::DemoArgs;
@@ -57,6 +67,70 @@ struct ImagesDemo {
     sample: Sample,
     comparison: Comparison,
     promoted: Promoted,
+    workflow: WorkflowDemo,
+}
+
+/// The workflow part: the exported machine and its local executions on test images.
+#[derive(Serialize)]
+struct WorkflowDemo {
+    definition: String,
+    endpoint: String,
+    threshold: f64,
+    executions: usize,
+    succeeded: usize,
+    /// Failed executions by error name.
+    failed: BTreeMap<String, usize>,
+    /// An execution that failed, for `wb workflow history`.
+    failed_example: Option<String>,
+}
+
+/// Test images the demo's workflow classifies.
+const WORKFLOW_IMAGES: usize = 40;
+
+/// Exports the workflow for `endpoint` next to the demo's data and runs it on the local
+/// executor over a spread of test images, one execution each, every one recorded.
+async fn run_workflow(
+    store: &DynObjectStore,
+    invoker: Arc<dyn InvokeEndpoint>,
+    endpoint: &str,
+    manifest: &ImageManifest,
+    dir: &Path,
+) -> Result<WorkflowDemo> {
+    let functions = Functions::for_endpoint(endpoint)?;
+    let options = ExportOptions::new(functions.clone(), endpoint);
+    let definition = state_machine(&options)?;
+    let file = dir.join("workflow").join("image-workflow.asl.json");
+    std::fs::create_dir_all(dir.join("workflow"))?;
+    std::fs::write(&file, serde_json::to_string_pretty(&definition)? + "\n")
+        .with_context(|| format!("writing {}", file.display()))?;
+    let machine = StateMachine::parse(&definition)?;
+    let steps = LocalSteps::new(store.clone(), invoker, endpoint, options.threshold, functions);
+    let executor = Executor::new(&steps);
+    let objects = StoreObjects::new(store.clone());
+    let test: Vec<_> = manifest.images(wb_datasets::Split::Test).collect();
+    let stride = (test.len() / WORKFLOW_IMAGES).max(1);
+    let mut demo = WorkflowDemo {
+        definition: file.display().to_string(),
+        endpoint: endpoint.to_owned(),
+        threshold: options.threshold.get(),
+        executions: 0,
+        succeeded: 0,
+        failed: BTreeMap::new(),
+        failed_example: None,
+    };
+    for image in test.iter().step_by(stride).take(WORKFLOW_IMAGES) {
+        let execution = executor.execute(&machine, "image-workflow", objects.event_for(&image.path).to_json()).await;
+        record(store, &execution).await?;
+        demo.executions += 1;
+        match execution.error {
+            None => demo.succeeded += 1,
+            Some(error) => {
+                *demo.failed.entry(error).or_default() += 1;
+                demo.failed_example.get_or_insert(execution.id);
+            }
+        }
+    }
+    Ok(demo)
 }
 
 #[derive(Serialize)]
@@ -135,6 +209,7 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
     let true_class = manifest.classes()[sample_image.entry.label as usize].clone();
     let png = store.get(&sample_image.path).await?.bytes;
     let endpoint = models[0].endpoint.to_string();
+    let endpoint_of_cnn = endpoint.clone();
     let response = serving
         .invoker
         .invoke_endpoint(&endpoint, InvokeRequest { content_type: "image/png".into(), body: png, ..Default::default() })
@@ -149,6 +224,11 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
 
     let (comparison, _, promoted) =
         compare_and_promote(&ctx, CompareOptions::default(), quiet, "comparing the models on the test images").await?;
+
+    let step = spinner(quiet, "the workflow: exporting its state machine and running it on test images");
+    let workflow = run_workflow(&store, serving.invoker.clone(), &endpoint_of_cnn, manifest, &dir).await;
+    step.finish_and_clear();
+    let workflow = workflow?;
 
     let split = |s| manifest.split(s).images;
     let report = ImagesDemo {
@@ -167,6 +247,7 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
         sample,
         comparison,
         promoted,
+        workflow,
     };
     if args.json {
         return print_json(&report);
@@ -201,6 +282,19 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
     println!("report      {}", c.location.uri);
     println!("open        {}", c.location.index_html);
     println!("promoted    {}", report.promoted.promotion.model);
+    let w = &report.workflow;
+    let failed: Vec<String> = w.failed.iter().map(|(error, n)| format!("{n} FAILED with {error}")).collect();
+    println!("workflow    {} (Step Functions; serialize → classify → filter at {})", w.definition, w.threshold);
+    println!(
+        "  ran       {} executions locally on test images at {}: {} SUCCEEDED{}",
+        w.executions,
+        w.endpoint,
+        w.succeeded,
+        if failed.is_empty() { String::new() } else { format!(", {}", failed.join(", ")) }
+    );
+    if let Some(id) = &w.failed_example {
+        println!("  history   wb --config {} workflow history {id}", report.config);
+    }
     println!();
     println!(
         "next: wb --config {} endpoints invoke {} --content-type image/png --body @{}",

@@ -340,6 +340,23 @@ fn wb_demo_images_runs_the_image_workflow_end_to_end() {
         std::fs::read_to_string(demo["comparison"]["location"]["index_html"].as_str().expect("html")).expect("report");
     assert!(html.contains("data:image/png;base64,"), "the gallery embeds the worst images");
 
+    // The workflow: its state machine exported, then run on forty test images, one recorded
+    // execution each; any failure is the named low-confidence error.
+    let workflow = &demo["workflow"];
+    assert_eq!(workflow["executions"], 40, "{workflow}");
+    let failed = workflow["failed"].as_object().expect("failed");
+    let failures: u64 = failed.values().filter_map(Value::as_u64).sum();
+    assert_eq!(workflow["succeeded"].as_u64().expect("succeeded") + failures, 40, "{workflow}");
+    assert!(workflow["succeeded"].as_u64().expect("succeeded") >= 30, "most test digits are confident: {workflow}");
+    assert!(failed.keys().all(|k| k == "THRESHOLD_CONFIDENCE_NOT_MET"), "{workflow}");
+    let definition: Value = serde_json::from_str(
+        &std::fs::read_to_string(workflow["definition"].as_str().expect("file")).expect("written"),
+    )
+    .expect("json");
+    assert_eq!(definition["StartAt"], "Image Serializer");
+    let executions = walk(&d.join(".workbench/workflows/image-workflow/executions"));
+    assert_eq!(executions.len(), 40, "every execution is recorded");
+
     // A second run reuses the dataset and its partition.
     let again = ok_json(wb(dir.path()).args(["demo", "images", "--dir", "d", "--json"]));
     assert_eq!((again["registered"].as_bool(), again["partitioned"].as_bool()), (Some(false), Some(false)));

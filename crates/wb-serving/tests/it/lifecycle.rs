@@ -99,9 +99,11 @@ async fn deploy_register_and_clean_up() {
     // Clean: a dry run lists, execute removes, a second run finds nothing; datasets stay.
     let baseline = ObjectPath::parse("monitoring/toy-ep/baseline/statistics.json").expect("p");
     p.store.put(&baseline, bytes::Bytes::from_static(b"{}")).await.expect("put");
+    let execution = ObjectPath::parse("workflows/image-workflow/executions/e1.json").expect("p");
+    p.store.put(&execution, bytes::Bytes::from_static(b"{}")).await.expect("put");
     let plan = clean::plan(&p.store, false).await.expect("plan");
     let kinds: std::collections::BTreeSet<_> = plan.items.iter().map(|i| i.kind).collect();
-    assert_eq!(kinds, ["endpoint", "model", "monitoring", "training-job"].into_iter().collect());
+    assert_eq!(kinds, ["endpoint", "model", "monitoring", "training-job", "workflow"].into_iter().collect());
     assert!(p.store.exists(&ObjectPath::parse("endpoints/toy-ep.json").expect("p")).await.expect("head"));
     let report = clean::execute(&p.store, false).await.expect("clean");
     assert_eq!(report.objects, plan.object_count());
