@@ -106,6 +106,22 @@ fn write_pics(dir: &Path) -> std::path::PathBuf {
     pics
 }
 
+/// [`write_pics`], registered as the image dataset `pics` and partitioned: the images'
+/// directory and `wb dataset partition`'s JSON.
+fn registered_pics(dir: &Path, moto: &Moto) -> (std::path::PathBuf, Value) {
+    let pics = write_pics(dir);
+    stdout_json(wb_env(dir, moto).args([
+        "dataset",
+        "register",
+        "pics",
+        "--images",
+        pics.to_str().expect("utf8"),
+        "--json",
+    ]));
+    let partition = stdout_json(wb_env(dir, moto).args(["dataset", "partition", "pics", "--json"]));
+    (pics, partition)
+}
+
 fn init(dir: &Path, moto: &Moto, store: &str, project: &str) {
     stdout_json(wb_env(dir, moto).args([
         "init",
@@ -289,16 +305,7 @@ fn sagemaker_pipeline_through_wb_against_moto() {
     // An image dataset: SageMaker's built-in image classifier on the partition's channels
     // (images and .lst manifests, application/x-image), on a GPU by default, with the
     // hyperparameters the dataset decides.
-    let pics = write_pics(d);
-    stdout_json(wb_env(d, &moto).args([
-        "dataset",
-        "register",
-        "pics",
-        "--images",
-        pics.to_str().expect("utf8"),
-        "--json",
-    ]));
-    let partition = stdout_json(wb_env(d, &moto).args(["dataset", "partition", "pics", "--json"]));
+    let (_, partition) = registered_pics(d, &moto);
     let image_channels = &partition["partition"]["channels"];
     assert!(
         image_channels["train_lst"].as_str().is_some_and(|u| u.starts_with(&store) && u.ends_with("/train_lst/")),
@@ -600,16 +607,7 @@ fn sagemaker_image_endpoint_deploys_answers_png_and_is_compared_against_moto() {
     let store = format!("s3://{}/wb", bucket.name);
     let project = format!("smi-{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
     init(d, &moto, &store, &project);
-    let pics = write_pics(d);
-    stdout_json(wb_env(d, &moto).args([
-        "dataset",
-        "register",
-        "pics",
-        "--images",
-        pics.to_str().expect("utf8"),
-        "--json",
-    ]));
-    let partition = stdout_json(wb_env(d, &moto).args(["dataset", "partition", "pics", "--json"]));
+    let (pics, partition) = registered_pics(d, &moto);
     let test_images = partition["partition"]["splits"]["test"]["images"].as_u64().expect("test images");
     assert_eq!(test_images, 4, "{partition}");
     stdout_json(wb_env(d, &moto).args([

@@ -169,39 +169,127 @@ fn the_workflow_runs_locally_records_histories_and_fails_loudly() {
     // probability, a definition with a dangling Next (refused before
     // anything runs), an image outside the project's store, an unknown endpoint.
     std::fs::write(d.join("notes.png"), "not pixels").expect("write");
-    let err = fails(wb(d).args(["workflow", "run", "--endpoint", "pics", "--image", "notes.png"]));
+    let run_fails = |args: &[&str]| fails(wb(d).args(["workflow", "run"]).args(args));
+    let err = run_fails(&["--endpoint", "pics", "--image", "notes.png"]);
     assert!(err.contains("NOT_AN_IMAGE") && err.contains("notes.png"), "{err}");
-    let err = fails(wb(d).args([
-        "workflow",
-        "run",
-        "--endpoint",
-        "pics",
-        "--image",
-        "pics/dark/5.png",
-        "--threshold",
-        "1.5",
-    ]));
+    let err = run_fails(&["--endpoint", "pics", "--image", "pics/dark/5.png", "--threshold", "1.5"]);
     assert!(err.contains("threshold") && err.contains("(0, 1]"), "{err}");
     std::fs::write(
         d.join("bad.json"),
         r#"{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Next": "Gone"}}}"#,
     )
     .expect("write");
-    let err = fails(wb(d).args([
-        "workflow",
-        "run",
-        "--endpoint",
-        "pics",
-        "--image",
-        "pics/dark/5.png",
-        "--definition",
-        "bad.json",
-    ]));
+    let err = run_fails(&["--endpoint", "pics", "--image", "pics/dark/5.png", "--definition", "bad.json"]);
     assert!(err.contains("bad.json") && err.contains("\"Gone\", which is not a state"), "{err}");
-    let err = fails(wb(d).args(["workflow", "run", "--endpoint", "pics", "--image", "s3://elsewhere/a.png"]));
+    let err = run_fails(&["--endpoint", "pics", "--image", "s3://elsewhere/a.png"]);
     assert!(err.contains("not in the project's store"), "{err}");
-    let err = fails(wb(d).args(["workflow", "run", "--endpoint", "gone", "--image", "pics/dark/5.png"]));
+    let err = run_fails(&["--endpoint", "gone", "--image", "pics/dark/5.png"]);
     assert!(err.contains("\"gone\" does not exist"), "{err}");
     let err = fails(wb(d).args(["workflow", "history", "no-such-execution"]));
     assert!(err.contains("no-such-execution"), "{err}");
+}
+
+/// Runs every fixture on moto's Step Functions engine (parser mode) with boto3 and prints, per
+/// fixture, the status, output, error and the states entered, as JSON.
+const SFN_DRIVER: &str = r#"
+import json, sys, time, boto3
+url, path = sys.argv[1], sys.argv[2]
+sfn = boto3.client("stepfunctions", endpoint_url=url, region_name="us-east-1",
+                   aws_access_key_id="testing", aws_secret_access_key="testing")
+out = {}
+for f in json.load(open(path)):
+    arn = sfn.create_state_machine(name=f["name"], definition=json.dumps(f["definition"]),
+                                   roleArn="arn:aws:iam::123456789012:role/wb-sfn")["stateMachineArn"]
+    run = sfn.start_execution(stateMachineArn=arn, name=f["name"] + "-run", input=json.dumps(f["input"]))
+    deadline = time.time() + 30
+    while True:
+        d = sfn.describe_execution(executionArn=run["executionArn"])
+        if d["status"] != "RUNNING" or time.time() > deadline:
+            break
+        time.sleep(0.05)
+    events = sfn.get_execution_history(executionArn=run["executionArn"], maxResults=1000)["events"]
+    ended = [e.get("executionFailedEventDetails") or e.get("executionTimedOutEventDetails") or {}
+             for e in events if e["type"] in ("ExecutionFailed", "ExecutionTimedOut")]
+    try:
+        output = json.loads(d["output"]) if d.get("output") else None
+    except ValueError:
+        output = {"unparsable output": d["output"]}
+    out[f["name"]] = {
+        "status": d["status"],
+        "output": output,
+        "error": d.get("error") or (ended[0].get("error") if ended else None),
+        "entered": [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e],
+    }
+json.dump(out, sys.stdout)
+"#;
+
+/// The fixtures use no Task resources.
+struct NoTasks;
+
+#[async_trait::async_trait]
+impl wb_workflow::executor::TaskResources for NoTasks {
+    async fn run(&self, resource: &str, _: Value) -> Result<Value, wb_workflow::executor::Failure> {
+        Err(wb_workflow::executor::Failure::new("States.Runtime", format!("no resource {resource} in the fixtures")))
+    }
+}
+
+#[test]
+fn the_local_executor_and_motos_step_functions_engine_agree() {
+    let fixtures_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wb-workflow/tests/fixtures/asl/fixtures.json");
+    let fixtures: Value =
+        serde_json::from_str(&std::fs::read_to_string(&fixtures_file).expect("fixtures")).expect("json");
+
+    // moto in parser mode: a dedicated server, as the setting is process-wide.
+    let moto = wb_aws::testkit::Moto::spawn_dedicated();
+    let (status, body) = moto.post_moto_api(
+        "/moto-api/config",
+        "application/json",
+        r#"{"stepfunctions": {"execute_state_machine": true}}"#,
+    );
+    assert!((200..300).contains(&status), "moto's Step Functions engine switched on: {status} {body}");
+    let out = std::process::Command::new(wb_aws::testkit::python())
+        .args(["-c", SFN_DRIVER, moto.url()])
+        .arg(&fixtures_file)
+        .output()
+        .expect("python");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let on_moto: Value = serde_json::from_slice(&out.stdout).expect("driver json");
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let mut compared = 0;
+    for fixture in fixtures.as_array().expect("fixtures") {
+        let name = fixture["name"].as_str().expect("name");
+        let machine =
+            wb_workflow::machine::StateMachine::parse(&fixture["definition"]).expect("the executor accepts it");
+        let local = runtime.block_on(wb_workflow::executor::Executor::new(&NoTasks).execute(
+            &machine,
+            name,
+            fixture["input"].clone(),
+        ));
+        let remote = &on_moto[name];
+        assert_eq!(
+            local.status.to_string(),
+            remote["status"].as_str().expect("status"),
+            "{name}: status; moto {remote}"
+        );
+        assert_eq!(local.output.clone().unwrap_or(Value::Null), remote["output"], "{name}: output");
+        // A recorded divergence of moto's engine from Step Functions: moto must still answer what
+        // was recorded (so a fixed moto shows up here), and the local executor follows AWS.
+        match fixture.get("moto_differs") {
+            Some(differs) => {
+                assert_eq!(remote["error"], differs["error"], "{name}: {differs}");
+                assert_eq!(local.error.as_deref(), differs["aws"].as_str(), "{name}: the local executor follows AWS");
+            }
+            None => assert_eq!(local.error.as_deref(), remote["error"].as_str(), "{name}: error; moto {remote}"),
+        }
+        let mut entered: Vec<&str> = local.states_entered();
+        let mut theirs: Vec<&str> =
+            remote["entered"].as_array().expect("entered").iter().filter_map(Value::as_str).collect();
+        assert_eq!(entered.first(), theirs.first(), "{name}: first state");
+        entered.sort_unstable();
+        theirs.sort_unstable();
+        assert_eq!(entered, theirs, "{name}: the states entered");
+        compared += 1;
+    }
+    assert_eq!(compared, 13, "every fixture ran on both engines");
 }
