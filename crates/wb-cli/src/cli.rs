@@ -53,8 +53,9 @@ pub(crate) enum Command {
     /// List endpoints and invoke them.
     #[command(subcommand)]
     Endpoints(EndpointsCommand),
-    /// Remove what the project created: server, endpoints, models, jobs, capture (datasets and
-    /// reports with --all; --keep-promoted spares the promoted model).
+    /// Remove what the project created: server, endpoints, models, jobs, capture, monitoring,
+    /// workflow executions (datasets and reports with --all; --keep-promoted spares the
+    /// promoted model).
     Clean(CleanArgs),
     /// Score registered models on the held-out test split: metrics with confidence intervals,
     /// paired significance tests, explanations, and a report (`wb compare serve` browses them).
