@@ -701,6 +701,18 @@ pub(crate) struct ExtractArgs {
     /// Target directory.
     #[arg(long, value_name = "DIR")]
     pub(crate) to: PathBuf,
+    /// Most bytes all entries may total (refused before anything is written).
+    #[arg(long, value_name = "BYTES", default_value_t = wb_etl::extract::ExtractLimits::default().max_total_bytes)]
+    pub(crate) max_bytes: u64,
+    /// Most bytes one entry may hold.
+    #[arg(long, value_name = "BYTES", default_value_t = wb_etl::extract::ExtractLimits::default().max_entry_bytes)]
+    pub(crate) max_entry_bytes: u64,
+    /// Most entries.
+    #[arg(long, value_name = "N", default_value_t = wb_etl::extract::ExtractLimits::default().max_entries)]
+    pub(crate) max_entries: u64,
+    /// Largest ratio of extracted to compressed size (per zip entry, per .tar.gz), above 1 MiB.
+    #[arg(long, value_name = "R", default_value_t = wb_etl::extract::ExtractLimits::default().max_ratio)]
+    pub(crate) max_ratio: u64,
     /// Print the result as JSON.
     #[arg(long)]
     pub(crate) json: bool,

@@ -10,6 +10,12 @@
 //! its path would pass through a symbolic link that already exists in the destination. So a
 //! malicious archive leaves the destination untouched.
 //!
+//! Archives are also bounded, before anything is written, by [`ExtractLimits`]: the number of
+//! entries, the size of one entry, the total size, and the compression ratio (a zip bomb
+//! inflates a megabyte into gigabytes). Zip entries are checked against the sizes their
+//! directory declares, and again while they are written, so an entry that inflates past its
+//! declared size stops the extraction and what it wrote is removed.
+//!
 //! Extracted files get the process's default permissions (the umask applies); only the
 //! executable bits of entries that are executable by their owner are kept. Ownership,
 //! timestamps, set-id and sticky bits are not restored. Existing files of the same name are
@@ -33,6 +39,94 @@ use std::path::{Component, Path, PathBuf};
 use flate2::read::GzDecoder;
 
 use crate::error::{Error, Result};
+
+/// Bounds on what an archive may inflate to. The defaults suit datasets (CIFAR-100 is 161 MB
+/// compressed, 185 MB extracted); raise them for bigger archives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct ExtractLimits {
+    /// Most bytes all entries may total (default 8 GiB).
+    pub max_total_bytes: u64,
+    /// Most bytes one entry may hold (default 4 GiB).
+    pub max_entry_bytes: u64,
+    /// Most entries (default 1,000,000).
+    pub max_entries: u64,
+    /// Largest ratio of extracted to compressed size (default 200), checked per zip entry and
+    /// for a whole gzip-compressed tar, once the inflated size passes 1 MiB (small files of
+    /// repeated bytes legitimately compress more).
+    pub max_ratio: u64,
+}
+
+impl Default for ExtractLimits {
+    fn default() -> Self {
+        Self { max_total_bytes: 8 << 30, max_entry_bytes: 4 << 30, max_entries: 1_000_000, max_ratio: 200 }
+    }
+}
+
+/// Below this many inflated bytes the ratio is not checked.
+const RATIO_FLOOR: u64 = 1 << 20;
+
+/// Tallies entries against [`ExtractLimits`].
+struct Budget<'a> {
+    limits: &'a ExtractLimits,
+    archive: &'a Path,
+    entries: u64,
+    total: u64,
+}
+
+impl<'a> Budget<'a> {
+    fn new(limits: &'a ExtractLimits, archive: &'a Path) -> Self {
+        Self { limits, archive, entries: 0, total: 0 }
+    }
+
+    fn over(&self, what: String, limit: &str) -> Error {
+        archive_error(self.archive, format!("{what}, over the limit of {limit} (raise it with the extraction limits)"))
+    }
+
+    /// Counts an entry of `size` inflated bytes from `compressed` bytes (`None` when the
+    /// format has no per-entry compression).
+    fn add(&mut self, name: &str, size: u64, compressed: Option<u64>) -> Result<()> {
+        let l = self.limits;
+        self.entries += 1;
+        if self.entries > l.max_entries {
+            return Err(self.over(format!("the archive has more than {} entries", l.max_entries), "--max-entries"));
+        }
+        if size > l.max_entry_bytes {
+            return Err(self.over(
+                format!("entry {name:?} is {size} bytes"),
+                &format!("{} bytes per entry (--max-entry-bytes)", l.max_entry_bytes),
+            ));
+        }
+        if let Some(compressed) = compressed
+            && size > RATIO_FLOOR
+            && size / compressed.max(1) > l.max_ratio
+        {
+            return Err(self.over(
+                format!("entry {name:?} inflates {compressed} bytes to {size} (ratio {})", size / compressed.max(1)),
+                &format!("ratio {} (--max-ratio)", l.max_ratio),
+            ));
+        }
+        self.total = self.total.saturating_add(size);
+        if self.total > l.max_total_bytes {
+            return Err(self.over(format!("the entries total more than {} bytes", l.max_total_bytes), "--max-bytes"));
+        }
+        Ok(())
+    }
+
+    /// Checks the whole archive's ratio (a gzip-compressed tar).
+    fn check_ratio(&self, compressed: u64) -> Result<()> {
+        if self.total > RATIO_FLOOR && self.total / compressed.max(1) > self.limits.max_ratio {
+            return Err(self.over(
+                format!(
+                    "the archive inflates {compressed} bytes to {} (ratio {})",
+                    self.total,
+                    self.total / compressed.max(1)
+                ),
+                &format!("ratio {} (--max-ratio)", self.limits.max_ratio),
+            ));
+        }
+        Ok(())
+    }
+}
 
 /// What [`extract_archive`] wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -118,11 +212,23 @@ impl ArchiveFormat {
 ///   turns out to be corrupt during the second pass).
 /// - [`Error::Io`] when a file cannot be read or written.
 pub fn extract_archive(archive: &Path, dest: &Path) -> Result<ExtractReport> {
+    extract_archive_with(archive, dest, &ExtractLimits::default())
+}
+
+/// [`extract_archive`] within `limits`.
+///
+/// # Errors
+/// As [`extract_archive`]; [`Error::Archive`] naming the limit an archive exceeds, before
+/// anything is written (or, for a zip entry that inflates past its declared size, after
+/// removing what the extraction wrote).
+pub fn extract_archive_with(archive: &Path, dest: &Path, limits: &ExtractLimits) -> Result<ExtractReport> {
     let format = ArchiveFormat::detect(archive)?;
     tracing::debug!(archive = %archive.display(), dest = %dest.display(), ?format, "extracting");
     let report = match format {
-        ArchiveFormat::Zip => extract_zip(archive, dest)?,
-        ArchiveFormat::TarGz | ArchiveFormat::Tar => extract_tar(archive, dest, format == ArchiveFormat::TarGz)?,
+        ArchiveFormat::Zip => extract_zip(archive, dest, limits)?,
+        ArchiveFormat::TarGz | ArchiveFormat::Tar => {
+            extract_tar(archive, dest, format == ArchiveFormat::TarGz, limits)?
+        }
     };
     tracing::info!(
         archive = %archive.display(),
@@ -363,19 +469,29 @@ pub(crate) fn check_streamed_tar_entry<R: Read>(archive: &Path, entry: &tar::Ent
     }
 }
 
-fn extract_tar(archive: &Path, dest: &Path, gzip: bool) -> Result<ExtractReport> {
+fn extract_tar(archive: &Path, dest: &Path, gzip: bool, limits: &ExtractLimits) -> Result<ExtractReport> {
     let read_error = |e: io::Error| archive_error(archive, format!("reading the archive: {e}"));
 
-    // Pass 1: check everything, write nothing.
+    // Pass 1: check everything, write nothing. A tar header's size is the size of the data
+    // that follows it, so the budget is exact.
     let mut layout = Layout::default();
+    let mut budget = Budget::new(limits, archive);
     let mut tar = open_tar(archive, gzip)?;
     for entry in tar.entries().map_err(read_error)? {
         let entry = entry.map_err(read_error)?;
         let name = tar_entry_name(archive, &entry)?;
         let kind = tar_kind(archive, &name, entry.header())?;
-        layout.add(&check_entry(archive, dest, &name, kind)?);
+        let checked = check_entry(archive, dest, &name, kind)?;
+        if matches!(checked.kind, Kind::File(_)) {
+            budget.add(&name, entry.size(), None)?;
+        }
+        layout.add(&checked);
     }
     layout.check(archive)?;
+    if gzip {
+        let compressed = fs::metadata(archive).map_err(|e| Error::io("reading", archive, e))?.len();
+        budget.check_ratio(compressed)?;
+    }
 
     // Pass 2: write, checking each entry again in case the file changed in between.
     fs::create_dir_all(dest).map_err(|e| Error::io("creating", dest, e))?;
@@ -416,7 +532,7 @@ fn zip_kind(archive: &Path, name: &str, is_dir: bool, is_symlink: bool, mode: Op
     if is_dir || file_type == S_IFDIR { Ok(Kind::Dir) } else { Ok(Kind::File(mode)) }
 }
 
-fn extract_zip(archive: &Path, dest: &Path) -> Result<ExtractReport> {
+fn extract_zip(archive: &Path, dest: &Path, limits: &ExtractLimits) -> Result<ExtractReport> {
     let file = File::open(archive).map_err(|e| Error::io("opening", archive, e))?;
     let mut zip = zip::ZipArchive::new(BufReader::new(file))
         .map_err(|e| archive_error(archive, format!("reading the zip directory: {e}")))?;
@@ -424,6 +540,10 @@ fn extract_zip(archive: &Path, dest: &Path) -> Result<ExtractReport> {
     // Pass 1: check everything, write nothing.
     let mut checked = Vec::with_capacity(zip.len());
     let mut layout = Layout::default();
+    let mut budget = Budget::new(limits, archive);
+    if zip.len() as u64 > limits.max_entries {
+        return Err(budget.over(format!("the archive has {} entries", zip.len()), "--max-entries"));
+    }
     for index in 0..zip.len() {
         let entry = zip.by_index_data(index).map_err(|e| archive_error(archive, format!("entry {index}: {e}")))?;
         let name = entry.name().map_err(|e| archive_error(archive, format!("entry {index}: {e}")))?.into_owned();
@@ -432,18 +552,22 @@ fn extract_zip(archive: &Path, dest: &Path) -> Result<ExtractReport> {
         }
         let kind = zip_kind(archive, &name, entry.is_dir(), entry.is_symlink(), entry.unix_mode())?;
         let entry_checked = check_entry(archive, dest, &name, kind)?;
+        if matches!(entry_checked.kind, Kind::File(_)) {
+            budget.add(&name, entry.size(), Some(entry.compressed_size()))?;
+        }
         layout.add(&entry_checked);
-        checked.push((name, entry_checked));
+        checked.push((name, entry_checked, entry.size()));
     }
     layout.check(archive)?;
 
     // Pass 2: write (the central directory is already in memory, so the entries are the same).
     fs::create_dir_all(dest).map_err(|e| Error::io("creating", dest, e))?;
     let mut report = ExtractReport::default();
-    for (index, (name, entry_checked)) in checked.iter().enumerate() {
-        let mut entry =
-            zip.by_index(index).map_err(|e| archive_error(archive, format!("reading entry {name:?}: {e}")))?;
-        let written = write_entry(dest, entry_checked, &mut entry).map_err(|e| match e {
+    for (index, (name, entry_checked, declared)) in checked.iter().enumerate() {
+        let entry = zip.by_index(index).map_err(|e| archive_error(archive, format!("reading entry {name:?}: {e}")))?;
+        // The directory's sizes can lie: read one byte more than declared and refuse it.
+        let mut content = entry.take(declared.saturating_add(1));
+        let written = write_entry(dest, entry_checked, &mut content).map_err(|e| match e {
             // A read failure of the entry (bad CRC, truncated data) is the archive's fault.
             Error::Io { source, .. } if source.kind() == io::ErrorKind::InvalidData => {
                 archive_error(archive, format!("reading entry {name:?}: {source}"))
@@ -451,8 +575,20 @@ fn extract_zip(archive: &Path, dest: &Path) -> Result<ExtractReport> {
             other => other,
         })?;
         if let Some((path, bytes)) = written {
+            let lied = bytes > *declared;
             report.files.push(path);
             report.bytes += bytes;
+            if lied {
+                for file in &report.files {
+                    let _ = fs::remove_file(file);
+                }
+                return Err(archive_error(
+                    archive,
+                    format!(
+                        "entry {name:?} inflates past the {declared} bytes its directory declares; removed what was extracted"
+                    ),
+                ));
+            }
         }
     }
     Ok(report)
@@ -829,5 +965,58 @@ mod tests {
         assert_eq!(ArchiveFormat::from_file_name(Path::new("model.tgz")), Some(ArchiveFormat::TarGz));
         assert_eq!(ArchiveFormat::from_file_name(Path::new("model.tar")), Some(ArchiveFormat::Tar));
         assert_eq!(ArchiveFormat::from_file_name(Path::new("model.gz")), None);
+    }
+    /// An extraction refused for a limit: the message names it; nothing was written.
+    fn refused_for(f: &Fixture, name: &str, limits: &ExtractLimits, needle: &str) {
+        let err = extract_archive_with(&f.path(name), &f.dest(), limits).expect_err("refused");
+        let text = err.to_string();
+        assert!(matches!(err, Error::Archive { .. }) && text.contains(needle), "{text}");
+        let inside: Vec<_> = fs::read_dir(f.dest()).expect("read dest").collect();
+        assert!(inside.is_empty(), "{name}: nothing is written: {inside:?}");
+    }
+
+    #[test]
+    fn bombs_are_refused_by_ratio_before_anything_is_written() {
+        let f = Fixture::new();
+        let zeros = vec![0_u8; 16 << 20];
+        build_zip(&f.path("bomb.zip"), &[("readme.txt", b"hello"), ("zeros.bin", &zeros)]);
+        refused_for(&f, "bomb.zip", &ExtractLimits::default(), "inflates");
+        build_tar(&f.path("bomb.tar.gz"), true, &[("zeros.bin", tar::EntryType::Regular, &zeros)]);
+        refused_for(&f, "bomb.tar.gz", &ExtractLimits::default(), "--max-ratio");
+        // A user who expects it raises the limit.
+        let generous = ExtractLimits { max_ratio: 1_000_000, ..ExtractLimits::default() };
+        let report = extract_archive_with(&f.path("bomb.zip"), &f.dest(), &generous).expect("raised limit");
+        assert_eq!(report.bytes, 5 + (16 << 20));
+    }
+
+    #[test]
+    fn entry_count_entry_size_and_total_are_bounded() {
+        let f = Fixture::new();
+        build_zip(&f.path("three.zip"), &[("a", b"12345"), ("b", b"12345"), ("c", b"12345")]);
+        build_tar(
+            &f.path("three.tar"),
+            false,
+            &[
+                ("a", tar::EntryType::Regular, b"12345"),
+                ("b", tar::EntryType::Regular, b"12345"),
+                ("c", tar::EntryType::Regular, b"12345"),
+            ],
+        );
+        for name in ["three.zip", "three.tar"] {
+            refused_for(&f, name, &ExtractLimits { max_entries: 2, ..ExtractLimits::default() }, "entries");
+            refused_for(
+                &f,
+                name,
+                &ExtractLimits { max_entry_bytes: 4, ..ExtractLimits::default() },
+                "--max-entry-bytes",
+            );
+            refused_for(&f, name, &ExtractLimits { max_total_bytes: 12, ..ExtractLimits::default() }, "--max-bytes");
+            let fits =
+                ExtractLimits { max_entries: 3, max_entry_bytes: 5, max_total_bytes: 15, ..ExtractLimits::default() };
+            let report = extract_archive_with(&f.path(name), &f.dest(), &fits).expect("within the limits");
+            assert_eq!((report.files.len(), report.bytes), (3, 15), "{name}");
+            fs::remove_dir_all(f.dest()).expect("clear");
+            fs::create_dir(f.dest()).expect("dest");
+        }
     }
 }

@@ -40,7 +40,15 @@ pub(crate) async fn run(command: EtlCommand, quiet: bool) -> Result<()> {
         }
         EtlCommand::Extract(args) => {
             let (archive, to) = (args.archive.clone(), args.to.clone());
-            let report = tokio::task::spawn_blocking(move || wb_etl::extract::extract_archive(&archive, &to)).await??;
+            let limits = wb_etl::extract::ExtractLimits {
+                max_total_bytes: args.max_bytes,
+                max_entry_bytes: args.max_entry_bytes,
+                max_entries: args.max_entries,
+                max_ratio: args.max_ratio,
+            };
+            let report =
+                tokio::task::spawn_blocking(move || wb_etl::extract::extract_archive_with(&archive, &to, &limits))
+                    .await??;
             if args.json {
                 return print_json(&report);
             }

@@ -397,3 +397,34 @@ fn etl_digits_then_cifar_round_trip() {
     let err = fails(wb(d).args(["etl", "cifar", "digits.tar.gz", "--to", "images"]));
     assert!(err.contains("not empty"), "{err}");
 }
+
+#[test]
+fn a_zip_bomb_is_refused_unless_the_limit_is_raised() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    // 32 MiB of zeros deflate to about 32 KB (Python's zipfile writes it, as any user's tool would).
+    let script = "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:\n    z.writestr('zeros.bin', bytes(32 << 20))\n";
+    let made = std::process::Command::new(wb_aws::testkit::python())
+        .args(["-c", script])
+        .arg(d.join("bomb.zip"))
+        .status()
+        .expect("python");
+    assert!(made.success());
+    let err = fails(wb(d).args(["etl", "extract", "bomb.zip", "--to", "out"]));
+    assert!(err.contains("zeros.bin") && err.contains("--max-ratio"), "{err}");
+    assert!(std::fs::read_dir(d.join("out")).map_or(true, |mut e| e.next().is_none()), "nothing is written");
+    let err = fails(wb(d).args([
+        "etl",
+        "extract",
+        "bomb.zip",
+        "--to",
+        "out",
+        "--max-ratio",
+        "100000",
+        "--max-bytes",
+        "1000",
+    ]));
+    assert!(err.contains("--max-bytes"), "{err}");
+    let report = ok_json(wb(d).args(["etl", "extract", "bomb.zip", "--to", "out", "--max-ratio", "100000", "--json"]));
+    assert_eq!(report["bytes"], 32 << 20, "{report}");
+}
