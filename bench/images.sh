@@ -29,6 +29,8 @@
 # scikit-learn, numpy, Pillow, Flask and gunicorn, pinned, when missing).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
 work=${WB_BENCH_DIR:-$root/target/bench-images}
 venv=$root/target/bench-venv
 duration=${WB_BENCH_DURATION:-8s}
@@ -57,14 +59,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-[ -f "$work/workbench.toml" ] && "$wb" --quiet "${cfg[@]}" clean --all >/dev/null 2>&1 || true
-rm -rf "$work" && mkdir -p "$work"
-(cd "$work" && "$wb" --quiet init >/dev/null)
-"$wb" --quiet etl digits --to "$work/digits.tar.gz" >/dev/null
-"$wb" --quiet etl cifar "$work/digits.tar.gz" --to "$work/digits" >/dev/null
-"$wb" --quiet "${cfg[@]}" dataset register digits --images "$work/digits" \
-  --lst "$work/digits/train.lst" --lst "$work/digits/test.lst" >/dev/null
-"$wb" --quiet "${cfg[@]}" dataset partition digits >/dev/null
+digits_project "$wb" "$work"
 channels=$(find "$work/.workbench/datasets/digits/partitions" -mindepth 2 -maxdepth 2 -type d -name channels | head -1)
 counts() { cat "$channels/$1_lst"/*.lst | grep -c .; }
 echo "== digits 0-9 as 32×32 RGB PNGs: $(counts train) train, $(counts validation) validation images;" \
@@ -116,13 +111,6 @@ check() { # url → POSTs the PNG once and checks the answer is a JSON array of 
   local answer
   answer=$(curl -fsS -H 'Content-Type: image/png' --data-binary @"$body" "$1$path")
   "$py" -c 'import json, sys; p = json.loads(sys.argv[1]); assert len(p) == 10 and abs(sum(p) - 1) < 1e-4, p' "$answer"
-}
-wait_for() { # url → waits until GET /ping answers 200
-  for _ in $(seq 1 100); do
-    if curl -fsS -o /dev/null "$1/ping" 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  echo "server at $1 did not answer /ping" >&2; return 1
 }
 declare -A rps p50 p99
 load() { # key url connections → fills rps/p50/p99[key:connections], prints one line

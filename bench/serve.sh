@@ -14,6 +14,8 @@
 # gunicorn, numpy and scikit-learn (created when missing; WB_BENCH_SKIP_ANCHOR=1 skips it).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
 anchors=${WB_BENCH_ANCHORS:-$root/../shared/bench}
 work=${WB_BENCH_DIR:-$root/target/bench-serve}
 venv=$root/target/bench-venv
@@ -36,13 +38,6 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 
-wait_for() { # url → waits until GET /ping answers 200
-  for _ in $(seq 1 100); do
-    if curl -fsS -o /dev/null "$1/ping" 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  echo "server at $1 did not answer /ping" >&2; return 1
-}
 
 load() { # label url connections body → one line: label rps p50 p99 (non-2xx count)
   local label=$1 url=$2 conns=$3 body=$4 out

@@ -20,6 +20,8 @@
 # Needs: wrk (apt-get install wrk), python3 (for small JSON reads).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
 work=${WB_BENCH_DIR:-$root/target/bench-workflow}
 images=${WB_BENCH_IMAGES:-300}
 duration=${WB_BENCH_DURATION:-8s}
@@ -34,14 +36,7 @@ cfg=(--config "$work/workbench.toml")
 cleanup() { [ -f "$work/workbench.toml" ] && "$wb" --quiet "${cfg[@]}" clean >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 
-[ -f "$work/workbench.toml" ] && "$wb" --quiet "${cfg[@]}" clean --all >/dev/null 2>&1 || true
-rm -rf "$work" && mkdir -p "$work"
-(cd "$work" && "$wb" --quiet init >/dev/null)
-"$wb" --quiet etl digits --to "$work/digits.tar.gz" >/dev/null
-"$wb" --quiet etl cifar "$work/digits.tar.gz" --to "$work/digits" >/dev/null
-"$wb" --quiet "${cfg[@]}" dataset register digits --images "$work/digits" \
-  --lst "$work/digits/train.lst" --lst "$work/digits/test.lst" >/dev/null
-"$wb" --quiet "${cfg[@]}" dataset partition digits >/dev/null
+digits_project "$wb" "$work"
 "$wb" --quiet "${cfg[@]}" train --dataset digits --algorithm image-classification --job digits-cnn \
   --hp epochs=2 --hp optimizer=adam --hp learning_rate=0.001 >/dev/null
 url=$("$wb" --quiet "${cfg[@]}" deploy --job digits-cnn --endpoint digits-cnn --json |
