@@ -126,8 +126,7 @@ fn kind(value: &Value) -> String {
 
 /// `s` quoted, cut to 40 characters.
 fn abbreviate(s: &str) -> String {
-    let cut: String = s.chars().take(40).collect();
-    if cut.len() < s.len() { format!("{cut:?}…") } else { format!("{s:?}") }
+    format!("{:?}", wb_core::text::clip(s, 40))
 }
 
 #[cfg(test)]

@@ -133,8 +133,7 @@ pub fn select(value: &Value, path: Option<&Option<String>>, field: &str) -> Resu
 }
 
 fn abbreviate(value: &Value) -> String {
-    let text = value.to_string();
-    if text.len() > 120 { format!("{}…", &text[..text.floor_char_boundary(120)]) } else { text }
+    wb_core::text::clip(&value.to_string(), 120)
 }
 
 /// Evaluates a payload template against `input` and the `context` object: keys ending in `.$`

@@ -251,9 +251,7 @@ fn parse_probabilities(body: &[u8]) -> Option<Vec<f64>> {
 
 /// The first 60 bytes of `body`, as text.
 fn abbreviate(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let cut: String = text.chars().take(60).collect();
-    if cut.len() < text.len() { format!("{cut:?}…") } else { format!("{text:?}") }
+    format!("{:?}", wb_core::text::clip(&String::from_utf8_lossy(body), 60))
 }
 
 /// Step 3 (the confidence filter): passes the event on when any class probability is at least
