@@ -211,6 +211,61 @@ SageMakerResponse.list_monitoring_schedules = lambda self: ActionResult(
     {"MonitoringScheduleSummaries": [s.summary() for s in _schedules(self.sagemaker_backend).values()]}
 )
 
+# Dockerless Lambda (`{"lambda":{"use_docker":false}}`) only echoes its input. With
+# WB_LAMBDA_INVOKE_URL set, forward each invocation to that Lambda Invoke API (the Runtime API
+# emulator the real functions poll) and report a function error as Lambda does: the emulator
+# answers it with HTTP 500, Lambda with 200 and `X-Amz-Function-Error: Unhandled`.
+# WB_LAMBDA_THROTTLE="<function>:<n>" answers the first n invocations of that function with
+# Lambda's TooManyRequestsException (HTTP 429), for tests of the state machine's retries.
+import urllib.error
+import urllib.parse
+import urllib.request
+from moto.awslambda.exceptions import LambdaClientError
+from moto.awslambda_simple.models import LambdaSimpleBackend
+
+
+class _TooManyRequests(LambdaClientError):
+    code = 429
+
+    def __init__(self, name):
+        super().__init__("TooManyRequestsException", f"Rate exceeded for function {name}")
+
+
+_throttle = {}
+for _item in filter(None, os.environ.get("WB_LAMBDA_THROTTLE", "").split(",")):
+    _name, _, _count = _item.rpartition(":")
+    _throttle[_name] = int(_count)
+_simple_invoke = LambdaSimpleBackend.invoke
+
+
+def _forward_invoke(self, function_name, qualifier, body, headers, response_headers):
+    url = os.environ.get("WB_LAMBDA_INVOKE_URL")
+    if not url:
+        return _simple_invoke(self, function_name, qualifier, body, headers, response_headers)
+    name = function_name.split(":function:")[-1].split(":")[0]
+    if _throttle.get(name, 0) > 0:
+        _throttle[name] -= 1
+        raise _TooManyRequests(name)
+    data = body if isinstance(body, bytes) else (body or "").encode("utf-8")
+    request = urllib.request.Request(
+        f"{url}/2015-03-31/functions/{urllib.parse.quote(name)}/invocations",
+        data=data,
+        headers={"content-type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.read()
+    except urllib.error.HTTPError as error:
+        payload = error.read()
+        if error.code == 500:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return payload
+        raise LambdaClientError("ServiceException", f"the Invoke API answered HTTP {error.code}: {payload[:300]!r}")
+
+
+LambdaSimpleBackend.invoke = _forward_invoke
+
 server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
 server.start()
 host, port = server.get_host_and_port()
@@ -251,7 +306,7 @@ impl Moto {
             Ok(url) if !url.trim().is_empty() => {
                 Moto { url: url.trim().trim_end_matches('/').to_owned(), log: None, child: None }
             }
-            _ => Self::spawn(),
+            _ => Self::spawn(&[]),
         })
     }
 
@@ -262,7 +317,19 @@ impl Moto {
     /// As [`Moto::shared`].
     #[must_use]
     pub fn spawn_dedicated() -> Moto {
-        Self::spawn()
+        Self::spawn(&[])
+    }
+
+    /// Starts a separate server with extra environment variables for its process, such as
+    /// `WB_LAMBDA_INVOKE_URL` (dockerless Lambda invocations forwarded to that Lambda Invoke
+    /// API, for example the Runtime API emulator of [`cargo_lambda`]) and `WB_LAMBDA_THROTTLE`
+    /// (`<function>:<n>`: the first `n` invocations answered `TooManyRequestsException`).
+    ///
+    /// # Panics
+    /// As [`Moto::shared`].
+    #[must_use]
+    pub fn spawn_dedicated_with(env: &[(&str, &str)]) -> Moto {
+        Self::spawn(env)
     }
 
     /// The endpoint, `http://127.0.0.1:<port>`.
@@ -368,7 +435,7 @@ impl Moto {
         assert_eq!(status, 200, "moto refused /moto-api/reset-auth: {body}");
     }
 
-    fn spawn() -> Moto {
+    fn spawn(env: &[(&str, &str)]) -> Moto {
         let python = provision();
         let venv = venv_dir();
         let guard = write_guard(&venv);
@@ -381,6 +448,7 @@ impl Moto {
         let log_file = File::create(&log).unwrap_or_else(|e| panic!("creating {}: {e}", log.display()));
         let mut child = Command::new(&python)
             .arg(&guard)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(log_file)
@@ -471,6 +539,56 @@ pub fn python() -> PathBuf {
 pub fn statelint() -> PathBuf {
     let python = provision();
     python.with_file_name(if cfg!(windows) { "statelint.exe" } else { "statelint" })
+}
+
+/// The pinned cargo-lambda release whose Lambda Runtime API emulator (`cargo lambda watch
+/// --only-lambda-apis`) the workflow tests run the packaged Lambda binary under. Its PyPI wheel
+/// carries the prebuilt binary; it is installed with `--no-deps` (its `ziglang` dependency only
+/// serves cross-compiling builds).
+pub const CARGO_LAMBDA_REQUIREMENT: &str = "cargo-lambda==1.9.2";
+
+/// The `cargo-lambda` binary ([`CARGO_LAMBDA_REQUIREMENT`]) in the harness's virtual
+/// environment, installed once (`pip install --no-deps`) under a file lock. Run it as
+/// `cargo-lambda lambda watch …` (the first argument is the one cargo would pass).
+///
+/// # Panics
+/// When the environment cannot be provisioned or the install fails; the message says what to
+/// run.
+#[must_use]
+pub fn cargo_lambda() -> PathBuf {
+    let python = provision();
+    let venv = venv_dir();
+    let command = python.with_file_name(if cfg!(windows) { "cargo-lambda.exe" } else { "cargo-lambda" });
+    let marker = venv.join(".wb-testkit-cargo-lambda");
+    let installed =
+        || fs::read_to_string(&marker).is_ok_and(|m| m.trim() == CARGO_LAMBDA_REQUIREMENT) && command.exists();
+    if installed() {
+        return command;
+    }
+    let lock_path = target_dir().join("cargo-lambda.lock");
+    let lock = File::create(&lock_path).unwrap_or_else(|e| panic!("creating {}: {e}", lock_path.display()));
+    lock.lock().unwrap_or_else(|e| panic!("locking {}: {e}", lock_path.display()));
+    if installed() {
+        return command;
+    }
+    eprintln!("wb-aws testkit: installing {CARGO_LAMBDA_REQUIREMENT} into {} (once)", venv.display());
+    let out = Command::new(&python)
+        .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--no-deps"])
+        .arg(CARGO_LAMBDA_REQUIREMENT)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("running pip in {}: {e}", venv.display()));
+    if !out.status.success() || !command.exists() {
+        panic!(
+            "`{} -m pip install --no-deps {CARGO_LAMBDA_REQUIREMENT}` failed ({}); it needs network access to PyPI:\n{}",
+            python.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    fs::write(&marker, CARGO_LAMBDA_REQUIREMENT).unwrap_or_else(|e| panic!("writing {}: {e}", marker.display()));
+    drop(lock);
+    command
 }
 
 /// The pinned npm package of the other Amazon States Language validator.

@@ -92,6 +92,33 @@ pub(crate) enum WorkflowCommand {
     Run(WorkflowRunArgs),
     /// Show a recorded execution's history (Step Functions' event types).
     History(WorkflowHistoryArgs),
+    /// Build the three Lambda functions' zips (<function>.zip, each holding the wb-lambda
+    /// binary as `bootstrap` for the provided.al2023 runtime) and functions.json, which lists
+    /// each function's step, architecture and environment.
+    Package(WorkflowPackageArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WorkflowPackageArgs {
+    /// The endpoint the classifier invokes (it names the three functions).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) endpoint: String,
+    /// The directory to write the zips to (created when missing).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) to: std::path::PathBuf,
+    /// The Lambda binary to package [default: wb-lambda next to this wb]. For AWS, build it
+    /// for Lambda's glibc, e.g. `cargo lambda build --release --bin wb-lambda`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) bootstrap: Option<std::path::PathBuf>,
+    /// The filter's confidence threshold (WB_THRESHOLD), in (0, 1].
+    #[arg(long, value_name = "P", default_value = "0.93")]
+    pub(crate) threshold: String,
+    /// The project's store the serializer reads (WB_STORE), e.g. s3://bucket/prefix.
+    #[arg(long, value_name = "URI")]
+    pub(crate) store: Option<String>,
+    /// Print the package as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

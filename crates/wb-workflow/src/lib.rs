@@ -14,6 +14,8 @@
 //! - [`machine`], [`path`], [`executor`]: a local executor of the *same* ASL JSON with Step
 //!   Functions' semantics (paths, templates, intrinsics, retries, catchers, timeouts, Map,
 //!   Parallel, Choice, Wait) and an execution history in Step Functions' event types.
+//! - [`lambda`]: the steps as Lambda functions: settings from the environment, one handler.
+//! - [`package`]: the functions' zips (the Lambda binary as `bootstrap`) and their manifest.
 //! - [`local`]: the steps as the executor's task resources, in-process, and the executions
 //!   recorded in the store (`workflows/<machine>/executions/<id>.json`).
 //!
@@ -30,8 +32,10 @@ pub mod asl;
 mod error;
 pub mod event;
 pub mod executor;
+pub mod lambda;
 pub mod local;
 pub mod machine;
+pub mod package;
 pub mod path;
 pub mod steps;
 

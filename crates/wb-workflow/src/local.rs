@@ -10,20 +10,17 @@ use wb_serving::invoke::InvokeEndpoint;
 
 use crate::asl::Functions;
 use crate::error::{Error, Result};
-use crate::event::ImageEvent;
 use crate::executor::{Execution, Failure, TaskResources};
-use crate::steps::{StoreObjects, Threshold, classify, filter_low_confidence, serialize_image_data};
+use crate::lambda::StepFunction;
+use crate::steps::{StoreObjects, Threshold};
 
 /// Step Functions' Lambda service integration.
 pub const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
 
-/// The three steps in-process, under the function names a state machine invokes.
+/// The three steps in-process, under the function names a state machine invokes: the same
+/// [`StepFunction`]s the Lambda binary runs.
 pub struct LocalSteps {
-    objects: StoreObjects,
-    invoker: Arc<dyn InvokeEndpoint>,
-    endpoint: String,
-    threshold: Threshold,
-    functions: Functions,
+    functions: [(String, StepFunction); 3],
 }
 
 impl LocalSteps {
@@ -36,7 +33,14 @@ impl LocalSteps {
         threshold: Threshold,
         functions: Functions,
     ) -> Self {
-        Self { objects: StoreObjects::new(store), invoker, endpoint: endpoint.into(), threshold, functions }
+        let Functions { serialize, classify, filter } = functions;
+        Self {
+            functions: [
+                (serialize, StepFunction::Serialize(StoreObjects::new(store))),
+                (classify, StepFunction::Classify { invoker, endpoint: endpoint.into() }),
+                (filter, StepFunction::Filter(threshold)),
+            ],
+        }
     }
 }
 
@@ -67,21 +71,14 @@ impl TaskResources for LocalSteps {
             ));
         };
         let name = function_name(&function);
-        let event = ImageEvent::from_json(&payload)?;
-        let f = &self.functions;
-        let output = if name == f.serialize {
-            serialize_image_data(&self.objects, event).await?
-        } else if name == f.classify {
-            classify(self.invoker.as_ref(), &self.endpoint, event).await?
-        } else if name == f.filter {
-            filter_low_confidence(event, self.threshold)?
-        } else {
+        let Some((_, step)) = self.functions.iter().find(|(known, _)| known == name) else {
+            let known: Vec<&str> = self.functions.iter().map(|(known, _)| known.as_str()).collect();
             return Err(Failure::new(
                 "Lambda.ResourceNotFoundException",
-                format!("no local function {name:?} (known: {}, {}, {})", f.serialize, f.classify, f.filter),
+                format!("no local function {name:?} (known: {})", known.join(", ")),
             ));
         };
-        let output = output.to_json();
+        let output = step.handle(&payload).await?;
         // The integration wraps the function's output as Lambda's Invoke answer.
         Ok(if integration {
             json!({"ExecutedVersion": "$LATEST", "Payload": output, "StatusCode": 200})

@@ -12,9 +12,10 @@ use wb_workflow::asl::{ExportOptions, Functions, state_machine};
 use wb_workflow::executor::{Execution, ExecutionStatus, Executor};
 use wb_workflow::local::{LocalSteps, find, record};
 use wb_workflow::machine::StateMachine;
+use wb_workflow::package::{PackageOptions, package};
 use wb_workflow::{StoreObjects, Threshold};
 
-use crate::cli::{WorkflowCommand, WorkflowExportArgs, WorkflowHistoryArgs, WorkflowRunArgs};
+use crate::cli::{WorkflowCommand, WorkflowExportArgs, WorkflowHistoryArgs, WorkflowPackageArgs, WorkflowRunArgs};
 use crate::context::Context;
 use crate::output::{print_json, spinner};
 
@@ -23,7 +24,55 @@ pub(crate) async fn run(command: WorkflowCommand, config: Option<&Path>, quiet: 
         WorkflowCommand::Export(args) => export(&args),
         WorkflowCommand::Run(args) => execute(args, &Context::load(config).await?, quiet).await,
         WorkflowCommand::History(args) => history(&args, &Context::load(config).await?).await,
+        WorkflowCommand::Package(args) => package_functions(&args),
     }
+}
+
+/// The Lambda binary installed or built next to this `wb`.
+fn default_bootstrap() -> Result<std::path::PathBuf> {
+    let wb = std::env::current_exe().context("finding the running wb")?;
+    let name = format!("wb-lambda{}", std::env::consts::EXE_SUFFIX);
+    let beside = wb.with_file_name(&name);
+    // `cargo test` runs `wb` from target/<profile>/ and `cargo install` puts both in one directory.
+    if beside.exists() {
+        return Ok(beside);
+    }
+    anyhow::bail!(
+        "no {name} beside {} (it is installed with wb by `cargo install --path crates/wb-cli`); pass --bootstrap FILE",
+        wb.display()
+    )
+}
+
+fn package_functions(args: &WorkflowPackageArgs) -> Result<()> {
+    let bootstrap = match &args.bootstrap {
+        Some(file) => file.clone(),
+        None => default_bootstrap()?,
+    };
+    let options = PackageOptions {
+        functions: Functions::for_endpoint(&args.endpoint)?,
+        endpoint: args.endpoint.clone(),
+        threshold: args.threshold.parse()?,
+        store: args.store.clone(),
+        bootstrap,
+    };
+    let packaged = package(&options, &args.to)?;
+    if args.json {
+        return print_json(&packaged);
+    }
+    for f in &packaged.functions {
+        let environment: Vec<String> = f.environment.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        println!("wrote {} ({} bytes; {})", f.zip.display(), f.bytes, environment.join(" "));
+    }
+    println!(
+        "runtime {}, handler {}, architecture {}, bootstrap {} ({} bytes); manifest {}",
+        packaged.runtime,
+        packaged.handler,
+        packaged.architecture.as_str(),
+        packaged.bootstrap.display(),
+        packaged.bootstrap_bytes,
+        args.to.join(wb_workflow::package::MANIFEST).display()
+    );
+    Ok(())
 }
 
 #[derive(Serialize)]

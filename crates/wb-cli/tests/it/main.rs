@@ -2,6 +2,7 @@
 
 mod compare;
 mod images;
+mod lambda;
 mod local;
 mod models;
 mod monitor;

@@ -91,7 +91,7 @@ fn bad_export_options_are_refused_and_nothing_is_written() {
 }
 
 /// Twenty 8×8 PNGs, bright and dark, in class folders under `dir/pics`.
-fn write_pics(dir: &Path) {
+pub(crate) fn write_pics(dir: &Path) {
     for (class, shade) in [("dark", 30u8), ("bright", 220)] {
         std::fs::create_dir_all(dir.join("pics").join(class)).expect("mkdir");
         for i in 0..10u8 {

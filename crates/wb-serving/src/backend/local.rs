@@ -157,6 +157,7 @@ impl Backend for LocalBackend {
         Capabilities {
             instances: false,
             scheduled_monitoring: false,
+            hosted_workflows: false,
             capture_delay: crate::capture::DEFAULT_FLUSH_INTERVAL,
         }
     }

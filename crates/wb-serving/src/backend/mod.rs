@@ -25,6 +25,7 @@
 //! ```
 
 mod local;
+mod workflow;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -32,6 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
+use serde_json::Value;
 use wb_core::{BackendKind, DatasetName, DynObjectStore, EndpointName, JobName, ModelName, ObjectPath};
 use wb_models::registry::{ModelRecord, Promotion};
 use wb_models::training::JobRecord;
@@ -40,6 +42,7 @@ use wb_models::training::JobRecord;
 pub use wb_models::training::{TrainControl, TrainingProgress};
 
 pub use self::local::{InProcessServer, LocalBackend, ServerLauncher};
+pub use self::workflow::{DeployedFunction, DeployedWorkflow, FunctionPackage, WorkflowDeployment, WorkflowRun};
 use crate::endpoints::EndpointRecord;
 use crate::error::Result;
 use crate::invoke::InvokeEndpoint;
@@ -341,6 +344,9 @@ pub struct Capabilities {
     pub instances: bool,
     /// [`Backend::schedule_monitoring`] creates schedules that run without the workbench.
     pub scheduled_monitoring: bool,
+    /// [`Backend::deploy_workflow`] hosts state machines and functions that run without the
+    /// workbench.
+    pub hosted_workflows: bool,
     /// How long after an invocation its data capture can be read from the store, at most:
     /// the local server writes its buffers every few seconds; SageMaker delivers capture files
     /// "after a couple of minutes". Zero when unknown.
@@ -452,6 +458,39 @@ pub trait Backend: Send + Sync + fmt::Debug {
                  (cron or a systemd timer)",
                 request.endpoint
             ),
+        })
+    }
+
+    /// Creates (or updates) a hosted workflow: its functions, then its state machine, each
+    /// tagged with the deployment's tags.
+    ///
+    /// # Errors
+    /// [`crate::Error::Unsupported`] on a backend without hosted workflows (the local one runs
+    /// state machines with its own executor: `wb workflow run`); the backend's refusal.
+    async fn deploy_workflow(&self, deployment: WorkflowDeployment) -> Result<DeployedWorkflow> {
+        Err(crate::Error::Unsupported {
+            operation: "hosted workflows",
+            backend: self.kind().to_string(),
+            hint: format!(
+                "state machine {:?} needs the sagemaker backend (Lambda and Step Functions); locally, run it with \
+                 `wb workflow run`",
+                deployment.machine
+            ),
+        })
+    }
+
+    /// Starts an execution of the hosted state machine `machine` with `input` and follows it
+    /// until it ends or `wait` has passed (then its status is `RUNNING`).
+    ///
+    /// # Errors
+    /// [`crate::Error::Unsupported`] as for [`Backend::deploy_workflow`]; a machine that does not
+    /// exist; the backend's refusal.
+    async fn start_workflow(&self, machine: &str, input: Value, wait: Duration) -> Result<WorkflowRun> {
+        let _ = (input, wait);
+        Err(crate::Error::Unsupported {
+            operation: "hosted workflows",
+            backend: self.kind().to_string(),
+            hint: format!("state machine {machine:?} runs on the sagemaker backend; locally, use `wb workflow run`"),
         })
     }
 
