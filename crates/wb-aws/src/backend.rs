@@ -51,10 +51,12 @@ use wb_serving::endpoints::{DEFAULT_VARIANT, EndpointRecord, Endpoints};
 
 use crate::SageMakerRuntime;
 use crate::error::{Error, Result};
+use crate::functions::Functions;
 use crate::hosting::{CaptureSpec, DeploySpec, Hosting, TaggedResource};
 use crate::images::BuiltinAlgorithm;
 use crate::monitoring::{Analyzer, Monitoring, MonitoringSpec, model_monitor_image, schedule_names};
 use crate::registry::{ModelPackage, ModelPackages, PackageSpec};
+use crate::state_machines::StateMachines;
 use crate::training::{ChannelSpec, TrainedJob, Training, TrainingProgress, TrainingSpec};
 
 /// The default training and hosting instance type.
@@ -200,6 +202,7 @@ pub struct SageMakerBackend {
     runtime: SageMakerRuntime,
     runtime_url: String,
     settings: BackendSettings,
+    workflows: Option<(Functions, StateMachines)>,
 }
 
 impl SageMakerBackend {
@@ -220,7 +223,23 @@ impl SageMakerBackend {
             return Err(Error::NotS3 { uri: store.uri().to_string() });
         }
         let runtime_url = format!("https://runtime.sagemaker.{}.amazonaws.com", settings.region);
-        Ok(Self { store, training, hosting, packages, monitoring, runtime, runtime_url, settings })
+        Ok(Self { store, training, hosting, packages, monitoring, runtime, runtime_url, settings, workflows: None })
+    }
+
+    /// Hosts workflows with these Lambda and Step Functions clients
+    /// ([`wb_serving::backend::Backend::deploy_workflow`]); without them the backend refuses.
+    #[must_use]
+    pub fn with_workflows(mut self, functions: Functions, machines: StateMachines) -> Self {
+        self.workflows = Some((functions, machines));
+        self
+    }
+
+    fn workflows(&self) -> Result<&(Functions, StateMachines)> {
+        self.workflows.as_ref().ok_or_else(|| Error::Invalid {
+            field: "workflow clients",
+            value: String::new(),
+            expected: "Lambda and Step Functions clients (SageMakerBackend::with_workflows, or from_sdk_config)".into(),
+        })
     }
 
     /// The base URL invocations go to (SageMaker Runtime's regional URL, or the configured
@@ -263,7 +282,8 @@ impl SageMakerBackend {
             Monitoring::from_sdk_config(sdk),
             SageMakerRuntime::from_sdk_config(sdk),
             settings,
-        )?;
+        )?
+        .with_workflows(Functions::from_sdk_config(sdk), StateMachines::from_sdk_config(sdk));
         Ok(match sdk.endpoint_url() {
             Some(url) => backend.with_runtime_url(url),
             None => backend,
@@ -522,6 +542,12 @@ impl SageMakerBackend {
     /// found").
     pub(crate) async fn clean_tagged(&self, dry_run: bool, keep: Option<&Promotion>) -> Result<Vec<TaggedResource>> {
         let project = self.settings.project.as_str();
+        // State machines first (their tasks invoke the functions), then the functions.
+        let mut workflows = Vec::new();
+        if let Some((functions, machines)) = &self.workflows {
+            workflows.extend(machines.tagged(PROJECT_TAG, project).await?);
+            workflows.extend(functions.tagged(PROJECT_TAG, project).await?);
+        }
         let mut monitoring = self.monitoring.tagged(PROJECT_TAG, project).await?;
         let mut hosting = self.hosting.tagged(PROJECT_TAG, project).await?;
         let mut packages = self.packages.tagged(PROJECT_TAG, project).await?;
@@ -545,12 +571,17 @@ impl SageMakerBackend {
         let running = if dry_run {
             self.training.running_tagged(PROJECT_TAG, project).await?
         } else {
+            if let Some((functions, machines)) = &self.workflows {
+                machines.delete(&workflows).await?;
+                functions.delete(&workflows).await?;
+            }
             self.monitoring.delete_resources(&monitoring).await?;
             self.hosting.delete_resources(&hosting).await?;
             self.packages.delete(&packages).await?;
             self.training.stop_tagged(PROJECT_TAG, project).await?
         };
-        let mut found = monitoring;
+        let mut found = workflows;
+        found.extend(monitoring);
         found.extend(hosting);
         found.extend(packages);
         found.extend(running);
@@ -589,6 +620,7 @@ impl wb_serving::backend::Backend for SageMakerBackend {
         let mut capabilities = wb_serving::backend::Capabilities::default();
         capabilities.instances = true;
         capabilities.scheduled_monitoring = true;
+        capabilities.hosted_workflows = self.workflows.is_some();
         // SageMaker delivers capture files "after a couple of minutes" (contract B2).
         capabilities.capture_delay = std::time::Duration::from_secs(300);
         capabilities
@@ -660,6 +692,40 @@ impl wb_serving::backend::Backend for SageMakerBackend {
 
     async fn inventory(&self) -> wb_serving::Result<Vec<wb_serving::backend::Resource>> {
         Ok(self.clean_tagged(true, None).await?.into_iter().map(Into::into).collect())
+    }
+
+    /// Creates or updates the functions (run as the project's role), then the state machine
+    /// (run as the project's role too, so it needs `lambda.amazonaws.com` and
+    /// `states.amazonaws.com` in its trust policy), all tagged with the project's tags.
+    async fn deploy_workflow(
+        &self,
+        deployment: wb_serving::backend::WorkflowDeployment,
+    ) -> wb_serving::Result<wb_serving::backend::DeployedWorkflow> {
+        let (functions, machines) = self.workflows()?;
+        let mut tags = self.settings.tags.clone();
+        tags.extend(deployment.tags.clone());
+        let mut deployed = Vec::new();
+        for package in &deployment.functions {
+            deployed.push(functions.deploy(package, &self.settings.role_arn, &tags).await?);
+        }
+        let (machine_arn, replaced) =
+            machines.deploy(&deployment.machine, &deployment.definition, &self.settings.role_arn, &tags).await?;
+        Ok(wb_serving::backend::DeployedWorkflow {
+            machine: deployment.machine,
+            machine_arn,
+            replaced,
+            functions: deployed,
+        })
+    }
+
+    async fn start_workflow(
+        &self,
+        machine: &str,
+        input: serde_json::Value,
+        wait: Duration,
+    ) -> wb_serving::Result<wb_serving::backend::WorkflowRun> {
+        let (_, machines) = self.workflows()?;
+        Ok(machines.start(machine, &input, wait).await?)
     }
 
     async fn clean(

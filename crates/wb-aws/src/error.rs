@@ -51,6 +51,20 @@ pub enum Error {
         /// AWS's message.
         message: String,
     },
+    /// A Lambda or Step Functions call failed.
+    #[error("{service} {operation} on {resource} failed: {code}: {message}")]
+    Service {
+        /// The service (`Lambda`, `Step Functions`).
+        service: &'static str,
+        /// The operation (`CreateFunction`, ...).
+        operation: &'static str,
+        /// The resource it was about.
+        resource: String,
+        /// AWS's error code.
+        code: String,
+        /// AWS's message.
+        message: String,
+    },
     /// An endpoint went to `Failed` (or vanished) while it was being brought up.
     #[error("endpoint {endpoint:?} failed to come up: {reason}")]
     EndpointFailed {
@@ -107,6 +121,23 @@ pub enum Error {
         /// Which limit was broken.
         reason: String,
     },
+}
+
+/// An SDK failure of `service`'s `operation` on `resource`, as code and message (the SDK's
+/// description when the service sent no message).
+pub(crate) fn service_error<E, R>(
+    service: &'static str,
+    operation: &'static str,
+    resource: &str,
+    e: SdkError<E, R>,
+) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    let code = e.code().unwrap_or("UnknownError").to_owned();
+    let message = e.message().map_or_else(|| DisplayErrorContext(&e).to_string(), str::to_owned);
+    Error::Service { service, operation, resource: resource.to_owned(), code, message }
 }
 
 /// Result alias for `wb-aws`'s own API.

@@ -153,7 +153,7 @@ pub struct HostedEndpoint {
 /// A tagged SageMaker resource.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct TaggedResource {
-    /// `monitoring-schedule`, `data-quality-job-definition`, `endpoint`, `endpoint-config`,
+    /// `state-machine`, `lambda-function`, `monitoring-schedule`, `data-quality-job-definition`, `endpoint`, `endpoint-config`,
     /// `model`, `model-package`, `model-package-group` or `training-job` (the order they are
     /// deleted in).
     pub kind: &'static str,

@@ -41,7 +41,8 @@
 //! images from [`images`], or the workbench's own container), [`registry::ModelPackages`]
 //! mirrors registered models as model packages, [`monitoring::Monitoring`] schedules Model
 //! Monitor's data-quality checks of an endpoint, and [`policy`] writes the least-privilege IAM
-//! policy. [`SageMakerBackend`] puts them together over a project's store as an implementation
+//! policy. [`functions::Functions`] and [`state_machines::StateMachines`] host the image
+//! workflow on Lambda and Step Functions. [`SageMakerBackend`] puts them together over a project's store as an implementation
 //! of the workbench's backend interface ([`wb_serving::backend::Backend`]), recording jobs and
 //! endpoints exactly as the local backend does; it passes the same conformance suite.
 //!
@@ -50,6 +51,7 @@
 
 pub mod backend;
 mod error;
+pub mod functions;
 pub mod hosting;
 pub mod images;
 pub mod monitoring;
@@ -57,6 +59,7 @@ pub mod policy;
 pub mod registry;
 pub mod runtime;
 mod sagemaker;
+pub mod state_machines;
 mod store;
 pub mod training;
 
@@ -66,11 +69,15 @@ pub mod testkit;
 #[doc(no_inline)]
 pub use aws_config;
 #[doc(no_inline)]
+pub use aws_sdk_lambda;
+#[doc(no_inline)]
 pub use aws_sdk_s3;
 #[doc(no_inline)]
 pub use aws_sdk_sagemaker;
 #[doc(no_inline)]
 pub use aws_sdk_sagemakerruntime;
+#[doc(no_inline)]
+pub use aws_sdk_sfn;
 pub use backend::{BackendSettings, SageMakerBackend};
 pub use error::{Error, Result};
 pub use runtime::SageMakerRuntime;

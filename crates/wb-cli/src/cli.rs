@@ -96,6 +96,54 @@ pub(crate) enum WorkflowCommand {
     /// binary as `bootstrap` for the provided.al2023 runtime) and functions.json, which lists
     /// each function's step, architecture and environment.
     Package(WorkflowPackageArgs),
+    /// Host the workflow on the sagemaker backend: the three Lambda functions (packaged from
+    /// wb-lambda, run as the project's role, reading the project's store, invoking the
+    /// endpoint) and the state machine wb-<endpoint>-workflow (--map: wb-<endpoint>-batch),
+    /// all tagged with the project's tag; updated in place when they exist.
+    Deploy(WorkflowDeployArgs),
+    /// Start the hosted state machine on images (one execution each; --map: one batch) and
+    /// follow each to its end; exit status 1 naming the error when one fails.
+    Start(WorkflowStartArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WorkflowDeployArgs {
+    /// The endpoint the classifier invokes (it names the functions and the state machine).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) endpoint: String,
+    /// The batch variant (a Map state over $.images).
+    #[arg(long)]
+    pub(crate) map: bool,
+    /// The confidence an image's most probable class must reach, in (0, 1].
+    #[arg(long, value_name = "P", default_value = "0.93")]
+    pub(crate) threshold: String,
+    /// The Lambda binary [default: wb-lambda next to this wb]. For AWS, build it for Lambda's
+    /// glibc, e.g. `cargo lambda build --release --bin wb-lambda`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) bootstrap: Option<std::path::PathBuf>,
+    /// Print what was deployed as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WorkflowStartArgs {
+    /// The endpoint whose workflow to start.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) endpoint: String,
+    /// Images: URIs inside the project's store (s3://…), or local files (copied into the store
+    /// under workflows/<machine>/inputs/ first).
+    #[arg(long = "image", value_name = "PATH_OR_URI", required = true)]
+    pub(crate) images: Vec<String>,
+    /// Start the batch variant with all images in one execution.
+    #[arg(long)]
+    pub(crate) map: bool,
+    /// How long to follow each execution, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub(crate) wait: u64,
+    /// Print the executions as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

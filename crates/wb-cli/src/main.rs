@@ -23,7 +23,7 @@ fn main() -> ExitCode {
             // The workbench's own warnings; other crates (the AWS SDK) only on errors, so a
             // failure stays one `error:` line.
             tracing_subscriber::EnvFilter::new(
-                "error,wb_core=warn,wb_etl=warn,wb_datasets=warn,wb_models=warn,wb_serving=warn,wb_aws=warn,wb_compare=warn,wb_monitor=warn,wb_cli=warn",
+                "error,wb_core=warn,wb_etl=warn,wb_datasets=warn,wb_models=warn,wb_serving=warn,wb_aws=warn,wb_compare=warn,wb_monitor=warn,wb_workflow=warn,wb_cli=warn",
             )
         }))
         .with_writer(std::io::stderr)

@@ -22,6 +22,9 @@ pub const RUNTIME: &str = "provided.al2023";
 pub const BOOTSTRAP: &str = "bootstrap";
 /// The package's description file.
 pub const MANIFEST: &str = "functions.json";
+/// The glibc of Lambda's `provided.al2023` runtime: a binary needing a newer one does not start
+/// there.
+pub const LAMBDA_GLIBC: (u32, u32) = (2, 34);
 
 /// A Lambda architecture.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -101,6 +104,11 @@ pub struct Package {
     pub bootstrap: PathBuf,
     /// The binary's size in bytes.
     pub bootstrap_bytes: u64,
+    /// The newest glibc symbol version the binary needs (`2.39`), when it links glibc.
+    pub glibc: Option<String>,
+    /// What would keep the functions from running on Lambda (a glibc newer than
+    /// [`LAMBDA_GLIBC`]); empty when nothing was found.
+    pub warnings: Vec<String>,
     /// The functions, in workflow order.
     pub functions: Vec<PackagedFunction>,
 }
@@ -166,12 +174,29 @@ pub fn package(options: &PackageOptions, dir: &Path) -> Result<Package> {
             environment,
         });
     }
+    let glibc = newest_glibc(&binary);
+    let mut warnings = Vec::new();
+    if let Some((major, minor)) = glibc
+        && (major, minor) > LAMBDA_GLIBC
+    {
+        let warning = format!(
+            "{} needs glibc {major}.{minor}, newer than the {}.{} of Lambda's {RUNTIME}: it runs under the emulator but \
+             not on AWS; build it with `cargo lambda build --release --bin wb-lambda` and pass --bootstrap",
+            options.bootstrap.display(),
+            LAMBDA_GLIBC.0,
+            LAMBDA_GLIBC.1
+        );
+        tracing::warn!("{warning}");
+        warnings.push(warning);
+    }
     let package = Package {
         runtime: RUNTIME,
         handler: BOOTSTRAP,
         architecture,
         bootstrap: options.bootstrap.clone(),
         bootstrap_bytes: binary.len() as u64,
+        glibc: glibc.map(|(major, minor)| format!("{major}.{minor}")),
+        warnings,
         functions,
     };
     let manifest = dir.join(MANIFEST);
@@ -179,6 +204,23 @@ pub fn package(options: &PackageOptions, dir: &Path) -> Result<Package> {
     write_atomically(&manifest, text.as_bytes()).map_err(|e| io(&manifest, &e))?;
     tracing::info!(dir = %dir.display(), architecture = architecture.as_str(), bytes = zipped.len(), "packaged the Lambda functions");
     Ok(package)
+}
+
+/// The newest `GLIBC_<major>.<minor>` symbol version named in an ELF binary.
+fn newest_glibc(binary: &[u8]) -> Option<(u32, u32)> {
+    const TAG: &[u8] = b"GLIBC_";
+    let mut newest = None;
+    for found in memchr::memmem::find_iter(binary, TAG) {
+        let start = found + TAG.len();
+        let digits: Vec<u8> =
+            binary[start..].iter().take(12).copied().take_while(|b| b.is_ascii_digit() || *b == b'.').collect();
+        let text = String::from_utf8_lossy(&digits);
+        let mut parts = text.split('.');
+        if let (Some(Ok(major)), Some(Ok(minor))) = (parts.next().map(str::parse), parts.next().map(str::parse)) {
+            newest = newest.max(Some((major, minor)));
+        }
+    }
+    newest
 }
 
 /// A zip holding `binary` as an executable `bootstrap`.
@@ -228,5 +270,12 @@ mod tests {
         assert!(err.to_string().contains("script.sh") && err.to_string().contains("ELF"), "{err}");
         let err = Architecture::of_executable(&dir.path().join("missing")).expect_err("missing");
         assert!(err.to_string().contains("missing"), "{err}");
+    }
+
+    #[test]
+    fn the_newest_glibc_version_a_binary_names_is_found() {
+        assert_eq!(newest_glibc(b"\0GLIBC_2.2.5\0GLIBC_2.34\0GLIBC_2.17\0"), Some((2, 34)));
+        assert_eq!(newest_glibc(b"\0GLIBC_2.39\0GLIBC_PRIVATE\0GLIBC_2.4"), Some((2, 39)));
+        assert_eq!(newest_glibc(b"static binary"), None);
     }
 }

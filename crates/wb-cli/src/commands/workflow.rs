@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use wb_core::{EndpointName, ObjectPath};
 use wb_serving::Endpoints;
+use wb_serving::backend::{FunctionPackage, WorkflowDeployment, WorkflowRun};
 use wb_workflow::asl::{ExportOptions, Functions, state_machine};
 use wb_workflow::executor::{Execution, ExecutionStatus, Executor};
 use wb_workflow::local::{LocalSteps, find, record};
@@ -15,7 +16,10 @@ use wb_workflow::machine::StateMachine;
 use wb_workflow::package::{PackageOptions, package};
 use wb_workflow::{StoreObjects, Threshold};
 
-use crate::cli::{WorkflowCommand, WorkflowExportArgs, WorkflowHistoryArgs, WorkflowPackageArgs, WorkflowRunArgs};
+use crate::cli::{
+    WorkflowCommand, WorkflowDeployArgs, WorkflowExportArgs, WorkflowHistoryArgs, WorkflowPackageArgs, WorkflowRunArgs,
+    WorkflowStartArgs,
+};
 use crate::context::Context;
 use crate::output::{print_json, spinner};
 
@@ -25,7 +29,140 @@ pub(crate) async fn run(command: WorkflowCommand, config: Option<&Path>, quiet: 
         WorkflowCommand::Run(args) => execute(args, &Context::load(config).await?, quiet).await,
         WorkflowCommand::History(args) => history(&args, &Context::load(config).await?).await,
         WorkflowCommand::Package(args) => package_functions(&args),
+        WorkflowCommand::Deploy(args) => deploy(&args, &Context::load(config).await?, quiet).await,
+        WorkflowCommand::Start(args) => start(args, &Context::load(config).await?, quiet).await,
     }
+}
+
+/// The hosted state machine's name for an endpoint.
+fn hosted_machine(endpoint: &str, map: bool) -> String {
+    format!("wb-{endpoint}-{}", if map { "batch" } else { "workflow" })
+}
+
+async fn deploy(args: &WorkflowDeployArgs, ctx: &Context, quiet: bool) -> Result<()> {
+    let endpoint = EndpointName::parse(&args.endpoint)?;
+    Endpoints::new(ctx.store.clone()).get(&endpoint).await?;
+    let threshold: Threshold = args.threshold.parse()?;
+    let functions = Functions::for_endpoint(endpoint.as_str())?;
+    let mut options = ExportOptions::new(functions.clone(), endpoint.as_str());
+    options.threshold = threshold;
+    options.map = args.map;
+    if args.map {
+        options.timeout_seconds = 300;
+    }
+    let definition = state_machine(&options)?;
+    let bootstrap = match &args.bootstrap {
+        Some(file) => file.clone(),
+        None => default_bootstrap()?,
+    };
+    let dir = tempfile_dir()?;
+    let packaged = package(
+        &PackageOptions {
+            functions,
+            endpoint: endpoint.as_str().to_owned(),
+            threshold,
+            store: Some(ctx.store.uri().to_string()),
+            bootstrap,
+        },
+        dir.path(),
+    )?;
+    let deployment = WorkflowDeployment {
+        machine: hosted_machine(endpoint.as_str(), args.map),
+        definition,
+        functions: packaged
+            .functions
+            .iter()
+            .map(|f| FunctionPackage {
+                name: f.name.clone(),
+                zip: f.zip.clone(),
+                runtime: packaged.runtime.to_owned(),
+                handler: packaged.handler.to_owned(),
+                architecture: packaged.architecture.as_str().to_owned(),
+                environment: f.environment.clone(),
+                timeout: std::time::Duration::from_secs(u64::from(options.task_timeout_seconds)),
+                memory_mb: 512,
+            })
+            .collect(),
+        tags: ctx.project.tags(),
+    };
+    let progress = spinner(quiet, format!("deploying {} and its three functions", deployment.machine));
+    let deployed = ctx.project.backend().deploy_workflow(deployment).await;
+    progress.finish_and_clear();
+    let deployed = deployed?;
+    if args.json {
+        return print_json(&deployed);
+    }
+    for f in &deployed.functions {
+        println!("{} function {}  {}", if f.created { "created" } else { "updated" }, f.name, f.arn);
+    }
+    println!(
+        "{} state machine {}  {}",
+        if deployed.replaced { "updated" } else { "created" },
+        deployed.machine,
+        deployed.machine_arn
+    );
+    Ok(())
+}
+
+/// A temporary directory for the deployment's zips.
+fn tempfile_dir() -> Result<tempfile::TempDir> {
+    tempfile::Builder::new().prefix("wb-lambda-package").tempdir().context("creating a directory for the function zips")
+}
+
+async fn start(args: WorkflowStartArgs, ctx: &Context, quiet: bool) -> Result<()> {
+    let endpoint = EndpointName::parse(&args.endpoint)?;
+    let machine = hosted_machine(endpoint.as_str(), args.map);
+    let objects = StoreObjects::new(ctx.store.clone());
+    let mut events = Vec::new();
+    for image in &args.images {
+        events.push((image.clone(), objects.event_for(&image_path(ctx, &machine, image).await?).to_json()));
+    }
+    let inputs: Vec<(Vec<String>, Value)> = if args.map {
+        let images = events.iter().map(|(image, _)| image.clone()).collect();
+        vec![(images, json!({"images": events.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>()}))]
+    } else {
+        events.into_iter().map(|(image, event)| (vec![image], event)).collect()
+    };
+    let wait = std::time::Duration::from_secs(args.wait);
+    let progress = spinner(quiet, format!("running {} execution(s) of {machine}", inputs.len()));
+    let mut runs = Vec::new();
+    for (images, input) in inputs {
+        let mut run = ctx.project.backend().start_workflow(&machine, input, wait).await?;
+        if let Some(output) = run.output.as_mut() {
+            strip_image_data(output);
+        }
+        runs.push(HostedRun { images, run });
+    }
+    progress.finish_and_clear();
+    let failed: Vec<&HostedRun> = runs.iter().filter(|r| !r.run.succeeded()).collect();
+    let first =
+        failed.first().map(|r| (r.run.error.clone().unwrap_or_else(|| r.run.status.clone()), r.images.join(", ")));
+    let (total, failures) = (runs.len(), failed.len());
+    if args.json {
+        print_json(&runs)?;
+    } else {
+        for r in &runs {
+            let detail = match (&r.run.error, &r.run.output) {
+                (Some(error), _) => format!("{error}: {}", r.run.cause.as_deref().unwrap_or_default()),
+                (None, Some(output)) => describe(output),
+                (None, None) => String::new(),
+            };
+            let images = if r.images.len() > 3 { format!("{} images", r.images.len()) } else { r.images.join(", ") };
+            println!("{}  {:<9}  {images}  {detail}", r.run.execution_arn, r.run.status);
+        }
+    }
+    if let Some((error, images)) = first {
+        anyhow::bail!("{failures} of {total} execution(s) of {machine} failed, the first with {error} ({images})");
+    }
+    Ok(())
+}
+
+/// One hosted execution as `wb workflow start` reports it.
+#[derive(Serialize)]
+struct HostedRun {
+    images: Vec<String>,
+    #[serde(flatten)]
+    run: WorkflowRun,
 }
 
 /// The Lambda binary installed or built next to this `wb`.

@@ -14,7 +14,7 @@ use crate::local::{fails, ok_json, wb};
 use crate::models::CleanOnDrop;
 
 /// A child process killed when dropped.
-struct Running(Child, &'static str);
+pub(crate) struct Running(Child, &'static str);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -25,7 +25,7 @@ impl Drop for Running {
 
 impl Running {
     /// Fails when the process has already exited.
-    fn assert_alive(&mut self, log: &Path) {
+    pub(crate) fn assert_alive(&mut self, log: &Path) {
         if let Ok(Some(status)) = self.0.try_wait() {
             panic!("{} exited ({status}):\n{}", self.1, std::fs::read_to_string(log).unwrap_or_default());
         }
@@ -39,7 +39,7 @@ fn free_port() -> u16 {
 /// cargo-lambda's Runtime API emulator for `functions`, on a free loopback port. It learns the
 /// function names from a Cargo manifest's binaries, so it runs in a directory holding one that
 /// names them (nothing is compiled with `--only-lambda-apis`).
-fn emulator(dir: &Path, functions: &[&str]) -> (Running, String) {
+pub(crate) fn emulator(dir: &Path, functions: &[&str]) -> (Running, String) {
     std::fs::create_dir_all(dir.join("src")).expect("mkdir");
     std::fs::write(dir.join("src/main.rs"), "fn main() {}\n").expect("main.rs");
     let bins: String = functions.iter().map(|f| format!("[[bin]]\nname = \"{f}\"\npath = \"src/main.rs\"\n")).collect();
@@ -88,7 +88,7 @@ fn unzip_bootstrap(zip_file: &Path, to: &Path) -> PathBuf {
 }
 
 /// One function instance polling the emulator: the bootstrap with its environment.
-fn function(bootstrap: &Path, emulator: &str, name: &str, env: &[(&str, &str)], logs: &Path) -> Running {
+pub(crate) fn function(bootstrap: &Path, emulator: &str, name: &str, env: &[(&str, &str)], logs: &Path) -> Running {
     Running(
         Command::new(bootstrap)
             .env_clear()
@@ -210,6 +210,12 @@ fn packaged_functions_run_under_the_runtime_api_emulator_and_on_motos_step_funct
     ]));
     assert!(err.contains("pics/dark/1.png") && err.contains("ELF"), "{err}");
     assert!(!d.join("bad/wb-pics-serialize.zip").exists(), "nothing written for a bad bootstrap");
+
+    // The local backend hosts nothing: it runs state machines itself.
+    let err = fails(wb(d).args(["workflow", "deploy", "--endpoint", "pics"]));
+    assert!(err.contains("sagemaker backend") && err.contains("wb workflow run"), "{err}");
+    let err = fails(wb(d).args(["workflow", "start", "--endpoint", "pics", "--image", "pics/dark/1.png"]));
+    assert!(err.contains("sagemaker backend") || err.contains("wb workflow run"), "{err}");
 
     // Outside Lambda the binary says what it is instead of panicking in the runtime.
     let outside = Command::new(&bootstrap).env_remove("AWS_LAMBDA_RUNTIME_API").output().expect("run");

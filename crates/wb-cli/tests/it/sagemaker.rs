@@ -918,3 +918,154 @@ fn ctrl_c_stops_the_sagemaker_training_job() {
     assert_eq!(job["failure_reason"], "stopped on request");
     assert_eq!(job["backend"], "sagemaker");
 }
+
+/// Creates the project's role in moto's IAM (Lambda's CreateFunction needs it to exist).
+fn create_role(moto: &Moto) {
+    let script = r#"
+import json, sys, boto3
+iam = boto3.client("iam", endpoint_url=sys.argv[1], region_name="us-east-1",
+                   aws_access_key_id="testing", aws_secret_access_key="testing")
+trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal":
+         {"Service": ["sagemaker.amazonaws.com", "lambda.amazonaws.com", "states.amazonaws.com"]}}]}
+iam.create_role(RoleName=sys.argv[2], AssumeRolePolicyDocument=json.dumps(trust))
+"#;
+    let out = std::process::Command::new(wb_aws::testkit::python())
+        .args(["-c", script, moto.url(), ROLE.rsplit('/').next().expect("role name")])
+        .output()
+        .expect("python");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn the_workflow_is_hosted_on_lambda_and_step_functions_and_cleaned_against_moto() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let functions = ["wb-pics-ic-serialize", "wb-pics-ic-classify", "wb-pics-ic-filter"];
+    let (mut emulator_process, emulator) = crate::lambda::emulator(&d.join("emulator"), &functions);
+    let moto = Moto::spawn_dedicated_with(&[("WB_LAMBDA_INVOKE_URL", emulator.as_str())]);
+    let (status, body) = moto.post_moto_api(
+        "/moto-api/config",
+        "application/json",
+        r#"{"stepfunctions": {"execute_state_machine": true}, "lambda": {"use_docker": false}}"#,
+    );
+    assert!((200..300).contains(&status), "moto's engines switched on: {status} {body}");
+    create_role(&moto);
+    let bucket = Bucket::fresh(&moto);
+    let store = format!("s3://{}/wb", bucket.name);
+    let project = format!("wf-{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
+    let project_dir = d.join("project");
+    std::fs::create_dir_all(&project_dir).expect("mkdir");
+    let p = project_dir.as_path();
+    init(p, &moto, &store, &project);
+    let (pics, _) = registered_pics(p, &moto);
+    stdout_json(wb_env(p, &moto).args([
+        "train",
+        "--dataset",
+        "pics",
+        "--algorithm",
+        "image-classification",
+        "--job",
+        "pics-ic",
+        "--json",
+    ]));
+    stdout_json(wb_env(p, &moto).args(["deploy", "--job", "pics-ic", "--endpoint", "pics-ic", "--json"]));
+
+    // Deployed: three functions running wb-lambda as bootstrap, the state machine, all tagged.
+    let deployed = stdout_json(wb_env(p, &moto).args(["workflow", "deploy", "--endpoint", "pics-ic", "--json"]));
+    assert_eq!(deployed["machine"], "wb-pics-ic-workflow", "{deployed}");
+    assert_eq!(deployed["replaced"], false);
+    let names: Vec<&str> =
+        deployed["functions"].as_array().expect("functions").iter().filter_map(|f| f["name"].as_str()).collect();
+    assert_eq!(names, functions);
+    assert!(deployed["functions"].as_array().expect("functions").iter().all(|f| f["created"] == true), "{deployed}");
+    let lambda = wb_aws::aws_sdk_lambda::Client::new(&moto.sdk_config());
+    let mut environments = Vec::new();
+    for name in functions {
+        let config = bucket
+            .rt
+            .block_on(lambda.get_function_configuration().function_name(name).send())
+            .expect("the function exists");
+        assert_eq!(
+            config.runtime().map(wb_aws::aws_sdk_lambda::types::Runtime::as_str),
+            Some("provided.al2023"),
+            "{name}"
+        );
+        assert_eq!(config.handler(), Some("bootstrap"), "{name}");
+        assert_eq!(config.role(), Some(ROLE), "{name}");
+        let env = config.environment().and_then(|e| e.variables()).cloned().unwrap_or_default();
+        environments.push(env);
+    }
+    assert_eq!(environments[0].get("WB_STORE"), Some(&store), "the serializer reads the project's store");
+    assert_eq!(environments[1].get("WB_ENDPOINT").map(String::as_str), Some("pics-ic"));
+    assert_eq!(environments[2].get("WB_THRESHOLD").map(String::as_str), Some("0.93"));
+    let again = stdout_json(wb_env(p, &moto).args(["workflow", "deploy", "--endpoint", "pics-ic", "--json"]));
+    assert_eq!(again["replaced"], true, "a second deploy updates in place: {again}");
+    assert!(again["functions"].as_array().expect("functions").iter().all(|f| f["created"] == false), "{again}");
+    let listed = stdout_json(wb_env(p, &moto).args(["clean", "--all", "--dry-run", "--json"]));
+    let listed = listed.to_string();
+    assert!(listed.contains("wb-pics-ic-workflow") && listed.contains("wb-pics-ic-classify"), "{listed}");
+
+    // The functions as Lambda would run them: the deployed environment, credentials for moto.
+    let logs = d.join("function-logs");
+    std::fs::create_dir_all(&logs).expect("mkdir");
+    let bootstrap = Path::new(env!("CARGO_BIN_EXE_wb-lambda"));
+    let mut running = Vec::new();
+    for (name, env) in functions.iter().zip(&environments) {
+        let mut env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        for (k, v) in [
+            ("AWS_ENDPOINT_URL", moto.url()),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ] {
+            env.push((k.to_owned(), v.to_owned()));
+        }
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        running.push(crate::lambda::function(bootstrap, &emulator, name, &env, &logs));
+    }
+
+    // A confident image succeeds with the reference's event; an unconfident one fails loudly.
+    queue_typed_answers(&moto, "application/json", &["[0.02, 0.98]".to_owned()]);
+    let image = pics.join("motorcycle/3.png");
+    let started = stdout_json(
+        wb_env(p, &moto).args(["workflow", "start", "--endpoint", "pics-ic", "--image"]).arg(&image).arg("--json"),
+    );
+    let run = &started[0];
+    assert_eq!(
+        run["status"],
+        "SUCCEEDED",
+        "{started}\n{}",
+        std::fs::read_to_string(logs.join("wb-pics-ic-serialize.log")).unwrap_or_default()
+    );
+    assert_eq!(run["output"]["inferences"], json!([0.02, 0.98]), "{run}");
+    assert!(
+        run["output"]["s3_key"].as_str().is_some_and(|k| k.starts_with("wb/workflows/wb-pics-ic-workflow/inputs/")),
+        "{run}"
+    );
+    assert!(run["output"].get("image_data").is_none(), "the summary leaves the image bytes out: {run}");
+    assert_eq!(run["output"]["s3_bucket"], bucket.name.as_str());
+
+    queue_typed_answers(&moto, "application/json", &["[0.6, 0.4]".to_owned()]);
+    let err = fails(
+        wb_env(p, &moto)
+            .args(["workflow", "start", "--endpoint", "pics-ic", "--image"])
+            .arg(pics.join("bicycle/4.png")),
+    );
+    assert!(err.contains("THRESHOLD_CONFIDENCE_NOT_MET") && err.contains("bicycle/4.png"), "{err}");
+    let err =
+        fails(wb_env(p, &moto).args(["workflow", "start", "--endpoint", "pics-ic", "--map", "--image"]).arg(&image));
+    assert!(err.contains("wb-pics-ic-batch") && err.contains("wb workflow deploy"), "{err}");
+    for function in &mut running {
+        function.assert_alive(&logs.join("wb-pics-ic-classify.log"));
+    }
+    emulator_process.assert_alive(&d.join("emulator/emulator.err"));
+
+    // `wb clean` removes the state machine and the functions by tag.
+    stdout_json(wb_env(p, &moto).args(["clean", "--all", "--json"]));
+    let left = bucket.rt.block_on(lambda.list_functions().send()).expect("list functions");
+    assert!(left.functions().is_empty(), "functions left: {:?}", left.functions());
+    let sfn = wb_aws::aws_sdk_sfn::Client::new(&moto.sdk_config());
+    let machines = bucket.rt.block_on(sfn.list_state_machines().send()).expect("list machines");
+    assert!(machines.state_machines().is_empty(), "state machines left: {:?}", machines.state_machines());
+}

@@ -326,7 +326,7 @@ pub struct MonitoringSchedule {
 /// running job, the local server), as inventory and clean-up list it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Resource {
-    /// Its kind, in deletion order: `monitoring-schedule`, `data-quality-job-definition`,
+    /// Its kind, in deletion order: `state-machine`, `lambda-function`, `monitoring-schedule`, `data-quality-job-definition`,
     /// `endpoint`, `endpoint-config`, `model`, `model-package`, `model-package-group`,
     /// `training-job`, `local-server`.
     pub kind: String,
