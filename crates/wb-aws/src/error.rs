@@ -123,20 +123,32 @@ pub enum Error {
     },
 }
 
-/// An SDK failure of `service`'s `operation` on `resource`, as code and message (the SDK's
-/// description when the service sent no message).
-pub(crate) fn service_error<E, R>(
+/// An SDK failure of `service`'s `operation` on `resource`, as code and message. A response the
+/// SDK could not read (an error body in another protocol) is named by its status (`AccessDenied`
+/// for 403) with the start of its body; a failure without a response by the SDK's description.
+pub(crate) fn service_error<E>(
     service: &'static str,
     operation: &'static str,
     resource: &str,
-    e: SdkError<E, R>,
+    e: SdkError<E, HttpResponse>,
 ) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
 {
-    let code = e.code().unwrap_or("UnknownError").to_owned();
-    let message = e.message().map_or_else(|| DisplayErrorContext(&e).to_string(), str::to_owned);
+    let response = e.raw_response();
+    let status = response.map(|r| r.status().as_u16());
+    let code = match (e.code(), status) {
+        (Some(code), _) => code.to_owned(),
+        (None, Some(403)) => "AccessDenied".to_owned(),
+        (None, Some(status)) => format!("HTTP {status}"),
+        (None, None) => "UnknownError".to_owned(),
+    };
+    let body = response.and_then(|r| r.body().bytes()).map(|b| wb_core::text::clip(&String::from_utf8_lossy(b), 300));
+    let message = match (e.message(), body) {
+        (Some(message), _) => message.to_owned(),
+        (None, Some(body)) if !body.trim().is_empty() => body.trim().to_owned(),
+        (None, _) => DisplayErrorContext(&e).to_string(),
+    };
     Error::Service { service, operation, resource: resource.to_owned(), code, message }
 }
 

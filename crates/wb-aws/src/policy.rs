@@ -47,7 +47,12 @@
 //! * `sagemaker:AddTags` (which SageMaker requires for tags on create) is limited by the
 //!   request's tag only, so it would also let a user put the project's tag on an existing
 //!   resource of these types, and with it the resource under the `aws:ResourceTag` statement.
-//! * The document is about 3,000 characters (4,000 with long names), more than the 2,048 IAM
+//! * The hosted workflow's functions and state machine are named `wb-*` (`wb-<endpoint>-serialize`,
+//!   `wb-<endpoint>-workflow`, …): the workflow statements are limited to those names, creates to
+//!   the project's tag in the request and changes (updates, deletes, `StartExecution`) to
+//!   resources carrying it. The role is passed to Lambda and Step Functions as well as SageMaker,
+//!   so its trust policy must name `lambda.amazonaws.com` and `states.amazonaws.com` too.
+//! * The document is about 4,500 characters (5,500 with long names), more than the 2,048 IAM
 //!   allows a user's inline policies: attach it as a customer managed policy (6,144), or inline
 //!   on a role (10,240).
 
@@ -65,12 +70,19 @@ pub enum Scope {
     StoreListing,
     /// SageMaker creates, only with the project's tag in the request (`aws:RequestTag`).
     CreateTagged,
-    /// Reading SageMaker resources of the workbench's types (describe, list tags); no tag
-    /// condition (see the module docs).
+    /// Reading SageMaker resources of the workbench's types (describe, list tags) and the
+    /// workflow's functions, state machines and executions (configuration, tags, status and
+    /// history); no tag condition (see the module docs).
     ReadResources,
     /// Changing or using SageMaker resources that carry the project's tag (`aws:ResourceTag`).
     ProjectResources,
-    /// SageMaker list calls, which allow no resource scoping (`*`).
+    /// Lambda and Step Functions creates (the hosted workflow's functions and state machine,
+    /// named `wb-*`), only with the project's tag in the request (`aws:RequestTag`).
+    CreateWorkflows,
+    /// Changing, deleting and starting the workflow's functions and state machines that carry
+    /// the project's tag (`aws:ResourceTag`).
+    ChangeWorkflows,
+    /// List calls (SageMaker, Lambda, Step Functions), which allow no resource scoping (`*`).
     Unscoped,
     /// Passing the project's role to SageMaker (`iam:PassedToService`).
     PassRole,
@@ -83,12 +95,14 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope, in the order the statements appear in the document.
-    pub const ALL: [Scope; 9] = [
+    pub const ALL: [Scope; 11] = [
         Scope::StoreObjects,
         Scope::StoreListing,
         Scope::CreateTagged,
         Scope::ReadResources,
         Scope::ProjectResources,
+        Scope::CreateWorkflows,
+        Scope::ChangeWorkflows,
         Scope::Unscoped,
         Scope::PassRole,
         Scope::Kms,
@@ -102,10 +116,12 @@ impl Scope {
             Scope::StoreObjects => "StoreObjects",
             Scope::StoreListing => "StoreListing",
             Scope::CreateTagged => "CreateTaggedSageMakerResources",
-            Scope::ReadResources => "ReadSageMakerResources",
+            Scope::ReadResources => "ReadResources",
             Scope::ProjectResources => "ChangeProjectSageMakerResources",
-            Scope::Unscoped => "ListSageMakerResources",
-            Scope::PassRole => "PassRoleToSageMaker",
+            Scope::CreateWorkflows => "CreateTaggedWorkflows",
+            Scope::ChangeWorkflows => "ChangeProjectWorkflows",
+            Scope::Unscoped => "ListResources",
+            Scope::PassRole => "PassRoleToServices",
             Scope::Kms => "UseProjectKmsKey",
             Scope::KmsGrant => "GrantProjectKmsKeyToSageMaker",
         }
@@ -388,13 +404,122 @@ pub const PERMISSIONS: &[Permission] = &[
     // Handing the project's role to SageMaker.
     Permission {
         action: "iam:PassRole",
-        why: "let SageMaker assume the project's role for training jobs, models and monitoring jobs",
+        why: "let SageMaker assume the project's role for training jobs, models and monitoring jobs, and Lambda and \
+              Step Functions for the workflow's functions and state machine",
         scope: Scope::PassRole,
         calls: &[
             "sagemaker.create_training_job",
             "sagemaker.create_model",
             "sagemaker.create_data_quality_job_definition",
+            "lambda.create_function",
+            "lambda.update_function_configuration",
+            "states.create_state_machine",
+            "states.update_state_machine",
         ],
+    },
+    // The hosted workflow (`wb workflow deploy` and `start`, `wb clean`): Lambda functions and a
+    // Step Functions state machine.
+    Permission {
+        action: "lambda:CreateFunction",
+        why: "create the workflow's functions (tagged with the project's tag)",
+        scope: Scope::CreateWorkflows,
+        calls: &["lambda.create_function"],
+    },
+    Permission {
+        action: "lambda:TagResource",
+        why: "tag an existing function of the workflow with the project's tag when it is updated",
+        scope: Scope::CreateWorkflows,
+        calls: &["lambda.tag_resource"],
+    },
+    Permission {
+        action: "states:CreateStateMachine",
+        why: "create the workflow's state machine (tagged with the project's tag)",
+        scope: Scope::CreateWorkflows,
+        calls: &["states.create_state_machine"],
+    },
+    Permission {
+        action: "states:TagResource",
+        why: "tag an existing state machine with the project's tag when it is updated",
+        scope: Scope::CreateWorkflows,
+        calls: &["states.tag_resource"],
+    },
+    Permission {
+        action: "lambda:GetFunctionConfiguration",
+        why: "wait until a function created or updated is active",
+        scope: Scope::ReadResources,
+        calls: &["lambda.get_function_configuration"],
+    },
+    Permission {
+        action: "lambda:ListTags",
+        why: "find the project's functions by tag (inventory and clean-up)",
+        scope: Scope::ReadResources,
+        calls: &["lambda.list_tags"],
+    },
+    Permission {
+        action: "states:ListTagsForResource",
+        why: "find the project's state machines by tag (inventory and clean-up)",
+        scope: Scope::ReadResources,
+        calls: &["states.list_tags_for_resource"],
+    },
+    Permission {
+        action: "states:DescribeExecution",
+        why: "follow an execution started by `wb workflow start` to its end",
+        scope: Scope::ReadResources,
+        calls: &["states.describe_execution"],
+    },
+    Permission {
+        action: "states:GetExecutionHistory",
+        why: "read an execution's history (the error of a failed one)",
+        scope: Scope::ReadResources,
+        calls: &["states.get_execution_history"],
+    },
+    Permission {
+        action: "lambda:UpdateFunctionConfiguration",
+        why: "update an existing function's environment, role and limits on redeploy",
+        scope: Scope::ChangeWorkflows,
+        calls: &["lambda.update_function_configuration"],
+    },
+    Permission {
+        action: "lambda:UpdateFunctionCode",
+        why: "update an existing function's code on redeploy",
+        scope: Scope::ChangeWorkflows,
+        calls: &["lambda.update_function_code"],
+    },
+    Permission {
+        action: "lambda:DeleteFunction",
+        why: "delete the project's functions (`wb clean`)",
+        scope: Scope::ChangeWorkflows,
+        calls: &["lambda.delete_function"],
+    },
+    Permission {
+        action: "states:UpdateStateMachine",
+        why: "update an existing state machine's definition and role on redeploy",
+        scope: Scope::ChangeWorkflows,
+        calls: &["states.update_state_machine"],
+    },
+    Permission {
+        action: "states:StartExecution",
+        why: "start the workflow on an image (`wb workflow start`)",
+        scope: Scope::ChangeWorkflows,
+        calls: &["states.start_execution"],
+    },
+    Permission {
+        action: "states:DeleteStateMachine",
+        why: "delete the project's state machines (`wb clean`)",
+        scope: Scope::ChangeWorkflows,
+        calls: &["states.delete_state_machine"],
+    },
+    Permission {
+        action: "lambda:ListFunctions",
+        why: "list functions to find the project's (by tag) and the one to update (by name)",
+        scope: Scope::Unscoped,
+        calls: &["lambda.list_functions"],
+    },
+    Permission {
+        action: "states:ListStateMachines",
+        why: "list state machines to find the project's (by tag) and the one to update or start (by name)",
+        scope: Scope::Unscoped,
+        calls: &["states.list_state_machines"],
     },
     // The project's KMS key.
     Permission {
@@ -445,6 +570,9 @@ const CREATED_TYPES: &[&str] = &[
     "monitoring-schedule",
     "data-quality-job-definition",
 ];
+
+/// The services the project's role is passed to.
+const PASSED_TO_SERVICES: [&str; 3] = ["sagemaker.amazonaws.com", "lambda.amazonaws.com", "states.amazonaws.com"];
 
 /// What a project's policy is about: its store, its role, its tag, and where it runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -529,6 +657,20 @@ impl PolicyScope {
         self.prefix.as_deref().map(|p| p.trim_matches('/')).filter(|p| !p.is_empty())
     }
 
+    /// The workflow's resources: functions and state machines named `wb-*` (and, with
+    /// `executions`, their executions).
+    fn workflow_arns(&self, executions: bool) -> Value {
+        let (partition, region, account) = (self.partition(), self.region_or_any(), self.account_or_any());
+        let mut arns = vec![
+            format!("arn:{partition}:lambda:{region}:{account}:function:wb-*"),
+            format!("arn:{partition}:states:{region}:{account}:stateMachine:wb-*"),
+        ];
+        if executions {
+            arns.push(format!("arn:{partition}:states:{region}:{account}:execution:wb-*"));
+        }
+        arns.into_iter().map(Value::from).collect()
+    }
+
     fn sagemaker_arns(&self, types: &[&str]) -> Value {
         let (partition, region, account) = (self.partition(), self.region_or_any(), self.account_or_any());
         types.iter().map(|t| Value::from(format!("arn:{partition}:sagemaker:{region}:{account}:{t}/*"))).collect()
@@ -568,13 +710,20 @@ impl PolicyScope {
                 (json!(format!("arn:{partition}:s3:::{bucket}")), condition)
             }
             Scope::CreateTagged => (self.sagemaker_arns(CREATED_TYPES), Some(tag_equals("aws:RequestTag"))),
-            Scope::ReadResources => (self.sagemaker_arns(RESOURCE_TYPES), None),
+            Scope::ReadResources => {
+                let mut arns = self.sagemaker_arns(RESOURCE_TYPES);
+                if let (Some(arns), Value::Array(workflow)) = (arns.as_array_mut(), self.workflow_arns(true)) {
+                    arns.extend(workflow);
+                }
+                (arns, None)
+            }
             Scope::ProjectResources => (self.sagemaker_arns(RESOURCE_TYPES), Some(tag_equals("aws:ResourceTag"))),
+            Scope::CreateWorkflows => (self.workflow_arns(false), Some(tag_equals("aws:RequestTag"))),
+            Scope::ChangeWorkflows => (self.workflow_arns(false), Some(tag_equals("aws:ResourceTag"))),
             Scope::Unscoped => (json!("*"), None),
-            Scope::PassRole => (
-                json!(self.role_arn),
-                Some(json!({ "StringEquals": { "iam:PassedToService": "sagemaker.amazonaws.com" } })),
-            ),
+            Scope::PassRole => {
+                (json!(self.role_arn), Some(json!({ "StringEquals": { "iam:PassedToService": PASSED_TO_SERVICES } })))
+            }
             Scope::Kms => self.kms_resource(self.kms_key_id.as_deref()?),
             Scope::KmsGrant => {
                 let (resource, alias) = self.kms_resource(self.kms_key_id.as_deref()?);
@@ -692,7 +841,7 @@ mod tests {
     }
 
     /// The crate's sources that may call AWS, with the client their `client` field holds.
-    const SOURCES: [(&str, &str, &str); 9] = [
+    const SOURCES: [(&str, &str, &str); 11] = [
         ("s3", "store.rs", include_str!("store.rs")),
         ("sagemaker-runtime", "runtime.rs", include_str!("runtime.rs")),
         ("sagemaker", "hosting.rs", include_str!("hosting.rs")),
@@ -702,6 +851,8 @@ mod tests {
         ("sagemaker", "images.rs", include_str!("images.rs")),
         ("sagemaker", "backend.rs", include_str!("backend.rs")),
         ("sagemaker", "monitoring.rs", include_str!("monitoring.rs")),
+        ("lambda", "functions.rs", include_str!("functions.rs")),
+        ("states", "state_machines.rs", include_str!("state_machines.rs")),
     ];
 
     /// Sources that hold no AWS client of their own: the crate root, errors, this module and the
@@ -720,6 +871,8 @@ mod tests {
     fn service(call: &str) -> &str {
         match call.split_once('.').map(|(client, _)| client) {
             Some("s3") => "s3",
+            Some("lambda") => "lambda",
+            Some("states") => "states",
             _ => "sagemaker",
         }
     }
@@ -776,7 +929,7 @@ mod tests {
         for p in PERMISSIONS {
             assert!(seen.insert(p.action), "{} is listed twice", p.action);
             let (service, name) = p.action.split_once(':').expect("service:Action");
-            assert!(["s3", "sagemaker", "iam", "kms"].contains(&service), "{}", p.action);
+            assert!(["s3", "sagemaker", "lambda", "states", "iam", "kms"].contains(&service), "{}", p.action);
             assert!(name.starts_with(|c: char| c.is_ascii_uppercase()), "{}", p.action);
         }
     }
@@ -822,25 +975,49 @@ mod tests {
         for action in ["sagemaker:DeleteEndpoint", "sagemaker:InvokeEndpoint", "sagemaker:CreateModelPackage"] {
             assert!(actions(change).contains(&action), "{action}");
         }
-        let read = &by_sid["ReadSageMakerResources"];
+        let read = &by_sid["ReadResources"];
         assert!(read.get("Condition").is_none());
-        assert!(actions(read).iter().all(|a| a.starts_with("sagemaker:Describe") || *a == "sagemaker:ListTags"));
-        assert_eq!(read["Resource"], change["Resource"]);
+        assert!(actions(read).iter().all(|a| {
+            let (_, name) = a.split_once(':').expect("service:Action");
+            ["Describe", "Get", "List"].iter().any(|verb| name.starts_with(verb))
+        }));
+        let sagemaker_arns = change["Resource"].as_array().expect("ARN list");
+        assert_eq!(&read["Resource"].as_array().expect("ARN list")[..sagemaker_arns.len()], &sagemaker_arns[..]);
 
-        let list = &by_sid["ListSageMakerResources"];
+        let list = &by_sid["ListResources"];
         assert_eq!(list["Resource"], "*");
-        assert!(actions(list).iter().all(|a| a.starts_with("sagemaker:List")));
+        assert!(actions(list).iter().all(|a| a.split_once(':').is_some_and(|(_, name)| name.starts_with("List"))));
+        assert!(actions(list).contains(&"lambda:ListFunctions") && actions(list).contains(&"states:ListStateMachines"));
 
-        let pass = &by_sid["PassRoleToSageMaker"];
+        let functions = "arn:aws:lambda:eu-west-1:123456789012:function:wb-*";
+        let machines = "arn:aws:states:eu-west-1:123456789012:stateMachine:wb-*";
+        let create = &by_sid["CreateTaggedWorkflows"];
+        assert_eq!(create["Resource"], json!([functions, machines]));
+        assert_eq!(create["Condition"], json!({ "StringEquals": { "aws:RequestTag/workbench:project": "wine" } }));
+        let change = &by_sid["ChangeProjectWorkflows"];
+        assert_eq!(change["Resource"], json!([functions, machines]));
+        assert_eq!(change["Condition"], json!({ "StringEquals": { "aws:ResourceTag/workbench:project": "wine" } }));
+        assert!(
+            actions(change).contains(&"states:StartExecution") && actions(change).contains(&"lambda:DeleteFunction")
+        );
+        let read = by_sid["ReadResources"]["Resource"].as_array().expect("ARN list");
+        for arn in [functions, machines, "arn:aws:states:eu-west-1:123456789012:execution:wb-*"] {
+            assert!(read.contains(&json!(arn)), "{arn} is read (execution histories by execution ARN)");
+        }
+
+        let pass = &by_sid["PassRoleToServices"];
         assert_eq!(actions(pass), ["iam:PassRole"]);
         assert_eq!(pass["Resource"], "arn:aws:iam::123456789012:role/workbench");
-        assert_eq!(pass["Condition"], json!({ "StringEquals": { "iam:PassedToService": "sagemaker.amazonaws.com" } }));
+        assert_eq!(
+            pass["Condition"],
+            json!({ "StringEquals": { "iam:PassedToService": ["sagemaker.amazonaws.com", "lambda.amazonaws.com", "states.amazonaws.com"] } })
+        );
         assert!(!text.contains("kms:"), "no KMS statement without a key: {text}");
 
         // Only the list calls, which allow nothing narrower, run on every resource.
         for (sid, statement) in &by_sid {
             if statement["Resource"] == "*" {
-                assert_eq!(sid, "ListSageMakerResources");
+                assert_eq!(sid, "ListResources");
             }
         }
     }

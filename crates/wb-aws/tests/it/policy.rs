@@ -16,7 +16,8 @@
 //!   happens then, through boto3 in the harness's Python, and an `admin` user with `*` is made
 //!   for the checks the test makes afterwards. `/moto-api/...` itself needs no credentials.
 //! * The action checked is `<service of the credential scope>:<operation>`: `sagemaker:CreateModel`
-//!   from `X-Amz-Target`, and `sagemaker:InvokeEndpoint` for SageMaker Runtime (which signs as
+//!   and `states:CreateStateMachine` from `X-Amz-Target`, `lambda:CreateFunction` from the
+//!   operation moto's router matches (Lambda is a REST API), and `sagemaker:InvokeEndpoint` for SageMaker Runtime (which signs as
 //!   `sagemaker`). S3 maps requests itself: GET and HEAD of an object → `s3:GetObject`; PUT of an
 //!   object, CreateMultipartUpload, UploadPart and CompleteMultipartUpload → `s3:PutObject`;
 //!   DELETE of an object → `s3:DeleteObject`; DELETE `?uploadId` → `s3:AbortMultipartUpload`;
@@ -74,14 +75,17 @@ use serde_json::{Value, json};
 use wb_aws::aws_config::SdkConfig;
 use wb_aws::aws_config::retry::RetryConfig;
 use wb_aws::aws_sdk_sagemakerruntime;
+use wb_aws::functions::Functions;
 use wb_aws::hosting::{CaptureSpec, DeploySpec, Hosting};
 use wb_aws::monitoring::{Analyzer, Monitoring, MonitoringSpec, model_monitor_image, schedule_names};
 use wb_aws::policy::{PERMISSIONS, PolicyScope, project_policy, project_policy_without};
 use wb_aws::registry::{ModelPackages, PackageSpec};
+use wb_aws::state_machines::StateMachines;
 use wb_aws::testkit::{Moto, s3_client};
 use wb_aws::training::{ChannelSpec, Training, TrainingSpec};
 use wb_aws::{Encryption, MIN_PART_SIZE, S3Store, SageMakerRuntime};
 use wb_core::{EndpointName, JobName, ModelName, ObjectStore, PROJECT_TAG, PutMode};
+use wb_serving::backend::FunctionPackage;
 use wb_serving::invoke::{InvokeEndpoint, InvokeRequest};
 
 use super::{KMS_KEY, fixture, path};
@@ -129,16 +133,21 @@ fn project(run: &str) -> String {
     format!("wb-policy-{run}")
 }
 
-/// The document with the SageMaker statements' resources widened to `*`: moto checks every
-/// SageMaker request against the resource `*`, which no ARN pattern matches. Nothing else
+/// The document with the SageMaker, Lambda and Step Functions statements' resources widened to
+/// `*`: moto checks every request of these services against the resource `*`, which no ARN
+/// pattern matches. Nothing else
 /// changes (S3 resources are checked as on AWS; conditions are not evaluated either way).
 fn for_moto(document: &Value) -> Value {
     let mut document = document.clone();
     for statement in document["Statement"].as_array_mut().expect("statements") {
-        let sagemaker = statement["Resource"]
-            .as_array()
-            .is_some_and(|arns| arns.iter().all(|a| a.as_str().is_some_and(|a| a.starts_with("arn:aws:sagemaker:"))));
-        if sagemaker {
+        let checked_against_any = statement["Resource"].as_array().is_some_and(|arns| {
+            arns.iter().all(|a| {
+                a.as_str().is_some_and(|a| {
+                    ["sagemaker", "lambda", "states"].iter().any(|s| a.starts_with(&format!("arn:aws:{s}:")))
+                })
+            })
+        });
+        if checked_against_any {
             statement["Resource"] = json!("*");
         }
     }
@@ -182,6 +191,8 @@ fn moto_action(call: &str) -> Option<String> {
             .to_owned(),
         ),
         "sagemaker" | "sagemaker-runtime" => Some(format!("sagemaker:{}", pascal(operation))),
+        // Lambda (REST): the operation moto's router matches; Step Functions: X-Amz-Target.
+        "lambda" | "states" => Some(format!("{client}:{}", pascal(operation))),
         _ => None,
     }
 }
@@ -247,7 +258,11 @@ fn set_up_iam(moto: &Moto, users: &BTreeMap<String, Value>) -> BTreeMap<String, 
         "role": ROLE_NAME,
         "trust": {
             "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Service": ["sagemaker.amazonaws.com", "lambda.amazonaws.com", "states.amazonaws.com"]},
+                "Action": "sts:AssumeRole"
+            }]
         },
         "users": users,
     });
@@ -458,7 +473,8 @@ impl Setup {
 /// The workbench's flow as the user of `sdk`, for project `wb-policy-<run>`: the store (put,
 /// create, get, list, multipart put, an aborted multipart put, delete), training (start, wait,
 /// find by tag, stop), hosting (deploy, invoke, redeploy, delete, deploy again, find by tag,
-/// delete by tag), Model Monitor (schedule, schedule again, find by tag, delete) and the model registry (register, promote, list, find by tag, delete by tag).
+/// delete by tag), Model Monitor (schedule, schedule again, find by tag, delete), the model registry (register, promote, list, find by tag, delete by tag) and the hosted workflow (a
+/// Lambda function and a state machine: create, update, start, find by tag, delete).
 /// Returns the steps' durations.
 async fn flow(setup: &Setup, sdk: &SdkConfig, run: &str) -> Result<Vec<(&'static str, Duration)>, Failure> {
     let mut timings = Vec::new();
@@ -690,7 +706,89 @@ async fn flow(setup: &Setup, sdk: &SdkConfig, run: &str) -> Result<Vec<(&'static
         expect_eq("what is left", left.len(), 0)
     })?;
     lap("registry");
+
+    // The hosted workflow: a function and a state machine created, updated in place, started,
+    // found by tag and deleted (moto's Step Functions run nothing by default: the execution stays
+    // RUNNING, which is all the authorization needs).
+    let functions = Functions::from_sdk_config(sdk);
+    let machines = StateMachines::from_sdk_config(sdk);
+    let zip_dir = tempfile::tempdir().expect("tempdir");
+    let zip = zip_dir.path().join("filter.zip");
+    write_bootstrap_zip(&zip);
+    let function = FunctionPackage {
+        name: format!("wb-{project}-filter"),
+        zip,
+        runtime: "provided.al2023".into(),
+        handler: "bootstrap".into(),
+        architecture: "x86_64".into(),
+        environment: BTreeMap::from([("WB_STEP".to_owned(), "filter".to_owned())]),
+        timeout: Duration::from_secs(30),
+        memory_mb: 512,
+    };
+    let role = role_arn();
+    step("workflow function create", Expect::Success, functions.deploy(&function, &role, &tags).await, |f| {
+        expect_eq("created", f.created, true)
+    })?;
+    step("workflow function update", Expect::Success, functions.deploy(&function, &role, &tags).await, |f| {
+        expect_eq("created", f.created, false)
+    })?;
+    let machine = format!("wb-{project}-workflow");
+    let definition = json!({"StartAt": "Filter", "States": {"Filter": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": function.name, "Payload.$": "$"}, "End": true}}});
+    step(
+        "workflow machine create",
+        Expect::Success,
+        machines.deploy(&machine, &definition, &role, &tags).await,
+        |m| expect_eq("replaced", m.1, false),
+    )?;
+    step(
+        "workflow machine update",
+        Expect::Success,
+        machines.deploy(&machine, &definition, &role, &tags).await,
+        |m| expect_eq("replaced", m.1, true),
+    )?;
+    step("workflow start", Expect::Success, machines.start(&machine, &json!({}), Duration::ZERO).await, |run| {
+        expect_eq("an execution of the machine", run.execution_arn.contains(&machine), true)
+    })?;
+    let found_functions = functions.tagged(PROJECT_TAG, &project).await.map_err(|e| e.to_string());
+    step("workflow functions tagged", Expect::Success, found_functions.as_ref(), |found| {
+        expect_eq(
+            "the project's functions",
+            found.iter().map(|r| r.name.as_str()).collect(),
+            vec![function.name.as_str()],
+        )
+    })?;
+    let found_machines = machines.tagged(PROJECT_TAG, &project).await.map_err(|e| e.to_string());
+    step("workflow machines tagged", Expect::Success, found_machines.as_ref(), |found| {
+        expect_eq(
+            "the project's state machines",
+            found.iter().map(|r| r.name.as_str()).collect(),
+            vec![machine.as_str()],
+        )
+    })?;
+    let found_machines = found_machines.unwrap_or_default();
+    step("workflow machine delete", Expect::Success, machines.delete(&found_machines).await, |()| Ok(()))?;
+    step(
+        "workflow function delete",
+        Expect::Success,
+        functions.delete(&found_functions.unwrap_or_default()).await,
+        |()| Ok(()),
+    )?;
+    step("workflow tagged after", Expect::Success, functions.tagged(PROJECT_TAG, &project).await, |left| {
+        expect_eq("functions left", left.len(), 0)
+    })?;
+    lap("workflow");
     Ok(timings)
+}
+
+/// A zip holding an executable `bootstrap` (moto runs nothing; Lambda would run it).
+fn write_bootstrap_zip(path: &std::path::Path) {
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).expect("zip file"));
+    let options = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
+    zip.start_file("bootstrap", options).expect("bootstrap entry");
+    zip.write_all(b"#!/bin/sh\nexit 0\n").expect("bootstrap");
+    zip.finish().expect("zip");
 }
 
 /// The actions the removal loop takes out: every one of the document that moto derives from a
@@ -709,7 +807,7 @@ fn shorten(text: &str) -> String {
 }
 
 #[test]
-fn the_test_documents_are_the_projects_with_moto_widened_sagemaker_resources() {
+fn the_test_documents_are_the_projects_with_moto_widened_service_resources() {
     let scope = scope("wb-policy-bucket", "doc");
     let document = project_policy(&scope);
     for p in PERMISSIONS {
@@ -720,8 +818,10 @@ fn the_test_documents_are_the_projects_with_moto_widened_sagemaker_resources() {
         (document["Statement"].as_array().expect("list"), widened["Statement"].as_array().expect("list"));
     assert_eq!(before.len(), after.len());
     for (b, a) in before.iter().zip(after) {
-        let sagemaker = b["Resource"].to_string().contains("arn:aws:sagemaker:");
-        assert_eq!(a["Resource"] == json!("*"), sagemaker || b["Resource"] == json!("*"), "{b}");
+        let text = b["Resource"].to_string();
+        let checked_against_any =
+            ["arn:aws:sagemaker:", "arn:aws:lambda:", "arn:aws:states:"].iter().any(|s| text.contains(s));
+        assert_eq!(a["Resource"] == json!("*"), checked_against_any || b["Resource"] == json!("*"), "{b}");
         for field in ["Sid", "Effect", "Action", "Condition"] {
             assert_eq!(a.get(field), b.get(field), "only resources change: {b}");
         }
