@@ -308,8 +308,12 @@ pub(crate) struct MonitorCapturesArgs {
     /// Predictions and low-confidence predictions per hour.
     #[arg(long)]
     pub(crate) hourly: bool,
-    /// Confidence below this is low (with --hourly).
-    #[arg(long, value_name = "P", default_value_t = 0.93, requires = "hourly")]
+    /// Draw every captured inference's confidence over time into this SVG file, red below the
+    /// threshold (the reference project's "Observed Recent Inferences").
+    #[arg(long, value_name = "FILE.svg")]
+    pub(crate) chart: Option<std::path::PathBuf>,
+    /// Confidence below this is low (with --hourly and --chart).
+    #[arg(long, value_name = "P", default_value_t = 0.93)]
     pub(crate) threshold: f64,
     /// Print JSON.
     #[arg(long)]

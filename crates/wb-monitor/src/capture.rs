@@ -335,6 +335,23 @@ impl CaptureReader {
         Ok(outcome)
     }
 
+    /// Every captured classification's time and confidence (its highest class probability), in
+    /// read order; inputs are not decoded, so this works for image endpoints too.
+    ///
+    /// # Errors
+    /// As [`for_each_batch`](Self::for_each_batch).
+    pub async fn confidences(self) -> Result<(Vec<(DateTime<Utc>, f64)>, ReadOutcome)> {
+        let mut points = Vec::new();
+        let outcome = self
+            .decode_inputs(false)
+            .for_each_batch(|rows| {
+                points.extend(rows.iter().filter_map(|r| Some((r.time, r.output.as_ref()?.confidence()?))));
+                Ok(())
+            })
+            .await?;
+        Ok((points, outcome))
+    }
+
     /// Counts predictions and low-confidence predictions per hour, reading only outputs and
     /// times (the fast path: no row is materialised).
     ///

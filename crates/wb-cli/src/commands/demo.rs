@@ -391,7 +391,7 @@ impl RunSummary {
 
 /// Sleeps to the start of the next whole second and returns it (capture times are whole
 /// seconds, so traffic sent after it falls in a window starting there).
-async fn next_second() -> chrono::DateTime<chrono::Utc> {
+pub(crate) async fn next_second() -> chrono::DateTime<chrono::Utc> {
     let now = chrono::Utc::now();
     let next = chrono::DateTime::from_timestamp(now.timestamp() + 1, 0).unwrap_or(now);
     let wait = (next - now).to_std().unwrap_or_default();
@@ -401,7 +401,7 @@ async fn next_second() -> chrono::DateTime<chrono::Utc> {
 
 /// Waits until the capture of `endpoint` since `since` holds `rows` rows (the server writes
 /// capture files every few seconds).
-async fn await_capture(
+pub(crate) async fn await_capture(
     store: &wb_core::DynObjectStore,
     endpoint: &wb_core::EndpointName,
     since: chrono::DateTime<chrono::Utc>,

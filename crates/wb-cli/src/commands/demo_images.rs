@@ -29,11 +29,11 @@ use wb_core::{DatasetName, DynObjectStore};
 use wb_datasets::{Datasets, ImageManifest, ImageRegisterRequest, PartitionSpec};
 use wb_etl::cifar::{self, CifarOptions};
 use wb_serving::invoke::{InvokeEndpoint, InvokeRequest};
-use wb_workflow::StoreObjects;
 use wb_workflow::asl::{ExportOptions, Functions, state_machine};
 use wb_workflow::executor::Executor;
 use wb_workflow::local::{LocalSteps, record};
 use wb_workflow::machine::StateMachine;
+use wb_workflow::{StoreObjects, THRESHOLD_CONFIDENCE_NOT_MET};
 use workbench::{Promoted, Registered};
 
 use crate::cli::DemoArgs;
@@ -82,6 +82,31 @@ struct WorkflowDemo {
     failed: BTreeMap<String, usize>,
     /// An execution that failed, for `wb workflow history`.
     failed_example: Option<String>,
+    /// The endpoint's capture of these executions, drawn.
+    chart: Option<crate::commands::monitor::ChartWritten>,
+}
+
+/// Waits until the endpoint's capture holds the workflow's classifications since `since`, then
+/// draws them (the reference project's chart, at the workflow's threshold).
+async fn draw_workflow_capture(
+    ctx: &Context,
+    endpoint: &str,
+    since: chrono::DateTime<chrono::Utc>,
+    workflow: &WorkflowDemo,
+    dir: &Path,
+) -> Result<crate::commands::monitor::ChartWritten> {
+    let name = wb_core::EndpointName::parse(endpoint)?;
+    let classified = workflow.succeeded + workflow.failed.get(THRESHOLD_CONFIDENCE_NOT_MET).copied().unwrap_or(0);
+    let delay = ctx.project.backend().capabilities().capture_delay;
+    crate::commands::demo::await_capture(&ctx.store, &name, since, classified as u64, delay).await?;
+    let reader = wb_monitor::capture::CaptureReader::new(ctx.store.clone(), endpoint)
+        .window(wb_monitor::Window::new(Some(since), None)?);
+    crate::commands::monitor::write_confidence_chart(
+        reader,
+        workflow.threshold,
+        &dir.join("workflow").join("confidence.svg"),
+    )
+    .await
 }
 
 /// Test images the demo's workflow classifies.
@@ -117,6 +142,7 @@ async fn run_workflow(
         succeeded: 0,
         failed: BTreeMap::new(),
         failed_example: None,
+        chart: None,
     };
     for image in test.iter().step_by(stride).take(WORKFLOW_IMAGES) {
         let execution = executor.execute(&machine, "image-workflow", objects.event_for(&image.path).to_json()).await;
@@ -226,9 +252,15 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
         compare_and_promote(&ctx, CompareOptions::default(), quiet, "comparing the models on the test images").await?;
 
     let step = spinner(quiet, "the workflow: exporting its state machine and running it on test images");
+    let since = crate::commands::demo::next_second().await;
     let workflow = run_workflow(&store, serving.invoker.clone(), &endpoint_of_cnn, manifest, &dir).await;
     step.finish_and_clear();
-    let workflow = workflow?;
+    let mut workflow = workflow?;
+    // The confidence chart of what the endpoint captured during the executions.
+    let step = spinner(quiet, "the workflow: drawing the endpoint's captured confidences");
+    let chart = draw_workflow_capture(&ctx, &endpoint_of_cnn, since, &workflow, &dir).await;
+    step.finish_and_clear();
+    workflow.chart = Some(chart?);
 
     let split = |s| manifest.split(s).images;
     let report = ImagesDemo {
@@ -294,6 +326,12 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
     );
     if let Some(id) = &w.failed_example {
         println!("  history   wb --config {} workflow history {id}", report.config);
+    }
+    if let Some(chart) = &w.chart {
+        println!(
+            "  capture   {} ({} inferences captured at {}, {} below {})",
+            chart.path, chart.inferences, w.endpoint, chart.below_threshold, chart.threshold
+        );
     }
     println!();
     println!(

@@ -196,6 +196,39 @@ struct CapturesOutput<'a> {
     hourly: Option<&'a [HourlyConfidence]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     parquet: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chart: Option<&'a ChartWritten>,
+}
+
+/// The confidence chart `--chart` wrote.
+#[derive(Serialize)]
+pub(crate) struct ChartWritten {
+    pub(crate) path: String,
+    pub(crate) inferences: usize,
+    pub(crate) below_threshold: usize,
+    pub(crate) threshold: f64,
+}
+
+/// Draws every inference `reader` reads into an SVG chart at `path` (written beside and renamed).
+pub(crate) async fn write_confidence_chart(
+    reader: CaptureReader,
+    threshold: f64,
+    path: &std::path::Path,
+) -> Result<ChartWritten> {
+    let (points, _) = reader.confidences().await?;
+    let svg = wb_monitor::render::observed_inferences_svg(&points, threshold);
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
+    let tmp = wb_core::temp_sibling(path);
+    std::fs::write(&tmp, svg).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(ChartWritten {
+        path: path.display().to_string(),
+        inferences: points.len(),
+        below_threshold: points.iter().filter(|(_, c)| *c < threshold).count(),
+        threshold,
+    })
 }
 
 async fn captures(args: MonitorCapturesArgs, ctx: &Context, quiet: bool) -> Result<()> {
@@ -215,6 +248,16 @@ async fn captures(args: MonitorCapturesArgs, ctx: &Context, quiet: bool) -> Resu
         reader = reader.variant(variant.clone());
     }
     let bar = spinner(quiet, format!("reading {endpoint}'s capture"));
+    let chart = match &args.chart {
+        Some(path) => match write_confidence_chart(reader.clone(), threshold, path).await {
+            Ok(chart) => Some(chart),
+            Err(e) => {
+                bar.finish_and_clear();
+                return Err(e);
+            }
+        },
+        None => None,
+    };
     let (outcome, hourly, parquet) = match &args.to {
         // Every row to Parquet (and the hours from the same rows).
         Some(path) => {
@@ -260,6 +303,7 @@ async fn captures(args: MonitorCapturesArgs, ctx: &Context, quiet: bool) -> Resu
             outcome: &outcome,
             hourly: hourly.as_deref(),
             parquet: parquet.as_ref().map(|(p, _)| p.clone()),
+            chart: chart.as_ref(),
         });
     }
     let c = &outcome.counts;
@@ -284,6 +328,12 @@ async fn captures(args: MonitorCapturesArgs, ctx: &Context, quiet: bool) -> Resu
     }
     if let Some((path, rows)) = parquet {
         println!("wrote {path} ({rows} rows)");
+    }
+    if let Some(chart) = &chart {
+        println!(
+            "wrote {} ({} inferences, {} below the threshold {})",
+            chart.path, chart.inferences, chart.below_threshold, chart.threshold
+        );
     }
     Ok(())
 }

@@ -357,6 +357,18 @@ fn wb_demo_images_runs_the_image_workflow_end_to_end() {
     let executions = walk(&d.join(".workbench/workflows/image-workflow/executions"));
     assert_eq!(executions.len(), 40, "every execution is recorded");
 
+    // The endpoint's capture of those executions, drawn: one point per classification, and the
+    // points below the threshold are exactly the executions the filter failed.
+    let chart = &workflow["chart"];
+    assert_eq!(chart["inferences"], 40, "{chart}");
+    assert_eq!(chart["below_threshold"].as_u64(), Some(failures), "{chart}");
+    assert_eq!(chart["threshold"], workflow["threshold"]);
+    let svg = std::fs::read_to_string(chart["path"].as_str().expect("path")).expect("the chart");
+    assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"), "an SVG document");
+    assert_eq!(svg.matches(r#"<circle class="low""#).count() as u64, failures, "red points");
+    assert_eq!(svg.matches(r#"<circle class="confident""#).count(), 40 - failures as usize, "blue points");
+    assert!(svg.contains("threshold 0.93"), "the filter's threshold is the chart's");
+
     // A second run reuses the dataset and its partition.
     let again = ok_json(wb(dir.path()).args(["demo", "images", "--dir", "d", "--json"]));
     assert_eq!((again["registered"].as_bool(), again["partitioned"].as_bool()), (Some(false), Some(false)));

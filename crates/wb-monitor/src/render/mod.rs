@@ -32,6 +32,14 @@ mod svg;
 pub use html::html;
 pub use markdown::markdown;
 
+/// The reference project's chart of captured inferences ("Observed Recent Inferences"): one
+/// point per inference at its time and highest class probability, red below `threshold`, the
+/// threshold as a dashed line. `points` come from [`crate::capture::CaptureReader::confidences`].
+#[must_use]
+pub fn observed_inferences_svg(points: &[(chrono::DateTime<chrono::Utc>, f64)], threshold: f64) -> String {
+    svg::observed_inferences("Observed recent inferences", points, threshold)
+}
+
 /// The file name of the Markdown report.
 pub const REPORT_MD: &str = "report.md";
 

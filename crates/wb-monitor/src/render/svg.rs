@@ -20,6 +20,7 @@ pub(crate) const WINDOW: &str = "#f28e2b";
 const LOW: &str = "#e15759";
 const MIN: &str = "#b07aa1";
 const COUNT: &str = "#9fb4cc";
+const THRESHOLD: &str = "#59a14f";
 const FONT: &str = "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif";
 const AXIS: &str = "#8c959f";
 const GRID: &str = "#eaeef2";
@@ -242,6 +243,92 @@ pub(crate) fn confidence_over_time(title: &str, hours: &[Hour], threshold: f64) 
     out
 }
 
+/// One captured inference per point, in time order (x is the inference's rank, so a burst
+/// within one second still spreads out; the axis labels give the times), y its confidence (the
+/// highest class probability), blue at or above `threshold` and red below, the threshold as a
+/// dashed line: the reference project's "Observed Recent Inferences", with one threshold for the
+/// filter and the chart. The y axis starts at the lower of 0.88 (the reference's) and the lowest
+/// point.
+pub(crate) fn observed_inferences(title: &str, points: &[(DateTime<Utc>, f64)], threshold: f64) -> String {
+    let (w, ml, mr, top, ph) = (780.0, 56.0, 24.0, 62.0, 300.0);
+    let pw = w - ml - mr;
+    let h = top + ph + 56.0;
+    let mut points = points.to_vec();
+    points.sort_by_key(|(t, _)| *t);
+    let low = points.iter().filter(|(_, c)| *c < threshold).count();
+    let lowest = points.iter().map(|(_, c)| *c).fold(threshold, f64::min);
+    let floor = (lowest.min(0.88) * 20.0).floor() / 20.0;
+    let n = points.len();
+    let sx = |i: usize| ml + 12.0 + if n > 1 { i as f64 / (n - 1) as f64 } else { 0.5 } * (pw - 24.0);
+    let sy = |v: f64| top + (1.0 - (v.clamp(floor, 1.0) - floor) / (1.0 - floor)) * ph;
+    let when = |i: usize| points.get(i).map(|(t, _)| *t);
+    let desc = match (when(0), when(n.saturating_sub(1))) {
+        (Some(first), Some(last)) => format!(
+            "{n} inferences from {} to {}, {low} below the threshold {threshold:.2}: each point is one inference's highest class probability, in time order.",
+            first.format("%Y-%m-%d %H:%M:%S UTC"),
+            last.format("%Y-%m-%d %H:%M:%S UTC")
+        ),
+        _ => "No inference was captured.".to_owned(),
+    };
+    let mut out = String::with_capacity(4096 + n * 160);
+    open(&mut out, w, h, title, &desc);
+    legend(
+        &mut out,
+        ml,
+        42.0,
+        &[
+            ("confident", BASELINE, Mark::Box),
+            ("below threshold", LOW, Mark::Box),
+            ("threshold", THRESHOLD, Mark::Dashed),
+        ],
+    );
+    let (t, d) = ticks(floor, 1.0, 5);
+    let t: Vec<f64> = t.into_iter().filter(|v| *v >= floor - 1e-9 && *v <= 1.0 + 1e-9).collect();
+    y_grid(&mut out, &t, d.max(2), sy, ml, ml + pw);
+    y_label(&mut out, 16.0, top + ph / 2.0, "confidence");
+    let ty = sy(threshold);
+    let _ = write!(
+        out,
+        r#"<line class="threshold" x1="{ml:.1}" y1="{ty:.1}" x2="{:.1}" y2="{ty:.1}" stroke="{THRESHOLD}" stroke-width="1.8" stroke-dasharray="7 4"/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="{MUTED}" font-size="11">threshold {threshold:.2}</text>"#,
+        ml + pw,
+        ml + pw - 4.0,
+        ty - 5.0
+    );
+    for (i, (time, confidence)) in points.iter().enumerate() {
+        let (class, colour) = if *confidence < threshold { ("low", LOW) } else { ("confident", BASELINE) };
+        let _ = write!(
+            out,
+            r##"<circle class="{class}" cx="{:.1}" cy="{:.1}" r="4" fill="{colour}" fill-opacity="0.8" stroke="#ffffff"><title>{}: {confidence:.4}</title></circle>"##,
+            sx(i),
+            sy(*confidence),
+            time.format("%H:%M:%S%.3f UTC")
+        );
+    }
+    let bottom = top + ph;
+    let _ =
+        write!(out, r#"<rect x="{ml:.1}" y="{top:.1}" width="{pw:.1}" height="{ph:.1}" fill="none" stroke="{AXIS}"/>"#);
+    let mut labelled = vec![0, n / 2, n.saturating_sub(1)];
+    labelled.dedup();
+    for i in labelled.into_iter().filter(|&i| i < n) {
+        let _ = write!(
+            out,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="{MUTED}" font-size="10.5">{}</text>"#,
+            sx(i),
+            bottom + 15.0,
+            points[i].0.format("%H:%M:%S")
+        );
+    }
+    let _ = write!(
+        out,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="12">inferences in time order (UTC{})</text>"#,
+        ml + pw / 2.0,
+        h - 10.0,
+        when(0).map(|t| t.format(", %Y-%m-%d").to_string()).unwrap_or_default()
+    );
+    out.push_str("</svg>");
+    out
+}
+
 /// One binned series: (lower bound, upper bound, count) per bin.
 pub(crate) struct Binned<'a> {
     pub(crate) name: &'a str,
@@ -416,4 +503,24 @@ pub(crate) fn grouped_bars(title: &str, x_label: &str, rows: &[(String, f64, f64
 /// A count that may be fractional (KLL bucket counts), rounded for people.
 fn fmt_count(v: f64) -> String {
     if v.is_finite() { format!("{:.0}", v.round()) } else { "n/a".into() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn observed_inferences_are_drawn_in_time_order_red_below_the_threshold() {
+        let at = |s: i64| DateTime::from_timestamp(1_765_000_000 + s, 0).expect("time");
+        let points = [(at(2), 0.99), (at(0), 0.5), (at(1), 0.93), (at(1), 0.9299)];
+        let svg = observed_inferences("t", &points, 0.93);
+        assert_eq!(svg.matches(r#"<circle class="low""#).count(), 2);
+        assert_eq!(svg.matches(r#"<circle class="confident""#).count(), 2, "at the threshold is confident");
+        let first = svg.find("<circle").expect("a point");
+        assert!(svg[first..].find("0.5000").expect("the earliest") < svg[first..].find("0.9900").expect("the latest"));
+        assert!(svg.contains("y=\"362.0\"") || svg.contains("0.50"), "the axis reaches down to the lowest point");
+        assert!(svg.contains("4 inferences") && svg.contains("2 below the threshold 0.93"), "{svg}");
+        let empty = observed_inferences("t", &[], 0.93);
+        assert!(empty.contains("No inference was captured") && empty.ends_with("</svg>"));
+    }
 }
