@@ -9,7 +9,7 @@ use wb_workflow::asl::{ExportOptions, Functions, state_machine};
 use wb_workflow::executor::{ExecutionStatus, Executor, Failure, TaskResources};
 use wb_workflow::local::{LocalSteps, find, record};
 use wb_workflow::machine::StateMachine;
-use wb_workflow::{IMAGE_NOT_FOUND, THRESHOLD_CONFIDENCE_NOT_MET, Threshold};
+use wb_workflow::{ENDPOINT_UNAVAILABLE, IMAGE_NOT_FOUND, THRESHOLD_CONFIDENCE_NOT_MET, Threshold};
 
 use crate::steps::{fixture, put};
 
@@ -91,6 +91,17 @@ async fn the_exported_machine_runs_on_the_local_steps() {
     assert_eq!(results[1]["error"]["Error"], THRESHOLD_CONFIDENCE_NOT_MET, "{}", results[1]["error"]);
     assert_eq!(results[1]["inferences"].as_array().map(Vec::len), Some(2), "{}", results[1]["inferences"]);
     f.server.shutdown().await.expect("shutdown");
+
+    // The endpoint is down: the classifier is retried (1 s, 2 s, 4 s on the clock; scaled down
+    // here), then the execution fails with the named error, every attempt in the history.
+    let execution =
+        Executor::new(&confident).time_scale(0.001).execute(&exported(false), "image-workflow", input.clone()).await;
+    assert_eq!(execution.status, ExecutionStatus::Failed, "{:?}", execution.states_entered());
+    assert_eq!(execution.error.as_deref(), Some(ENDPOINT_UNAVAILABLE), "{:?}", execution.cause);
+    assert!(execution.cause.as_deref().is_some_and(|c| c.contains("bars")), "{:?}", execution.cause);
+    let failed_attempts = execution.events.iter().filter(|e| e.kind == "TaskFailed").count();
+    assert_eq!(failed_attempts, 4, "one attempt and three retries of the classifier");
+    assert_eq!(execution.states_entered(), ["Image Serializer", "Image Predictor"]);
 }
 
 /// A resource that answers from a script per resource name: a list of outcomes, the last one
