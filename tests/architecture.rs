@@ -26,7 +26,9 @@ const RULES: &[(&str, &[&str])] = &[
     ("wb_aws::backend", &["src/project.rs"]),
     ("wb_aws::hosting", &[]),
     ("wb_aws::training", &[]),
-    ("wb_aws::SageMakerRuntime", &[]),
+    // The Lambda binary has no project: it builds its invoker from its environment (SageMaker
+    // Runtime unless WB_RUNTIME_URL names a local server).
+    ("wb_aws::SageMakerRuntime", &["crates/wb-cli/src/bin/wb-lambda.rs"]),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_sfn::Client;
 use aws_sdk_sfn::error::ProvideErrorMetadata as _;
-use aws_sdk_sfn::types::{ExecutionStatus, Tag};
+use aws_sdk_sfn::types::{ExecutionStatus, StateMachineListItem, Tag};
 use serde_json::Value;
 use wb_serving::backend::WorkflowRun;
 
@@ -36,21 +36,24 @@ impl StateMachines {
         Self::new(Client::new(sdk))
     }
 
-    /// The ARN of the state machine named `name`, if there is one.
-    ///
-    /// # Errors
-    /// [`Error::Service`] when the listing fails.
-    pub async fn find(&self, name: &str) -> Result<Option<String>> {
-        let machines: Vec<_> = self
-            .client
+    /// Every state machine of the account and region.
+    async fn list(&self) -> Result<Vec<StateMachineListItem>> {
+        self.client
             .list_state_machines()
             .into_paginator()
             .items()
             .send()
             .collect::<std::result::Result<_, _>>()
             .await
-            .map_err(|e| service_error(SERVICE, "ListStateMachines", "state machines", e))?;
-        Ok(machines.into_iter().find(|m| m.name() == name).map(|m| m.state_machine_arn().to_owned()))
+            .map_err(|e| service_error(SERVICE, "ListStateMachines", "state machines", e))
+    }
+
+    /// The ARN of the state machine named `name`, if there is one.
+    ///
+    /// # Errors
+    /// [`Error::Service`] when the listing fails.
+    pub async fn find(&self, name: &str) -> Result<Option<String>> {
+        Ok(self.list().await?.into_iter().find(|m| m.name() == name).map(|m| m.state_machine_arn().to_owned()))
     }
 
     /// Creates the state machine `name` with `definition`, run as `role`, tagged with `tags`,
@@ -165,17 +168,8 @@ impl StateMachines {
     /// # Errors
     /// [`Error::Service`] when a listing fails.
     pub async fn tagged(&self, key: &str, value: &str) -> Result<Vec<TaggedResource>> {
-        let machines: Vec<_> = self
-            .client
-            .list_state_machines()
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<std::result::Result<_, _>>()
-            .await
-            .map_err(|e| service_error(SERVICE, "ListStateMachines", "state machines", e))?;
         let mut found = Vec::new();
-        for machine in machines {
+        for machine in self.list().await? {
             let tags = self
                 .client
                 .list_tags_for_resource()

@@ -68,7 +68,8 @@ pub(crate) enum Command {
     Monitor(MonitorCommand),
     /// The image workflow (serialize an image from the store → classify it at an endpoint →
     /// fail loudly on low confidence): export it as a Step Functions state machine, run it
-    /// locally, read execution histories.
+    /// locally, read execution histories; package its steps as Lambda functions, host it on
+    /// Lambda and Step Functions and start it there (sagemaker backend).
     #[command(subcommand)]
     Workflow(WorkflowCommand),
     /// Run the whole pipeline on the red wine quality data (local backend by default), or
@@ -108,19 +109,11 @@ pub(crate) enum WorkflowCommand {
 
 #[derive(Debug, Args)]
 pub(crate) struct WorkflowDeployArgs {
-    /// The endpoint the classifier invokes (it names the functions and the state machine).
-    #[arg(long, value_name = "NAME")]
-    pub(crate) endpoint: String,
+    #[command(flatten)]
+    pub(crate) functions: LambdaFunctionArgs,
     /// The batch variant (a Map state over $.images).
     #[arg(long)]
     pub(crate) map: bool,
-    /// The confidence an image's most probable class must reach, in (0, 1].
-    #[arg(long, value_name = "P", default_value = "0.93")]
-    pub(crate) threshold: String,
-    /// The Lambda binary [default: wb-lambda next to this wb]. For AWS, build it for Lambda's
-    /// glibc, e.g. `cargo lambda build --release --bin wb-lambda`.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) bootstrap: Option<std::path::PathBuf>,
     /// Print what was deployed as JSON.
     #[arg(long)]
     pub(crate) json: bool,
@@ -146,21 +139,29 @@ pub(crate) struct WorkflowStartArgs {
     pub(crate) json: bool,
 }
 
+/// The three Lambda functions: the endpoint that names them, the filter's threshold and the
+/// binary they run.
 #[derive(Debug, Args)]
-pub(crate) struct WorkflowPackageArgs {
-    /// The endpoint the classifier invokes (it names the three functions).
+pub(crate) struct LambdaFunctionArgs {
+    /// The endpoint the classifier invokes (it names the functions).
     #[arg(long, value_name = "NAME")]
     pub(crate) endpoint: String,
-    /// The directory to write the zips to (created when missing).
-    #[arg(long, value_name = "DIR")]
-    pub(crate) to: std::path::PathBuf,
-    /// The Lambda binary to package [default: wb-lambda next to this wb]. For AWS, build it
-    /// for Lambda's glibc, e.g. `cargo lambda build --release --bin wb-lambda`.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) bootstrap: Option<std::path::PathBuf>,
     /// The filter's confidence threshold (WB_THRESHOLD), in (0, 1].
     #[arg(long, value_name = "P", default_value = "0.93")]
     pub(crate) threshold: String,
+    /// The Lambda binary [default: wb-lambda next to this wb]. For AWS, build it for Lambda's
+    /// glibc, e.g. `cargo lambda build --release --bin wb-lambda`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) bootstrap: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WorkflowPackageArgs {
+    #[command(flatten)]
+    pub(crate) functions: LambdaFunctionArgs,
+    /// The directory to write the zips to (created when missing).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) to: std::path::PathBuf,
     /// The project's store the serializer reads (WB_STORE), e.g. s3://bucket/prefix.
     #[arg(long, value_name = "URI")]
     pub(crate) store: Option<String>,

@@ -48,7 +48,7 @@ pub use name::{DatasetName, EndpointName, JobName, MAX_NAME_LEN, ModelName, chec
 pub use path::ObjectPath;
 pub use store::{
     ByteStream, DynObjectStore, ETag, GetResult, LocalStore, ObjectMeta, ObjectStore, ObjectStoreExt, PutMode,
-    open_local, temp_sibling,
+    open_local, temp_sibling, write_file_atomically,
 };
 pub use time::Timestamp;
 pub use uri::StoreUri;

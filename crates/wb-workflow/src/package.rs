@@ -153,7 +153,7 @@ pub fn package(options: &PackageOptions, dir: &Path) -> Result<Package> {
             Step::Filter => &options.functions.filter,
         };
         let zip = dir.join(format!("{name}.zip"));
-        write_atomically(&zip, &zipped).map_err(|e| io(&zip, &e))?;
+        wb_core::write_file_atomically(&zip, &zipped).map_err(|e| io(&zip, &e))?;
         let mut environment = BTreeMap::from([(ENV_STEP.to_owned(), step.as_str().to_owned())]);
         match step {
             Step::Serialize => {
@@ -201,7 +201,7 @@ pub fn package(options: &PackageOptions, dir: &Path) -> Result<Package> {
     };
     let manifest = dir.join(MANIFEST);
     let text = serde_json::to_string_pretty(&package).map_err(|e| io(&manifest, &e))? + "\n";
-    write_atomically(&manifest, text.as_bytes()).map_err(|e| io(&manifest, &e))?;
+    wb_core::write_file_atomically(&manifest, text.as_bytes()).map_err(|e| io(&manifest, &e))?;
     tracing::info!(dir = %dir.display(), architecture = architecture.as_str(), bytes = zipped.len(), "packaged the Lambda functions");
     Ok(package)
 }
@@ -234,14 +234,6 @@ fn zip_bootstrap(binary: &[u8]) -> zip::result::ZipResult<Vec<u8>> {
     zip.start_file(BOOTSTRAP, options)?;
     zip.write_all(binary)?;
     Ok(zip.finish()?.into_inner())
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = wb_core::temp_sibling(path);
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
 }
 
 #[cfg(test)]

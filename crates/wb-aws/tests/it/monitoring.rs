@@ -354,7 +354,12 @@ async fn backend(url: &str, region: &str, capture: Option<u8>, baseline: bool) -
     let config = LoadedConfig { path: std::path::PathBuf::from("workbench.toml"), config };
     let sdk = if url.is_empty() { moto.sdk_config() } else { scripted_sdk(url, region) };
     let backend = SageMakerBackend::from_sdk_config(&config, store.clone(), &sdk).expect("backend");
-    let backend = backend.clone().with_monitoring(fast(backend.monitoring().clone()));
+    // The scripted server speaks SageMaker only: the workflow's Lambda and Step Functions calls
+    // (listed by inventory and clean) go to moto.
+    let backend = backend.clone().with_monitoring(fast(backend.monitoring().clone())).with_workflows(
+        wb_aws::functions::Functions::from_sdk_config(&moto.sdk_config()),
+        wb_aws::state_machines::StateMachines::from_sdk_config(&moto.sdk_config()),
+    );
     let now = wb_core::Timestamp::now();
     let record = EndpointRecord {
         name: EndpointName::parse("ep").expect("endpoint"),

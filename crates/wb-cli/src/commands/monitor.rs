@@ -217,12 +217,7 @@ pub(crate) async fn write_confidence_chart(
 ) -> Result<ChartWritten> {
     let (points, _) = reader.confidences().await?;
     let svg = wb_monitor::render::observed_inferences_svg(&points, threshold);
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    }
-    let tmp = wb_core::temp_sibling(path);
-    std::fs::write(&tmp, svg).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    wb_core::write_file_atomically(path, svg.as_bytes())?;
     Ok(ChartWritten {
         path: path.display().to_string(),
         inferences: points.len(),

@@ -17,8 +17,8 @@ use wb_workflow::package::{PackageOptions, package};
 use wb_workflow::{StoreObjects, Threshold};
 
 use crate::cli::{
-    WorkflowCommand, WorkflowDeployArgs, WorkflowExportArgs, WorkflowHistoryArgs, WorkflowPackageArgs, WorkflowRunArgs,
-    WorkflowStartArgs,
+    LambdaFunctionArgs, WorkflowCommand, WorkflowDeployArgs, WorkflowExportArgs, WorkflowHistoryArgs,
+    WorkflowPackageArgs, WorkflowRunArgs, WorkflowStartArgs,
 };
 use crate::context::Context;
 use crate::output::{print_json, spinner};
@@ -40,32 +40,18 @@ fn hosted_machine(endpoint: &str, map: bool) -> String {
 }
 
 async fn deploy(args: &WorkflowDeployArgs, ctx: &Context, quiet: bool) -> Result<()> {
-    let endpoint = EndpointName::parse(&args.endpoint)?;
+    let endpoint = EndpointName::parse(&args.functions.endpoint)?;
     Endpoints::new(ctx.store.clone()).get(&endpoint).await?;
-    let threshold: Threshold = args.threshold.parse()?;
-    let functions = Functions::for_endpoint(endpoint.as_str())?;
-    let mut options = ExportOptions::new(functions.clone(), endpoint.as_str());
-    options.threshold = threshold;
+    let packaging = package_options(&args.functions, Some(ctx.store.uri().to_string()))?;
+    let mut options = ExportOptions::new(packaging.functions.clone(), endpoint.as_str());
+    options.threshold = packaging.threshold;
     options.map = args.map;
     if args.map {
         options.timeout_seconds = 300;
     }
     let definition = state_machine(&options)?;
-    let bootstrap = match &args.bootstrap {
-        Some(file) => file.clone(),
-        None => default_bootstrap()?,
-    };
     let dir = tempfile_dir()?;
-    let packaged = package(
-        &PackageOptions {
-            functions,
-            endpoint: endpoint.as_str().to_owned(),
-            threshold,
-            store: Some(ctx.store.uri().to_string()),
-            bootstrap,
-        },
-        dir.path(),
-    )?;
+    let packaged = package(&packaging, dir.path())?;
     let deployment = WorkflowDeployment {
         machine: hosted_machine(endpoint.as_str(), args.map),
         definition,
@@ -180,18 +166,23 @@ fn default_bootstrap() -> Result<std::path::PathBuf> {
     )
 }
 
-fn package_functions(args: &WorkflowPackageArgs) -> Result<()> {
+/// What to package for `args`, serving `store` when known.
+fn package_options(args: &LambdaFunctionArgs, store: Option<String>) -> Result<PackageOptions> {
     let bootstrap = match &args.bootstrap {
         Some(file) => file.clone(),
         None => default_bootstrap()?,
     };
-    let options = PackageOptions {
+    Ok(PackageOptions {
         functions: Functions::for_endpoint(&args.endpoint)?,
         endpoint: args.endpoint.clone(),
         threshold: args.threshold.parse()?,
-        store: args.store.clone(),
+        store,
         bootstrap,
-    };
+    })
+}
+
+fn package_functions(args: &WorkflowPackageArgs) -> Result<()> {
+    let options = package_options(&args.functions, args.store.clone())?;
     let packaged = package(&options, &args.to)?;
     if args.json {
         return print_json(&packaged);
@@ -233,12 +224,7 @@ fn export(args: &WorkflowExportArgs) -> Result<()> {
     options.timeout_seconds = args.timeout.unwrap_or(if args.map { 300 } else { 60 });
     let machine = state_machine(&options)?;
     let text = serde_json::to_string_pretty(&machine)? + "\n";
-    if let Some(parent) = args.to.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    }
-    let tmp = wb_core::temp_sibling(&args.to);
-    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &args.to).with_context(|| format!("writing {}", args.to.display()))?;
+    wb_core::write_file_atomically(&args.to, text.as_bytes())?;
     let summary = Exported {
         file: args.to.display().to_string(),
         start_at: machine["StartAt"].as_str().unwrap_or_default().to_owned(),

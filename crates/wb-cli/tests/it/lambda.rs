@@ -123,36 +123,6 @@ fn invoke(runtime: &tokio::runtime::Runtime, emulator: &str, name: &str, event: 
     })
 }
 
-/// The exported machine on moto's Step Functions engine: creates it, runs each input, and
-/// prints per execution the status, output, error and the event types of its history.
-const SFN_RUN: &str = r#"
-import json, sys, time, boto3
-url, definition, inputs = sys.argv[1], open(sys.argv[2]).read(), json.loads(sys.argv[3])
-sfn = boto3.client("stepfunctions", endpoint_url=url, region_name="us-east-1",
-                   aws_access_key_id="testing", aws_secret_access_key="testing")
-arn = sfn.create_state_machine(name="wb-pics-workflow", definition=definition,
-                               roleArn="arn:aws:iam::123456789012:role/wb-sfn")["stateMachineArn"]
-out = []
-for i, event in enumerate(inputs):
-    run = sfn.start_execution(stateMachineArn=arn, name=f"run-{i}", input=json.dumps(event))
-    deadline = time.time() + 60
-    while True:
-        d = sfn.describe_execution(executionArn=run["executionArn"])
-        if d["status"] != "RUNNING" or time.time() > deadline:
-            break
-        time.sleep(0.1)
-    events = sfn.get_execution_history(executionArn=run["executionArn"], maxResults=1000)["events"]
-    failed = [e["executionFailedEventDetails"] for e in events if e["type"] == "ExecutionFailed"]
-    out.append({
-        "status": d["status"],
-        "output": json.loads(d["output"]) if d.get("output") else None,
-        "error": d.get("error") or (failed[0].get("error") if failed else None),
-        "events": [e["type"] for e in events],
-        "entered": [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e],
-    })
-json.dump(out, sys.stdout)
-"#;
-
 #[test]
 fn packaged_functions_run_under_the_runtime_api_emulator_and_on_motos_step_functions() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -327,7 +297,6 @@ fn packaged_functions_run_under_the_runtime_api_emulator_and_on_motos_step_funct
     let mut machine: Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("sfn/workflow.json")).expect("machine")).expect("json");
     machine["States"]["Confidence Filter"]["Parameters"]["FunctionName"] = json!("wb-pics-strict-filter");
-    std::fs::write(d.join("sfn/strict.json"), machine.to_string()).expect("write");
     let moto = wb_aws::testkit::Moto::spawn_dedicated_with(&[
         ("WB_LAMBDA_INVOKE_URL", emulator.as_str()),
         ("WB_LAMBDA_THROTTLE", "wb-pics-classify:1"),
@@ -338,17 +307,20 @@ fn packaged_functions_run_under_the_runtime_api_emulator_and_on_motos_step_funct
         r#"{"stepfunctions": {"execute_state_machine": true}, "lambda": {"use_docker": false}}"#,
     );
     assert!((200..300).contains(&status), "moto's engines switched on: {status} {body}");
-    let inputs = json!([event(confident), event(unconfident)]);
+    let runs = json!([
+        {"name": "confident", "definition": machine, "input": event(confident)},
+        {"name": "unconfident", "definition": machine, "input": event(unconfident)},
+    ]);
+    std::fs::write(d.join("sfn/runs.json"), runs.to_string()).expect("write");
     let out = Command::new(wb_aws::testkit::python())
-        .args(["-c", SFN_RUN, moto.url()])
-        .arg(d.join("sfn/strict.json"))
-        .arg(inputs.to_string())
+        .args(["-c", crate::workflow::SFN_DRIVER, moto.url()])
+        .arg(d.join("sfn/runs.json"))
         .output()
         .expect("python");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let runs: Value = serde_json::from_slice(&out.stdout).expect("driver json");
 
-    let ok = &runs[0];
+    let ok = &runs["confident"];
     assert_eq!(ok["status"], "SUCCEEDED", "{ok}");
     let output = ok["output"].as_object().expect("the event");
     let mut keys: Vec<&str> = output.keys().map(String::as_str).collect();
@@ -360,7 +332,7 @@ fn packaged_functions_run_under_the_runtime_api_emulator_and_on_motos_step_funct
     let scheduled = ok["events"].as_array().expect("events").iter().filter(|e| *e == "TaskScheduled").count();
     assert_eq!(scheduled, 4, "three tasks and one retry of the throttled classification: {ok}");
 
-    let low = &runs[1];
+    let low = &runs["unconfident"];
     assert_eq!(low["status"], "FAILED", "{low}");
     assert_eq!(low["error"], "THRESHOLD_CONFIDENCE_NOT_MET", "{low}");
     assert_eq!(low["entered"].as_array().and_then(|e| e.last()), Some(&json!("Low Confidence")), "{low}");

@@ -122,6 +122,20 @@ fn registered_pics(dir: &Path, moto: &Moto) -> (std::path::PathBuf, Value) {
     (pics, partition)
 }
 
+/// Trains SageMaker's built-in image classifier on `pics` as job `pics-ic`.
+fn train_image_classifier(dir: &Path, moto: &Moto) {
+    stdout_json(wb_env(dir, moto).args([
+        "train",
+        "--dataset",
+        "pics",
+        "--algorithm",
+        "image-classification",
+        "--job",
+        "pics-ic",
+        "--json",
+    ]));
+}
+
 fn init(dir: &Path, moto: &Moto, store: &str, project: &str) {
     stdout_json(wb_env(dir, moto).args([
         "init",
@@ -610,16 +624,7 @@ fn sagemaker_image_endpoint_deploys_answers_png_and_is_compared_against_moto() {
     let (pics, partition) = registered_pics(d, &moto);
     let test_images = partition["partition"]["splits"]["test"]["images"].as_u64().expect("test images");
     assert_eq!(test_images, 4, "{partition}");
-    stdout_json(wb_env(d, &moto).args([
-        "train",
-        "--dataset",
-        "pics",
-        "--algorithm",
-        "image-classification",
-        "--job",
-        "pics-ic",
-        "--json",
-    ]));
+    train_image_classifier(d, &moto);
 
     // Hosting SageMaker's built-in image classifier: its own image serves the job's artefact,
     // with data capture (SageMaker base64-encodes the PNG bodies, which are neither CSV nor JSON).
@@ -958,16 +963,7 @@ fn the_workflow_is_hosted_on_lambda_and_step_functions_and_cleaned_against_moto(
     let p = project_dir.as_path();
     init(p, &moto, &store, &project);
     let (pics, _) = registered_pics(p, &moto);
-    stdout_json(wb_env(p, &moto).args([
-        "train",
-        "--dataset",
-        "pics",
-        "--algorithm",
-        "image-classification",
-        "--job",
-        "pics-ic",
-        "--json",
-    ]));
+    train_image_classifier(p, &moto);
     stdout_json(wb_env(p, &moto).args(["deploy", "--job", "pics-ic", "--endpoint", "pics-ic", "--json"]));
 
     // Deployed: three functions running wb-lambda as bootstrap, the state machine, all tagged.

@@ -189,9 +189,10 @@ fn the_workflow_runs_locally_records_histories_and_fails_loudly() {
     assert!(err.contains("no-such-execution"), "{err}");
 }
 
-/// Runs every fixture on moto's Step Functions engine (parser mode) with boto3 and prints, per
-/// fixture, the status, output, error and the states entered, as JSON.
-const SFN_DRIVER: &str = r#"
+/// Runs every fixture (`{"name", "definition", "input"}`) on moto's Step Functions engine
+/// (parser mode) with boto3 and prints, per fixture, the status, output, error, the states
+/// entered and the history's event types, as JSON.
+pub(crate) const SFN_DRIVER: &str = r#"
 import json, sys, time, boto3
 url, path = sys.argv[1], sys.argv[2]
 sfn = boto3.client("stepfunctions", endpoint_url=url, region_name="us-east-1",
@@ -219,6 +220,7 @@ for f in json.load(open(path)):
         "output": output,
         "error": d.get("error") or (ended[0].get("error") if ended else None),
         "entered": [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e],
+        "events": [e["type"] for e in events],
     }
 json.dump(out, sys.stdout)
 "#;

@@ -171,6 +171,30 @@ pub fn temp_sibling(dest: &Path) -> std::path::PathBuf {
     dest.with_file_name(format!(".{name}.{}.tmp", uuid::Uuid::now_v7().simple()))
 }
 
+/// Writes `bytes` to the file `dest` atomically: into a [`temp_sibling`] first (its parent
+/// directories created), then renamed over `dest`, so `dest` is either absent, its old content
+/// or all of `bytes`; the temporary file is removed when a step fails.
+///
+/// # Errors
+/// [`Error::Io`] naming the file that could not be created, written or renamed.
+pub fn write_file_atomically(dest: &Path, bytes: &[u8]) -> Result<()> {
+    let io = |operation: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io { operation, path, source }
+    };
+    if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(io("creating", parent))?;
+    }
+    let tmp = temp_sibling(dest);
+    let written = std::fs::write(&tmp, bytes)
+        .map_err(io("writing", &tmp))
+        .and_then(|()| std::fs::rename(&tmp, dest).map_err(io("writing", dest)));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
 /// Opens the store at a local URI. S3 stores are opened by `wb-aws`.
 ///
 /// # Errors
