@@ -824,8 +824,8 @@ pub(crate) enum SynthCommand {
 
 #[derive(Debug, Args)]
 pub(crate) struct SynthArgs {
-    /// Number of rows.
-    #[arg(long, value_name = "N")]
+    /// Number of rows (at least 1).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) rows: u64,
     /// Seed.
     #[arg(long, value_name = "S", default_value_t = 42)]

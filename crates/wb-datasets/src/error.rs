@@ -83,6 +83,32 @@ pub enum Error {
         /// How many splits need it.
         splits: usize,
     },
+    /// A classification target with fewer than two classes: no classifier can be trained on it.
+    #[error("target {target:?} has {} class(es) ({counts}): a classification target needs at least two", classes)]
+    TooFewClasses {
+        /// The target column.
+        target: String,
+        /// How many classes it has.
+        classes: usize,
+        /// Rows per class, `label: rows`.
+        counts: String,
+    },
+    /// A split with a positive proportion would get no row of some class (possible with a key
+    /// column or without stratification, where counts follow the proportions only in
+    /// expectation).
+    #[error(
+        "the {split} split would get no row of class {class:?} of target {target:?} (rows per class in {split}: {counts}); partition stratified without a key column, change the proportions, or merge rare classes"
+    )]
+    EmptyClassInSplit {
+        /// The target column.
+        target: String,
+        /// The split.
+        split: String,
+        /// The class missing from it.
+        class: String,
+        /// Rows per class in that split, `label: rows`.
+        counts: String,
+    },
     /// A registration with different inputs exists.
     #[error("dataset {name:?} is already registered differently: {} (register under a new name, or pass --new-version)", differences.join("; "))]
     RegistrationConflict {

@@ -486,6 +486,35 @@ fn read_targets(
     Ok(Targets { task, classes, key_splits })
 }
 
+/// Refuses an assignment in which a split with a positive proportion has no row of some class
+/// (the stratified algorithm never does this; key hashing and unstratified shuffles can).
+fn check_every_class_in_every_split(
+    target: &str,
+    classes: &[String],
+    rows: &[u32],
+    labels: &[u8],
+    proportions: [f64; 3],
+) -> Result<()> {
+    let mut counts = vec![vec![0u64; classes.len()]; 3];
+    for (&class, &split) in rows.iter().zip(labels) {
+        counts[split as usize][class as usize] += 1;
+    }
+    for (split, per_class) in Split::ALL.iter().zip(&counts) {
+        if proportions[split.index()] <= 0.0 {
+            continue;
+        }
+        if let Some(missing) = per_class.iter().position(|&n| n == 0) {
+            return Err(Error::EmptyClassInSplit {
+                target: target.to_owned(),
+                split: split.to_string(),
+                class: classes[missing].clone(),
+                counts: classes.iter().zip(per_class).map(|(c, n)| format!("{c}: {n}")).collect::<Vec<_>>().join(", "),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) -> Result<Computed> {
     let schema = from_columns(&record.schema)?;
     let started = std::time::Instant::now();
@@ -499,6 +528,20 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
         Task::Classification { classes } => classes.len(),
         Task::Regression => 1,
     };
+
+    if let Task::Classification { classes } = &targets.task
+        && classes.len() < 2
+    {
+        let mut counts = vec![0u64; classes.len()];
+        for &c in &targets.classes {
+            counts[c as usize] += 1;
+        }
+        return Err(Error::TooFewClasses {
+            target: record.target.clone(),
+            classes: classes.len(),
+            counts: classes.iter().zip(&counts).map(|(c, n)| format!("{c}: {n}")).collect::<Vec<_>>().join(", "),
+        });
+    }
 
     // Pass 1 result: a split per row.
     let labels: Vec<u8> = match &targets.key_splits {
@@ -523,6 +566,9 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
         }
         None => assign::stratified(&vec![0; targets.classes.len()], 1, spec.proportions(), spec.seed),
     };
+    if let Task::Classification { classes } = &targets.task {
+        check_every_class_in_every_split(&record.target, classes, &targets.classes, &labels, spec.proportions())?;
+    }
 
     // Pass 2: route rows to split files; fit the encoding on train rows.
     let dir = tempfile::tempdir().map_err(|e| Error::io("creating a staging directory", "", e))?;

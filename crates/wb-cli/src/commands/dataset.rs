@@ -305,7 +305,7 @@ pub(crate) fn print_view(v: &DatasetView) -> Result<()> {
         let per_class: Vec<String> = s.class_counts.iter().map(|(c, n)| format!("{c}: {n}")).collect();
         let share = p.proportions.get(split).copied().unwrap_or_default();
         println!(
-            "{split:<11} {} rows ({share}) {}",
+            "{split:<11} {} rows ({share:?}) {}",
             s.rows,
             if per_class.is_empty() { String::new() } else { format!("[{}]", per_class.join(", ")) }
         );
@@ -441,7 +441,7 @@ fn print_image_view(v: &ImageDatasetView<'_>) -> Result<()> {
     for (split, s) in &p.splits {
         let per_class: Vec<String> = s.class_counts.iter().map(|(c, n)| format!("{c}: {n}")).collect();
         let share = p.proportions.get(split).copied().unwrap_or_default();
-        println!("{split:<11} {} images ({share}) [{}]", s.images, per_class.join(", "));
+        println!("{split:<11} {} images ({share:?}) [{}]", s.images, per_class.join(", "));
         println!("            images {}", s.image_prefix);
         println!("            lst    {}", s.lst);
     }

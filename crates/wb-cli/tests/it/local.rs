@@ -195,6 +195,37 @@ fn init_register_partition_show_list() {
         .assert()
         .success()
         .stdout(predicate::str::contains("version 2"));
+
+    // Proportions are printed as given, not as 300 digits (stratified: the train split still
+    // gets a row of each class). With the key, no row hashes below 1e-300: a split without a
+    // class is refused, with the counts.
+    let err = fails(wb(dir.path()).args([
+        "dataset",
+        "partition",
+        "toy",
+        "--train",
+        "1e-300",
+        "--validation",
+        "0.8",
+        "--test",
+        "0.2",
+        "--new-version",
+    ]));
+    assert!(err.contains("the train split would get no row of class") && err.contains("no: 0"), "{err}");
+    ok_json(
+        wb(dir.path()).args(["dataset", "register", "plain", "--source", "data.csv", "--target", "label", "--json"]),
+    );
+    wb(dir.path())
+        .args(["dataset", "partition", "plain", "--train", "1e-300", "--validation", "0.8", "--test", "0.2"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("(1e-300)").and(predicate::str::contains("(0.8)")));
+
+    // A one-class target registers, but its partition is refused with the count.
+    csv(dir.path(), "one.csv", "x,label\n1,a\n2,a\n3,a\n4,a\n5,a\n");
+    ok_json(wb(dir.path()).args(["dataset", "register", "one", "--source", "one.csv", "--target", "label", "--json"]));
+    let err = fails(wb(dir.path()).args(["dataset", "partition", "one"]));
+    assert!(err.contains("\"label\" has 1 class(es) (a: 5)"), "{err}");
 }
 
 #[test]
@@ -261,6 +292,9 @@ fn etl_ingest_synth_and_their_errors() {
     ]));
     assert_eq!(synth["rows"], 3000);
     assert!(synth["columns"].as_u64().expect("columns") >= 45);
+    let err = fails(wb(d).args(["etl", "synth", "readmission", "--rows", "0", "--to", "empty.csv"]));
+    assert!(err.contains("--rows") && err.contains("'0'"), "{err}");
+    assert!(!d.join("empty.csv").exists(), "no header-only file");
     let ingest = ok_json(wb(d).args([
         "etl",
         "ingest",

@@ -191,8 +191,19 @@ async fn bad_inputs_get_errors_that_name_the_value() {
     f.datasets.register(request("small", &small, None)).await.expect("register");
     let e = f.datasets.partition(&name("small")).await.expect_err("too small");
     assert!(matches!(&e, Error::ClassTooSmall { class, rows: 2, .. } if class == "c"), "{e:?}");
+    // Without stratification one split gets no row of "c": refused, with the split's counts.
     let unstratified = PartitionSpec { stratify: false, ..PartitionSpec::default() };
-    f.datasets.partition(&name("small")).spec(unstratified).await.expect("--no-stratify works");
+    let e = f.datasets.partition(&name("small")).spec(unstratified).await.expect_err("a split without c");
+    assert!(matches!(&e, Error::EmptyClassInSplit { class, .. } if class == "c"), "{e:?}");
+    assert!(e.to_string().contains("c: 0") && e.to_string().contains("split"), "{e}");
+
+    // A target with one class is refused at partition time, with its count.
+    let one = f.root.join("one.csv");
+    std::fs::write(&one, "x,label\n1,a\n2,a\n3,a\n4,a\n5,a\n").expect("write");
+    f.datasets.register(request("one", &one, None)).await.expect("register");
+    let e = f.datasets.partition(&name("one")).await.expect_err("one class");
+    assert!(matches!(&e, Error::TooFewClasses { classes: 1, .. }), "{e:?}");
+    assert!(e.to_string().contains("a: 5") && e.to_string().contains("at least two"), "{e}");
 
     // A missing target value names its line.
     let holes = f.root.join("holes.csv");
