@@ -34,13 +34,14 @@
 //!
 //! ```json
 //! {"instances": [[7.4, "red", null, true], [6.1, "white", 3, false]]}
-//! {"instances": [{"alcohol": 9.4, "colour": "red"}, {"alcohol": 10.1}]}
+//! {"instances": [{"alcohol": 9.4, "colour": "red"}, {"alcohol": 10.1, "colour": null}]}
 //! ```
 //!
 //! - `instances` is a non-empty array; each instance is either an array of values in feature
 //!   order (its length must equal the number of features) or an object keyed by feature name
-//!   (an absent key is missing; an unknown key is a 400 naming it). Other top-level keys are
-//!   ignored.
+//!   (every feature present, `null` for a missing value: an absent key is a 400 naming it, so
+//!   a misspelt or forgotten column is never silently imputed; an unknown key is a 400 naming
+//!   it). Other top-level keys are ignored.
 //! - Values: numbers; strings (read exactly like a CSV field, so `"7.4"` and the missing
 //!   tokens work); `true`/`false` (1/0 for numeric features; the text `true`/`false` for
 //!   categorical ones); `null` (missing). Numbers given for a categorical feature are looked
@@ -421,11 +422,22 @@ impl Decoder {
                             self.column_list
                         )));
                     }
+                    let absent: Vec<String> = self
+                        .names
+                        .iter()
+                        .filter(|name| !map.contains_key(name.as_str()))
+                        .map(|name| format!("{:?}", quote_cut(name.as_bytes())))
+                        .collect();
+                    if !absent.is_empty() {
+                        return Err(Error::bad_request(format!(
+                            "row {row}: missing column(s) {} (send null for a missing value; the columns are {})",
+                            absent.join(", "),
+                            self.column_list
+                        )));
+                    }
                     for (col, name) in self.names.iter().enumerate() {
-                        out.push(match map.get(name) {
-                            Some(v) => self.json_value(col, v, row)?,
-                            None => self.features[col].missing(),
-                        });
+                        let v = map.get(name).unwrap_or(&Value::Null);
+                        out.push(self.json_value(col, v, row)?);
                     }
                 }
                 _ => {
@@ -952,12 +964,19 @@ mod tests {
     fn json_instances_as_arrays_and_objects() {
         let got = decode(
             "application/json",
-            r#"{"instances": [[1.5, "blue", true], ["2", null, "false"], {"colour": "red", "x": 3}, {"flag": 1}]}"#,
+            r#"{"instances": [[1.5, "blue", true], ["2", null, "false"], {"colour": "red", "x": 3, "flag": null}, {"flag": 1, "x": null, "colour": null}]}"#,
         )
         .expect("ok");
         assert_eq!(got, vec![1.5, 1.0, 1.0, 2.0, 2.0, 0.0, 3.0, 0.0, 0.5, 2.5, 2.0, 1.0]);
         let (_, m) = message(decode("application/json", r#"{"instances": [{"x": 1, "size": 2}]}"#));
         assert_eq!(m, r#"row 1: unknown column "size" (the columns are x, colour, flag)"#);
+        let (status, m) =
+            message(decode("application/json", r#"{"instances": [{"x": 1, "colour": "red", "flag": 0}, {}]}"#));
+        assert_eq!(status, 400);
+        assert_eq!(
+            m,
+            r#"row 2: missing column(s) "x", "colour", "flag" (send null for a missing value; the columns are x, colour, flag)"#
+        );
         let (_, m) = message(decode("application/json", r#"{"instances": [[1, "red"]]}"#));
         assert_eq!(m, "row 1: expected 3 columns (x, colour, flag), got 2");
         let (_, m) = message(decode("application/json", r#"{"rows": []}"#));
