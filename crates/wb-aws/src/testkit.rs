@@ -576,36 +576,54 @@ pub fn cargo_lambda() -> PathBuf {
     let python = provision();
     let venv = venv_dir();
     let command = python.with_file_name(if cfg!(windows) { "cargo-lambda.exe" } else { "cargo-lambda" });
-    let marker = venv.join(".wb-testkit-cargo-lambda");
-    let installed =
-        || fs::read_to_string(&marker).is_ok_and(|m| m.trim() == CARGO_LAMBDA_REQUIREMENT) && command.exists();
+    install_once(
+        &command,
+        &venv.join(".wb-testkit-cargo-lambda"),
+        CARGO_LAMBDA_REQUIREMENT,
+        "cargo-lambda.lock",
+        || {
+            eprintln!("wb-aws testkit: installing {CARGO_LAMBDA_REQUIREMENT} into {} (once)", venv.display());
+            let out = Command::new(&python)
+                .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--no-deps"])
+                .arg(CARGO_LAMBDA_REQUIREMENT)
+                .stdin(Stdio::null())
+                .output()
+                .unwrap_or_else(|e| panic!("running pip in {}: {e}", venv.display()));
+            if !out.status.success() || !command.exists() {
+                panic!(
+                    "`{} -m pip install --no-deps {CARGO_LAMBDA_REQUIREMENT}` failed ({}); it needs network access to PyPI:\n{}",
+                    python.display(),
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        },
+    )
+}
+
+/// `command`, installed by `install` unless `marker` already records `requirement` (and the
+/// command exists); installs are serialised by the file lock `<target>/<lock>` and the marker is
+/// written only after a complete install.
+fn install_once(command: &Path, marker: &Path, requirement: &str, lock: &str, install: impl FnOnce()) -> PathBuf {
+    let installed = || fs::read_to_string(marker).is_ok_and(|m| m.trim() == requirement) && command.exists();
     if installed() {
-        return command;
+        return command.to_path_buf();
     }
-    let lock_path = target_dir().join("cargo-lambda.lock");
+    let lock_path = target_dir().join(lock);
+    if let Some(parent) = lock_path.parent() {
+        fs::create_dir_all(parent).unwrap_or_else(|e| panic!("creating {}: {e}", parent.display()));
+    }
     let lock = File::create(&lock_path).unwrap_or_else(|e| panic!("creating {}: {e}", lock_path.display()));
     lock.lock().unwrap_or_else(|e| panic!("locking {}: {e}", lock_path.display()));
-    if installed() {
-        return command;
+    if !installed() {
+        install();
+        if let Some(parent) = marker.parent() {
+            fs::create_dir_all(parent).unwrap_or_else(|e| panic!("creating {}: {e}", parent.display()));
+        }
+        fs::write(marker, requirement).unwrap_or_else(|e| panic!("writing {}: {e}", marker.display()));
     }
-    eprintln!("wb-aws testkit: installing {CARGO_LAMBDA_REQUIREMENT} into {} (once)", venv.display());
-    let out = Command::new(&python)
-        .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--no-deps"])
-        .arg(CARGO_LAMBDA_REQUIREMENT)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("running pip in {}: {e}", venv.display()));
-    if !out.status.success() || !command.exists() {
-        panic!(
-            "`{} -m pip install --no-deps {CARGO_LAMBDA_REQUIREMENT}` failed ({}); it needs network access to PyPI:\n{}",
-            python.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    fs::write(&marker, CARGO_LAMBDA_REQUIREMENT).unwrap_or_else(|e| panic!("writing {}: {e}", marker.display()));
     drop(lock);
-    command
+    command.to_path_buf()
 }
 
 /// The pinned npm package of the other Amazon States Language validator.
@@ -620,44 +638,36 @@ pub const ASL_VALIDATOR_REQUIREMENT: &str = "asl-validator@4.0.0";
 pub fn asl_validator() -> PathBuf {
     let tools = target_dir().join("node-tools");
     let command = tools.join("node_modules").join(".bin").join("asl-validator");
-    let marker = tools.join(".wb-testkit-installed");
-    let installed =
-        || fs::read_to_string(&marker).is_ok_and(|m| m.trim() == ASL_VALIDATOR_REQUIREMENT) && command.exists();
-    if installed() {
-        return command;
-    }
-    fs::create_dir_all(&tools).unwrap_or_else(|e| panic!("creating {}: {e}", tools.display()));
-    let lock_path = tools.join("install.lock");
-    let lock = File::create(&lock_path).unwrap_or_else(|e| panic!("creating {}: {e}", lock_path.display()));
-    lock.lock().unwrap_or_else(|e| panic!("locking {}: {e}", lock_path.display()));
-    if installed() {
-        return command;
-    }
-    eprintln!("wb-aws testkit: installing {ASL_VALIDATOR_REQUIREMENT} into {} (once)", tools.display());
-    let out = Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--no-save", "--prefix"])
-        .arg(&tools)
-        .arg(ASL_VALIDATOR_REQUIREMENT)
-        .stdin(Stdio::null())
-        .output();
-    match out {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-            "npm was not found; the workflow tests validate state machines with {ASL_VALIDATOR_REQUIREMENT}: install              Node.js and npm (Debian/Ubuntu: `apt-get install nodejs npm`), or run `npm install --prefix {} {}`",
-            tools.display(),
-            ASL_VALIDATOR_REQUIREMENT
-        ),
-        Err(e) => panic!("running npm: {e}"),
-        Ok(out) if !out.status.success() || !command.exists() => panic!(
-            "`npm install --prefix {} {ASL_VALIDATOR_REQUIREMENT}` failed ({}); it needs the npm registry:\n{}",
-            tools.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ),
-        Ok(_) => {}
-    }
-    fs::write(&marker, ASL_VALIDATOR_REQUIREMENT).unwrap_or_else(|e| panic!("writing {}: {e}", marker.display()));
-    drop(lock);
-    command
+    install_once(
+        &command,
+        &tools.join(".wb-testkit-installed"),
+        ASL_VALIDATOR_REQUIREMENT,
+        "node-tools/install.lock",
+        || {
+            eprintln!("wb-aws testkit: installing {ASL_VALIDATOR_REQUIREMENT} into {} (once)", tools.display());
+            let out = Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund", "--no-save", "--prefix"])
+                .arg(&tools)
+                .arg(ASL_VALIDATOR_REQUIREMENT)
+                .stdin(Stdio::null())
+                .output();
+            match out {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
+                    "npm was not found; the workflow tests validate state machines with {ASL_VALIDATOR_REQUIREMENT}: install Node.js and npm (Debian/Ubuntu: `apt-get install nodejs npm`), or run `npm install --prefix {} {}`",
+                    tools.display(),
+                    ASL_VALIDATOR_REQUIREMENT
+                ),
+                Err(e) => panic!("running npm: {e}"),
+                Ok(out) if !out.status.success() || !command.exists() => panic!(
+                    "`npm install --prefix {} {ASL_VALIDATOR_REQUIREMENT}` failed ({}); it needs the npm registry:\n{}",
+                    tools.display(),
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr)
+                ),
+                Ok(_) => {}
+            }
+        },
+    )
 }
 
 /// The marker's content for the current requirement list.

@@ -152,14 +152,14 @@ impl Settings {
         let required = |name: &'static str, what: &str| {
             var(name).ok_or_else(|| invalid(name, String::new(), format!("{what} (the {step} step needs it)")))
         };
-        let store = match step {
-            Step::Serialize => {
-                let uri = required(ENV_STORE, "the project's store, s3://bucket/prefix or a directory")?;
-                Some(StoreUri::parse(&uri).map_err(|e| invalid(ENV_STORE, uri.clone(), e.to_string()))?)
+        // Only the serializer reads the store; a store given to another step is checked all the same.
+        let store = match (step, var(ENV_STORE)) {
+            (_, Some(uri)) => Some(StoreUri::parse(&uri).map_err(|e| invalid(ENV_STORE, uri.clone(), e.to_string()))?),
+            (Step::Serialize, None) => {
+                required(ENV_STORE, "the project's store, s3://bucket/prefix or a directory")?;
+                None
             }
-            _ => var(ENV_STORE)
-                .map(|uri| StoreUri::parse(&uri).map_err(|e| invalid(ENV_STORE, uri.clone(), e.to_string())))
-                .transpose()?,
+            (_, None) => None,
         };
         let endpoint = match step {
             Step::Classify => {

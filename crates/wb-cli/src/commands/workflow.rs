@@ -98,17 +98,7 @@ fn tempfile_dir() -> Result<tempfile::TempDir> {
 async fn start(args: WorkflowStartArgs, ctx: &Context, quiet: bool) -> Result<()> {
     let endpoint = EndpointName::parse(&args.endpoint)?;
     let machine = hosted_machine(endpoint.as_str(), args.map);
-    let objects = StoreObjects::new(ctx.store.clone());
-    let mut events = Vec::new();
-    for image in &args.images {
-        events.push((image.clone(), objects.event_for(&image_path(ctx, &machine, image).await?).to_json()));
-    }
-    let inputs: Vec<(Vec<String>, Value)> = if args.map {
-        let images = events.iter().map(|(image, _)| image.clone()).collect();
-        vec![(images, json!({"images": events.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>()}))]
-    } else {
-        events.into_iter().map(|(image, event)| (vec![image], event)).collect()
-    };
+    let inputs = execution_inputs(ctx, &machine, &args.images, args.map).await?;
     let wait = std::time::Duration::from_secs(args.wait);
     let progress = spinner(quiet, format!("running {} execution(s) of {machine}", inputs.len()));
     let mut runs = Vec::new();
@@ -128,13 +118,18 @@ async fn start(args: WorkflowStartArgs, ctx: &Context, quiet: bool) -> Result<()
         print_json(&runs)?;
     } else {
         for r in &runs {
-            let detail = match (&r.run.error, &r.run.output) {
-                (Some(error), _) => format!("{error}: {}", r.run.cause.as_deref().unwrap_or_default()),
-                (None, Some(output)) => describe(output),
-                (None, None) => String::new(),
-            };
-            let images = if r.images.len() > 3 { format!("{} images", r.images.len()) } else { r.images.join(", ") };
-            println!("{}  {:<9}  {images}  {detail}", r.run.execution_arn, r.run.status);
+            let run = &r.run;
+            println!(
+                "{}",
+                execution_line(
+                    &run.execution_arn,
+                    &run.status,
+                    &r.images,
+                    run.error.as_deref(),
+                    run.cause.as_deref(),
+                    run.output.as_ref()
+                )
+            );
         }
     }
     if let Some((error, images)) = first {
@@ -309,20 +304,10 @@ async fn execute(args: WorkflowRunArgs, ctx: &Context, quiet: bool) -> Result<()
     let threshold: Threshold = args.threshold.parse()?;
     let functions = Functions::for_endpoint(endpoint.as_str())?;
     let (machine, name) = machine_for(&args, &functions, threshold)?;
-    let objects = StoreObjects::new(ctx.store.clone());
-    let mut events = Vec::new();
-    for image in &args.images {
-        events.push((image.clone(), objects.event_for(&image_path(ctx, &name, image).await?).to_json()));
-    }
+    let inputs = execution_inputs(ctx, &name, &args.images, args.map).await?;
     let invoker = ctx.project.backend().invoker().await?.invoker;
     let steps = LocalSteps::new(ctx.store.clone(), invoker, endpoint.as_str(), threshold, functions);
     let executor = Executor::new(&steps);
-    let inputs: Vec<(Vec<String>, Value)> = if args.map {
-        let images = events.iter().map(|(image, _)| image.clone()).collect();
-        vec![(images, json!({"images": events.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>()}))]
-    } else {
-        events.into_iter().map(|(image, event)| (vec![image], event)).collect()
-    };
     let progress = spinner(quiet, format!("running {} execution(s) of {name}", inputs.len()));
     let mut summaries = Vec::new();
     for (images, input) in inputs {
@@ -338,13 +323,11 @@ async fn execute(args: WorkflowRunArgs, ctx: &Context, quiet: bool) -> Result<()
         print_json(&summaries)?;
     } else {
         for s in &summaries {
-            let detail = match (&s.error, &s.output) {
-                (Some(error), _) => format!("{error}: {}", s.cause.as_deref().unwrap_or_default()),
-                (None, Some(output)) => describe(output),
-                (None, None) => String::new(),
-            };
-            let images = if s.images.len() > 3 { format!("{} images", s.images.len()) } else { s.images.join(", ") };
-            println!("{}  {:<9}  {images}  {detail}", s.id, s.status.to_string());
+            let status = s.status.to_string();
+            println!(
+                "{}",
+                execution_line(&s.id, &status, &s.images, s.error.as_deref(), s.cause.as_deref(), s.output.as_ref())
+            );
         }
     }
     if let Some((error, images)) = first_error {
@@ -353,6 +336,46 @@ async fn execute(args: WorkflowRunArgs, ctx: &Context, quiet: bool) -> Result<()
         );
     }
     Ok(())
+}
+
+/// The inputs of the executions over `images` (each copied into the store when local): one
+/// event per execution, or one `{"images": [...]}` batch with `map`; each with the images it
+/// covers.
+async fn execution_inputs(
+    ctx: &Context,
+    machine: &str,
+    images: &[String],
+    map: bool,
+) -> Result<Vec<(Vec<String>, Value)>> {
+    let objects = StoreObjects::new(ctx.store.clone());
+    let mut events = Vec::new();
+    for image in images {
+        events.push((image.clone(), objects.event_for(&image_path(ctx, machine, image).await?).to_json()));
+    }
+    Ok(if map {
+        let (images, events): (Vec<String>, Vec<Value>) = events.into_iter().unzip();
+        vec![(images, json!({ "images": events }))]
+    } else {
+        events.into_iter().map(|(image, event)| (vec![image], event)).collect()
+    })
+}
+
+/// One execution as a line: its id, status, images, and its error or most probable class.
+fn execution_line(
+    id: &str,
+    status: &str,
+    images: &[String],
+    error: Option<&str>,
+    cause: Option<&str>,
+    output: Option<&Value>,
+) -> String {
+    let detail = match (error, output) {
+        (Some(error), _) => format!("{error}: {}", cause.unwrap_or_default()),
+        (None, Some(output)) => describe(output),
+        (None, None) => String::new(),
+    };
+    let images = if images.len() > 3 { format!("{} images", images.len()) } else { images.join(", ") };
+    format!("{id}  {status:<9}  {images}  {detail}")
 }
 
 /// The most probable class of an event's inferences, or the batch's counts.
