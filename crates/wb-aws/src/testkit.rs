@@ -283,6 +283,27 @@ def _create_aws_request_empty_body(self):
 
 IAMRequest._create_aws_request = _create_aws_request_empty_body
 
+# moto 5.2.5 checks a PUT's If-Match / If-None-Match and then writes, without a lock, so two
+# concurrent compare-and-swap writers can both pass the check and one update is lost (S3 makes
+# the check and the write one step). Serialise object writes and multipart completions, which is
+# what makes them atomic on S3.
+import threading
+from moto.s3.responses import S3Response
+
+_s3_write_lock = threading.Lock()
+
+
+def _serialised(method):
+    def locked(self, *args, **kwargs):
+        with _s3_write_lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
+S3Response.put_object = _serialised(S3Response.put_object)
+S3Response._key_response_post = _serialised(S3Response._key_response_post)
+
 server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
 server.start()
 host, port = server.get_host_and_port()
