@@ -1,6 +1,7 @@
 //! The command-line grammar.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -458,6 +459,26 @@ pub(crate) struct ServeArgs {
     /// Port (0 picks a free one).
     #[arg(long, default_value_t = 8080)]
     pub(crate) port: u16,
+    /// Seconds a client has to send a whole request head, from its first byte.
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = seconds)]
+    pub(crate) header_timeout: Duration,
+    /// Seconds a connection may stay open with no request in flight.
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = seconds)]
+    pub(crate) idle_timeout: Duration,
+    /// Largest request head (start line and headers) in bytes; larger ones get 431.
+    #[arg(long, value_name = "BYTES", default_value_t = 16_384, value_parser = clap::value_parser!(u64).range(8192..=1_048_576))]
+    pub(crate) max_header_bytes: u64,
+    /// Most connections open at once; more get 503.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    pub(crate) max_connections: u64,
+}
+
+/// A positive number of seconds (fractions allowed, at most a day).
+fn seconds(text: &str) -> Result<Duration, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s > 0.0 && s <= 86_400.0 => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!("expected a number of seconds in (0, 86400], got {text:?}")),
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -43,6 +43,7 @@
 pub mod backend;
 pub mod capture;
 pub mod clean;
+pub mod connections;
 pub mod endpoints;
 mod error;
 pub mod inference;

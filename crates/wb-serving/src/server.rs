@@ -73,6 +73,8 @@
 //! a container binds `0.0.0.0` and honours `SAGEMAKER_BIND_TO_PORT` itself). [`serve`] and
 //! [`RunningServer::shutdown`] shut down gracefully: stop accepting, finish in-flight requests
 //! (at most [`ServerOptions::shutdown_grace`]), then write every buffered capture record.
+//! Connections are bounded by [`ServerOptions::connections`]: header-read and idle timeouts,
+//! a header size cap and a connection cap ([`crate::connections`]).
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -89,7 +91,6 @@ use axum::http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::ListenerExt as _;
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt as _;
 use tokio::net::TcpListener;
@@ -99,6 +100,7 @@ use wb_models::artifact::ModelArtifact;
 use wb_models::image_classifier::ImageClassifier;
 
 use crate::capture::{CaptureConfig, CaptureReport, CaptureWriter, CaptureWriterOptions, Payload, new_uuid_v7};
+use crate::connections::{ConnectionLimits, serve_connections};
 use crate::error::{Error, Result};
 use crate::inference::{self, Decoder};
 
@@ -246,6 +248,8 @@ pub struct ServerOptions {
     pub shutdown_grace: Duration,
     /// The capture writer's tuning (flush interval, file size, pending-bytes bound).
     pub capture: CaptureWriterOptions,
+    /// Header and idle timeouts, header size and connection caps.
+    pub connections: ConnectionLimits,
 }
 
 impl Default for ServerOptions {
@@ -256,6 +260,7 @@ impl Default for ServerOptions {
             inline_limit: DEFAULT_INLINE_LIMIT,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             capture: CaptureWriterOptions::default(),
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -479,18 +484,14 @@ pub async fn serve(
     server: ModelServer,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<ServeReport> {
+    server.state.options.connections.validate().map_err(|message| Error::Server { message })?;
     let grace = server.state.options.shutdown_grace;
     let (signalled, mut on_signal) = tokio::sync::watch::channel(false);
     let signal = async move {
         shutdown.await;
         let _ = signalled.send(true);
     };
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    let serving = axum::serve(listener, server.router()).with_graceful_shutdown(signal).into_future();
+    let serving = serve_connections(listener, server.router(), server.state.options.connections, signal);
     let forced = async move {
         let _ = on_signal.wait_for(|s| *s).await;
         tokio::time::sleep(grace).await;

@@ -181,7 +181,15 @@ pub(crate) async fn serve(args: ServeArgs, ctx: &Context) -> Result<()> {
         ctx.store.clone(),
         &args.host,
         args.port,
-        wb_serving::server::ServerOptions::default(),
+        wb_serving::server::ServerOptions {
+            connections: wb_serving::connections::ConnectionLimits {
+                header_read_timeout: args.header_timeout,
+                idle_timeout: args.idle_timeout,
+                max_header_bytes: usize::try_from(args.max_header_bytes).unwrap_or(usize::MAX),
+                max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+            },
+            ..wb_serving::server::ServerOptions::default()
+        },
         shutdown,
         |record| {
             eprintln!("serving the endpoints of {} at {} (pid {})", ctx.store.uri(), record.url, record.pid);

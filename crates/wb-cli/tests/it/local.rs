@@ -399,6 +399,10 @@ fn argument_errors_are_one_line_and_exit_status_1() {
     assert!(fails(&mut wb(d)).contains("wb --help"));
     let capture = fails(wb(d).args(["deploy", "--job", "j", "--endpoint", "e", "--capture=-5"]));
     assert!(capture.contains("0..=100"), "the range is a percentage: {capture}");
+    let header = fails(wb(d).args(["serve", "--max-header-bytes", "100"]));
+    assert!(header.contains("--max-header-bytes") && header.contains("8192"), "{header}");
+    let idle = fails(wb(d).args(["serve", "--idle-timeout", "0"]));
+    assert!(idle.contains("--idle-timeout") && idle.contains("(0, 86400]"), "{idle}");
     wb(d).arg("--version").assert().success().stdout(predicate::str::starts_with("wb "));
 }
 

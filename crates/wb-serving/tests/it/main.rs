@@ -2,4 +2,5 @@
 
 mod backend;
 mod lifecycle;
+mod limits;
 mod server;

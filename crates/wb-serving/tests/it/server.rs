@@ -59,7 +59,7 @@ fn artifact() -> Arc<ModelArtifact> {
     Arc::new(ModelArtifact { model, schema, metadata })
 }
 
-fn endpoint(name: &str, capture: Option<CaptureConfig>) -> Arc<LoadedEndpoint> {
+pub(crate) fn endpoint(name: &str, capture: Option<CaptureConfig>) -> Arc<LoadedEndpoint> {
     Arc::new(LoadedEndpoint::new(name, "AllTraffic", artifact(), capture).expect("endpoint"))
 }
 
