@@ -30,6 +30,7 @@ mod hash;
 pub mod image_header;
 mod name;
 mod path;
+pub mod scratch;
 mod store;
 pub mod text;
 mod time;

@@ -339,7 +339,7 @@ struct StagedSplit {
 }
 
 struct Computed {
-    _dir: tempfile::TempDir,
+    _dir: wb_core::scratch::ScratchDir,
     splits: Vec<StagedSplit>,
     task: Task,
     encoding: Encoding,
@@ -571,7 +571,7 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
     }
 
     // Pass 2: route rows to split files; fit the encoding on train rows.
-    let dir = tempfile::tempdir().map_err(|e| Error::io("creating a staging directory", "", e))?;
+    let dir = wb_core::scratch::ScratchDir::create("partition")?;
     let features = record.feature_columns();
     let feature_index: Vec<usize> =
         features.iter().map(|f| schema.index_of(f).map_err(|e| Error::data(&source.uri, e))).collect::<Result<_>>()?;

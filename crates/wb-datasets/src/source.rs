@@ -55,7 +55,7 @@ pub(crate) struct LocalSource {
     pub(crate) path: PathBuf,
     pub(crate) uri: String,
     pub(crate) format: SourceFormat,
-    _download: Option<tempfile::TempDir>,
+    _download: Option<wb_core::scratch::ScratchDir>,
 }
 
 impl LocalSource {
@@ -72,7 +72,7 @@ impl LocalSource {
             source_name: uri.to_owned(),
             reason: format!("not inside the store {}", store.uri()),
         })?;
-        let dir = tempfile::tempdir().map_err(|e| Error::io("creating a temporary directory", "", e))?;
+        let dir = wb_core::scratch::ScratchDir::create("source")?;
         let path = dir.path().join(object.file_name());
         store.get_to_file(&object, &path).await?;
         Ok(Self { path, uri: uri.to_owned(), format, _download: Some(dir) })

@@ -301,10 +301,7 @@ impl TrainRequest {
         let root = if let Some(dir) = self.work_dir {
             dir
         } else {
-            temp = tempfile::Builder::new()
-                .prefix("wb-train-")
-                .tempdir()
-                .map_err(|e| Error::io("temporary work dir", e))?;
+            temp = wb_core::scratch::ScratchDir::create("train")?;
             temp.path().to_owned()
         };
         let paths = ContainerPaths::new(&root);

@@ -1,6 +1,7 @@
 //! `wb clean`: remove what the project created.
 
 use anyhow::Result;
+use wb_core::scratch::Swept;
 use wb_serving::clean::CleanOptions;
 
 use crate::cli::CleanArgs;
@@ -13,14 +14,25 @@ pub(crate) async fn run(args: CleanArgs, ctx: &Context) -> Result<()> {
     // running jobs are stopped — found by the project's tag even when the store's records are
     // lost), then the store.
     let cleaned = ctx.project.clean(options, args.dry_run).await?;
+    // Spool directories of wb processes that were killed (opening the store already swept
+    // its own temporary files).
+    let scratch = if args.dry_run { Swept::default() } else { wb_core::scratch::sweep(&wb_core::scratch::root())? };
     if args.json {
         #[derive(serde::Serialize)]
         struct Out<'a> {
             dry_run: bool,
             #[serde(flatten)]
             cleaned: &'a workbench::Cleaned,
+            scratch: Swept,
         }
-        return print_json(&Out { dry_run: args.dry_run, cleaned: &cleaned });
+        return print_json(&Out { dry_run: args.dry_run, cleaned: &cleaned, scratch });
+    }
+    if scratch.dirs > 0 {
+        println!(
+            "removed {} scratch directories left by killed wb processes ({:.1} MB)",
+            scratch.dirs,
+            scratch.bytes as f64 / 1e6
+        );
     }
     let verb = if args.dry_run { "would remove" } else { "removed" };
     for r in &cleaned.backend {

@@ -50,7 +50,7 @@ async fn deploy(args: &WorkflowDeployArgs, ctx: &Context, quiet: bool) -> Result
         options.timeout_seconds = 300;
     }
     let definition = state_machine(&options)?;
-    let dir = tempfile_dir()?;
+    let dir = scratch_dir()?;
     let packaged = package(&packaging, dir.path())?;
     let deployment = WorkflowDeployment {
         machine: hosted_machine(endpoint.as_str(), args.map),
@@ -90,9 +90,9 @@ async fn deploy(args: &WorkflowDeployArgs, ctx: &Context, quiet: bool) -> Result
     Ok(())
 }
 
-/// A temporary directory for the deployment's zips.
-fn tempfile_dir() -> Result<tempfile::TempDir> {
-    tempfile::Builder::new().prefix("wb-lambda-package").tempdir().context("creating a directory for the function zips")
+/// A scratch directory for the deployment's zips.
+fn scratch_dir() -> Result<wb_core::scratch::ScratchDir> {
+    wb_core::scratch::ScratchDir::create("lambda-package").context("creating a directory for the function zips")
 }
 
 async fn start(args: WorkflowStartArgs, ctx: &Context, quiet: bool) -> Result<()> {

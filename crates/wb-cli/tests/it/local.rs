@@ -406,6 +406,97 @@ fn argument_errors_are_one_line_and_exit_status_1() {
     wb(d).arg("--version").assert().success().stdout(predicate::str::starts_with("wb "));
 }
 
+/// A partition killed at points spread over its run leaves nothing once a rerun finishes: no
+/// scratch directory in the system temp dir, no temporary file in the store, and the rerun's
+/// partition is the uninterrupted one's.
+#[test]
+fn a_killed_partition_leaves_nothing_once_rerun() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let temp = d.join("system-temp");
+    std::fs::create_dir(&temp).expect("temp dir");
+    let run = |args: &[&str]| {
+        let mut cmd = wb(d);
+        cmd.env("TMPDIR", &temp).args(args);
+        cmd
+    };
+    run(&["init"]).assert().success();
+    run(&["etl", "synth", "readmission", "--rows", "20000", "--to", "data.csv"]).assert().success();
+    let partition = |name: &str| {
+        ["dataset", "partition", name, "--train", "0.6", "--validation", "0.2", "--test", "0.2", "--json"]
+            .map(str::to_owned)
+    };
+    let leftovers = || {
+        // Every file in the system temp dir, and in the store's internal directory but its
+        // per-object lock files (kept by design).
+        let mut found: Vec<PathBuf> = snapshot(&temp).into_iter().map(|(path, _)| path).collect();
+        found.extend(
+            snapshot(&d.join(".workbench/.wb-store"))
+                .into_iter()
+                .map(|(path, _)| path)
+                .filter(|path| !path.parent().is_some_and(|p| p.ends_with("locks"))),
+        );
+        found
+    };
+
+    // The uninterrupted run, timed.
+    run(&["dataset", "register", "whole", "--source", "data.csv", "--target", "readmitted"]).assert().success();
+    let started = std::time::Instant::now();
+    let whole = ok_json(&mut run(&partition("whole").each_ref().map(String::as_str)));
+    let full = started.elapsed();
+    assert_eq!(leftovers(), Vec::<PathBuf>::new());
+
+    let mut killed = 0;
+    for (i, fraction) in [0.1, 0.3, 0.5, 0.7, 0.85, 0.95].into_iter().enumerate() {
+        let name = format!("k{i}");
+        run(&["dataset", "register", &name, "--source", "data.csv", "--target", "readmitted"]).assert().success();
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("wb"))
+            .current_dir(d)
+            .env_remove("WB_CONFIG")
+            .env("TMPDIR", &temp)
+            .args(partition(&name))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(full.mul_f64(fraction));
+        if child.try_wait().expect("wait").is_none() {
+            child.kill().expect("kill");
+            killed += 1;
+        }
+        child.wait().expect("reap");
+        let rerun = ok_json(&mut run(&partition(&name).each_ref().map(String::as_str)));
+        assert_eq!(leftovers(), Vec::<PathBuf>::new(), "after the rerun of {name} (killed at {fraction} of the run)");
+        for split in ["train", "validation", "test"] {
+            let (again, once) = (&rerun["partition"]["splits"][split], &whole["partition"]["splits"][split]);
+            assert_eq!(
+                (&again["rows"], &again["class_counts"]),
+                (&once["rows"], &once["class_counts"]),
+                "{name} {split}"
+            );
+        }
+    }
+    assert!(killed >= 3, "most runs were killed mid-way ({killed} of 6)");
+
+    // `wb clean` sweeps what a killed run left in the system temp dir.
+    run(&["dataset", "register", "last", "--source", "data.csv", "--target", "readmitted"]).assert().success();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("wb"))
+        .current_dir(d)
+        .env_remove("WB_CONFIG")
+        .env("TMPDIR", &temp)
+        .args(partition("last"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(full.mul_f64(0.6));
+    let _ = child.kill();
+    child.wait().expect("reap");
+    let cleaned = ok_json(&mut run(&["clean", "--json"]));
+    assert_eq!(leftovers(), Vec::<PathBuf>::new(), "after wb clean: {cleaned}");
+    assert!(cleaned["scratch"]["dirs"].as_u64().is_some_and(|n| n <= 1), "{cleaned}");
+}
+
 #[test]
 fn etl_digits_then_cifar_round_trip() {
     let dir = tempfile::tempdir().expect("tempdir");

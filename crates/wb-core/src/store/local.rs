@@ -3,6 +3,8 @@
 use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -11,10 +13,16 @@ use chrono::{DateTime, Utc};
 use super::{ByteStream, ETag, GetResult, ObjectMeta, ObjectStore, PutMode};
 use crate::error::{Error, Result};
 use crate::path::ObjectPath;
+use crate::scratch::{self, ScratchDir};
 use crate::uri::StoreUri;
 
 /// Directory under the root holding temporary files and lock files (never listed).
 const INTERNAL_DIR: &str = ".wb-store";
+/// Under [`INTERNAL_DIR`]: each process's scratch directory of writes in progress.
+const SCRATCH_DIR: &str = "tmp";
+/// Temporary files of versions before scratch directories, directly under [`INTERNAL_DIR`]:
+/// removed at open once this old (no writer takes that long).
+const LEGACY_TEMP_AGE: Duration = Duration::from_secs(3600);
 
 /// An [`ObjectStore`] in a local directory: object `a/b.json` is the file `<root>/a/b.json`.
 ///
@@ -26,10 +34,15 @@ const INTERNAL_DIR: &str = ".wb-store";
 ///
 /// ETags are derived from the file's inode, modification time and size: every write creates
 /// a new inode, so any change produces a new ETag.
+///
+/// Temporary files live in this value's own [`ScratchDir`] under `<root>/.wb-store/tmp`,
+/// removed when the last clone is dropped; opening a store sweeps the scratch directories of
+/// processes that were killed mid-write (see [`crate::scratch`]).
 #[derive(Debug, Clone)]
 pub struct LocalStore {
     root: PathBuf,
     uri: StoreUri,
+    scratch: Arc<Mutex<Option<ScratchDir>>>,
 }
 
 impl LocalStore {
@@ -40,7 +53,12 @@ impl LocalStore {
     pub fn open(root: &Path) -> Result<Self> {
         fs::create_dir_all(root.join(INTERNAL_DIR).join("locks")).map_err(|e| Error::io("creating", root, e))?;
         let root = fs::canonicalize(root).map_err(|e| Error::io("resolving", root, e))?;
-        Ok(Self { uri: StoreUri::Local(root.clone()), root })
+        let swept = scratch::sweep(&root.join(INTERNAL_DIR).join(SCRATCH_DIR))?;
+        if swept.dirs > 0 {
+            tracing::info!(store = %root.display(), dirs = swept.dirs, bytes = swept.bytes, "removed writes left by killed processes");
+        }
+        sweep_legacy_temp_files(&root.join(INTERNAL_DIR));
+        Ok(Self { uri: StoreUri::Local(root.clone()), root, scratch: Arc::default() })
     }
 
     /// The root directory.
@@ -63,8 +81,14 @@ impl LocalStore {
         Error::NotFound { store: self.store_name(), path: path.to_string() }
     }
 
-    fn temp_file(&self) -> PathBuf {
-        self.root.join(INTERNAL_DIR).join(format!("{}.tmp", uuid::Uuid::now_v7().simple()))
+    /// A fresh path in this value's scratch directory (created on first use).
+    fn temp_file(&self) -> Result<PathBuf> {
+        let mut scratch = self.scratch.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if scratch.is_none() {
+            *scratch = Some(ScratchDir::create_in(&self.root.join(INTERNAL_DIR).join(SCRATCH_DIR), "writes")?);
+        }
+        let dir = scratch.as_ref().map(ScratchDir::path).unwrap_or(&self.root);
+        Ok(dir.join(format!("{}.tmp", uuid::Uuid::now_v7().simple())))
     }
 
     fn lock_file(&self, path: &ObjectPath) -> PathBuf {
@@ -142,7 +166,7 @@ impl LocalStore {
     }
 
     fn write_temp(&self, bytes: &[u8]) -> Result<PathBuf> {
-        let tmp = self.temp_file();
+        let tmp = self.temp_file()?;
         let result = (|| {
             let mut f = File::create(&tmp)?;
             f.write_all(bytes)?;
@@ -255,7 +279,7 @@ impl ObjectStore for LocalStore {
         let path = path.clone();
         let file = file.to_owned();
         blocking(move || {
-            let tmp = this.temp_file();
+            let tmp = this.temp_file()?;
             let copied = fs::copy(&file, &tmp).and_then(|_| File::open(&tmp)?.sync_all());
             if let Err(e) = copied {
                 let _ = fs::remove_file(&tmp);
@@ -332,6 +356,22 @@ impl ObjectStore for LocalStore {
     }
 }
 
+/// Removes `*.tmp` files directly under `internal` older than [`LEGACY_TEMP_AGE`] (left by
+/// versions before scratch directories).
+fn sweep_legacy_temp_files(internal: &Path) {
+    let Ok(entries) = fs::read_dir(internal) else { return };
+    for entry in entries.filter_map(std::result::Result::ok) {
+        let path = entry.path();
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| SystemTime::now().duration_since(t).unwrap_or_default() > LEGACY_TEMP_AGE);
+        if old && path.extension().is_some_and(|x| x == "tmp") && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = fs::remove_file(&path);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,8 +386,9 @@ mod tests {
         store.delete(&p).await.expect("delete");
         assert!(!dir.path().join("a").exists(), "empty parents are removed");
         assert!(store.list(None).await.expect("list").is_empty());
-        let leftovers: Vec<_> = fs::read_dir(dir.path().join(INTERNAL_DIR))
-            .expect("internal dir")
+        let scratch = store.scratch.lock().expect("lock").as_ref().expect("a scratch dir").path().to_owned();
+        let leftovers: Vec<_> = fs::read_dir(&scratch)
+            .expect("scratch dir")
             .filter_map(Result::ok)
             .filter(|e| e.path().extension().is_some_and(|x| x == "tmp"))
             .collect();
