@@ -123,9 +123,8 @@ pub enum Error {
     },
 }
 
-/// An SDK failure of `service`'s `operation` on `resource`, as code and message. A response the
-/// SDK could not read (an error body in another protocol) is named by its status (`AccessDenied`
-/// for 403) with the start of its body; a failure without a response by the SDK's description.
+/// An SDK failure of `service`'s `operation` on `resource`, as code and message
+/// ([`code_and_message`]).
 pub(crate) fn service_error<E>(
     service: &'static str,
     operation: &'static str,
@@ -135,21 +134,108 @@ pub(crate) fn service_error<E>(
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    let (code, message) = code_and_message(&e);
+    Error::Service { service, operation, resource: resource.to_owned(), code, message }
+}
+
+/// An SDK failure in one line, as AWS's error code and message:
+///
+/// * the service answered with an error: its code and message; a body the SDK could not read
+///   (another protocol's error) is named by its status (`AccessDenied` for 403, else `HTTP
+///   <status>`) with the start of the body;
+/// * no answer: `Timeout`, `ConnectionError` (with the innermost cause, such as "Connection
+///   refused"), `InvalidRequest` (the request could not be built or signed: often missing
+///   credentials), or `ResponseError` (an answer that could not be read).
+///
+/// The SDK's debug description (long, nested) only goes to a `debug` event, seen with
+/// `WB_LOG=debug`. Neither form contains credentials: the SDK never puts the secret key in an
+/// error, and the access key id only appears in its own trace-level events.
+pub(crate) fn code_and_message<E>(e: &SdkError<E, HttpResponse>) -> (String, String)
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    tracing::debug!(error = %DisplayErrorContext(e), "AWS SDK failure");
     let response = e.raw_response();
     let status = response.map(|r| r.status().as_u16());
-    let code = match (e.code(), status) {
-        (Some(code), _) => code.to_owned(),
-        (None, Some(403)) => "AccessDenied".to_owned(),
-        (None, Some(status)) => format!("HTTP {status}"),
-        (None, None) => "UnknownError".to_owned(),
-    };
-    let body = response.and_then(|r| r.body().bytes()).map(|b| wb_core::text::clip(&String::from_utf8_lossy(b), 300));
-    let message = match (e.message(), body) {
-        (Some(message), _) => message.to_owned(),
-        (None, Some(body)) if !body.trim().is_empty() => body.trim().to_owned(),
-        (None, _) => DisplayErrorContext(&e).to_string(),
-    };
-    Error::Service { service, operation, resource: resource.to_owned(), code, message }
+    match e {
+        SdkError::ServiceError(_) | SdkError::ResponseError(_) if e.code().is_some() || status.is_some() => {
+            let code = match (e.code(), status) {
+                (Some(code), _) => code.to_owned(),
+                (None, Some(403)) => "AccessDenied".to_owned(),
+                (None, Some(status)) => format!("HTTP {status}"),
+                (None, None) => "UnknownError".to_owned(),
+            };
+            let body = response
+                .and_then(|r| r.body().bytes())
+                .map(|b| wb_core::text::clip(String::from_utf8_lossy(b).trim(), 300))
+                .filter(|b| !b.is_empty());
+            let message = match (e.message(), body) {
+                (Some(message), _) => message.to_owned(),
+                (None, Some(body)) => body,
+                (None, None) => match status {
+                    Some(403) => "HTTP 403 Forbidden (the credentials are unknown or lack permission)".to_owned(),
+                    Some(404) => "HTTP 404 Not Found".to_owned(),
+                    Some(status) => format!("HTTP {status} with no error body"),
+                    None => causes(e),
+                },
+            };
+            (code, message)
+        }
+        SdkError::TimeoutError(_) => ("Timeout".to_owned(), "no response within the SDK's timeout".to_owned()),
+        SdkError::DispatchFailure(failure) if failure.is_timeout() => {
+            ("Timeout".to_owned(), format!("the request timed out: {}", causes(e)))
+        }
+        SdkError::DispatchFailure(failure) if failure.is_user() => {
+            ("InvalidRequest".to_owned(), format!("the request could not be sent: {}", causes(e)))
+        }
+        SdkError::DispatchFailure(_) => ("ConnectionError".to_owned(), format!("cannot reach AWS: {}", causes(e))),
+        SdkError::ConstructionFailure(_) => {
+            ("InvalidRequest".to_owned(), format!("the request could not be built: {}", causes(e)))
+        }
+        SdkError::ResponseError(_) => {
+            ("ResponseError".to_owned(), format!("the response could not be read: {}", causes(e)))
+        }
+        _ => ("UnknownError".to_owned(), causes(e)),
+    }
+}
+
+/// An SDK failure kept as an error's source: it displays as its one-line summary (so an error
+/// chain printed cause by cause stays short); its `Debug` form is the SDK's whole description.
+pub(crate) struct SdkFailure {
+    summary: String,
+    detail: String,
+}
+
+impl std::fmt::Display for SdkFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.summary)
+    }
+}
+
+impl std::fmt::Debug for SdkFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
+
+impl std::error::Error for SdkFailure {}
+
+/// The innermost causes of an error chain, most specific last, skipping the SDK's generic
+/// wrappers ("dispatch failure", "io error", …) and repeats; at most 300 characters.
+fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = cause.source();
+    }
+    // The last two are the most telling ("tcp connect error: Connection refused (os error 111)").
+    let start = parts.len().saturating_sub(2);
+    let text = if parts.is_empty() { e.to_string() } else { parts[start..].join(": ") };
+    wb_core::text::clip(&text, 300)
 }
 
 /// Result alias for `wb-aws`'s own API.
@@ -174,17 +260,14 @@ impl Failure {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         let status = err.raw_response().map(|r| r.status().as_u16());
+        // The service's own code only; a response without one (HEAD requests carry no body)
+        // is judged by its status.
         let code = err.code().map(str::to_owned);
-        // A response without a body (HEAD requests) carries no code or message: say what the
-        // status means rather than dumping the SDK's debug context.
-        let message = match (err.message(), status) {
-            (Some(m), _) => m.to_owned(),
-            (None, Some(403)) => "HTTP 403 Forbidden (the credentials are unknown or lack permission)".to_owned(),
-            (None, Some(404)) => "HTTP 404 Not Found".to_owned(),
-            (None, Some(s)) => format!("HTTP {s}"),
-            (None, None) => DisplayErrorContext(&err).to_string(),
-        };
-        Self { status, code, message, source: Box::new(err) }
+        let (described, message) = code_and_message(&err);
+        let source =
+            SdkFailure { summary: format!("{described}: {message}"), detail: DisplayErrorContext(&err).to_string() };
+        let message = if code.is_some() || status.is_some() { message } else { source.summary.clone() };
+        Self { status, code, message, source: Box::new(source) }
     }
 
     /// A failure that is not an SDK error (a malformed response, a local read error).

@@ -30,7 +30,7 @@
 use aws_sdk_sagemakerruntime::Client;
 use aws_sdk_sagemakerruntime::config::http::HttpResponse;
 use aws_sdk_sagemakerruntime::config::retry::RetryConfig;
-use aws_sdk_sagemakerruntime::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sagemakerruntime::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sagemakerruntime::operation::invoke_endpoint::InvokeEndpointError;
 use aws_sdk_sagemakerruntime::primitives::Blob;
 use wb_serving::invoke::{InvokeEndpoint, InvokeRequest, InvokeResponse};
@@ -88,8 +88,9 @@ impl InvokeEndpoint for SageMakerRuntime {
 fn invocation_error(endpoint: &str, err: SdkError<InvokeEndpointError, HttpResponse>) -> wb_serving::Error {
     let status = err.raw_response().map(|r| r.status().as_u16());
     let Some(status) = status else {
+        let (code, message) = crate::error::code_and_message(&err);
         return wb_serving::Error::Server {
-            message: format!("cannot reach SageMaker Runtime for {endpoint}: {}", DisplayErrorContext(&err)),
+            message: format!("cannot reach SageMaker Runtime for {endpoint}: {code}: {message}"),
         };
     };
     let service = err.into_service_error();

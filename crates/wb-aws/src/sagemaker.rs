@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_sagemaker::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sagemaker::config::http::HttpResponse;
+use aws_sdk_sagemaker::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sagemaker::types::Tag;
 
 use crate::error::{Error, Result};
@@ -25,14 +26,13 @@ pub(crate) fn is_not_found<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bo
     })
 }
 
-pub(crate) fn ignore_missing<T, E, R>(
-    result: std::result::Result<T, SdkError<E, R>>,
+pub(crate) fn ignore_missing<T, E>(
+    result: std::result::Result<T, SdkError<E, HttpResponse>>,
     operation: &'static str,
     resource: &str,
 ) -> Result<()>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
 {
     match result {
         Ok(_) => Ok(()),
@@ -41,12 +41,10 @@ where
     }
 }
 
-pub(crate) fn sagemaker_error<E, R>(operation: &'static str, resource: &str, e: SdkError<E, R>) -> Error
+pub(crate) fn sagemaker_error<E>(operation: &'static str, resource: &str, e: SdkError<E, HttpResponse>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
 {
-    let code = e.code().unwrap_or("UnknownError").to_owned();
-    let message = e.message().map_or_else(|| DisplayErrorContext(&e).to_string(), str::to_owned);
+    let (code, message) = crate::error::code_and_message(&e);
     Error::SageMaker { operation, resource: resource.to_owned(), code, message }
 }

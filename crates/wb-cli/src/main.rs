@@ -3,6 +3,7 @@
 mod cli;
 mod commands;
 mod context;
+mod logging;
 mod output;
 
 use std::process::ExitCode;
@@ -18,16 +19,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return argument_error(&e),
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("WB_LOG").unwrap_or_else(|_| {
-            // The workbench's own warnings; other crates (the AWS SDK) only on errors, so a
-            // failure stays one `error:` line.
-            tracing_subscriber::EnvFilter::new(
-                "error,wb_core=warn,wb_etl=warn,wb_datasets=warn,wb_models=warn,wb_serving=warn,wb_aws=warn,wb_compare=warn,wb_monitor=warn,wb_workflow=warn,wb_cli=warn",
-            )
-        }))
-        .with_writer(std::io::stderr)
-        .init();
+    logging::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -352,9 +352,31 @@ fn s3_unknown_credentials_are_denied_without_echoing_the_secret() {
             assert!(err.contains("InvalidAccessKeyId"), "{args:?}: S3's error code is kept: {err}");
         }
     }
-    // Not even in the libraries' debug log.
-    let out = denied().env("WB_LOG", "debug").args(["dataset", "list"]).assert().failure().code(1).get_output().clone();
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(log.to_lowercase().contains("access denied"), "{log}");
-    assert!(!log.contains(secret), "the secret key is not in the debug log");
+    // Not even in the libraries' debug and trace logs: neither the secret nor the key id
+    // (which the SDK's own events print in resolved identities).
+    for level in ["debug", "trace"] {
+        let out =
+            denied().env("WB_LOG", level).args(["dataset", "list"]).assert().failure().code(1).get_output().clone();
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert!(log.to_lowercase().contains("access denied"), "{log}");
+        assert!(!log.contains(secret), "the secret key is not in the {level} log");
+        assert!(log.contains("access_key_id: \"** redacted **\""), "the SDK's identity events are there, redacted");
+        assert!(!log.contains("AKIAUNKNOWNKEY000000"), "the access key id is not in the {level} log");
+    }
+}
+
+/// An unreachable endpoint is one line with a code and the cause, not the SDK's debug form.
+#[test]
+fn an_unreachable_aws_endpoint_is_one_line_with_the_cause() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    write_config(d, "s3://nowhere/team", Some(&format!("http://127.0.0.1:{port}")));
+    let err = fails(wb_toml(d).env("AWS_MAX_ATTEMPTS", "1").args(["dataset", "list"]));
+    assert!(err.contains("ConnectionError") && err.contains("Connection refused"), "{err}");
+    for debug_form in ["DispatchFailure", "dispatch failure", "ConnectorError", "TypeErasedBox", "source:"] {
+        assert!(!err.contains(debug_form), "no debug form ({debug_form}): {err}");
+    }
+    assert!(err.len() < 400, "{} characters: {err}", err.len());
 }
