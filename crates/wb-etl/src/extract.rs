@@ -380,7 +380,14 @@ fn write_entry(dest: &Path, checked: &Checked, content: &mut dyn Read) -> Result
                 fs::create_dir_all(parent).map_err(|e| Error::io("creating", parent, e))?;
             }
             let mut file = File::create(&target).map_err(|e| Error::io("creating", &target, e))?;
-            let bytes = io::copy(content, &mut file).map_err(|e| Error::io("writing", &target, e))?;
+            let bytes = match io::copy(content, &mut file) {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    drop(file);
+                    let _ = fs::remove_file(&target);
+                    return Err(Error::io("writing", &target, e));
+                }
+            };
             if let Some(mode) = mode {
                 keep_executable_bits(&file, mode).map_err(|e| Error::io("setting permissions of", &target, e))?;
             }
@@ -405,6 +412,38 @@ fn keep_executable_bits(file: &File, mode: u32) -> io::Result<()> {
 #[cfg(not(unix))]
 fn keep_executable_bits(_file: &File, _mode: u32) -> io::Result<()> {
     Ok(())
+}
+
+/// The files an extraction has written so far: removed when it fails part-way (dropped
+/// without [`Written::finish`]).
+#[derive(Default)]
+struct Written {
+    report: ExtractReport,
+    finished: bool,
+}
+
+impl Written {
+    fn add(&mut self, written: Option<(PathBuf, u64)>) {
+        if let Some((path, bytes)) = written {
+            self.report.files.push(path);
+            self.report.bytes += bytes;
+        }
+    }
+
+    fn finish(mut self) -> ExtractReport {
+        self.finished = true;
+        std::mem::take(&mut self.report)
+    }
+}
+
+impl Drop for Written {
+    fn drop(&mut self) {
+        if !self.finished {
+            for file in &self.report.files {
+                let _ = fs::remove_file(file);
+            }
+        }
+    }
 }
 
 // ---- tar ----------------------------------------------------------------------------------
@@ -495,19 +534,16 @@ fn extract_tar(archive: &Path, dest: &Path, gzip: bool, limits: &ExtractLimits) 
 
     // Pass 2: write, checking each entry again in case the file changed in between.
     fs::create_dir_all(dest).map_err(|e| Error::io("creating", dest, e))?;
-    let mut report = ExtractReport::default();
+    let mut written = Written::default();
     let mut tar = open_tar(archive, gzip)?;
     for entry in tar.entries().map_err(read_error)? {
         let mut entry = entry.map_err(read_error)?;
         let name = tar_entry_name(archive, &entry)?;
         let kind = tar_kind(archive, &name, entry.header())?;
         let checked = check_entry(archive, dest, &name, kind)?;
-        if let Some((path, bytes)) = write_entry(dest, &checked, &mut entry)? {
-            report.files.push(path);
-            report.bytes += bytes;
-        }
+        written.add(write_entry(dest, &checked, &mut entry)?);
     }
-    Ok(report)
+    Ok(written.finish())
 }
 
 // ---- zip ----------------------------------------------------------------------------------
@@ -562,36 +598,31 @@ fn extract_zip(archive: &Path, dest: &Path, limits: &ExtractLimits) -> Result<Ex
 
     // Pass 2: write (the central directory is already in memory, so the entries are the same).
     fs::create_dir_all(dest).map_err(|e| Error::io("creating", dest, e))?;
-    let mut report = ExtractReport::default();
+    let mut written = Written::default();
     for (index, (name, entry_checked, declared)) in checked.iter().enumerate() {
         let entry = zip.by_index(index).map_err(|e| archive_error(archive, format!("reading entry {name:?}: {e}")))?;
         // The directory's sizes can lie: read one byte more than declared and refuse it.
         let mut content = entry.take(declared.saturating_add(1));
-        let written = write_entry(dest, entry_checked, &mut content).map_err(|e| match e {
-            // A read failure of the entry (bad CRC, truncated data) is the archive's fault.
+        let entry_written = write_entry(dest, entry_checked, &mut content).map_err(|e| match e {
+            // A read failure of the entry (bad CRC, a size past the declared one, truncated
+            // data) is the archive's fault; what was extracted is removed.
             Error::Io { source, .. } if source.kind() == io::ErrorKind::InvalidData => {
-                archive_error(archive, format!("reading entry {name:?}: {source}"))
+                archive_error(archive, format!("reading entry {name:?}: {source}; removed what was extracted"))
             }
             other => other,
         })?;
-        if let Some((path, bytes)) = written {
-            let lied = bytes > *declared;
-            report.files.push(path);
-            report.bytes += bytes;
-            if lied {
-                for file in &report.files {
-                    let _ = fs::remove_file(file);
-                }
-                return Err(archive_error(
-                    archive,
-                    format!(
-                        "entry {name:?} inflates past the {declared} bytes its directory declares; removed what was extracted"
-                    ),
-                ));
-            }
+        let lied = entry_written.as_ref().is_some_and(|(_, bytes)| bytes > declared);
+        written.add(entry_written);
+        if lied {
+            return Err(archive_error(
+                archive,
+                format!(
+                    "entry {name:?} inflates past the {declared} bytes its directory declares; removed what was extracted"
+                ),
+            ));
         }
     }
-    Ok(report)
+    Ok(written.finish())
 }
 
 #[cfg(test)]
@@ -973,6 +1004,60 @@ mod tests {
         assert!(matches!(err, Error::Archive { .. }) && text.contains(needle), "{text}");
         let inside: Vec<_> = fs::read_dir(f.dest()).expect("read dest").collect();
         assert!(inside.is_empty(), "{name}: nothing is written: {inside:?}");
+    }
+
+    /// A zip whose headers declare fewer bytes than the entry holds (the check before writing
+    /// passes on the declared sizes): the extraction stops one byte past the declared size and
+    /// removes what it wrote.
+    #[test]
+    fn a_zip_whose_directory_lies_about_a_size_is_refused_and_cleaned_up() {
+        let f = Fixture::new();
+        // Incompressible content, so the ratio check is not what refuses it.
+        let mut state = 0x2545_f491_u32;
+        let content: Vec<u8> = (0..50_000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                state.to_le_bytes()[0]
+            })
+            .collect();
+        build_zip(&f.path("honest.zip"), &[("first.txt", b"fine"), ("data.bin", &content)]);
+        let mut bytes = fs::read(f.path("honest.zip")).expect("read");
+        // Declare 1,000 bytes for data.bin in its local header (offset 22) and its central
+        // directory record (offset 24).
+        let lie = 1_000_u32.to_le_bytes();
+        let mut patched = 0;
+        for at in 0..bytes.len().saturating_sub(46) {
+            let signature = &bytes[at..at + 4];
+            let (size_at, name_at) = match signature {
+                [0x50, 0x4b, 0x03, 0x04] => (at + 22, at + 30),
+                [0x50, 0x4b, 0x01, 0x02] => (at + 24, at + 46),
+                _ => continue,
+            };
+            if bytes[name_at..].starts_with(b"data.bin") {
+                bytes[size_at..size_at + 4].copy_from_slice(&lie);
+                patched += 1;
+            }
+        }
+        assert_eq!(patched, 2, "both headers of data.bin were found");
+        fs::write(f.path("liar.zip"), &bytes).expect("write");
+        let err = extract_archive(&f.path("liar.zip"), &f.dest()).expect_err("refused");
+        let message = err.to_string();
+        // The zip reader notices first ("larger than its declared uncompressed size"); the
+        // extraction's own check (one byte past the declared size) backs it up.
+        assert!(
+            message.contains("entry \"data.bin\"")
+                && (message.contains("larger than its declared") || message.contains("inflates past the 1000 bytes"))
+                && message.contains("removed what was extracted"),
+            "{message}"
+        );
+        assert!(message.contains("liar.zip"), "names the archive: {message}");
+        let left: Vec<_> = fs::read_dir(f.dest()).expect("read dest").map(|e| e.expect("entry").file_name()).collect();
+        assert!(left.is_empty(), "what was extracted is removed: {left:?}");
+        // The honest archive extracts.
+        let report = extract_archive(&f.path("honest.zip"), &f.dest()).expect("honest");
+        assert_eq!(report.bytes, 4 + 50_000);
     }
 
     #[test]
