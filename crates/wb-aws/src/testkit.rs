@@ -304,6 +304,66 @@ def _serialised(method):
 S3Response.put_object = _serialised(S3Response.put_object)
 S3Response._key_response_post = _serialised(S3Response._key_response_post)
 
+# Injected faults, for tests of retries. WB_FAULT_RATE=<p> answers that fraction of S3 calls with
+# S3's `503 SlowDown` and of SageMaker control-plane calls with its `ThrottlingException`;
+# WB_FAULT_AFTER=<q> makes that fraction of the faults happen after moto has done the work (the
+# answer is lost, as when a connection drops), so a retried create finds its resource already
+# there. WB_FAULT_SEED seeds the choice. Each fault is logged as `wb-fault <when> <service> <method>
+# <path>`.
+import random
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+from werkzeug.wsgi import get_input_stream
+
+_fault_rate = float(os.environ.get("WB_FAULT_RATE") or 0)
+_fault_after = float(os.environ.get("WB_FAULT_AFTER") or 0)
+_fault_rng = random.Random(int(os.environ.get("WB_FAULT_SEED") or 7))
+_fault_lock = threading.Lock()
+_dispatch = DomainDispatcherApplication.__call__
+
+
+def _fault_service(environ):
+    if environ.get("HTTP_X_AMZ_TARGET", "").startswith("SageMaker."):
+        return "sagemaker"
+    if "/s3/aws4_request" in environ.get("HTTP_AUTHORIZATION", ""):
+        return "s3"
+    return None
+
+
+def _faulty_dispatch(self, environ, start_response):
+    service = _fault_service(environ)
+    if service is None:
+        return _dispatch(self, environ, start_response)
+    with _fault_lock:
+        fault = _fault_rng.random() < _fault_rate
+        after = fault and _fault_rng.random() < _fault_after
+    if not fault:
+        return _dispatch(self, environ, start_response)
+    if after:
+        answer = _dispatch(self, environ, lambda status, headers, exc_info=None: (lambda data: None))
+        for _ in answer:
+            pass
+        if hasattr(answer, "close"):
+            answer.close()
+    else:
+        get_input_stream(environ).read()
+    sys.stderr.write(f"wb-fault {'after' if after else 'before'} {service} {environ.get('REQUEST_METHOD')} "
+                     f"{environ.get('PATH_INFO')} {environ.get('HTTP_X_AMZ_TARGET', '')}\n")
+    sys.stderr.flush()
+    if service == "s3":
+        status, content_type = "503 Slow Down", "application/xml"
+        payload = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
+                   b"<Message>Please reduce your request rate.</Message><RequestId>wb-fault</RequestId></Error>")
+    else:
+        status, content_type = "400 Bad Request", "application/x-amz-json-1.1"
+        payload = b'{"__type":"ThrottlingException","message":"Rate exceeded"}'
+    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(payload))),
+                            ("x-amzn-RequestId", "wb-fault")])
+    return [payload]
+
+
+if _fault_rate > 0:
+    DomainDispatcherApplication.__call__ = _faulty_dispatch
+
 server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
 server.start()
 host, port = server.get_host_and_port()
@@ -361,7 +421,10 @@ impl Moto {
     /// Starts a separate server with extra environment variables for its process, such as
     /// `WB_LAMBDA_INVOKE_URL` (dockerless Lambda invocations forwarded to that Lambda Invoke
     /// API, for example the Runtime API emulator of [`cargo_lambda`]) and `WB_LAMBDA_THROTTLE`
-    /// (`<function>:<n>`: the first `n` invocations answered `TooManyRequestsException`).
+    /// (`<function>:<n>`: the first `n` invocations answered `TooManyRequestsException`), or
+    /// `WB_FAULT_RATE` (that fraction of S3 and SageMaker calls answered `503 SlowDown` /
+    /// `ThrottlingException`), `WB_FAULT_AFTER` (the fraction of those faults injected after the
+    /// call took effect) and `WB_FAULT_SEED`; [`Moto::faults`] counts them.
     ///
     /// # Panics
     /// As [`Moto::shared`].
@@ -374,6 +437,22 @@ impl Moto {
     #[must_use]
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The faults injected so far (`WB_FAULT_RATE`), as logged: `wb-fault <before|after>
+    /// <service> <method> <path> <target>`.
+    ///
+    /// # Panics
+    /// When the server has no log (a `MOTO_URL` server).
+    #[must_use]
+    pub fn faults(&self) -> Vec<String> {
+        let log = self.log.as_deref().expect("a spawned server has a log");
+        fs::read_to_string(log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.starts_with("wb-fault "))
+            .map(str::to_owned)
+            .collect()
     }
 
     /// The file receiving this server's request log (`None` for a `MOTO_URL` server).

@@ -777,6 +777,89 @@ fn wb_demo_on_the_sagemaker_backend_against_moto() {
     assert!(bucket.objects().keys().all(|k| !k.starts_with("demo/")), "the store prefix is empty");
 }
 
+/// Runs `wb demo --backend sagemaker` against `moto` (with `env` for `wb`) and returns its JSON
+/// report and the tagged SageMaker resources it left.
+fn demo_on(moto: &Moto, env: &[(&str, &str)]) -> (Value, Vec<String>) {
+    let bucket = Bucket::fresh(moto);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let demo = d.join("demo");
+    let store = format!("s3://{}/demo", bucket.name);
+    // Every model answers the same 319 varied probabilities (whichever order the models are
+    // scored in), so the comparison is informative and the same from run to run.
+    let body: String = (0..319_u32)
+        .map(|row| {
+            let p = 0.01 + f64::from((row * 37) % 97) / 100.0;
+            format!("{:.3},{:.3}\n", 1.0 - p, p)
+        })
+        .collect();
+    let mut answers = vec!["0.8,0.2".to_owned()];
+    answers.extend(std::iter::repeat_n(body, 400));
+    queue_answers(moto, &answers);
+    let mut cmd = wb_env(d, moto);
+    cmd.envs(env.iter().copied()).args([
+        "demo",
+        "--backend",
+        "sagemaker",
+        "--dir",
+        demo.to_str().expect("utf8"),
+        "--store",
+        &store,
+        "--role",
+        ROLE,
+        "--image",
+        IMAGE,
+        "--json",
+    ]);
+    let report = stdout_json(&mut cmd);
+    // Looking with retries: the faults go on.
+    let sdk = moto
+        .sdk_config()
+        .to_builder()
+        .retry_config(wb_aws::aws_sdk_sagemaker::config::retry::RetryConfig::standard().with_max_attempts(10))
+        .build();
+    let found = bucket.rt.block_on(Hosting::from_sdk_config(&sdk).tagged(TAG, "wb-demo")).expect("tagged");
+    let mut hosting: Vec<String> = found.into_iter().map(|r| format!("{} {}", r.kind, r.name)).collect();
+    hosting.sort();
+    let jobs =
+        bucket.rt.block_on(Client::new(&sdk).list_training_jobs().max_results(100).send()).expect("training jobs");
+    let mut names: Vec<String> = jobs
+        .training_job_summaries()
+        .iter()
+        .map(|j| format!("training-job {}", j.training_job_name().unwrap_or_default()))
+        .collect();
+    names.sort();
+    hosting.extend(names);
+    // Without their time stamps (`-20261206210330395`, `-20261206-210330-058`).
+    let hosting =
+        hosting.into_iter().map(|n| n.trim_end_matches(|c: char| c.is_ascii_digit() || c == '-').to_owned()).collect();
+    (report, hosting)
+}
+
+/// With a fifth of the S3 and SageMaker calls failing (S3's `503 SlowDown`, SageMaker's
+/// `ThrottlingException`), the SDK's retries (`AWS_MAX_ATTEMPTS=10`) carry the demo pipeline —
+/// register, partition, train, deploy, register the models, compare — to the same comparison
+/// and the same resources, none duplicated, as without faults.
+#[test]
+fn the_sagemaker_pipeline_ends_the_same_under_injected_faults() {
+    let calm = Moto::spawn_dedicated();
+    let (expected, resources) = demo_on(&calm, &[]);
+    assert!(calm.faults().is_empty());
+    let stormy = Moto::spawn_dedicated_with(&[("WB_FAULT_RATE", "0.2"), ("WB_FAULT_SEED", "16")]);
+    let (report, found) = demo_on(&stormy, &[("AWS_MAX_ATTEMPTS", "10")]);
+    let faults = stormy.faults();
+    let (s3, sagemaker) = (
+        faults.iter().filter(|f| f.contains(" s3 ")).count(),
+        faults.iter().filter(|f| f.contains(" sagemaker ")).count(),
+    );
+    assert!(s3 >= 10 && sagemaker >= 10, "faults were injected in both services: {s3} S3, {sagemaker} SageMaker");
+    assert_eq!(found, resources, "the same resources, none duplicated");
+    let leaderboard = &expected["comparison"]["leaderboard"];
+    assert!(leaderboard[0]["value"].as_f64().is_some_and(|auc| auc != 0.5), "an informative comparison: {leaderboard}");
+    assert_eq!(&report["comparison"]["leaderboard"], leaderboard, "the same comparison");
+    assert_eq!(report["models"].as_array().map(Vec::len), Some(3));
+}
+
 #[test]
 fn sagemaker_options_are_refused_on_the_local_backend() {
     let dir = tempfile::tempdir().expect("tempdir");
