@@ -17,7 +17,16 @@ pub(crate) async fn run(dir: &Path) -> Result<ModelName, Box<dyn std::error::Err
     let source = csv.display().to_string();
     let (target, key) = ("readmitted".into(), Some("encounter_id".into()));
     let missing = vec!["?".into()];
-    let request = RegisterRequest { name: dataset.clone(), source, target, key, missing, new_version: false };
+    let request = RegisterRequest {
+        name: dataset.clone(),
+        source,
+        target,
+        key,
+        missing,
+        new_version: false,
+        exclude: Vec::new(),
+        optional: Vec::new(),
+    };
     project.datasets().register(request).await?;
     project.datasets().partition(&dataset).await?; // once: train / validation / test
     for (name, algorithm) in [("loop-logistic", "logistic-regression"), ("loop-tree", "decision-tree")] {

@@ -32,6 +32,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             key: None,
             missing: vec!["?".into()],
             new_version: false,
+            exclude: Vec::new(),
+            optional: Vec::new(),
         })
         .await?;
     let outcome = datasets.partition(&name).await?;

@@ -39,6 +39,8 @@
 //!         key: Some("encounter_id".into()),
 //!         missing: vec!["?".into()],
 //!         new_version: false,
+//!         exclude: Vec::new(),
+//!         optional: Vec::new(),
 //!     })
 //!     .await?;
 //! let manifest = datasets.partition(&name).await?.manifest;

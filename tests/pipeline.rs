@@ -26,6 +26,8 @@ async fn channel_rows_equal_the_linfa_encoding() {
             key: None,
             missing: vec!["?".into()],
             new_version: false,
+            exclude: Vec::new(),
+            optional: Vec::new(),
         })
         .await
         .expect("register");
@@ -69,6 +71,8 @@ async fn train_deploy_register_and_compare_through_the_project() {
             key: Some("encounter_id".into()),
             missing: vec!["?".into()],
             new_version: false,
+            exclude: Vec::new(),
+            optional: Vec::new(),
         })
         .await
         .expect("register");

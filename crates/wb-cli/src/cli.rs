@@ -666,6 +666,15 @@ pub(crate) struct RegisterArgs {
     /// A cell value meaning "missing" (repeatable; default from workbench.toml: "" and "?").
     #[arg(long, value_name = "TOKEN", conflicts_with = "images")]
     pub(crate) missing: Vec<String>,
+    /// Columns that are not features (identifiers such as encounter_id, free text): recorded
+    /// with the dataset, so every model of it leaves them out.
+    #[arg(long, value_name = "COLUMN[,COLUMN...]", value_delimiter = ',', conflicts_with = "images")]
+    pub(crate) exclude: Vec<String>,
+    /// Feature columns a JSON instance may leave out at inference (imputed, as null is); every
+    /// other column must be named in each JSON instance. CSV rows always carry every column,
+    /// and an empty field or missing token there means missing.
+    #[arg(long, value_name = "COLUMN[,COLUMN...]", value_delimiter = ',', conflicts_with = "images")]
+    pub(crate) optional: Vec<String>,
     /// An image dataset: a directory (or a prefix inside the store) of PNG and JPEG images.
     /// Labels come from --lst files, else from each image's sub-folder; class names from a
     /// classes.json beside the images (as `wb etl cifar` writes it) when there is one.

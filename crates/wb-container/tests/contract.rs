@@ -31,6 +31,7 @@ fn schema() -> ModelSchema {
         ]),
         missing: vec!["?".into()],
         image: None,
+        optional: Vec::new(),
     }
 }
 

@@ -30,6 +30,11 @@ pub struct RegisterRequest {
     pub missing: Vec<String>,
     /// Replace a registration made with different inputs.
     pub new_version: bool,
+    /// Columns that are not features (identifiers, free text): no model of the dataset uses them.
+    pub exclude: Vec<String>,
+    /// Feature columns a JSON instance may leave out (imputed, as `null` is); every other
+    /// column must be named in each instance.
+    pub optional: Vec<String>,
 }
 
 /// What a registration did.
@@ -117,15 +122,63 @@ impl Datasets {
                 role: "key",
             });
         }
-        if available.len() < 2 {
-            return Err(Error::BadSource { source_name: uri, reason: "it needs at least one feature column".into() });
+        for (columns, role) in [(&request.exclude, "excluded columns"), (&request.optional, "optional columns")] {
+            for column in columns {
+                if !available.contains(column) {
+                    return Err(Error::MissingColumn {
+                        source_name: uri.clone(),
+                        column: column.clone(),
+                        role,
+                        available: available.clone(),
+                    });
+                }
+                let other_role = if *column == request.target {
+                    Some("the target")
+                } else if request.key.as_ref() == Some(column) {
+                    Some("the key")
+                } else if role == "optional columns" && request.exclude.contains(column) {
+                    Some("excluded")
+                } else {
+                    None
+                };
+                if let Some(other) = other_role {
+                    return Err(Error::ColumnRoleConflict {
+                        source_name: uri,
+                        column: column.clone(),
+                        other,
+                        role: if role == "excluded columns" { "excluded" } else { "optional" },
+                    });
+                }
+            }
         }
+        let features = available
+            .iter()
+            .filter(|c| **c != request.target && request.key.as_ref() != Some(*c) && !request.exclude.contains(c))
+            .count();
+        if features == 0 {
+            return Err(Error::BadSource {
+                source_name: uri,
+                reason: "it needs at least one feature column (besides the target, the key and the excluded columns)"
+                    .into(),
+            });
+        }
+        let dedup = |columns: Vec<String>| {
+            let mut seen = Vec::new();
+            for c in columns {
+                if !seen.contains(&c) {
+                    seen.push(c);
+                }
+            }
+            seen
+        };
         let mut record = DatasetRecord {
             name: request.name.clone(),
             source: SourceInfo { uri, format: source.format, fingerprint, size },
             target: request.target,
             key: request.key,
             missing: request.missing,
+            exclude: dedup(request.exclude),
+            optional: dedup(request.optional),
             schema: to_columns(&schema),
             version: 1,
             registered_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),

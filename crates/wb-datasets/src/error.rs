@@ -39,6 +39,19 @@ pub enum Error {
         /// The columns the source has.
         available: Vec<String>,
     },
+    /// A column named for two roles that exclude each other (an excluded target, an optional
+    /// excluded column).
+    #[error("{source_name}: column {column:?} is {other}, so it cannot also be {role}")]
+    ColumnRoleConflict {
+        /// The source file or URI.
+        source_name: String,
+        /// The column.
+        column: String,
+        /// The role it already has ("the target", "the key", "excluded").
+        other: &'static str,
+        /// The role asked for ("excluded", "optional").
+        role: &'static str,
+    },
     /// A column's type does not suit its role.
     #[error("{source_name}: column {column:?} has type {data_type}, which cannot be used as the {role}")]
     UnsuitableColumn {

@@ -28,6 +28,8 @@
 //!         key: None,
 //!         missing: vec!["?".into()],
 //!         new_version: false,
+//!         exclude: Vec::new(),
+//!         optional: Vec::new(),
 //!     })
 //!     .await?;
 //! let outcome = datasets.partition(&name).spec(PartitionSpec { seed: 7, ..PartitionSpec::default() }).await?;

@@ -58,6 +58,12 @@ pub struct DatasetRecord {
     pub key: Option<String>,
     /// CSV tokens read as missing.
     pub missing: Vec<String>,
+    /// Columns that are not features (absent from records written before exclusions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+    /// Feature columns a JSON instance may leave out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub optional: Vec<String>,
     /// The source schema.
     pub schema: Vec<ColumnSchema>,
     /// Registration version (1, then +1 per `--new-version`).
@@ -67,13 +73,14 @@ pub struct DatasetRecord {
 }
 
 impl DatasetRecord {
-    /// Feature columns: every column but the target and the key, in source order.
+    /// Feature columns: every column but the target, the key and the excluded ones, in source
+    /// order.
     #[must_use]
     pub fn feature_columns(&self) -> Vec<String> {
         self.schema
             .iter()
             .map(|c| c.name.clone())
-            .filter(|n| *n != self.target && Some(n) != self.key.as_ref())
+            .filter(|n| *n != self.target && Some(n) != self.key.as_ref() && !self.exclude.contains(n))
             .collect()
     }
 
@@ -95,6 +102,12 @@ impl DatasetRecord {
         }
         if self.missing != other.missing {
             d.push(format!("missing tokens {:?} vs {:?}", self.missing, other.missing));
+        }
+        if self.exclude != other.exclude {
+            d.push(format!("excluded columns {:?} vs {:?}", self.exclude, other.exclude));
+        }
+        if self.optional != other.optional {
+            d.push(format!("optional columns {:?} vs {:?}", self.optional, other.optional));
         }
         if self.schema != other.schema {
             d.push("schema differs".into());

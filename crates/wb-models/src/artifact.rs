@@ -298,6 +298,7 @@ mod tests {
                 ]),
                 missing: vec!["?".into()],
                 image: None,
+                optional: Vec::new(),
             },
             metadata: ModelMetadata {
                 algorithm: "logistic-regression".into(),

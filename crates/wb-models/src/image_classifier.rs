@@ -557,6 +557,7 @@ fn image_schema(paths: &ContainerPaths, train: &data::ImageSet, k: usize) -> Res
             features: wb_datasets::Encoding(Vec::new()),
             missing: Vec::new(),
             image: None,
+            optional: Vec::new(),
         }
     };
     schema.features = wb_datasets::Encoding(Vec::new());

@@ -35,6 +35,10 @@ pub struct ModelSchema {
     /// models. Absent from the JSON of tabular schemas, so schemas written before it read back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<ImageInput>,
+    /// Feature columns a JSON instance may leave out (the dataset's optional columns); absent
+    /// from schemas written before them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub optional: Vec<String>,
 }
 
 /// The image shape an image model takes: SageMaker's `image_shape` (`channels,height,width`).
@@ -85,6 +89,7 @@ impl ModelSchema {
             features: manifest.features.clone(),
             missing: manifest.registration.missing.clone(),
             image: None,
+            optional: manifest.registration.optional.clone(),
         }
     }
 
@@ -106,6 +111,7 @@ impl ModelSchema {
                 height: s.height,
                 width: s.width,
             }),
+            optional: Vec::new(),
         }
     }
 
@@ -140,6 +146,7 @@ mod tests {
             features: Encoding(Vec::new()),
             missing: Vec::new(),
             image: None,
+            optional: Vec::new(),
         };
         let json = serde_json::to_value(&tabular).expect("serialise");
         assert!(json.get("image").is_none(), "{json}");

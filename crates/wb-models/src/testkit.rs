@@ -66,6 +66,8 @@ pub async fn register_toy(store: &DynObjectStore, csv: &Path, missing: &[&str], 
             key: Some("id".into()),
             missing: missing.iter().map(|m| (*m).to_owned()).collect(),
             new_version: false,
+            exclude: Vec::new(),
+            optional: Vec::new(),
         })
         .await
         .expect("register");
@@ -189,6 +191,7 @@ impl BarImages {
             features: wb_datasets::Encoding(Vec::new()),
             missing: Vec::new(),
             image: Some(crate::schema::ImageInput { channels: 3, height: self.side, width: self.side }),
+            optional: Vec::new(),
         };
         crate::container::write_input_config(&paths, &hyperparameters, &channels, &schema).expect("write config");
         paths

@@ -57,6 +57,7 @@ fn artifact() -> Result<ModelArtifact, Box<dyn std::error::Error>> {
         features: Encoding(features),
         missing: vec![],
         image: None,
+        optional: Vec::new(),
     };
     let weights = (0..FEATURES.len()).map(|i| ((i * 7 % 11) as f64 - 5.0) / 5.0).collect();
     let model =

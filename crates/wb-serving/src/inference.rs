@@ -258,6 +258,8 @@ pub struct Decoder {
     by_name: HashMap<String, usize, FixedState>,
     missing: Vec<Box<[u8]>>,
     column_list: String,
+    /// Per feature: whether a JSON object instance may leave it out.
+    optional: Vec<bool>,
 }
 
 impl Decoder {
@@ -286,7 +288,8 @@ impl Decoder {
         let by_name = names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect();
         let missing = schema.missing.iter().map(|m| m.as_bytes().into()).collect();
         let column_list = column_list(&names);
-        Self { features, names, by_name, missing, column_list }
+        let optional = names.iter().map(|n| schema.optional.contains(n)).collect();
+        Self { features, names, by_name, missing, column_list, optional }
     }
 
     /// Number of features (values per row).
@@ -425,8 +428,9 @@ impl Decoder {
                     let absent: Vec<String> = self
                         .names
                         .iter()
-                        .filter(|name| !map.contains_key(name.as_str()))
-                        .map(|name| format!("{:?}", quote_cut(name.as_bytes())))
+                        .zip(&self.optional)
+                        .filter(|(name, optional)| !**optional && !map.contains_key(name.as_str()))
+                        .map(|(name, _)| format!("{:?}", quote_cut(name.as_bytes())))
                         .collect();
                     if !absent.is_empty() {
                         return Err(Error::bad_request(format!(
@@ -905,6 +909,7 @@ mod tests {
             ]),
             missing: vec!["?".into(), "NA".into()],
             image: None,
+            optional: Vec::new(),
         }
     }
 
@@ -979,6 +984,12 @@ mod tests {
         );
         let (_, m) = message(decode("application/json", r#"{"instances": [[1, "red"]]}"#));
         assert_eq!(m, "row 1: expected 3 columns (x, colour, flag), got 2");
+        // A dataset's optional columns may be left out (imputed as null is); the others not.
+        let optional = Decoder::new(&ModelSchema { optional: vec!["flag".into()], ..schema() });
+        let got = optional.decode("application/json", br#"{"instances": [{"x": 1, "colour": "red"}]}"#).expect("ok");
+        assert_eq!(got.into_raw_vec_and_offset().0, vec![1.0, 0.0, 0.5]);
+        let refused = optional.decode("application/json", br#"{"instances": [{"colour": "red"}]}"#).expect_err("x");
+        assert!(refused.to_string().contains(r#"row 1: missing column(s) "x" ("#), "{refused}");
         let (_, m) = message(decode("application/json", r#"{"rows": []}"#));
         assert!(m.contains("\"instances\""), "{m}");
         let (_, m) = message(decode("application/json", "{"));

@@ -77,6 +77,8 @@ async fn register(datasets: &Datasets, ctx: &Context, args: RegisterArgs) -> Res
             key: args.key,
             missing,
             new_version: args.new_version,
+            exclude: args.exclude,
+            optional: args.optional,
         })
         .await?;
     if args.json {
@@ -97,6 +99,12 @@ async fn register(datasets: &Datasets, ctx: &Context, args: RegisterArgs) -> Res
         println!("key         {key}");
     }
     println!("features    {}", r.feature_columns().join(", "));
+    if !r.exclude.is_empty() {
+        println!("excluded    {}", r.exclude.join(", "));
+    }
+    if !r.optional.is_empty() {
+        println!("optional    {} (JSON instances may leave them out)", r.optional.join(", "));
+    }
     Ok(())
 }
 

@@ -205,6 +205,8 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
             key: None,
             missing: config.config.datasets.missing.clone(),
             new_version: false,
+            exclude: Vec::new(),
+            optional: Vec::new(),
         })
         .await?;
     let defaults = &config.config.datasets;

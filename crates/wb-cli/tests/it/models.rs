@@ -306,3 +306,77 @@ fn boto3_sagemaker_runtime_talks_to_wb_serve() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// `--exclude` keeps identifiers and free text out of every model of a dataset; `--optional`
+/// lets JSON instances leave a feature out, while every other feature must be named.
+#[test]
+fn excluded_columns_are_not_features_and_optional_ones_may_be_left_out_of_json() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    ok_json(wb(d).args(["init", "--name", "cli-columns", "--json"]));
+    let mut text = String::from("encounter_id,size,note,colour,label\n");
+    for i in 0..300 {
+        let size = (i * 37) % 100;
+        let colour = ["red", "blue", "green"][i % 3];
+        let label = if size > 50 { "big" } else { "small" };
+        text.push_str(&format!("{},{size},free text {i},{colour},{label}\n", 100_000 + i));
+    }
+    csv(d, "toy.csv", &text);
+    let register = |extra: &[&str]| {
+        let mut args = vec!["dataset", "register", "toy", "--source", "toy.csv", "--target", "label"];
+        args.extend_from_slice(extra);
+        args.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>()
+    };
+    for (extra, words) in [
+        (vec!["--exclude", "label"], "\"label\" is the target, so it cannot also be excluded"),
+        (vec!["--optional", "nope"], "no column \"nope\" for the optional columns"),
+        (vec!["--exclude", "note", "--optional", "note"], "\"note\" is excluded, so it cannot also be optional"),
+        (vec!["--exclude", "encounter_id,size,note,colour"], "at least one feature column"),
+    ] {
+        let err = fails(wb(d).args(register(&extra)));
+        assert!(err.contains(words), "{extra:?}: {err}");
+    }
+    let record = ok_json(wb(d).args(register(&["--exclude", "encounter_id,note", "--optional", "colour", "--json"])));
+    assert_eq!(record["exclude"], serde_json::json!(["encounter_id", "note"]));
+    assert_eq!(record["optional"], serde_json::json!(["colour"]));
+    // The same registration again is unchanged; other exclusions are a conflict.
+    assert_eq!(
+        ok_json(wb(d).args(register(&["--exclude", "encounter_id,note", "--optional", "colour", "--json"])))["created"],
+        false
+    );
+    assert!(fails(wb(d).args(register(&["--exclude", "note"]))).contains("excluded columns"));
+
+    ok_json(wb(d).args(["dataset", "partition", "toy", "--json"]));
+    let job = ok_json(wb(d).args([
+        "train",
+        "--dataset",
+        "toy",
+        "--algorithm",
+        "logistic-regression",
+        "--job",
+        "j",
+        "--json",
+    ]));
+    assert_eq!(job["status"], "Completed");
+    let _clean = CleanOnDrop(d);
+    ok_json(wb(d).args(["deploy", "--job", "j", "--endpoint", "cols", "--json"]));
+    // Two features: size and colour.
+    let answer = invoke(d, "cols", "90,red\n");
+    assert_eq!(answer.trim().split(',').count(), 2, "{answer}");
+    assert!(
+        fails(wb(d).args(["endpoints", "invoke", "cols", "--content-type", "text/csv", "--body", "100001,90,x,red"]))
+            .contains("expected 2 columns")
+    );
+    let json = |body: &str| {
+        wb(d)
+            .args(["endpoints", "invoke", "cols", "--content-type", "application/json", "--body", body])
+            .output()
+            .expect("run")
+    };
+    let left_out = json(r#"{"instances": [{"size": 90}]}"#);
+    assert!(left_out.status.success(), "colour is optional: {}", String::from_utf8_lossy(&left_out.stderr));
+    let refused = json(r#"{"instances": [{"colour": "red"}]}"#);
+    assert_eq!(refused.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains(r#"row 1: missing column(s) "size""#), "{message}");
+}

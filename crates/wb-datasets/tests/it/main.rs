@@ -51,6 +51,8 @@ fn request(name: &str, source: &Path, key: Option<&str>) -> RegisterRequest {
         key: key.map(str::to_owned),
         missing: vec!["?".into(), String::new()],
         new_version: false,
+        exclude: Vec::new(),
+        optional: Vec::new(),
     }
 }
 

@@ -111,6 +111,8 @@ async fn bad_training_requests_fail_with_a_reason_that_names_the_culprit() {
             key: None,
             missing: vec![],
             new_version: false,
+            exclude: Vec::new(),
+            optional: Vec::new(),
         })
         .await
         .expect("register");

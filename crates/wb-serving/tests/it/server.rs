@@ -42,6 +42,7 @@ fn artifact() -> Arc<ModelArtifact> {
         ]),
         missing: vec!["?".into()],
         image: None,
+        optional: Vec::new(),
     };
     let model = FittedModel::Logistic {
         classes: 2,
