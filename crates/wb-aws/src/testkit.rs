@@ -286,7 +286,9 @@ IAMRequest._create_aws_request = _create_aws_request_empty_body
 # moto 5.2.5 checks a PUT's If-Match / If-None-Match and then writes, without a lock, so two
 # concurrent compare-and-swap writers can both pass the check and one update is lost (S3 makes
 # the check and the write one step). Serialise object writes and multipart completions, which is
-# what makes them atomic on S3.
+# what makes them atomic on S3. Reads take the same lock: a PUT closes the replaced object's
+# buffer, so a GET reading it at that moment failed with HTTP 500 ("I/O operation on closed
+# file") where S3 answers with the old or the new object.
 import threading
 from moto.s3.responses import S3Response
 
@@ -303,6 +305,7 @@ def _serialised(method):
 
 S3Response.put_object = _serialised(S3Response.put_object)
 S3Response._key_response_post = _serialised(S3Response._key_response_post)
+S3Response.get_object = _serialised(S3Response.get_object)
 
 # Injected faults, for tests of retries. WB_FAULT_RATE=<p> answers that fraction of S3 calls with
 # S3's `503 SlowDown` and of SageMaker control-plane calls with its `ThrottlingException`;
