@@ -83,12 +83,12 @@ impl LocalStore {
 
     /// A fresh path in this value's scratch directory (created on first use).
     fn temp_file(&self) -> Result<PathBuf> {
-        let mut scratch = self.scratch.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if scratch.is_none() {
-            *scratch = Some(ScratchDir::create_in(&self.root.join(INTERNAL_DIR).join(SCRATCH_DIR), "writes")?);
-        }
-        let dir = scratch.as_ref().map(ScratchDir::path).unwrap_or(&self.root);
-        Ok(dir.join(format!("{}.tmp", uuid::Uuid::now_v7().simple())))
+        let mut guard = self.scratch.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let scratch = match &mut *guard {
+            Some(scratch) => scratch,
+            empty => empty.insert(ScratchDir::create_in(&self.root.join(INTERNAL_DIR).join(SCRATCH_DIR), "writes")?),
+        };
+        Ok(scratch.path().join(format!("{}.tmp", uuid::Uuid::now_v7().simple())))
     }
 
     fn lock_file(&self, path: &ObjectPath) -> PathBuf {
