@@ -26,10 +26,10 @@ use proptest::sample::select;
 use workbench::etl::Error;
 use workbench::etl::extract::{ExtractLimits, ExtractReport, extract_archive_with};
 
-use crate::driver::{Runner, Target, Verdict};
+use crate::driver::{DEFAULT_HANG_SECONDS, Runner, Target, Verdict};
 use crate::mutate::{corpus_or, mutated};
 
-pub(crate) const TARGET: Target = Target { name: "archive", runner, inputs };
+pub(crate) const TARGET: Target = Target { name: "archive", runner, inputs, hang_seconds: DEFAULT_HANG_SECONDS };
 
 /// Small limits: nothing writes more than a few MiB.
 const LIMITS: ExtractLimits =

@@ -23,10 +23,10 @@ use workbench::monitor::payload::{decode_inputs, decode_outputs};
 use workbench::monitor::profile::Profiler;
 use workbench::monitor::{CapturedRow, RowSchema, Value as Cell, Window};
 
-use crate::driver::{Runner, Target, Verdict};
+use crate::driver::{DEFAULT_HANG_SECONDS, Runner, Target, Verdict};
 use crate::mutate::{corpus_or, csv_field, csv_text, mutated, number_text};
 
-pub(crate) const TARGET: Target = Target { name: "capture", runner, inputs };
+pub(crate) const TARGET: Target = Target { name: "capture", runner, inputs, hang_seconds: DEFAULT_HANG_SECONDS };
 
 /// Where the file is put: `capture/<endpoint>/<variant>/yyyy/mm/dd/hh/<file>`.
 const KEY: &str = "capture/ep/AllTraffic/2026/11/01/10/capture.jsonl";

@@ -17,10 +17,10 @@ use workbench::core::{DatasetName, DynObjectStore, LocalStore};
 use workbench::datasets::{Datasets, PartitionSpec, RegisterRequest};
 use workbench::etl::tabular::{CsvOptions, IngestOptions, infer_schema, ingest_csv, read_parquet};
 
-use crate::driver::{Runner, Target, Verdict};
+use crate::driver::{DEFAULT_HANG_SECONDS, Runner, Target, Verdict};
 use crate::mutate::{corpus_or, csv_field, csv_text, line_ending, mutated, ragged_rows};
 
-pub(crate) const TARGET: Target = Target { name: "csv_ingest", runner, inputs };
+pub(crate) const TARGET: Target = Target { name: "csv_ingest", runner, inputs, hang_seconds: DEFAULT_HANG_SECONDS };
 
 /// Tokens the mutations insert.
 const TOKENS: &[&[u8]] = &[

@@ -25,6 +25,9 @@ pub(crate) struct Target {
     pub(crate) runner: fn() -> Runner,
     /// The input generator, given the corpus files as mutation bases.
     pub(crate) inputs: fn(Vec<Vec<u8>>) -> BoxedStrategy<Vec<u8>>,
+    /// An input running longer than this is a hang (a debug build; `WB_FUZZ_HANG_SECONDS`
+    /// overrides it for every target).
+    pub(crate) hang_seconds: u64,
 }
 
 /// Generated inputs per target in the default (quick) mode.
@@ -33,8 +36,8 @@ pub(crate) const QUICK_INPUTS: u64 = 64;
 /// The default budget of the long mode, in seconds (`WB_FUZZ_SECONDS`).
 const DEFAULT_SECONDS: u64 = 600;
 
-/// An input running longer than this is a hang (`WB_FUZZ_HANG_SECONDS`; debug builds).
-const DEFAULT_HANG_SECONDS: u64 = 10;
+/// An input running longer than this is a hang, unless the target says otherwise.
+pub(crate) const DEFAULT_HANG_SECONDS: u64 = 10;
 
 /// Most steps spent shrinking one panicking input.
 const MAX_SHRINK_STEPS: u32 = 500;
@@ -189,8 +192,8 @@ impl Worker {
     }
 }
 
-fn hang_limit() -> Duration {
-    Duration::from_secs(env_u64("WB_FUZZ_HANG_SECONDS").unwrap_or(DEFAULT_HANG_SECONDS))
+fn hang_limit(target: &Target) -> Duration {
+    Duration::from_secs(env_u64("WB_FUZZ_HANG_SECONDS").unwrap_or(target.hang_seconds))
 }
 
 fn env_u64(name: &str) -> Option<u64> {
@@ -278,7 +281,7 @@ pub(crate) fn replay(target: &Target) {
     let mut worker = Worker::spawn(target);
     for file in &files {
         let input = std::fs::read(file).expect("read a corpus file");
-        let outcome = worker.run(&input, hang_limit());
+        let outcome = worker.run(&input, hang_limit(target));
         report.record(&outcome);
         match outcome {
             Outcome::Accepted => {}
@@ -291,7 +294,7 @@ pub(crate) fn replay(target: &Target) {
                 report.failures.push(Failure { kind: "panic", file: file.clone(), message });
             }
             Outcome::Hung => {
-                report.failures.push(Failure { kind: "hang", file: file.clone(), message: hang_message() });
+                report.failures.push(Failure { kind: "hang", file: file.clone(), message: hang_message(target) });
                 worker = Worker::spawn(target);
             }
         }
@@ -304,8 +307,8 @@ fn is_seed(file: &Path) -> bool {
     file.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("seed-"))
 }
 
-fn hang_message() -> String {
-    format!("no answer after {} s", hang_limit().as_secs())
+fn hang_message(target: &Target) -> String {
+    format!("no answer after {} s", hang_limit(target).as_secs())
 }
 
 /// How much to generate.
@@ -369,13 +372,13 @@ fn fuzz(target: &Target, budget: Budget, seed: u64, mode: &str, track_in_flight:
         if track_in_flight {
             std::fs::write(&in_flight, &input).expect("write the in-flight input");
         }
-        let outcome = worker.run(&input, hang_limit());
+        let outcome = worker.run(&input, hang_limit(target));
         report.record(&outcome);
         match outcome {
             Outcome::Accepted | Outcome::Refused(_) => {}
             Outcome::Hung => {
                 let file = save(target.name, &input);
-                report.failures.push(Failure { kind: "hang", file, message: hang_message() });
+                report.failures.push(Failure { kind: "hang", file, message: hang_message(target) });
                 // The worker is stuck; the target stops here.
                 break;
             }
@@ -391,7 +394,7 @@ fn fuzz(target: &Target, budget: Budget, seed: u64, mode: &str, track_in_flight:
                     loop {
                         steps += 1;
                         let candidate = tree.current();
-                        let simpler = match worker.run(&candidate, hang_limit()) {
+                        let simpler = match worker.run(&candidate, hang_limit(target)) {
                             Outcome::Panicked(message) => {
                                 smallest = Some((candidate, message));
                                 tree.simplify()
@@ -399,7 +402,7 @@ fn fuzz(target: &Target, budget: Budget, seed: u64, mode: &str, track_in_flight:
                             Outcome::Hung => {
                                 let file = save(target.name, &candidate);
                                 report.hangs += 1;
-                                report.failures.push(Failure { kind: "hang", file, message: hang_message() });
+                                report.failures.push(Failure { kind: "hang", file, message: hang_message(target) });
                                 stuck = true;
                                 false
                             }

@@ -10,7 +10,8 @@
 //!
 //! Each input runs on a worker thread under `catch_unwind`; a panic anywhere in the process
 //! while it runs (a `spawn_blocking` task's included) counts, and an input that takes longer
-//! than `WB_FUZZ_HANG_SECONDS` (default 10 s, a debug build) is a hang. The targets also assert
+//! than its target's limit is a hang (10 s in a debug build; 60 s for `decoders`, whose
+//! inputs may be 16.7-megapixel images; `WB_FUZZ_HANG_SECONDS` overrides). The targets also assert
 //! invariants (nothing extracted outside the destination, decoded values finite, every capture
 //! record decoded or skipped, …): a broken invariant is a panic. A failing input is saved as
 //! `tests/fuzz/corpus/<target>/<blake3 prefix>.bin` (proptest then shrinks it and the smallest
