@@ -94,7 +94,7 @@ fn format_of(content_type: &str) -> PResult<Format> {
         Ok(Format::Csv)
     } else if is("application/json") || is("application/jsonlines") || is("application/x-json") {
         Ok(Format::Json)
-    } else if media.len() > 6 && media[..6].eq_ignore_ascii_case("image/") || is("application/x-image") {
+    } else if media.len() > 6 && media.as_bytes()[..6].eq_ignore_ascii_case(b"image/") || is("application/x-image") {
         Ok(Format::Image)
     } else {
         Err(PayloadError::new(format!("unsupported content type {content_type:?}")))
@@ -428,6 +428,19 @@ mod tests {
         .expect("json");
         assert_eq!(o[0].confidence(), Some(0.8));
         assert_eq!(o[1], ModelOutput::Regression { value: 3.0 });
+    }
+
+    #[test]
+    fn a_content_type_with_a_character_across_byte_6_is_unsupported_not_a_panic() {
+        // Found by the fuzzing harness (tests/fuzz, corpus capture/b077c8c757f72d7b.bin): the
+        // `image/` prefix test sliced the text at byte 6, inside a multi-byte character.
+        for content_type in ["𖫰ￜ", "imageé/png", "aéééé"] {
+            let e = decode_inputs(content_type, "CSV", "1,2", None).expect_err("unsupported");
+            assert_eq!(e.message, format!("unsupported content type {content_type:?}"));
+            let e = decode_outputs(content_type, "CSV", "0.5", None).expect_err("unsupported");
+            assert!(e.message.contains("unsupported content type"), "{e}");
+        }
+        assert_eq!(decode_inputs("IMAGE/PNG", "BASE64", "iVBO", None), Ok(InputRows::Opaque));
     }
 
     #[test]
