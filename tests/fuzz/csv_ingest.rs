@@ -1,4 +1,4 @@
-//! CSV ingest: what `wb etl csv` and `wb dataset register` + `wb dataset partition` run on a
+//! CSV ingest: what `wb etl ingest` and `wb dataset register` + `wb dataset partition` run on a
 //! user's CSV — schema inference, CSV → Parquet, registration, the partition (split
 //! assignment, Parquet splits, the encoding, the SageMaker CSV channels) and loading the
 //! encoded splits back.
@@ -61,7 +61,7 @@ fn run(runtime: &tokio::runtime::Runtime, input: &[u8]) -> Verdict {
     let csv = dir.path().join("data.csv");
     std::fs::write(&csv, input).expect("write the CSV");
 
-    // `wb etl csv`: schema inference and CSV → Parquet.
+    // `wb etl ingest`: schema inference and CSV → Parquet.
     let out = dir.path().join("out");
     let parquet = out.join("data.parquet");
     let ingested = ingest_csv(&csv, &parquet, &IngestOptions::default());
@@ -108,6 +108,8 @@ fn run(runtime: &tokio::runtime::Runtime, input: &[u8]) -> Verdict {
             key,
             missing: vec![String::new(), "?".into()],
             new_version: false,
+            exclude: Vec::new(),
+            optional: Vec::new(),
         };
         datasets.register(request).await.map_err(|e| e.to_string())?;
         let manifest = datasets.partition(&name).spec(spec).await.map_err(|e| e.to_string())?.manifest;

@@ -90,6 +90,8 @@ fn feature(name: &str, source_type: &str, kind: FeatureKind) -> FeatureEncoding 
 
 fn tabular(features: Vec<FeatureEncoding>, task: Task, missing: &[&str]) -> Tabular {
     let n = features.len();
+    // The first feature may be left out of JSON instances.
+    let optional = features.iter().take(1).map(|f| f.name.clone()).collect();
     let schema = ModelSchema {
         dataset: DatasetName::parse("fuzz").expect("name"),
         fingerprint: ContentHash::of_bytes(b"fuzz"),
@@ -99,6 +101,7 @@ fn tabular(features: Vec<FeatureEncoding>, task: Task, missing: &[&str]) -> Tabu
         features: Encoding(features),
         missing: missing.iter().map(|m| (*m).to_owned()).collect(),
         image: None,
+        optional,
     };
     let linear = LinearModel { weights: vec![(0..n).map(|i| 0.5 - i as f64).collect()], intercepts: vec![0.25] };
     let model = match task {

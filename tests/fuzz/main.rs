@@ -3,7 +3,7 @@
 //!
 //! | target | what runs (see each module) |
 //! |---|---|
-//! | `csv_ingest` | `wb etl csv` (schema inference, CSV → Parquet) and `wb dataset register` + `partition` + loading the splits, on a CSV file |
+//! | `csv_ingest` | `wb etl ingest` (schema inference, CSV → Parquet) and `wb dataset register` + `partition` + loading the splits, on a CSV file |
 //! | `decoders` | the model server's request decoders: `text/csv` and `application/json` bodies (`Decoder`, `invoke`), image bodies (`invoke_image`), `Content-Type`/`Accept` handling |
 //! | `capture` | the data-capture reader on a capture JSON Lines file (rows, window, confidences, hourly counts, Parquet export, profiles) and the payload decoders |
 //! | `archive` | `extract_archive_with` on zip, tar and tar.gz archives, with small limits |
