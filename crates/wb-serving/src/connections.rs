@@ -295,10 +295,19 @@ impl AsyncRead for GuardedIo {
                     this.since = Instant::now();
                 }
                 let Some(deadline) = this.deadline() else { return Poll::Pending };
-                if this.timer.deadline() != deadline {
+                // The timer is re-armed lazily: moved earlier at once, but left to fire early when
+                // the deadline moved later (each request does), and re-armed then — one timer
+                // reset per period rather than one per request.
+                if this.timer.deadline() > deadline {
                     this.timer.as_mut().reset(deadline);
                 }
-                ready!(this.timer.as_mut().poll(cx));
+                loop {
+                    ready!(this.timer.as_mut().poll(cx));
+                    if this.timer.deadline() >= deadline {
+                        break;
+                    }
+                    this.timer.as_mut().reset(deadline);
+                }
                 let (what, limit) = match this.phase {
                     Phase::Head => ("the request head did not arrive within", this.limits.header_read_timeout),
                     _ => ("the connection was idle for", this.limits.idle_timeout),
