@@ -103,8 +103,11 @@ impl Datasets {
         .await
         .map_err(|e| Error::data("registering", e))??;
         let available: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
-        for (column, role) in std::iter::once((&request.target, "target")).chain(request.key.iter().map(|k| (k, "key")))
-        {
+        let named = std::iter::once((&request.target, "target"))
+            .chain(request.key.iter().map(|k| (k, "key")))
+            .chain(request.exclude.iter().map(|c| (c, "excluded columns")))
+            .chain(request.optional.iter().map(|c| (c, "optional columns")));
+        for (column, role) in named {
             if !available.contains(column) {
                 return Err(Error::MissingColumn {
                     source_name: uri.clone(),
@@ -114,41 +117,25 @@ impl Datasets {
                 });
             }
         }
-        if request.key.as_ref() == Some(&request.target) {
-            return Err(Error::UnsuitableColumn {
-                source_name: uri,
-                column: request.target,
-                data_type: "(the target)".into(),
-                role: "key",
-            });
-        }
-        for (columns, role) in [(&request.exclude, "excluded columns"), (&request.optional, "optional columns")] {
-            for column in columns {
-                if !available.contains(column) {
-                    return Err(Error::MissingColumn {
-                        source_name: uri.clone(),
-                        column: column.clone(),
-                        role,
-                        available: available.clone(),
-                    });
-                }
-                let other_role = if *column == request.target {
-                    Some("the target")
-                } else if request.key.as_ref() == Some(column) {
-                    Some("the key")
-                } else if role == "optional columns" && request.exclude.contains(column) {
-                    Some("excluded")
-                } else {
-                    None
-                };
-                if let Some(other) = other_role {
-                    return Err(Error::ColumnRoleConflict {
-                        source_name: uri,
-                        column: column.clone(),
-                        other,
-                        role: if role == "excluded columns" { "excluded" } else { "optional" },
-                    });
-                }
+        // Roles that exclude each other: (column, the role asked for).
+        let asked = request
+            .key
+            .iter()
+            .map(|k| (k, "the key"))
+            .chain(request.exclude.iter().map(|c| (c, "excluded")))
+            .chain(request.optional.iter().map(|c| (c, "optional")));
+        for (column, role) in asked {
+            let other = if *column == request.target {
+                Some("the target")
+            } else if role != "the key" && request.key.as_ref() == Some(column) {
+                Some("the key")
+            } else if role == "optional" && request.exclude.contains(column) {
+                Some("excluded")
+            } else {
+                None
+            };
+            if let Some(other) = other {
+                return Err(Error::ColumnRoleConflict { source_name: uri, column: column.clone(), other, role });
             }
         }
         let features = available

@@ -39,8 +39,8 @@ pub enum Error {
         /// The columns the source has.
         available: Vec<String>,
     },
-    /// A column named for two roles that exclude each other (an excluded target, an optional
-    /// excluded column).
+    /// A column named for two roles that exclude each other (the target as the key, an
+    /// excluded target, an optional excluded column).
     #[error("{source_name}: column {column:?} is {other}, so it cannot also be {role}")]
     ColumnRoleConflict {
         /// The source file or URI.
@@ -49,7 +49,7 @@ pub enum Error {
         column: String,
         /// The role it already has ("the target", "the key", "excluded").
         other: &'static str,
-        /// The role asked for ("excluded", "optional").
+        /// The role asked for ("the key", "excluded", "optional").
         role: &'static str,
     },
     /// A column's type does not suit its role.

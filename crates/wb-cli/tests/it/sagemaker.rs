@@ -733,26 +733,7 @@ fn wb_demo_on_the_sagemaker_backend_against_moto() {
         format!("{:.3},{:.3}\n", 1.0 - p, p).repeat(319)
     }));
     queue_answers(&moto, &answers);
-    let out = wb_env(d, &moto)
-        .args([
-            "demo",
-            "--backend",
-            "sagemaker",
-            "--dir",
-            demo.to_str().expect("utf8"),
-            "--store",
-            &store,
-            "--role",
-            ROLE,
-            "--image",
-            IMAGE,
-            "--json",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = wb_env(d, &moto).args(sagemaker_demo(&demo, &store)).assert().success().get_output().stdout.clone();
     let report: Value = serde_json::from_slice(&out).expect("json");
     assert_eq!(report["store"], store.as_str());
     let models = report["models"].as_array().expect("models");
@@ -777,6 +758,14 @@ fn wb_demo_on_the_sagemaker_backend_against_moto() {
     assert!(bucket.objects().keys().all(|k| !k.starts_with("demo/")), "the store prefix is empty");
 }
 
+/// `wb demo --backend sagemaker --json` in `demo` on `store`, with the test role and image.
+fn sagemaker_demo(demo: &Path, store: &str) -> Vec<String> {
+    let demo = demo.to_str().expect("utf8");
+    ["demo", "--backend", "sagemaker", "--dir", demo, "--store", store, "--role", ROLE, "--image", IMAGE, "--json"]
+        .map(str::to_owned)
+        .into()
+}
+
 /// Runs `wb demo --backend sagemaker` against `moto` (with `env` for `wb`) and returns its JSON
 /// report and the tagged SageMaker resources it left.
 fn demo_on(moto: &Moto, env: &[(&str, &str)]) -> (Value, Vec<String>) {
@@ -797,20 +786,7 @@ fn demo_on(moto: &Moto, env: &[(&str, &str)]) -> (Value, Vec<String>) {
     answers.extend(std::iter::repeat_n(body, 400));
     queue_answers(moto, &answers);
     let mut cmd = wb_env(d, moto);
-    cmd.envs(env.iter().copied()).args([
-        "demo",
-        "--backend",
-        "sagemaker",
-        "--dir",
-        demo.to_str().expect("utf8"),
-        "--store",
-        &store,
-        "--role",
-        ROLE,
-        "--image",
-        IMAGE,
-        "--json",
-    ]);
+    cmd.envs(env.iter().copied()).args(sagemaker_demo(&demo, &store));
     let report = stdout_json(&mut cmd);
     // Looking with retries: the faults go on.
     let sdk = moto
