@@ -27,7 +27,7 @@ use workbench::etl::Error;
 use workbench::etl::extract::{ExtractLimits, ExtractReport, extract_archive_with};
 
 use crate::driver::{DEFAULT_HANG_SECONDS, Runner, Target, Verdict};
-use crate::mutate::{corpus_or, mutated};
+use crate::mutate::mutated_from;
 
 pub(crate) const TARGET: Target = Target { name: "archive", runner, inputs, hang_seconds: DEFAULT_HANG_SECONDS };
 
@@ -555,10 +555,9 @@ fn archive() -> BoxedStrategy<Vec<u8>> {
 
 fn inputs(corpus: Vec<Vec<u8>>) -> BoxedStrategy<Vec<u8>> {
     let generated = archive();
-    let bases = prop_oneof![generated.clone(), corpus_or(corpus, generated.clone())].boxed();
     prop_oneof![
-        1 => generated,
-        1 => mutated(bases, TOKENS),
+        1 => generated.clone(),
+        1 => mutated_from(generated, corpus, TOKENS),
     ]
     .boxed()
 }

@@ -24,7 +24,7 @@ use workbench::monitor::profile::Profiler;
 use workbench::monitor::{CapturedRow, RowSchema, Value as Cell, Window};
 
 use crate::driver::{DEFAULT_HANG_SECONDS, Runner, Target, Verdict};
-use crate::mutate::{corpus_or, csv_field, csv_text, mutated, number_text};
+use crate::mutate::{csv_field, csv_text, mutated_from, number_text};
 
 pub(crate) const TARGET: Target = Target { name: "capture", runner, inputs, hang_seconds: DEFAULT_HANG_SECONDS };
 
@@ -367,10 +367,9 @@ fn capture_file() -> BoxedStrategy<Vec<u8>> {
 
 fn inputs(corpus: Vec<Vec<u8>>) -> BoxedStrategy<Vec<u8>> {
     let generated = capture_file();
-    let bases = prop_oneof![generated.clone(), corpus_or(corpus, generated.clone())].boxed();
     prop_oneof![
-        1 => generated,
-        1 => mutated(bases, TOKENS),
+        1 => generated.clone(),
+        1 => mutated_from(generated, corpus, TOKENS),
     ]
     .boxed()
 }

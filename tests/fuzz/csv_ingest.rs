@@ -18,7 +18,7 @@ use workbench::datasets::{Datasets, PartitionSpec, RegisterRequest};
 use workbench::etl::tabular::{CsvOptions, IngestOptions, infer_schema, ingest_csv, read_parquet};
 
 use crate::driver::{DEFAULT_HANG_SECONDS, Runner, Target, Verdict};
-use crate::mutate::{corpus_or, csv_field, csv_text, line_ending, mutated, ragged_rows};
+use crate::mutate::{csv_field, csv_text, line_ending, mutated_from, ragged_rows};
 
 pub(crate) const TARGET: Target = Target { name: "csv_ingest", runner, inputs, hang_seconds: DEFAULT_HANG_SECONDS };
 
@@ -249,10 +249,9 @@ fn wild_file() -> BoxedStrategy<Vec<u8>> {
 
 fn inputs(corpus: Vec<Vec<u8>>) -> BoxedStrategy<Vec<u8>> {
     let generated = csv_file();
-    let bases = prop_oneof![generated.clone(), corpus_or(corpus, generated.clone())].boxed();
     prop_oneof![
-        4 => generated,
-        4 => mutated(bases, TOKENS),
+        4 => generated.clone(),
+        4 => mutated_from(generated, corpus, TOKENS),
         1 => wild_file(),
     ]
     .boxed()

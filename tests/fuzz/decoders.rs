@@ -29,7 +29,7 @@ use workbench::serving::Error;
 use workbench::serving::inference::{Decoder, Format, invoke, invoke_image, media_type};
 
 use crate::driver::{Runner, Target, Verdict};
-use crate::mutate::{corpus_or, csv_field, csv_text, line_ending, mutated, number_text};
+use crate::mutate::{csv_field, csv_text, line_ending, mutated_from, number_text};
 
 /// A request image may have up to `MAX_PIXELS` (16.7 M) pixels, and a few hundred bytes of a
 /// truncated JPEG can claim that many: decoding and resizing one takes about 8 s in a debug
@@ -463,14 +463,14 @@ fn header_line() -> BoxedStrategy<Vec<u8>> {
 
 fn inputs(corpus: Vec<Vec<u8>>) -> BoxedStrategy<Vec<u8>> {
     let generated = prop_oneof![3 => csv_body(), 3 => json_body(), 1 => image_body()].boxed();
-    let bases = prop_oneof![generated.clone(), corpus_or(corpus, generated.clone())].boxed();
+    let mutated = mutated_from(generated, corpus, TOKENS);
     prop_oneof![
         3 => csv_body(),
         3 => json_body(),
         1 => image_body(),
         1 => resized_header(),
         1 => header_line(),
-        5 => mutated(bases, TOKENS),
+        5 => mutated,
     ]
     .boxed()
 }

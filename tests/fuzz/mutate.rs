@@ -104,6 +104,17 @@ pub(crate) fn mutated(bases: BoxedStrategy<Vec<u8>>, tokens: &'static [&'static 
         .boxed()
 }
 
+/// [`mutated`] over bases drawn half from `generated`, half from the corpus `files` (or
+/// `generated` again when there is none): every target's mutated inputs.
+pub(crate) fn mutated_from(
+    generated: BoxedStrategy<Vec<u8>>,
+    files: Vec<Vec<u8>>,
+    tokens: &'static [&'static [u8]],
+) -> BoxedStrategy<Vec<u8>> {
+    let bases = prop_oneof![generated.clone(), corpus_or(files, generated)].boxed();
+    mutated(bases, tokens)
+}
+
 /// One of `files` (the corpus), or `otherwise` when there is none.
 pub(crate) fn corpus_or(files: Vec<Vec<u8>>, otherwise: BoxedStrategy<Vec<u8>>) -> BoxedStrategy<Vec<u8>> {
     if files.is_empty() { otherwise } else { select(files).boxed() }

@@ -135,11 +135,7 @@ pub fn sweep(base: &Path) -> Result<Swept> {
         let lock_path = entry.path();
         if stem.starts_with(SETUP_PREFIX) {
             // Killed between creating and publishing its lock (or still doing so: spare the young).
-            let old = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| SystemTime::now().duration_since(t).unwrap_or_default() > SETUP_GRACE);
-            if old {
+            if modified_before(&entry, SETUP_GRACE) {
                 let _ = fs::remove_file(&lock_path);
             }
             continue;
@@ -164,6 +160,14 @@ pub fn sweep(base: &Path) -> Result<Swept> {
         let _ = fs::remove_file(&lock_path);
     }
     Ok(swept)
+}
+
+/// Whether `entry` was last modified more than `age` ago (false when that cannot be read).
+pub(crate) fn modified_before(entry: &fs::DirEntry, age: Duration) -> bool {
+    entry
+        .metadata()
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| SystemTime::now().duration_since(t).unwrap_or_default() > age)
 }
 
 /// The bytes of the files under `dir` (0 when unreadable).

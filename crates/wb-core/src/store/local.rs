@@ -4,7 +4,7 @@ use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -362,11 +362,10 @@ fn sweep_legacy_temp_files(internal: &Path) {
     let Ok(entries) = fs::read_dir(internal) else { return };
     for entry in entries.filter_map(std::result::Result::ok) {
         let path = entry.path();
-        let old = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .is_ok_and(|t| SystemTime::now().duration_since(t).unwrap_or_default() > LEGACY_TEMP_AGE);
-        if old && path.extension().is_some_and(|x| x == "tmp") && entry.file_type().is_ok_and(|t| t.is_file()) {
+        if scratch::modified_before(&entry, LEGACY_TEMP_AGE)
+            && path.extension().is_some_and(|x| x == "tmp")
+            && entry.file_type().is_ok_and(|t| t.is_file())
+        {
             let _ = fs::remove_file(&path);
         }
     }
