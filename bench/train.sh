@@ -7,15 +7,20 @@
 #                                                   200000 rows), partition it with `wb`, bench
 #        bench/train.sh TRAIN.csv VALIDATION.csv    bench existing channel files
 # Environment: WB_BENCH_TREES (forest size, default 50), WB_BENCH_DEPTH (tree and forest depth,
-# default 10), WB_BENCH_CLASSES (default 2), WB_BIN (a `wb` binary to use instead of building
+# default 10), WB_BENCH_ROUNDS / WB_BENCH_BOOST_DEPTH / WB_BENCH_ETA (gradient boosting: 100, 6,
+# 0.3, the same for ours, xgboost and scikit-learn's HistGradientBoosting), WB_BENCH_CLASSES (default 2), WB_BIN (a `wb` binary to use instead of building
 # one), WB_BENCH_DIR (work directory, default target/bench-train).
-# Needs: python3 (a venv with pandas and scikit-learn is created in target/bench-venv).
+# Needs: python3 (a venv with pandas, scikit-learn and xgboost-cpu is created in target/bench-venv).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv=$root/target/bench-venv
 trees=${WB_BENCH_TREES:-50}
 depth=${WB_BENCH_DEPTH:-10}
 classes=${WB_BENCH_CLASSES:-2}
+rounds=${WB_BENCH_ROUNDS:-100}
+boost_depth=${WB_BENCH_BOOST_DEPTH:-6}
+eta=${WB_BENCH_ETA:-0.3}
+algorithms=${WB_BENCH_ALGORITHMS:-logistic-regression,decision-tree,random-forest,gaussian-nb,xgboost}
 
 if [ "$#" -eq 2 ] && [ -f "$1" ] && [ -f "$2" ]; then
   train=$1
@@ -44,11 +49,16 @@ cargo build --release --locked -p wb-models --example train_bench --manifest-pat
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-"$venv/bin/python" -c 'import sklearn, pandas' 2>/dev/null || "$venv/bin/pip" install --quiet scikit-learn pandas
+"$venv/bin/python" -c 'import sklearn, pandas, xgboost' 2>/dev/null ||
+  "$venv/bin/pip" install --quiet scikit-learn pandas xgboost-cpu==3.1.2
 
 echo "== $(basename "$train") / $(basename "$validation"): trees $trees, depth $depth, $(nproc) cores"
 "$root/target/release/examples/train_bench" "$train" "$validation" --classes "$classes" \
   --set "decision-tree.max_depth=$depth" \
-  --set "random-forest.max_depth=$depth" --set "random-forest.num_trees=$trees"
+  --algorithms "$algorithms" \
+  --set "random-forest.max_depth=$depth" --set "random-forest.num_trees=$trees" \
+  --set "xgboost.num_round=$rounds" --set "xgboost.max_depth=$boost_depth" --set "xgboost.eta=$eta"
 "$venv/bin/python" "$root/bench/train_sklearn.py" "$train" "$validation" \
-  --max-depth "$depth" --trees "$trees" --jobs "$(nproc)"
+  --max-depth "$depth" --trees "$trees" --jobs "$(nproc)" \
+  --rounds "$rounds" --boost-depth "$boost_depth" --eta "$eta" \
+  --algorithms "$algorithms,hist-gradient-boosting"

@@ -4,14 +4,18 @@ the first column, no header) and report fit seconds and validation ROC AUC on a 
 channel CSV, in the same line format as `cargo run --example train_bench`.
 
 Usage: train_sklearn.py TRAIN.csv VALIDATION.csv [--trees N] [--max-depth D]
-       [--feature-fraction F] [--algorithms a,b,...]
+       [--feature-fraction F] [--rounds R] [--boost-depth D] [--eta E] [--algorithms a,b,...]
+
+`xgboost` is the `xgboost` package (tree_method="hist", nthread = --jobs) and
+`hist-gradient-boosting` scikit-learn's HistGradientBoostingClassifier, both with the rounds,
+depth and learning rate given (no early stopping).
 """
 import argparse
 import time
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import RandomForestClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.naive_bayes import GaussianNB
@@ -35,6 +39,9 @@ def main():
     parser.add_argument("--feature-fraction", default="sqrt",
                         help="max_features of the forest: 'sqrt' (per split, sklearn's default) or a fraction")
     parser.add_argument("--jobs", type=int, default=None, help="n_jobs of the forest")
+    parser.add_argument("--rounds", type=int, default=100, help="boosting rounds (xgboost's num_round)")
+    parser.add_argument("--boost-depth", type=int, default=6, help="max_depth of the boosted trees")
+    parser.add_argument("--eta", type=float, default=0.3, help="learning rate of the boosted trees")
     parser.add_argument("--algorithms", default="logistic-regression,decision-tree,random-forest,gaussian-nb")
     args = parser.parse_args()
 
@@ -52,6 +59,12 @@ def main():
             n_estimators=args.trees, max_depth=args.max_depth, max_features=max_features,
             n_jobs=args.jobs, random_state=42),
         "gaussian-nb": lambda: GaussianNB(var_smoothing=1e-9),
+        "xgboost": lambda: __import__("xgboost").XGBClassifier(
+            n_estimators=args.rounds, max_depth=args.boost_depth, learning_rate=args.eta, tree_method="hist",
+            max_bin=256, n_jobs=args.jobs, base_score=0.5, random_state=0),
+        "hist-gradient-boosting": lambda: HistGradientBoostingClassifier(
+            max_iter=args.rounds, max_depth=args.boost_depth, max_leaf_nodes=None, learning_rate=args.eta,
+            early_stopping=False, random_state=0),
     }
     for name in args.algorithms.split(","):
         model = models[name]()

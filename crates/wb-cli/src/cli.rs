@@ -389,6 +389,28 @@ pub(crate) enum JobsCommand {
     List(JsonArg),
     /// Show one job: status, failure reason, channels, artefact, metrics.
     Show(NameArg),
+    /// Record a model trained elsewhere (XGBoost's JSON model, from `xgboost` or SageMaker's
+    /// XGBoost) as a completed job on a dataset, to deploy, invoke and compare like any other.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// The job name to record.
+    pub(crate) job: String,
+    /// The dataset whose channels the model was trained on (its feature count must match).
+    #[arg(long, value_name = "DATASET")]
+    pub(crate) dataset: String,
+    /// The model file: XGBoost's JSON (`save_model("model.json")`), or a `model.tar.gz` whose
+    /// `xgboost-model` is that JSON.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) model: std::path::PathBuf,
+    /// The model's format.
+    #[arg(long, value_name = "FORMAT", default_value = "xgboost-json", value_parser = ["xgboost-json"])]
+    pub(crate) format: String,
+    /// Print the job record as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use wb_models::algorithm::{Algorithm, TrainParams, TrainingData, fit};
+use wb_models::algorithm::{Algorithm, TrainParams, TrainingData, fit, xgboost_task_defaults};
 use wb_models::metrics::validation_metrics;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -50,7 +50,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         started.elapsed().as_secs_f64()
     );
     for algorithm in algorithms {
-        let params = TrainParams::from_map(algorithm, hyperparameters.get(&algorithm).unwrap_or(&BTreeMap::new()))?;
+        let mut given = hyperparameters.get(&algorithm).cloned().unwrap_or_default();
+        if algorithm == Algorithm::Xgboost {
+            for (key, value) in xgboost_task_defaults(classes, &given) {
+                given.insert(key.to_owned(), value);
+            }
+        }
+        let params = TrainParams::from_map(algorithm, &given)?;
         let started = Instant::now();
         let model = fit(&params, &train)?;
         let seconds = started.elapsed().as_secs_f64();

@@ -37,10 +37,12 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 
+pub use crate::boosted::Objective;
 use crate::error::{Error, Result};
 pub use crate::image_classifier::ImageClassifierParams;
 use crate::model::{FittedModel, GaussianNbModel, LinearModel, Tree, TreeNode, row_slice};
 
+mod gbdt;
 pub(crate) mod params;
 
 use params::{Hyperparameters, hyperparameters};
@@ -61,6 +63,10 @@ pub enum Algorithm {
     GaussianNb,
     /// `linear-regression`: ordinary least squares, `linfa-linear`.
     LinearRegression,
+    /// `xgboost`: histogram gradient-boosted trees with SageMaker XGBoost's hyperparameters
+    /// (classification or regression by `objective`); the same name runs SageMaker's built-in
+    /// XGBoost on the sagemaker backend.
+    Xgboost,
     /// `image-classification`: SageMaker's built-in image classifier's contract, trained
     /// locally as a small CNN on candle ([`crate::image_classifier`]).
     ImageClassification,
@@ -71,12 +77,13 @@ pub enum Algorithm {
 
 impl Algorithm {
     /// Every algorithm, in documentation order.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::LogisticRegression,
         Self::DecisionTree,
         Self::RandomForest,
         Self::GaussianNb,
         Self::LinearRegression,
+        Self::Xgboost,
         Self::ImageClassification,
         Self::ImageLogistic,
     ];
@@ -90,6 +97,7 @@ impl Algorithm {
             Self::RandomForest => "random-forest",
             Self::GaussianNb => "gaussian-nb",
             Self::LinearRegression => "linear-regression",
+            Self::Xgboost => "xgboost",
             Self::ImageClassification => "image-classification",
             Self::ImageLogistic => "image-logistic",
         }
@@ -106,10 +114,18 @@ impl Algorithm {
         })
     }
 
-    /// Whether the algorithm classifies (`true`) or regresses (`false`).
+    /// Whether the algorithm classifies (`true`) or regresses (`false`); `xgboost` does either,
+    /// as its `objective` says, and counts as a classifier here.
     #[must_use]
     pub const fn is_classifier(self) -> bool {
         !matches!(self, Self::LinearRegression)
+    }
+
+    /// Whether the algorithm learns classification and regression alike (`xgboost`, by its
+    /// `objective`).
+    #[must_use]
+    pub const fn fits_any_task(self) -> bool {
+        matches!(self, Self::Xgboost)
     }
 
     /// Whether the algorithm trains on image channels (`train`/`train_lst`,
@@ -254,6 +270,155 @@ hyperparameters! {
     }
 }
 
+/// The validation metric `xgboost` reports each round and early stopping watches (XGBoost's
+/// names).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EvalMetric {
+    /// `rmse`: root mean squared error (of the positive class's probability for
+    /// `binary:logistic`).
+    #[default]
+    Rmse,
+    /// `mae`: mean absolute error.
+    Mae,
+    /// `logloss`: binary log loss.
+    Logloss,
+    /// `error`: binary error rate at probability 0.5.
+    Error,
+    /// `auc`: ROC AUC (binary); the only metric where higher is better.
+    Auc,
+    /// `mlogloss`: multiclass log loss.
+    Mlogloss,
+    /// `merror`: multiclass error rate.
+    Merror,
+}
+
+impl EvalMetric {
+    /// Every metric, in documentation order.
+    pub const ALL: [Self; 7] =
+        [Self::Rmse, Self::Mae, Self::Logloss, Self::Error, Self::Auc, Self::Mlogloss, Self::Merror];
+
+    /// XGBoost's name.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Rmse => "rmse",
+            Self::Mae => "mae",
+            Self::Logloss => "logloss",
+            Self::Error => "error",
+            Self::Auc => "auc",
+            Self::Mlogloss => "mlogloss",
+            Self::Merror => "merror",
+        }
+    }
+
+    /// Whether the metric applies to `objective`'s predictions.
+    #[must_use]
+    pub const fn fits(self, objective: Objective) -> bool {
+        match self {
+            Self::Rmse | Self::Mae => !objective.is_multiclass(),
+            Self::Logloss | Self::Error | Self::Auc => matches!(objective, Objective::BinaryLogistic),
+            Self::Mlogloss | Self::Merror => objective.is_multiclass(),
+        }
+    }
+}
+
+hyperparameters! {
+    /// `xgboost` hyperparameters: SageMaker's built-in XGBoost's names, defaults and meanings,
+    /// so one experiment trains unchanged on both backends. The local learner is histogram-based
+    /// (XGBoost's `tree_method=hist`, depth-wise growth); see [`crate::boosted`] for the model.
+    ///
+    /// A local job fills `objective`, `num_class` and `eval_metric` from the dataset's task when
+    /// they are not given ([`xgboost_task_defaults`]), as the sagemaker backend does for the
+    /// built-in algorithm.
+    pub struct XgboostParams {
+        /// `num_round`: boosting rounds, an integer in 1..=10000. Default `100` (SageMaker
+        /// requires it).
+        "num_round" num_round: usize = 100, accepts |v| (1..=MAX_TREES).contains(&v) => "an integer in 1..=10000";
+        /// `eta`: learning rate (shrinkage of every leaf), in (0, 1]. Default `0.3`.
+        "eta" eta: f64 = 0.3, accepts unit_fraction => "a number in (0, 1]";
+        /// `gamma`: smallest loss reduction a split must bring (XGBoost's `min_split_loss`), a
+        /// finite number ≥ 0. Default `0`.
+        "gamma" gamma: f64 = 0.0, accepts |v| v.is_finite() && v >= 0.0 => "a finite number ≥ 0";
+        /// `max_depth`: deepest level of each tree, an integer in 1..=64. Default `6`.
+        "max_depth" max_depth: usize = 6, accepts valid_depth => "an integer in 1..=64";
+        /// `min_child_weight`: smallest hessian sum of a child, a finite number ≥ 0. Default `1`.
+        "min_child_weight" min_child_weight: f64 = 1.0, accepts |v| v.is_finite() && v >= 0.0 => "a finite number ≥ 0";
+        /// `subsample`: fraction of the rows each tree samples (without replacement), in (0, 1].
+        /// Default `1`.
+        "subsample" subsample: f64 = 1.0, accepts unit_fraction => "a number in (0, 1]";
+        /// `colsample_bytree`: fraction of the features each tree samples, in (0, 1]. Default `1`.
+        "colsample_bytree" colsample_bytree: f64 = 1.0, accepts unit_fraction => "a number in (0, 1]";
+        /// `colsample_bylevel`: fraction of the tree's features each level samples, in (0, 1].
+        /// Default `1`.
+        "colsample_bylevel" colsample_bylevel: f64 = 1.0, accepts unit_fraction => "a number in (0, 1]";
+        /// `colsample_bynode`: fraction of the level's features each split samples, in (0, 1].
+        /// Default `1`.
+        "colsample_bynode" colsample_bynode: f64 = 1.0, accepts unit_fraction => "a number in (0, 1]";
+        /// `lambda`: L2 penalty on leaf weights, a finite number ≥ 0. Default `1`.
+        "lambda" lambda: f64 = 1.0, accepts |v| v.is_finite() && v >= 0.0 => "a finite number ≥ 0";
+        /// `alpha`: L1 penalty on leaf weights, a finite number ≥ 0. Default `0`.
+        "alpha" alpha: f64 = 0.0, accepts |v| v.is_finite() && v >= 0.0 => "a finite number ≥ 0";
+        /// `scale_pos_weight`: weight of the positive rows (binary), a finite number > 0.
+        /// Default `1`.
+        "scale_pos_weight" scale_pos_weight: f64 = 1.0, accepts |v| v.is_finite() && v > 0.0 => "a finite number > 0";
+        /// `max_bin`: most bins per feature (missing values included), an integer in 2..=256.
+        /// Default `256`.
+        "max_bin" max_bin: usize = 256, accepts |v| (2..=256).contains(&v) => "an integer in 2..=256";
+        /// `objective`: `binary:logistic`, `multi:softprob`, `multi:softmax` or
+        /// `reg:squarederror` (SageMaker's default; a local job picks the dataset's).
+        "objective" objective: Objective = Objective::RegSquaredError;
+        /// `num_class`: classes of a `multi:*` objective (the dataset's); `0` for the others.
+        "num_class" num_class: usize = 0, accepts |v| v == 0 || v >= 2 => "0 or an integer ≥ 2";
+        /// `eval_metric`: `rmse`, `mae`, `logloss`, `error`, `auc`, `mlogloss` or `merror`.
+        /// Default `rmse` (a local job picks `auc`, `mlogloss` or `rmse` by task).
+        "eval_metric" eval_metric: EvalMetric = EvalMetric::Rmse;
+        /// `early_stopping_rounds`: stop when `eval_metric` on the validation channel has not
+        /// improved for this many rounds and keep the best round's trees; `0` never stops early.
+        /// Default `0`.
+        "early_stopping_rounds" early_stopping_rounds: usize = 0;
+        /// `base_score`: the prediction every margin starts from (a probability for
+        /// `binary:logistic`). Default `0.5`.
+        "base_score" base_score: f64 = 0.5, accepts f64::is_finite => "a finite number";
+        /// `seed`: seed of the row and feature sampling. Default `0`.
+        "seed" seed: u64 = 0;
+    }
+}
+
+/// The `xgboost` hyperparameters a dataset's task decides when `given` lacks them, as the
+/// sagemaker backend fills them for the built-in algorithm: the `objective` of the task
+/// (`binary:logistic` for two classes, `multi:softprob` for more, `reg:squarederror` for
+/// regression), `num_class` for a `multi:*` objective, and the `eval_metric` of the objective
+/// (`auc`, `mlogloss`, `rmse`). `classes` is the task's class count (0 for regression).
+#[must_use]
+pub fn xgboost_task_defaults(classes: usize, given: &BTreeMap<String, String>) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    let objective = match given.get("objective") {
+        Some(name) => name.trim().to_owned(),
+        None => {
+            let name = match classes {
+                0 => "reg:squarederror",
+                1 | 2 => "binary:logistic",
+                _ => "multi:softprob",
+            };
+            out.push(("objective", name.to_owned()));
+            name.to_owned()
+        }
+    };
+    let objective = Objective::parse(&objective);
+    if objective.is_some_and(Objective::is_multiclass) && !given.contains_key("num_class") && classes > 0 {
+        out.push(("num_class", classes.to_string()));
+    }
+    if !given.contains_key("eval_metric") {
+        let metric = match objective {
+            Some(Objective::BinaryLogistic) => EvalMetric::Auc,
+            Some(o) if o.is_multiclass() => EvalMetric::Mlogloss,
+            _ => EvalMetric::Rmse,
+        };
+        out.push(("eval_metric", metric.name().to_owned()));
+    }
+    out
+}
+
 const MAX_DEPTH_LIMIT: usize = 64;
 const MAX_TREES: usize = 10_000;
 
@@ -280,6 +445,8 @@ pub enum TrainParams {
     GaussianNb(GaussianNbParams),
     /// `linear-regression`.
     LinearRegression(LinearRegressionParams),
+    /// `xgboost`.
+    Xgboost(XgboostParams),
     /// `image-classification` (trained by [`crate::image_classifier`], not [`fit`]).
     ImageClassification(ImageClassifierParams),
     /// `image-logistic` (trained by [`crate::image_classifier`], not [`fit`]).
@@ -296,6 +463,7 @@ impl TrainParams {
             Algorithm::RandomForest => Self::RandomForest(RandomForestParams::default()),
             Algorithm::GaussianNb => Self::GaussianNb(GaussianNbParams::default()),
             Algorithm::LinearRegression => Self::LinearRegression(LinearRegressionParams::default()),
+            Algorithm::Xgboost => Self::Xgboost(XgboostParams::default()),
             Algorithm::ImageClassification => Self::ImageClassification(ImageClassifierParams::default()),
             Algorithm::ImageLogistic => Self::ImageLogistic(ImageClassifierParams::default()),
         }
@@ -310,6 +478,7 @@ impl TrainParams {
             Self::RandomForest(_) => Algorithm::RandomForest,
             Self::GaussianNb(_) => Algorithm::GaussianNb,
             Self::LinearRegression(_) => Algorithm::LinearRegression,
+            Self::Xgboost(_) => Algorithm::Xgboost,
             Self::ImageClassification(_) => Algorithm::ImageClassification,
             Self::ImageLogistic(_) => Algorithm::ImageLogistic,
         }
@@ -325,6 +494,7 @@ impl TrainParams {
             Algorithm::RandomForest => RandomForestParams::KEYS,
             Algorithm::GaussianNb => GaussianNbParams::KEYS,
             Algorithm::LinearRegression => LinearRegressionParams::KEYS,
+            Algorithm::Xgboost => XgboostParams::KEYS,
         }
     }
 
@@ -361,6 +531,7 @@ impl TrainParams {
             Algorithm::RandomForest => Self::RandomForest(read(map)?),
             Algorithm::GaussianNb => Self::GaussianNb(read(map)?),
             Algorithm::LinearRegression => Self::LinearRegression(read(map)?),
+            Algorithm::Xgboost => Self::Xgboost(read(map)?),
             // Read above with their own checks; kept for exhaustiveness.
             Algorithm::ImageClassification => Self::ImageClassification(read(map)?),
             Algorithm::ImageLogistic => Self::ImageLogistic(read(map)?),
@@ -400,6 +571,7 @@ impl TrainParams {
             Self::RandomForest(p) => p,
             Self::GaussianNb(p) => p,
             Self::LinearRegression(p) => p,
+            Self::Xgboost(p) => p,
             Self::ImageClassification(p) | Self::ImageLogistic(p) => p,
         }
     }
@@ -615,6 +787,22 @@ fn class_index(v: f64, n_classes: usize) -> Option<usize> {
 ///   targets of different lengths, non-finite values, a single class, or a class with no rows;
 /// - [`Error::Fit`] when linfa fails (for example the solver does not converge numerically).
 pub fn fit(params: &CheckedParams, data: &TrainingData) -> Result<FittedModel> {
+    fit_validated(params, data, None)
+}
+
+/// [`fit`] with validation rows: `xgboost` evaluates its `eval_metric` on them every round and
+/// stops early on them (`early_stopping_rounds`); the other algorithms do not look at them.
+///
+/// # Errors
+/// As [`fit`]; also, for `xgboost`, an `objective` that does not fit the targets (naming the
+/// one that does), a `num_class` other than the classes, an `eval_metric` that does not fit the
+/// objective, `early_stopping_rounds` without validation rows, or validation rows of another
+/// width or task.
+pub fn fit_validated(
+    params: &CheckedParams,
+    data: &TrainingData,
+    validation: Option<&TrainingData>,
+) -> Result<FittedModel> {
     let algorithm = params.algorithm();
     if algorithm.is_image() {
         return Err(unsupported(
@@ -641,6 +829,7 @@ pub fn fit(params: &CheckedParams, data: &TrainingData) -> Result<FittedModel> {
         (TrainParams::GaussianNb(p), Targets::Classes { labels, n_classes }) => {
             fit_gaussian_nb(p, x, labels.view(), *n_classes)?
         }
+        (TrainParams::Xgboost(p), _) => fit_xgboost(p, data, validation)?,
         _ => return Err(task_mismatch(algorithm)),
     };
     tracing::debug!(
@@ -677,7 +866,7 @@ fn task_mismatch(algorithm: Algorithm) -> Error {
 
 fn check_data(algorithm: Algorithm, data: &TrainingData) -> Result<()> {
     let classification = matches!(data.targets, Targets::Classes { .. });
-    if classification != algorithm.is_classifier() {
+    if classification != algorithm.is_classifier() && !algorithm.fits_any_task() {
         return Err(task_mismatch(algorithm));
     }
     let (rows, cols) = data.features.dim();
@@ -690,7 +879,9 @@ fn check_data(algorithm: Algorithm, data: &TrainingData) -> Result<()> {
     if data.targets.len() != rows {
         return Err(unsupported(algorithm, format!("{rows} feature rows but {} targets", data.targets.len())));
     }
-    if let Some(((r, c), v)) = data.features.indexed_iter().find(|(_, v)| !v.is_finite()) {
+    // Boosted trees learn where missing values (NaN) go; nothing learns from infinities.
+    let allowed = |v: f64| v.is_finite() || (algorithm == Algorithm::Xgboost && v.is_nan());
+    if let Some(((r, c), v)) = data.features.indexed_iter().find(|(_, v)| !allowed(**v)) {
         return Err(unsupported(algorithm, format!("feature value {v} at row {r}, column {c} is not finite")));
     }
     match &data.targets {
@@ -743,6 +934,96 @@ fn fit_linear(p: &LinearRegressionParams, x: ArrayView2<'_, f64>, y: ArrayView1<
         return Err(fit_error(algorithm, "the least-squares solution is not finite"));
     }
     Ok(FittedModel::Linear { linear: LinearModel { weights: vec![weights], intercepts: vec![intercept] } })
+}
+
+/// Checks `xgboost`'s objective against the targets, then boosts ([`gbdt`]).
+fn fit_xgboost(p: &XgboostParams, data: &TrainingData, validation: Option<&TrainingData>) -> Result<FittedModel> {
+    let algorithm = Algorithm::Xgboost;
+    let objective = p.objective;
+    let groups = match (&data.targets, objective) {
+        (Targets::Classes { n_classes: 2, .. }, Objective::BinaryLogistic) => 1,
+        (Targets::Classes { n_classes, .. }, Objective::MultiSoftprob | Objective::MultiSoftmax) => {
+            if p.num_class != *n_classes {
+                return Err(Error::hyperparameter(
+                    "num_class",
+                    format!("is {}, but the dataset has {n_classes} classes; set num_class={n_classes}", p.num_class),
+                ));
+            }
+            *n_classes
+        }
+        (Targets::Classes { n_classes, .. }, _) => {
+            let fitting = if *n_classes == 2 {
+                "binary:logistic".to_owned()
+            } else {
+                format!("multi:softprob with num_class={n_classes}")
+            };
+            return Err(Error::hyperparameter(
+                "objective",
+                format!("{objective} does not fit a classification dataset with {n_classes} classes; use {fitting}"),
+            ));
+        }
+        (Targets::Values(_), Objective::RegSquaredError) => 1,
+        (Targets::Values(_), _) => {
+            return Err(Error::hyperparameter(
+                "objective",
+                format!(
+                    "{objective} is a classification objective but the dataset is a regression; use reg:squarederror"
+                ),
+            ));
+        }
+    };
+    if !p.eval_metric.fits(objective) {
+        let fitting: Vec<&str> =
+            EvalMetric::ALL.into_iter().filter(|m| m.fits(objective)).map(EvalMetric::name).collect();
+        return Err(Error::hyperparameter(
+            "eval_metric",
+            format!("{} does not apply to {objective}; use one of {}", p.eval_metric.name(), fitting.join(", ")),
+        ));
+    }
+    if objective == Objective::BinaryLogistic && objective.base_margin(p.base_score).is_none() {
+        return Err(Error::hyperparameter(
+            "base_score",
+            format!("{} is out of range: binary:logistic needs a probability in (0, 1)", p.base_score),
+        ));
+    }
+    if p.early_stopping_rounds > 0 && validation.is_none() {
+        return Err(unsupported(algorithm, "early_stopping_rounds needs validation rows (the validation channel)"));
+    }
+    fn borrowed(d: &TrainingData) -> Result<gbdt::Rows<'_>> {
+        let algorithm = Algorithm::Xgboost;
+        let targets = match &d.targets {
+            Targets::Classes { labels, .. } => gbdt::Targets::Classes(
+                labels.as_slice().ok_or_else(|| fit_error(algorithm, "labels are not contiguous"))?,
+            ),
+            Targets::Values(v) => {
+                gbdt::Targets::Values(v.as_slice().ok_or_else(|| fit_error(algorithm, "targets are not contiguous"))?)
+            }
+        };
+        Ok(gbdt::Rows { x: d.features.view(), targets })
+    }
+    let train = borrowed(data)?;
+    let validation = match validation {
+        Some(v) => {
+            if v.n_features() != data.n_features() {
+                return Err(unsupported(
+                    algorithm,
+                    format!("validation rows have {} features, training rows {}", v.n_features(), data.n_features()),
+                ));
+            }
+            if std::mem::discriminant(&v.targets) != std::mem::discriminant(&data.targets) {
+                return Err(unsupported(algorithm, "validation and training targets are of different tasks"));
+            }
+            if let Targets::Classes { labels, .. } = &v.targets
+                && let Some(bad) = labels.iter().find(|&&l| l >= groups.max(2))
+            {
+                return Err(unsupported(algorithm, format!("validation class {bad} is outside the training classes")));
+            }
+            Some(borrowed(v)?)
+        }
+        None => None,
+    };
+    let model = gbdt::boost(p, groups, &train, validation.as_ref());
+    Ok(FittedModel::Boosted { model })
 }
 
 /// Column means (zero without centring) and scales (standard deviation, 1 for constant columns).
@@ -1232,10 +1513,10 @@ mod tests {
             assert_eq!(Algorithm::parse(a.name()).expect("known"), a);
             assert_eq!(a.to_string().parse::<Algorithm>().expect("known"), a);
         }
-        let err = Algorithm::parse("xgboost").expect_err("unknown");
+        let err = Algorithm::parse("lightgbm").expect_err("unknown");
         let text = err.to_string();
         assert!(
-            text.contains("xgboost") && text.contains("random-forest") && text.contains("linear-regression"),
+            text.contains("lightgbm") && text.contains("xgboost") && text.contains("linear-regression"),
             "{text}"
         );
     }
@@ -1613,6 +1894,148 @@ mod tests {
         }
         let missing = TrainingData::read_channel_csv(Path::new("/nonexistent/train.csv"), None).expect_err("missing");
         assert!(err_mentions(&missing, "/nonexistent/train.csv"));
+    }
+
+    fn xgboost(pairs: &[(&str, &str)], classes: usize) -> CheckedParams {
+        let mut given = map(pairs);
+        for (key, value) in xgboost_task_defaults(classes, &given) {
+            given.insert(key.to_owned(), value);
+        }
+        TrainParams::from_map(Algorithm::Xgboost, &given).expect("valid xgboost parameters")
+    }
+
+    #[test]
+    fn xgboost_learns_classes_and_values_by_objective() {
+        let (train, test) = iris();
+        let model = fit(&xgboost(&[("num_round", "30")], 3), &train).expect("multi:softprob fits");
+        assert!(matches!(&model, FittedModel::Boosted { model } if model.rounds() == 30 && model.trees().len() == 90));
+        let metrics = validation_metrics(&model, &test);
+        assert!(metrics["accuracy"] > 0.88 && metrics["auc"] > 0.95, "{metrics:?}");
+        assert_predict_row_matches(&model, test.features.view());
+
+        let (train, test) = wine_binary();
+        let model = fit(&xgboost(&[("num_round", "50"), ("max_depth", "4")], 2), &train).expect("binary fits");
+        let boosted = validation_metrics(&model, &test)["auc"];
+        let tree = validation_metrics(&fit(&defaults(Algorithm::DecisionTree), &train).expect("fits"), &test)["auc"];
+        assert!(boosted > tree && boosted > 0.85, "boosted {boosted}, one tree {tree}");
+        let back: FittedModel = serde_json::from_str(&serde_json::to_string(&model).expect("json")).expect("reads");
+        assert_eq!(back.predict(test.features.view()).expect("p"), model.predict(test.features.view()).expect("p"));
+
+        let ds = linfa_datasets::diabetes();
+        let (train, test) = split(ds.records(), Targets::Values(ds.as_single_targets().to_owned()), 0.75, 3);
+        let model = fit(&xgboost(&[("num_round", "40"), ("eta", "0.1"), ("max_depth", "3")], 0), &train).expect("fits");
+        assert_eq!(model.classes(), None);
+        let metrics = validation_metrics(&model, &test);
+        assert!(metrics["r2"] > 0.3, "{metrics:?}");
+    }
+
+    #[test]
+    fn xgboost_sampling_follows_the_seed_only() {
+        let (train, test) = wine_binary();
+        let sampled = |seed: &str| {
+            let params = xgboost(
+                &[
+                    ("num_round", "10"),
+                    ("subsample", "0.7"),
+                    ("colsample_bytree", "0.8"),
+                    ("colsample_bynode", "0.7"),
+                    ("seed", seed),
+                ],
+                2,
+            );
+            fit(&params, &train).expect("fits").predict(test.features.view()).expect("predicts")
+        };
+        assert_eq!(sampled("3"), sampled("3"));
+        assert_ne!(sampled("3"), sampled("4"));
+    }
+
+    #[test]
+    fn xgboost_learns_where_missing_values_go() {
+        // Feature 0 is missing for most class-1 rows and present for every class-0 row; its
+        // values carry no signal. Feature 1 is noise.
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let n = 600;
+        let labels: Array1<usize> = (0..n).map(|i| i % 2).collect();
+        let features = Array2::from_shape_fn((n, 2), |(i, j)| {
+            if j == 0 && labels[i] == 1 && rng.gen_bool(0.8) { f64::NAN } else { rng.gen_range(0.0..1.0) }
+        });
+        let data = TrainingData { features, targets: Targets::Classes { labels, n_classes: 2 } };
+        let model = fit(&xgboost(&[("num_round", "20"), ("max_depth", "2")], 2), &data).expect("fits with NaN");
+        let mut out = [0.0; 2];
+        model.predict_row(&[f64::NAN, 0.5], &mut out);
+        assert!(out[1] > 0.8, "a missing feature 0 means class 1: {out:?}");
+        model.predict_row(&[0.5, 0.5], &mut out);
+        assert!(out[1] < 0.4, "a present feature 0 leans to class 0: {out:?}");
+    }
+
+    #[test]
+    fn xgboost_stops_early_on_the_validation_rows() {
+        let (train, test) = wine_binary();
+        let params = xgboost(&[("num_round", "400"), ("eta", "0.5"), ("early_stopping_rounds", "5")], 2);
+        let model = fit_validated(&params, &train, Some(&test)).expect("fits");
+        let FittedModel::Boosted { model } = model else { panic!("boosted") };
+        assert!(model.rounds() < 400, "stopped early at {}", model.rounds());
+        let err = fit(&params, &train).expect_err("early stopping needs validation rows");
+        assert!(err_mentions(&err, "early_stopping_rounds needs validation rows"), "{err}");
+    }
+
+    #[test]
+    fn xgboost_regularisation_can_forbid_every_split() {
+        let (train, test) = wine_binary();
+        for pairs in [[("gamma", "1e9")], [("min_child_weight", "1e9")]] {
+            let model = fit(&xgboost(&[pairs[0], ("num_round", "5")], 2), &train).expect("fits");
+            let FittedModel::Boosted { model: boosted } = &model else { panic!("boosted") };
+            assert!(boosted.trees().iter().all(|t| t.n_nodes() == 1), "{pairs:?}: only leaves");
+            let Prediction::Probabilities(p) = model.predict(test.features.view()).expect("p") else { panic!() };
+            assert!(p.column(1).iter().all(|v| *v == p[[0, 1]]), "{pairs:?}: one prediction for all");
+        }
+    }
+
+    #[test]
+    fn xgboost_refuses_objectives_and_metrics_that_do_not_fit_the_task() {
+        let (iris_train, _) = iris();
+        let (wine_train, _) = wine_binary();
+        let refused = |pairs: &[(&str, &str)], data: &TrainingData| {
+            let params = TrainParams::from_map(Algorithm::Xgboost, &map(pairs)).expect("parses");
+            fit(&params, data).expect_err("refused").to_string()
+        };
+        let err = refused(&[("objective", "binary:logistic")], &iris_train);
+        assert!(err.contains("objective") && err.contains("use multi:softprob with num_class=3"), "{err}");
+        let err = refused(&[("objective", "multi:softprob"), ("num_class", "2")], &iris_train);
+        assert!(err.contains("num_class") && err.contains("set num_class=3"), "{err}");
+        let err = refused(&[("objective", "reg:squarederror")], &wine_train);
+        assert!(err.contains("use binary:logistic"), "{err}");
+        let err = refused(&[("objective", "multi:softprob"), ("num_class", "3"), ("eval_metric", "auc")], &iris_train);
+        assert!(err.contains("eval_metric") && err.contains("mlogloss"), "{err}");
+        let values = TrainingData { features: array![[1.0], [2.0]], targets: Targets::Values(array![1.0, 2.0]) };
+        let err = refused(&[("objective", "binary:logistic")], &values);
+        assert!(err.contains("use reg:squarederror"), "{err}");
+        let err = TrainParams::from_map(Algorithm::Xgboost, &map(&[("max_bin", "300")])).expect_err("range");
+        assert!(err_mentions(&err, "max_bin") && err_mentions(&err, "2..=256"), "{err}");
+        let err =
+            TrainParams::from_map(Algorithm::Xgboost, &map(&[("objective", "rank:pairwise")])).expect_err("unknown");
+        assert!(err_mentions(&err, "binary:logistic, multi:softprob"), "{err}");
+        let err = TrainParams::from_map(Algorithm::Xgboost, &map(&[("eta", "0")])).expect_err("range");
+        assert!(err_mentions(&err, "eta") && err_mentions(&err, "(0, 1]"), "{err}");
+    }
+
+    #[test]
+    fn xgboost_task_defaults_follow_the_task_and_the_given_objective() {
+        let none = BTreeMap::new();
+        assert_eq!(
+            xgboost_task_defaults(2, &none),
+            vec![("objective", "binary:logistic".into()), ("eval_metric", "auc".into())]
+        );
+        assert_eq!(
+            xgboost_task_defaults(0, &none),
+            vec![("objective", "reg:squarederror".into()), ("eval_metric", "rmse".into())]
+        );
+        assert_eq!(
+            xgboost_task_defaults(4, &none),
+            vec![("objective", "multi:softprob".into()), ("num_class", "4".into()), ("eval_metric", "mlogloss".into())]
+        );
+        let given = map(&[("objective", "multi:softprob"), ("eval_metric", "merror")]);
+        assert_eq!(xgboost_task_defaults(2, &given), vec![("num_class", "2".into())]);
     }
 
     fn err_mentions(err: &Error, what: &str) -> bool {

@@ -159,7 +159,7 @@ impl ModelArtifact {
     }
 
     /// Checks that the model is well formed and fits its schema (feature count, class count).
-    fn check(&self, what: &str) -> Result<()> {
+    pub(crate) fn check(&self, what: &str) -> Result<()> {
         self.model.check().map_err(|e| Error::Artifact { what: what.to_owned(), message: e.to_string() })?;
         if let FittedModel::ImageClassifier { spec, .. } = &self.model {
             let err = |message: String| Err(Error::Artifact { what: what.to_owned(), message });

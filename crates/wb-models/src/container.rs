@@ -28,7 +28,7 @@ use std::sync::atomic::AtomicBool;
 
 use serde::{Deserialize, Serialize};
 
-use crate::algorithm::{Algorithm, Targets, TrainParams, TrainingData, fit};
+use crate::algorithm::{Algorithm, Targets, TrainParams, TrainingData, fit_validated, xgboost_task_defaults};
 use crate::artifact::{ModelArtifact, ModelMetadata};
 use crate::error::{Error, Result};
 use crate::image_classifier::{self, EpochMetrics};
@@ -243,23 +243,29 @@ fn train_inner(
         return image_classifier::train_in_container(paths, algorithm, &hyperparameters, job, progress, stop);
     }
     let schema: ModelSchema = read_json(&paths.channel(METADATA_CHANNEL).join(SCHEMA_FILE))?;
-    let params = TrainParams::from_map(algorithm, &hyperparameters)?;
     let n_classes = match schema.classes().len() {
         0 => None,
         k => Some(k),
     };
+    if algorithm == Algorithm::Xgboost {
+        for (key, value) in xgboost_task_defaults(n_classes.unwrap_or(0), &hyperparameters) {
+            hyperparameters.insert(key.to_owned(), value);
+        }
+    }
+    let params = TrainParams::from_map(algorithm, &hyperparameters)?;
 
     let train_data = read_channel(&paths.channel("train"), n_classes)?;
     check_width(&train_data, &schema, &paths.channel("train"))?;
-    let model = fit(&params, &train_data)?;
     let validation_dir = paths.channel("validation");
-    let validation_metrics = if channels.contains_key("validation") && validation_dir.is_dir() {
+    let validation = if channels.contains_key("validation") && validation_dir.is_dir() {
         let validation = read_channel(&validation_dir, n_classes)?;
         check_width(&validation, &schema, &validation_dir)?;
-        validation_metrics(&model, &validation)
+        Some(validation)
     } else {
-        BTreeMap::new()
+        None
     };
+    let model = fit_validated(&params, &train_data, validation.as_ref())?;
+    let validation_metrics = validation.map(|v| validation_metrics(&model, &v)).unwrap_or_default();
     let mut resolved = params.to_map();
     resolved.insert(ALGORITHM_KEY.to_owned(), algorithm.name().to_owned());
     let artifact = ModelArtifact {

@@ -3,6 +3,8 @@
 //! - [`algorithm`]: the linfa algorithms and their hyperparameters (SageMaker's string map,
 //!   validated into typed parameters);
 //! - [`model`]: fitted models as plain structures, and their predictions;
+//! - [`boosted`]: gradient-boosted trees as XGBoost evaluates them (trained by `xgboost`, or
+//!   read from XGBoost's own JSON model format);
 //! - [`metrics`]: validation and comparison metrics (checked against scikit-learn);
 //! - [`container`]: the SageMaker training-container contract (`/opt/ml/...`), used in-process
 //!   by local training jobs and by the `wb-container` image alike;
@@ -41,6 +43,7 @@
 
 pub mod algorithm;
 pub mod artifact;
+pub mod boosted;
 pub mod container;
 mod error;
 pub mod image_classifier;

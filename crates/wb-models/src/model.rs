@@ -13,6 +13,7 @@
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
+use crate::boosted::BoostedTrees;
 use crate::error::{Error, Result};
 use crate::image_classifier::{ImageModelSpec, ImageWeights};
 
@@ -446,6 +447,12 @@ pub enum FittedModel {
         /// Coefficients.
         linear: LinearModel,
     },
+    /// Gradient-boosted trees (`xgboost`, trained locally or read from XGBoost's JSON format):
+    /// probabilities for `binary:logistic` and `multi:*`, values for `reg:squarederror`.
+    Boosted {
+        /// The trees, their groups, base margins and objective.
+        model: BoostedTrees,
+    },
     /// An image classifier (`image-classification`, `image-logistic`): the network's spec in
     /// `model.json`, its weights in `model.safetensors` (never in JSON; filled in when the
     /// artefact is read). It predicts images through
@@ -471,6 +478,7 @@ impl FittedModel {
             | Self::RandomForest { classes, .. }
             | Self::GaussianNb { classes, .. }
             | Self::ImageClassifier { classes, .. } => Some(*classes),
+            Self::Boosted { model } => model.classes(),
             Self::Linear { .. } => None,
         }
     }
@@ -491,6 +499,7 @@ impl FittedModel {
             Self::DecisionTree { tree, .. } => tree.n_features(),
             Self::RandomForest { trees, .. } => trees.first().map_or(0, Tree::n_features),
             Self::GaussianNb { model, .. } => model.n_features(),
+            Self::Boosted { model } => model.n_features(),
         }
     }
 
@@ -525,6 +534,8 @@ impl FittedModel {
                     Err(format!("{classes} classes but {} class priors", model.n_classes()))
                 }
             }
+            // Built and read through its own checks (groups, base margins, features).
+            Self::Boosted { .. } => Ok(()),
             Self::ImageClassifier { classes, spec, weights } => {
                 if spec.classes.len() != *classes {
                     return Err(format!("{classes} classes but {} class names", spec.classes.len()));
@@ -544,7 +555,7 @@ impl FittedModel {
     /// Predicts one encoded row into `out` without allocating: class probabilities (class index
     /// order, summing to 1) for a classifier, the value for regression.
     ///
-    /// A missing value (NaN) goes left in trees; in linear models and naive Bayes it propagates
+    /// A missing value (NaN) goes left in trees, the learned way in boosted trees; in linear models and naive Bayes it propagates
     /// into NaN outputs. An image model does not predict rows: it fills `out` with NaN (check
     /// [`is_image`](Self::is_image) first, or use [`predict`](Self::predict), which refuses).
     ///
@@ -571,6 +582,7 @@ impl FittedModel {
                 }
             }
             Self::GaussianNb { model, .. } => model.class_probabilities(row, out),
+            Self::Boosted { model } => model.predict_row(row, out),
             Self::ImageClassifier { .. } => out.fill(f64::NAN),
         }
     }

@@ -43,6 +43,9 @@ use crate::image_classifier::EpochMetrics;
 use crate::schema::ModelSchema;
 use crate::{layout, records};
 
+mod import;
+pub use import::{ImportRequest, ModelFormat};
+
 /// A training job's state, as SageMaker names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum JobStatus {
@@ -322,6 +325,11 @@ impl TrainRequest {
         let mut hyperparameters = self.hyperparameters;
         for (key, value) in inputs.hyperparameter_defaults() {
             hyperparameters.entry(key.to_owned()).or_insert(value);
+        }
+        if algorithm == Algorithm::Xgboost {
+            for (key, value) in crate::algorithm::xgboost_task_defaults(schema.classes().len(), &hyperparameters) {
+                hyperparameters.insert(key.to_owned(), value);
+            }
         }
         hyperparameters.insert(ALGORITHM_KEY.into(), algorithm.name().into());
         // Set on cancellation: an image fit on the blocking thread stops before its next

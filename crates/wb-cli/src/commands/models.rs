@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context as _, Result, bail};
 use wb_core::{DatasetName, EndpointName, JobName, ModelName};
 use wb_models::registry::{ModelRecord, Registry};
-use wb_models::training::{JobRecord, TrainingJobs};
+use wb_models::training::{JobRecord, ModelFormat, TrainingJobs};
 use wb_serving::backend::Resources;
 
 use crate::cli::{JobsCommand, ModelsCommand, RegisterModelArgs, TrainArgs};
@@ -133,6 +133,24 @@ pub(crate) async fn jobs(command: JobsCommand, ctx: &Context) -> Result<()> {
             }
             println!("training job {}", job.name);
             print_job(&job);
+            Ok(())
+        }
+        JobsCommand::Import(args) => {
+            let job = JobName::parse(&args.job)?;
+            let dataset = DatasetName::parse(&args.dataset)?;
+            let bytes = std::fs::read(&args.model).with_context(|| format!("reading {}", args.model.display()))?;
+            let record = jobs
+                .import(job, dataset, args.model.display().to_string(), bytes)
+                .format(ModelFormat::parse(&args.format)?)
+                .backend(ctx.project.kind())
+                .tags(ctx.project.tags())
+                .await?;
+            if args.json {
+                return print_json(&record);
+            }
+            println!("imported {} as training job {}", args.model.display(), record.name);
+            print_job(&record);
+            println!("deploy it with `wb deploy --job {} --endpoint NAME`", record.name);
             Ok(())
         }
     }

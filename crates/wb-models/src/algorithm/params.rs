@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use super::SplitQuality;
+use super::{EvalMetric, Objective, SplitQuality};
 use crate::error::{Error, Result};
 
 /// What [`hyperparameters!`] derives for an algorithm's parameter struct.
@@ -83,6 +83,30 @@ impl Value for SplitQuality {
 
     fn parse(s: &str) -> Option<Self> {
         [Self::Gini, Self::Entropy].into_iter().find(|q| s.eq_ignore_ascii_case(q.name()))
+    }
+
+    fn write(self) -> String {
+        self.name().to_owned()
+    }
+}
+
+impl Value for Objective {
+    const EXPECTED: &'static str = "binary:logistic, multi:softprob, multi:softmax or reg:squarederror";
+
+    fn parse(s: &str) -> Option<Self> {
+        Self::parse(s)
+    }
+
+    fn write(self) -> String {
+        self.name().to_owned()
+    }
+}
+
+impl Value for EvalMetric {
+    const EXPECTED: &'static str = "rmse, mae, logloss, error, auc, mlogloss or merror";
+
+    fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.name() == s)
     }
 
     fn write(self) -> String {
