@@ -859,7 +859,7 @@ impl<'a> SageMakerTrain<'a> {
                 Runner::Builtin(b) => {
                     let mut given = self.hyperparameters.clone();
                     // The objective (and metric) the dataset's task calls for, unless given.
-                    for (key, value) in builtin_task_defaults(*b, &manifest.task) {
+                    for (key, value) in builtin_task_defaults(*b, &manifest.task, &self.hyperparameters) {
                         given.entry(key.to_owned()).or_insert(value);
                     }
                     (b.fill_hyperparameters(&given)?, b.content_type())
@@ -1013,20 +1013,19 @@ fn image_task_defaults(images: &ImageManifest, runner: &Runner) -> Vec<(&'static
     out
 }
 
-fn builtin_task_defaults(algorithm: BuiltinAlgorithm, task: &wb_datasets::Task) -> Vec<(&'static str, String)> {
+/// What the dataset's task decides unless `given`: for XGBoost the workbench's own `xgboost`
+/// defaults (one definition for both backends), for Linear Learner the predictor type.
+fn builtin_task_defaults(
+    algorithm: BuiltinAlgorithm,
+    task: &wb_datasets::Task,
+    given: &BTreeMap<String, String>,
+) -> Vec<(&'static str, String)> {
     use wb_datasets::Task;
     match (algorithm, task) {
-        (BuiltinAlgorithm::Xgboost, Task::Classification { classes }) if classes.len() <= 2 => {
-            vec![("objective", "binary:logistic".into()), ("eval_metric", "auc".into())]
+        (BuiltinAlgorithm::Xgboost, Task::Classification { classes }) => {
+            wb_models::algorithm::xgboost_task_defaults(classes.len().max(2), given)
         }
-        (BuiltinAlgorithm::Xgboost, Task::Classification { classes }) => vec![
-            ("objective", "multi:softprob".into()),
-            ("num_class", classes.len().to_string()),
-            ("eval_metric", "mlogloss".into()),
-        ],
-        (BuiltinAlgorithm::Xgboost, Task::Regression) => {
-            vec![("objective", "reg:squarederror".into()), ("eval_metric", "rmse".into())]
-        }
+        (BuiltinAlgorithm::Xgboost, Task::Regression) => wb_models::algorithm::xgboost_task_defaults(0, given),
         (BuiltinAlgorithm::LinearLearner, Task::Classification { classes }) if classes.len() <= 2 => {
             vec![("predictor_type", "binary_classifier".into())]
         }
@@ -1171,8 +1170,9 @@ mod tests {
         use wb_datasets::Task;
         let binary = Task::Classification { classes: vec!["no".into(), "yes".into()] };
         let three = Task::Classification { classes: vec!["a".into(), "b".into(), "c".into()] };
-        let get =
-            |a, t: &Task, key: &str| builtin_task_defaults(a, t).into_iter().find(|(k, _)| *k == key).map(|(_, v)| v);
+        let get = |a, t: &Task, key: &str| {
+            builtin_task_defaults(a, t, &BTreeMap::new()).into_iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+        };
         assert_eq!(get(BuiltinAlgorithm::Xgboost, &binary, "objective").as_deref(), Some("binary:logistic"));
         assert_eq!(get(BuiltinAlgorithm::Xgboost, &three, "objective").as_deref(), Some("multi:softprob"));
         assert_eq!(get(BuiltinAlgorithm::Xgboost, &three, "num_class").as_deref(), Some("3"));
@@ -1189,8 +1189,10 @@ mod tests {
         // The defaults fill what SageMaker requires, so only the user's own choices can miss it.
         for task in [&binary, &three, &Task::Regression] {
             for algorithm in [BuiltinAlgorithm::Xgboost, BuiltinAlgorithm::LinearLearner] {
-                let given: BTreeMap<String, String> =
-                    builtin_task_defaults(algorithm, task).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+                let given: BTreeMap<String, String> = builtin_task_defaults(algorithm, task, &BTreeMap::new())
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect();
                 assert!(algorithm.fill_hyperparameters(&given).is_ok(), "{algorithm} on {task:?}");
             }
         }

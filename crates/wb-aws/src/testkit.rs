@@ -704,6 +704,40 @@ pub fn cargo_lambda() -> PathBuf {
     )
 }
 
+/// The pinned XGBoost the boosted-tree tests compare the workbench against (the CPU-only wheel:
+/// no CUDA libraries). It brings scipy along.
+pub const XGBOOST_REQUIREMENT: &str = "xgboost-cpu==3.1.2";
+
+/// The harness's Python interpreter with [`XGBOOST_REQUIREMENT`] installed too (once, under a
+/// file lock), so `import xgboost` works.
+///
+/// # Panics
+/// When the environment cannot be provisioned or the install fails; the message says what to
+/// run.
+#[must_use]
+pub fn xgboost_python() -> PathBuf {
+    let python = provision();
+    let venv = venv_dir();
+    install_once(&python, &venv.join(".wb-testkit-xgboost"), XGBOOST_REQUIREMENT, "xgboost.lock", || {
+        eprintln!("wb-aws testkit: installing {XGBOOST_REQUIREMENT} into {} (once)", venv.display());
+        let out = Command::new(&python)
+            .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input"])
+            .arg(XGBOOST_REQUIREMENT)
+            .arg(NUMPY_REQUIREMENT)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("running pip in {}: {e}", venv.display()));
+        if !out.status.success() {
+            panic!(
+                "`{} -m pip install {XGBOOST_REQUIREMENT} {NUMPY_REQUIREMENT}` failed ({}); it needs network access to PyPI:\n{}",
+                python.display(),
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    })
+}
+
 /// `command`, installed by `install` unless `marker` already records `requirement` (and the
 /// command exists); installs are serialised by the file lock `<target>/<lock>` and the marker is
 /// written only after a complete install.

@@ -358,8 +358,10 @@ pub(crate) struct TrainArgs {
     /// The partitioned dataset to train on.
     #[arg(long, value_name = "NAME")]
     pub(crate) dataset: String,
-    /// logistic-regression, decision-tree, random-forest, gaussian-nb or linear-regression; on
-    /// the sagemaker backend also SageMaker's xgboost, linear-learner or image-classification.
+    /// logistic-regression, decision-tree, random-forest, gaussian-nb, linear-regression or
+    /// xgboost (gradient-boosted trees with SageMaker XGBoost's hyperparameters: the built-in
+    /// algorithm on the sagemaker backend); image-classification or image-logistic for image
+    /// datasets; on the sagemaker backend also SageMaker's linear-learner.
     #[arg(long, value_name = "ALG")]
     pub(crate) algorithm: String,
     /// A hyperparameter (repeatable), e.g. --hp max_depth=8.
@@ -904,7 +906,7 @@ pub(crate) enum DemoKind {
 
 #[derive(Debug, Args)]
 pub(crate) struct DemoArgs {
-    /// Which demo: `wine` (tabular: three models, comparison, monitoring) or `images` (the
+    /// Which demo: `wine` (tabular: four models, comparison, monitoring) or `images` (the
     /// digits as a CIFAR archive, a CNN and a pixel baseline, PNG invocations; local backend).
     #[arg(value_enum, default_value = "wine")]
     pub(crate) which: DemoKind,

@@ -1515,10 +1515,7 @@ mod tests {
         }
         let err = Algorithm::parse("lightgbm").expect_err("unknown");
         let text = err.to_string();
-        assert!(
-            text.contains("lightgbm") && text.contains("xgboost") && text.contains("linear-regression"),
-            "{text}"
-        );
+        assert!(text.contains("lightgbm") && text.contains("xgboost") && text.contains("linear-regression"), "{text}");
     }
 
     #[test]

@@ -268,6 +268,13 @@ impl TrainRequest {
                 format!("{} cannot train on {} {kind}: choose {wanted}", algorithm.name(), self.dataset),
             ));
         }
+        let mut given = self.hyperparameters;
+        if algorithm == Algorithm::Xgboost {
+            // Recorded with the job, as the sagemaker backend records a built-in's task defaults.
+            for (key, value) in crate::algorithm::xgboost_task_defaults(inputs.schema().classes().len(), &given) {
+                given.insert(key.to_owned(), value);
+            }
+        }
         let now = chrono::Utc::now();
         let job = match self.job {
             Some(job) => job,
@@ -278,7 +285,7 @@ impl TrainRequest {
             status: JobStatus::InProgress,
             failure_reason: None,
             algorithm: algorithm.name().to_owned(),
-            hyperparameters: self.hyperparameters.clone(),
+            hyperparameters: given.clone(),
             dataset: self.dataset.clone(),
             fingerprint: inputs.fingerprint(),
             channels: inputs.channel_uris(),
@@ -322,14 +329,9 @@ impl TrainRequest {
         };
         report("InProgress", "Starting", None);
         let schema = inputs.schema();
-        let mut hyperparameters = self.hyperparameters;
+        let mut hyperparameters = given;
         for (key, value) in inputs.hyperparameter_defaults() {
             hyperparameters.entry(key.to_owned()).or_insert(value);
-        }
-        if algorithm == Algorithm::Xgboost {
-            for (key, value) in crate::algorithm::xgboost_task_defaults(schema.classes().len(), &hyperparameters) {
-                hyperparameters.insert(key.to_owned(), value);
-            }
         }
         hyperparameters.insert(ALGORITHM_KEY.into(), algorithm.name().into());
         // Set on cancellation: an image fit on the blocking thread stops before its next

@@ -2,10 +2,10 @@
 //!
 //! Writes the red wine quality data (shipped by linfa-datasets; Cortez et al. 2009, UCI) as a
 //! raw CSV with the binary target `good` = quality ≥ 7, ingests it to Parquet, registers it and
-//! partitions it once (a re-run reuses the partition), then runs the three experiments under
-//! `experiments/` — logistic regression, decision tree, random forest: train, deploy, register —
-//! makes sure the local server is up, invokes one endpoint with a raw CSV row, compares the
-//! three models on the held-out test split (report in `reports/compare/<id>/`), promotes the
+//! partitions it once (a re-run reuses the partition), then runs the four experiments under
+//! `experiments/` — logistic regression, decision tree, random forest, gradient-boosted trees
+//! (`xgboost`): train, deploy, register — makes sure the local server is up, invokes one endpoint
+//! with a raw CSV row, compares the four models on the held-out test split (report in `reports/compare/<id>/`), promotes the
 //! best, then monitors it: data capture on the promoted endpoint, a baseline from the train
 //! split, the test split sent as it is and then with one feature shifted by two standard
 //! deviations, a monitoring run over each (the second flags the shifted feature); and prints
@@ -229,6 +229,8 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
     models.push(exp_02_decision_tree::run(project).await?);
     step.set_message("experiment 03: random forest");
     models.push(exp_03_random_forest::run(project).await?);
+    step.set_message("experiment 04: gradient-boosted trees (xgboost)");
+    models.push(exp_04_xgboost::run(project).await?);
     step.set_message("making sure the endpoints answer");
     let serving = project.serve().await?;
     let server = serving.url.clone();
@@ -257,7 +259,7 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
         response: String::from_utf8_lossy(&response.body).trim_end().to_owned(),
     };
 
-    // Judge the three on the test split, through their endpoints, and promote the best.
+    // Judge the four on the test split, through their endpoints, and promote the best.
     let options = CompareOptions { slice_by: Some("alcohol".into()), ..CompareOptions::default() };
     let (comparison, confidence, promoted) =
         compare_and_promote(&ctx, options, quiet, "comparing the models on the test split").await?;

@@ -223,9 +223,9 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
 
     let mut models = Vec::new();
     let step = spinner(quiet, "experiment 04: a convolutional network");
-    models.push(exp_04_image_cnn::run(project).await?);
+    models.push(exp_05_image_cnn::run(project).await?);
     step.set_message("experiment 05: the pixel-logistic baseline");
-    models.push(exp_05_image_pixels::run(project).await?);
+    models.push(exp_06_image_pixels::run(project).await?);
     step.set_message("making sure the endpoints answer");
     let serving = project.serve().await?;
     step.finish_and_clear();

@@ -78,10 +78,10 @@ fn demo_runs_and_a_second_run_changes_nothing() {
     assert_eq!(splits["train"]["rows"], 959);
     assert_eq!(first["dataset"]["features"].as_array().expect("features").len(), 11);
 
-    // Three experiments trained, deployed and registered; the sample invocation answered.
+    // Four experiments trained, deployed and registered; the sample invocation answered.
     let models: Vec<&str> =
         first["models"].as_array().expect("models").iter().map(|m| m["name"].as_str().expect("name")).collect();
-    assert_eq!(models, ["wine-logistic", "wine-tree", "wine-forest"]);
+    assert_eq!(models, ["wine-logistic", "wine-tree", "wine-forest", "wine-xgboost"]);
     for m in first["models"].as_array().expect("models") {
         assert_eq!(m["fingerprint"], first["dataset"]["partition"]["fingerprint"], "models record their partition");
         assert!(m["validation_metrics"]["auc"].as_f64().expect("auc") > 0.7, "{m}");
@@ -95,10 +95,10 @@ fn demo_runs_and_a_second_run_changes_nothing() {
     assert_eq!(answer.len(), 2);
     assert!((answer.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{answer:?}");
 
-    // The three compared on the held-out test split, the report written, the best promoted.
+    // The four compared on the held-out test split, the report written, the best promoted.
     let comparison = &first["comparison"];
     let board = comparison["leaderboard"].as_array().expect("leaderboard");
-    assert_eq!(board.len(), 3);
+    assert_eq!(board.len(), 4);
     assert_eq!(comparison["primary_metric"], "roc_auc");
     for entry in board {
         let (value, interval) = (entry["value"].as_f64().expect("auc"), &entry["interval"]);
@@ -132,7 +132,7 @@ fn demo_runs_and_a_second_run_changes_nothing() {
     assert_eq!(snapshot(&datasets), before, "the second demo run leaves the dataset byte-for-byte unchanged");
     assert_eq!(second["server"], first["server"], "the running server is reused");
     let jobs = ok_json(wb(dir.path()).args(["--config", "d/workbench.toml", "jobs", "list", "--json"]));
-    assert_eq!(jobs.as_array().expect("jobs").len(), 6);
+    assert_eq!(jobs.as_array().expect("jobs").len(), 8);
 
     // Human output names what was made.
     wb(dir.path())

@@ -8,6 +8,7 @@ mod models;
 mod monitor;
 mod python;
 mod workflow;
+mod xgboost;
 // A wb built without the `aws` feature opens local stores only.
 #[cfg(feature = "aws")]
 mod s3;

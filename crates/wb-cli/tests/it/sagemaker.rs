@@ -833,7 +833,7 @@ fn the_sagemaker_pipeline_ends_the_same_under_injected_faults() {
     let leaderboard = &expected["comparison"]["leaderboard"];
     assert!(leaderboard[0]["value"].as_f64().is_some_and(|auc| auc != 0.5), "an informative comparison: {leaderboard}");
     assert_eq!(&report["comparison"]["leaderboard"], leaderboard, "the same comparison");
-    assert_eq!(report["models"].as_array().map(Vec::len), Some(3));
+    assert_eq!(report["models"].as_array().map(Vec::len), Some(4));
 }
 
 #[test]

@@ -65,6 +65,14 @@ struct TreeParam {
     size_leaf_vector: Option<String>,
 }
 
+/// The message of an artefact error (without its "model artefact …:" prefix).
+fn message(e: Error) -> String {
+    match e {
+        Error::Artifact { message, .. } => message,
+        other => other.to_string(),
+    }
+}
+
 fn refuse(message: impl Into<String>) -> Error {
     Error::Artifact { what: "XGBoost JSON model".into(), message: message.into() }
 }
@@ -219,10 +227,10 @@ impl BoostedTrees {
                 tree.split_conditions,
                 default_left,
             )
-            .map_err(|e| at(e.to_string()))?;
+            .map_err(|e| at(message(e)))?;
             trees.push(tree);
         }
-        Self::new(objective, features, base_margin, trees, model.tree_info).map_err(|e| refuse(e.to_string()))
+        Self::new(objective, features, base_margin, trees, model.tree_info).map_err(|e| refuse(message(e)))
     }
 }
 

@@ -1,4 +1,4 @@
-//! Experiment 04 — a small convolutional network on the digit images.
+//! Experiment 05 — a small convolutional network on the digit images.
 //!
 //! Trains `image-classification` on the partitions of the image dataset `digits` (`wb demo images` makes
 //! it from the shipped UCI digits), deploys it to an endpoint that answers `image/png` requests
@@ -6,7 +6,7 @@
 //! `num_classes`, `num_training_samples` and `image_shape` come from the partition.
 //!
 //! ```text
-//! cargo run -p exp-04-image-cnn        # uses ./workbench.toml or $WB_CONFIG
+//! cargo run -p exp-05-image-cnn        # uses ./workbench.toml or $WB_CONFIG
 //! ```
 
 use workbench::prelude::*;

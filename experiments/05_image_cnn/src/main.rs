@@ -1,11 +1,11 @@
-//! `cargo run -p exp-04-image-cnn`: see the library docs.
+//! `cargo run -p exp-05-image-cnn`: see the library docs.
 
 use workbench::Project;
 
 #[tokio::main]
 async fn main() -> Result<(), workbench::Error> {
     let project = Project::discover().await?;
-    let model = exp_04_image_cnn::run(&project).await?;
+    let model = exp_05_image_cnn::run(&project).await?;
     println!(
         "registered {} ({}) at endpoint {} on the {} backend",
         model.name,

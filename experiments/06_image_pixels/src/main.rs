@@ -1,11 +1,11 @@
-//! `cargo run -p exp-05-image-pixels`: see the library docs.
+//! `cargo run -p exp-06-image-pixels`: see the library docs.
 
 use workbench::Project;
 
 #[tokio::main]
 async fn main() -> Result<(), workbench::Error> {
     let project = Project::discover().await?;
-    let model = exp_05_image_pixels::run(&project).await?;
+    let model = exp_06_image_pixels::run(&project).await?;
     println!(
         "registered {} ({}) at endpoint {} on the {} backend",
         model.name,

@@ -1,4 +1,4 @@
-//! Experiment 05 — the pixel-logistic baseline on the digit images.
+//! Experiment 06 — the pixel-logistic baseline on the digit images.
 //!
 //! Trains `image-logistic` on the partitions of the image dataset `digits` (`wb demo images` makes
 //! it from the shipped UCI digits), deploys it to an endpoint that answers `image/png` requests
@@ -6,7 +6,7 @@
 //! `num_classes`, `num_training_samples` and `image_shape` come from the partition.
 //!
 //! ```text
-//! cargo run -p exp-05-image-pixels        # uses ./workbench.toml or $WB_CONFIG
+//! cargo run -p exp-06-image-pixels        # uses ./workbench.toml or $WB_CONFIG
 //! ```
 
 use workbench::prelude::*;
