@@ -8,7 +8,7 @@
 # `wb demo images` uses them (`wb etl cifar`: 32×32 RGB PNGs), registered and partitioned once
 # (60/20/20).
 # Training (validation accuracy, seconds per epoch):
-#   wb image-classification (the small CNN; epochs=8, optimizer=adam, learning_rate=0.001: experiment 04)
+#   wb image-classification (the small CNN; epochs=8, optimizer=adam, learning_rate=0.001: experiment 05)
 #     beside sklearn MLPClassifier (one hidden layer of 128, adam, max_iter=8, batches of 32);
 #   wb image-logistic (pixel baseline; epochs=20, learning_rate=0.01)
 #     beside sklearn LogisticRegression (lbfgs, max_iter=20),
@@ -78,7 +78,7 @@ train() { # job algorithm epochs hp... → one line: job_seconds accuracy epoch_
   echo "$seconds $accuracy $(sed 's/\x1b\[[0-9;]*m//g' "$work/$job.log" | grep 'image classifier epoch' |
     grep -o 'seconds=[0-9.e+-]*' | awk -F= '{s += $2; n++} END {printf "%.4f %d", s, n}')"
 }
-# The hyperparameters of experiments 04 and 05 (no crop for the CNN: it flips digits).
+# The hyperparameters of experiments 05 and 06 (no crop for the CNN: it flips digits).
 read -r cnn_s cnn_acc cnn_sum cnn_n < <(train digits-cnn image-classification "$cnn_epochs" \
   --hp optimizer=adam --hp learning_rate=0.001)
 read -r pix_s pix_acc pix_sum pix_n < <(train digits-pixels image-logistic "$pixel_epochs" --hp learning_rate=0.01)

@@ -6,7 +6,7 @@
 # chained Pass states). One run, same machine.
 #
 # Data and model: the shipped digits as in `wb demo images` (32×32 PNGs, ten classes), the CNN of
-# experiment 04 trained for 2 epochs (the model's accuracy does not matter here), deployed on the
+# experiment 05 trained for 2 epochs (the model's accuracy does not matter here), deployed on the
 # local server (release build).
 # Workflow: `wb workflow run` over $WB_BENCH_IMAGES test images (default 300), one execution each
 # (sequential, every execution recorded in the store with its history), threshold 0.01 so every

@@ -8,8 +8,8 @@
 //! `crates/wb-etl/data/README.md`) as a CIFAR-10-format archive — Python 2 pickles of numpy
 //! arrays, the published layout — and reads it back with the CIFAR ETL (`wb etl cifar`), all ten
 //! digits. Registers the PNGs and their `.lst`
-//! manifests as an image dataset and partitions it once, then runs experiments 04 (a small CNN
-//! under SageMaker's image-classification hyperparameters) and 05 (the pixel-logistic
+//! manifests as an image dataset and partitions it once, then runs experiments 05 (a small CNN
+//! under SageMaker's image-classification hyperparameters) and 06 (the pixel-logistic
 //! baseline): train in the container layout, deploy (the CNN with data capture), register.
 //! Invokes the CNN with one test PNG as the course's Lambda does (`image/png`), compares both
 //! models on the held-out test images (intervals, paired tests, the worst-classified images in
@@ -222,9 +222,9 @@ pub(crate) async fn run(args: DemoArgs, quiet: bool) -> Result<()> {
     let manifest = &outcome.manifest;
 
     let mut models = Vec::new();
-    let step = spinner(quiet, "experiment 04: a convolutional network");
+    let step = spinner(quiet, "experiment 05: a convolutional network");
     models.push(exp_05_image_cnn::run(project).await?);
-    step.set_message("experiment 05: the pixel-logistic baseline");
+    step.set_message("experiment 06: the pixel-logistic baseline");
     models.push(exp_06_image_pixels::run(project).await?);
     step.set_message("making sure the endpoints answer");
     let serving = project.serve().await?;

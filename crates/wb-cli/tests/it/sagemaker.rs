@@ -301,7 +301,14 @@ fn sagemaker_pipeline_through_wb_against_moto() {
         "m5.large",
     ]));
     assert!(err.contains("instance type") && err.contains("m5.large"), "{err}");
-    let err = fails(wb_env(d, &moto).args([
+    let err = fails(wb_env(d, &moto).args(["train", "--dataset", "toy", "--algorithm", "image-classification"]));
+    assert!(err.contains("image dataset") && err.contains("toy"), "{err}");
+    let jobs = stdout_json(wb_env(d, &moto).args(["jobs", "list", "--json"]));
+    assert_eq!(jobs.as_array().expect("jobs").len(), 3, "{jobs}");
+
+    // A multi-class objective without num_class (which SageMaker's XGBoost requires): the
+    // dataset's class count is filled in, as the local xgboost does.
+    let multi = stdout_json(wb_env(d, &moto).args([
         "train",
         "--dataset",
         "toy",
@@ -309,12 +316,10 @@ fn sagemaker_pipeline_through_wb_against_moto() {
         "xgboost",
         "--hp",
         "objective=multi:softprob",
+        "--json",
     ]));
-    assert!(err.contains("num_class"), "a required hyperparameter is named: {err}");
-    let err = fails(wb_env(d, &moto).args(["train", "--dataset", "toy", "--algorithm", "image-classification"]));
-    assert!(err.contains("image dataset") && err.contains("toy"), "{err}");
-    let jobs = stdout_json(wb_env(d, &moto).args(["jobs", "list", "--json"]));
-    assert_eq!(jobs.as_array().expect("jobs").len(), 3, "{jobs}");
+    let hp = &multi["hyperparameters"];
+    assert_eq!((hp["num_class"].as_str(), hp["eval_metric"].as_str()), (Some("2"), Some("mlogloss")), "{multi}");
 
     // An image dataset: SageMaker's built-in image classifier on the partition's channels
     // (images and .lst manifests, application/x-image), on a GPU by default, with the
@@ -737,10 +742,10 @@ fn wb_demo_on_the_sagemaker_backend_against_moto() {
     let report: Value = serde_json::from_slice(&out).expect("json");
     assert_eq!(report["store"], store.as_str());
     let models = report["models"].as_array().expect("models");
-    assert_eq!(models.len(), 3);
+    assert_eq!(models.len(), 4);
     assert!(models.iter().all(|m| m["backend"] == "sagemaker"), "{models:?}");
     assert_eq!(report["sample"]["response"], "0.8,0.2");
-    assert_eq!(report["comparison"]["leaderboard"].as_array().expect("leaderboard").len(), 3);
+    assert_eq!(report["comparison"]["leaderboard"].as_array().expect("leaderboard").len(), 4);
     // Monitoring: the promoted endpoint's baseline is in the bucket; the runs wait for SageMaker
     // to deliver capture (minutes), so the demo says what to run then.
     let monitoring = &report["monitoring"];
@@ -750,7 +755,7 @@ fn wb_demo_on_the_sagemaker_backend_against_moto() {
     let key = format!("demo/monitoring/{endpoint}/baseline/statistics.json");
     assert!(bucket.objects().contains_key(&key), "{key}");
     assert!(report["promoted"]["model"].is_string());
-    assert_eq!(tagged_hosting(&bucket, &moto, "wb-demo").len(), 9, "three endpoints, configs and models");
+    assert_eq!(tagged_hosting(&bucket, &moto, "wb-demo").len(), 12, "four endpoints, configs and models");
 
     let config = demo.join("workbench.toml");
     stdout_json(wb_env(d, &moto).args(["--config", config.to_str().expect("utf8"), "clean", "--all", "--json"]));
