@@ -898,6 +898,27 @@ impl<'a> Fit<ArrayView2<'a, f64>, ArrayView1<'a, usize>, Error> for CheckedParam
     }
 }
 
+/// linfa's [`Fit`] for each classifier's own parameters: checked ([`TrainParams::check`]),
+/// then fitted as [`CheckedParams`] are.
+macro_rules! fit_through_checked {
+    ($($params:ident => $variant:ident),+ $(,)?) => {$(
+        impl<'a> Fit<ArrayView2<'a, f64>, ArrayView1<'a, usize>, Error> for $params {
+            type Object = FittedModel;
+
+            fn fit(&self, dataset: &DatasetBase<ArrayView2<'a, f64>, ArrayView1<'a, usize>>) -> Result<FittedModel> {
+                TrainParams::$variant(self.clone()).check()?.fit(dataset)
+            }
+        }
+    )+};
+}
+
+fit_through_checked!(
+    LogisticParams => LogisticRegression,
+    DecisionTreeParams => DecisionTree,
+    RandomForestParams => RandomForest,
+    GaussianNbParams => GaussianNb,
+);
+
 /// linfa's [`Predict`](linfa::traits::Predict) for fitted models: [`FittedModel::predict`].
 impl<'a> linfa::traits::Predict<ArrayView2<'a, f64>, Result<crate::model::Prediction>> for FittedModel {
     fn predict(&self, x: ArrayView2<'a, f64>) -> Result<crate::model::Prediction> {
@@ -1755,6 +1776,14 @@ mod tests {
             let dataset = DatasetBase::new(train.features.view(), labels.view());
             let model: FittedModel = Fit::fit(&params, &dataset).expect("fits");
             assert_eq!(model, fit(&params, &train).expect("fits"), "{}", params.algorithm());
+            let own: Result<FittedModel> = match params.params() {
+                TrainParams::LogisticRegression(p) => p.fit(&dataset),
+                TrainParams::DecisionTree(p) => p.fit(&dataset),
+                TrainParams::RandomForest(p) => p.fit(&dataset),
+                TrainParams::GaussianNb(p) => p.fit(&dataset),
+                other => panic!("not a tabular classifier: {other:?}"),
+            };
+            assert_eq!(own.expect("fits"), model);
             let predicted: Result<Prediction> = linfa::traits::Predict::predict(&model, test.features.view());
             assert_eq!(predicted.expect("predicts"), model.predict(test.features.view()).expect("predicts"));
         }
