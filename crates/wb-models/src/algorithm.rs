@@ -1735,6 +1735,81 @@ mod tests {
         assert_eq!(validation_metrics(&model, &data)["accuracy"], 1.0);
     }
 
+    /// scikit-learn 1.9.1's tree (`target/bench-venv/bin/python`; the same for `random_state`
+    /// 0..8, so no tie is broken differently), in preorder: split feature and threshold (or a
+    /// leaf) and the class fractions of each node.
+    ///
+    /// ```text
+    /// import numpy as np
+    /// from sklearn.tree import DecisionTreeClassifier
+    /// i = np.arange(300)
+    /// X = np.stack([i * 7 % 23, i * 11 % 19, i * 13 % 29], axis=1).astype(float)
+    /// y = ((X[:, 0] + 2 * X[:, 1]) // 20 + (X[:, 2] > 14)).astype(int) % 3
+    /// t = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y).tree_
+    /// def pre(n):
+    ///     v = t.value[n][0] / t.value[n][0].sum()
+    ///     if t.children_left[n] == -1: return [(None, v.round(12).tolist())]
+    ///     return [((int(t.feature[n]), float(t.threshold[n])), v.round(12).tolist())] \
+    ///         + pre(t.children_left[n]) + pre(t.children_right[n])
+    /// print(pre(0))
+    /// ```
+    #[test]
+    fn a_tree_grows_as_scikit_learns() {
+        let expected: [(Option<(usize, f64)>, [f64; 3]); 15] = [
+            (Some((2, 14.5)), [0.236666666667, 0.356666666667, 0.406666666667]),
+            (Some((1, 7.5)), [0.269230769231, 0.474358974359, 0.25641025641]),
+            (Some((0, 12.5)), [0.615384615385, 0.384615384615, 0.0]),
+            (None, [0.918918918919, 0.081081081081, 0.0]),
+            (None, [0.214285714286, 0.785714285714, 0.0]),
+            (Some((0, 11.5)), [0.021978021978, 0.538461538462, 0.43956043956]),
+            (None, [0.041666666667, 0.791666666667, 0.166666666667]),
+            (None, [0.0, 0.255813953488, 0.744186046512]),
+            (Some((1, 5.5)), [0.201388888889, 0.229166666667, 0.569444444444]),
+            (Some((0, 14.5)), [0.0, 0.630434782609, 0.369565217391]),
+            (None, [0.0, 0.896551724138, 0.103448275862]),
+            (None, [0.0, 0.176470588235, 0.823529411765]),
+            (Some((1, 12.5)), [0.295918367347, 0.040816326531, 0.663265306122]),
+            (None, [0.074074074074, 0.074074074074, 0.851851851852]),
+            (None, [0.568181818182, 0.0, 0.431818181818]),
+        ];
+        let x = Array2::from_shape_fn((300, 3), |(i, j)| {
+            let i = i as u32;
+            f64::from(match j {
+                0 => i * 7 % 23,
+                1 => i * 11 % 19,
+                _ => i * 13 % 29,
+            })
+        });
+        let labels: Array1<usize> = x
+            .rows()
+            .into_iter()
+            .map(|r| (((r[0] + 2.0 * r[1]) / 20.0).floor() as usize + usize::from(r[2] > 14.0)) % 3)
+            .collect();
+        let data = TrainingData { features: x, targets: Targets::Classes { labels, n_classes: 3 } };
+        let params = checked(TrainParams::DecisionTree(DecisionTreeParams {
+            max_depth: 3,
+            min_impurity_decrease: 1e-12,
+            ..DecisionTreeParams::default()
+        }));
+        let FittedModel::DecisionTree { tree, .. } = fit(&params, &data).expect("fits") else { panic!("a tree") };
+        let nodes = tree_nodes(&tree);
+        let mut preorder = Vec::new();
+        let mut stack = vec![0_usize];
+        while let Some(i) = stack.pop() {
+            preorder.push(i);
+            if let Some((_, _, left, right)) = nodes[i] {
+                stack.extend([right, left]);
+            }
+        }
+        assert_eq!(preorder.len(), expected.len(), "{nodes:?}");
+        for (&i, (split, values)) in preorder.iter().zip(&expected) {
+            assert_eq!(nodes[i].map(|(f, t, ..)| (f, t)), *split, "node {i}");
+            for (ours, theirs) in tree.node_values(i).iter().zip(values) {
+                assert!((ours - theirs).abs() < 1e-11, "node {i}: {:?} vs {values:?}", tree.node_values(i));
+            }
+        }
+    }
+
     #[test]
     fn forest_trees_draw_features_per_split() {
         // Four features, each deciding a quarter of the label: a tree restricted to one feature
