@@ -1753,9 +1753,12 @@ mod tests {
     ///         + pre(t.children_left[n]) + pre(t.children_right[n])
     /// print(pre(0))
     /// ```
+    /// A node in preorder: its split (feature, threshold), if any, and its class fractions.
+    type PreorderNode = (Option<(usize, f64)>, [f64; 3]);
+
     #[test]
     fn a_tree_grows_as_scikit_learns() {
-        let expected: [(Option<(usize, f64)>, [f64; 3]); 15] = [
+        let expected: [PreorderNode; 15] = [
             (Some((2, 14.5)), [0.236666666667, 0.356666666667, 0.406666666667]),
             (Some((1, 7.5)), [0.269230769231, 0.474358974359, 0.25641025641]),
             (Some((0, 12.5)), [0.615384615385, 0.384615384615, 0.0]),
