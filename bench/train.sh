@@ -53,7 +53,7 @@ fi
   "$venv/bin/pip" install --quiet scikit-learn pandas xgboost-cpu==3.1.2
 
 echo "== $(basename "$train") / $(basename "$validation"): trees $trees, depth $depth, $(nproc) cores"
-"$root/target/release/examples/train_bench" "$train" "$validation" --classes "$classes" \
+"${CARGO_TARGET_DIR:-$root/target}/release/examples/train_bench" "$train" "$validation" --classes "$classes" \
   --set "decision-tree.max_depth=$depth" \
   --algorithms "$algorithms" \
   --set "random-forest.max_depth=$depth" --set "random-forest.num_trees=$trees" \

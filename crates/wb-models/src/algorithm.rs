@@ -6,15 +6,15 @@
 //! hyperparameters once (key, default, type, accepted range), and reading, checking and writing
 //! the map back all follow from that declaration. Parameters built in code are [`TrainParams`]
 //! until [`TrainParams::check`] makes them [`CheckedParams`], the only form [`fit`] takes.
-//! [`fit`] trains with linfa and
+//! [`fit`] trains with linfa or the learners here and
 //! exports the fitted parameters into the plain structures of [`crate::model`]; no linfa type
 //! is stored.
 //!
-//! | algorithm | task | linfa crate | exported as |
+//! | algorithm | task | learner | exported as |
 //! |---|---|---|---|
-//! | `logistic-regression` | classification (binary and multinomial) | `linfa-logistic` | [`LinearModel`] |
-//! | `decision-tree` | classification | `linfa-trees` | [`Tree`] |
-//! | `random-forest` | classification | `linfa-trees` (bagged here) | several [`Tree`]s |
+//! | `logistic-regression` | classification (binary and multinomial) | L-BFGS here (`algorithm/lbfgs.rs`), scikit-learn's `lbfgs` objective | [`LinearModel`] |
+//! | `decision-tree` | classification | histogram tree here (`algorithm/hist_tree.rs`) | [`Tree`] |
+//! | `random-forest` | classification | histogram trees here, bootstrap rows, features drawn per split | several [`Tree`]s |
 //! | `gaussian-nb` | classification | `linfa-bayes` | [`GaussianNbModel`] |
 //! | `linear-regression` | regression | `linfa-linear` | [`LinearModel`] |
 //! | `image-classification` | image classification (a small CNN) | candle-core | [`FittedModel::ImageClassifier`] + `model.safetensors` |
@@ -33,16 +33,18 @@ use std::str::FromStr;
 use linfa::DatasetBase;
 use linfa::traits::Fit;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 
 pub use crate::boosted::Objective;
 use crate::error::{Error, Result};
 pub use crate::image_classifier::ImageClassifierParams;
-use crate::model::{FittedModel, GaussianNbModel, LinearModel, Tree, TreeNode, row_slice};
+use crate::model::{FittedModel, GaussianNbModel, LinearModel, Tree};
 
 mod gbdt;
+mod hist_tree;
+mod lbfgs;
 pub(crate) mod params;
 
 use params::{Hyperparameters, hyperparameters};
@@ -52,12 +54,12 @@ use params::{Hyperparameters, hyperparameters};
 #[non_exhaustive]
 pub enum Algorithm {
     /// `logistic-regression`: L2-regularised logistic regression (binary, or multinomial with
-    /// more than two classes), `linfa-logistic`.
+    /// more than two classes), fitted by L-BFGS as scikit-learn's `lbfgs` solver.
     LogisticRegression,
-    /// `decision-tree`: a CART-style classification tree, `linfa-trees`.
+    /// `decision-tree`: a CART-style classification tree on binned features.
     DecisionTree,
-    /// `random-forest`: bagged `linfa-trees` trees, each on a bootstrap sample of the rows and
-    /// a random subset of the features.
+    /// `random-forest`: bagged classification trees, each on a bootstrap sample of the rows,
+    /// every split on a random subset of the features.
     RandomForest,
     /// `gaussian-nb`: Gaussian naive Bayes, `linfa-bayes`.
     GaussianNb,
@@ -174,11 +176,34 @@ impl SplitQuality {
             Self::Entropy => "entropy",
         }
     }
+}
 
-    const fn linfa(self) -> linfa_trees::SplitQuality {
+/// How many features each split of a random forest draws (`feature_fraction`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum FeatureFraction {
+    /// `sqrt`: the square root of the feature count, rounded down (scikit-learn's default for
+    /// classification forests).
+    #[default]
+    Sqrt,
+    /// A fraction in (0, 1] of the feature count, rounded up.
+    Fraction(f64),
+}
+
+impl FeatureFraction {
+    /// The features a split draws out of `features` (at least one).
+    #[must_use]
+    pub fn count(self, features: usize) -> usize {
+        let n = match self {
+            Self::Sqrt => (features as f64).sqrt().floor() as usize,
+            Self::Fraction(f) => (features as f64 * f).ceil() as usize,
+        };
+        n.clamp(1, features.max(1))
+    }
+
+    fn valid(self) -> bool {
         match self {
-            Self::Gini => linfa_trees::SplitQuality::Gini,
-            Self::Entropy => linfa_trees::SplitQuality::Entropy,
+            Self::Sqrt => true,
+            Self::Fraction(f) => unit_fraction(f),
         }
     }
 }
@@ -186,7 +211,8 @@ impl SplitQuality {
 hyperparameters! {
     /// `logistic-regression` hyperparameters.
     ///
-    /// The solver (L-BFGS in `linfa-logistic`) works on standardized features (each column
+    /// The solver (L-BFGS, `algorithm/lbfgs.rs`, minimising scikit-learn's objective and
+    /// stopping by scikit-learn's rules) works on standardized features (each column
     /// centred and divided by its standard deviation; only scaled without an intercept), and the
     /// weights are converted back to the original scale afterwards, so `alpha` penalizes the
     /// standardized coefficients.
@@ -196,7 +222,8 @@ hyperparameters! {
         "alpha" alpha: f64 = 1.0, accepts |v| v.is_finite() && v >= 0.0 => "a finite number ≥ 0";
         /// `max_iterations`: L-BFGS iterations, ≥ 1. Default `100`.
         "max_iterations" max_iterations: u64 = 100, accepts |v| v >= 1 => "an integer ≥ 1";
-        /// `gradient_tolerance`: stop when the gradient norm falls below this; a finite number > 0.
+        /// `gradient_tolerance`: stop when every component of the gradient of the objective
+        /// divided by the row count is at most this (scikit-learn's `tol`); a finite number > 0.
         /// Default `1e-4`.
         "gradient_tolerance" gradient_tolerance: f64 = 1e-4,
             accepts |v| v.is_finite() && v > 0.0 => "a finite number > 0";
@@ -207,17 +234,21 @@ hyperparameters! {
 
 hyperparameters! {
     /// `decision-tree` hyperparameters.
+    ///
+    /// The tree is a histogram tree (features binned into at most 256 quantile bins; see
+    /// `algorithm/hist_tree.rs`) grown with scikit-learn's rules; its thresholds are midpoints
+    /// between training values, so every distinct value of a feature with at most 256 of them
+    /// is split on as scikit-learn does.
     pub struct DecisionTreeParams {
-        /// `max_depth`: deepest level of the tree, an integer in 1..=64. Default `10` (linfa's
-        /// splitter scans every training row at every node, so unbounded trees on large data are
-        /// slow; raise it deliberately).
+        /// `max_depth`: deepest level of the tree, an integer in 1..=64. Default `10`.
         "max_depth" max_depth: usize = 10, accepts valid_depth => "an integer in 1..=64";
         /// `min_samples_split`: fewest rows a node needs to be split, ≥ 2. Default `2`.
         "min_samples_split" min_samples_split: usize = 2, accepts |v| v >= 2 => "an integer ≥ 2";
         /// `min_samples_leaf`: fewest rows on each side of a split, ≥ 1. Default `1`.
         "min_samples_leaf" min_samples_leaf: usize = 1, accepts |v| v >= 1 => "an integer ≥ 1";
-        /// `min_impurity_decrease`: smallest impurity decrease a split must bring, a finite
-        /// number ≥ 1e-12 (linfa needs it positive). Default `1e-5`.
+        /// `min_impurity_decrease`: smallest weighted impurity decrease a split must bring,
+        /// scikit-learn's `N_t/N · (I − N_L/N_t · I_L − N_R/N_t · I_R)`; a finite number ≥ 1e-12.
+        /// Default `1e-5`.
         "min_impurity_decrease" min_impurity_decrease: f64 = 1e-5,
             accepts |v| v.is_finite() && v >= 1e-12 => "a finite number ≥ 1e-12";
         /// `split_quality`: `gini` or `entropy`. Default `gini`.
@@ -228,22 +259,25 @@ hyperparameters! {
 hyperparameters! {
     /// `random-forest` hyperparameters.
     ///
-    /// Each tree is a `linfa-trees` tree (Gini, `min_samples_split` 2, `min_samples_leaf` 1) fitted
-    /// on a bootstrap sample of the rows and on a random subset of the feature columns chosen once
-    /// per tree (linfa's trees cannot sample features per split as scikit-learn's do). Tree `t`
+    /// Each tree is a histogram tree (Gini, `min_samples_split` 2, `min_samples_leaf` 1,
+    /// `min_impurity_decrease` 0, as scikit-learn's) fitted on a bootstrap sample of the rows;
+    /// every split draws its own random subset of the feature columns (`feature_fraction`), as
+    /// scikit-learn's `max_features` does. Trees are fitted in parallel on every core; tree `t`
     /// draws from `ChaCha8Rng::seed_from_u64(seed)` on stream `t`, so a forest depends only on the
     /// data and these parameters, not on the number of threads.
     pub struct RandomForestParams {
         /// `num_trees`: number of trees, an integer in 1..=10000. Default `50` (scikit-learn uses
-        /// 100, but linfa's splitter is an order of magnitude slower than scikit-learn's; see
-        /// `bench/train.sh`).
+        /// 100).
         "num_trees" num_trees: usize = 50,
             accepts |v| (1..=MAX_TREES).contains(&v) => "an integer in 1..=10000";
         /// `max_depth`: deepest level of each tree, an integer in 1..=64. Default `10`.
         "max_depth" max_depth: usize = 10, accepts valid_depth => "an integer in 1..=64";
-        /// `feature_fraction`: fraction of the feature columns each tree sees, in (0, 1] (at least
-        /// one column). Default `0.5`.
-        "feature_fraction" feature_fraction: f64 = 0.5, accepts unit_fraction => "a number in (0, 1]";
+        /// `feature_fraction`: the feature columns each split draws: `sqrt` (the square root of
+        /// their count, rounded down) or a fraction in (0, 1] of them (rounded up); at least one.
+        /// Default `sqrt`, as scikit-learn's `max_features`. (Until the histogram trees, this was
+        /// a fraction drawn once per tree, default `0.5`.)
+        "feature_fraction" feature_fraction: FeatureFraction = FeatureFraction::Sqrt,
+            accepts FeatureFraction::valid => "sqrt or a number in (0, 1]";
         /// `bootstrap_fraction`: rows drawn with replacement per tree, as a fraction of the
         /// training rows, in (0, 1]. Default `1.0`.
         "bootstrap_fraction" bootstrap_fraction: f64 = 1.0, accepts unit_fraction => "a number in (0, 1]";
@@ -819,7 +853,7 @@ pub fn fit_validated(
             fit_logistic(p, x, labels.view(), *n_classes)?
         }
         (TrainParams::DecisionTree(p), Targets::Classes { labels, n_classes }) => {
-            let tree = fit_tree(&TreeSettings::from(p), x, labels.view(), *n_classes, None)?;
+            let tree = fit_tree(p, x, labels.view(), *n_classes)?;
             FittedModel::DecisionTree { classes: *n_classes, tree }
         }
         (TrainParams::RandomForest(p), Targets::Classes { labels, n_classes }) => {
@@ -840,6 +874,56 @@ pub fn fit_validated(
         "fitted"
     );
     Ok(model)
+}
+
+/// linfa's error, as a fit error (what linfa's [`Fit`] needs of the error it returns).
+impl From<linfa::Error> for Error {
+    fn from(e: linfa::Error) -> Self {
+        Self::Fit { algorithm: "linfa".to_owned(), message: e.to_string() }
+    }
+}
+
+/// The linfa interface of every tabular classifier: checked parameters fit a linfa dataset of
+/// rows and class indices (the classes are `0..=max label`, at least two), as [`fit`] fits
+/// [`TrainingData`].
+impl<'a> Fit<ArrayView2<'a, f64>, ArrayView1<'a, usize>, Error> for CheckedParams {
+    type Object = FittedModel;
+
+    fn fit(&self, dataset: &DatasetBase<ArrayView2<'a, f64>, ArrayView1<'a, usize>>) -> Result<FittedModel> {
+        let labels = dataset.targets.to_owned();
+        let n_classes = labels.iter().max().map_or(0, |m| m + 1).max(2);
+        let data =
+            TrainingData { features: dataset.records.to_owned(), targets: Targets::Classes { labels, n_classes } };
+        fit(self, &data)
+    }
+}
+
+/// linfa's [`Fit`] for each classifier's own parameters: checked ([`TrainParams::check`]),
+/// then fitted as [`CheckedParams`] are.
+macro_rules! fit_through_checked {
+    ($($params:ident => $variant:ident),+ $(,)?) => {$(
+        impl<'a> Fit<ArrayView2<'a, f64>, ArrayView1<'a, usize>, Error> for $params {
+            type Object = FittedModel;
+
+            fn fit(&self, dataset: &DatasetBase<ArrayView2<'a, f64>, ArrayView1<'a, usize>>) -> Result<FittedModel> {
+                TrainParams::$variant(self.clone()).check()?.fit(dataset)
+            }
+        }
+    )+};
+}
+
+fit_through_checked!(
+    LogisticParams => LogisticRegression,
+    DecisionTreeParams => DecisionTree,
+    RandomForestParams => RandomForest,
+    GaussianNbParams => GaussianNb,
+);
+
+/// linfa's [`Predict`](linfa::traits::Predict) for fitted models: [`FittedModel::predict`].
+impl<'a> linfa::traits::Predict<ArrayView2<'a, f64>, Result<crate::model::Prediction>> for FittedModel {
+    fn predict(&self, x: ArrayView2<'a, f64>) -> Result<crate::model::Prediction> {
+        Self::predict(self, x)
+    }
 }
 
 fn unsupported(algorithm: Algorithm, reason: impl Into<String>) -> Error {
@@ -1051,36 +1135,46 @@ fn fit_logistic(
 ) -> Result<FittedModel> {
     let algorithm = Algorithm::LogisticRegression;
     let (means, scales) = standardization(x, p.fit_intercept);
-    let xs = (&x - &means.view().insert_axis(Axis(0))) / scales.view().insert_axis(Axis(0));
-    let dataset = DatasetBase::new(xs.view(), y);
-    // Scores on the standardized scale: one (weights, intercept) per score row.
-    let standardized: Vec<(Vec<f64>, f64)> = if n_classes == 2 {
-        let fitted = linfa_logistic::LogisticRegression::<f64>::default()
-            .alpha(p.alpha)
-            .with_intercept(p.fit_intercept)
-            .max_iterations(p.max_iterations)
-            .gradient_tolerance(p.gradient_tolerance)
-            .fit(&dataset)
-            .map_err(|e| fit_error(algorithm, e))?;
-        // linfa's "positive" class is whichever label it met first; we score class 1.
-        let sign = if fitted.labels().pos.class == 1 { 1.0 } else { -1.0 };
-        vec![(fitted.params().iter().map(|w| sign * w).collect(), sign * fitted.intercept())]
-    } else {
-        let fitted = linfa_logistic::MultiLogisticRegression::<f64>::default()
-            .alpha(p.alpha)
-            .with_intercept(p.fit_intercept)
-            .max_iterations(p.max_iterations)
-            .gradient_tolerance(p.gradient_tolerance)
-            .fit(&dataset)
-            .map_err(|e| fit_error(algorithm, e))?;
-        if fitted.classes() != (0..n_classes).collect::<Vec<_>>().as_slice() {
-            return Err(fit_error(
-                algorithm,
-                format!("linfa learned classes {:?}, expected 0..{n_classes}", fitted.classes()),
-            ));
+    let contiguous;
+    let rows = match x.as_slice() {
+        Some(rows) => rows,
+        None => {
+            contiguous = x.as_standard_layout().into_owned();
+            contiguous.as_slice().ok_or_else(|| fit_error(algorithm, "rows are not contiguous"))?
         }
-        (0..n_classes).map(|k| (fitted.params().column(k).to_vec(), fitted.intercept()[k])).collect()
     };
+    let labels = y.as_slice().ok_or_else(|| fit_error(algorithm, "labels are not contiguous"))?;
+    let (means, scales) = (means.to_vec(), scales.to_vec());
+    let problem = lbfgs::Logistic {
+        x: rows,
+        features: x.ncols(),
+        labels,
+        scores: if n_classes == 2 { 1 } else { n_classes },
+        means: &means,
+        scales: &scales,
+        alpha: p.alpha,
+        intercept: p.fit_intercept,
+    };
+    let solver = lbfgs::Lbfgs {
+        memory: 10,
+        max_iterations: usize::try_from(p.max_iterations).unwrap_or(usize::MAX),
+        gradient_tolerance: p.gradient_tolerance,
+        ftol: 64.0 * f64::EPSILON,
+    };
+    let minimum = solver.minimize(vec![0.0; problem.len()], |theta, gradient| problem.evaluate(theta, gradient));
+    tracing::debug!(
+        iterations = minimum.iterations,
+        converged = minimum.converged,
+        objective = minimum.value,
+        "fitted logistic regression"
+    );
+    // Scores on the standardized scale: one (weights, intercept) per score row.
+    let stride = problem.stride();
+    let standardized: Vec<(Vec<f64>, f64)> = minimum
+        .x
+        .chunks(stride)
+        .map(|score| (score[..x.ncols()].to_vec(), if p.fit_intercept { score[x.ncols()] } else { 0.0 }))
+        .collect();
     let mut weights = Vec::with_capacity(standardized.len());
     let mut intercepts = Vec::with_capacity(standardized.len());
     for (w, b) in standardized {
@@ -1095,192 +1189,36 @@ fn fit_logistic(
     Ok(FittedModel::Logistic { classes: n_classes, linear: LinearModel { weights, intercepts } })
 }
 
-/// What a single linfa tree is fitted with.
-#[derive(Clone, Copy, Debug)]
-struct TreeSettings {
-    max_depth: usize,
-    min_samples_split: usize,
-    min_samples_leaf: usize,
-    min_impurity_decrease: f64,
-    split_quality: SplitQuality,
-}
-
-impl From<&DecisionTreeParams> for TreeSettings {
-    fn from(p: &DecisionTreeParams) -> Self {
-        Self {
-            max_depth: p.max_depth,
-            min_samples_split: p.min_samples_split,
-            min_samples_leaf: p.min_samples_leaf,
-            min_impurity_decrease: p.min_impurity_decrease,
-            split_quality: p.split_quality,
-        }
+/// How a `decision-tree` grows ([`hist_tree`]).
+fn tree_settings(p: &DecisionTreeParams) -> hist_tree::Settings {
+    hist_tree::Settings {
+        max_depth: p.max_depth,
+        min_samples_split: p.min_samples_split as f64,
+        min_samples_leaf: p.min_samples_leaf as f64,
+        min_impurity_decrease: p.min_impurity_decrease,
+        quality: p.split_quality,
+        max_features: None,
+        parallel: true,
     }
 }
 
-/// A bootstrap sample: which rows (of the full data) and which feature columns a tree sees.
-struct Sample {
-    rows: Vec<usize>,
-    columns: Vec<usize>,
-}
-
-/// Fits one linfa tree on `x`/`y` (or on `sample` of them) and exports it with the class
-/// fractions of the training rows (the sample's rows, duplicates counted) at every node.
+/// Fits one histogram tree on every row, with the class fractions of its training rows at
+/// every node.
 fn fit_tree(
-    settings: &TreeSettings,
+    p: &DecisionTreeParams,
     x: ArrayView2<'_, f64>,
     y: ArrayView1<'_, usize>,
     n_classes: usize,
-    sample: Option<&Sample>,
 ) -> Result<Tree> {
-    let algorithm = if sample.is_some() { Algorithm::RandomForest } else { Algorithm::DecisionTree };
-    let params = linfa_trees::DecisionTree::<f64, usize>::params()
-        .split_quality(settings.split_quality.linfa())
-        .max_depth(Some(settings.max_depth))
-        .min_weight_split(settings.min_samples_split as f32)
-        .min_weight_leaf(settings.min_samples_leaf as f32)
-        .min_impurity_decrease(settings.min_impurity_decrease);
-    let (fitted, columns, rows): (_, Vec<usize>, Vec<usize>) = match sample {
-        None => {
-            let fitted = params.fit(&DatasetBase::new(x, y)).map_err(|e| fit_error(algorithm, e))?;
-            (fitted, (0..x.ncols()).collect(), (0..x.nrows()).collect())
-        }
-        Some(sample) => {
-            let sub_x = Array2::from_shape_fn((sample.rows.len(), sample.columns.len()), |(i, j)| {
-                x[[sample.rows[i], sample.columns[j]]]
-            });
-            let sub_y: Array1<usize> = sample.rows.iter().map(|&r| y[r]).collect();
-            let fitted = params.fit(&DatasetBase::new(sub_x, sub_y)).map_err(|e| fit_error(algorithm, e))?;
-            (fitted, sample.columns.clone(), sample.rows.clone())
-        }
-    };
-    export_tree(algorithm, &fitted, &columns, x, y, &rows, n_classes)
-}
-
-/// Flattens a linfa tree into node arrays (children after their parent), mapping its feature
-/// indices through `columns`, routes `rows` of `x` through it to count classes per node,
-/// collapses it canonically (see [`collapse`]) and stores class fractions.
-fn export_tree(
-    algorithm: Algorithm,
-    fitted: &linfa_trees::DecisionTree<f64, usize>,
-    columns: &[usize],
-    x: ArrayView2<'_, f64>,
-    y: ArrayView1<'_, usize>,
-    rows: &[usize],
-    n_classes: usize,
-) -> Result<Tree> {
-    let mut nodes = vec![TreeNode::Leaf];
-    let mut stack = vec![(fitted.root_node(), 0_usize)];
-    while let Some((node, index)) = stack.pop() {
-        if node.is_leaf() {
-            continue;
-        }
-        let children = node.children();
-        let (Some(left), Some(right)) = (children[0].as_deref(), children[1].as_deref()) else {
-            continue;
-        };
-        let (feature, threshold, _) = node.split();
-        let (l, r) = (nodes.len(), nodes.len() + 1);
-        nodes.push(TreeNode::Leaf);
-        nodes.push(TreeNode::Leaf);
-        nodes[index] = TreeNode::Split { feature: columns[feature], threshold, left: l, right: r };
-        stack.push((right, r));
-        stack.push((left, l));
-    }
-    let n = nodes.len();
-    let features = x.ncols();
-    let shape =
-        Tree::new(features, n_classes, &nodes, vec![0.0; n * n_classes]).map_err(|e| fit_error(algorithm, e))?;
-
-    // Class counts at the leaves, then summed up to every ancestor (children follow parents).
-    let mut counts = vec![0.0_f64; n * n_classes];
-    let mut buffer = Vec::new();
-    for &r in rows {
-        let view = x.row(r);
-        let row = row_slice(&view, &mut buffer);
-        counts[shape.leaf(row) * n_classes + y[r]] += 1.0;
-    }
-    let parent = parents(&nodes);
-    for i in (1..n).rev() {
-        let p = parent[i];
-        for c in 0..n_classes {
-            counts[p * n_classes + c] += counts[i * n_classes + c];
-        }
-    }
-    let (nodes, counts) = collapse(&nodes, &counts, n_classes);
-
-    // Fractions; a node no row reached (possible only through float ties) keeps its parent's.
-    let n = nodes.len();
-    let parent = parents(&nodes);
-    let mut values = counts;
-    for i in 0..n {
-        let node = &mut values[i * n_classes..(i + 1) * n_classes];
-        let total: f64 = node.iter().sum();
-        if total > 0.0 {
-            node.iter_mut().for_each(|v| *v /= total);
-        } else if i == 0 {
-            node.fill(1.0 / n_classes as f64);
-        } else {
-            let p = parent[i];
-            values.copy_within(p * n_classes..(p + 1) * n_classes, i * n_classes);
-        }
-    }
-    Tree::new(features, n_classes, &nodes, values).map_err(|e| fit_error(algorithm, e))
-}
-
-/// The parent of every node (the root's is 0).
-fn parents(nodes: &[TreeNode]) -> Vec<usize> {
-    let mut parent = vec![0; nodes.len()];
-    for (i, node) in nodes.iter().enumerate() {
-        if let TreeNode::Split { left, right, .. } = *node {
-            parent[left] = i;
-            parent[right] = i;
-        }
-    }
-    parent
-}
-
-/// Canonical pruning: merges, bottom-up, sibling subtrees whose majority classes (by training
-/// counts, ties keeping every tied class) have a class in common.
-///
-/// linfa prunes the same way but breaks ties between equally frequent classes in `HashMap`
-/// order, which differs from run to run; merging wherever *some* tie-break would merge makes
-/// the result independent of that choice (exactly so for two classes, where the majority of
-/// two merged nodes is the common majority of both). Prediction argmaxes are unchanged. For
-/// more than 64 classes the tree is left as linfa built it.
-fn collapse(nodes: &[TreeNode], counts: &[f64], n_classes: usize) -> (Vec<TreeNode>, Vec<f64>) {
-    if n_classes > 64 {
-        return (nodes.to_vec(), counts.to_vec());
-    }
-    let majority = |i: usize| -> u64 {
-        let node = &counts[i * n_classes..(i + 1) * n_classes];
-        let max = node.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        node.iter().enumerate().filter(|&(_, &c)| c == max).fold(0, |mask, (k, _)| mask | (1 << k))
-    };
-    // Whether each node's subtree collapses into a leaf (children have larger indices).
-    let mut collapses = vec![true; nodes.len()];
-    for i in (0..nodes.len()).rev() {
-        if let TreeNode::Split { left, right, .. } = nodes[i] {
-            collapses[i] = collapses[left] && collapses[right] && majority(left) & majority(right) != 0;
-        }
-    }
-    let mut out_nodes = vec![TreeNode::Leaf];
-    let mut out_counts = counts[..n_classes].to_vec();
-    let mut stack = vec![(0_usize, 0_usize)];
-    while let Some((old, new)) = stack.pop() {
-        let TreeNode::Split { feature, threshold, left, right } = nodes[old] else { continue };
-        if collapses[old] {
-            continue;
-        }
-        let (l, r) = (out_nodes.len(), out_nodes.len() + 1);
-        out_nodes.push(TreeNode::Leaf);
-        out_nodes.push(TreeNode::Leaf);
-        out_counts.extend_from_slice(&counts[left * n_classes..(left + 1) * n_classes]);
-        out_counts.extend_from_slice(&counts[right * n_classes..(right + 1) * n_classes]);
-        out_nodes[new] = TreeNode::Split { feature, threshold, left: l, right: r };
-        stack.push((right, r));
-        stack.push((left, l));
-    }
-    (out_nodes, out_counts)
+    let algorithm = Algorithm::DecisionTree;
+    let labels = y.as_slice().ok_or_else(|| fit_error(algorithm, "labels are not contiguous"))?;
+    let bins = hist_tree::Bins::new(x, hist_tree::MAX_BINS);
+    let data = hist_tree::Rows { bins: &bins, labels, classes: n_classes };
+    let weights = vec![1_u32; bins.rows()];
+    let mut rows: Vec<u32> = (0..bins.rows()).map(|r| r as u32).collect();
+    // Every feature is a candidate at every split: nothing is drawn.
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    hist_tree::grow(&data, &weights, &mut rows, &tree_settings(p), &mut rng).map_err(|e| fit_error(algorithm, e))
 }
 
 fn fit_forest(
@@ -1289,57 +1227,24 @@ fn fit_forest(
     y: ArrayView1<'_, usize>,
     n_classes: usize,
 ) -> Result<Vec<Tree>> {
+    let algorithm = Algorithm::RandomForest;
     let (rows, cols) = x.dim();
-    let (sample_rows, sample_cols) = (
-        ((rows as f64 * p.bootstrap_fraction).ceil() as usize).clamp(1, rows),
-        ((cols as f64 * p.feature_fraction).ceil() as usize).clamp(1, cols),
-    );
-    let settings = TreeSettings {
+    let sample_rows = ((rows as f64 * p.bootstrap_fraction).ceil() as usize).clamp(1, rows);
+    let max_features = p.feature_fraction.count(cols);
+    let labels = y.as_slice().ok_or_else(|| fit_error(algorithm, "labels are not contiguous"))?;
+    let bins = hist_tree::Bins::new(x, hist_tree::MAX_BINS);
+    let data = hist_tree::Rows { bins: &bins, labels, classes: n_classes };
+    let settings = hist_tree::Settings {
         max_depth: p.max_depth,
-        min_samples_split: 2,
-        min_samples_leaf: 1,
-        min_impurity_decrease: 1e-5,
-        split_quality: SplitQuality::Gini,
+        min_samples_split: 2.0,
+        min_samples_leaf: 1.0,
+        min_impurity_decrease: 0.0,
+        quality: SplitQuality::Gini,
+        max_features: (max_features < cols).then_some(max_features),
+        parallel: false,
     };
-    let sample = |t: usize| {
-        let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
-        rng.set_stream(t as u64);
-        let rows: Vec<usize> = (0..sample_rows).map(|_| rng.gen_range(0..rows)).collect();
-        let mut columns = rand::seq::index::sample(&mut rng, cols, sample_cols).into_vec();
-        columns.sort_unstable();
-        Sample { rows, columns }
-    };
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(p.num_trees);
-    tracing::debug!(trees = p.num_trees, threads, sample_rows, sample_cols, "fitting a random forest");
-    let mut slots: Vec<Option<Result<Tree>>> = (0..p.num_trees).map(|_| None).collect();
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|w| {
-                let sample = &sample;
-                let settings = &settings;
-                scope.spawn(move || {
-                    (w..p.num_trees)
-                        .step_by(threads)
-                        .map(|t| (t, fit_tree(settings, x, y, n_classes, Some(&sample(t)))))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        for handle in handles {
-            match handle.join() {
-                Ok(results) => {
-                    for (t, tree) in results {
-                        slots[t] = Some(tree);
-                    }
-                }
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-    });
-    slots
-        .into_iter()
-        .map(|slot| slot.unwrap_or_else(|| Err(fit_error(Algorithm::RandomForest, "a tree was not fitted"))))
-        .collect()
+    tracing::debug!(trees = p.num_trees, sample_rows, max_features, "fitting a random forest");
+    hist_tree::forest(&data, p.num_trees, sample_rows, p.seed, &settings).map_err(|e| fit_error(algorithm, e))
 }
 
 /// linfa-bayes keeps its fitted statistics private; its serde form (feature `serde`) is the
@@ -1407,6 +1312,7 @@ mod tests {
 
     use linfa::dataset::AsSingleTargets;
     use ndarray::array;
+    use rand::Rng;
 
     use super::*;
     use crate::metrics::validation_metrics;
@@ -1540,7 +1446,10 @@ mod tests {
         .expect("valid");
         assert_eq!(TrainParams::from_map(Algorithm::RandomForest, &p.to_map()).expect("reads back"), p);
         let TrainParams::RandomForest(f) = p.params() else { panic!("a forest") };
-        assert_eq!((f.num_trees, f.feature_fraction, f.seed, f.max_depth), (7, 0.25, u64::MAX, 10));
+        assert_eq!(
+            (f.num_trees, f.feature_fraction, f.seed, f.max_depth),
+            (7, FeatureFraction::Fraction(0.25), u64::MAX, 10)
+        );
     }
 
     #[test]
@@ -1583,7 +1492,12 @@ mod tests {
             (Algorithm::LogisticRegression, "fit_intercept", "yes", "\"yes\" is not true or false"),
             (Algorithm::DecisionTree, "max_depth", "100", "100 is out of range: expected an integer in 1..=64"),
             (Algorithm::DecisionTree, "split_quality", "mse", "\"mse\" is not gini or entropy"),
-            (Algorithm::RandomForest, "feature_fraction", "1.5", "1.5 is out of range: expected a number in (0, 1]"),
+            (
+                Algorithm::RandomForest,
+                "feature_fraction",
+                "1.5",
+                "1.5 is out of range: expected sqrt or a number in (0, 1]",
+            ),
             (Algorithm::RandomForest, "seed", "-3", "\"-3\" is not an unsigned integer"),
             (Algorithm::GaussianNb, "var_smoothing", "NaN", "\"NaN\" is not a finite number"),
             (Algorithm::LinearRegression, "fit_intercept", "", "\"\" is not true or false"),
@@ -1729,19 +1643,228 @@ mod tests {
         assert!(validation_metrics(&a, &test)["auc"] > 0.8);
     }
 
+    /// A tree's nodes from its serialized arrays: `(feature, threshold, left, right)` of the
+    /// splits, `None` for leaves.
+    fn tree_nodes(tree: &Tree) -> Vec<Option<(usize, f64, usize, usize)>> {
+        let v = serde_json::to_value(tree).expect("serializes");
+        let column = |name: &str| v[name].as_array().expect("an array").clone();
+        let (feature, threshold, left, right) =
+            (column("feature"), column("threshold"), column("left"), column("right"));
+        (0..feature.len())
+            .map(|i| {
+                let index = |a: &[serde_json::Value]| usize::try_from(a[i].as_u64().expect("an index")).expect("fits");
+                let l = index(&left);
+                (l != 0).then(|| (index(&feature), threshold[i].as_f64().expect("a number"), l, index(&right)))
+            })
+            .collect()
+    }
+
+    /// The rows of the scikit-learn fixture below: 60 rows × 3 features from integer formulas.
+    fn sklearn_fixture(classes: usize) -> TrainingData {
+        let x = Array2::from_shape_fn((60, 3), |(i, j)| {
+            let i = i as u32;
+            match j {
+                0 => f64::from(i * 7 % 11) - 5.0,
+                1 => f64::from(i * 13 % 17) * 0.5,
+                _ => f64::from(i * 5 % 9) * 10.0 + 3.0,
+            }
+        });
+        let labels: Array1<usize> =
+            (0..60_usize).map(|i| if classes == 2 { usize::from(i * 5 % 7 < 3) } else { (i * 4 % 9) / 3 }).collect();
+        TrainingData { features: x, targets: Targets::Classes { labels, n_classes: classes } }
+    }
+
+    /// Coefficients (original scale) from scikit-learn 1.9.1, `target/bench-venv/bin/python`:
+    ///
+    /// ```text
+    /// import numpy as np
+    /// from sklearn.linear_model import LogisticRegression
+    /// from sklearn.preprocessing import StandardScaler
+    /// i = np.arange(60)
+    /// X = np.stack([(i * 7 % 11) - 5.0, (i * 13 % 17) * 0.5, (i * 5 % 9) * 10.0 + 3.0], axis=1)
+    /// for y in (((i * 5 % 7) < 3).astype(int), (i * 4 % 9) // 3):
+    ///     s = StandardScaler().fit(X)
+    ///     m = LogisticRegression(C=1.0, tol=1e-12, max_iter=100000).fit(s.transform(X), y)
+    ///     w = m.coef_ / s.scale_
+    ///     print(w.round(12).tolist(), (m.intercept_ - w @ s.mean_).round(12).tolist())
+    /// ```
     #[test]
-    fn collapse_merges_siblings_with_a_common_majority() {
-        let split = |left, right| TreeNode::Split { feature: 0, threshold: 0.0, left, right };
-        let nodes = [split(1, 2), TreeNode::Leaf, split(3, 4), TreeNode::Leaf, TreeNode::Leaf];
-        // A 2–2 tie beside a subtree whose leaves are both class 0: everything merges.
-        let counts = [6.0, 2.0, 2.0, 2.0, 4.0, 0.0, 3.0, 0.0, 1.0, 0.0];
-        let (merged, merged_counts) = collapse(&nodes, &counts, 2);
-        assert_eq!((merged, merged_counts), (vec![TreeNode::Leaf], vec![6.0, 2.0]));
-        // Class 1 on the left: only the right subtree merges.
-        let counts = [5.0, 2.0, 1.0, 2.0, 4.0, 0.0, 3.0, 0.0, 1.0, 0.0];
-        let (merged, merged_counts) = collapse(&nodes, &counts, 2);
-        assert_eq!(merged, vec![split(1, 2), TreeNode::Leaf, TreeNode::Leaf]);
-        assert_eq!(merged_counts, vec![5.0, 2.0, 1.0, 2.0, 4.0, 0.0]);
+    fn logistic_coefficients_match_scikit_learn_lbfgs() {
+        let expected: [(usize, Vec<Vec<f64>>, Vec<f64>); 2] = [
+            (2, vec![vec![0.023688277337, -0.116211397957, 0.000538900964]], vec![0.155826711475]),
+            (
+                3,
+                vec![
+                    vec![0.01415876999, 0.015987595962, 0.015994452478],
+                    vec![-0.018990209843, 0.031015811462, 0.019700509415],
+                    vec![0.004831439853, -0.047003407425, -0.035694961894],
+                ],
+                vec![-0.627308312222, -0.878040133829, 1.505348446051],
+            ),
+        ];
+        let params = checked(TrainParams::LogisticRegression(LogisticParams {
+            max_iterations: 10_000,
+            gradient_tolerance: 1e-12,
+            ..LogisticParams::default()
+        }));
+        for (classes, weights, intercepts) in expected {
+            let model = fit(&params, &sklearn_fixture(classes)).expect("fits");
+            let FittedModel::Logistic { linear, .. } = &model else { panic!("logistic") };
+            for (ours, theirs) in linear.weights.iter().flatten().zip(weights.iter().flatten()) {
+                assert!((ours - theirs).abs() < 1e-7, "{classes} classes: {linear:?}");
+            }
+            for (ours, theirs) in linear.intercepts.iter().zip(&intercepts) {
+                assert!((ours - theirs).abs() < 1e-7, "{classes} classes: {linear:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_tree_splits_at_the_midpoint_of_a_known_threshold() {
+        // Class 1 exactly when x0 > 3.5 (x0 in 0, 0.5, …, 9.5); x1 is noise.
+        let x = Array2::from_shape_fn((400, 2), |(i, j)| {
+            if j == 0 { f64::from((i % 20) as u32) * 0.5 } else { f64::from((i * 7 % 13) as u32) }
+        });
+        let labels = x.column(0).mapv(|v| usize::from(v > 3.5));
+        let data = TrainingData { features: x, targets: Targets::Classes { labels, n_classes: 2 } };
+        let model = fit(&defaults(Algorithm::DecisionTree), &data).expect("fits");
+        let FittedModel::DecisionTree { tree, .. } = &model else { panic!("a tree") };
+        let nodes = tree_nodes(tree);
+        assert_eq!(nodes, vec![Some((0, 3.75, 1, 2)), None, None], "one split separates the classes");
+        assert_eq!((tree.node_values(1), tree.node_values(2)), (&[1.0, 0.0][..], &[0.0, 1.0][..]));
+        assert_eq!(validation_metrics(&model, &data)["accuracy"], 1.0);
+    }
+
+    /// scikit-learn 1.9.1's tree (`target/bench-venv/bin/python`; the same for `random_state`
+    /// 0..8, so no tie is broken differently), in preorder: split feature and threshold (or a
+    /// leaf) and the class fractions of each node.
+    ///
+    /// ```text
+    /// import numpy as np
+    /// from sklearn.tree import DecisionTreeClassifier
+    /// i = np.arange(300)
+    /// X = np.stack([i * 7 % 23, i * 11 % 19, i * 13 % 29], axis=1).astype(float)
+    /// y = ((X[:, 0] + 2 * X[:, 1]) // 20 + (X[:, 2] > 14)).astype(int) % 3
+    /// t = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y).tree_
+    /// def pre(n):
+    ///     v = t.value[n][0] / t.value[n][0].sum()
+    ///     if t.children_left[n] == -1: return [(None, v.round(12).tolist())]
+    ///     return [((int(t.feature[n]), float(t.threshold[n])), v.round(12).tolist())] \
+    ///         + pre(t.children_left[n]) + pre(t.children_right[n])
+    /// print(pre(0))
+    /// ```
+    /// A node in preorder: its split (feature, threshold), if any, and its class fractions.
+    type PreorderNode = (Option<(usize, f64)>, [f64; 3]);
+
+    #[test]
+    fn a_tree_grows_as_scikit_learns() {
+        let expected: [PreorderNode; 15] = [
+            (Some((2, 14.5)), [0.236666666667, 0.356666666667, 0.406666666667]),
+            (Some((1, 7.5)), [0.269230769231, 0.474358974359, 0.25641025641]),
+            (Some((0, 12.5)), [0.615384615385, 0.384615384615, 0.0]),
+            (None, [0.918918918919, 0.081081081081, 0.0]),
+            (None, [0.214285714286, 0.785714285714, 0.0]),
+            (Some((0, 11.5)), [0.021978021978, 0.538461538462, 0.43956043956]),
+            (None, [0.041666666667, 0.791666666667, 0.166666666667]),
+            (None, [0.0, 0.255813953488, 0.744186046512]),
+            (Some((1, 5.5)), [0.201388888889, 0.229166666667, 0.569444444444]),
+            (Some((0, 14.5)), [0.0, 0.630434782609, 0.369565217391]),
+            (None, [0.0, 0.896551724138, 0.103448275862]),
+            (None, [0.0, 0.176470588235, 0.823529411765]),
+            (Some((1, 12.5)), [0.295918367347, 0.040816326531, 0.663265306122]),
+            (None, [0.074074074074, 0.074074074074, 0.851851851852]),
+            (None, [0.568181818182, 0.0, 0.431818181818]),
+        ];
+        let x = Array2::from_shape_fn((300, 3), |(i, j)| {
+            let i = i as u32;
+            f64::from(match j {
+                0 => i * 7 % 23,
+                1 => i * 11 % 19,
+                _ => i * 13 % 29,
+            })
+        });
+        let labels: Array1<usize> = x
+            .rows()
+            .into_iter()
+            .map(|r| (((r[0] + 2.0 * r[1]) / 20.0).floor() as usize + usize::from(r[2] > 14.0)) % 3)
+            .collect();
+        let data = TrainingData { features: x, targets: Targets::Classes { labels, n_classes: 3 } };
+        let params = checked(TrainParams::DecisionTree(DecisionTreeParams {
+            max_depth: 3,
+            min_impurity_decrease: 1e-12,
+            ..DecisionTreeParams::default()
+        }));
+        let FittedModel::DecisionTree { tree, .. } = fit(&params, &data).expect("fits") else { panic!("a tree") };
+        let nodes = tree_nodes(&tree);
+        let mut preorder = Vec::new();
+        let mut stack = vec![0_usize];
+        while let Some(i) = stack.pop() {
+            preorder.push(i);
+            if let Some((_, _, left, right)) = nodes[i] {
+                stack.extend([right, left]);
+            }
+        }
+        assert_eq!(preorder.len(), expected.len(), "{nodes:?}");
+        for (&i, (split, values)) in preorder.iter().zip(&expected) {
+            assert_eq!(nodes[i].map(|(f, t, ..)| (f, t)), *split, "node {i}");
+            for (ours, theirs) in tree.node_values(i).iter().zip(values) {
+                assert!((ours - theirs).abs() < 1e-11, "node {i}: {:?} vs {values:?}", tree.node_values(i));
+            }
+        }
+    }
+
+    #[test]
+    fn forest_trees_draw_features_per_split() {
+        // Four features, each deciding a quarter of the label: a tree restricted to one feature
+        // per tree would split on one feature only.
+        let x = Array2::from_shape_fn((512, 4), |(i, j)| f64::from(((i >> (2 * j)) & 3) as u32));
+        let labels: Array1<usize> = x.rows().into_iter().map(|r| usize::from(r.sum() >= 6.0)).collect();
+        let data = TrainingData { features: x, targets: Targets::Classes { labels, n_classes: 2 } };
+        let params = checked(TrainParams::RandomForest(RandomForestParams {
+            num_trees: 3,
+            max_depth: 6,
+            feature_fraction: FeatureFraction::Fraction(0.25),
+            ..RandomForestParams::default()
+        }));
+        let FittedModel::RandomForest { trees, .. } = fit(&params, &data).expect("fits") else { panic!("a forest") };
+        for tree in &trees {
+            let features: std::collections::BTreeSet<usize> =
+                tree_nodes(tree).into_iter().flatten().map(|(feature, ..)| feature).collect();
+            assert!(features.len() > 1, "one feature per split, several per tree: {features:?}");
+        }
+        // `sqrt` draws ⌊√features⌋.
+        assert_eq!((FeatureFraction::Sqrt.count(49), FeatureFraction::Fraction(0.1).count(49)), (7, 5));
+    }
+
+    #[test]
+    fn forests_do_not_depend_on_the_number_of_threads() {
+        let (train, _) = wine_binary();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("a pool");
+        let single = pool.install(|| fit(&small_forest(), &train)).expect("fits");
+        assert_eq!(single, fit(&small_forest(), &train).expect("fits"));
+        let tree = pool.install(|| fit(&defaults(Algorithm::DecisionTree), &train)).expect("fits");
+        assert_eq!(tree, fit(&defaults(Algorithm::DecisionTree), &train).expect("fits"));
+    }
+
+    #[test]
+    fn learners_fit_and_predict_through_linfa_traits() {
+        let (train, test) = iris();
+        let Targets::Classes { labels, .. } = &train.targets else { panic!("classes") };
+        for params in classifiers() {
+            let dataset = DatasetBase::new(train.features.view(), labels.view());
+            let model: FittedModel = Fit::fit(&params, &dataset).expect("fits");
+            assert_eq!(model, fit(&params, &train).expect("fits"), "{}", params.algorithm());
+            let own: Result<FittedModel> = match params.params() {
+                TrainParams::LogisticRegression(p) => p.fit(&dataset),
+                TrainParams::DecisionTree(p) => p.fit(&dataset),
+                TrainParams::RandomForest(p) => p.fit(&dataset),
+                TrainParams::GaussianNb(p) => p.fit(&dataset),
+                other => panic!("not a tabular classifier: {other:?}"),
+            };
+            assert_eq!(own.expect("fits"), model);
+            let predicted: Result<Prediction> = linfa::traits::Predict::predict(&model, test.features.view());
+            assert_eq!(predicted.expect("predicts"), model.predict(test.features.view()).expect("predicts"));
+        }
     }
 
     #[test]

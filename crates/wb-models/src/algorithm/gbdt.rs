@@ -358,7 +358,7 @@ fn node_sums(binned: &Binned, hist: &Histogram) -> [f64; 2] {
 }
 
 /// Stable partition of `rows` by `left`, returning the number that go left.
-fn partition(rows: &mut [u32], scratch: &mut Vec<u32>, left: impl Fn(u32) -> bool) -> usize {
+pub(super) fn partition(rows: &mut [u32], scratch: &mut Vec<u32>, left: impl Fn(u32) -> bool) -> usize {
     scratch.clear();
     let mut n_left = 0;
     for i in 0..rows.len() {

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{EvalMetric, Objective, SplitQuality};
+use super::{EvalMetric, FeatureFraction, Objective, SplitQuality};
 use crate::error::{Error, Result};
 
 /// What [`hyperparameters!`] derives for an algorithm's parameter struct.
@@ -87,6 +87,21 @@ impl Value for SplitQuality {
 
     fn write(self) -> String {
         self.name().to_owned()
+    }
+}
+
+impl Value for FeatureFraction {
+    const EXPECTED: &'static str = "sqrt or a finite number";
+
+    fn parse(s: &str) -> Option<Self> {
+        if s.eq_ignore_ascii_case("sqrt") { Some(Self::Sqrt) } else { f64::parse(s).map(Self::Fraction) }
+    }
+
+    fn write(self) -> String {
+        match self {
+            Self::Sqrt => "sqrt".to_owned(),
+            Self::Fraction(f) => f.write(),
+        }
     }
 }
 
