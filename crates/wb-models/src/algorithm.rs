@@ -17,6 +17,7 @@
 //! | `random-forest` | classification | histogram trees here, bootstrap rows, features drawn per split | several [`Tree`]s |
 //! | `gaussian-nb` | classification | `linfa-bayes` | [`GaussianNbModel`] |
 //! | `linear-regression` | regression | `linfa-linear` | [`LinearModel`] |
+//! | `xgboost` | either, by `objective` | histogram gradient boosting here (`algorithm/gbdt.rs`) | [`FittedModel::Boosted`] |
 //! | `image-classification` | image classification (a small CNN) | candle-core | [`FittedModel::ImageClassifier`] + `model.safetensors` |
 //! | `image-logistic` | image classification (logistic regression on pixels) | candle-core | [`FittedModel::ImageClassifier`] + `model.safetensors` |
 //!
