@@ -56,7 +56,13 @@ impl CsvOptions {
         Self { missing: missing.into_iter().map(Into::into).collect(), ..Self::default() }
     }
 
-    fn format(&self) -> Result<Format> {
+    /// Arrow's CSV format for these options: a header line, the delimiter, and the missing
+    /// tokens as Arrow's null pattern (whole-cell matches only). Readers of byte ranges that
+    /// start after the header use it with `with_header(false)`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when the missing tokens do not make a pattern.
+    pub fn arrow_format(&self) -> Result<Format> {
         let alternatives: Vec<String> = self.missing.iter().map(|t| regex::escape(t)).collect();
         let pattern = format!("^(?:{})$", alternatives.join("|"));
         let null_regex = regex::Regex::new(&pattern)
@@ -434,7 +440,7 @@ impl CsvBatches {
             });
         }
         let mut builder =
-            ReaderBuilder::new(schema).with_format(options.format()?).with_batch_size(options.batch_size.max(1));
+            ReaderBuilder::new(schema).with_format(options.arrow_format()?).with_batch_size(options.batch_size.max(1));
         if let Some(projection) = projection {
             builder = builder.with_projection(projection);
         }
@@ -1014,7 +1020,7 @@ mod tests {
         let f = write(dir.path(), "fuzz.csv", bytes);
         let options = CsvOptions { delimiter, ..CsvOptions::default() };
         let ours = infer_schema(&f, &options);
-        let arrow = options.format().expect("format").infer_schema(File::open(&f).expect("open"), None);
+        let arrow = options.arrow_format().expect("format").infer_schema(File::open(&f).expect("open"), None);
         match (&ours, &arrow) {
             (Ok(ours), Ok((theirs, _))) => {
                 let theirs: Vec<(String, DataType)> = types(theirs)
