@@ -121,18 +121,87 @@ fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(filled)
 }
 
+/// The missing-value tokens, matched exactly against whole fields.
+#[derive(Clone, Debug)]
+pub(crate) struct MissingTokens {
+    /// The non-empty tokens.
+    tokens: Vec<Vec<u8>>,
+    /// Whether the empty string is one of them.
+    empty: bool,
+    delimiter: u8,
+    /// Arrow's format without a null pattern: only empty cells are null.
+    format: Format,
+}
+
+impl MissingTokens {
+    /// Exact matching of `missing` in fields split by `delimiter`; `None` for a single-column
+    /// file (emptying its only field would turn a record into an empty line, which the
+    /// decoder skips).
+    pub(crate) fn new(missing: &[String], delimiter: u8, columns: usize) -> Option<Self> {
+        (columns > 1).then(|| Self {
+            tokens: missing.iter().filter(|t| !t.is_empty()).map(|t| t.as_bytes().to_vec()).collect(),
+            empty: missing.iter().any(String::is_empty),
+            delimiter,
+            format: Format::default().with_header(false).with_delimiter(delimiter),
+        })
+    }
+
+    /// `records` (whole records, no quotes) with every field that equals a missing token
+    /// emptied, so that the decoder's own test (an empty cell is null) finds exactly the missing
+    /// cells; `None` when some field is empty although the empty string is not missing.
+    fn blank(&self, records: &[u8]) -> Option<Vec<u8>> {
+        let mut out = Vec::with_capacity(records.len());
+        let mut start = 0;
+        let mut after_cr = false;
+        for i in memchr::memchr3_iter(self.delimiter, b'\n', b'\r', records) {
+            let end = records[i];
+            if end == b'\n' && after_cr {
+                after_cr = false;
+                out.push(end);
+                start = i + 1;
+                continue;
+            }
+            after_cr = end == b'\r';
+            self.field(&records[start..i], &mut out)?;
+            out.push(end);
+            start = i + 1;
+        }
+        // The last record may end without a line end; its last field may be empty.
+        if start < records.len() || records.last() == Some(&self.delimiter) {
+            self.field(&records[start..], &mut out)?;
+        }
+        Some(out)
+    }
+
+    fn field(&self, field: &[u8], out: &mut Vec<u8>) -> Option<()> {
+        if field.is_empty() {
+            return self.empty.then_some(());
+        }
+        if !self.tokens.iter().any(|t| t == field) {
+            out.extend_from_slice(field);
+        }
+        Some(())
+    }
+}
+
 /// Decodes one chunk of `file` into a single batch with `schema` (and `projection`), with the
-/// format of the file's reader (without its header).
+/// format of the file's reader (without its header). With `missing`, missing cells are found
+/// by exact matching rather than by the format's null pattern (when the chunk allows it).
 pub(crate) fn decode(
     file: &File,
     path: &Path,
     chunk: &Chunk,
     schema: &SchemaRef,
     format: &Format,
+    missing: Option<&MissingTokens>,
     projection: Option<&[usize]>,
 ) -> std::result::Result<RecordBatch, ChunkError> {
     let mut bytes = vec![0u8; (chunk.end - chunk.start) as usize];
     file.read_exact_at(&mut bytes, chunk.start).map_err(|e| ChunkError::Failed(Error::io("reading", path, e)))?;
+    let (bytes, format) = match missing.and_then(|m| Some((m.blank(&bytes)?, &m.format))) {
+        Some(blanked) => blanked,
+        None => (bytes, format),
+    };
     let mut builder = ReaderBuilder::new(schema.clone())
         .with_format(format.clone().with_header(false))
         .with_batch_size(chunk.rows.max(1));
@@ -252,6 +321,18 @@ mod tests {
             let (_d, p) = file(text);
             assert_eq!(split(&p, 2).expect("split"), None, "{}", String::from_utf8_lossy(text));
         }
+    }
+
+    #[test]
+    fn missing_tokens_are_matched_exactly_on_whole_fields() {
+        let m = MissingTokens::new(&["?".into(), "NA".into()], b',', 3).expect("three columns");
+        let blanked = m.blank(b"?,a?,NA\r\nNA,?x,?\n1,?,2").expect("no empty field");
+        assert_eq!(blanked, b",a?,\r\n,?x,\n1,,2");
+        assert_eq!(m.blank(b"1,,2\n"), None, "an empty cell is text here, not missing");
+        assert_eq!(m.blank(b"1,2,"), None, "a last field left empty");
+        let with_empty = MissingTokens::new(&[String::new(), "?".into()], b';', 3).expect("three columns");
+        assert_eq!(with_empty.blank(b"1;;?\n").expect("empty is missing"), b"1;;\n");
+        assert!(MissingTokens::new(&["?".into()], b',', 1).is_none(), "a single column keeps the pattern");
     }
 
     #[test]

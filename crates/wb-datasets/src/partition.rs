@@ -40,7 +40,7 @@ use crate::assign::{self, KEYHASH_ALGORITHM, STRATIFIED_ALGORITHM};
 use crate::encoding::{CategoryCounts, Encoding, FeatureStats};
 use crate::error::{Error, Result};
 use crate::layout;
-use crate::chunks::{self, Chunk, ChunkError};
+use crate::chunks::{self, Chunk, ChunkError, MissingTokens};
 use crate::manifest::{
     DatasetRecord, FileEntry, MANIFEST_FORMAT, Manifest, PartitionInputs, SourceFormat, SplitManifest, Task,
 };
@@ -388,6 +388,7 @@ struct ChunkedCsv<'a> {
     missing: &'a [String],
     file: File,
     format: Format,
+    tokens: Option<MissingTokens>,
 }
 
 impl<'a> ChunkedCsv<'a> {
@@ -396,12 +397,13 @@ impl<'a> ChunkedCsv<'a> {
         let options = CsvOptions::with_missing(missing);
         CsvBatches::open(&source.path, schema.clone(), &options, None)?;
         let format = options.arrow_format()?;
+        let tokens = MissingTokens::new(missing, options.delimiter, schema.fields().len());
         let file = File::open(&source.path).map_err(|e| Error::io("opening", &source.path, e))?;
-        Ok(Self { source, schema, missing, file, format })
+        Ok(Self { source, schema, missing, file, format, tokens })
     }
 
     fn decode(&self, chunk: &Chunk, projection: Option<&[usize]>) -> std::result::Result<RecordBatch, ChunkError> {
-        chunks::decode(&self.file, &self.source.path, chunk, self.schema, &self.format, projection)
+        chunks::decode(&self.file, &self.source.path, chunk, self.schema, &self.format, self.tokens.as_ref(), projection)
     }
 
     /// The error to report for a chunk that failed. Records that did not decode are read
@@ -951,8 +953,13 @@ fn target_values(
 /// Appends a number: integers without a fraction, other values in the shortest form that reads
 /// back to the same `f64`.
 fn push_number(line: &mut Vec<u8>, v: f64, ints: &mut itoa::Buffer, floats: &mut ryu::Buffer) {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        line.extend_from_slice(ints.format(v as i64).as_bytes());
+    // `v as i64 as f64 == v` is `v.fract() == 0.0` for finite values below 2^63 (and false
+    // for NaN and the infinities), without a call to `trunc`.
+    let int = v as i64;
+    if (0..10).contains(&int) && int as f64 == v {
+        line.push(b'0' + int as u8);
+    } else if int as f64 == v && v.abs() < 1e15 {
+        line.extend_from_slice(ints.format(int).as_bytes());
     } else {
         line.extend_from_slice(floats.format(v).as_bytes());
     }
