@@ -317,7 +317,8 @@ mod tests {
 
     #[test]
     fn quotes_empty_lines_and_bare_returns_are_left_to_the_sequential_reader() {
-        for text in [&b"a,b\n\"1\n2\",x\n"[..], b"a,b\n1,x\n\n2,y\n", b"a,b\n1,x\r2,y\n", b"a,b\n1,x\n\r\n", b"a\n1\r"] {
+        for text in [&b"a,b\n\"1\n2\",x\n"[..], b"a,b\n1,x\n\n2,y\n", b"a,b\n1,x\r2,y\n", b"a,b\n1,x\n\r\n", b"a\n1\r"]
+        {
             let (_d, p) = file(text);
             assert_eq!(split(&p, 2).expect("split"), None, "{}", String::from_utf8_lossy(text));
         }

@@ -31,16 +31,16 @@ use std::sync::Arc;
 use arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
 use arrow::csv::reader::Format;
 use arrow::datatypes::{DataType, Field, Float64Type, Schema, SchemaRef};
-use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use foldhash::fast::FixedState;
-use wb_etl::tabular::{CsvBatches, CsvOptions};
+use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use wb_core::{ContentHash, ContentHasher, DatasetName, DynObjectStore, ObjectStoreExt, PutMode};
+use wb_etl::tabular::{CsvBatches, CsvOptions};
 
 use crate::assign::{self, KEYHASH_ALGORITHM, STRATIFIED_ALGORITHM};
+use crate::chunks::{self, Chunk, ChunkError, MissingTokens};
 use crate::encoding::{CategoryCounts, Encoding, FeatureStats};
 use crate::error::{Error, Result};
 use crate::layout;
-use crate::chunks::{self, Chunk, ChunkError, MissingTokens};
 use crate::manifest::{
     DatasetRecord, FileEntry, MANIFEST_FORMAT, Manifest, PartitionInputs, SourceFormat, SplitManifest, Task,
 };
@@ -403,7 +403,15 @@ impl<'a> ChunkedCsv<'a> {
     }
 
     fn decode(&self, chunk: &Chunk, projection: Option<&[usize]>) -> std::result::Result<RecordBatch, ChunkError> {
-        chunks::decode(&self.file, &self.source.path, chunk, self.schema, &self.format, self.tokens.as_ref(), projection)
+        chunks::decode(
+            &self.file,
+            &self.source.path,
+            chunk,
+            self.schema,
+            &self.format,
+            self.tokens.as_ref(),
+            projection,
+        )
     }
 
     /// The error to report for a chunk that failed. Records that did not decode are read

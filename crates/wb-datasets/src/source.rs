@@ -90,7 +90,12 @@ impl LocalSource {
                 Ok(match crate::chunks::split(&self.path, INFER_CHUNK_ROWS)? {
                     Some(chunks) => {
                         let ranges: Vec<(u64, u64)> = chunks.iter().map(|c| (c.start, c.end)).collect();
-                        wb_etl::tabular::infer_schema_in_ranges(&self.path, &options, &ranges, crate::chunks::threads())?
+                        wb_etl::tabular::infer_schema_in_ranges(
+                            &self.path,
+                            &options,
+                            &ranges,
+                            crate::chunks::threads(),
+                        )?
                     }
                     None => wb_etl::tabular::infer_schema(&self.path, &options)?,
                 })
