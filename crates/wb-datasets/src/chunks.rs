@@ -138,7 +138,9 @@ impl MissingTokens {
     /// file (emptying its only field would turn a record into an empty line, which the
     /// decoder skips).
     pub(crate) fn new(missing: &[String], delimiter: u8, columns: usize) -> Option<Self> {
-        (columns > 1).then(|| Self {
+        // A token holding a delimiter, line end or quote never equals a whole field.
+        let plain = missing.iter().all(|t| !t.bytes().any(|b| b == delimiter || b == b'\n' || b == b'\r' || b == b'"'));
+        (columns > 1 && plain).then(|| Self {
             tokens: missing.iter().filter(|t| !t.is_empty()).map(|t| t.as_bytes().to_vec()).collect(),
             empty: missing.iter().any(String::is_empty),
             delimiter,
@@ -148,39 +150,44 @@ impl MissingTokens {
 
     /// `records` (whole records, no quotes) with every field that equals a missing token
     /// emptied, so that the decoder's own test (an empty cell is null) finds exactly the missing
-    /// cells; `None` when some field is empty although the empty string is not missing.
-    fn blank(&self, records: &[u8]) -> Option<Vec<u8>> {
-        let mut out = Vec::with_capacity(records.len());
-        let mut start = 0;
-        let mut after_cr = false;
-        for i in memchr::memchr3_iter(self.delimiter, b'\n', b'\r', records) {
-            let end = records[i];
-            if end == b'\n' && after_cr {
-                after_cr = false;
-                out.push(end);
-                start = i + 1;
-                continue;
+    /// cells; `Err` with the records untouched when some field is empty although the empty
+    /// string is not missing. Tokens and empty fields are found with substring searches (the
+    /// tokens are rare; a per-field scan costs as much as the pattern it replaces).
+    fn blank(&self, records: Vec<u8>) -> std::result::Result<Vec<u8>, Vec<u8>> {
+        let d = self.delimiter;
+        if !self.empty {
+            let empty_field = records.first() == Some(&d)
+                || records.last() == Some(&d)
+                || [[d, d], [d, b'\n'], [d, b'\r'], [b'\n', d]]
+                    .iter()
+                    .any(|pair| memchr::memmem::find(&records, pair).is_some());
+            if empty_field {
+                return Err(records);
             }
-            after_cr = end == b'\r';
-            self.field(&records[start..i], &mut out)?;
-            out.push(end);
-            start = i + 1;
         }
-        // The last record may end without a line end; its last field may be empty.
-        if start < records.len() || records.last() == Some(&self.delimiter) {
-            self.field(&records[start..], &mut out)?;
+        let starts_field = |i: usize| i == 0 || records[i - 1] == d || records[i - 1] == b'\n';
+        let ends_field = |i: usize| i == records.len() || records[i] == d || records[i] == b'\n' || records[i] == b'\r';
+        let mut cuts: Vec<(usize, usize)> = Vec::new();
+        for token in &self.tokens {
+            for at in memchr::memmem::find_iter(&records, token) {
+                let end = at + token.len();
+                if starts_field(at) && ends_field(end) {
+                    cuts.push((at, end));
+                }
+            }
         }
-        Some(out)
-    }
-
-    fn field(&self, field: &[u8], out: &mut Vec<u8>) -> Option<()> {
-        if field.is_empty() {
-            return self.empty.then_some(());
+        if cuts.is_empty() {
+            return Ok(records);
         }
-        if !self.tokens.iter().any(|t| t == field) {
-            out.extend_from_slice(field);
+        cuts.sort_unstable();
+        let mut out = Vec::with_capacity(records.len());
+        let mut from = 0;
+        for (at, end) in cuts {
+            out.extend_from_slice(&records[from..at]);
+            from = end;
         }
-        Some(())
+        out.extend_from_slice(&records[from..]);
+        Ok(out)
     }
 }
 
@@ -198,8 +205,11 @@ pub(crate) fn decode(
 ) -> std::result::Result<RecordBatch, ChunkError> {
     let mut bytes = vec![0u8; (chunk.end - chunk.start) as usize];
     file.read_exact_at(&mut bytes, chunk.start).map_err(|e| ChunkError::Failed(Error::io("reading", path, e)))?;
-    let (bytes, format) = match missing.and_then(|m| Some((m.blank(&bytes)?, &m.format))) {
-        Some(blanked) => blanked,
+    let (bytes, format) = match missing {
+        Some(m) => match m.blank(bytes) {
+            Ok(blanked) => (blanked, &m.format),
+            Err(bytes) => (bytes, format),
+        },
         None => (bytes, format),
     };
     let mut builder = ReaderBuilder::new(schema.clone())
@@ -327,12 +337,16 @@ mod tests {
     #[test]
     fn missing_tokens_are_matched_exactly_on_whole_fields() {
         let m = MissingTokens::new(&["?".into(), "NA".into()], b',', 3).expect("three columns");
-        let blanked = m.blank(b"?,a?,NA\r\nNA,?x,?\n1,?,2").expect("no empty field");
-        assert_eq!(blanked, b",a?,\r\n,?x,\n1,,2");
-        assert_eq!(m.blank(b"1,,2\n"), None, "an empty cell is text here, not missing");
-        assert_eq!(m.blank(b"1,2,"), None, "a last field left empty");
+        let blanked = m.blank(b"?,a?,NA\r\nNA,?x,?\n1,?,2\n?a,NA,??".to_vec()).expect("no empty field");
+        assert_eq!(blanked, b",a?,\r\n,?x,\n1,,2\n?a,,??");
+        assert!(m.blank(b"1,,2\n".to_vec()).is_err(), "an empty cell is text here, not missing");
+        assert!(m.blank(b"1,2,".to_vec()).is_err(), "a last field left empty");
+        assert!(m.blank(b",1,2\n".to_vec()).is_err(), "a first field left empty");
+        assert!(m.blank(b"1,2,3\r\n,2,3\n".to_vec()).is_err(), "a line's first field left empty");
+        assert_eq!(m.blank(b"1,2,3\n".to_vec()), Ok(b"1,2,3\n".to_vec()), "nothing missing");
         let with_empty = MissingTokens::new(&[String::new(), "?".into()], b';', 3).expect("three columns");
-        assert_eq!(with_empty.blank(b"1;;?\n").expect("empty is missing"), b"1;;\n");
+        assert_eq!(with_empty.blank(b"1;;?\n?;2;\n".to_vec()).expect("empty is missing"), b"1;;\n;2;\n");
+        assert!(MissingTokens::new(&["a,b".into()], b',', 3).is_none(), "a token with a delimiter keeps the pattern");
         assert!(MissingTokens::new(&["?".into()], b',', 1).is_none(), "a single column keeps the pattern");
     }
 

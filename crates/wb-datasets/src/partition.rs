@@ -430,6 +430,9 @@ impl<'a> ChunkedCsv<'a> {
     }
 }
 
+/// Routed batches in source order, from whichever reader the source allows.
+type RoutedBatches<'a> = Box<dyn Iterator<Item = std::result::Result<Routed, ChunkError>> + 'a>;
+
 /// One batch of the source routed to the splits.
 struct Routed {
     /// Index of the batch's first row in the source.
@@ -770,7 +773,7 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
             senders.push(tx);
             handles.push(scope.spawn(move || write_parquet(&path, schema, rx)));
         }
-        let routed: Box<dyn Iterator<Item = std::result::Result<Routed, ChunkError>> + '_> = match &chunks {
+        let routed: RoutedBatches<'_> = match &chunks {
             Some(chunks) => {
                 let csv = csv.as_ref().expect("opened with the chunks");
                 let router = &router;
@@ -801,12 +804,12 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
                 Box::new(rx.into_iter())
             }
         };
-        let consumed = (|| -> Result<()> {
+        let consumed: Result<()> = 'consume: {
             for routed in routed {
                 let routed = match routed {
                     Ok(r) => r,
-                    Err(ChunkError::Failed(e)) => return Err(e),
-                    Err(e) => return Err(csv.as_ref().expect("only chunks fail to decode").explain(e, None)),
+                    Err(ChunkError::Failed(e)) => break 'consume Err(e),
+                    Err(e) => break 'consume Err(csv.as_ref().expect("only chunks fail to decode").explain(e, None)),
                 };
                 let range = routed.offset..routed.offset + routed.rows;
                 for (&label, &class) in labels[range.clone()].iter().zip(&targets.classes[range]) {
@@ -821,19 +824,21 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
                     if s == Split::Train.index() {
                         for (stat, &col) in stats.iter_mut().zip(&feature_index) {
                             if !stat.is_categorical() {
-                                stat.update(part.column(col).as_ref())?;
+                                if let Err(e) = stat.update(part.column(col).as_ref()) {
+                                    break 'consume Err(e);
+                                }
                             }
                         }
                     }
                     row_counts[s] += part.num_rows() as u64;
                     if senders[s].send(part).is_err() {
                         // The writer stopped: its error is reported below.
-                        return Ok(());
+                        break 'consume Ok(());
                     }
                 }
             }
             Ok(())
-        })();
+        };
         drop(senders);
         let written: Vec<Result<(PathBuf, ContentHash, u64)>> = handles
             .into_iter()
