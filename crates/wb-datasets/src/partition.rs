@@ -823,10 +823,10 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
                     let Some(part) = part else { continue };
                     if s == Split::Train.index() {
                         for (stat, &col) in stats.iter_mut().zip(&feature_index) {
-                            if !stat.is_categorical() {
-                                if let Err(e) = stat.update(part.column(col).as_ref()) {
-                                    break 'consume Err(e);
-                                }
+                            if !stat.is_categorical()
+                                && let Err(e) = stat.update(part.column(col).as_ref())
+                            {
+                                break 'consume Err(e);
                             }
                         }
                     }
