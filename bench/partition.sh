@@ -6,19 +6,20 @@
 #
 # Usage: bench/partition.sh [ROWS...]         (default: 1000000 10000000)
 # Needs: python3 (a venv with pandas, scikit-learn, pyarrow, polars is created in
-# target/bench-venv), GNU time (/usr/bin/time), about 6 GB of free disk for 10M rows.
+# $CARGO_TARGET_DIR/bench-venv unless WB_BENCH_VENV names one), GNU time (/usr/bin/time), about 6 GB of free disk for 10M rows.
 # The anchors load the whole table (pandas peaks at ~1.5 GB per million rows here), so they run
 # only up to WB_BENCH_ANCHOR_MAX_ROWS rows (default 2,000,000) to keep the 24 GB machine alive.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 anchors=${WB_BENCH_ANCHORS:-$root/../shared/bench}
-work=${WB_BENCH_DIR:-$root/target/bench-partition}
-venv=$root/target/bench-venv
+target=${CARGO_TARGET_DIR:-$root/target}
+work=${WB_BENCH_DIR:-$target/bench-partition}
+venv=${WB_BENCH_VENV:-$target/bench-venv}
 rows_list=("${@:-1000000 10000000}")
 read -r -a rows_list <<<"${rows_list[*]}"
 
 cargo build --release --locked -p wb-cli --no-default-features --manifest-path "$root/Cargo.toml" >&2
-wb=$root/target/release/wb
+wb=$target/release/wb
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet pandas scikit-learn pyarrow polars

@@ -95,8 +95,15 @@ impl Datasets {
         let source = LocalSource::fetch(self.store.as_ref(), &uri).await?;
         let missing = request.missing.clone();
         let (schema, fingerprint, size, source) = tokio::task::spawn_blocking(move || -> Result<_> {
-            let schema = source.infer_schema(&missing)?;
-            let fingerprint = ContentHash::of_file(&source.path)?;
+            // The source is hashed on a second core while its schema is inferred.
+            let (schema, fingerprint) = std::thread::scope(|scope| {
+                let hashing = scope.spawn(|| ContentHash::of_file(&source.path));
+                let schema = source.infer_schema(&missing);
+                (schema, hashing.join())
+            });
+            let schema = schema?;
+            let fingerprint =
+                fingerprint.map_err(|_| Error::data("hashing the source", "the hashing thread panicked"))??;
             let size = std::fs::metadata(&source.path).map_err(|e| Error::io("reading", &source.path, e))?.len();
             Ok((schema, fingerprint, size, source))
         })

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use foldhash::fast::FixedState;
 
 use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::{DataType, Float64Type};
+use arrow::datatypes::{DataType, Float64Type, Int32Type};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
@@ -58,11 +58,14 @@ pub(crate) fn is_numeric(t: &DataType) -> bool {
     t.is_numeric() || matches!(t, DataType::Boolean)
 }
 
+/// Occurrences of each value of a text column.
+pub(crate) type CategoryCounts = HashMap<String, u64, FixedState>;
+
 /// Accumulates train statistics for the encoding.
 #[derive(Debug)]
 pub(crate) enum FeatureStats {
     Numeric { sum: f64, count: u64 },
-    Categorical { counts: HashMap<String, u64, FixedState> },
+    Categorical { counts: CategoryCounts },
 }
 
 impl FeatureStats {
@@ -84,18 +87,39 @@ impl FeatureStats {
                     *count += 1;
                 }
             }
-            Self::Categorical { counts } => {
-                let text = arrow::compute::cast(column, &DataType::Utf8).map_err(|e| Error::data("encoding", e))?;
-                for v in text.as_string::<i32>().iter().flatten() {
-                    if let Some(c) = counts.get_mut(v) {
-                        *c += 1;
-                    } else {
-                        counts.insert(v.to_owned(), 1);
-                    }
-                }
-            }
+            Self::Categorical { .. } => self.merge(Self::count_values(column)?),
         }
         Ok(())
+    }
+
+    /// Whether this accumulates category counts (a text column).
+    pub(crate) fn is_categorical(&self) -> bool {
+        matches!(self, Self::Categorical { .. })
+    }
+
+    /// How often each value of a column occurs (nulls left out): what [`FeatureStats::update`]
+    /// adds to a categorical column's counts, computed on any thread and added with
+    /// [`FeatureStats::merge`]. Counts are integers, so the order of merging does not matter.
+    pub(crate) fn count_values(column: &dyn Array) -> Result<CategoryCounts> {
+        let text = arrow::compute::cast(column, &DataType::Utf8).map_err(|e| Error::data("encoding", e))?;
+        let mut local: HashMap<&str, u64, FixedState> = HashMap::default();
+        for v in text.as_string::<i32>().iter().flatten() {
+            *local.entry(v).or_insert(0) += 1;
+        }
+        Ok(local.into_iter().map(|(v, n)| (v.to_owned(), n)).collect())
+    }
+
+    /// Adds counts from [`FeatureStats::count_values`] (nothing for a numeric column).
+    pub(crate) fn merge(&mut self, more: CategoryCounts) {
+        if let Self::Categorical { counts } = self {
+            if counts.is_empty() {
+                *counts = more;
+                return;
+            }
+            for (v, n) in more {
+                *counts.entry(v).or_insert(0) += n;
+            }
+        }
     }
 
     pub(crate) fn finish(self, name: &str, source_type: &DataType) -> FeatureEncoding {
@@ -165,15 +189,28 @@ fn encode_column(feature: &FeatureEncoding, column: &dyn Array) -> Result<Vec<f6
             let index: HashMap<&str, usize, FixedState> =
                 categories.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
             let other = categories.len() as f64;
-            let text = arrow::compute::cast(column, &DataType::Utf8)
-                .map_err(|e| Error::data(format!("encoding {:?}", feature.name), e))?;
-            Ok(text
-                .as_string::<i32>()
-                .iter()
-                .map(|v| v.and_then(|v| index.get(v)).map_or(other, |&i| i as f64))
-                .collect())
+            text_codes(column, |v| v.and_then(|v| index.get(v)).map_or(other, |&i| i as f64))
+                .map_err(|e| Error::data(format!("encoding {:?}", feature.name), e))
         }
     }
+}
+
+/// `code` of every value of a text column (`None` when missing). A dictionary-encoded column
+/// (as Parquet's dictionary pages read back) is looked up once per dictionary value, not per
+/// row.
+pub(crate) fn text_codes(
+    column: &dyn Array,
+    code: impl Fn(Option<&str>) -> f64,
+) -> std::result::Result<Vec<f64>, arrow::error::ArrowError> {
+    if let Some(dictionary) = column.as_dictionary_opt::<Int32Type>()
+        && let Some(values) = dictionary.values().as_string_opt::<i32>()
+    {
+        let codes: Vec<f64> = values.iter().map(&code).collect();
+        let missing = code(None);
+        return Ok(dictionary.keys().iter().map(|k| k.map_or(missing, |k| codes[k as usize])).collect());
+    }
+    let text = arrow::compute::cast(column, &DataType::Utf8)?;
+    Ok(text.as_string::<i32>().iter().map(code).collect())
 }
 
 #[cfg(test)]

@@ -44,6 +44,7 @@
 //! ```
 
 pub mod assign;
+mod chunks;
 mod datasets;
 mod encoding;
 mod error;

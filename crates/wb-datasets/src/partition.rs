@@ -29,14 +29,21 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
-use arrow::datatypes::{DataType, Float64Type, SchemaRef};
+use arrow::csv::reader::Format;
+use arrow::datatypes::{DataType, Field, Float64Type, Schema, SchemaRef};
+use foldhash::fast::FixedState;
+use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use wb_core::{ContentHash, ContentHasher, DatasetName, DynObjectStore, ObjectStoreExt, PutMode};
+use wb_etl::tabular::{CsvBatches, CsvOptions};
 
 use crate::assign::{self, KEYHASH_ALGORITHM, STRATIFIED_ALGORITHM};
-use crate::encoding::{Encoding, FeatureStats};
+use crate::chunks::{self, Chunk, ChunkError, MissingTokens};
+use crate::encoding::{CategoryCounts, Encoding, FeatureStats};
 use crate::error::{Error, Result};
 use crate::layout;
-use crate::manifest::{DatasetRecord, FileEntry, MANIFEST_FORMAT, Manifest, PartitionInputs, SplitManifest, Task};
+use crate::manifest::{
+    DatasetRecord, FileEntry, MANIFEST_FORMAT, Manifest, PartitionInputs, SourceFormat, SplitManifest, Task,
+};
 use crate::source::{LocalSource, from_columns};
 use crate::spec::{PartitionSpec, Split};
 
@@ -374,6 +381,134 @@ fn create(path: &Path) -> Result<BufWriter<File>> {
     Ok(BufWriter::with_capacity(1 << 20, File::create(path).map_err(|e| Error::io("creating", path, e))?))
 }
 
+/// A CSV source read in chunks: the open file and Arrow's format for its records.
+struct ChunkedCsv<'a> {
+    source: &'a LocalSource,
+    schema: &'a SchemaRef,
+    missing: &'a [String],
+    file: File,
+    format: Format,
+    tokens: Option<MissingTokens>,
+}
+
+impl<'a> ChunkedCsv<'a> {
+    /// Checks the header as the sequential reader does (with the same errors) and opens the file.
+    fn open(source: &'a LocalSource, schema: &'a SchemaRef, missing: &'a [String]) -> Result<Self> {
+        let options = CsvOptions::with_missing(missing);
+        CsvBatches::open(&source.path, schema.clone(), &options, None)?;
+        let format = options.arrow_format()?;
+        let tokens = MissingTokens::new(missing, options.delimiter, schema.fields().len());
+        let file = File::open(&source.path).map_err(|e| Error::io("opening", &source.path, e))?;
+        Ok(Self { source, schema, missing, file, format, tokens })
+    }
+
+    fn decode(&self, chunk: &Chunk, projection: Option<&[usize]>) -> std::result::Result<RecordBatch, ChunkError> {
+        chunks::decode(
+            &self.file,
+            &self.source.path,
+            chunk,
+            self.schema,
+            &self.format,
+            self.tokens.as_ref(),
+            projection,
+        )
+    }
+
+    /// The error to report for a chunk that failed. Records that did not decode are read
+    /// again sequentially, up to the failure, so the message names the file's line as the
+    /// sequential reader does.
+    fn explain(&self, e: ChunkError, projection: Option<Vec<usize>>) -> Error {
+        match e {
+            ChunkError::Failed(e) => e,
+            ChunkError::Decode => match self.source.batches(self.schema, self.missing, projection, BATCH_ROWS) {
+                Err(e) => e,
+                Ok(mut batches) => batches.find_map(Result::err).unwrap_or_else(|| {
+                    Error::data(&self.source.uri, "a chunk of the file did not decode, but the whole file does")
+                }),
+            },
+        }
+    }
+}
+
+/// Routed batches in source order, from whichever reader the source allows.
+type RoutedBatches<'a> = Box<dyn Iterator<Item = std::result::Result<Routed, ChunkError>> + 'a>;
+
+/// One batch of the source routed to the splits.
+struct Routed {
+    /// Index of the batch's first row in the source.
+    offset: usize,
+    rows: usize,
+    /// The batch's rows of each split, in order (`None` when it has none).
+    parts: [Option<RecordBatch>; 3],
+    /// Category counts of the train rows, per categorical feature (by feature index).
+    categories: Vec<(usize, CategoryCounts)>,
+}
+
+/// Routes batches to splits by their rows' labels (on any thread).
+struct Router<'a> {
+    source: &'a LocalSource,
+    record: &'a DatasetRecord,
+    labels: &'a [u8],
+    /// (feature index, column index) of the categorical features.
+    categorical: &'a [(usize, usize)],
+}
+
+impl Router<'_> {
+    fn route(&self, batch: RecordBatch, offset: usize) -> Result<Routed> {
+        let n = batch.num_rows();
+        if offset + n > self.labels.len() {
+            return Err(Error::SourceChanged {
+                name: self.record.name.to_string(),
+                source_name: self.source.uri.clone(),
+                registered: format!("{} rows", self.labels.len()),
+                now: "more rows on the second read".into(),
+            });
+        }
+        let mut indices: [Vec<u32>; 3] = Default::default();
+        for (i, &label) in self.labels[offset..offset + n].iter().enumerate() {
+            indices[label as usize].push(i as u32);
+        }
+        let mut parts: [Option<RecordBatch>; 3] = Default::default();
+        for (s, ix) in indices.into_iter().enumerate() {
+            if ix.is_empty() {
+                continue;
+            }
+            parts[s] = Some(if ix.len() == n {
+                batch.clone()
+            } else {
+                arrow::compute::take_record_batch(&batch, &UInt32Array::from(ix))
+                    .map_err(|e| Error::data(&self.source.uri, e))?
+            });
+        }
+        let categories = match &parts[Split::Train.index()] {
+            Some(train) => self
+                .categorical
+                .iter()
+                .map(|&(f, col)| Ok((f, FeatureStats::count_values(train.column(col).as_ref())?)))
+                .collect::<Result<_>>()?,
+            None => Vec::new(),
+        };
+        Ok(Routed { offset, rows: n, parts, categories })
+    }
+}
+
+/// Writes the batches received to a Parquet file at `path`, hashing it: (path, hash, bytes).
+fn write_parquet(
+    path: &Path,
+    schema: SchemaRef,
+    batches: std::sync::mpsc::Receiver<RecordBatch>,
+) -> Result<(PathBuf, ContentHash, u64)> {
+    let sink = HashingWriter::new(create(path)?);
+    let mut writer = wb_etl::tabular::parquet_writer(sink, schema, path)?;
+    for batch in batches {
+        writer.write(&batch).map_err(|e| Error::data(path.display().to_string(), e))?;
+    }
+    let sink = writer.into_inner().map_err(|e| Error::data(path.display().to_string(), e))?;
+    let HashingWriter { inner, hasher, bytes } = sink;
+    inner.into_inner().map_err(|e| Error::io("writing", path, e.into_error()))?;
+    Ok((path.to_owned(), hasher.finish(), bytes))
+}
+
 /// Target classes (or regression) and each row's class index.
 struct Targets {
     task: Task,
@@ -383,11 +518,14 @@ struct Targets {
     key_splits: Option<Vec<u8>>,
 }
 
+/// Pass 1: every row's target class (and key split), from `chunks` in parallel when the
+/// source is a CSV file that splits at line ends, otherwise sequentially.
 fn read_targets(
     source: &LocalSource,
     record: &DatasetRecord,
     schema: &SchemaRef,
     spec: &PartitionSpec,
+    chunks: Option<&[Chunk]>,
 ) -> Result<Targets> {
     let target_index = schema.index_of(&record.target).map_err(|e| Error::data(&source.uri, e))?;
     let target_type = schema.field(target_index).data_type().clone();
@@ -411,13 +549,11 @@ fn read_targets(
     let target_pos = projection.iter().position(|&i| i == target_index).expect("target is projected");
     let key_pos = key_index.map(|k| projection.iter().position(|&i| i == k).expect("key is projected"));
 
-    let mut ids: HashMap<String, u32> = HashMap::new();
+    let mut ids: HashMap<String, u32, FixedState> = HashMap::default();
     let mut labels: Vec<String> = Vec::new();
     let mut classes: Vec<u32> = Vec::new();
     let mut key_splits = key_pos.map(|_| Vec::new());
-    let mut row = 0u64;
-    for batch in source.batches(schema, &record.missing, Some(projection), BATCH_ROWS)? {
-        let batch = batch?;
+    let mut absorb = |batch: RecordBatch, row: u64| -> Result<()> {
         let target = batch.column(target_pos);
         if let Some(i) = (0..target.len()).find(|&i| target.is_null(i)) {
             return Err(Error::MissingValue {
@@ -459,7 +595,35 @@ fn read_targets(
                 out.push(assign::split_for_key(k, spec.seed, spec.proportions()).index() as u8);
             }
         }
-        row += batch.num_rows() as u64;
+        Ok(())
+    };
+    match chunks {
+        Some(chunks) => {
+            // Only the target (and key) column is built, on every core.
+            let csv = ChunkedCsv::open(source, schema, &record.missing)?;
+            std::thread::scope(|scope| -> Result<()> {
+                let decoded = chunks::ordered(scope, chunks.to_vec(), chunks::threads(), |chunk| {
+                    let batch = csv.decode(&chunk, Some(&projection));
+                    (chunk.first_row, batch)
+                });
+                for (row, batch) in decoded {
+                    match batch {
+                        Ok(batch) => absorb(batch, row)?,
+                        Err(e) => return Err(csv.explain(e, Some(projection.clone()))),
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        None => {
+            let mut row = 0u64;
+            for batch in source.batches(schema, &record.missing, Some(projection), BATCH_ROWS)? {
+                let batch = batch?;
+                let n = batch.num_rows() as u64;
+                absorb(batch, row)?;
+                row += n;
+            }
+        }
     }
     if classes.is_empty() {
         return Err(Error::BadSource { source_name: source.uri.clone(), reason: "it has no data rows".into() });
@@ -518,7 +682,12 @@ fn check_every_class_in_every_split(
 fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) -> Result<Computed> {
     let schema = from_columns(&record.schema)?;
     let started = std::time::Instant::now();
-    let targets = read_targets(source, record, &schema, &spec)?;
+    // A CSV file whose line ends are record ends is decoded in chunks on every core.
+    let chunks = match source.format {
+        SourceFormat::Csv => chunks::split(&source.path, BATCH_ROWS)?,
+        SourceFormat::Parquet => None,
+    };
+    let targets = read_targets(source, record, &schema, &spec, chunks.as_deref())?;
     tracing::info!(
         rows = targets.classes.len(),
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -577,69 +746,110 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
         features.iter().map(|f| schema.index_of(f).map_err(|e| Error::data(&source.uri, e))).collect::<Result<_>>()?;
     let mut stats: Vec<FeatureStats> =
         feature_index.iter().map(|&i| FeatureStats::for_type(schema.field(i).data_type())).collect();
-    let mut writers = Split::ALL
+    let categorical: Vec<(usize, usize)> = stats
         .iter()
-        .map(|s| {
-            let path = dir.path().join(format!("{s}.parquet"));
-            let sink = HashingWriter::new(create(&path)?);
-            Ok((path.clone(), wb_etl::tabular::parquet_writer(sink, schema.clone(), &path)?))
-        })
-        .collect::<Result<Vec<_>>>()?;
+        .zip(&feature_index)
+        .enumerate()
+        .filter(|(_, (stat, _))| stat.is_categorical())
+        .map(|(f, (_, &col))| (f, col))
+        .collect();
+    let router = Router { source, record, labels: &labels, categorical: &categorical };
     let mut class_counts = vec![vec![0u64; class_count]; 3];
     let mut row_counts = [0u64; 3];
-    let mut offset = 0usize;
-    let mut indices: [Vec<u32>; 3] = Default::default();
-    // CSV/Parquet decoding runs on its own thread, overlapped with routing and writing.
-    let batches = source.batches(&schema, &record.missing, None, BATCH_ROWS)?;
-    std::thread::scope(|scope| -> Result<()> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<RecordBatch>>(2);
-        scope.spawn(move || {
-            for batch in batches {
-                if tx.send(batch).is_err() {
-                    break;
-                }
+    let csv = match &chunks {
+        Some(_) => Some(ChunkedCsv::open(source, &schema, &record.missing)?),
+        None => None,
+    };
+    // Decoding and routing run on every core (or, for sources that cannot be split, on a
+    // thread of their own); this thread keeps the order-dependent statistics; each split's
+    // Parquet file is encoded on a thread of its own.
+    let parquet_files = std::thread::scope(|scope| -> Result<Vec<Staged>> {
+        let mut senders = Vec::new();
+        let mut handles = Vec::new();
+        for split in Split::ALL {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
+            let path = dir.path().join(format!("{split}.parquet"));
+            let schema = schema.clone();
+            senders.push(tx);
+            handles.push(scope.spawn(move || write_parquet(&path, schema, rx)));
+        }
+        let routed: RoutedBatches<'_> = match &chunks {
+            Some(chunks) => {
+                let csv = csv.as_ref().expect("opened with the chunks");
+                let router = &router;
+                Box::new(chunks::ordered(scope, chunks.clone(), chunks::threads(), move |chunk| {
+                    let batch = csv.decode(&chunk, None)?;
+                    router.route(batch, chunk.first_row as usize).map_err(ChunkError::Failed)
+                }))
             }
-        });
-        for batch in rx {
-            let batch = batch?;
-            let n = batch.num_rows();
-            if offset + n > labels.len() {
-                return Err(Error::SourceChanged {
-                    name: record.name.to_string(),
-                    source_name: source.uri.clone(),
-                    registered: format!("{} rows", labels.len()),
-                    now: "more rows on the second read".into(),
+            None => {
+                let batches = source.batches(&schema, &record.missing, None, BATCH_ROWS)?;
+                let (tx, rx) = std::sync::mpsc::sync_channel(2);
+                let router = &router;
+                scope.spawn(move || {
+                    let mut offset = 0usize;
+                    for batch in batches {
+                        let routed = batch.and_then(|b| {
+                            let n = b.num_rows();
+                            let r = router.route(b, offset);
+                            offset += n;
+                            r
+                        });
+                        let failed = routed.is_err();
+                        if tx.send(routed.map_err(ChunkError::Failed)).is_err() || failed {
+                            break;
+                        }
+                    }
                 });
+                Box::new(rx.into_iter())
             }
-            for ix in &mut indices {
-                ix.clear();
-            }
-            for (i, &label) in labels[offset..offset + n].iter().enumerate() {
-                indices[label as usize].push(i as u32);
-                class_counts[label as usize][targets.classes[offset + i] as usize] += 1;
-            }
-            for (s, ix) in indices.iter().enumerate() {
-                if ix.is_empty() {
-                    continue;
-                }
-                let part = if ix.len() == n {
-                    batch.clone()
-                } else {
-                    arrow::compute::take_record_batch(&batch, &UInt32Array::from(ix.clone()))
-                        .map_err(|e| Error::data(&source.uri, e))?
+        };
+        let consumed: Result<()> = 'consume: {
+            for routed in routed {
+                let routed = match routed {
+                    Ok(r) => r,
+                    Err(ChunkError::Failed(e)) => break 'consume Err(e),
+                    Err(e) => break 'consume Err(csv.as_ref().expect("only chunks fail to decode").explain(e, None)),
                 };
-                if s == Split::Train.index() {
-                    for (stat, &col) in stats.iter_mut().zip(&feature_index) {
-                        stat.update(part.column(col).as_ref())?;
+                let range = routed.offset..routed.offset + routed.rows;
+                for (&label, &class) in labels[range.clone()].iter().zip(&targets.classes[range]) {
+                    class_counts[label as usize][class as usize] += 1;
+                }
+                let Routed { parts, categories, .. } = routed;
+                for (f, counts) in categories {
+                    stats[f].merge(counts);
+                }
+                for (s, part) in parts.into_iter().enumerate() {
+                    let Some(part) = part else { continue };
+                    if s == Split::Train.index() {
+                        for (stat, &col) in stats.iter_mut().zip(&feature_index) {
+                            if !stat.is_categorical()
+                                && let Err(e) = stat.update(part.column(col).as_ref())
+                            {
+                                break 'consume Err(e);
+                            }
+                        }
+                    }
+                    row_counts[s] += part.num_rows() as u64;
+                    if senders[s].send(part).is_err() {
+                        // The writer stopped: its error is reported below.
+                        break 'consume Ok(());
                     }
                 }
-                row_counts[s] += part.num_rows() as u64;
-                let (path, writer) = &mut writers[s];
-                writer.write(&part).map_err(|e| Error::data(path.display().to_string(), e))?;
             }
-            offset += n;
-        }
-        Ok(())
+            Ok(())
+        };
+        drop(senders);
+        let written: Vec<Result<(PathBuf, ContentHash, u64)>> = handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(Error::data("writing split files", "a writer thread panicked"))))
+            .collect();
+        consumed?;
+        written
+            .into_iter()
+            .zip(row_counts)
+            .map(|(w, rows)| w.map(|(local, hash, size)| Staged { local, hash, size, rows }))
+            .collect()
     })?;
     let encoding = Encoding(
         stats
@@ -648,13 +858,6 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
             .map(|(s, &i)| s.finish(schema.field(i).name(), schema.field(i).data_type()))
             .collect(),
     );
-    let mut parquet_files = Vec::new();
-    for ((path, writer), rows) in writers.into_iter().zip(row_counts) {
-        let sink = writer.into_inner().map_err(|e| Error::data(path.display().to_string(), e))?;
-        let HashingWriter { inner, hasher, bytes } = sink;
-        inner.into_inner().map_err(|e| Error::io("writing", &path, e.into_error()))?;
-        parquet_files.push(Staged { local: path, hash: hasher.finish(), size: bytes, rows });
-    }
 
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "pass 2: split files written");
     // Pass 3: channels from the split files.
@@ -697,7 +900,7 @@ fn write_channel(parquet: &Path, dest: &Path, encoding: &Encoding, target_index:
     let mut rows = 0u64;
     let mut line: Vec<u8> = Vec::with_capacity(1 << 16);
     let (mut ints, mut floats) = (itoa::Buffer::new(), ryu::Buffer::new());
-    for batch in wb_etl::tabular::read_parquet(parquet, BATCH_ROWS)? {
+    for batch in read_with_dictionaries(parquet)? {
         let batch = batch.map_err(|e| Error::data(parquet.display().to_string(), e))?;
         let columns = encoding.encode_columns(&batch)?;
         let target = target_values(&batch, target_index, task, &class_index)?;
@@ -717,6 +920,30 @@ fn write_channel(parquet: &Path, dest: &Path, encoding: &Encoding, target_index:
     Ok(Staged { local: dest.to_owned(), hash: out.hasher.finish(), size: out.bytes, rows })
 }
 
+/// Reads a split file back with its text columns as dictionaries, as Parquet stores them, so
+/// that encoding looks each distinct value up once per page rather than once per row.
+fn read_with_dictionaries(parquet: &Path) -> Result<ParquetRecordBatchReader> {
+    let open = || File::open(parquet).map_err(|e| Error::io("opening", parquet, e));
+    let bad = |e| Error::data(parquet.display().to_string(), e);
+    let stored = ParquetRecordBatchReaderBuilder::try_new(open()?).map_err(bad)?.schema().clone();
+    let fields: Vec<Field> = stored
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 => Field::new(
+                f.name(),
+                DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+                f.is_nullable(),
+            ),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    let options = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new(fields)));
+    ParquetRecordBatchReaderBuilder::try_new_with_options(open()?, options)
+        .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
+        .map_err(bad)
+}
+
 fn target_values(
     batch: &RecordBatch,
     index: usize,
@@ -730,12 +957,8 @@ fn target_values(
             Ok(floats.as_primitive::<Float64Type>().iter().map(|v| v.unwrap_or(f64::NAN)).collect())
         }
         Task::Classification { .. } => {
-            let text = arrow::compute::cast(column, &DataType::Utf8).map_err(|e| Error::data("target", e))?;
-            Ok(text
-                .as_string::<i32>()
-                .iter()
-                .map(|v| v.and_then(|v| class_index.get(v)).map_or(f64::NAN, |&i| i as f64))
-                .collect())
+            crate::encoding::text_codes(column, |v| v.and_then(|v| class_index.get(v)).map_or(f64::NAN, |&i| i as f64))
+                .map_err(|e| Error::data("target", e))
         }
     }
 }
@@ -743,8 +966,13 @@ fn target_values(
 /// Appends a number: integers without a fraction, other values in the shortest form that reads
 /// back to the same `f64`.
 fn push_number(line: &mut Vec<u8>, v: f64, ints: &mut itoa::Buffer, floats: &mut ryu::Buffer) {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        line.extend_from_slice(ints.format(v as i64).as_bytes());
+    // `v as i64 as f64 == v` is `v.fract() == 0.0` for finite values below 2^63 (and false
+    // for NaN and the infinities), without a call to `trunc`.
+    let int = v as i64;
+    if (0..10).contains(&int) && int as f64 == v {
+        line.push(b'0' + int as u8);
+    } else if int as f64 == v && v.abs() < 1e15 {
+        line.extend_from_slice(ints.format(int).as_bytes());
     } else {
         line.extend_from_slice(floats.format(v).as_bytes());
     }

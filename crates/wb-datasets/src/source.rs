@@ -49,6 +49,9 @@ pub(crate) fn format_of(uri: &str) -> Result<SourceFormat> {
     }
 }
 
+/// Records per chunk when a CSV file's schema is inferred in parallel.
+const INFER_CHUNK_ROWS: usize = 64 * 1024;
+
 /// A source available as a local file (downloaded from the store when needed).
 #[derive(Debug)]
 pub(crate) struct LocalSource {
@@ -81,7 +84,22 @@ impl LocalSource {
     /// The schema: inferred for CSV (with the missing tokens), read for Parquet.
     pub(crate) fn infer_schema(&self, missing: &[String]) -> Result<SchemaRef> {
         match self.format {
-            SourceFormat::Csv => Ok(wb_etl::tabular::infer_schema(&self.path, &CsvOptions::with_missing(missing))?),
+            SourceFormat::Csv => {
+                let options = CsvOptions::with_missing(missing);
+                // A file whose line ends are record ends is inferred in chunks on every core.
+                Ok(match crate::chunks::split(&self.path, INFER_CHUNK_ROWS)? {
+                    Some(chunks) => {
+                        let ranges: Vec<(u64, u64)> = chunks.iter().map(|c| (c.start, c.end)).collect();
+                        wb_etl::tabular::infer_schema_in_ranges(
+                            &self.path,
+                            &options,
+                            &ranges,
+                            crate::chunks::threads(),
+                        )?
+                    }
+                    None => wb_etl::tabular::infer_schema(&self.path, &options)?,
+                })
+            }
             SourceFormat::Parquet => {
                 let builder = ParquetRecordBatchReaderBuilder::try_new(open(&self.path)?)
                     .map_err(|e| Error::data(&self.uri, e))?;

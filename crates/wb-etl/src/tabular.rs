@@ -56,7 +56,13 @@ impl CsvOptions {
         Self { missing: missing.into_iter().map(Into::into).collect(), ..Self::default() }
     }
 
-    fn format(&self) -> Result<Format> {
+    /// Arrow's CSV format for these options: a header line, the delimiter, and the missing
+    /// tokens as Arrow's null pattern (whole-cell matches only). Readers of byte ranges that
+    /// start after the header use it with `with_header(false)`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when the missing tokens do not make a pattern.
+    pub fn arrow_format(&self) -> Result<Format> {
         let alternatives: Vec<String> = self.missing.iter().map(|t| regex::escape(t)).collect();
         let pattern = format!("^(?:{})$", alternatives.join("|"));
         let null_regex = regex::Regex::new(&pattern)
@@ -205,6 +211,88 @@ pub fn infer_schema(file: &Path, options: &CsvOptions) -> Result<SchemaRef> {
     let fields: Vec<Field> =
         names.iter().zip(kinds).map(|(name, kind)| Field::new(name, kind.data_type(), true)).collect();
     Ok(Arc::new(Schema::new(fields)))
+}
+
+/// [`infer_schema`], with the data records read in parallel: `ranges` are byte ranges of
+/// `file` that together hold every data record (after the header) whole, with no quoted field
+/// (such as the chunks a line-end scan finds in a file without quotes); they are inferred on
+/// `threads` threads and their column types joined (the lattice's join does not depend on the
+/// order). A range that does not read cleanly (a record with the wrong number of fields,
+/// invalid UTF-8, ...) sends the whole file through [`infer_schema`], so errors are the same,
+/// with the same lines.
+///
+/// # Errors
+/// As [`infer_schema`].
+pub fn infer_schema_in_ranges(
+    file: &Path,
+    options: &CsvOptions,
+    ranges: &[(u64, u64)],
+    threads: usize,
+) -> Result<SchemaRef> {
+    let names = read_header(file, options)?;
+    if ranges.is_empty() {
+        return infer_schema(file, options);
+    }
+    let missing: Vec<&[u8]> = options.missing.iter().map(String::as_bytes).collect();
+    let handle = open(file)?;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let joined: Option<Vec<Kind>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads.clamp(1, ranges.len()))
+            .map(|_| {
+                scope.spawn(|| -> Option<Vec<Kind>> {
+                    let mut kinds = vec![Kind::Empty; names.len()];
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&(start, end)) = ranges.get(i) else { return Some(kinds) };
+                        let mut bytes = vec![0u8; usize::try_from(end - start).ok()?];
+                        std::os::unix::fs::FileExt::read_exact_at(&handle, &mut bytes, start).ok()?;
+                        infer_range(&bytes, options.delimiter, &missing, &mut kinds)?;
+                    }
+                })
+            })
+            .collect();
+        let mut joined = vec![Kind::Empty; names.len()];
+        for worker in workers {
+            let kinds = worker.join().ok()??;
+            for (j, k) in joined.iter_mut().zip(kinds) {
+                *j = j.join(k);
+            }
+        }
+        Some(joined)
+    });
+    let Some(kinds) = joined else { return infer_schema(file, options) };
+    let fields: Vec<Field> =
+        names.iter().zip(kinds).map(|(name, kind)| Field::new(name, kind.data_type(), true)).collect();
+    Ok(Arc::new(Schema::new(fields)))
+}
+
+/// Joins the kinds of the cells of `records` (whole records, no header) into `kinds`; `None`
+/// when a record has another number of fields or is not UTF-8.
+fn infer_range(records: &[u8], delimiter: u8, missing: &[&[u8]], kinds: &mut [Kind]) -> Option<()> {
+    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).from_reader(records);
+    let mut record = csv::ByteRecord::new();
+    let mut open_columns: Vec<usize> = (0..kinds.len()).filter(|&i| kinds[i] != Kind::Utf8).collect();
+    while reader.read_byte_record(&mut record).ok()? {
+        if record.len() != kinds.len()
+            || (!record.as_slice().is_ascii() && record.iter().any(|f| std::str::from_utf8(f).is_err()))
+        {
+            return None;
+        }
+        let mut narrowed = false;
+        for &i in &open_columns {
+            let cell = &record[i];
+            if missing.contains(&cell) {
+                continue;
+            }
+            let kind = kinds[i].join(Kind::of(cell));
+            kinds[i] = kind;
+            narrowed |= kind == Kind::Utf8;
+        }
+        if narrowed {
+            open_columns.retain(|&i| kinds[i] != Kind::Utf8);
+        }
+    }
+    Some(())
 }
 
 /// Turns an error of the `csv` crate met while reading data rows into ours.
@@ -434,7 +522,7 @@ impl CsvBatches {
             });
         }
         let mut builder =
-            ReaderBuilder::new(schema).with_format(options.format()?).with_batch_size(options.batch_size.max(1));
+            ReaderBuilder::new(schema).with_format(options.arrow_format()?).with_batch_size(options.batch_size.max(1));
         if let Some(projection) = projection {
             builder = builder.with_projection(projection);
         }
@@ -801,6 +889,57 @@ mod tests {
         arrow::compute::concat_batches(&schema, &batches).expect("concat")
     }
 
+    /// Byte ranges of `rows` records each after the header line (the file has no quotes).
+    fn line_ranges(text: &[u8], rows: usize) -> Vec<(u64, u64)> {
+        let header_end = text.iter().position(|&b| b == b'\n').expect("header") + 1;
+        let ends: Vec<usize> = text[header_end..]
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .map(|(i, _)| header_end + i + 1)
+            .collect();
+        let mut ranges = Vec::new();
+        let mut start = header_end;
+        for chunk in ends.chunks(rows) {
+            let end = *chunk.last().expect("non-empty");
+            ranges.push((start as u64, end as u64));
+            start = end;
+        }
+        ranges
+    }
+
+    #[test]
+    fn inference_in_ranges_agrees_with_the_whole_file_and_its_errors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut text = String::from("a,b,c,d,e\n");
+        for i in 0..1000 {
+            let b = if i == 700 { "2.5".to_owned() } else { i.to_string() };
+            let d = if i % 3 == 0 { "?" } else { "true" };
+            let e = if i == 999 { "x" } else { "1" };
+            text.push_str(&format!("{i},{b},é{i},{d},{e}\n"));
+        }
+        let f = write(dir.path(), "ok.csv", text.as_bytes());
+        let options = CsvOptions::default();
+        let whole = infer_schema(&f, &options).expect("whole");
+        for rows in [1, 7, 100, 1000] {
+            let ranges = line_ranges(text.as_bytes(), rows);
+            for threads in [1, 2, 3] {
+                let parts = infer_schema_in_ranges(&f, &options, &ranges, threads).expect("ranges");
+                assert_eq!(types(&parts), types(&whole), "{rows} rows per range, {threads} threads");
+            }
+        }
+        assert_eq!(
+            types(&whole).into_iter().map(|(_, t)| t).collect::<Vec<_>>(),
+            vec![DataType::Int64, DataType::Float64, DataType::Utf8, DataType::Boolean, DataType::Utf8]
+        );
+        // A ragged record: the same error, with the same line, as the whole-file read.
+        let ragged = text.replacen("500,500,", "500,", 1);
+        let f = write(dir.path(), "ragged.csv", ragged.as_bytes());
+        let expected = infer_schema(&f, &options).expect_err("ragged").to_string();
+        let got = infer_schema_in_ranges(&f, &options, &line_ranges(ragged.as_bytes(), 64), 2).expect_err("ragged");
+        assert_eq!(got.to_string(), expected);
+    }
+
     #[test]
     fn inferred_types_are_what_the_reader_parses() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -1014,7 +1153,7 @@ mod tests {
         let f = write(dir.path(), "fuzz.csv", bytes);
         let options = CsvOptions { delimiter, ..CsvOptions::default() };
         let ours = infer_schema(&f, &options);
-        let arrow = options.format().expect("format").infer_schema(File::open(&f).expect("open"), None);
+        let arrow = options.arrow_format().expect("format").infer_schema(File::open(&f).expect("open"), None);
         match (&ours, &arrow) {
             (Ok(ours), Ok((theirs, _))) => {
                 let theirs: Vec<(String, DataType)> = types(theirs)
