@@ -116,15 +116,7 @@ impl Binned {
 /// At most `budget - 1` increasing cut points of sorted values: every distinct value but the
 /// smallest when there are at most `budget` of them, else values at evenly spaced ranks.
 fn cut_points(sorted: &[f32], budget: usize) -> Vec<f32> {
-    let mut distinct: Vec<f32> = Vec::new();
-    for &v in sorted {
-        if distinct.last() != Some(&v) {
-            distinct.push(v);
-            if distinct.len() > budget {
-                break;
-            }
-        }
-    }
+    let distinct = distinct_prefix(sorted, budget + 1);
     if distinct.len() <= budget {
         return distinct.into_iter().skip(1).collect();
     }
@@ -137,6 +129,20 @@ fn cut_points(sorted: &[f32], budget: usize) -> Vec<f32> {
         }
     }
     cuts
+}
+
+/// The first `limit` distinct values of sorted values (all of them when there are fewer).
+pub(super) fn distinct_prefix<T: Copy + PartialEq>(sorted: &[T], limit: usize) -> Vec<T> {
+    let mut distinct: Vec<T> = Vec::new();
+    for &v in sorted {
+        if distinct.last() != Some(&v) {
+            if distinct.len() == limit {
+                break;
+            }
+            distinct.push(v);
+        }
+    }
+    distinct
 }
 
 /// A gradient and hessian per row (of one output group).
@@ -329,8 +335,9 @@ fn grow_tree(
         if pairs.is_empty() {
             break;
         }
+        // Across the level's pairs (and within a large node's rows) on every core.
         let small: Vec<Histogram> = pairs
-            .iter()
+            .par_iter()
             .map(|&(_, left, right, left_smaller)| {
                 let node = &nodes[if left_smaller { left } else { right }];
                 build_histogram(binned, grads, &rows[node.start..node.end])

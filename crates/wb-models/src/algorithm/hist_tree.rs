@@ -116,15 +116,7 @@ fn thresholds(sorted: &[f64], max_bins: usize) -> Vec<f64> {
         let t = lower + (upper - lower) / 2.0;
         if t < upper { t } else { lower }
     };
-    let mut distinct: Vec<f64> = Vec::new();
-    for &v in sorted {
-        if distinct.last() != Some(&v) {
-            distinct.push(v);
-            if distinct.len() > max_bins {
-                break;
-            }
-        }
-    }
+    let distinct = super::gbdt::distinct_prefix(sorted, max_bins + 1);
     if distinct.len() <= max_bins {
         return distinct.windows(2).map(|w| midpoint(w[0], w[1])).collect();
     }
