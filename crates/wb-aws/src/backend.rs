@@ -152,6 +152,20 @@ impl Runner {
         })
     }
 
+    /// How a job's model is served: an imported model (`wb jobs import`) is in the workbench's
+    /// artefact format, so the project's image serves it even where its algorithm's name is a
+    /// built-in's (`xgboost`).
+    fn of_job(job: &JobRecord) -> Result<Self> {
+        if job.is_imported() {
+            return Algorithm::parse(&job.algorithm).map(Self::Workbench).map_err(|_| Error::Invalid {
+                field: "algorithm",
+                value: job.algorithm.clone(),
+                expected: "a workbench algorithm for an imported model".into(),
+            });
+        }
+        Self::parse(&job.algorithm)
+    }
+
     fn name(&self) -> &'static str {
         match self {
             Self::Builtin(b) => b.name(),
@@ -1083,7 +1097,7 @@ impl SageMakerDeploy<'_> {
                 .into());
             }
         };
-        let image = Runner::parse(&job.algorithm)?.image(settings)?;
+        let image = Runner::of_job(&job)?.image(settings)?;
         let capture = self.capture.map(CaptureConfig::new).transpose()?;
         let spec = DeploySpec {
             endpoint: self.endpoint.clone(),
@@ -1138,6 +1152,19 @@ mod tests {
     #[test]
     fn algorithms_are_built_in_or_the_workbench_s_own() {
         assert_eq!(Runner::parse("xgboost").expect("xgboost"), Runner::Builtin(BuiltinAlgorithm::Xgboost));
+        let imported: JobRecord = serde_json::from_value(serde_json::json!({
+            "name": "imported", "status": "Completed", "failure_reason": null, "algorithm": "xgboost",
+            "hyperparameters": {"imported_from": "model.json", "objective": "binary:logistic"},
+            "dataset": "toy", "fingerprint": format!("blake3:{}", "0".repeat(64)), "channels": {},
+            "backend": "sagemaker", "model_artifact": "s3://b/training/imported/output/model.tar.gz",
+            "metrics": {}, "created_at": "2026-12-07T00:00:00Z", "ended_at": null,
+            "training_seconds": null, "tags": {}
+        }))
+        .expect("a job record");
+        assert_eq!(Runner::of_job(&imported).expect("imported"), Runner::Workbench(Algorithm::Xgboost));
+        let mut trained = imported.clone();
+        trained.hyperparameters.remove(wb_models::training::IMPORTED_FROM_KEY);
+        assert_eq!(Runner::of_job(&trained).expect("trained"), Runner::Builtin(BuiltinAlgorithm::Xgboost));
         assert_eq!(Runner::parse("random-forest").expect("forest"), Runner::Workbench(Algorithm::RandomForest));
         let err = Runner::parse("svm").expect_err("unknown").to_string();
         assert!(err.contains("\"svm\"") && err.contains("xgboost") && err.contains("random-forest"), "{err}");

@@ -44,7 +44,7 @@ use crate::schema::ModelSchema;
 use crate::{layout, records};
 
 mod import;
-pub use import::{ImportRequest, ModelFormat};
+pub use import::{IMPORTED_FROM_KEY, ImportRequest, ModelFormat};
 
 /// A training job's state, as SageMaker names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -53,6 +53,19 @@ impl ModelFormat {
     }
 }
 
+/// The hyperparameter that marks an imported job (its value: where the model came from). Such a
+/// job's artefact is in the workbench's format whatever its algorithm's name, so a backend serves
+/// it with the workbench's own server, never a built-in algorithm's image.
+pub const IMPORTED_FROM_KEY: &str = "imported_from";
+
+impl super::JobRecord {
+    /// Whether the job was imported ([`TrainingJobs::import`]) rather than trained.
+    #[must_use]
+    pub fn is_imported(&self) -> bool {
+        self.hyperparameters.contains_key(IMPORTED_FROM_KEY)
+    }
+}
+
 /// The largest model file read (a boosted model of thousands of deep trees is tens of MB).
 const MAX_MODEL_BYTES: u64 = 1 << 30;
 
@@ -158,7 +171,7 @@ impl ImportRequest {
         let metrics = validation_metrics(&model, &data);
         drop(scratch);
 
-        let mut hyperparameters = BTreeMap::from([("imported_from".to_owned(), self.source.clone())]);
+        let mut hyperparameters = BTreeMap::from([(IMPORTED_FROM_KEY.to_owned(), self.source.clone())]);
         if let FittedModel::Boosted { model } = &model {
             hyperparameters.insert("objective".into(), model.objective().name().into());
             hyperparameters.insert("num_round".into(), model.rounds().to_string());
