@@ -406,9 +406,15 @@ fn sample(features: &[usize], fraction: f64, rng: &mut ChaCha8Rng) -> Vec<usize>
     picked
 }
 
-/// The grown tree as XGBoost's node arrays, reachable nodes only, with leaf values
-/// `eta × weight`; also each grown node's index in the result (leaves and splits alike).
-fn export(binned: &Binned, nodes: &[GrownNode], eta: f64, reg: Regularisation) -> (BoostedTree, Vec<Option<usize>>) {
+/// A leaf's value, `eta × weight`, in single precision as XGBoost's: what the exported tree
+/// holds and what the training margins add.
+fn leaf_value(node: &GrownNode, eta: f64, reg: Regularisation) -> f32 {
+    let [g, h] = node.sums;
+    (eta * reg.weight(g, h)) as f32
+}
+
+/// The grown tree as XGBoost's node arrays, reachable nodes only, with [`leaf_value`]s.
+fn export(binned: &Binned, nodes: &[GrownNode], eta: f64, reg: Regularisation) -> BoostedTree {
     let mut left = Vec::new();
     let mut right = Vec::new();
     let mut feature = Vec::new();
@@ -433,9 +439,7 @@ fn export(binned: &Binned, nodes: &[GrownNode], eta: f64, reg: Regularisation) -
             }
             _ => {
                 feature.push(0);
-                let [g, h] = nodes[id].sums;
-                // Leaf values are single precision, as XGBoost's.
-                value.push((eta * reg.weight(g, h)) as f32);
+                value.push(leaf_value(&nodes[id], eta, reg));
             }
         }
     }
@@ -446,9 +450,8 @@ fn export(binned: &Binned, nodes: &[GrownNode], eta: f64, reg: Regularisation) -
             right[i] = index[r].and_then(|v| i32::try_from(v).ok()).unwrap_or(-1);
         }
     }
-    let tree = BoostedTree::new(left, right, feature, value, default_left)
-        .expect("a grown tree is a tree: breadth-first order, finite leaves");
-    (tree, index)
+    BoostedTree::new(left, right, feature, value, default_left)
+        .expect("a grown tree is a tree: breadth-first order, finite leaves")
 }
 
 /// The objective's gradient and hessian for every row of group `group`.
@@ -504,8 +507,7 @@ pub(super) struct Rows<'a> {
     pub(super) targets: Targets<'a>,
 }
 
-/// The metric of validation predictions (probabilities or values, row-major); `higher` tells
-/// which way is better.
+/// The metric of the validation margins' predictions (probabilities or values).
 fn evaluate(metric: EvalMetric, objective: Objective, groups: usize, margins: &[f32], targets: &Targets<'_>) -> f64 {
     let predictions: Vec<f64> = match objective {
         Objective::BinaryLogistic => margins
@@ -592,7 +594,7 @@ pub(super) fn boost(
             };
             let tree_features = sample(&all_features, params.colsample_bytree, &mut rng);
             let nodes = grow_tree(&binned, &grads, &mut rows, &tree_features, &settings, &mut rng);
-            let (tree, _) = export(&binned, &nodes, params.eta, reg);
+            let tree = export(&binned, &nodes, params.eta, reg);
             // Training margins: leaves' row ranges for the sampled rows, a walk for the others.
             if params.subsample < 1.0 {
                 margins.par_chunks_mut(groups).enumerate().for_each(|(r, m)| {
@@ -651,9 +653,7 @@ fn add_leaf_values(
         match node.children {
             Some((l, r)) => stack.extend([l, r]),
             None => {
-                let [g, h] = node.sums;
-                // As the exported leaf value.
-                let value = (eta * reg.weight(g, h)) as f32;
+                let value = leaf_value(node, eta, reg);
                 for &r in &rows[node.start..node.end] {
                     margins[r as usize * groups + group] += value;
                 }
@@ -678,11 +678,7 @@ fn leaf_by_bins(binned: &Binned, nodes: &[GrownNode], r: usize, eta: f64, reg: R
                 };
                 id = if left { l } else { right };
             }
-            _ => {
-                let [g, h] = node.sums;
-                // As the exported leaf value.
-                return (eta * reg.weight(g, h)) as f32;
-            }
+            _ => return leaf_value(node, eta, reg),
         }
     }
 }
