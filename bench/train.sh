@@ -9,7 +9,10 @@
 # Environment: WB_BENCH_TREES (forest size, default 50), WB_BENCH_DEPTH (tree and forest depth,
 # default 10), WB_BENCH_ROUNDS / WB_BENCH_BOOST_DEPTH / WB_BENCH_ETA (gradient boosting: 100, 6,
 # 0.3, the same for ours, xgboost and scikit-learn's HistGradientBoosting), WB_BENCH_CLASSES (default 2), WB_BIN (a `wb` binary to use instead of building
-# one), WB_BENCH_DIR (work directory, default target/bench-train).
+# one), WB_BENCH_DIR (work directory, default target/bench-train),
+# WB_BENCH_REGRESSION_COLUMN (default 15, num_medications of the generated data; 0 skips): the
+# regression round, where that feature column becomes the target (the class column is dropped)
+# for our regression trees, forest and xgboost against scikit-learn's regressors and XGBRegressor.
 # Needs: python3 (a venv with pandas, scikit-learn and xgboost-cpu is created in target/bench-venv).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -62,3 +65,28 @@ echo "== $(basename "$train") / $(basename "$validation"): trees $trees, depth $
   --max-depth "$depth" --trees "$trees" --jobs "$(nproc)" \
   --rounds "$rounds" --boost-depth "$boost_depth" --eta "$eta" \
   --algorithms "$algorithms,hist-gradient-boosting"
+
+regression_column=${WB_BENCH_REGRESSION_COLUMN:-15}
+if [ "$regression_column" -gt 0 ]; then
+  regression_dir=$(mktemp -d)
+  trap 'rm -rf "$regression_dir"' EXIT
+  # Feature column J (1-based, after the target) first, the class column dropped.
+  "$venv/bin/python" - "$regression_column" "$train" "$validation" "$regression_dir" <<'PY'
+import sys, pandas as pd
+column, out = int(sys.argv[1]), sys.argv[4]
+for path, name in ((sys.argv[2], "train"), (sys.argv[3], "validation")):
+    frame = pd.read_csv(path, header=None)
+    rest = [c for c in frame.columns if c not in (0, column)]
+    frame[[column] + rest].to_csv(f"{out}/{name}.csv", header=False, index=False)
+PY
+  echo "== regression: feature column $regression_column as the target"
+  "${CARGO_TARGET_DIR:-$root/target}/release/examples/train_bench" "$regression_dir/train.csv" "$regression_dir/validation.csv" \
+    --classes 0 --algorithms decision-tree,random-forest,xgboost,linear-regression \
+    --set "decision-tree.max_depth=$depth" \
+    --set "random-forest.max_depth=$depth" --set "random-forest.num_trees=$trees" \
+    --set "xgboost.num_round=$rounds" --set "xgboost.max_depth=$boost_depth" --set "xgboost.eta=$eta"
+  "$venv/bin/python" "$root/bench/train_sklearn.py" "$regression_dir/train.csv" "$regression_dir/validation.csv" \
+    --regression --max-depth "$depth" --trees "$trees" --jobs "$(nproc)" \
+    --rounds "$rounds" --boost-depth "$boost_depth" --eta "$eta" \
+    --algorithms decision-tree,random-forest,xgboost,hist-gradient-boosting,linear-regression
+fi

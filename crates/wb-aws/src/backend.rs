@@ -880,6 +880,14 @@ impl<'a> SageMakerTrain<'a> {
                 }
                 Runner::Workbench(a) => {
                     let mut given = self.hyperparameters.clone();
+                    // What the task decides (a regression tree's criterion), as local jobs record.
+                    let classes = match &manifest.task {
+                        wb_datasets::Task::Classification { classes } => classes.len(),
+                        wb_datasets::Task::Regression => 0,
+                    };
+                    for (key, value) in wb_models::algorithm::task_defaults(*a, classes, &self.hyperparameters) {
+                        given.entry(key.to_owned()).or_insert(value);
+                    }
                     given.insert(ALGORITHM_KEY.into(), a.name().into());
                     (given, "text/csv")
                 }

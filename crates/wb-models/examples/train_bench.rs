@@ -7,13 +7,14 @@
 //!     [--classes K] [--algorithms a,b,...] [--set algorithm.key=value ...]
 //! ```
 //!
-//! One line per algorithm: `ours <algorithm> <seconds> s auc <auc> accuracy <accuracy>`.
+//! One line per algorithm: `ours <algorithm> <seconds> s auc <auc> accuracy <accuracy>`, or with
+//! `--classes 0` (a regression target) `ours <algorithm> <seconds> s r2 <r2> rmse <rmse>`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use wb_models::algorithm::{Algorithm, TrainParams, TrainingData, fit, xgboost_task_defaults};
+use wb_models::algorithm::{Algorithm, TrainParams, TrainingData, fit, task_defaults};
 use wb_models::metrics::validation_metrics;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -40,8 +41,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let started = Instant::now();
-    let train = TrainingData::read_channel_csv(&train_path, Some(classes))?;
-    let validation = TrainingData::read_channel_csv(&validation_path, Some(classes))?;
+    let task = (classes > 0).then_some(classes);
+    let train = TrainingData::read_channel_csv(&train_path, task)?;
+    let validation = TrainingData::read_channel_csv(&validation_path, task)?;
     println!(
         "read {} train and {} validation rows × {} features in {:.2} s",
         train.n_rows(),
@@ -51,10 +53,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     for algorithm in algorithms {
         let mut given = hyperparameters.get(&algorithm).cloned().unwrap_or_default();
-        if algorithm == Algorithm::Xgboost {
-            for (key, value) in xgboost_task_defaults(classes, &given) {
-                given.insert(key.to_owned(), value);
-            }
+        for (key, value) in task_defaults(algorithm, classes, &given) {
+            given.insert(key.to_owned(), value);
         }
         let params = TrainParams::from_map(algorithm, &given)?;
         let started = Instant::now();
@@ -62,11 +62,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let seconds = started.elapsed().as_secs_f64();
         let metrics = validation_metrics(&model, &validation);
         let metric = |name: &str| metrics.get(name).map_or_else(|| "-".to_owned(), |v| format!("{v:.4}"));
+        let (first, second) = if classes > 0 { ("auc", "accuracy") } else { ("r2", "rmse") };
         println!(
-            "ours    {:<22} {seconds:>9.2} s  auc {}  accuracy {}  ({})",
+            "ours    {:<22} {seconds:>9.2} s  {first} {}  {second} {}  ({})",
             algorithm.name(),
-            metric("auc"),
-            metric("accuracy"),
+            metric(first),
+            metric(second),
             params.to_map().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
         );
     }

@@ -13,8 +13,8 @@
 //! | algorithm | task | learner | exported as |
 //! |---|---|---|---|
 //! | `logistic-regression` | classification (binary and multinomial) | L-BFGS here (`algorithm/lbfgs.rs`), scikit-learn's `lbfgs` objective | [`LinearModel`] |
-//! | `decision-tree` | classification | histogram tree here (`algorithm/hist_tree.rs`) | [`Tree`] |
-//! | `random-forest` | classification | histogram trees here, bootstrap rows, features drawn per split | several [`Tree`]s |
+//! | `decision-tree` | either: classes (Gini, entropy) or values (squared error) | histogram tree here (`algorithm/hist_tree.rs`) | [`Tree`] ([`FittedModel::DecisionTree`], [`FittedModel::RegressionTree`]) |
+//! | `random-forest` | either, as `decision-tree` | histogram trees here, bootstrap rows, features drawn per split | several [`Tree`]s ([`FittedModel::RandomForest`], [`FittedModel::RegressionForest`]) |
 //! | `gaussian-nb` | classification | `linfa-bayes` | [`GaussianNbModel`] |
 //! | `linear-regression` | regression | `linfa-linear` | [`LinearModel`] |
 //! | `xgboost` | either, by `objective` | histogram gradient boosting here (`algorithm/gbdt.rs`) | [`FittedModel::Boosted`] |
@@ -124,11 +124,12 @@ impl Algorithm {
         !matches!(self, Self::LinearRegression)
     }
 
-    /// Whether the algorithm learns classification and regression alike (`xgboost`, by its
-    /// `objective`).
+    /// Whether the algorithm learns classification and regression alike: `xgboost` (by its
+    /// `objective`), `decision-tree` and `random-forest` (by the target: class fractions or
+    /// squared error).
     #[must_use]
     pub const fn fits_any_task(self) -> bool {
-        matches!(self, Self::Xgboost)
+        matches!(self, Self::Xgboost | Self::DecisionTree | Self::RandomForest)
     }
 
     /// Whether the algorithm trains on image channels (`train`/`train_lst`,
@@ -166,15 +167,19 @@ pub enum SplitQuality {
     Gini,
     /// Entropy, i.e. information gain (`entropy`).
     Entropy,
+    /// Squared error, i.e. variance reduction (`squared_error`, scikit-learn's name): the
+    /// criterion of regression trees.
+    SquaredError,
 }
 
 impl SplitQuality {
-    /// The hyperparameter value (`gini` or `entropy`).
+    /// The hyperparameter value (`gini`, `entropy` or `squared_error`).
     #[must_use]
     pub const fn name(self) -> &'static str {
         match self {
             Self::Gini => "gini",
             Self::Entropy => "entropy",
+            Self::SquaredError => "squared_error",
         }
     }
 }
@@ -252,7 +257,9 @@ hyperparameters! {
         /// Default `1e-5`.
         "min_impurity_decrease" min_impurity_decrease: f64 = 1e-5,
             accepts |v| v.is_finite() && v >= 1e-12 => "a finite number ≥ 1e-12";
-        /// `split_quality`: `gini` or `entropy`. Default `gini`.
+        /// `split_quality`: `gini` or `entropy` for classification, `squared_error` for
+        /// regression. Default `gini`; a job on a regression dataset gets `squared_error`
+        /// ([`task_defaults`]).
         "split_quality" split_quality: SplitQuality = SplitQuality::Gini;
     }
 }
@@ -260,8 +267,10 @@ hyperparameters! {
 hyperparameters! {
     /// `random-forest` hyperparameters.
     ///
-    /// Each tree is a histogram tree (Gini, `min_samples_split` 2, `min_samples_leaf` 1,
-    /// `min_impurity_decrease` 0, as scikit-learn's) fitted on a bootstrap sample of the rows;
+    /// Each tree is a histogram tree (Gini for classes, squared error for values;
+    /// `min_samples_split` 2, `min_samples_leaf` 1, `min_impurity_decrease` 0, as
+    /// scikit-learn's) fitted on a bootstrap sample of the rows; a regression forest predicts
+    /// the mean of its trees' values;
     /// every split draws its own random subset of the feature columns (`feature_fraction`), as
     /// scikit-learn's `max_features` does. Trees are fitted in parallel on every core; tree `t`
     /// draws from `ChaCha8Rng::seed_from_u64(seed)` on stream `t`, so a forest depends only on the
@@ -452,6 +461,30 @@ pub fn xgboost_task_defaults(classes: usize, given: &BTreeMap<String, String>) -
         out.push(("eval_metric", metric.name().to_owned()));
     }
     out
+}
+
+/// The hyperparameters a dataset's task decides for `algorithm` when `given` lacks them, to be
+/// added to `given` before [`TrainParams::from_map`]: for `xgboost` its
+/// [`xgboost_task_defaults`]; on a regression dataset (`classes` 0), `split_quality=squared_error`
+/// for `decision-tree` and `feature_fraction=1.0` for `random-forest` (scikit-learn's
+/// `RandomForestRegressor` default: every feature at every split).
+#[must_use]
+pub fn task_defaults(
+    algorithm: Algorithm,
+    classes: usize,
+    given: &BTreeMap<String, String>,
+) -> Vec<(&'static str, String)> {
+    let missing = |key: &str| !given.contains_key(key);
+    match algorithm {
+        Algorithm::Xgboost => xgboost_task_defaults(classes, given),
+        Algorithm::DecisionTree if classes == 0 && missing("split_quality") => {
+            vec![("split_quality", SplitQuality::SquaredError.name().to_owned())]
+        }
+        Algorithm::RandomForest if classes == 0 && missing("feature_fraction") => {
+            vec![("feature_fraction", "1.0".to_owned())]
+        }
+        _ => Vec::new(),
+    }
 }
 
 const MAX_DEPTH_LIMIT: usize = 64;
@@ -854,12 +887,22 @@ pub fn fit_validated(
             fit_logistic(p, x, labels.view(), *n_classes)?
         }
         (TrainParams::DecisionTree(p), Targets::Classes { labels, n_classes }) => {
-            let tree = fit_tree(p, x, labels.view(), *n_classes)?;
+            let labels = labels.as_slice().ok_or_else(|| fit_error(algorithm, "labels are not contiguous"))?;
+            let tree = fit_tree(p, x, hist_tree::Target::Classes { labels, classes: *n_classes })?;
             FittedModel::DecisionTree { classes: *n_classes, tree }
         }
+        (TrainParams::DecisionTree(p), Targets::Values(y)) => {
+            let values = y.as_slice().ok_or_else(|| fit_error(algorithm, "targets are not contiguous"))?;
+            FittedModel::RegressionTree { tree: fit_tree(p, x, hist_tree::Target::Values(values))? }
+        }
         (TrainParams::RandomForest(p), Targets::Classes { labels, n_classes }) => {
-            let trees = fit_forest(p, x, labels.view(), *n_classes)?;
+            let labels = labels.as_slice().ok_or_else(|| fit_error(algorithm, "labels are not contiguous"))?;
+            let trees = fit_forest(p, x, hist_tree::Target::Classes { labels, classes: *n_classes })?;
             FittedModel::RandomForest { classes: *n_classes, trees }
+        }
+        (TrainParams::RandomForest(p), Targets::Values(y)) => {
+            let values = y.as_slice().ok_or_else(|| fit_error(algorithm, "targets are not contiguous"))?;
+            FittedModel::RegressionForest { trees: fit_forest(p, x, hist_tree::Target::Values(values))? }
         }
         (TrainParams::GaussianNb(p), Targets::Classes { labels, n_classes }) => {
             fit_gaussian_nb(p, x, labels.view(), *n_classes)?
@@ -1203,18 +1246,13 @@ fn tree_settings(p: &DecisionTreeParams) -> hist_tree::Settings {
     }
 }
 
-/// Fits one histogram tree on every row, with the class fractions of its training rows at
-/// every node.
-fn fit_tree(
-    p: &DecisionTreeParams,
-    x: ArrayView2<'_, f64>,
-    y: ArrayView1<'_, usize>,
-    n_classes: usize,
-) -> Result<Tree> {
+/// Fits one histogram tree on every row, with the class fractions (or the mean value) of its
+/// training rows at every node.
+fn fit_tree(p: &DecisionTreeParams, x: ArrayView2<'_, f64>, target: hist_tree::Target<'_>) -> Result<Tree> {
     let algorithm = Algorithm::DecisionTree;
-    let labels = y.as_slice().ok_or_else(|| fit_error(algorithm, "labels are not contiguous"))?;
+    check_split_quality(algorithm, p.split_quality, target)?;
     let bins = hist_tree::Bins::new(x, hist_tree::MAX_BINS);
-    let data = hist_tree::Rows { bins: &bins, labels, classes: n_classes };
+    let data = hist_tree::Rows { bins: &bins, target };
     let weights = vec![1_u32; bins.rows()];
     let mut rows: Vec<u32> = (0..bins.rows()).map(|r| r as u32).collect();
     // Every feature is a candidate at every split: nothing is drawn.
@@ -1222,25 +1260,43 @@ fn fit_tree(
     hist_tree::grow(&data, &weights, &mut rows, &tree_settings(p), &mut rng).map_err(|e| fit_error(algorithm, e))
 }
 
-fn fit_forest(
-    p: &RandomForestParams,
-    x: ArrayView2<'_, f64>,
-    y: ArrayView1<'_, usize>,
-    n_classes: usize,
-) -> Result<Vec<Tree>> {
+/// Refuses a split criterion that does not fit the target, naming the one that does.
+fn check_split_quality(algorithm: Algorithm, quality: SplitQuality, target: hist_tree::Target<'_>) -> Result<()> {
+    match (target, quality) {
+        (hist_tree::Target::Values(_), SplitQuality::Gini | SplitQuality::Entropy) => Err(unsupported(
+            algorithm,
+            format!(
+                "split_quality={} is a classification criterion but the dataset is a regression; use split_quality=squared_error",
+                quality.name()
+            ),
+        )),
+        (hist_tree::Target::Classes { .. }, SplitQuality::SquaredError) => Err(unsupported(
+            algorithm,
+            "split_quality=squared_error is a regression criterion but the dataset is a classification; use gini or entropy",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Fits a forest of histogram trees on bootstrap samples: Gini for classes, squared error for
+/// values.
+fn fit_forest(p: &RandomForestParams, x: ArrayView2<'_, f64>, target: hist_tree::Target<'_>) -> Result<Vec<Tree>> {
     let algorithm = Algorithm::RandomForest;
     let (rows, cols) = x.dim();
     let sample_rows = ((rows as f64 * p.bootstrap_fraction).ceil() as usize).clamp(1, rows);
     let max_features = p.feature_fraction.count(cols);
-    let labels = y.as_slice().ok_or_else(|| fit_error(algorithm, "labels are not contiguous"))?;
     let bins = hist_tree::Bins::new(x, hist_tree::MAX_BINS);
-    let data = hist_tree::Rows { bins: &bins, labels, classes: n_classes };
+    let quality = match target {
+        hist_tree::Target::Classes { .. } => SplitQuality::Gini,
+        hist_tree::Target::Values(_) => SplitQuality::SquaredError,
+    };
+    let data = hist_tree::Rows { bins: &bins, target };
     let settings = hist_tree::Settings {
         max_depth: p.max_depth,
         min_samples_split: 2.0,
         min_samples_leaf: 1.0,
         min_impurity_decrease: 0.0,
-        quality: SplitQuality::Gini,
+        quality,
         max_features: (max_features < cols).then_some(max_features),
         parallel: false,
     };
@@ -1492,7 +1548,7 @@ mod tests {
             (Algorithm::LogisticRegression, "max_iterations", "0", "0 is out of range: expected an integer ≥ 1"),
             (Algorithm::LogisticRegression, "fit_intercept", "yes", "\"yes\" is not true or false"),
             (Algorithm::DecisionTree, "max_depth", "100", "100 is out of range: expected an integer in 1..=64"),
-            (Algorithm::DecisionTree, "split_quality", "mse", "\"mse\" is not gini or entropy"),
+            (Algorithm::DecisionTree, "split_quality", "mse", "\"mse\" is not gini, entropy or squared_error"),
             (
                 Algorithm::RandomForest,
                 "feature_fraction",
@@ -1814,6 +1870,130 @@ mod tests {
         }
     }
 
+    /// scikit-learn 1.9.1's `DecisionTreeRegressor(max_depth=3)` on the rows below, preorder:
+    ///
+    /// ```text
+    /// i = np.arange(300)
+    /// x = np.stack([(i*7)%23, (i*11)%19, (i*13)%29], axis=1).astype(float)
+    /// y = x[:,0] + 2*x[:,1] + 10*(x[:,2] > 14) + ((i*37)%11)/10
+    /// t = DecisionTreeRegressor(max_depth=3, random_state=0).fit(x, y).tree_
+    /// ```
+    #[test]
+    fn a_regression_tree_grows_as_scikit_learns() {
+        let expected: [(Option<(usize, f64)>, f64); 15] = [
+            (Some((1, 8.5)), 34.222333333333),
+            (Some((0, 10.5)), 24.281690140845),
+            (Some((2, 14.0)), 17.955882352941),
+            (None, 13.251351351351),
+            (None, 23.570967741935),
+            (Some((2, 15.5)), 30.094594594595),
+            (None, 25.018918918919),
+            (None, 35.170270270270),
+            (Some((0, 8.5)), 43.156329113924),
+            (Some((1, 13.5)), 36.162903225806),
+            (None, 31.112903225806),
+            (None, 41.212903225806),
+            (Some((1, 12.5)), 47.672916666667),
+            (None, 41.757894736842),
+            (None, 51.548275862069),
+        ];
+        let x = Array2::from_shape_fn((300, 3), |(i, j)| {
+            let i = i as u32;
+            f64::from(match j {
+                0 => i * 7 % 23,
+                1 => i * 11 % 19,
+                _ => i * 13 % 29,
+            })
+        });
+        let y: Array1<f64> = x
+            .rows()
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| r[0] + 2.0 * r[1] + if r[2] > 14.0 { 10.0 } else { 0.0 } + ((i * 37) % 11) as f64 / 10.0)
+            .collect();
+        let data = TrainingData { features: x, targets: Targets::Values(y) };
+        let params = checked(TrainParams::DecisionTree(DecisionTreeParams {
+            max_depth: 3,
+            min_impurity_decrease: 1e-12,
+            split_quality: SplitQuality::SquaredError,
+            ..DecisionTreeParams::default()
+        }));
+        let model = fit(&params, &data).expect("fits");
+        assert_eq!((model.classes(), model.n_outputs()), (None, 1));
+        let FittedModel::RegressionTree { tree } = &model else { panic!("a regression tree: {model:?}") };
+        let nodes = tree_nodes(tree);
+        let mut preorder = Vec::new();
+        let mut stack = vec![0_usize];
+        while let Some(i) = stack.pop() {
+            preorder.push(i);
+            if let Some((_, _, left, right)) = nodes[i] {
+                stack.extend([right, left]);
+            }
+        }
+        assert_eq!(preorder.len(), expected.len(), "{nodes:?}");
+        for (&i, (split, value)) in preorder.iter().zip(&expected) {
+            // scikit-learn's thresholds are midpoints between the node's own values (14.0 where
+            // the node has no row with 14); ours between the feature's values (14.5): the node's
+            // rows go the same way.
+            match (nodes[i], split) {
+                (Some((f, t, ..)), Some((ef, et))) => {
+                    assert_eq!(f, *ef, "node {i}");
+                    assert!((t - et).abs() <= 0.5, "node {i}: threshold {t} vs {et}");
+                }
+                (None, None) => {}
+                (ours, theirs) => panic!("node {i}: {ours:?} vs {theirs:?}"),
+            }
+            assert!((tree.node_values(i)[0] - value).abs() < 1e-9, "node {i}: {:?} vs {value}", tree.node_values(i));
+        }
+        assert_predict_row_matches(&model, data.features.view());
+    }
+
+    #[test]
+    fn regression_forests_learn_diabetes_and_follow_the_seed() {
+        let ds = linfa_datasets::diabetes();
+        let y = ds.as_single_targets().to_owned();
+        let (train, test) = split(ds.records(), Targets::Values(y), 0.75, 3);
+        let mut map = BTreeMap::new();
+        for (key, value) in task_defaults(Algorithm::RandomForest, 0, &map.clone()) {
+            map.insert(key.to_owned(), value);
+        }
+        map.insert("max_depth".to_owned(), "6".to_owned());
+        let params = TrainParams::from_map(Algorithm::RandomForest, &map).expect("valid");
+        let forest = fit(&params, &train).expect("fits");
+        assert!(matches!(&forest, FittedModel::RegressionForest { trees } if trees.len() == 50));
+        assert_eq!(fit(&params, &train).expect("fits"), forest, "the same seed, the same forest");
+        let r2 = validation_metrics(&forest, &test)["r2"];
+        // Linear regression reaches about 0.5 here; a forest of depth-6 trees is close to it.
+        assert!(r2 > 0.35, "forest r2 {r2}");
+        assert_predict_row_matches(&forest, test.features.view());
+        let json = serde_json::to_string(&forest).expect("serializes");
+        let back: FittedModel = serde_json::from_str(&json).expect("deserializes");
+        back.check().expect("consistent");
+        assert_eq!(
+            back.predict(test.features.view()).expect("predict"),
+            forest.predict(test.features.view()).expect("predict")
+        );
+        // A single tree of the same data, with the regression default.
+        let tree_params = task_defaults(Algorithm::DecisionTree, 0, &BTreeMap::new());
+        assert_eq!(tree_params, vec![("split_quality", "squared_error".to_owned())]);
+        let tree = fit(
+            &checked(TrainParams::DecisionTree(DecisionTreeParams {
+                max_depth: 4,
+                split_quality: SplitQuality::SquaredError,
+                ..DecisionTreeParams::default()
+            })),
+            &train,
+        )
+        .expect("fits");
+        let tree_r2 = validation_metrics(&tree, &test)["r2"];
+        // One tree is noisier than the forest of them.
+        assert!(tree_r2 > 0.1 && tree_r2 < r2, "tree r2 {tree_r2}, forest {r2}");
+        // The task decides nothing for classification, or when the key is given.
+        assert!(task_defaults(Algorithm::DecisionTree, 2, &BTreeMap::new()).is_empty());
+        let given = BTreeMap::from([("split_quality".to_owned(), "gini".to_owned())]);
+        assert!(task_defaults(Algorithm::DecisionTree, 0, &given).is_empty());
+    }
+
     #[test]
     fn forest_trees_draw_features_per_split() {
         // Four features, each deciding a quarter of the label: a tree restricted to one feature
@@ -1941,7 +2121,15 @@ mod tests {
             }
             other => panic!("expected Unsupported, got {other:?}"),
         };
-        assert!(reason(defaults(Algorithm::DecisionTree), &values).contains("classification algorithm"));
+        assert!(reason(defaults(Algorithm::GaussianNb), &values).contains("classification algorithm"));
+        // Trees learn values with squared error, classes with gini or entropy.
+        assert!(reason(defaults(Algorithm::DecisionTree), &values).contains("use split_quality=squared_error"));
+        let squared = checked(TrainParams::DecisionTree(DecisionTreeParams {
+            split_quality: SplitQuality::SquaredError,
+            ..DecisionTreeParams::default()
+        }));
+        assert!(fit(&squared, &values).is_ok());
+        assert!(reason(squared, &classes(array![0, 1, 0], 2)).contains("squared_error is a regression criterion"));
         assert!(
             reason(defaults(Algorithm::LinearRegression), &classes(array![0, 1, 0], 2))
                 .contains("regression algorithm")

@@ -28,7 +28,7 @@ use std::sync::atomic::AtomicBool;
 
 use serde::{Deserialize, Serialize};
 
-use crate::algorithm::{Algorithm, Targets, TrainParams, TrainingData, fit_validated, xgboost_task_defaults};
+use crate::algorithm::{Algorithm, Targets, TrainParams, TrainingData, fit_validated, task_defaults};
 use crate::artifact::{ModelArtifact, ModelMetadata};
 use crate::error::{Error, Result};
 use crate::image_classifier::{self, EpochMetrics};
@@ -247,10 +247,8 @@ fn train_inner(
         0 => None,
         k => Some(k),
     };
-    if algorithm == Algorithm::Xgboost {
-        for (key, value) in xgboost_task_defaults(n_classes.unwrap_or(0), &hyperparameters) {
-            hyperparameters.insert(key.to_owned(), value);
-        }
+    for (key, value) in task_defaults(algorithm, n_classes.unwrap_or(0), &hyperparameters) {
+        hyperparameters.insert(key.to_owned(), value);
     }
     let params = TrainParams::from_map(algorithm, &hyperparameters)?;
 

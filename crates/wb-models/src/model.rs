@@ -96,7 +96,8 @@ impl LinearModel {
 /// to `left[i]`, the others to `right[i]`; a missing value (NaN) goes left. A leaf has
 /// `left[i] == right[i] == 0` (the root is never a child, so 0 cannot name a real child).
 /// Every node carries the class fractions of the training rows that reached it, `values[i *
-/// classes .. (i + 1) * classes]`; a prediction is the fractions of the leaf a row reaches.
+/// classes .. (i + 1) * classes]`; a prediction is the fractions of the leaf a row reaches. A
+/// regression tree has one "class": each node carries the mean target of its training rows.
 ///
 /// Invariants (checked by [`Tree::new`] and on deserialization): all arrays have one entry per
 /// node (`values` has `classes` per node); children have larger indices than their parent (so
@@ -232,7 +233,7 @@ impl Tree {
         self.repr.features
     }
 
-    /// Number of classes of the leaf fractions.
+    /// Number of classes of the leaf fractions (1 for a regression tree: the leaf's value).
     #[must_use]
     pub fn n_classes(&self) -> usize {
         self.repr.classes
@@ -435,6 +436,18 @@ pub enum FittedModel {
         /// The trees (at least one).
         trees: Vec<Tree>,
     },
+    /// A regression tree (`decision-tree` on a regression dataset): one value per node, the
+    /// mean of its training rows.
+    RegressionTree {
+        /// The tree (one output).
+        tree: Tree,
+    },
+    /// A regression forest (`random-forest` on a regression dataset): the average of its
+    /// trees' values.
+    RegressionForest {
+        /// The trees (at least one, one output each).
+        trees: Vec<Tree>,
+    },
     /// Gaussian naive Bayes.
     GaussianNb {
         /// Number of classes.
@@ -479,7 +492,7 @@ impl FittedModel {
             | Self::GaussianNb { classes, .. }
             | Self::ImageClassifier { classes, .. } => Some(*classes),
             Self::Boosted { model } => model.classes(),
-            Self::Linear { .. } => None,
+            Self::Linear { .. } | Self::RegressionTree { .. } | Self::RegressionForest { .. } => None,
         }
     }
 
@@ -496,8 +509,10 @@ impl FittedModel {
         match self {
             Self::ImageClassifier { spec, .. } => spec.image.len(),
             Self::Logistic { linear, .. } | Self::Linear { linear } => linear.n_features(),
-            Self::DecisionTree { tree, .. } => tree.n_features(),
-            Self::RandomForest { trees, .. } => trees.first().map_or(0, Tree::n_features),
+            Self::DecisionTree { tree, .. } | Self::RegressionTree { tree } => tree.n_features(),
+            Self::RandomForest { trees, .. } | Self::RegressionForest { trees } => {
+                trees.first().map_or(0, Tree::n_features)
+            }
             Self::GaussianNb { model, .. } => model.n_features(),
             Self::Boosted { model } => model.n_features(),
         }
@@ -526,6 +541,11 @@ impl FittedModel {
             Self::RandomForest { classes, trees } => {
                 let first = trees.first().ok_or("a random forest needs at least one tree")?;
                 trees.iter().try_for_each(|t| check_tree(t, *classes, first.n_features()))
+            }
+            Self::RegressionTree { tree } => check_tree(tree, 1, tree.n_features()),
+            Self::RegressionForest { trees } => {
+                let first = trees.first().ok_or("a random forest needs at least one tree")?;
+                trees.iter().try_for_each(|t| check_tree(t, 1, first.n_features()))
             }
             Self::GaussianNb { classes, model } => {
                 if model.n_classes() == *classes {
@@ -568,8 +588,10 @@ impl FittedModel {
         match self {
             Self::Logistic { linear, .. } => linear.class_probabilities(row, out),
             Self::Linear { linear } => out[0] = linear.score(0, row),
-            Self::DecisionTree { tree, .. } => out.copy_from_slice(tree.node_values(tree.leaf(row))),
-            Self::RandomForest { trees, .. } => {
+            Self::DecisionTree { tree, .. } | Self::RegressionTree { tree } => {
+                out.copy_from_slice(tree.node_values(tree.leaf(row)));
+            }
+            Self::RandomForest { trees, .. } | Self::RegressionForest { trees } => {
                 out.fill(0.0);
                 for tree in trees {
                     for (o, v) in out.iter_mut().zip(tree.node_values(tree.leaf(row))) {

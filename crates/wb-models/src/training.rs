@@ -269,11 +269,9 @@ impl TrainRequest {
             ));
         }
         let mut given = self.hyperparameters;
-        if algorithm == Algorithm::Xgboost {
-            // Recorded with the job, as the sagemaker backend records a built-in's task defaults.
-            for (key, value) in crate::algorithm::xgboost_task_defaults(inputs.schema().classes().len(), &given) {
-                given.insert(key.to_owned(), value);
-            }
+        // Recorded with the job, as the sagemaker backend records a built-in's task defaults.
+        for (key, value) in crate::algorithm::task_defaults(algorithm, inputs.schema().classes().len(), &given) {
+            given.insert(key.to_owned(), value);
         }
         let now = chrono::Utc::now();
         let job = match self.job {

@@ -491,6 +491,38 @@ async fn three_classes_get_macro_metrics_and_no_binary_curves() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_trees_and_forests_train_serve_and_score() {
+    let p = project_with(600, write_regression, false).await;
+    model(&p, "reg-tree", "decision-tree", &[("max_depth", "6")]).await;
+    model(&p, "reg-forest", "random-forest", &[("num_trees", "20"), ("max_depth", "8")]).await;
+    // The regression defaults are recorded with the jobs.
+    let jobs = TrainingJobs::new(p.store.clone());
+    let tree = jobs.get(&JobName::parse("reg-tree-job").expect("job")).await.expect("tree job");
+    assert_eq!(tree.hyperparameters.get("split_quality").map(String::as_str), Some("squared_error"));
+    let forest = jobs.get(&JobName::parse("reg-forest-job").expect("job")).await.expect("forest job");
+    assert_eq!(forest.hyperparameters.get("feature_fraction").map(String::as_str), Some("1.0"));
+    // A classification criterion is refused on a regression dataset, naming the fix.
+    let refused = TrainingJobs::new(p.store.clone())
+        .train(&p.dataset, "decision-tree")
+        .hyperparameter("split_quality", "gini")
+        .await
+        .expect_err("gini on values");
+    assert!(refused.to_string().contains("split_quality=squared_error"), "{refused}");
+
+    let (server, invoker) = serve(&p).await;
+    let report = compare(p.store.clone(), invoker).resamples(100).importance_budget(20).await.expect("compare").report;
+    assert_eq!(report.task, wb_datasets::TaskKind::Regression);
+    for name in ["reg-tree", "reg-forest"] {
+        // y = 2·signal + 5 + noise in [0, 0.6]: the trees' steps follow the signal closely.
+        assert!(value(&report, name, "r2") > 0.98, "{name}: r2 {}", value(&report, name, "r2"));
+        let m = report.models.iter().find(|m| m.model.as_str() == name).expect("scored");
+        let importance = &m.importance.as_ref().expect("importance").features;
+        assert_eq!(importance[0].feature, "signal", "{name}: {importance:?}");
+    }
+    server.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn regression_models_are_ranked_by_rmse() {
     let p = project_with(600, write_regression, false).await;
     model(&p, "reg-full", "linear-regression", &[]).await;

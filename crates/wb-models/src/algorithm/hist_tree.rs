@@ -1,5 +1,7 @@
-//! The histogram classification trees behind `decision-tree` and `random-forest`, on the same
-//! plan as the boosting learner ([`super::gbdt`]) with class counts in place of gradients.
+//! The histogram trees behind `decision-tree` and `random-forest`, on the same plan as the
+//! boosting learner ([`super::gbdt`]) with class counts (classification) or value sums
+//! (regression) in place of gradients. What a tree measures is a [`Criterion`]: Gini or
+//! entropy over class counts, or scikit-learn's `squared_error` over `[Σw, Σw·y, Σw·y²]`.
 //!
 //! 1. **Binning** ([`Bins`]): every feature is cut into at most [`MAX_BINS`] bins at quantiles
 //!    of its training values (every distinct value its own bin when there are few). The split
@@ -10,14 +12,15 @@
 //!    training ones: the exported [`Tree`] routes rows as the bins did. Unlike the boosting
 //!    learner (XGBoost's single-precision cuts, `x < cut`) the thresholds stay in double
 //!    precision, as the exported trees compare.
-//! 2. **Histograms**: per node and feature, the (bootstrap-weighted) class counts per bin,
+//! 2. **Histograms**: per node and feature, the (bootstrap-weighted) class counts (or weight and
+//!    weighted value sums) per bin,
 //!    summed over the node's rows (features in parallel on every core for a large node of a
 //!    single tree). When every feature is a candidate only the smaller child's histogram is
 //!    summed; the larger one is its parent's minus it.
 //! 3. **Splits** (scikit-learn's rules): a node is a leaf at `max_depth`, below
 //!    `min_samples_split` rows, below `2 × min_samples_leaf` rows or when pure. Otherwise each
 //!    candidate feature's bins are scanned left to right for the split with the lowest weighted
-//!    child impurity (Gini or entropy) that leaves `min_samples_leaf` rows on each side; the
+//!    child impurity (Gini, entropy, variance) that leaves `min_samples_leaf` rows on each side; the
 //!    node splits when the weighted impurity decrease
 //!    `N_t/N · (I − N_L/N_t · I_L − N_R/N_t · I_R)` reaches `min_impurity_decrease`. Rows are
 //!    partitioned in place (stable), so a node's rows stay contiguous and ascending.
@@ -26,7 +29,7 @@
 //!    not count, as in scikit-learn), and only those histograms are summed.
 //!
 //! Trees grow depth first, so only the histograms of the pending nodes are alive. A node's
-//! class fractions are its training rows' (bootstrap duplicates counted).
+//! class fractions (or mean value) are its training rows' (bootstrap duplicates counted).
 
 use ndarray::ArrayView2;
 use rand::{Rng, SeedableRng};
@@ -148,7 +151,7 @@ pub(super) struct Settings {
     pub(super) min_samples_leaf: f64,
     /// Smallest weighted impurity decrease of a split.
     pub(super) min_impurity_decrease: f64,
-    /// Gini or entropy.
+    /// Gini or entropy (classification), squared error (regression).
     pub(super) quality: SplitQuality,
     /// Features each split draws (`None`: every feature, with histogram subtraction).
     pub(super) max_features: Option<usize>,
@@ -157,49 +160,227 @@ pub(super) struct Settings {
     pub(super) parallel: bool,
 }
 
-/// The training data of the trees: bins, a class index per row and the number of classes.
+/// What the trees learn.
+#[derive(Clone, Copy)]
+pub(super) enum Target<'a> {
+    /// A class index per row, in `0..classes` (classification trees).
+    Classes { labels: &'a [usize], classes: usize },
+    /// A value per row (regression trees, squared error).
+    Values(&'a [f64]),
+}
+
+/// The training data of the trees: bins and a target per row.
 pub(super) struct Rows<'a> {
     pub(super) bins: &'a Bins,
-    pub(super) labels: &'a [usize],
-    pub(super) classes: usize,
+    pub(super) target: Target<'a>,
 }
 
-/// A node's class histogram over some features: `slots[i]` are the counts of `features[i]`,
-/// `bin × classes + class`.
-struct Histogram {
-    features: Vec<usize>,
-    offsets: Vec<usize>,
-    counts: Vec<u32>,
+/// What a tree measures of its rows: the cells of a histogram bin, a node's statistics (a
+/// fixed number of sums over its weighted rows), their impurity, the score that orders splits
+/// and the leaf values.
+trait Criterion: Sync {
+    /// A histogram cell.
+    type Cell: Copy + Default + Send + Sync + Into<f64> + std::ops::SubAssign;
+    /// Cells per bin.
+    fn cells(&self) -> usize;
+    /// Adds row `r` with weight `w` to the cells of its bin, which start at `slot[at]`.
+    fn add_to_bin(&self, slot: &mut [Self::Cell], at: usize, r: usize, w: u32);
+    /// Sums per node.
+    fn width(&self) -> usize;
+    /// Adds row `r` with weight `w` to a node's sums.
+    fn add_row(&self, sums: &mut [f64], r: usize, w: u32);
+    /// Adds a bin's cells to the sums of a split's left side and returns the bin's weight.
+    /// Only the sums that [`split_score`](Self::split_score) reads need to be complete.
+    fn add_bin(&self, sums: &mut [f64], bin: &[Self::Cell]) -> f64;
+    /// The weighted row count of sums.
+    fn weight(&self, sums: &[f64]) -> f64;
+    /// The impurity of a node's sums (weight > 0).
+    fn impurity(&self, sums: &[f64]) -> f64;
+    /// A score that orders splits as `-(N_L·I_L + N_R·I_R)` does (higher is better).
+    fn split_score(&self, left: &[f64], right: &[f64]) -> f64;
+    /// Values per node of the exported tree.
+    fn outputs(&self) -> usize;
+    /// A node's exported values from its sums.
+    fn values(&self, sums: &[f64], out: &mut [f64]);
 }
 
-impl Histogram {
-    fn slot(&self, i: usize) -> &[u32] {
-        let end = self.offsets.get(i + 1).copied().unwrap_or(self.counts.len());
-        &self.counts[self.offsets[i]..end]
+/// Classification: class counts, Gini or entropy; nodes hold their class fractions.
+struct ClassCounts<'a> {
+    labels: &'a [usize],
+    classes: usize,
+    quality: SplitQuality,
+}
+
+impl Criterion for ClassCounts<'_> {
+    type Cell = u32;
+
+    fn cells(&self) -> usize {
+        self.classes
+    }
+
+    fn add_to_bin(&self, slot: &mut [u32], at: usize, r: usize, w: u32) {
+        slot[at + self.labels[r]] += w;
+    }
+
+    fn width(&self) -> usize {
+        self.classes
+    }
+
+    fn add_row(&self, sums: &mut [f64], r: usize, w: u32) {
+        sums[self.labels[r]] += f64::from(w);
+    }
+
+    fn add_bin(&self, sums: &mut [f64], bin: &[u32]) -> f64 {
+        let mut w = 0;
+        for (s, &c) in sums.iter_mut().zip(bin) {
+            *s += f64::from(c);
+            w += c;
+        }
+        f64::from(w)
+    }
+
+    fn weight(&self, sums: &[f64]) -> f64 {
+        sums.iter().sum()
+    }
+
+    fn impurity(&self, counts: &[f64]) -> f64 {
+        let n = self.weight(counts);
+        match self.quality {
+            SplitQuality::Entropy => {
+                -counts.iter().filter(|&&c| c > 0.0).map(|&c| (c / n) * (c / n).log2()).sum::<f64>()
+            }
+            _ => 1.0 - counts.iter().map(|c| (c / n) * (c / n)).sum::<f64>(),
+        }
+    }
+
+    fn split_score(&self, left: &[f64], right: &[f64]) -> f64 {
+        let (n_left, n_right) = (self.weight(left), self.weight(right));
+        match self.quality {
+            SplitQuality::Entropy => {
+                let part = |counts: &[f64], n: f64| {
+                    counts.iter().filter(|&&c| c > 0.0).map(|&c| c * (c / n).ln()).sum::<f64>()
+                };
+                part(left, n_left) + part(right, n_right)
+            }
+            _ => left.iter().map(|c| c * c).sum::<f64>() / n_left + right.iter().map(|c| c * c).sum::<f64>() / n_right,
+        }
+    }
+
+    fn outputs(&self) -> usize {
+        self.classes
+    }
+
+    fn values(&self, counts: &[f64], out: &mut [f64]) {
+        let n = self.weight(counts);
+        for (o, &c) in out.iter_mut().zip(counts) {
+            *o = if n > 0.0 { c / n } else { 1.0 / self.classes as f64 };
+        }
     }
 }
 
-fn build_histogram(data: &Rows<'_>, weights: &[u32], rows: &[u32], features: &[usize], parallel: bool) -> Histogram {
-    let k = data.classes;
+/// Regression: scikit-learn's `squared_error`. A node's sums are `[Σw, Σw·y, Σw·y²]`, its
+/// impurity the weighted variance `Σw·y²/Σw − (Σw·y/Σw)²`, splits are ordered by
+/// `S_L²/N_L + S_R²/N_R` (scikit-learn's proxy), and a node's value is its mean.
+struct SquaredError<'a> {
+    values: &'a [f64],
+}
+
+impl Criterion for SquaredError<'_> {
+    type Cell = f64;
+
+    fn cells(&self) -> usize {
+        2
+    }
+
+    fn add_to_bin(&self, slot: &mut [f64], at: usize, r: usize, w: u32) {
+        let w = f64::from(w);
+        slot[at] += w;
+        slot[at + 1] += w * self.values[r];
+    }
+
+    fn width(&self) -> usize {
+        3
+    }
+
+    fn add_row(&self, sums: &mut [f64], r: usize, w: u32) {
+        let (w, y) = (f64::from(w), self.values[r]);
+        sums[0] += w;
+        sums[1] += w * y;
+        sums[2] += w * y * y;
+    }
+
+    fn add_bin(&self, sums: &mut [f64], bin: &[f64]) -> f64 {
+        sums[0] += bin[0];
+        sums[1] += bin[1];
+        bin[0]
+    }
+
+    fn weight(&self, sums: &[f64]) -> f64 {
+        sums[0]
+    }
+
+    fn impurity(&self, sums: &[f64]) -> f64 {
+        let mean = sums[1] / sums[0];
+        // Rounding can leave a constant node a tiny negative variance.
+        (sums[2] / sums[0] - mean * mean).max(0.0)
+    }
+
+    fn split_score(&self, left: &[f64], right: &[f64]) -> f64 {
+        left[1] * left[1] / left[0] + right[1] * right[1] / right[0]
+    }
+
+    fn outputs(&self) -> usize {
+        1
+    }
+
+    fn values(&self, sums: &[f64], out: &mut [f64]) {
+        out[0] = if sums[0] > 0.0 { sums[1] / sums[0] } else { 0.0 };
+    }
+}
+
+/// A node's histogram over some features: `slot(i)` holds the cells of `features[i]`,
+/// `bin × cells + cell`.
+struct Histogram<T> {
+    features: Vec<usize>,
+    offsets: Vec<usize>,
+    cells: Vec<T>,
+}
+
+impl<T> Histogram<T> {
+    fn slot(&self, i: usize) -> &[T] {
+        let end = self.offsets.get(i + 1).copied().unwrap_or(self.cells.len());
+        &self.cells[self.offsets[i]..end]
+    }
+}
+
+fn build_histogram<C: Criterion>(
+    crit: &C,
+    bins: &Bins,
+    weights: &[u32],
+    rows: &[u32],
+    features: &[usize],
+    parallel: bool,
+) -> Histogram<C::Cell> {
+    let k = crit.cells();
     let mut offsets = Vec::with_capacity(features.len());
     let mut total = 0;
     for &f in features {
         offsets.push(total);
-        total += data.bins.n_bins(f) * k;
+        total += bins.n_bins(f) * k;
     }
-    let mut counts = vec![0_u32; total];
-    let fill = |f: usize, slot: &mut [u32]| {
-        let column = data.bins.column(f);
+    let mut cells = vec![C::Cell::default(); total];
+    let fill = |f: usize, slot: &mut [C::Cell]| {
+        let column = bins.column(f);
         for &r in rows {
             let r = r as usize;
-            slot[column[r] as usize * k + data.labels[r]] += weights[r];
+            crit.add_to_bin(slot, column[r] as usize * k, r, weights[r]);
         }
     };
     // One mutable slot per feature.
-    let mut slots: Vec<&mut [u32]> = Vec::with_capacity(features.len());
-    let mut rest = counts.as_mut_slice();
+    let mut slots: Vec<&mut [C::Cell]> = Vec::with_capacity(features.len());
+    let mut rest = cells.as_mut_slice();
     for &f in features {
-        let (slot, tail) = rest.split_at_mut(data.bins.n_bins(f) * k);
+        let (slot, tail) = rest.split_at_mut(bins.n_bins(f) * k);
         slots.push(slot);
         rest = tail;
     }
@@ -210,29 +391,7 @@ fn build_histogram(data: &Rows<'_>, weights: &[u32], rows: &[u32], features: &[u
             fill(f, slot);
         }
     }
-    Histogram { features: features.to_vec(), offsets, counts }
-}
-
-/// The impurity of class counts with total `n > 0`.
-fn impurity(quality: SplitQuality, counts: &[f64], n: f64) -> f64 {
-    match quality {
-        SplitQuality::Gini => 1.0 - counts.iter().map(|c| (c / n) * (c / n)).sum::<f64>(),
-        SplitQuality::Entropy => -counts.iter().filter(|&&c| c > 0.0).map(|&c| (c / n) * (c / n).log2()).sum::<f64>(),
-    }
-}
-
-/// A score that orders splits as `-(N_L·I_L + N_R·I_R)` does (higher is better).
-fn split_score(quality: SplitQuality, left: &[f64], n_left: f64, right: &[f64], n_right: f64) -> f64 {
-    match quality {
-        SplitQuality::Gini => {
-            left.iter().map(|c| c * c).sum::<f64>() / n_left + right.iter().map(|c| c * c).sum::<f64>() / n_right
-        }
-        SplitQuality::Entropy => {
-            let part =
-                |counts: &[f64], n: f64| counts.iter().filter(|&&c| c > 0.0).map(|&c| c * (c / n).ln()).sum::<f64>();
-            part(left, n_left) + part(right, n_right)
-        }
-    }
+    Histogram { features: features.to_vec(), offsets, cells }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -244,9 +403,10 @@ struct Split {
 }
 
 /// The search for one node's best split.
-struct Scan<'a> {
+struct Scan<'a, C> {
+    crit: &'a C,
     settings: &'a Settings,
-    /// The node's class counts and their total.
+    /// The node's sums and their weight.
     node: &'a [f64],
     n: f64,
     left: Vec<f64>,
@@ -254,11 +414,11 @@ struct Scan<'a> {
     best: Option<Split>,
 }
 
-impl Scan<'_> {
+impl<C: Criterion> Scan<'_, C> {
     /// Scans feature `i` of `hist` for its best split, keeping the best so far; returns whether
     /// the feature varies among the node's rows (more than one bin holds rows).
-    fn feature(&mut self, hist: &Histogram, i: usize) -> bool {
-        let k = self.node.len();
+    fn feature(&mut self, hist: &Histogram<C::Cell>, i: usize) -> bool {
+        let k = self.crit.cells();
         let slot = hist.slot(i);
         let bins = slot.len() / k;
         self.left.fill(0.0);
@@ -266,16 +426,13 @@ impl Scan<'_> {
         let mut occupied = 0;
         for b in 0..bins {
             let cell = &slot[b * k..(b + 1) * k];
-            let w: u32 = cell.iter().sum();
-            if w == 0 {
+            let w = self.crit.add_bin(&mut self.left, cell);
+            if w <= 0.0 {
                 // The same partition as after the previous occupied bin.
                 continue;
             }
             occupied += 1;
-            for (l, &c) in self.left.iter_mut().zip(cell) {
-                *l += f64::from(c);
-            }
-            n_left += f64::from(w);
+            n_left += w;
             let n_right = self.n - n_left;
             if n_right <= 0.0 {
                 break;
@@ -286,7 +443,7 @@ impl Scan<'_> {
             for ((r, &t), &l) in self.right.iter_mut().zip(self.node).zip(&self.left) {
                 *r = t - l;
             }
-            let score = split_score(self.settings.quality, &self.left, n_left, &self.right, n_right);
+            let score = self.crit.split_score(&self.left, &self.right);
             if self.best.is_none_or(|s| score > s.score) {
                 self.best = Some(Split { score, feature: hist.features[i], bin: b });
             }
@@ -296,18 +453,23 @@ impl Scan<'_> {
 }
 
 /// A node waiting to be split.
-struct Pending {
+struct Pending<T> {
     node: usize,
     start: usize,
     end: usize,
     depth: usize,
     /// Its histogram over every feature, when the parent's subtraction gave it.
-    hist: Option<Histogram>,
+    hist: Option<Histogram<T>>,
 }
 
 /// Grows one tree on `rows` (ascending indices of rows with a positive weight; reordered in
-/// place) and exports it with the class fractions of every node. `rng` draws the features of
-/// each split when `settings.max_features` is set.
+/// place) and exports it with the class fractions (classification) or the mean value
+/// (regression) of every node. `rng` draws the features of each split when
+/// `settings.max_features` is set.
+///
+/// # Errors
+/// A criterion that does not fit the target (Gini or entropy on values, squared error on
+/// classes), named.
 pub(super) fn grow(
     data: &Rows<'_>,
     weights: &[u32],
@@ -315,40 +477,72 @@ pub(super) fn grow(
     settings: &Settings,
     rng: &mut ChaCha8Rng,
 ) -> Result<Tree, crate::error::Error> {
-    let k = data.classes;
-    let n_features = data.bins.features();
+    let mismatch = |message: &str| crate::error::Error::Fit { algorithm: "tree".into(), message: message.into() };
+    match (data.target, settings.quality) {
+        (Target::Classes { labels, classes }, SplitQuality::Gini | SplitQuality::Entropy) => grow_with(
+            &ClassCounts { labels, classes, quality: settings.quality },
+            data.bins,
+            weights,
+            rows,
+            settings,
+            rng,
+        ),
+        (Target::Values(values), SplitQuality::SquaredError) => {
+            grow_with(&SquaredError { values }, data.bins, weights, rows, settings, rng)
+        }
+        (Target::Classes { .. }, _) => {
+            Err(mismatch("squared_error is a regression criterion; classes need gini or entropy"))
+        }
+        (Target::Values(_), q) => Err(mismatch(&format!(
+            "{} is a classification criterion; a regression tree needs split_quality=squared_error",
+            q.name()
+        ))),
+    }
+}
+
+fn grow_with<C: Criterion>(
+    crit: &C,
+    bins: &Bins,
+    weights: &[u32],
+    rows: &mut [u32],
+    settings: &Settings,
+    rng: &mut ChaCha8Rng,
+) -> Result<Tree, crate::error::Error> {
+    let k = crit.width();
+    let n_features = bins.features();
     let mut root = vec![0.0; k];
     for &r in rows.iter() {
-        root[data.labels[r as usize]] += f64::from(weights[r as usize]);
+        crit.add_row(&mut root, r as usize, weights[r as usize]);
     }
-    let total: f64 = root.iter().sum();
+    let total = crit.weight(&root);
     let mut nodes = vec![TreeNode::Leaf];
-    let mut counts: Vec<f64> = root;
+    let mut sums: Vec<f64> = root;
     let all_features: Vec<usize> = (0..n_features).collect();
     let mut order: Vec<usize> = all_features.clone();
     let mut scratch = Vec::with_capacity(rows.len());
     let (mut left, mut right) = (vec![0.0; k], vec![0.0; k]);
     let splittable = |node: &[f64], depth: usize| {
-        let n: f64 = node.iter().sum();
+        let n = crit.weight(node);
         depth < settings.max_depth
             && n >= settings.min_samples_split
             && n >= 2.0 * settings.min_samples_leaf
-            && impurity(settings.quality, node, n) > EPSILON
+            && crit.impurity(node) > EPSILON
     };
     let mut stack = vec![Pending { node: 0, start: 0, end: rows.len(), depth: 0, hist: None }];
     while let Some(pending) = stack.pop() {
         let Pending { node: id, start, end, depth, hist } = pending;
-        let node = counts[id * k..(id + 1) * k].to_vec();
+        let node = sums[id * k..(id + 1) * k].to_vec();
         if !splittable(&node, depth) {
             continue;
         }
-        let n: f64 = node.iter().sum();
+        let n = crit.weight(&node);
         let node_rows = &rows[start..end];
-        let mut scan = Scan { settings, node: &node, n, left: vec![0.0; k], right: vec![0.0; k], best: None };
+        let mut scan = Scan { crit, settings, node: &node, n, left: vec![0.0; k], right: vec![0.0; k], best: None };
         let full = match settings.max_features {
             None => {
-                let hist =
-                    hist.unwrap_or_else(|| build_histogram(data, weights, node_rows, &all_features, settings.parallel));
+                let hist = hist.unwrap_or_else(|| {
+                    build_histogram(crit, bins, weights, node_rows, &all_features, settings.parallel)
+                });
                 for i in 0..n_features {
                     scan.feature(&hist, i);
                 }
@@ -363,7 +557,7 @@ pub(super) fn grow(
                         let j = rng.gen_range(i..n_features);
                         order.swap(i, j);
                     }
-                    let hist = build_histogram(data, weights, node_rows, &order[drawn..drawn + batch], false);
+                    let hist = build_histogram(crit, bins, weights, node_rows, &order[drawn..drawn + batch], false);
                     for i in 0..batch {
                         if scan.feature(&hist, i) {
                             varying += 1;
@@ -375,23 +569,21 @@ pub(super) fn grow(
             }
         };
         let Some(split) = scan.best else { continue };
-        // The children's class counts, from the rows that go left.
-        let column = data.bins.column(split.feature);
+        // The children's sums, from the rows that go left.
+        let column = bins.column(split.feature);
         left.fill(0.0);
         for &r in node_rows {
             let r = r as usize;
             if column[r] as usize <= split.bin {
-                left[data.labels[r]] += f64::from(weights[r]);
+                crit.add_row(&mut left, r, weights[r]);
             }
         }
         for ((r, &t), &l) in right.iter_mut().zip(&node).zip(&left) {
             *r = t - l;
         }
-        let (n_left, n_right): (f64, f64) = (left.iter().sum(), right.iter().sum());
+        let (n_left, n_right) = (crit.weight(&left), crit.weight(&right));
         let decrease = n / total
-            * (impurity(settings.quality, &node, n)
-                - n_left / n * impurity(settings.quality, &left, n_left)
-                - n_right / n * impurity(settings.quality, &right, n_right));
+            * (crit.impurity(&node) - n_left / n * crit.impurity(&left) - n_right / n * crit.impurity(&right));
         if decrease + EPSILON < settings.min_impurity_decrease {
             continue;
         }
@@ -399,11 +591,11 @@ pub(super) fn grow(
         let (l, r) = (nodes.len(), nodes.len() + 1);
         nodes.push(TreeNode::Leaf);
         nodes.push(TreeNode::Leaf);
-        counts.extend_from_slice(&left);
-        counts.extend_from_slice(&right);
+        sums.extend_from_slice(&left);
+        sums.extend_from_slice(&right);
         nodes[id] = TreeNode::Split {
             feature: split.feature,
-            threshold: data.bins.thresholds[split.feature][split.bin],
+            threshold: bins.thresholds[split.feature][split.bin],
             left: l,
             right: r,
         };
@@ -414,8 +606,8 @@ pub(super) fn grow(
             if wanted.0 || wanted.1 {
                 let left_smaller = mid - start <= end - mid;
                 let small_rows = if left_smaller { &rows[start..mid] } else { &rows[mid..end] };
-                let small = build_histogram(data, weights, small_rows, &all_features, settings.parallel);
-                for (p, s) in parent.counts.iter_mut().zip(&small.counts) {
+                let small = build_histogram(crit, bins, weights, small_rows, &all_features, settings.parallel);
+                for (p, &s) in parent.cells.iter_mut().zip(&small.cells) {
                     *p -= s;
                 }
                 if left_smaller {
@@ -428,16 +620,12 @@ pub(super) fn grow(
         stack.push(Pending { node: r, start: mid, end, depth: depth + 1, hist: hist_right });
         stack.push(Pending { node: l, start, end: mid, depth: depth + 1, hist: hist_left });
     }
-    let mut values = counts;
-    for node in values.chunks_mut(k) {
-        let n: f64 = node.iter().sum();
-        if n > 0.0 {
-            node.iter_mut().for_each(|v| *v /= n);
-        } else {
-            node.fill(1.0 / k as f64);
-        }
+    let outputs = crit.outputs();
+    let mut values = vec![0.0; nodes.len() * outputs];
+    for (out, node) in values.chunks_mut(outputs).zip(sums.chunks(k)) {
+        crit.values(node, out);
     }
-    Tree::new(n_features, k, &nodes, values)
+    Tree::new(n_features, outputs, &nodes, values)
 }
 
 /// Fits `trees` trees in parallel (rayon), tree `t` drawing its bootstrap sample of

@@ -79,10 +79,10 @@ impl Value for bool {
 }
 
 impl Value for SplitQuality {
-    const EXPECTED: &'static str = "gini or entropy";
+    const EXPECTED: &'static str = "gini, entropy or squared_error";
 
     fn parse(s: &str) -> Option<Self> {
-        [Self::Gini, Self::Entropy].into_iter().find(|q| s.eq_ignore_ascii_case(q.name()))
+        [Self::Gini, Self::Entropy, Self::SquaredError].into_iter().find(|q| s.eq_ignore_ascii_case(q.name()))
     }
 
     fn write(self) -> String {
