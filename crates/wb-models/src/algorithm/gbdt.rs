@@ -56,7 +56,7 @@ pub(super) struct Binned {
     /// ascending rows).
     columns: Vec<u8>,
     /// Row `r`'s histogram cells other than the default bins: `entries[starts[r]..starts[r + 1]]`.
-    entries: Vec<u32>,
+    entries: Cells,
     starts: Vec<usize>,
     /// Per feature: the histogram cell of its default bin (never the missing-value bin).
     default_cell: Vec<usize>,
@@ -68,6 +68,22 @@ pub(super) struct Binned {
     offsets: Vec<usize>,
     /// Bins of all features.
     total_bins: usize,
+}
+
+/// Histogram cell indices, in 16 bits when every cell's index fits.
+enum Cells {
+    Narrow(Vec<u16>),
+    Wide(Vec<u32>),
+}
+
+#[cfg(test)]
+impl Cells {
+    fn len(&self) -> usize {
+        match self {
+            Self::Narrow(v) => v.len(),
+            Self::Wide(v) => v.len(),
+        }
+    }
 }
 
 /// One feature, binned.
@@ -132,18 +148,30 @@ impl Binned {
             missing.push(m);
         }
         // Each row's cells outside the default bins, in row order.
-        let mut entries = Vec::new();
         let mut starts = Vec::with_capacity(rows + 1);
-        starts.push(0);
-        for r in 0..rows {
-            for f in 0..features {
-                let bin = by_column[f * rows + r];
-                if bin != defaults[f] {
-                    entries.push(u32::try_from(offsets[f] + bin as usize).unwrap_or(u32::MAX));
+        let mut sparse = |cell: &mut dyn FnMut(usize)| {
+            starts.push(0);
+            let mut n = 0;
+            for r in 0..rows {
+                for f in 0..features {
+                    let bin = by_column[f * rows + r];
+                    if bin != defaults[f] {
+                        cell(offsets[f] + bin as usize);
+                        n += 1;
+                    }
                 }
+                starts.push(n);
             }
-            starts.push(entries.len());
-        }
+        };
+        let entries = if total_bins <= usize::from(u16::MAX) + 1 {
+            let mut cells = Vec::new();
+            sparse(&mut |c| cells.push(u16::try_from(c).unwrap_or(u16::MAX)));
+            Cells::Narrow(cells)
+        } else {
+            let mut cells = Vec::new();
+            sparse(&mut |c| cells.push(u32::try_from(c).unwrap_or(u32::MAX)));
+            Cells::Wide(cells)
+        };
         let default_cell = offsets.iter().zip(&defaults).map(|(&o, &d)| o + d as usize).collect();
         Self { rows, features, columns: by_column, entries, starts, default_cell, cuts, missing, offsets, total_bins }
     }
@@ -152,9 +180,36 @@ impl Binned {
         &self.columns[f * self.rows..(f + 1) * self.rows]
     }
 
-    /// Row `r`'s histogram cells outside the default bins.
-    fn entries(&self, r: usize) -> &[u32] {
-        &self.entries[self.starts[r]..self.starts[r + 1]]
+    /// Adds the gradients of `rows` to their cells outside the default bins and returns
+    /// their totals.
+    fn sum_sparse(&self, hist: &mut [[f64; 2]], grads: &[GradPair], rows: &[u32]) -> [f64; 2] {
+        fn sum<T: Copy>(
+            hist: &mut [[f64; 2]],
+            entries: &[T],
+            starts: &[usize],
+            grads: &[GradPair],
+            rows: &[u32],
+            index: impl Fn(T) -> usize,
+        ) -> [f64; 2] {
+            let mut total = [0.0_f64; 2];
+            for &r in rows {
+                let r = r as usize;
+                let [g, h] = grads[r];
+                let (g, h) = (f64::from(g), f64::from(h));
+                total[0] += g;
+                total[1] += h;
+                for &cell in &entries[starts[r]..starts[r + 1]] {
+                    let cell = &mut hist[index(cell)];
+                    cell[0] += g;
+                    cell[1] += h;
+                }
+            }
+            total
+        }
+        match &self.entries {
+            Cells::Narrow(entries) => sum(hist, entries, &self.starts, grads, rows, usize::from),
+            Cells::Wide(entries) => sum(hist, entries, &self.starts, grads, rows, |c| c as usize),
+        }
     }
 
     /// Fills each feature's default-bin cell of a histogram whose other cells hold the sums of
@@ -222,19 +277,7 @@ fn build_histogram(binned: &Binned, grads: &[GradPair], rows: &[u32]) -> Histogr
     // The cells outside the default bins, and the rows' totals.
     let sum_chunk = |chunk: &[u32]| {
         let mut hist = vec![[0.0_f64; 2]; binned.total_bins];
-        let mut total = [0.0_f64; 2];
-        for &r in chunk {
-            let r = r as usize;
-            let [g, h] = grads[r];
-            let (g, h) = (f64::from(g), f64::from(h));
-            total[0] += g;
-            total[1] += h;
-            for &cell in binned.entries(r) {
-                let cell = &mut hist[cell as usize];
-                cell[0] += g;
-                cell[1] += h;
-            }
-        }
+        let total = binned.sum_sparse(&mut hist, grads, chunk);
         (hist, total)
     };
     let (mut hist, total) = if rows.len() <= HISTOGRAM_CHUNK {
