@@ -81,12 +81,12 @@ for path, name in ((sys.argv[2], "train"), (sys.argv[3], "validation")):
 PY
   echo "== regression: feature column $regression_column as the target"
   "${CARGO_TARGET_DIR:-$root/target}/release/examples/train_bench" "$regression_dir/train.csv" "$regression_dir/validation.csv" \
-    --classes 0 --algorithms decision-tree,random-forest,xgboost,linear-regression \
+    --classes 0 --algorithms decision-tree,random-forest,xgboost \
     --set "decision-tree.max_depth=$depth" \
     --set "random-forest.max_depth=$depth" --set "random-forest.num_trees=$trees" \
     --set "xgboost.num_round=$rounds" --set "xgboost.max_depth=$boost_depth" --set "xgboost.eta=$eta"
   "$venv/bin/python" "$root/bench/train_sklearn.py" "$regression_dir/train.csv" "$regression_dir/validation.csv" \
     --regression --max-depth "$depth" --trees "$trees" --jobs "$(nproc)" \
     --rounds "$rounds" --boost-depth "$boost_depth" --eta "$eta" \
-    --algorithms decision-tree,random-forest,xgboost,hist-gradient-boosting,linear-regression
+    --algorithms decision-tree,random-forest,xgboost,hist-gradient-boosting
 fi
