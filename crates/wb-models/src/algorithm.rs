@@ -1051,13 +1051,39 @@ fn check_data(algorithm: Algorithm, data: &TrainingData) -> Result<()> {
 
 fn fit_linear(p: &LinearRegressionParams, x: ArrayView2<'_, f64>, y: ArrayView1<'_, f64>) -> Result<FittedModel> {
     let algorithm = Algorithm::LinearRegression;
-    let dataset = DatasetBase::new(x, y);
-    let fitted = linfa_linear::LinearRegression::new()
-        .with_intercept(p.fit_intercept)
-        .fit(&dataset)
-        .map_err(|e| fit_error(algorithm, e))?;
-    let weights = fitted.params().to_vec();
-    let intercept = fitted.intercept();
+    // Constant columns carry nothing the intercept does not (all-zero ones nothing at all) and
+    // make the normal equations singular: they are left out and weigh 0, as the minimum-norm
+    // least-squares solution would weigh them up to the intercept.
+    let kept: Vec<usize> = (0..x.ncols())
+        .filter(|&j| {
+            let column = x.column(j);
+            let first = column[0];
+            let constant = column.iter().all(|&v| v == first);
+            !(constant && (p.fit_intercept || first == 0.0))
+        })
+        .collect();
+    let mut weights = vec![0.0; x.ncols()];
+    let intercept = if kept.is_empty() {
+        if p.fit_intercept { y.mean().unwrap_or(0.0) } else { 0.0 }
+    } else {
+        let reduced = x.select(Axis(1), &kept);
+        let dataset = DatasetBase::new(reduced.view(), y);
+        let fitted =
+            linfa_linear::LinearRegression::new().with_intercept(p.fit_intercept).fit(&dataset).map_err(|e| {
+                fit_error(
+                    algorithm,
+                    format!(
+                        "{e}: some feature columns are linear combinations of others (a one-hot group \
+                     with all its levels, a copy of a column); leave the redundant ones out with \
+                     `wb dataset register --exclude`"
+                    ),
+                )
+            })?;
+        for (&j, &w) in kept.iter().zip(fitted.params()) {
+            weights[j] = w;
+        }
+        fitted.intercept()
+    };
     if !(intercept.is_finite() && weights.iter().all(|w| w.is_finite())) {
         return Err(fit_error(algorithm, "the least-squares solution is not finite"));
     }
@@ -2087,6 +2113,34 @@ mod tests {
         assert!(metrics["r2"] > 0.3, "{metrics:?}");
         assert!(metrics["rmse"] > 0.0 && metrics["mae"] <= metrics["rmse"], "{metrics:?}");
         assert_predict_row_matches(&model, test.features.view());
+    }
+
+    #[test]
+    fn linear_regression_weighs_constant_columns_zero() {
+        let ds = linfa_datasets::diabetes();
+        let y = ds.as_single_targets().to_owned();
+        let plain = fit(
+            &defaults(Algorithm::LinearRegression),
+            &TrainingData { features: ds.records().clone(), targets: Targets::Values(y.clone()) },
+        )
+        .expect("fits");
+        // The same rows with an all-zero and a constant column in front.
+        let n = ds.records().nrows();
+        let mut padded = Array2::zeros((n, 12));
+        padded.column_mut(1).fill(3.5);
+        for j in 0..10 {
+            padded.column_mut(j + 2).assign(&ds.records().column(j));
+        }
+        let data = TrainingData { features: padded, targets: Targets::Values(y) };
+        let model = fit(&defaults(Algorithm::LinearRegression), &data).expect("constant columns do not stop the fit");
+        let (FittedModel::Linear { linear: a }, FittedModel::Linear { linear: b }) = (&plain, &model) else {
+            panic!("linear models")
+        };
+        assert_eq!(&b.weights[0][..2], &[0.0, 0.0]);
+        for (x, y) in a.weights[0].iter().zip(&b.weights[0][2..]) {
+            assert!((x - y).abs() < 1e-6, "{x} vs {y}");
+        }
+        assert!((a.intercepts[0] - b.intercepts[0]).abs() < 1e-6);
     }
 
     #[test]
