@@ -1837,6 +1837,32 @@ mod tests {
     /// print(pre(0))
     /// ```
     /// A node in preorder: its split (feature, threshold), if any, and its class fractions.
+    /// The 300 × 3 integer rows of the scikit-learn tree fixtures.
+    fn tree_fixture() -> Array2<f64> {
+        Array2::from_shape_fn((300, 3), |(i, j)| {
+            let i = i as u32;
+            f64::from(match j {
+                0 => i * 7 % 23,
+                1 => i * 11 % 19,
+                _ => i * 13 % 29,
+            })
+        })
+    }
+
+    /// The node indices of [`tree_nodes`] in preorder (left before right), as scikit-learn's
+    /// fixtures list them.
+    fn preorder(nodes: &[Option<(usize, f64, usize, usize)>]) -> Vec<usize> {
+        let mut order = Vec::new();
+        let mut stack = vec![0_usize];
+        while let Some(i) = stack.pop() {
+            order.push(i);
+            if let Some((_, _, left, right)) = nodes[i] {
+                stack.extend([right, left]);
+            }
+        }
+        order
+    }
+
     type PreorderNode = (Option<(usize, f64)>, [f64; 3]);
 
     #[test]
@@ -1858,14 +1884,7 @@ mod tests {
             (None, [0.074074074074, 0.074074074074, 0.851851851852]),
             (None, [0.568181818182, 0.0, 0.431818181818]),
         ];
-        let x = Array2::from_shape_fn((300, 3), |(i, j)| {
-            let i = i as u32;
-            f64::from(match j {
-                0 => i * 7 % 23,
-                1 => i * 11 % 19,
-                _ => i * 13 % 29,
-            })
-        });
+        let x = tree_fixture();
         let labels: Array1<usize> = x
             .rows()
             .into_iter()
@@ -1879,14 +1898,7 @@ mod tests {
         }));
         let FittedModel::DecisionTree { tree, .. } = fit(&params, &data).expect("fits") else { panic!("a tree") };
         let nodes = tree_nodes(&tree);
-        let mut preorder = Vec::new();
-        let mut stack = vec![0_usize];
-        while let Some(i) = stack.pop() {
-            preorder.push(i);
-            if let Some((_, _, left, right)) = nodes[i] {
-                stack.extend([right, left]);
-            }
-        }
+        let preorder = preorder(&nodes);
         assert_eq!(preorder.len(), expected.len(), "{nodes:?}");
         for (&i, (split, values)) in preorder.iter().zip(&expected) {
             assert_eq!(nodes[i].map(|(f, t, ..)| (f, t)), *split, "node {i}");
@@ -1923,14 +1935,7 @@ mod tests {
             (None, 41.757894736842),
             (None, 51.548275862069),
         ];
-        let x = Array2::from_shape_fn((300, 3), |(i, j)| {
-            let i = i as u32;
-            f64::from(match j {
-                0 => i * 7 % 23,
-                1 => i * 11 % 19,
-                _ => i * 13 % 29,
-            })
-        });
+        let x = tree_fixture();
         let y: Array1<f64> = x
             .rows()
             .into_iter()
@@ -1948,14 +1953,7 @@ mod tests {
         assert_eq!((model.classes(), model.n_outputs()), (None, 1));
         let FittedModel::RegressionTree { tree } = &model else { panic!("a regression tree: {model:?}") };
         let nodes = tree_nodes(tree);
-        let mut preorder = Vec::new();
-        let mut stack = vec![0_usize];
-        while let Some(i) = stack.pop() {
-            preorder.push(i);
-            if let Some((_, _, left, right)) = nodes[i] {
-                stack.extend([right, left]);
-            }
-        }
+        let preorder = preorder(&nodes);
         assert_eq!(preorder.len(), expected.len(), "{nodes:?}");
         for (&i, (split, value)) in preorder.iter().zip(&expected) {
             // scikit-learn's thresholds are midpoints between the node's own values (14.0 where
