@@ -16,7 +16,7 @@
 #   wb hourly fast path 0.35 s, 16 MB peak; wb rows path (for_each_batch) 0.47 s, 15 MB;
 #   pandas 13.3 s, 1,088 MB; polars 2.05 s, 77 MB
 #   → 37.9x pandas, 5.9x polars, 68x less memory than pandas.
-# Re-measured after the full monitoring run was added (same day, farm-bench medians of 5 paired
+# Re-measured after the full monitoring run was added (same day, medians of 5 paired
 # runs): reader 0.48 s / 16 MiB, pandas 9.7 s / 1,087 MiB (19.9x), polars 1.63 s / 77 MiB (4.3x),
 # full monitoring run 1.40 s / 34 MiB (3.5x the reader; goal 2x).
 set -euo pipefail
