@@ -10,11 +10,12 @@
 //!    over its rows (in parallel chunks on every core), skipping each feature's most frequent
 //!    bin, which is the node's total minus the feature's other bins; of two siblings only the
 //!    smaller is summed and the other is its parent's histogram minus it. The rows of the
-//!    level's split nodes are partitioned in parallel, reading the split feature's column. The best split of a node scans
-//!    each sampled feature's bins both ways — missing values left and right — and keeps the
-//!    largest loss reduction `½[T(G_L)²/(H_L+λ) + T(G_R)²/(H_R+λ) - T(G)²/(G+λ)]` (the factor ½
-//!    dropped as XGBoost drops it), with `T` the L1 soft threshold (`alpha`) and both children's
-//!    hessians at least `min_child_weight`. Splits whose reduction is below `gamma` are pruned
+//!    level's split nodes are partitioned in parallel, reading the split feature's column. The
+//!    best split of a node scans each sampled feature's bins both ways — missing values left
+//!    and right — and keeps the largest loss reduction
+//!    `½[T(G_L)²/(H_L+λ) + T(G_R)²/(H_R+λ) - T(G)²/(G+λ)]` (the factor ½ dropped as XGBoost
+//!    drops it), with `T` the L1 soft threshold (`alpha`) and both children's hessians at least
+//!    `min_child_weight`. Splits whose reduction is below `gamma` are pruned
 //!    bottom-up once the tree is grown; leaves take `-eta·T(G)/(H+λ)`.
 //! 4. **Rounds**: every tree adds its leaves to the training margins (through its row ranges)
 //!    and to the validation margins; with `early_stopping_rounds` the validation `eval_metric`
