@@ -886,23 +886,19 @@ pub fn fit_validated(
         (TrainParams::LogisticRegression(p), Targets::Classes { labels, n_classes }) => {
             fit_logistic(p, x, labels.view(), *n_classes)?
         }
-        (TrainParams::DecisionTree(p), Targets::Classes { labels, n_classes }) => {
-            let labels = labels.as_slice().ok_or_else(|| fit_error(algorithm, "labels are not contiguous"))?;
-            let tree = fit_tree(p, x, hist_tree::Target::Classes { labels, classes: *n_classes })?;
-            FittedModel::DecisionTree { classes: *n_classes, tree }
+        (TrainParams::DecisionTree(p), targets) => {
+            let tree = fit_tree(p, x, tree_target(algorithm, targets)?)?;
+            match targets {
+                Targets::Classes { n_classes, .. } => FittedModel::DecisionTree { classes: *n_classes, tree },
+                Targets::Values(_) => FittedModel::RegressionTree { tree },
+            }
         }
-        (TrainParams::DecisionTree(p), Targets::Values(y)) => {
-            let values = y.as_slice().ok_or_else(|| fit_error(algorithm, "targets are not contiguous"))?;
-            FittedModel::RegressionTree { tree: fit_tree(p, x, hist_tree::Target::Values(values))? }
-        }
-        (TrainParams::RandomForest(p), Targets::Classes { labels, n_classes }) => {
-            let labels = labels.as_slice().ok_or_else(|| fit_error(algorithm, "labels are not contiguous"))?;
-            let trees = fit_forest(p, x, hist_tree::Target::Classes { labels, classes: *n_classes })?;
-            FittedModel::RandomForest { classes: *n_classes, trees }
-        }
-        (TrainParams::RandomForest(p), Targets::Values(y)) => {
-            let values = y.as_slice().ok_or_else(|| fit_error(algorithm, "targets are not contiguous"))?;
-            FittedModel::RegressionForest { trees: fit_forest(p, x, hist_tree::Target::Values(values))? }
+        (TrainParams::RandomForest(p), targets) => {
+            let trees = fit_forest(p, x, tree_target(algorithm, targets)?)?;
+            match targets {
+                Targets::Classes { n_classes, .. } => FittedModel::RandomForest { classes: *n_classes, trees },
+                Targets::Values(_) => FittedModel::RegressionForest { trees },
+            }
         }
         (TrainParams::GaussianNb(p), Targets::Classes { labels, n_classes }) => {
             fit_gaussian_nb(p, x, labels.view(), *n_classes)?
@@ -1286,6 +1282,17 @@ fn fit_tree(p: &DecisionTreeParams, x: ArrayView2<'_, f64>, target: hist_tree::T
     hist_tree::grow(&data, &weights, &mut rows, &tree_settings(p), &mut rng).map_err(|e| fit_error(algorithm, e))
 }
 
+/// The targets as the histogram trees read them: class indices or values, contiguous.
+fn tree_target(algorithm: Algorithm, targets: &Targets) -> Result<hist_tree::Target<'_>> {
+    let contiguous = || fit_error(algorithm, "targets are not contiguous");
+    Ok(match targets {
+        Targets::Classes { labels, n_classes } => {
+            hist_tree::Target::Classes { labels: labels.as_slice().ok_or_else(contiguous)?, classes: *n_classes }
+        }
+        Targets::Values(y) => hist_tree::Target::Values(y.as_slice().ok_or_else(contiguous)?),
+    })
+}
+
 /// Refuses a split criterion that does not fit the target, naming the one that does.
 fn check_split_quality(algorithm: Algorithm, quality: SplitQuality, target: hist_tree::Target<'_>) -> Result<()> {
     match (target, quality) {
@@ -1312,17 +1319,13 @@ fn fit_forest(p: &RandomForestParams, x: ArrayView2<'_, f64>, target: hist_tree:
     let sample_rows = ((rows as f64 * p.bootstrap_fraction).ceil() as usize).clamp(1, rows);
     let max_features = p.feature_fraction.count(cols);
     let bins = hist_tree::Bins::new(x, hist_tree::MAX_BINS);
-    let quality = match target {
-        hist_tree::Target::Classes { .. } => SplitQuality::Gini,
-        hist_tree::Target::Values(_) => SplitQuality::SquaredError,
-    };
     let data = hist_tree::Rows { bins: &bins, target };
     let settings = hist_tree::Settings {
         max_depth: p.max_depth,
         min_samples_split: 2.0,
         min_samples_leaf: 1.0,
         min_impurity_decrease: 0.0,
-        quality,
+        quality: SplitQuality::Gini,
         max_features: (max_features < cols).then_some(max_features),
         parallel: false,
     };

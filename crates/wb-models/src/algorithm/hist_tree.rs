@@ -151,7 +151,8 @@ pub(super) struct Settings {
     pub(super) min_samples_leaf: f64,
     /// Smallest weighted impurity decrease of a split.
     pub(super) min_impurity_decrease: f64,
-    /// Gini or entropy (classification), squared error (regression).
+    /// Gini or entropy, for classes (values always use squared error: the caller checks
+    /// `split_quality` against the target).
     pub(super) quality: SplitQuality,
     /// Features each split draws (`None`: every feature, with histogram subtraction).
     pub(super) max_features: Option<usize>,
@@ -468,8 +469,7 @@ struct Pending<T> {
 /// `settings.max_features` is set.
 ///
 /// # Errors
-/// A criterion that does not fit the target (Gini or entropy on values, squared error on
-/// classes), named.
+/// A tree that [`Tree::new`] refuses (it never does for a grown one).
 pub(super) fn grow(
     data: &Rows<'_>,
     weights: &[u32],
@@ -477,26 +477,12 @@ pub(super) fn grow(
     settings: &Settings,
     rng: &mut ChaCha8Rng,
 ) -> Result<Tree, crate::error::Error> {
-    let mismatch = |message: &str| crate::error::Error::Fit { algorithm: "tree".into(), message: message.into() };
-    match (data.target, settings.quality) {
-        (Target::Classes { labels, classes }, SplitQuality::Gini | SplitQuality::Entropy) => grow_with(
-            &ClassCounts { labels, classes, quality: settings.quality },
-            data.bins,
-            weights,
-            rows,
-            settings,
-            rng,
-        ),
-        (Target::Values(values), SplitQuality::SquaredError) => {
-            grow_with(&SquaredError { values }, data.bins, weights, rows, settings, rng)
+    match data.target {
+        Target::Classes { labels, classes } => {
+            let crit = ClassCounts { labels, classes, quality: settings.quality };
+            grow_with(&crit, data.bins, weights, rows, settings, rng)
         }
-        (Target::Classes { .. }, _) => {
-            Err(mismatch("squared_error is a regression criterion; classes need gini or entropy"))
-        }
-        (Target::Values(_), q) => Err(mismatch(&format!(
-            "{} is a classification criterion; a regression tree needs split_quality=squared_error",
-            q.name()
-        ))),
+        Target::Values(values) => grow_with(&SquaredError { values }, data.bins, weights, rows, settings, rng),
     }
 }
 
