@@ -191,20 +191,25 @@ impl MissingTokens {
     }
 }
 
-/// Decodes one chunk of `file` into a single batch with `schema` (and `projection`), with the
-/// format of the file's reader (without its header). With `missing`, missing cells are found
-/// by exact matching rather than by the format's null pattern (when the chunk allows it).
+/// Reads the bytes of one chunk of `file`.
+pub(crate) fn read(file: &File, path: &Path, chunk: &Chunk) -> std::result::Result<Vec<u8>, ChunkError> {
+    let mut bytes = vec![0u8; usize::try_from(chunk.end - chunk.start).map_err(|e| ChunkError::Failed(Error::data(path.display().to_string(), e)))?];
+    file.read_exact_at(&mut bytes, chunk.start).map_err(|e| ChunkError::Failed(Error::io("reading", path, e)))?;
+    Ok(bytes)
+}
+
+/// Decodes the bytes of one chunk (`rows` records) with Arrow into a single batch with `schema`
+/// (and `projection`), with the format of the file's reader (without its header). With
+/// `missing`, missing cells are found by exact matching rather than by the format's null
+/// pattern (when the chunk allows it).
 pub(crate) fn decode(
-    file: &File,
-    path: &Path,
-    chunk: &Chunk,
+    bytes: Vec<u8>,
+    rows: usize,
     schema: &SchemaRef,
     format: &Format,
     missing: Option<&MissingTokens>,
     projection: Option<&[usize]>,
 ) -> std::result::Result<RecordBatch, ChunkError> {
-    let mut bytes = vec![0u8; (chunk.end - chunk.start) as usize];
-    file.read_exact_at(&mut bytes, chunk.start).map_err(|e| ChunkError::Failed(Error::io("reading", path, e)))?;
     let (bytes, format) = match missing {
         Some(m) => match m.blank(bytes) {
             Ok(blanked) => (blanked, &m.format),
@@ -214,7 +219,7 @@ pub(crate) fn decode(
     };
     let mut builder = ReaderBuilder::new(schema.clone())
         .with_format(format.clone().with_header(false))
-        .with_batch_size(chunk.rows.max(1));
+        .with_batch_size(rows.max(1));
     if let Some(projection) = projection {
         builder = builder.with_projection(projection.to_vec());
     }
@@ -233,7 +238,7 @@ pub(crate) fn decode(
         }
     }
     match batch {
-        Some(b) if b.num_rows() == chunk.rows => Ok(b),
+        Some(b) if b.num_rows() == rows => Ok(b),
         _ => Err(ChunkError::Decode),
     }
 }

@@ -44,6 +44,7 @@
 //! ```
 
 pub mod assign;
+mod channel;
 mod chunks;
 mod datasets;
 mod encoding;
@@ -52,6 +53,7 @@ pub mod images;
 pub mod layout;
 mod manifest;
 mod partition;
+mod plain;
 mod source;
 mod spec;
 

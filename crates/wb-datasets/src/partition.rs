@@ -30,14 +30,15 @@ use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
 use arrow::csv::reader::Format;
-use arrow::datatypes::{DataType, Field, Float64Type, Schema, SchemaRef};
+use arrow::datatypes::{DataType, SchemaRef};
 use foldhash::fast::FixedState;
-use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use wb_core::{ContentHash, ContentHasher, DatasetName, DynObjectStore, ObjectStoreExt, PutMode};
 use wb_etl::tabular::{CsvBatches, CsvOptions};
 
 use crate::assign::{self, KEYHASH_ALGORITHM, STRATIFIED_ALGORITHM};
+use crate::channel::{self, Slot, Templates};
 use crate::chunks::{self, Chunk, ChunkError, MissingTokens};
+use crate::plain::{PlainDecoder, Route};
 use crate::encoding::{CategoryCounts, Encoding, FeatureStats};
 use crate::error::{Error, Result};
 use crate::layout;
@@ -381,7 +382,8 @@ fn create(path: &Path) -> Result<BufWriter<File>> {
     Ok(BufWriter::with_capacity(1 << 20, File::create(path).map_err(|e| Error::io("creating", path, e))?))
 }
 
-/// A CSV source read in chunks: the open file and Arrow's format for its records.
+/// A CSV source read in chunks: the open file, our decoder for plain chunks and Arrow's format
+/// for the others.
 struct ChunkedCsv<'a> {
     source: &'a LocalSource,
     schema: &'a SchemaRef,
@@ -389,6 +391,7 @@ struct ChunkedCsv<'a> {
     file: File,
     format: Format,
     tokens: Option<MissingTokens>,
+    plain: Option<PlainDecoder>,
 }
 
 impl<'a> ChunkedCsv<'a> {
@@ -398,20 +401,35 @@ impl<'a> ChunkedCsv<'a> {
         CsvBatches::open(&source.path, schema.clone(), &options, None)?;
         let format = options.arrow_format()?;
         let tokens = MissingTokens::new(missing, options.delimiter, schema.fields().len());
+        let plain = PlainDecoder::new(schema, options.delimiter, missing);
         let file = File::open(&source.path).map_err(|e| Error::io("opening", &source.path, e))?;
-        Ok(Self { source, schema, missing, file, format, tokens })
+        Ok(Self { source, schema, missing, file, format, tokens, plain })
     }
 
+    /// Decodes one chunk into a batch of the `projection` columns.
     fn decode(&self, chunk: &Chunk, projection: Option<&[usize]>) -> std::result::Result<RecordBatch, ChunkError> {
-        chunks::decode(
-            &self.file,
-            &self.source.path,
-            chunk,
-            self.schema,
-            &self.format,
-            self.tokens.as_ref(),
-            projection,
-        )
+        let bytes = chunks::read(&self.file, &self.source.path, chunk)?;
+        if let Some(batch) = self.plain.as_ref().and_then(|p| p.decode(&bytes, chunk.rows, projection)) {
+            return Ok(batch);
+        }
+        chunks::decode(bytes, chunk.rows, self.schema, &self.format, self.tokens.as_ref(), projection)
+    }
+
+    /// Decodes one chunk straight into the splits of its records (`labels`, one per record):
+    /// the split's batch, `None` for a split without records.
+    fn decode_routed(
+        &self,
+        chunk: &Chunk,
+        labels: &[u8],
+    ) -> std::result::Result<[Option<RecordBatch>; 3], ChunkError> {
+        let bytes = chunks::read(&self.file, &self.source.path, chunk)?;
+        if let Some(parts) =
+            self.plain.as_ref().and_then(|p| p.decode_routed(&bytes, chunk.rows, None, &Route::Labels(labels)))
+        {
+            return Ok(parts);
+        }
+        let batch = chunks::decode(bytes, chunk.rows, self.schema, &self.format, self.tokens.as_ref(), None)?;
+        take_splits(&batch, labels).map_err(|e| ChunkError::Failed(Error::data(&self.source.uri, e)))
     }
 
     /// The error to report for a chunk that failed. Records that did not decode are read
@@ -438,8 +456,9 @@ struct Routed {
     /// Index of the batch's first row in the source.
     offset: usize,
     rows: usize,
-    /// The batch's rows of each split, in order (`None` when it has none).
-    parts: [Option<RecordBatch>; 3],
+    /// The batch's rows of each split, in order (`None` when it has none), with their channel
+    /// template block (see [`crate::channel`]).
+    parts: [Option<(RecordBatch, Vec<u8>)>; 3],
     /// Category counts of the train rows, per categorical feature (by feature index).
     categories: Vec<(usize, CategoryCounts)>,
 }
@@ -451,58 +470,96 @@ struct Router<'a> {
     labels: &'a [u8],
     /// (feature index, column index) of the categorical features.
     categorical: &'a [(usize, usize)],
+    /// Each row's class index (classification).
+    classes: Option<&'a [u32]>,
+    /// Channel templates of the splits' rows.
+    templates: &'a Templates,
 }
 
 impl Router<'_> {
+    /// The labels of the `n` rows from `offset`, refusing rows that pass 1 did not see.
+    fn labels(&self, offset: usize, n: usize) -> Result<&[u8]> {
+        self.labels.get(offset..offset + n).ok_or_else(|| Error::SourceChanged {
+            name: self.record.name.to_string(),
+            source_name: self.source.uri.clone(),
+            registered: format!("{} rows", self.labels.len()),
+            now: "more rows on the second read".into(),
+        })
+    }
+
+    /// Routes a batch of the source starting at row `offset`.
     fn route(&self, batch: RecordBatch, offset: usize) -> Result<Routed> {
         let n = batch.num_rows();
-        if offset + n > self.labels.len() {
-            return Err(Error::SourceChanged {
-                name: self.record.name.to_string(),
-                source_name: self.source.uri.clone(),
-                registered: format!("{} rows", self.labels.len()),
-                now: "more rows on the second read".into(),
+        let parts = take_splits(&batch, self.labels(offset, n)?).map_err(|e| Error::data(&self.source.uri, e))?;
+        self.routed(parts, offset, n)
+    }
+
+    /// The routed form of a batch of `n` rows from `offset`, already split: each part's
+    /// channel template, and the train rows' category counts.
+    fn routed(&self, parts: [Option<RecordBatch>; 3], offset: usize, n: usize) -> Result<Routed> {
+        let labels = self.labels(offset, n)?;
+        let mut categories = Vec::new();
+        let mut routed: [Option<(RecordBatch, Vec<u8>)>; 3] = Default::default();
+        for (s, part) in parts.into_iter().enumerate() {
+            let Some(part) = part else { continue };
+            let classes: Option<Vec<u32>> = self.classes.map(|classes| {
+                labels
+                    .iter()
+                    .zip(&classes[offset..offset + n])
+                    .filter(|&(&label, _)| usize::from(label) == s)
+                    .map(|(_, &c)| c)
+                    .collect()
             });
-        }
-        let mut indices: [Vec<u32>; 3] = Default::default();
-        for (i, &label) in self.labels[offset..offset + n].iter().enumerate() {
-            indices[label as usize].push(i as u32);
-        }
-        let mut parts: [Option<RecordBatch>; 3] = Default::default();
-        for (s, ix) in indices.into_iter().enumerate() {
-            if ix.is_empty() {
-                continue;
+            let mut template = Vec::new();
+            let train = s == Split::Train.index();
+            let counts = self.templates.block(&part, classes.as_deref(), &mut template, train)?;
+            if let Some(counts) = counts {
+                categories = self.categorical.iter().map(|&(f, _)| f).zip(counts).collect();
             }
-            parts[s] = Some(if ix.len() == n {
-                batch.clone()
-            } else {
-                arrow::compute::take_record_batch(&batch, &UInt32Array::from(ix))
-                    .map_err(|e| Error::data(&self.source.uri, e))?
-            });
+            routed[s] = Some((part, template));
         }
-        let categories = match &parts[Split::Train.index()] {
-            Some(train) => self
-                .categorical
-                .iter()
-                .map(|&(f, col)| Ok((f, FeatureStats::count_values(train.column(col).as_ref())?)))
-                .collect::<Result<_>>()?,
-            None => Vec::new(),
-        };
-        Ok(Routed { offset, rows: n, parts, categories })
+        Ok(Routed { offset, rows: n, parts: routed, categories })
     }
 }
 
-/// Writes the batches received to a Parquet file at `path`, hashing it: (path, hash, bytes).
+/// The rows of `batch` of each split (`labels`, one per row), in order; `None` for a split
+/// without rows.
+fn take_splits(batch: &RecordBatch, labels: &[u8]) -> std::result::Result<[Option<RecordBatch>; 3], arrow::error::ArrowError> {
+    let n = batch.num_rows();
+    let mut indices: [Vec<u32>; 3] = Default::default();
+    for (i, &label) in labels.iter().enumerate() {
+        indices[usize::from(label)].push(i as u32);
+    }
+    let mut parts: [Option<RecordBatch>; 3] = Default::default();
+    for (s, ix) in indices.into_iter().enumerate() {
+        if ix.is_empty() {
+            continue;
+        }
+        parts[s] = Some(if ix.len() == n {
+            batch.clone()
+        } else {
+            arrow::compute::take_record_batch(batch, &UInt32Array::from(ix))?
+        });
+    }
+    Ok(parts)
+}
+
+/// Writes the batches received to a Parquet file at `path`, hashing it, and their channel
+/// template blocks to `template`: (path, hash, bytes).
 fn write_parquet(
     path: &Path,
+    template: &Path,
     schema: SchemaRef,
-    batches: std::sync::mpsc::Receiver<RecordBatch>,
+    batches: std::sync::mpsc::Receiver<(RecordBatch, Vec<u8>)>,
 ) -> Result<(PathBuf, ContentHash, u64)> {
     let sink = HashingWriter::new(create(path)?);
+    let mut templates = create(template)?;
     let mut writer = wb_etl::tabular::parquet_writer(sink, schema, path)?;
-    for batch in batches {
+    for (batch, block) in batches {
         writer.write(&batch).map_err(|e| Error::data(path.display().to_string(), e))?;
+        templates.write_all(&block).map_err(|e| Error::io("writing", template, e))?;
     }
+    templates.flush().map_err(|e| Error::io("writing", template, e))?;
     let sink = writer.into_inner().map_err(|e| Error::data(path.display().to_string(), e))?;
     let HashingWriter { inner, hasher, bytes } = sink;
     inner.into_inner().map_err(|e| Error::io("writing", path, e.into_error()))?;
@@ -753,7 +810,18 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
         .filter(|(_, (stat, _))| stat.is_categorical())
         .map(|(f, (_, &col))| (f, col))
         .collect();
-    let router = Router { source, record, labels: &labels, categorical: &categorical };
+    let target_index = schema.index_of(&record.target).map_err(|e| Error::data(&source.uri, e))?;
+    let slots: Vec<Slot> = stats
+        .iter()
+        .zip(&feature_index)
+        .map(|(stat, &col)| if stat.is_categorical() { Slot::Categorical(col) } else { Slot::Numeric(col) })
+        .collect();
+    let (classes, regression_target) = match &targets.task {
+        Task::Classification { .. } => (Some(targets.classes.as_slice()), None),
+        Task::Regression => (None, Some(target_index)),
+    };
+    let templates = Templates::new(slots, regression_target);
+    let router = Router { source, record, labels: &labels, categorical: &categorical, classes, templates: &templates };
     let mut class_counts = vec![vec![0u64; class_count]; 3];
     let mut row_counts = [0u64; 3];
     let csv = match &chunks {
@@ -767,19 +835,22 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
         let mut senders = Vec::new();
         let mut handles = Vec::new();
         for split in Split::ALL {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
+            let (tx, rx) = std::sync::mpsc::sync_channel::<(RecordBatch, Vec<u8>)>(2);
             let path = dir.path().join(format!("{split}.parquet"));
+            let template = dir.path().join(format!("{split}.template"));
             let schema = schema.clone();
             senders.push(tx);
-            handles.push(scope.spawn(move || write_parquet(&path, schema, rx)));
+            handles.push(scope.spawn(move || write_parquet(&path, &template, schema, rx)));
         }
         let routed: RoutedBatches<'_> = match &chunks {
             Some(chunks) => {
                 let csv = csv.as_ref().expect("opened with the chunks");
                 let router = &router;
                 Box::new(chunks::ordered(scope, chunks.clone(), chunks::threads(), move |chunk| {
-                    let batch = csv.decode(&chunk, None)?;
-                    router.route(batch, chunk.first_row as usize).map_err(ChunkError::Failed)
+                    let offset = chunk.first_row as usize;
+                    let labels = router.labels(offset, chunk.rows).map_err(ChunkError::Failed)?;
+                    let parts = csv.decode_routed(&chunk, labels)?;
+                    router.routed(parts, offset, chunk.rows).map_err(ChunkError::Failed)
                 }))
             }
             None => {
@@ -824,13 +895,13 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
                     if s == Split::Train.index() {
                         for (stat, &col) in stats.iter_mut().zip(&feature_index) {
                             if !stat.is_categorical()
-                                && let Err(e) = stat.update(part.column(col).as_ref())
+                                && let Err(e) = stat.update(part.0.column(col).as_ref())
                             {
                                 break 'consume Err(e);
                             }
                         }
                     }
-                    row_counts[s] += part.num_rows() as u64;
+                    row_counts[s] += part.0.num_rows() as u64;
                     if senders[s].send(part).is_err() {
                         // The writer stopped: its error is reported below.
                         break 'consume Ok(());
@@ -860,16 +931,22 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
     );
 
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "pass 2: split files written");
-    // Pass 3: channels from the split files.
-    let target_index = schema.index_of(&record.target).map_err(|e| Error::data(&source.uri, e))?;
+    // Pass 3: channels from the templates.
     let channels: Vec<Result<Staged>> = std::thread::scope(|scope| {
         let handles: Vec<_> = Split::ALL
             .iter()
             .zip(&parquet_files)
             .map(|(split, parquet)| {
+                let template = dir.path().join(format!("{split}.template"));
                 let dest = dir.path().join(format!("{split}.csv"));
-                let (encoding, task) = (&encoding, &targets.task);
-                scope.spawn(move || write_channel(&parquet.local, &dest, encoding, target_index, task))
+                let encoding = &encoding;
+                scope.spawn(move || -> Result<Staged> {
+                    let mut out = HashingWriter::new(create(&dest)?);
+                    channel::fill(&template, &mut out, &dest, encoding)?;
+                    out.flush().map_err(|e| Error::io("writing", &dest, e))?;
+                    std::fs::remove_file(&template).map_err(|e| Error::io("removing", &template, e))?;
+                    Ok(Staged { local: dest, hash: out.hasher.finish(), size: out.bytes, rows: parquet.rows })
+                })
             })
             .collect();
         handles
@@ -887,93 +964,4 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
     }
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "pass 3: channels written");
     Ok(Computed { _dir: dir, splits, task: targets.task, encoding })
-}
-
-/// Writes a SageMaker CSV channel: target first (class index, or the value for regression),
-/// then the encoded features; no header.
-fn write_channel(parquet: &Path, dest: &Path, encoding: &Encoding, target_index: usize, task: &Task) -> Result<Staged> {
-    let mut out = HashingWriter::new(create(dest)?);
-    let class_index: HashMap<&str, usize> = match task {
-        Task::Classification { classes } => classes.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect(),
-        Task::Regression => HashMap::new(),
-    };
-    let mut rows = 0u64;
-    let mut line: Vec<u8> = Vec::with_capacity(1 << 16);
-    let (mut ints, mut floats) = (itoa::Buffer::new(), ryu::Buffer::new());
-    for batch in read_with_dictionaries(parquet)? {
-        let batch = batch.map_err(|e| Error::data(parquet.display().to_string(), e))?;
-        let columns = encoding.encode_columns(&batch)?;
-        let target = target_values(&batch, target_index, task, &class_index)?;
-        line.clear();
-        for (r, t) in target.iter().enumerate() {
-            push_number(&mut line, *t, &mut ints, &mut floats);
-            for column in &columns {
-                line.push(b',');
-                push_number(&mut line, column[r], &mut ints, &mut floats);
-            }
-            line.push(b'\n');
-        }
-        out.write_all(&line).map_err(|e| Error::io("writing", dest, e))?;
-        rows += batch.num_rows() as u64;
-    }
-    out.flush().map_err(|e| Error::io("writing", dest, e))?;
-    Ok(Staged { local: dest.to_owned(), hash: out.hasher.finish(), size: out.bytes, rows })
-}
-
-/// Reads a split file back with its text columns as dictionaries, as Parquet stores them, so
-/// that encoding looks each distinct value up once per page rather than once per row.
-fn read_with_dictionaries(parquet: &Path) -> Result<ParquetRecordBatchReader> {
-    let open = || File::open(parquet).map_err(|e| Error::io("opening", parquet, e));
-    let bad = |e| Error::data(parquet.display().to_string(), e);
-    let stored = ParquetRecordBatchReaderBuilder::try_new(open()?).map_err(bad)?.schema().clone();
-    let fields: Vec<Field> = stored
-        .fields()
-        .iter()
-        .map(|f| match f.data_type() {
-            DataType::Utf8 => Field::new(
-                f.name(),
-                DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
-                f.is_nullable(),
-            ),
-            _ => f.as_ref().clone(),
-        })
-        .collect();
-    let options = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new(fields)));
-    ParquetRecordBatchReaderBuilder::try_new_with_options(open()?, options)
-        .and_then(|b| b.with_batch_size(BATCH_ROWS).build())
-        .map_err(bad)
-}
-
-fn target_values(
-    batch: &RecordBatch,
-    index: usize,
-    task: &Task,
-    class_index: &HashMap<&str, usize>,
-) -> Result<Vec<f64>> {
-    let column = batch.column(index);
-    match task {
-        Task::Regression => {
-            let floats = arrow::compute::cast(column, &DataType::Float64).map_err(|e| Error::data("target", e))?;
-            Ok(floats.as_primitive::<Float64Type>().iter().map(|v| v.unwrap_or(f64::NAN)).collect())
-        }
-        Task::Classification { .. } => {
-            crate::encoding::text_codes(column, |v| v.and_then(|v| class_index.get(v)).map_or(f64::NAN, |&i| i as f64))
-                .map_err(|e| Error::data("target", e))
-        }
-    }
-}
-
-/// Appends a number: integers without a fraction, other values in the shortest form that reads
-/// back to the same `f64`.
-fn push_number(line: &mut Vec<u8>, v: f64, ints: &mut itoa::Buffer, floats: &mut ryu::Buffer) {
-    // `v as i64 as f64 == v` is `v.fract() == 0.0` for finite values below 2^63 (and false
-    // for NaN and the infinities), without a call to `trunc`.
-    let int = v as i64;
-    if (0..10).contains(&int) && int as f64 == v {
-        line.push(b'0' + int as u8);
-    } else if int as f64 == v && v.abs() < 1e15 {
-        line.extend_from_slice(ints.format(int).as_bytes());
-    } else {
-        line.extend_from_slice(floats.format(v).as_bytes());
-    }
 }

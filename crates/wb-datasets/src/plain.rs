@@ -1,0 +1,558 @@
+//! A decoder of our own for plain CSV chunks: whole records, no quotes, every line end a record
+//! end (the chunks [`crate::chunks::split`] cuts).
+//!
+//! It builds exactly the arrays Arrow's CSV decoder builds for the types schema inference
+//! gives (`Boolean`, `Int64`, `Float64`, `Utf8`), and can route every record to one of several
+//! outputs as it goes (the splits of a partition) instead of building one batch and copying its
+//! rows out. Anything it does not reproduce exactly — another column type, a cell it does not
+//! parse (`+1`, `1e5`, ` 7`, an integer of 19 digits), a record with another number of fields,
+//! a quote, a bare `\r`, bytes that are not UTF-8 — makes it answer `None`, and the caller
+//! decodes that chunk with Arrow, which says what is wrong and where.
+//!
+//! Records are split with 64-byte bit masks of the delimiter and line ends (one compare per
+//! byte, no branch per byte), as SIMD CSV parsers do.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BooleanArray, BooleanBufferBuilder, Float64Array, Int64Array, NullBufferBuilder, RecordBatch, StringArray,
+};
+use arrow::buffer::{OffsetBuffer, ScalarBuffer};
+use arrow::datatypes::{DataType, SchemaRef};
+
+/// Bytes per block of the record splitter.
+const BLOCK: usize = 64;
+
+/// Calls `field(column, bytes)` for every field of `records` (whole records, fields split by
+/// `delimiter`, `\n` or `\r\n` line ends, the last line end optional), in order, and answers the
+/// number of records; `None` as soon as a record does not have `columns` fields, a line is
+/// empty, a quote or a `\r` that does not end a line is met, or `field` answers false.
+pub(crate) fn for_each_field(
+    records: &[u8],
+    delimiter: u8,
+    columns: usize,
+    mut field: impl FnMut(usize, &[u8]) -> bool,
+) -> Option<usize> {
+    let columns = columns.max(1);
+    let mut column = 0usize;
+    let mut start = 0usize; // of the current field
+    let mut rows = 0usize;
+    let mut base = 0usize;
+    let mut padded = [0u8; BLOCK];
+    while base < records.len() {
+        let block: &[u8; BLOCK] = match records.get(base..base + BLOCK) {
+            Some(full) => full.try_into().ok()?,
+            None => {
+                // The last block, padded with zeros (which are neither delimiters nor line ends).
+                let rest = &records[base..];
+                padded[..rest.len()].copy_from_slice(rest);
+                &padded
+            }
+        };
+        let (mut separators, special) = masks(block, delimiter);
+        if special != 0 {
+            // Rare: a quote (never plain) or a `\r`, which must be the first half of `\r\n`.
+            let mut special = special;
+            while special != 0 {
+                let at = base + special.trailing_zeros() as usize;
+                special &= special - 1;
+                if records[at] == b'"' || records.get(at + 1) != Some(&b'\n') {
+                    return None;
+                }
+            }
+        }
+        while separators != 0 {
+            let at = base + separators.trailing_zeros() as usize;
+            separators &= separators - 1;
+            if records[at] == delimiter {
+                if column + 1 >= columns || !field(column, &records[start..at]) {
+                    return None;
+                }
+                column += 1;
+            } else {
+                let end = if at > start && records[at - 1] == b'\r' { at - 1 } else { at };
+                if column + 1 != columns || (column == 0 && end == start) || !field(column, &records[start..end]) {
+                    return None;
+                }
+                column = 0;
+                rows += 1;
+            }
+            start = at + 1;
+        }
+        base += BLOCK;
+    }
+    if start < records.len() || column > 0 {
+        // A last record without a line end.
+        if column + 1 != columns || !field(column, &records[start..]) {
+            return None;
+        }
+        rows += 1;
+    }
+    Some(rows)
+}
+
+/// Bit masks of a block: (delimiters and `\n`, `\r` and `"`). Written so that the compiler
+/// turns it into vector compares.
+#[inline]
+fn masks(block: &[u8; BLOCK], delimiter: u8) -> (u64, u64) {
+    let mut separators = 0u64;
+    let mut special = 0u64;
+    for (i, &b) in block.iter().enumerate() {
+        separators |= u64::from((b == delimiter) | (b == b'\n')) << i;
+        special |= u64::from((b == b'\r') | (b == b'"')) << i;
+    }
+    (separators, special)
+}
+
+/// The column types this decoder builds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Boolean,
+    Int64,
+    Float64,
+    Utf8,
+}
+
+/// Decodes plain chunks of one CSV file (see the module docs).
+#[derive(Clone, Debug)]
+pub(crate) struct PlainDecoder {
+    schema: SchemaRef,
+    delimiter: u8,
+    /// Cells that are missing (compared with the whole cell).
+    missing: Vec<Vec<u8>>,
+    kinds: Vec<Kind>,
+}
+
+impl PlainDecoder {
+    /// A decoder of records with `schema`, or `None` when some column has a type it does not
+    /// build.
+    pub(crate) fn new(schema: &SchemaRef, delimiter: u8, missing: &[String]) -> Option<Self> {
+        let kinds = schema
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                DataType::Boolean => Some(Kind::Boolean),
+                DataType::Int64 => Some(Kind::Int64),
+                DataType::Float64 => Some(Kind::Float64),
+                DataType::Utf8 => Some(Kind::Utf8),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Self {
+            schema: schema.clone(),
+            delimiter,
+            missing: missing.iter().map(|t| t.as_bytes().to_vec()).collect(),
+            kinds,
+        })
+    }
+
+    /// Decodes `records` (`rows` whole records) into one batch of the `projection` columns (all
+    /// when `None`), as Arrow's decoder would; `None` when Arrow must decode them.
+    pub(crate) fn decode(&self, records: &[u8], rows: usize, projection: Option<&[usize]>) -> Option<RecordBatch> {
+        let [batch] = self.decode_routed(records, rows, projection, &Route::One)?;
+        batch
+    }
+
+    /// Decodes `records` (`rows` whole records) into `N` batches (of the `projection` columns),
+    /// record `i` into batch `route(i)`, each batch as Arrow's decoder followed by a `take` of
+    /// its records would build it (`None` for a batch without records); `None` when Arrow must
+    /// decode them.
+    pub(crate) fn decode_routed<const N: usize>(
+        &self,
+        records: &[u8],
+        rows: usize,
+        projection: Option<&[usize]>,
+        route: &Route<'_>,
+    ) -> Option<[Option<RecordBatch>; N]> {
+        if !records.is_ascii() && std::str::from_utf8(records).is_err() {
+            return None;
+        }
+        let columns = self.kinds.len();
+        // For every column of the file, its place in the output (when projected).
+        let mut slot: Vec<Option<usize>> = vec![None; columns];
+        let projected: Vec<usize> = projection.map_or_else(|| (0..columns).collect(), <[usize]>::to_vec);
+        for (at, &c) in projected.iter().enumerate() {
+            *slot.get_mut(c)? = Some(at);
+        }
+        let counts = route.counts::<N>(rows)?;
+        let mut outputs: Vec<Vec<Builder>> = counts
+            .iter()
+            .map(|&n| projected.iter().map(|&c| Builder::new(self.kinds[c], n, records.len() * n / rows.max(1))).collect())
+            .collect();
+        let mut row = 0usize;
+        let mut output = 0usize;
+        let decoded = for_each_field(records, self.delimiter, columns, |column, cell| {
+            if column == 0 {
+                output = route.of(row);
+            }
+            let ok = match slot[column] {
+                Some(at) => match outputs.get_mut(output) {
+                    Some(builders) => {
+                        let missing = self.missing.iter().any(|t| t.as_slice() == cell);
+                        builders[at].push(cell, missing)
+                    }
+                    None => false,
+                },
+                None => true,
+            };
+            if column + 1 == columns {
+                row += 1;
+            }
+            ok
+        })?;
+        if decoded != rows {
+            return None;
+        }
+        let schema = match projection {
+            Some(p) => Arc::new(self.schema.project(p).ok()?),
+            None => self.schema.clone(),
+        };
+        let mut batches: [Option<RecordBatch>; N] = std::array::from_fn(|_| None);
+        for ((out, builders), n) in batches.iter_mut().zip(outputs).zip(counts) {
+            if n == 0 {
+                continue;
+            }
+            let arrays = builders.into_iter().map(Builder::finish).collect::<Option<Vec<_>>>()?;
+            let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(n));
+            *out = Some(RecordBatch::try_new_with_options(schema.clone(), arrays, &options).ok()?);
+        }
+        Some(batches)
+    }
+}
+
+/// Where each record goes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Route<'a> {
+    /// Every record into the first output.
+    One,
+    /// Record `i` into output `labels[i]`.
+    Labels(&'a [u8]),
+}
+
+impl Route<'_> {
+    fn of(&self, row: usize) -> usize {
+        match self {
+            Self::One => 0,
+            Self::Labels(labels) => labels.get(row).map_or(usize::MAX, |&l| usize::from(l)),
+        }
+    }
+
+    /// Records per output; `None` when the labels do not fit.
+    fn counts<const N: usize>(&self, rows: usize) -> Option<[usize; N]> {
+        let mut counts = [0usize; N];
+        match self {
+            Self::One => *counts.first_mut()? = rows,
+            Self::Labels(labels) => {
+                if labels.len() != rows {
+                    return None;
+                }
+                for &l in *labels {
+                    *counts.get_mut(usize::from(l))? += 1;
+                }
+            }
+        }
+        Some(counts)
+    }
+}
+
+/// One output column being built.
+enum Builder {
+    Boolean { values: BooleanBufferBuilder, nulls: NullBufferBuilder },
+    Int64 { values: Vec<i64>, nulls: NullBufferBuilder },
+    Float64 { values: Vec<f64>, nulls: NullBufferBuilder },
+    Utf8 { offsets: Vec<i32>, values: Vec<u8>, nulls: NullBufferBuilder },
+}
+
+impl Builder {
+    /// A builder for `rows` values of `kind` (`bytes`: a guess at the text's size).
+    fn new(kind: Kind, rows: usize, bytes: usize) -> Self {
+        let nulls = NullBufferBuilder::new(rows);
+        match kind {
+            Kind::Boolean => Self::Boolean { values: BooleanBufferBuilder::new(rows), nulls },
+            Kind::Int64 => Self::Int64 { values: Vec::with_capacity(rows), nulls },
+            Kind::Float64 => Self::Float64 { values: Vec::with_capacity(rows), nulls },
+            Kind::Utf8 => {
+                let mut offsets = Vec::with_capacity(rows + 1);
+                offsets.push(0);
+                Self::Utf8 { offsets, values: Vec::with_capacity(bytes / 8), nulls }
+            }
+        }
+    }
+
+    /// Appends one cell (`missing`: it is one of the missing tokens); false when it is not one
+    /// this decoder reads as Arrow does.
+    #[inline]
+    fn push(&mut self, cell: &[u8], missing: bool) -> bool {
+        match self {
+            Self::Boolean { values, nulls } => {
+                if missing {
+                    values.append(false);
+                    nulls.append_null();
+                } else if cell.eq_ignore_ascii_case(b"true") {
+                    values.append(true);
+                    nulls.append_non_null();
+                } else if cell.eq_ignore_ascii_case(b"false") {
+                    values.append(false);
+                    nulls.append_non_null();
+                } else {
+                    return false;
+                }
+            }
+            Self::Int64 { values, nulls } => {
+                if missing {
+                    values.push(0);
+                    nulls.append_null();
+                } else if let Some(v) = parse_i64(cell) {
+                    values.push(v);
+                    nulls.append_non_null();
+                } else {
+                    return false;
+                }
+            }
+            Self::Float64 { values, nulls } => {
+                if missing {
+                    values.push(0.0);
+                    nulls.append_null();
+                } else if let Some(v) = parse_f64(cell) {
+                    values.push(v);
+                    nulls.append_non_null();
+                } else {
+                    return false;
+                }
+            }
+            Self::Utf8 { offsets, values, nulls } => {
+                if missing {
+                    nulls.append_null();
+                } else {
+                    values.extend_from_slice(cell);
+                    nulls.append_non_null();
+                }
+                let Ok(end) = i32::try_from(values.len()) else { return false };
+                offsets.push(end);
+            }
+        }
+        true
+    }
+
+    fn finish(self) -> Option<ArrayRef> {
+        Some(match self {
+            Self::Boolean { mut values, mut nulls } => Arc::new(BooleanArray::new(values.finish(), nulls.finish())),
+            Self::Int64 { values, mut nulls } => Arc::new(Int64Array::new(ScalarBuffer::from(values), nulls.finish())),
+            Self::Float64 { values, mut nulls } => {
+                Arc::new(Float64Array::new(ScalarBuffer::from(values), nulls.finish()))
+            }
+            Self::Utf8 { offsets, values, mut nulls } => Arc::new(
+                StringArray::try_new(OffsetBuffer::new(ScalarBuffer::from(offsets)), values.into(), nulls.finish())
+                    .ok()?,
+            ),
+        })
+    }
+}
+
+/// `-?[0-9]{1,18}` (what fits an `i64` whatever the digits); anything else is left to Arrow.
+#[inline]
+fn parse_i64(cell: &[u8]) -> Option<i64> {
+    let (negative, digits) = match cell.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, cell),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut v = 0i64;
+    for &b in digits {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + i64::from(d);
+    }
+    Some(if negative { -v } else { v })
+}
+
+/// Exact powers of ten as `f64` (every one up to 1e22 is exact).
+const POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+    1e20, 1e21, 1e22,
+];
+
+/// `-?[0-9]+(\.[0-9]+)?` of at most 40 characters, correctly rounded (as Arrow's parser, and any
+/// correct one, rounds it); anything else is left to Arrow.
+#[inline]
+fn parse_f64(cell: &[u8]) -> Option<f64> {
+    if cell.len() > 40 {
+        return None;
+    }
+    let (negative, text) = match cell.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, cell),
+    };
+    let (integer, fraction) = match memchr::memchr(b'.', text) {
+        Some(dot) => (&text[..dot], Some(&text[dot + 1..])),
+        None => (text, None),
+    };
+    if integer.is_empty() || fraction.is_some_and(<[u8]>::is_empty) {
+        return None;
+    }
+    let fraction = fraction.unwrap_or_default();
+    let mut mantissa = 0u64;
+    for &b in integer.iter().chain(fraction) {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+    }
+    let digits = integer.len() + fraction.len();
+    let v = if digits <= 15 && fraction.len() < POWERS_OF_TEN.len() {
+        // Clinger's fast path: both operands exact, so the one rounding is the correct one.
+        mantissa as f64 / POWERS_OF_TEN[fraction.len()]
+    } else {
+        // Only ASCII digits and at most one dot were seen: the text is valid UTF-8.
+        std::str::from_utf8(text).ok()?.parse::<f64>().ok()?
+    };
+    Some(if negative { -v } else { v })
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::csv::reader::ReaderBuilder;
+    use arrow::datatypes::{Field, Schema};
+
+    use super::*;
+
+    /// Arrow's batch for `text` (no header) with `schema`, `missing` as its null pattern.
+    fn arrow_batch(text: &[u8], schema: &SchemaRef, missing: &[&str], projection: Option<&[usize]>) -> RecordBatch {
+        let format = wb_etl::tabular::CsvOptions::with_missing(missing.iter().copied())
+            .arrow_format()
+            .expect("a pattern")
+            .with_header(false);
+        let mut builder = ReaderBuilder::new(schema.clone()).with_format(format).with_batch_size(1 << 20);
+        if let Some(p) = projection {
+            builder = builder.with_projection(p.to_vec());
+        }
+        let mut reader = builder.build_buffered(text).expect("reader");
+        reader.next().expect("a batch").expect("arrow decodes it")
+    }
+
+    fn schema(types: &[DataType]) -> SchemaRef {
+        Arc::new(Schema::new(
+            types.iter().enumerate().map(|(i, t)| Field::new(format!("c{i}"), t.clone(), true)).collect::<Vec<_>>(),
+        ))
+    }
+
+    #[test]
+    fn fields_are_split_at_delimiters_and_line_ends() {
+        let mut seen = Vec::new();
+        let rows = for_each_field(b"a,b\r\n,c\nd,\n", b',', 2, |c, f| {
+            seen.push((c, String::from_utf8_lossy(f).into_owned()));
+            true
+        });
+        assert_eq!(rows, Some(3));
+        let expected = [(0, "a"), (1, "b"), (0, ""), (1, "c"), (0, "d"), (1, "")];
+        assert_eq!(seen, expected.iter().map(|(c, f)| (*c, (*f).to_owned())).collect::<Vec<_>>());
+        assert_eq!(for_each_field(b"a,b\nc,d", b',', 2, |_, _| true), Some(2), "no last line end");
+        assert_eq!(for_each_field(b"a,b\nc,", b',', 2, |_, _| true), Some(2), "an empty last field, no line end");
+        assert_eq!(for_each_field(b"a;b\n", b';', 2, |_, _| true), Some(1));
+        assert_eq!(for_each_field(b"", b',', 2, |_, _| true), Some(0));
+        for bad in [&b"a,b\nc\n"[..], b"a,b,c\n", b"a,\"b\"\n", b"a,b\rc,d\n", b"a,b\n\nc,d\n", b"a\n\n", b"a,b\r"] {
+            let columns = if bad.starts_with(b"a\n") { 1 } else { 2 };
+            assert_eq!(for_each_field(bad, b',', columns, |_, _| true), None, "{}", String::from_utf8_lossy(bad));
+        }
+        assert_eq!(for_each_field(b"a,b\n", b',', 2, |c, _| c == 0), None, "the callback refuses");
+        // Long records cross the 64-byte blocks.
+        let long: Vec<u8> = (0..200).flat_map(|i| format!("{i},{}\r\n", "x".repeat(i % 70)).into_bytes()).collect();
+        let mut count = 0;
+        assert_eq!(
+            for_each_field(&long, b',', 2, |c, f| {
+                count += 1;
+                c == 0 || f.iter().all(|&b| b == b'x')
+            }),
+            Some(200)
+        );
+        assert_eq!(count, 400);
+    }
+
+    #[test]
+    fn numbers_parse_as_arrow_parses_them_or_not_at_all() {
+        for (text, expected) in [("0", Some(0)), ("-0", Some(0)), ("007", Some(7)), ("-123", Some(-123))] {
+            assert_eq!(parse_i64(text.as_bytes()), expected, "{text}");
+        }
+        assert_eq!(parse_i64(b"999999999999999999"), Some(999_999_999_999_999_999));
+        for text in ["", "-", "+1", "1.0", " 1", "1 ", "9999999999999999999", "1e3", "x"] {
+            assert_eq!(parse_i64(text.as_bytes()), None, "{text:?} is left to Arrow");
+        }
+        for text in
+            ["0", "-0", "1.5", "-2.25", "0.1", "3.14159265358979", "123456789012345678901234567890.5", "1.0000000000000002220446", "0.30000000000000004441"]
+        {
+            let ours = parse_f64(text.as_bytes()).expect(text);
+            let theirs: f64 = lexical_like(text);
+            assert_eq!(ours.to_bits(), theirs.to_bits(), "{text}");
+        }
+        for text in ["", "-", ".5", "5.", "1e5", "+1.5", "NaN", "inf", "1.2.3", " 1.5"] {
+            assert_eq!(parse_f64(text.as_bytes()), None, "{text:?} is left to Arrow");
+        }
+    }
+
+    /// Arrow's own parse of a float cell.
+    fn lexical_like(text: &str) -> f64 {
+        let schema = schema(&[DataType::Float64, DataType::Int64]);
+        let batch = arrow_batch(format!("{text},1\n").as_bytes(), &schema, &[], None);
+        batch.column(0).as_any().downcast_ref::<Float64Array>().expect("floats").value(0)
+    }
+
+    #[test]
+    fn batches_equal_arrows_on_tricky_records() {
+        let types = [DataType::Int64, DataType::Float64, DataType::Boolean, DataType::Utf8, DataType::Utf8];
+        let schema = schema(&types);
+        let cases: [(&[u8], &[&str]); 5] = [
+            (b"1,1.5,true,a,b\n?,?,?,?,?\n-3,-0.25,FALSE,,x\n4,2,True,c d,\n", &["?", ""]),
+            (b"1,1.5,true,a,b\r\n-3,7,false,?x,NA\r\n", &["?", "NA"]),
+            (b"1,1.5,true,a,b\n2,2.5,false,c,d", &["?"]),
+            (b"1,1.5,true,\xc3\xa9t\xc3\xa9,b\n", &[]),
+            (b"5,0.1,true,,\n", &[""]),
+        ];
+        for (text, missing) in cases {
+            let owned: Vec<String> = missing.iter().map(|t| (*t).to_owned()).collect();
+            let decoder = PlainDecoder::new(&schema, b',', &owned).expect("supported types");
+            let rows = text.iter().filter(|&&b| b == b'\n').count() + usize::from(!text.ends_with(b"\n"));
+            let ours = decoder.decode(text, rows, None).expect("plain");
+            assert_eq!(ours, arrow_batch(text, &schema, missing, None), "{}", String::from_utf8_lossy(text));
+            let projected = decoder.decode(text, rows, Some(&[1, 3])).expect("plain");
+            assert_eq!(projected, arrow_batch(text, &schema, missing, Some(&[1, 3])));
+        }
+    }
+
+    #[test]
+    fn what_arrow_reads_differently_or_refuses_is_left_to_it() {
+        let schema = schema(&[DataType::Int64, DataType::Utf8]);
+        let decoder = PlainDecoder::new(&schema, b',', &["?".to_owned()]).expect("supported");
+        for text in [&b"+1,a\n"[..], b",a\n", b"1,a,b\n", b"1\n", b"x,a\n", b"1,\"a\"\n", b"1,\xff\n", b"1,a\r2,b\n"] {
+            assert!(decoder.decode(text, 1, None).is_none(), "{}", String::from_utf8_lossy(text));
+        }
+        assert!(decoder.decode(b"1,a\n", 2, None).is_none(), "another number of records");
+        let dates = Arc::new(Schema::new(vec![Field::new("d", DataType::Date32, true)]));
+        assert!(PlainDecoder::new(&dates, b',', &[]).is_none(), "dates are Arrow's");
+    }
+
+    #[test]
+    fn routed_batches_equal_taking_the_rows() {
+        let schema = schema(&[DataType::Int64, DataType::Utf8, DataType::Float64]);
+        let text: Vec<u8> =
+            (0..300).flat_map(|i| format!("{i},{},{}.5\n", ["a", "?", "bb"][i % 3], i % 7).into_bytes()).collect();
+        let labels: Vec<u8> = (0..300).map(|i| [0, 0, 1, 2, 0][i % 5]).collect();
+        let decoder = PlainDecoder::new(&schema, b',', &["?".to_owned()]).expect("supported");
+        let whole = decoder.decode(&text, 300, None).expect("plain");
+        let parts: [Option<RecordBatch>; 3] =
+            decoder.decode_routed(&text, 300, None, &Route::Labels(&labels)).expect("plain");
+        for (split, part) in parts.iter().enumerate() {
+            let rows: Vec<u32> = (0..300u32).filter(|&i| usize::from(labels[i as usize]) == split).collect();
+            let taken = arrow::compute::take_record_batch(&whole, &arrow::array::UInt32Array::from(rows)).expect("take");
+            assert_eq!(part.as_ref(), Some(&taken), "split {split}");
+        }
+        let none: [Option<RecordBatch>; 3] =
+            decoder.decode_routed(&text, 300, None, &Route::Labels(&[0; 300])).expect("plain");
+        assert!(none[1].is_none() && none[2].is_none());
+        assert!(decoder.decode_routed::<3>(&text, 300, None, &Route::Labels(&[3; 300])).is_none(), "a bad label");
+    }
+}
