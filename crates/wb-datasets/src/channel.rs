@@ -148,17 +148,30 @@ struct Dictionary<'a> {
 }
 
 impl<'a> Dictionary<'a> {
+    /// Values are first looked for among the few seen so far (most text features have a
+    /// handful of values), and in a hash map once there are more.
     fn of(column: &'a arrow::array::StringArray) -> Self {
+        const FEW: usize = 16;
         let mut index: HashMap<&str, u32, FixedState> = HashMap::default();
-        let mut values = Vec::new();
+        let mut values: Vec<&'a str> = Vec::new();
         let ids = column
             .iter()
-            .map(|v| match v {
-                None => 0,
-                Some(v) => *index.entry(v).or_insert_with(|| {
+            .map(|v| {
+                let Some(v) = v else { return 0 };
+                if values.len() <= FEW {
+                    if let Some(i) = values.iter().position(|known| crate::plain::same(known.as_bytes(), v.as_bytes())) {
+                        return i as u32 + 1;
+                    }
+                    values.push(v);
+                    if values.len() > FEW {
+                        index.extend(values.iter().enumerate().map(|(i, &known)| (known, i as u32 + 1)));
+                    }
+                    return values.len() as u32;
+                }
+                *index.entry(v).or_insert_with(|| {
                     values.push(v);
                     values.len() as u32
-                }),
+                })
             })
             .collect();
         Self { ids, values }

@@ -9,8 +9,8 @@
 //! a quote, a bare `\r`, bytes that are not UTF-8 — makes it answer `None`, and the caller
 //! decodes that chunk with Arrow, which says what is wrong and where.
 //!
-//! Records are split with 64-byte bit masks of the delimiter and line ends (one compare per
-//! byte, no branch per byte), as SIMD CSV parsers do.
+//! Records are split eight bytes at a time: the delimiters and line ends of a word are found
+//! with a few integer operations (no branch per byte), then visited in order.
 
 use std::sync::Arc;
 
@@ -19,9 +19,6 @@ use arrow::array::{
 };
 use arrow::buffer::{OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, SchemaRef};
-
-/// Bytes per block of the record splitter.
-const BLOCK: usize = 64;
 
 /// Calls `field(column, bytes)` for every field of `records` (whole records, fields split by
 /// `delimiter`, `\n` or `\r\n` line ends, the last line end optional), in order, and answers the
@@ -33,53 +30,54 @@ pub(crate) fn for_each_field(
     columns: usize,
     mut field: impl FnMut(usize, &[u8]) -> bool,
 ) -> Option<usize> {
+    // Quotes are never plain; a `\r` must be the first half of a `\r\n`.
+    for at in memchr::memchr2_iter(b'"', b'\r', records) {
+        if records[at] == b'"' || records.get(at + 1) != Some(&b'\n') {
+            return None;
+        }
+    }
     let columns = columns.max(1);
     let mut column = 0usize;
     let mut start = 0usize; // of the current field
     let mut rows = 0usize;
+    let mut separator = |at: usize| -> bool {
+        if records[at] == delimiter {
+            if column + 1 >= columns || !field(column, &records[start..at]) {
+                return false;
+            }
+            column += 1;
+        } else {
+            let end = if at > start && records[at - 1] == b'\r' { at - 1 } else { at };
+            if column + 1 != columns || (column == 0 && end == start) || !field(column, &records[start..end]) {
+                return false;
+            }
+            column = 0;
+            rows += 1;
+        }
+        start = at + 1;
+        true
+    };
+    // Eight bytes at a time: a word's separators are the bytes where it equals the delimiter
+    // or `\n` (see `zero_bytes`), visited lowest first.
+    let delimiters = u64::from_ne_bytes([delimiter; 8]);
+    let newlines = u64::from_ne_bytes([b'\n'; 8]);
+    let mut words = records.chunks_exact(8);
     let mut base = 0usize;
-    let mut padded = [0u8; BLOCK];
-    while base < records.len() {
-        let block: &[u8; BLOCK] = match records.get(base..base + BLOCK) {
-            Some(full) => full.try_into().ok()?,
-            None => {
-                // The last block, padded with zeros (which are neither delimiters nor line ends).
-                let rest = &records[base..];
-                padded[..rest.len()].copy_from_slice(rest);
-                &padded
+    for word in &mut words {
+        let w = u64::from_le_bytes(word.try_into().ok()?);
+        let mut found = zero_bytes(w ^ delimiters) | zero_bytes(w ^ newlines);
+        while found != 0 {
+            if !separator(base + (found.trailing_zeros() / 8) as usize) {
+                return None;
             }
-        };
-        let (mut separators, special) = masks(block, delimiter);
-        if special != 0 {
-            // Rare: a quote (never plain) or a `\r`, which must be the first half of `\r\n`.
-            let mut special = special;
-            while special != 0 {
-                let at = base + special.trailing_zeros() as usize;
-                special &= special - 1;
-                if records[at] == b'"' || records.get(at + 1) != Some(&b'\n') {
-                    return None;
-                }
-            }
+            found &= found - 1;
         }
-        while separators != 0 {
-            let at = base + separators.trailing_zeros() as usize;
-            separators &= separators - 1;
-            if records[at] == delimiter {
-                if column + 1 >= columns || !field(column, &records[start..at]) {
-                    return None;
-                }
-                column += 1;
-            } else {
-                let end = if at > start && records[at - 1] == b'\r' { at - 1 } else { at };
-                if column + 1 != columns || (column == 0 && end == start) || !field(column, &records[start..end]) {
-                    return None;
-                }
-                column = 0;
-                rows += 1;
-            }
-            start = at + 1;
+        base += 8;
+    }
+    for (i, &b) in words.remainder().iter().enumerate() {
+        if (b == delimiter || b == b'\n') && !separator(base + i) {
+            return None;
         }
-        base += BLOCK;
     }
     if start < records.len() || column > 0 {
         // A last record without a line end.
@@ -91,17 +89,12 @@ pub(crate) fn for_each_field(
     Some(rows)
 }
 
-/// Bit masks of a block: (delimiters and `\n`, `\r` and `"`). Written so that the compiler
-/// turns it into vector compares.
+/// The high bit of every zero byte of `x` (and no other bit): exact, with no carries between
+/// bytes.
 #[inline]
-fn masks(block: &[u8; BLOCK], delimiter: u8) -> (u64, u64) {
-    let mut separators = 0u64;
-    let mut special = 0u64;
-    for (i, &b) in block.iter().enumerate() {
-        separators |= u64::from((b == delimiter) | (b == b'\n')) << i;
-        special |= u64::from((b == b'\r') | (b == b'"')) << i;
-    }
-    (separators, special)
+fn zero_bytes(x: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7)
 }
 
 /// The column types this decoder builds.
@@ -188,7 +181,7 @@ impl PlainDecoder {
             let ok = match slot[column] {
                 Some(at) => match outputs.get_mut(output) {
                     Some(builders) => {
-                        let missing = self.missing.iter().any(|t| t.as_slice() == cell);
+                        let missing = self.missing.iter().any(|t| same(t, cell));
                         builders[at].push(cell, missing)
                     }
                     None => false,
@@ -347,6 +340,12 @@ impl Builder {
             ),
         })
     }
+}
+
+/// Whether two short byte strings are equal, compared in line (no call per cell).
+#[inline]
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// `-?[0-9]{1,18}` (what fits an `i64` whatever the digits); anything else is left to Arrow.
