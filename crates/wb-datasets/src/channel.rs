@@ -159,7 +159,8 @@ impl<'a> Dictionary<'a> {
             .map(|v| {
                 let Some(v) = v else { return 0 };
                 if values.len() <= FEW {
-                    if let Some(i) = values.iter().position(|known| crate::plain::same(known.as_bytes(), v.as_bytes())) {
+                    if let Some(i) = values.iter().position(|known| crate::plain::same(known.as_bytes(), v.as_bytes()))
+                    {
                         return i as u32 + 1;
                     }
                     values.push(v);

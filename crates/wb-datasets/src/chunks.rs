@@ -193,7 +193,11 @@ impl MissingTokens {
 
 /// Reads the bytes of one chunk of `file`.
 pub(crate) fn read(file: &File, path: &Path, chunk: &Chunk) -> std::result::Result<Vec<u8>, ChunkError> {
-    let mut bytes = vec![0u8; usize::try_from(chunk.end - chunk.start).map_err(|e| ChunkError::Failed(Error::data(path.display().to_string(), e)))?];
+    let mut bytes = vec![
+        0u8;
+        usize::try_from(chunk.end - chunk.start)
+            .map_err(|e| ChunkError::Failed(Error::data(path.display().to_string(), e)))?
+    ];
     file.read_exact_at(&mut bytes, chunk.start).map_err(|e| ChunkError::Failed(Error::io("reading", path, e)))?;
     Ok(bytes)
 }
@@ -217,9 +221,8 @@ pub(crate) fn decode(
         },
         None => (bytes, format),
     };
-    let mut builder = ReaderBuilder::new(schema.clone())
-        .with_format(format.clone().with_header(false))
-        .with_batch_size(rows.max(1));
+    let mut builder =
+        ReaderBuilder::new(schema.clone()).with_format(format.clone().with_header(false)).with_batch_size(rows.max(1));
     if let Some(projection) = projection {
         builder = builder.with_projection(projection.to_vec());
     }

@@ -38,13 +38,13 @@ use wb_etl::tabular::{CsvBatches, CsvOptions};
 use crate::assign::{self, KEYHASH_ALGORITHM, STRATIFIED_ALGORITHM};
 use crate::channel::{self, Slot, Templates};
 use crate::chunks::{self, Chunk, ChunkError, MissingTokens};
-use crate::plain::{PlainDecoder, Route};
 use crate::encoding::{CategoryCounts, Encoding, FeatureStats};
 use crate::error::{Error, Result};
 use crate::layout;
 use crate::manifest::{
     DatasetRecord, FileEntry, MANIFEST_FORMAT, Manifest, PartitionInputs, SourceFormat, SplitManifest, Task,
 };
+use crate::plain::{PlainDecoder, Route};
 use crate::source::{LocalSource, from_columns};
 use crate::spec::{PartitionSpec, Split};
 
@@ -417,11 +417,7 @@ impl<'a> ChunkedCsv<'a> {
 
     /// Decodes one chunk straight into the splits of its records (`labels`, one per record):
     /// the split's batch, `None` for a split without records.
-    fn decode_routed(
-        &self,
-        chunk: &Chunk,
-        labels: &[u8],
-    ) -> std::result::Result<[Option<RecordBatch>; 3], ChunkError> {
+    fn decode_routed(&self, chunk: &Chunk, labels: &[u8]) -> std::result::Result<[Option<RecordBatch>; 3], ChunkError> {
         let bytes = chunks::read(&self.file, &self.source.path, chunk)?;
         if let Some(parts) =
             self.plain.as_ref().and_then(|p| p.decode_routed(&bytes, chunk.rows, None, &Route::Labels(labels)))
@@ -524,7 +520,10 @@ impl Router<'_> {
 
 /// The rows of `batch` of each split (`labels`, one per row), in order; `None` for a split
 /// without rows.
-fn take_splits(batch: &RecordBatch, labels: &[u8]) -> std::result::Result<[Option<RecordBatch>; 3], arrow::error::ArrowError> {
+fn take_splits(
+    batch: &RecordBatch,
+    labels: &[u8],
+) -> std::result::Result<[Option<RecordBatch>; 3], arrow::error::ArrowError> {
     let n = batch.num_rows();
     let mut indices: [Vec<u32>; 3] = Default::default();
     for (i, &label) in labels.iter().enumerate() {

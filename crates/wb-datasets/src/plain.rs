@@ -89,6 +89,89 @@ pub(crate) fn for_each_field(
     Some(rows)
 }
 
+/// Calls `cell(bytes)` with field `wanted` of every record of `records`, checking the records
+/// as [`for_each_field`] does, and answers the number of records. Words that hold neither a line
+/// end nor a boundary of that field are only counted (a population count of their delimiters),
+/// so reading one column costs little more than finding the line ends.
+pub(crate) fn for_each_cell(
+    records: &[u8],
+    delimiter: u8,
+    columns: usize,
+    wanted: usize,
+    mut cell: impl FnMut(&[u8]) -> bool,
+) -> Option<usize> {
+    for at in memchr::memchr2_iter(b'"', b'\r', records) {
+        if records[at] == b'"' || records.get(at + 1) != Some(&b'\n') {
+            return None;
+        }
+    }
+    let columns = columns.max(1);
+    if wanted >= columns {
+        return None;
+    }
+    // The field's column; where it starts (kept for the wanted field and a line's first);
+    // records so far.
+    let (mut column, mut start, mut rows) = (0usize, 0usize, 0usize);
+    let mut separator = |column: &mut usize, start: &mut usize, rows: &mut usize, at: usize| -> bool {
+        if records[at] == delimiter {
+            if *column + 1 >= columns || (*column == wanted && !cell(&records[*start..at])) {
+                return false;
+            }
+            *column += 1;
+        } else {
+            let end = if at > *start && records[at - 1] == b'\r' { at - 1 } else { at };
+            if *column + 1 != columns
+                || (*column == 0 && end == *start)
+                || (*column == wanted && !cell(&records[*start..end]))
+            {
+                return false;
+            }
+            *column = 0;
+            *rows += 1;
+        }
+        *start = at + 1;
+        true
+    };
+    let delimiters = u64::from_ne_bytes([delimiter; 8]);
+    let newlines = u64::from_ne_bytes([b'\n'; 8]);
+    let mut words = records.chunks_exact(8);
+    let mut base = 0usize;
+    for word in &mut words {
+        let w = u64::from_le_bytes(word.try_into().ok()?);
+        let ends = zero_bytes(w ^ newlines);
+        let mut found = zero_bytes(w ^ delimiters);
+        let n = found.count_ones() as usize;
+        if ends == 0 && (column + n < wanted || column > wanted) {
+            column += n;
+            if column >= columns {
+                return None;
+            }
+        } else {
+            found |= ends;
+            while found != 0 {
+                if !separator(&mut column, &mut start, &mut rows, base + (found.trailing_zeros() / 8) as usize) {
+                    return None;
+                }
+                found &= found - 1;
+            }
+        }
+        base += 8;
+    }
+    for (i, &b) in words.remainder().iter().enumerate() {
+        if (b == delimiter || b == b'\n') && !separator(&mut column, &mut start, &mut rows, base + i) {
+            return None;
+        }
+    }
+    if start < records.len() || column > 0 {
+        let last = &records[start.min(records.len())..];
+        if column + 1 != columns || (column == wanted && !cell(last)) {
+            return None;
+        }
+        rows += 1;
+    }
+    Some(rows)
+}
+
 /// The high bit of every zero byte of `x` (and no other bit): exact, with no carries between
 /// bytes.
 #[inline]
@@ -142,6 +225,22 @@ impl PlainDecoder {
     /// Decodes `records` (`rows` whole records) into one batch of the `projection` columns (all
     /// when `None`), as Arrow's decoder would; `None` when Arrow must decode them.
     pub(crate) fn decode(&self, records: &[u8], rows: usize, projection: Option<&[usize]>) -> Option<RecordBatch> {
+        if let Some(&[column]) = projection {
+            // One column (a target): only its cells are looked at.
+            if !records.is_ascii() && std::str::from_utf8(records).is_err() {
+                return None;
+            }
+            let mut builder = Builder::new(*self.kinds.get(column)?, rows, records.len() / self.kinds.len().max(1));
+            let decoded = for_each_cell(records, self.delimiter, self.kinds.len(), column, |cell| {
+                builder.push(cell, self.missing.iter().any(|t| same(t, cell)))
+            })?;
+            if decoded != rows {
+                return None;
+            }
+            let schema = Arc::new(self.schema.project(&[column]).ok()?);
+            let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(rows));
+            return RecordBatch::try_new_with_options(schema, vec![builder.finish()?], &options).ok();
+        }
         let [batch] = self.decode_routed(records, rows, projection, &Route::One)?;
         batch
     }
@@ -170,7 +269,9 @@ impl PlainDecoder {
         let counts = route.counts::<N>(rows)?;
         let mut outputs: Vec<Vec<Builder>> = counts
             .iter()
-            .map(|&n| projected.iter().map(|&c| Builder::new(self.kinds[c], n, records.len() * n / rows.max(1))).collect())
+            .map(|&n| {
+                projected.iter().map(|&c| Builder::new(self.kinds[c], n, records.len() * n / rows.max(1))).collect()
+            })
             .collect();
         let mut row = 0usize;
         let mut output = 0usize;
@@ -371,8 +472,8 @@ fn parse_i64(cell: &[u8]) -> Option<i64> {
 
 /// Exact powers of ten as `f64` (every one up to 1e22 is exact).
 const POWERS_OF_TEN: [f64; 23] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
-    1e20, 1e21, 1e22,
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+    1e21, 1e22,
 ];
 
 /// `-?[0-9]+(\.[0-9]+)?` of at most 40 characters, correctly rounded (as Arrow's parser, and any
@@ -473,6 +574,53 @@ mod tests {
     }
 
     #[test]
+    fn one_column_is_read_as_all_of_them_are() {
+        let mut texts: Vec<Vec<u8>> = vec![
+            b"a,b\r\n,c\nd,\n".to_vec(),
+            b"a,b\nc,d".to_vec(),
+            b"a,b\nc,".to_vec(),
+            b"".to_vec(),
+            b"a,b\nc\n".to_vec(),
+            b"a,b,c\n".to_vec(),
+            b"a,\"b\"\n".to_vec(),
+            b"a,b\rc,d\n".to_vec(),
+            b"a,b\n\nc,d\n".to_vec(),
+        ];
+        // Records of every length across the eight-byte words.
+        texts.push((0..300).flat_map(|i| format!("{i},{},{}\r\n", "x".repeat(i % 23), i % 7).into_bytes()).collect());
+        texts.push(
+            (0..300)
+                .flat_map(|i| format!("{},{i},{}\n", "yy".repeat(i % 11), "z".repeat(i % 5)).into_bytes())
+                .collect(),
+        );
+        for text in &texts {
+            for wanted in 0..3 {
+                let columns = if text.starts_with(b"0,") || text.starts_with(b",0") { 3 } else { 2 };
+                if wanted >= columns {
+                    continue;
+                }
+                let mut all = Vec::new();
+                let rows_all = for_each_field(text, b',', columns, |c, f| {
+                    if c == wanted {
+                        all.push(f.to_vec());
+                    }
+                    true
+                });
+                let mut one = Vec::new();
+                let rows_one = for_each_cell(text, b',', columns, wanted, |f| {
+                    one.push(f.to_vec());
+                    true
+                });
+                assert_eq!(rows_one, rows_all, "{} column {wanted}", String::from_utf8_lossy(text));
+                if rows_all.is_some() {
+                    assert_eq!(one, all, "{} column {wanted}", String::from_utf8_lossy(text));
+                }
+            }
+        }
+        assert_eq!(for_each_cell(b"a,b\n", b',', 2, 2, |_| true), None, "no such column");
+    }
+
+    #[test]
     fn numbers_parse_as_arrow_parses_them_or_not_at_all() {
         for (text, expected) in [("0", Some(0)), ("-0", Some(0)), ("007", Some(7)), ("-123", Some(-123))] {
             assert_eq!(parse_i64(text.as_bytes()), expected, "{text}");
@@ -481,9 +629,17 @@ mod tests {
         for text in ["", "-", "+1", "1.0", " 1", "1 ", "9999999999999999999", "1e3", "x"] {
             assert_eq!(parse_i64(text.as_bytes()), None, "{text:?} is left to Arrow");
         }
-        for text in
-            ["0", "-0", "1.5", "-2.25", "0.1", "3.14159265358979", "123456789012345678901234567890.5", "1.0000000000000002220446", "0.30000000000000004441"]
-        {
+        for text in [
+            "0",
+            "-0",
+            "1.5",
+            "-2.25",
+            "0.1",
+            "3.14159265358979",
+            "123456789012345678901234567890.5",
+            "1.0000000000000002220446",
+            "0.30000000000000004441",
+        ] {
             let ours = parse_f64(text.as_bytes()).expect(text);
             let theirs: f64 = lexical_like(text);
             assert_eq!(ours.to_bits(), theirs.to_bits(), "{text}");
@@ -519,6 +675,10 @@ mod tests {
             assert_eq!(ours, arrow_batch(text, &schema, missing, None), "{}", String::from_utf8_lossy(text));
             let projected = decoder.decode(text, rows, Some(&[1, 3])).expect("plain");
             assert_eq!(projected, arrow_batch(text, &schema, missing, Some(&[1, 3])));
+            for column in 0..types.len() {
+                let one = decoder.decode(text, rows, Some(&[column])).expect("plain");
+                assert_eq!(one, arrow_batch(text, &schema, missing, Some(&[column])), "column {column}");
+            }
         }
     }
 
@@ -546,7 +706,8 @@ mod tests {
             decoder.decode_routed(&text, 300, None, &Route::Labels(&labels)).expect("plain");
         for (split, part) in parts.iter().enumerate() {
             let rows: Vec<u32> = (0..300u32).filter(|&i| usize::from(labels[i as usize]) == split).collect();
-            let taken = arrow::compute::take_record_batch(&whole, &arrow::array::UInt32Array::from(rows)).expect("take");
+            let taken =
+                arrow::compute::take_record_batch(&whole, &arrow::array::UInt32Array::from(rows)).expect("take");
             assert_eq!(part.as_ref(), Some(&taken), "split {split}");
         }
         let none: [Option<RecordBatch>; 3] =
