@@ -96,12 +96,12 @@ impl Templates {
                 out.extend_from_slice(value.as_bytes());
             }
         }
-        let numbers: Vec<_> = numbers.iter().map(|a| a.as_primitive::<Float64Type>()).collect();
+        let numbers: Vec<_> = numbers.iter().map(AsArray::as_primitive::<Float64Type>).collect();
         let target = match self.regression_target {
             Some(column) => Some(arrow::compute::cast(batch.column(column), &DataType::Float64).map_err(bad)?),
             None => None,
         };
-        let target = target.as_ref().map(|t| t.as_primitive::<Float64Type>());
+        let target = target.as_ref().map(AsArray::as_primitive::<Float64Type>);
         let (mut ints, mut floats) = (itoa::Buffer::new(), ryu::Buffer::new());
         out.reserve(rows * (self.slots.len() * 3 + 2));
         for r in 0..rows {
