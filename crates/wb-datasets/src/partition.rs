@@ -48,8 +48,10 @@ use crate::plain::{PlainDecoder, Route};
 use crate::source::{LocalSource, from_columns};
 use crate::spec::{PartitionSpec, Split};
 
-/// Rows per batch while partitioning.
-const BATCH_ROWS: usize = 64 * 1024;
+/// Rows per batch while partitioning. About sixteen batches are in flight between the decoding
+/// threads and the split writers; 16 Ki rows keep that near 100 MB on the readmission table and
+/// were as fast as 64 Ki rows (2.85 s against 2.97 s for 1M rows, 260 MB against 460 MB peak).
+const BATCH_ROWS: usize = 16 * 1024;
 
 /// What a partition run did.
 #[derive(Clone, Debug)]
