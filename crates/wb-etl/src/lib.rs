@@ -11,6 +11,8 @@
 //!   target file appears only when complete and verified.
 //! - [`extract`]: zip and tar.gz extraction that refuses entries escaping the target directory
 //!   and links.
+//! - [`plain`]: splitting plain CSV records (no quotes) into fields eight bytes at a time, for
+//!   the parallel readers of inference and partitioning.
 //! - [`tabular`]: CSV → Arrow/Parquet with schema inference or an explicit schema,
 //!   missing-value tokens and lookup-table mapping of code columns.
 //! - [`synth`]: a deterministic generator of a hospital-readmission-like CSV for tests and
@@ -22,6 +24,7 @@ pub mod download;
 mod error;
 pub mod extract;
 mod pickle;
+pub mod plain;
 pub mod synth;
 pub mod tabular;
 

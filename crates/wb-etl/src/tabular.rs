@@ -241,10 +241,12 @@ pub fn infer_schema_in_ranges(
             .map(|_| {
                 scope.spawn(|| -> Option<Vec<Kind>> {
                     let mut kinds = vec![Kind::Empty; names.len()];
+                    // One buffer per thread, reused for every range it reads.
+                    let mut bytes = Vec::new();
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(&(start, end)) = ranges.get(i) else { return Some(kinds) };
-                        let mut bytes = vec![0u8; usize::try_from(end - start).ok()?];
+                        bytes.resize(usize::try_from(end - start).ok()?, 0);
                         std::os::unix::fs::FileExt::read_exact_at(&handle, &mut bytes, start).ok()?;
                         infer_range(&bytes, options.delimiter, &missing, &mut kinds)?;
                     }
@@ -269,6 +271,21 @@ pub fn infer_schema_in_ranges(
 /// Joins the kinds of the cells of `records` (whole records, no header) into `kinds`; `None`
 /// when a record has another number of fields or is not UTF-8.
 fn infer_range(records: &[u8], delimiter: u8, missing: &[&[u8]], kinds: &mut [Kind]) -> Option<()> {
+    if records.is_ascii() || std::str::from_utf8(records).is_ok() {
+        // Plain records (no quotes) are split without a CSV reader; anything else is read by one.
+        let mut plain = kinds.to_vec();
+        let split = crate::plain::for_each_field(records, delimiter, plain.len(), |column, cell| {
+            let kind = &mut plain[column];
+            if *kind != Kind::Utf8 && !missing.contains(&cell) {
+                *kind = kind.join(Kind::of(cell));
+            }
+            true
+        });
+        if split.is_some() {
+            kinds.copy_from_slice(&plain);
+            return Some(());
+        }
+    }
     let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).from_reader(records);
     let mut record = csv::ByteRecord::new();
     let mut open_columns: Vec<usize> = (0..kinds.len()).filter(|&i| kinds[i] != Kind::Utf8).collect();
@@ -932,6 +949,17 @@ mod tests {
             types(&whole).into_iter().map(|(_, t)| t).collect::<Vec<_>>(),
             vec![DataType::Int64, DataType::Float64, DataType::Utf8, DataType::Boolean, DataType::Utf8]
         );
+        // Ranges that are not plain (a quoted field, a blank line, `\r\n` line ends) are read
+        // by the CSV reader and give the same types.
+        let mixed =
+            text.replace('\n', "\r\n").replacen("300,300,", "300,\"300\",", 1).replacen("\r\n600,", "\r\n\r\n600,", 1);
+        let f = write(dir.path(), "mixed.csv", mixed.as_bytes());
+        let whole_mixed = infer_schema(&f, &options).expect("whole");
+        assert_eq!(types(&whole_mixed), types(&whole));
+        for rows in [7, 100] {
+            let parts = infer_schema_in_ranges(&f, &options, &line_ranges(mixed.as_bytes(), rows), 2).expect("ranges");
+            assert_eq!(types(&parts), types(&whole), "{rows} rows per range, not plain");
+        }
         // A ragged record: the same error, with the same line, as the whole-file read.
         let ragged = text.replacen("500,500,", "500,", 1);
         let f = write(dir.path(), "ragged.csv", ragged.as_bytes());
