@@ -451,9 +451,6 @@ type RoutedBatches<'a> = Box<dyn Iterator<Item = std::result::Result<Routed, Chu
 
 /// One batch of the source routed to the splits.
 struct Routed {
-    /// Index of the batch's first row in the source.
-    offset: usize,
-    rows: usize,
     /// The batch's rows of each split, in order (`None` when it has none), with their channel
     /// template block (see [`crate::channel`]).
     parts: [Option<(RecordBatch, Vec<u8>)>; 3],
@@ -468,8 +465,8 @@ struct Router<'a> {
     labels: &'a [u8],
     /// (feature index, column index) of the categorical features.
     categorical: &'a [(usize, usize)],
-    /// Each row's class index (classification).
-    classes: Option<&'a [u32]>,
+    /// The class index of a row's target (classification).
+    class_ids: Option<&'a ClassIds>,
     /// Channel templates of the splits' rows.
     templates: &'a Templates,
 }
@@ -489,25 +486,25 @@ impl Router<'_> {
     fn route(&self, batch: RecordBatch, offset: usize) -> Result<Routed> {
         let n = batch.num_rows();
         let parts = take_splits(&batch, self.labels(offset, n)?).map_err(|e| Error::data(&self.source.uri, e))?;
-        self.routed(parts, offset, n)
+        self.routed(parts)
     }
 
-    /// The routed form of a batch of `n` rows from `offset`, already split: each part's
-    /// channel template, and the train rows' category counts.
-    fn routed(&self, parts: [Option<RecordBatch>; 3], offset: usize, n: usize) -> Result<Routed> {
-        let labels = self.labels(offset, n)?;
+    /// The routed form of a batch already split: each part's channel template, and the train
+    /// rows' category counts.
+    fn routed(&self, parts: [Option<RecordBatch>; 3]) -> Result<Routed> {
         let mut categories = Vec::new();
         let mut routed: [Option<(RecordBatch, Vec<u8>)>; 3] = Default::default();
         for (s, part) in parts.into_iter().enumerate() {
             let Some(part) = part else { continue };
-            let classes: Option<Vec<u32>> = self.classes.map(|classes| {
-                labels
-                    .iter()
-                    .zip(&classes[offset..offset + n])
-                    .filter(|&(&label, _)| usize::from(label) == s)
-                    .map(|(_, &c)| c)
-                    .collect()
-            });
+            let classes = match self.class_ids {
+                Some(ids) => Some(ids.of(&part).map_err(|now| Error::SourceChanged {
+                    name: self.record.name.to_string(),
+                    source_name: self.source.uri.clone(),
+                    registered: format!("the classes {}", ids.names()),
+                    now: format!("a target of {now} on the second read"),
+                })?),
+                None => None,
+            };
             let mut template = Vec::new();
             let train = s == Split::Train.index();
             let counts = self.templates.block(&part, classes.as_deref(), &mut template, train)?;
@@ -516,7 +513,41 @@ impl Router<'_> {
             }
             routed[s] = Some((part, template));
         }
-        Ok(Routed { offset, rows: n, parts: routed, categories })
+        Ok(Routed { parts: routed, categories })
+    }
+}
+
+/// The class index of each target value (classification), for pass 2: pass 1's per-row class
+/// indices are dropped once the rows are assigned (four bytes a row).
+struct ClassIds {
+    /// The target's column in the source's batches.
+    column: usize,
+    ids: HashMap<String, u32, FixedState>,
+}
+
+impl ClassIds {
+    fn new(column: usize, classes: &[String]) -> Self {
+        Self { column, ids: classes.iter().enumerate().map(|(i, c)| (c.clone(), i as u32)).collect() }
+    }
+
+    /// The class index of every row of `batch`; `Err` with a value (or `null`) that is not a
+    /// class.
+    fn of(&self, batch: &RecordBatch) -> std::result::Result<Vec<u32>, String> {
+        let text = arrow::compute::cast(batch.column(self.column), &DataType::Utf8).map_err(|e| e.to_string())?;
+        text.as_string::<i32>()
+            .iter()
+            .map(|v| match v {
+                Some(v) => self.ids.get(v).copied().ok_or_else(|| format!("{v:?}")),
+                None => Err("null".to_owned()),
+            })
+            .collect()
+    }
+
+    /// The classes, for a message.
+    fn names(&self) -> String {
+        let mut names: Vec<(&String, &u32)> = self.ids.iter().collect();
+        names.sort_by_key(|&(_, &i)| i);
+        names.into_iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
     }
 }
 
@@ -609,8 +640,11 @@ fn read_targets(
 
     let mut ids: HashMap<String, u32, FixedState> = HashMap::default();
     let mut labels: Vec<String> = Vec::new();
-    let mut classes: Vec<u32> = Vec::new();
-    let mut key_splits = key_pos.map(|_| Vec::new());
+    // One entry per row: sized once when the chunks tell the row count (a vector doubling
+    // as it grows would briefly hold half as much again).
+    let rows = chunks.map_or(0, |c| c.iter().map(|c| c.rows).sum());
+    let mut classes: Vec<u32> = Vec::with_capacity(rows);
+    let mut key_splits = key_pos.map(|_| Vec::with_capacity(rows));
     let mut absorb = |batch: RecordBatch, row: u64| -> Result<()> {
         let target = batch.column(target_pos);
         if let Some(i) = (0..target.len()).find(|&i| target.is_null(i)) {
@@ -796,6 +830,14 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
     if let Task::Classification { classes } = &targets.task {
         check_every_class_in_every_split(&record.target, classes, &targets.classes, &labels, spec.proportions())?;
     }
+    let mut class_counts = vec![vec![0u64; class_count]; 3];
+    for (&label, &class) in labels.iter().zip(&targets.classes) {
+        class_counts[usize::from(label)][class as usize] += 1;
+    }
+    // Pass 2 needs a row's split, not its class (read again from its target): free the row's
+    // class index before the batches are in flight.
+    let Targets { task, classes: row_classes, .. } = targets;
+    drop(row_classes);
 
     // Pass 2: route rows to split files; fit the encoding on train rows.
     let dir = wb_core::scratch::ScratchDir::create("partition")?;
@@ -817,13 +859,19 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
         .zip(&feature_index)
         .map(|(stat, &col)| if stat.is_categorical() { Slot::Categorical(col) } else { Slot::Numeric(col) })
         .collect();
-    let (classes, regression_target) = match &targets.task {
-        Task::Classification { .. } => (Some(targets.classes.as_slice()), None),
+    let (class_ids, regression_target) = match &task {
+        Task::Classification { classes } => (Some(ClassIds::new(target_index, classes)), None),
         Task::Regression => (None, Some(target_index)),
     };
     let templates = Templates::new(slots, regression_target);
-    let router = Router { source, record, labels: &labels, categorical: &categorical, classes, templates: &templates };
-    let mut class_counts = vec![vec![0u64; class_count]; 3];
+    let router = Router {
+        source,
+        record,
+        labels: &labels,
+        categorical: &categorical,
+        class_ids: class_ids.as_ref(),
+        templates: &templates,
+    };
     let mut row_counts = [0u64; 3];
     let csv = match &chunks {
         Some(_) => Some(ChunkedCsv::open(source, &schema, &record.missing)?),
@@ -851,7 +899,7 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
                     let offset = chunk.first_row as usize;
                     let labels = router.labels(offset, chunk.rows).map_err(ChunkError::Failed)?;
                     let parts = csv.decode_routed(&chunk, labels)?;
-                    router.routed(parts, offset, chunk.rows).map_err(ChunkError::Failed)
+                    router.routed(parts).map_err(ChunkError::Failed)
                 }))
             }
             None => {
@@ -883,10 +931,6 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
                     Err(ChunkError::Failed(e)) => break 'consume Err(e),
                     Err(e) => break 'consume Err(csv.as_ref().expect("only chunks fail to decode").explain(e, None)),
                 };
-                let range = routed.offset..routed.offset + routed.rows;
-                for (&label, &class) in labels[range.clone()].iter().zip(&targets.classes[range]) {
-                    class_counts[label as usize][class as usize] += 1;
-                }
                 let Routed { parts, categories, .. } = routed;
                 for (f, counts) in categories {
                     stats[f].merge(counts);
@@ -957,12 +1001,12 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
     });
     let mut splits = Vec::new();
     for ((parquet, channel), counts) in parquet_files.into_iter().zip(channels).zip(&class_counts) {
-        let class_counts = match &targets.task {
+        let class_counts = match &task {
             Task::Classification { classes } => classes.iter().cloned().zip(counts.iter().copied()).collect(),
             Task::Regression => BTreeMap::new(),
         };
         splits.push(StagedSplit { rows: parquet.rows, class_counts, parquet, channel: channel? });
     }
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "pass 3: channels written");
-    Ok(Computed { _dir: dir, splits, task: targets.task, encoding })
+    Ok(Computed { _dir: dir, splits, task, encoding })
 }
