@@ -27,11 +27,8 @@ pub fn for_each_field(
     columns: usize,
     mut field: impl FnMut(usize, &[u8]) -> bool,
 ) -> Option<usize> {
-    // Quotes are never plain; a `\r` must be the first half of a `\r\n`.
-    for at in memchr::memchr2_iter(b'"', b'\r', records) {
-        if records[at] == b'"' || records.get(at + 1) != Some(&b'\n') {
-            return None;
-        }
+    if !quotes_and_returns_are_plain(records) {
+        return None;
     }
     let columns = columns.max(1);
     let mut column = 0usize;
@@ -97,10 +94,8 @@ pub fn for_each_cell(
     wanted: usize,
     mut cell: impl FnMut(&[u8]) -> bool,
 ) -> Option<usize> {
-    for at in memchr::memchr2_iter(b'"', b'\r', records) {
-        if records[at] == b'"' || records.get(at + 1) != Some(&b'\n') {
-            return None;
-        }
+    if !quotes_and_returns_are_plain(records) {
+        return None;
     }
     let columns = columns.max(1);
     if wanted >= columns {
@@ -167,6 +162,12 @@ pub fn for_each_cell(
         rows += 1;
     }
     Some(rows)
+}
+
+/// Whether `records` hold no quote (quotes are never plain) and every `\r` is the first half of
+/// a `\r\n`.
+fn quotes_and_returns_are_plain(records: &[u8]) -> bool {
+    memchr::memchr2_iter(b'"', b'\r', records).all(|at| records[at] == b'\r' && records.get(at + 1) == Some(&b'\n'))
 }
 
 /// The high bit of every zero byte of `x` (and no other bit): exact, with no carries between

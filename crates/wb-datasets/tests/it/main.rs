@@ -443,7 +443,7 @@ async fn parquet_sources_work_like_csv_sources() {
 
 /// The rows of `write_csv` with some colours left empty, as one plain file (read in parallel
 /// chunks of whole records) and one whose header is quoted (read sequentially: a quote may hide
-/// a line end); more rows than one 64 Ki-row chunk.
+/// a line end); many more rows than one 16 Ki-row chunk.
 fn write_plain_and_quoted(dir: &Path, rows: usize) -> (PathBuf, PathBuf) {
     let plain = write_csv(dir, "plain.csv", rows);
     let text = std::fs::read_to_string(&plain).expect("read");
