@@ -25,62 +25,9 @@ pub fn for_each_field(
     records: &[u8],
     delimiter: u8,
     columns: usize,
-    mut field: impl FnMut(usize, &[u8]) -> bool,
+    field: impl FnMut(usize, &[u8]) -> bool,
 ) -> Option<usize> {
-    if !quotes_and_returns_are_plain(records) {
-        return None;
-    }
-    let columns = columns.max(1);
-    let mut column = 0usize;
-    let mut start = 0usize; // of the current field
-    let mut rows = 0usize;
-    let mut separator = |at: usize| -> bool {
-        if records[at] == delimiter {
-            if column + 1 >= columns || !field(column, &records[start..at]) {
-                return false;
-            }
-            column += 1;
-        } else {
-            let end = if at > start && records[at - 1] == b'\r' { at - 1 } else { at };
-            if column + 1 != columns || (column == 0 && end == start) || !field(column, &records[start..end]) {
-                return false;
-            }
-            column = 0;
-            rows += 1;
-        }
-        start = at + 1;
-        true
-    };
-    // Eight bytes at a time: a word's separators are the bytes where it equals the delimiter
-    // or `\n` (see `zero_bytes`), visited lowest first.
-    let delimiters = u64::from_ne_bytes([delimiter; 8]);
-    let newlines = u64::from_ne_bytes([b'\n'; 8]);
-    let mut words = records.chunks_exact(8);
-    let mut base = 0usize;
-    for word in &mut words {
-        let w = u64::from_le_bytes(word.try_into().ok()?);
-        let mut found = zero_bytes(w ^ delimiters) | zero_bytes(w ^ newlines);
-        while found != 0 {
-            if !separator(base + (found.trailing_zeros() / 8) as usize) {
-                return None;
-            }
-            found &= found - 1;
-        }
-        base += 8;
-    }
-    for (i, &b) in words.remainder().iter().enumerate() {
-        if (b == delimiter || b == b'\n') && !separator(base + i) {
-            return None;
-        }
-    }
-    if start < records.len() || column > 0 {
-        // A last record without a line end.
-        if column + 1 != columns || !field(column, &records[start..]) {
-            return None;
-        }
-        rows += 1;
-    }
-    Some(rows)
+    split(records, delimiter, columns, None, field)
 }
 
 /// Calls `cell(bytes)` with field `wanted` of every record of `records`, checking the records
@@ -94,19 +41,32 @@ pub fn for_each_cell(
     wanted: usize,
     mut cell: impl FnMut(&[u8]) -> bool,
 ) -> Option<usize> {
+    if wanted >= columns.max(1) {
+        return None;
+    }
+    split(records, delimiter, columns, Some(wanted), |_, bytes| cell(bytes))
+}
+
+/// Both splitters: `field` is called for every field, or only for column `wanted`, whose
+/// skipping of the words that hold none of its boundaries keeps `start` exact only where it
+/// is read (the wanted field, and a line's first field for the empty-line check).
+#[inline(always)]
+fn split(
+    records: &[u8],
+    delimiter: u8,
+    columns: usize,
+    wanted: Option<usize>,
+    mut field: impl FnMut(usize, &[u8]) -> bool,
+) -> Option<usize> {
     if !quotes_and_returns_are_plain(records) {
         return None;
     }
     let columns = columns.max(1);
-    if wanted >= columns {
-        return None;
-    }
-    // The field's column; where it starts (kept for the wanted field and a line's first);
-    // records so far.
+    let visits = |column: usize| wanted.is_none_or(|w| w == column);
     let (mut column, mut start, mut rows) = (0usize, 0usize, 0usize);
     let mut separator = |column: &mut usize, start: &mut usize, rows: &mut usize, at: usize| -> bool {
         if records[at] == delimiter {
-            if *column + 1 >= columns || (*column == wanted && !cell(&records[*start..at])) {
+            if *column + 1 >= columns || (visits(*column) && !field(*column, &records[*start..at])) {
                 return false;
             }
             *column += 1;
@@ -114,7 +74,7 @@ pub fn for_each_cell(
             let end = if at > *start && records[at - 1] == b'\r' { at - 1 } else { at };
             if *column + 1 != columns
                 || (*column == 0 && end == *start)
-                || (*column == wanted && !cell(&records[*start..end]))
+                || (visits(*column) && !field(*column, &records[*start..end]))
             {
                 return false;
             }
@@ -124,6 +84,8 @@ pub fn for_each_cell(
         *start = at + 1;
         true
     };
+    // Eight bytes at a time: a word's separators are the bytes where it equals the delimiter
+    // or `\n` (see `zero_bytes`), visited lowest first.
     let delimiters = u64::from_ne_bytes([delimiter; 8]);
     let newlines = u64::from_ne_bytes([b'\n'; 8]);
     let mut words = records.chunks_exact(8);
@@ -132,20 +94,25 @@ pub fn for_each_cell(
         let w = u64::from_le_bytes(word.try_into().ok()?);
         let ends = zero_bytes(w ^ newlines);
         let mut found = zero_bytes(w ^ delimiters);
-        let n = found.count_ones() as usize;
-        if ends == 0 && (column + n < wanted || column > wanted) {
-            column += n;
-            if column >= columns {
-                return None;
-            }
-        } else {
-            found |= ends;
-            while found != 0 {
-                if !separator(&mut column, &mut start, &mut rows, base + (found.trailing_zeros() / 8) as usize) {
+        if let Some(wanted) = wanted
+            && ends == 0
+        {
+            let n = found.count_ones() as usize;
+            if column + n < wanted || column > wanted {
+                column += n;
+                if column >= columns {
                     return None;
                 }
-                found &= found - 1;
+                base += 8;
+                continue;
             }
+        }
+        found |= ends;
+        while found != 0 {
+            if !separator(&mut column, &mut start, &mut rows, base + (found.trailing_zeros() / 8) as usize) {
+                return None;
+            }
+            found &= found - 1;
         }
         base += 8;
     }
@@ -155,8 +122,9 @@ pub fn for_each_cell(
         }
     }
     if start < records.len() || column > 0 {
+        // A last record without a line end.
         let last = &records[start.min(records.len())..];
-        if column + 1 != columns || (column == wanted && !cell(last)) {
+        if column + 1 != columns || (visits(column) && !field(column, last)) {
             return None;
         }
         rows += 1;
