@@ -204,13 +204,7 @@ pub(crate) fn fill(template: &Path, out: &mut impl Write, dest: &Path, encoding:
             FeatureKind::Categorical { categories } => {
                 let index: HashMap<&[u8], usize, FixedState> =
                     categories.iter().enumerate().map(|(i, c)| (c.as_bytes(), i)).collect();
-                let codes: Vec<Vec<u8>> = (0..=categories.len())
-                    .map(|i| {
-                        let mut t = Vec::new();
-                        push_number(&mut t, i as f64, &mut ints, &mut floats);
-                        t
-                    })
-                    .collect();
+                let codes: Vec<Code> = (0..=categories.len()).map(Code::of).collect::<Option<_>>().ok_or_else(corrupt)?;
                 categorical.push((index, codes));
             }
         }
@@ -219,9 +213,9 @@ pub(crate) fn fill(template: &Path, out: &mut impl Write, dest: &Path, encoding:
     let mut file =
         std::io::BufReader::new(std::fs::File::open(template).map_err(|e| Error::io("opening", template, e))?);
     let mut block = Vec::new();
-    let mut line = Vec::with_capacity(1 << 20);
+    let mut line = Vec::new();
     // Per categorical feature, the code text of each of the block's ids.
-    let mut tables: Vec<Vec<&[u8]>> = vec![Vec::new(); categorical.len()];
+    let mut tables: Vec<Vec<Code>> = vec![Vec::new(); categorical.len()];
     loop {
         let mut length = [0u8; 8];
         match file.read_exact(&mut length) {
@@ -235,45 +229,84 @@ pub(crate) fn fill(template: &Path, out: &mut impl Write, dest: &Path, encoding:
         let mut at = 0usize;
         for (table, (index, codes)) in tables.iter_mut().zip(&categorical) {
             let count = get_varint(&block, &mut at).ok_or_else(corrupt)?;
-            let other = codes.last().ok_or_else(corrupt)?.as_slice();
+            let other = *codes.last().ok_or_else(corrupt)?;
             table.clear();
             table.push(other);
             for _ in 0..count {
                 let len = usize::try_from(get_varint(&block, &mut at).ok_or_else(corrupt)?).map_err(|_| corrupt())?;
                 let value = block.get(at..at + len).ok_or_else(corrupt)?;
                 at += len;
-                table.push(index.get(value).map_or(other, |&i| codes[i].as_slice()));
+                table.push(index.get(value).map_or(other, |&i| codes[i]));
             }
         }
-        let rows = &block[at..];
-        let mut next_category = 0usize;
-        let mut from = 0usize;
-        line.clear();
-        while let Some(found) = memchr::memchr2(MISSING_NUMBER, CATEGORY, &rows[from..]) {
-            let hole = from + found;
-            line.extend_from_slice(&rows[from..hole]);
-            let mut after = hole + 1;
-            let n = usize::try_from(get_varint(rows, &mut after).ok_or_else(corrupt)?).map_err(|_| corrupt())?;
-            if rows[hole] == CATEGORY {
-                let table = tables.get(next_category).ok_or_else(corrupt)?;
-                line.extend_from_slice(table.get(n).ok_or_else(corrupt)?);
-                next_category += 1;
-                if next_category == tables.len() {
-                    next_category = 0;
-                }
-            } else {
-                line.extend_from_slice(imputed.get(n).ok_or_else(corrupt)?);
-            }
-            from = after;
-            if line.len() >= 1 << 20 {
-                out.write_all(&line).map_err(write_error)?;
-                line.clear();
-            }
-        }
-        line.extend_from_slice(&rows[from..]);
-        out.write_all(&line).map_err(write_error)?;
+        let written = fill_rows(&block[at..], &tables, &imputed, &mut line).ok_or_else(corrupt)?;
+        out.write_all(&line[..written]).map_err(write_error)?;
     }
     Ok(())
+}
+
+/// The text of a category code (at most [`MAX_CATEGORIES`](crate::encoding::MAX_CATEGORIES),
+/// so three digits), kept in a fixed array so that it is copied with one move.
+#[derive(Clone, Copy, Debug)]
+struct Code {
+    text: [u8; 4],
+    len: u8,
+}
+
+impl Code {
+    fn of(code: usize) -> Option<Self> {
+        let mut ints = itoa::Buffer::new();
+        let digits = ints.format(code).as_bytes();
+        let mut text = [0u8; 4];
+        text.get_mut(..digits.len())?.copy_from_slice(digits);
+        Some(Self { text, len: digits.len() as u8 })
+    }
+}
+
+/// Fills the holes of a block's `rows` into `line` (grown as needed, its contents
+/// overwritten) and answers how many bytes of it are the channel's text; `None` when the rows
+/// are damaged. Text is copied byte by byte while looking for the next hole (the runs between
+/// holes are a few bytes, shorter than a call to find them), and codes with one fixed-size move.
+fn fill_rows(rows: &[u8], tables: &[Vec<Code>], imputed: &[Vec<u8>], line: &mut Vec<u8>) -> Option<usize> {
+    /// Room kept free at the end of `line` for one byte or one code.
+    const SLACK: usize = 8;
+    if line.len() < rows.len() + SLACK {
+        line.resize(rows.len() + rows.len() / 4 + SLACK, 0);
+    }
+    let (mut pos, mut i, mut next_category) = (0usize, 0usize, 0usize);
+    while i < rows.len() {
+        if line.len() - pos < SLACK {
+            line.resize(line.len() * 2, 0);
+        }
+        let b = rows[i];
+        // Anything but the two hole markers is text.
+        if b.wrapping_sub(MISSING_NUMBER) > CATEGORY - MISSING_NUMBER {
+            line[pos] = b;
+            pos += 1;
+            i += 1;
+            continue;
+        }
+        let mut after = i + 1;
+        let n = usize::try_from(get_varint(rows, &mut after)?).ok()?;
+        if b == CATEGORY {
+            let code = tables.get(next_category)?.get(n)?;
+            line[pos..pos + 4].copy_from_slice(&code.text);
+            pos += usize::from(code.len);
+            next_category += 1;
+            if next_category == tables.len() {
+                next_category = 0;
+            }
+        } else {
+            let text = imputed.get(n)?;
+            if line.len() - pos < text.len() {
+                line.resize(line.len() * 2 + text.len(), 0);
+            }
+            line[pos..pos + text.len()].copy_from_slice(text);
+            pos += text.len();
+        }
+        i = after;
+    }
+    Some(pos)
 }
 
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
@@ -309,5 +342,60 @@ pub(crate) fn push_number(line: &mut Vec<u8>, v: f64, ints: &mut itoa::Buffer, f
         line.extend_from_slice(ints.format(int).as_bytes());
     } else {
         line.extend_from_slice(floats.format(v).as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Float64Array, Int64Array, StringArray};
+
+    use super::*;
+    use crate::encoding::FeatureEncoding;
+
+    fn feature(name: &str, kind: FeatureKind) -> FeatureEncoding {
+        FeatureEncoding { name: name.into(), source_type: String::new(), kind }
+    }
+
+    #[test]
+    fn templates_filled_with_the_encoding_give_the_channel_text() {
+        let batch = RecordBatch::try_from_iter([
+            ("x", Arc::new(Float64Array::from(vec![Some(0.5), None, Some(-3.0)])) as _),
+            ("c", Arc::new(StringArray::from(vec![Some("a"), None, Some("unseen")])) as _),
+            ("n", Arc::new(Int64Array::from(vec![None, Some(12_345), Some(7)])) as _),
+            ("d", Arc::new(StringArray::from(vec![Some("b"), Some("b"), Some("a")])) as _),
+        ])
+        .expect("batch");
+        let templates =
+            Templates::new(vec![Slot::Numeric(0), Slot::Categorical(1), Slot::Numeric(2), Slot::Categorical(3)], None);
+        let dir = tempfile::tempdir().expect("dir");
+        let template = dir.path().join("t");
+        let mut bytes = Vec::new();
+        // Two blocks, the second with its own dictionary.
+        let counts = templates.block(&batch, Some(&[1, 0, 1]), &mut bytes, true).expect("block");
+        templates.block(&batch.slice(1, 2), Some(&[0, 1]), &mut bytes, false).expect("block");
+        std::fs::write(&template, &bytes).expect("write");
+        let counts = counts.expect("counted");
+        assert_eq!(counts[0].get("a"), Some(&1));
+        assert_eq!(counts[1].get("b"), Some(&2));
+
+        let many: Vec<String> = (0..120).map(|i| format!("v{i}")).chain(["b".into(), "a".into()]).collect();
+        let encoding = Encoding(vec![
+            feature("x", FeatureKind::Numeric { impute: 0.125 }),
+            feature("c", FeatureKind::Categorical { categories: vec!["b".into(), "a".into()] }),
+            feature("n", FeatureKind::Numeric { impute: 1e20 }),
+            // Codes of three digits.
+            feature("d", FeatureKind::Categorical { categories: many }),
+        ]);
+        let mut out = Vec::new();
+        fill(&template, &mut out, &dir.path().join("out.csv"), &encoding).expect("fill");
+        let expected = "1,0.5,1,1e20,120\n0,0.125,2,12345,120\n1,-3,2,7,121\n0,0.125,2,12345,120\n1,-3,2,7,121\n";
+        assert_eq!(String::from_utf8(out).expect("text"), expected);
+
+        // A damaged template is refused, not read past its end.
+        std::fs::write(&template, &bytes[..bytes.len() / 2]).expect("write");
+        let e = fill(&template, &mut Vec::new(), &dir.path().join("out.csv"), &encoding).expect_err("damaged");
+        assert!(e.to_string().contains("reading") || e.to_string().contains("damaged"), "{e}");
     }
 }
