@@ -20,8 +20,8 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::Path;
 
-use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::{DataType, Float64Type};
+use arrow::array::{Array, ArrayRef, AsArray, PrimitiveArray, RecordBatch};
+use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use foldhash::fast::FixedState;
 
 use crate::encoding::{CategoryCounts, Encoding, FeatureKind};
@@ -75,20 +75,36 @@ impl Templates {
         let bad = |e: arrow::error::ArrowError| Error::data("writing channels", e);
         let start = out.len();
         out.extend_from_slice(&0u64.to_le_bytes());
-        // The categorical features: each row's id (0 missing) and each id's value.
-        let mut texts = Vec::new();
-        let mut numbers = Vec::new();
+        // Integer columns are read as they are, other numbers as floats, categories as text.
+        let mut casts: Vec<Option<ArrayRef>> = Vec::with_capacity(self.slots.len());
         for slot in &self.slots {
-            match *slot {
+            casts.push(match *slot {
+                Slot::Numeric(column) if batch.column(column).data_type() == &DataType::Int64 => None,
+                Slot::Categorical(column) if batch.column(column).data_type() == &DataType::Utf8 => None,
                 Slot::Numeric(column) => {
-                    numbers.push(arrow::compute::cast(batch.column(column), &DataType::Float64).map_err(bad)?);
+                    Some(arrow::compute::cast(batch.column(column), &DataType::Float64).map_err(bad)?)
                 }
                 Slot::Categorical(column) => {
-                    texts.push(arrow::compute::cast(batch.column(column), &DataType::Utf8).map_err(bad)?);
+                    Some(arrow::compute::cast(batch.column(column), &DataType::Utf8).map_err(bad)?)
                 }
-            }
+            });
         }
-        let categories: Vec<Dictionary<'_>> = texts.iter().map(|t| Dictionary::of(t.as_string::<i32>())).collect();
+        let mut columns: Vec<Column<'_>> = Vec::with_capacity(self.slots.len());
+        let mut categories: Vec<Dictionary<'_>> = Vec::new();
+        for (slot, cast) in self.slots.iter().zip(&casts) {
+            let (Slot::Numeric(column) | Slot::Categorical(column)) = *slot;
+            let array = cast.as_ref().unwrap_or_else(|| batch.column(column));
+            columns.push(match slot {
+                Slot::Numeric(_) => match array.as_primitive_opt::<Int64Type>() {
+                    Some(ints) => Column::Ints(ints),
+                    None => Column::Floats(array.as_primitive::<Float64Type>()),
+                },
+                Slot::Categorical(_) => {
+                    categories.push(Dictionary::of(array.as_string::<i32>()));
+                    Column::Category(categories.len() - 1)
+                }
+            });
+        }
         for dictionary in &categories {
             put_varint(out, dictionary.values.len() as u64);
             for value in &dictionary.values {
@@ -96,7 +112,6 @@ impl Templates {
                 out.extend_from_slice(value.as_bytes());
             }
         }
-        let numbers: Vec<_> = numbers.iter().map(AsArray::as_primitive::<Float64Type>).collect();
         let target = match self.regression_target {
             Some(column) => Some(arrow::compute::cast(batch.column(column), &DataType::Float64).map_err(bad)?),
             None => None,
@@ -111,24 +126,22 @@ impl Templates {
                 _ => f64::NAN,
             };
             push_number(out, t, &mut ints, &mut floats);
-            let (mut n, mut c) = (0, 0);
-            for (f, slot) in self.slots.iter().enumerate() {
+            for (f, column) in columns.iter().enumerate() {
                 out.push(b',');
-                match slot {
-                    Slot::Numeric(_) => {
-                        let values = numbers[n];
-                        n += 1;
-                        if values.is_valid(r) {
-                            push_number(out, values.value(r), &mut ints, &mut floats);
-                        } else {
-                            out.push(MISSING_NUMBER);
-                            put_varint(out, f as u64);
-                        }
+                match *column {
+                    Column::Ints(values) if values.is_valid(r) => {
+                        push_int(out, values.value(r), &mut ints, &mut floats)
                     }
-                    Slot::Categorical(_) => {
+                    Column::Floats(values) if values.is_valid(r) => {
+                        push_number(out, values.value(r), &mut ints, &mut floats);
+                    }
+                    Column::Ints(_) | Column::Floats(_) => {
+                        out.push(MISSING_NUMBER);
+                        put_varint(out, f as u64);
+                    }
+                    Column::Category(c) => {
                         out.push(CATEGORY);
                         put_varint(out, u64::from(categories[c].ids[r]));
-                        c += 1;
                     }
                 }
             }
@@ -138,6 +151,16 @@ impl Templates {
         out[start..start + 8].copy_from_slice(&length.to_le_bytes());
         Ok(count.then(|| categories.iter().map(Dictionary::counts).collect()))
     }
+}
+
+/// One feature of a block, as its rows are read.
+enum Column<'a> {
+    /// Integers, formatted as they are.
+    Ints(&'a PrimitiveArray<Int64Type>),
+    /// Other numbers, as floats.
+    Floats(&'a PrimitiveArray<Float64Type>),
+    /// A category: its index in the block's dictionaries.
+    Category(usize),
 }
 
 /// The values of one text column of a block: each row's id (0 missing, `i + 1` the `i`-th
@@ -154,10 +177,13 @@ impl<'a> Dictionary<'a> {
         const FEW: usize = 16;
         let mut index: HashMap<&str, u32, FixedState> = HashMap::default();
         let mut values: Vec<&'a str> = Vec::new();
-        let ids = column
-            .iter()
-            .map(|v| {
-                let Some(v) = v else { return 0 };
+        let nulls = column.null_count() > 0;
+        let ids = (0..column.len())
+            .map(|i| {
+                if nulls && column.is_null(i) {
+                    return 0;
+                }
+                let v = column.value(i);
                 if values.len() <= FEW {
                     if let Some(i) = values.iter().position(|known| crate::plain::same(known.as_bytes(), v.as_bytes()))
                     {
@@ -204,7 +230,8 @@ pub(crate) fn fill(template: &Path, out: &mut impl Write, dest: &Path, encoding:
             FeatureKind::Categorical { categories } => {
                 let index: HashMap<&[u8], usize, FixedState> =
                     categories.iter().enumerate().map(|(i, c)| (c.as_bytes(), i)).collect();
-                let codes: Vec<Code> = (0..=categories.len()).map(Code::of).collect::<Option<_>>().ok_or_else(corrupt)?;
+                let codes: Vec<Code> =
+                    (0..=categories.len()).map(Code::of).collect::<Option<_>>().ok_or_else(corrupt)?;
                 categorical.push((index, codes));
             }
         }
@@ -330,6 +357,18 @@ fn get_varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
     None
 }
 
+/// Appends an integer as [`push_number`] appends it as a float (digits below 10¹⁵, where
+/// every integer is exact; the float's form beyond).
+fn push_int(line: &mut Vec<u8>, v: i64, ints: &mut itoa::Buffer, floats: &mut ryu::Buffer) {
+    if (0..10).contains(&v) {
+        line.push(b'0' + v as u8);
+    } else if v.unsigned_abs() < 1_000_000_000_000_000 {
+        line.extend_from_slice(ints.format(v).as_bytes());
+    } else {
+        push_number(line, v as f64, ints, floats);
+    }
+}
+
 /// Appends a number: integers without a fraction, other values in the shortest form that reads
 /// back to the same `f64`.
 pub(crate) fn push_number(line: &mut Vec<u8>, v: f64, ints: &mut itoa::Buffer, floats: &mut ryu::Buffer) {
@@ -356,6 +395,30 @@ mod tests {
 
     fn feature(name: &str, kind: FeatureKind) -> FeatureEncoding {
         FeatureEncoding { name: name.into(), source_type: String::new(), kind }
+    }
+
+    #[test]
+    fn integers_are_written_as_their_floats_are() {
+        let (mut ints, mut floats) = (itoa::Buffer::new(), ryu::Buffer::new());
+        for v in [
+            0,
+            7,
+            9,
+            10,
+            -1,
+            -10,
+            123_456,
+            999_999_999_999_999,
+            1_000_000_000_000_000,
+            -1_000_000_000_000_001,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            push_int(&mut a, v, &mut ints, &mut floats);
+            push_number(&mut b, v as f64, &mut ints, &mut floats);
+            assert_eq!(String::from_utf8_lossy(&a), String::from_utf8_lossy(&b), "{v}");
+        }
     }
 
     #[test]

@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
 use arrow::csv::reader::Format;
-use arrow::datatypes::{DataType, SchemaRef};
+use arrow::datatypes::{DataType, Int64Type, SchemaRef};
 use foldhash::fast::FixedState;
 use wb_core::{ContentHash, ContentHasher, DatasetName, DynObjectStore, ObjectStoreExt, PutMode};
 use wb_etl::tabular::{CsvBatches, CsvOptions};
@@ -523,17 +523,34 @@ struct ClassIds {
     /// The target's column in the source's batches.
     column: usize,
     ids: HashMap<String, u32, FixedState>,
+    /// The classes that are integers, by value: an integer target is looked up without
+    /// formatting every value as text.
+    int_ids: HashMap<i64, u32, FixedState>,
 }
 
 impl ClassIds {
     fn new(column: usize, classes: &[String]) -> Self {
-        Self { column, ids: classes.iter().enumerate().map(|(i, c)| (c.clone(), i as u32)).collect() }
+        let int_ids = (0u32..)
+            .zip(classes)
+            .filter_map(|(i, c)| c.parse::<i64>().ok().filter(|v| v.to_string() == *c).map(|v| (v, i)))
+            .collect();
+        Self { column, ids: classes.iter().enumerate().map(|(i, c)| (c.clone(), i as u32)).collect(), int_ids }
     }
 
     /// The class index of every row of `batch`; `Err` with a value (or `null`) that is not a
     /// class.
     fn of(&self, batch: &RecordBatch) -> std::result::Result<Vec<u32>, String> {
-        let text = arrow::compute::cast(batch.column(self.column), &DataType::Utf8).map_err(|e| e.to_string())?;
+        let column = batch.column(self.column);
+        if let Some(ints) = column.as_primitive_opt::<Int64Type>() {
+            return ints
+                .iter()
+                .map(|v| match v {
+                    Some(v) => self.int_ids.get(&v).copied().ok_or_else(|| format!("{:?}", v.to_string())),
+                    None => Err("null".to_owned()),
+                })
+                .collect();
+        }
+        let text = arrow::compute::cast(column, &DataType::Utf8).map_err(|e| e.to_string())?;
         text.as_string::<i32>()
             .iter()
             .map(|v| match v {
@@ -640,6 +657,7 @@ fn read_targets(
 
     let mut ids: HashMap<String, u32, FixedState> = HashMap::default();
     let mut labels: Vec<String> = Vec::new();
+    let mut int_ids: HashMap<i64, u32, FixedState> = HashMap::default();
     // One entry per row: sized once when the chunks tell the row count (a vector doubling
     // as it grows would briefly hold half as much again).
     let rows = chunks.map_or(0, |c| c.iter().map(|c| c.rows).sum());
@@ -657,6 +675,28 @@ fn read_targets(
         }
         if regression {
             classes.extend(std::iter::repeat_n(0, target.len()));
+        } else if let Some(ints) = target.as_primitive_opt::<Int64Type>() {
+            // Integer classes by value (a few of them), named as the cast to text would.
+            for v in ints.values().iter().copied() {
+                let id = match int_ids.get(&v) {
+                    Some(&id) => id,
+                    None => {
+                        let name = v.to_string();
+                        let id = match ids.get(&name) {
+                            Some(&id) => id,
+                            None => {
+                                let id = labels.len() as u32;
+                                ids.insert(name.clone(), id);
+                                labels.push(name);
+                                id
+                            }
+                        };
+                        int_ids.insert(v, id);
+                        id
+                    }
+                };
+                classes.push(id);
+            }
         } else {
             let text = arrow::compute::cast(target, &DataType::Utf8).map_err(|e| Error::data(&source.uri, e))?;
             for v in text.as_string::<i32>().iter().flatten() {
