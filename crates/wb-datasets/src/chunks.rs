@@ -191,15 +191,19 @@ impl MissingTokens {
     }
 }
 
-/// Reads the bytes of one chunk of `file`.
-pub(crate) fn read(file: &File, path: &Path, chunk: &Chunk) -> std::result::Result<Vec<u8>, ChunkError> {
-    let mut bytes = vec![
-        0u8;
-        usize::try_from(chunk.end - chunk.start)
-            .map_err(|e| ChunkError::Failed(Error::data(path.display().to_string(), e)))?
-    ];
-    file.read_exact_at(&mut bytes, chunk.start).map_err(|e| ChunkError::Failed(Error::io("reading", path, e)))?;
-    Ok(bytes)
+/// Reads the bytes of `chunk` of `file` into `bytes` (replacing what it held): a buffer reused from
+/// chunk to chunk keeps its pages, where a fresh one would fault every page in again.
+pub(crate) fn read_into(
+    file: &File,
+    path: &Path,
+    chunk: &Chunk,
+    bytes: &mut Vec<u8>,
+) -> std::result::Result<(), ChunkError> {
+    let len = usize::try_from(chunk.end - chunk.start)
+        .map_err(|e| ChunkError::Failed(Error::data(path.display().to_string(), e)))?;
+    bytes.clear();
+    bytes.resize(len, 0);
+    file.read_exact_at(bytes, chunk.start).map_err(|e| ChunkError::Failed(Error::io("reading", path, e)))
 }
 
 /// Decodes the bytes of one chunk (`rows` records) with Arrow into a single batch with `schema`

@@ -396,6 +396,11 @@ struct ChunkedCsv<'a> {
     plain: Option<PlainDecoder>,
 }
 
+thread_local! {
+    /// The bytes of the chunk a decoding thread is reading, kept from one chunk to the next.
+    static CHUNK_BYTES: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl<'a> ChunkedCsv<'a> {
     /// Checks the header as the sequential reader does (with the same errors) and opens the file.
     fn open(source: &'a LocalSource, schema: &'a SchemaRef, missing: &'a [String]) -> Result<Self> {
@@ -410,24 +415,28 @@ impl<'a> ChunkedCsv<'a> {
 
     /// Decodes one chunk into a batch of the `projection` columns.
     fn decode(&self, chunk: &Chunk, projection: Option<&[usize]>) -> std::result::Result<RecordBatch, ChunkError> {
-        let bytes = chunks::read(&self.file, &self.source.path, chunk)?;
-        if let Some(batch) = self.plain.as_ref().and_then(|p| p.decode(&bytes, chunk.rows, projection)) {
-            return Ok(batch);
-        }
-        chunks::decode(bytes, chunk.rows, self.schema, &self.format, self.tokens.as_ref(), projection)
+        CHUNK_BYTES.with_borrow_mut(|bytes| {
+            chunks::read_into(&self.file, &self.source.path, chunk, bytes)?;
+            if let Some(batch) = self.plain.as_ref().and_then(|p| p.decode(bytes, chunk.rows, projection)) {
+                return Ok(batch);
+            }
+            chunks::decode(bytes.clone(), chunk.rows, self.schema, &self.format, self.tokens.as_ref(), projection)
+        })
     }
 
     /// Decodes one chunk straight into the splits of its records (`labels`, one per record):
     /// the split's batch, `None` for a split without records.
     fn decode_routed(&self, chunk: &Chunk, labels: &[u8]) -> std::result::Result<[Option<RecordBatch>; 3], ChunkError> {
-        let bytes = chunks::read(&self.file, &self.source.path, chunk)?;
-        if let Some(parts) =
-            self.plain.as_ref().and_then(|p| p.decode_routed(&bytes, chunk.rows, None, &Route::Labels(labels)))
-        {
-            return Ok(parts);
-        }
-        let batch = chunks::decode(bytes, chunk.rows, self.schema, &self.format, self.tokens.as_ref(), None)?;
-        take_splits(&batch, labels).map_err(|e| ChunkError::Failed(Error::data(&self.source.uri, e)))
+        CHUNK_BYTES.with_borrow_mut(|bytes| {
+            chunks::read_into(&self.file, &self.source.path, chunk, bytes)?;
+            if let Some(parts) =
+                self.plain.as_ref().and_then(|p| p.decode_routed(bytes, chunk.rows, None, &Route::Labels(labels)))
+            {
+                return Ok(parts);
+            }
+            let batch = chunks::decode(bytes.clone(), chunk.rows, self.schema, &self.format, self.tokens.as_ref(), None)?;
+            take_splits(&batch, labels).map_err(|e| ChunkError::Failed(Error::data(&self.source.uri, e)))
+        })
     }
 
     /// The error to report for a chunk that failed. Records that did not decode are read
