@@ -117,6 +117,14 @@ async fn streaming_and_files(store: &dyn ObjectStore, prefix: &str) {
     assert_eq!(meta.size, big.len() as u64);
     let again = store.put_file(&path, &src, PutMode::Create).await.expect_err("put_file create twice");
     assert!(again.is_already_exists(), "put_file honours Create, got {again:?}");
+    let shared = store.put_immutable_file(&path, &src, PutMode::Create).await.expect_err("immutable create twice");
+    assert!(shared.is_already_exists(), "put_immutable_file honours Create, got {shared:?}");
+    let shared_path = p(prefix, "files/immutable.bin");
+    let meta = store.put_immutable_file(&shared_path, &src, PutMode::Create).await.expect("put_immutable_file");
+    assert_eq!(meta.size, big.len() as u64);
+    std::fs::remove_file(&src).expect("remove the uploaded file");
+    assert!(store.get(&shared_path).await.expect("get").bytes == big, "the object outlives its file");
+    std::fs::write(&src, &big).expect("write fixture again");
 
     let (smeta, mut stream) = store.get_stream(&path).await.expect("get_stream");
     assert_eq!(smeta.size, big.len() as u64);

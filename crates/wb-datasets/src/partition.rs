@@ -255,7 +255,7 @@ async fn upload_shared(store: &dyn wb_core::ObjectStore, path: &wb_core::ObjectP
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let found = match store.put_file(path, &staged.local, PutMode::Create).await {
+        let found = match store.put_immutable_file(path, &staged.local, PutMode::Create).await {
             Ok(_) => return Ok(true),
             Err(e) if e.is_already_exists() => store.head(path).await,
             Err(e) => return Err(e.into()),
@@ -264,7 +264,7 @@ async fn upload_shared(store: &dyn wb_core::ObjectStore, path: &wb_core::ObjectP
             Ok(meta) if meta.size == staged.size => return Ok(false),
             Ok(_) => {
                 // Not this partition's bytes (a prefix collision or a damaged object): replace.
-                match store.put_file(path, &staged.local, PutMode::Overwrite).await {
+                match store.put_immutable_file(path, &staged.local, PutMode::Overwrite).await {
                     Ok(_) => return Ok(false),
                     Err(e) if e.is_not_found() && attempt < SHARED_UPLOAD_ATTEMPTS => {}
                     Err(e) => return Err(e.into()),
@@ -434,7 +434,8 @@ impl<'a> ChunkedCsv<'a> {
             {
                 return Ok(parts);
             }
-            let batch = chunks::decode(bytes.clone(), chunk.rows, self.schema, &self.format, self.tokens.as_ref(), None)?;
+            let batch =
+                chunks::decode(bytes.clone(), chunk.rows, self.schema, &self.format, self.tokens.as_ref(), None)?;
             take_splits(&batch, labels).map_err(|e| ChunkError::Failed(Error::data(&self.source.uri, e)))
         })
     }
@@ -620,7 +621,9 @@ fn write_parquet(
     templates.flush().map_err(|e| Error::io("writing", template, e))?;
     let sink = writer.into_inner().map_err(|e| Error::data(path.display().to_string(), e))?;
     let HashingWriter { inner, hasher, bytes } = sink;
-    inner.into_inner().map_err(|e| Error::io("writing", path, e.into_error()))?;
+    // Synced here, while other threads work, so that storing it later has nothing to wait for.
+    let file = inner.into_inner().map_err(|e| Error::io("writing", path, e.into_error()))?;
+    file.sync_all().map_err(|e| Error::io("syncing", path, e))?;
     Ok((path.to_owned(), hasher.finish(), bytes))
 }
 
@@ -1039,6 +1042,7 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
                     channel::fill(&template, &mut out, &dest, encoding)?;
                     out.flush().map_err(|e| Error::io("writing", &dest, e))?;
                     std::fs::remove_file(&template).map_err(|e| Error::io("removing", &template, e))?;
+                    out.inner.get_ref().sync_all().map_err(|e| Error::io("syncing", &dest, e))?;
                     Ok(Staged { local: dest, hash: out.hasher.finish(), size: out.bytes, rows: parquet.rows })
                 })
             })

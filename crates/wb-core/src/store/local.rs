@@ -290,6 +290,26 @@ impl ObjectStore for LocalStore {
         .await
     }
 
+    async fn put_immutable_file(&self, path: &ObjectPath, file: &Path, mode: PutMode) -> Result<ObjectMeta> {
+        let this = self.clone();
+        let path = path.clone();
+        let file = file.to_owned();
+        blocking(move || {
+            let tmp = this.temp_file()?;
+            // A second link to the file's data; a copy where the filesystems differ or links
+            // are not supported.
+            let staged = fs::hard_link(&file, &tmp)
+                .or_else(|_| fs::copy(&file, &tmp).map(|_| ()))
+                .and_then(|()| File::open(&tmp)?.sync_all());
+            if let Err(e) = staged {
+                let _ = fs::remove_file(&tmp);
+                return Err(Error::io("copying", file, e));
+            }
+            this.commit_blocking(&path, &tmp, &mode)
+        })
+        .await
+    }
+
     async fn get(&self, path: &ObjectPath) -> Result<GetResult> {
         let this = self.clone();
         let path = path.clone();

@@ -87,6 +87,14 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
     /// backend has it).
     async fn put_file(&self, path: &ObjectPath, file: &Path, mode: PutMode) -> Result<ObjectMeta>;
 
+    /// Uploads a local file that nobody writes to again, as [`ObjectStore::put_file`] does. A
+    /// store on the same filesystem may share the file's data instead of copying it (the local
+    /// store links it into place), which is why the file must never be written to afterwards;
+    /// removing it is fine.
+    async fn put_immutable_file(&self, path: &ObjectPath, file: &Path, mode: PutMode) -> Result<ObjectMeta> {
+        self.put_file(path, file, mode).await
+    }
+
     /// Reads a whole object.
     async fn get(&self, path: &ObjectPath) -> Result<GetResult>;
 
