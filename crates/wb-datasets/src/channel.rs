@@ -130,7 +130,7 @@ impl Templates {
                 out.push(b',');
                 match *column {
                     Column::Ints(values) if values.is_valid(r) => {
-                        push_int(out, values.value(r), &mut ints, &mut floats)
+                        push_int(out, values.value(r), &mut ints, &mut floats);
                     }
                     Column::Floats(values) if values.is_valid(r) => {
                         push_number(out, values.value(r), &mut ints, &mut floats);
