@@ -111,6 +111,27 @@ impl LocalStore {
         }
     }
 
+    /// Stores the local `file` at `path`: copied into a temporary file of the store (with
+    /// `link`, linked there instead where the filesystem allows: the caller promises never to
+    /// write to the file again), synced, then committed according to `mode`.
+    async fn store_file(&self, path: &ObjectPath, file: &Path, mode: PutMode, link: bool) -> Result<ObjectMeta> {
+        let this = self.clone();
+        let path = path.clone();
+        let file = file.to_owned();
+        blocking(move || {
+            let tmp = this.temp_file()?;
+            let linked = link && fs::hard_link(&file, &tmp).is_ok();
+            let staged = if linked { Ok(()) } else { fs::copy(&file, &tmp).map(|_| ()) }
+                .and_then(|()| File::open(&tmp)?.sync_all());
+            if let Err(e) = staged {
+                let _ = fs::remove_file(&tmp);
+                return Err(Error::io("copying", file, e));
+            }
+            this.commit_blocking(&path, &tmp, &mode)
+        })
+        .await
+    }
+
     /// Moves a fully written temporary file into place according to `mode`.
     fn commit_blocking(&self, path: &ObjectPath, tmp: &Path, mode: &PutMode) -> Result<ObjectMeta> {
         let dest = self.file_path(path);
@@ -275,39 +296,11 @@ impl ObjectStore for LocalStore {
     }
 
     async fn put_file(&self, path: &ObjectPath, file: &Path, mode: PutMode) -> Result<ObjectMeta> {
-        let this = self.clone();
-        let path = path.clone();
-        let file = file.to_owned();
-        blocking(move || {
-            let tmp = this.temp_file()?;
-            let copied = fs::copy(&file, &tmp).and_then(|_| File::open(&tmp)?.sync_all());
-            if let Err(e) = copied {
-                let _ = fs::remove_file(&tmp);
-                return Err(Error::io("copying", file, e));
-            }
-            this.commit_blocking(&path, &tmp, &mode)
-        })
-        .await
+        self.store_file(path, file, mode, false).await
     }
 
     async fn put_immutable_file(&self, path: &ObjectPath, file: &Path, mode: PutMode) -> Result<ObjectMeta> {
-        let this = self.clone();
-        let path = path.clone();
-        let file = file.to_owned();
-        blocking(move || {
-            let tmp = this.temp_file()?;
-            // A second link to the file's data; a copy where the filesystems differ or links
-            // are not supported.
-            let staged = fs::hard_link(&file, &tmp)
-                .or_else(|_| fs::copy(&file, &tmp).map(|_| ()))
-                .and_then(|()| File::open(&tmp)?.sync_all());
-            if let Err(e) = staged {
-                let _ = fs::remove_file(&tmp);
-                return Err(Error::io("copying", file, e));
-            }
-            this.commit_blocking(&path, &tmp, &mode)
-        })
-        .await
+        self.store_file(path, file, mode, true).await
     }
 
     async fn get(&self, path: &ObjectPath) -> Result<GetResult> {
