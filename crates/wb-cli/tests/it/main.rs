@@ -7,6 +7,7 @@ mod local;
 mod models;
 mod monitor;
 mod python;
+mod readme;
 mod workflow;
 mod xgboost;
 // A wb built without the `aws` feature opens local stores only.
