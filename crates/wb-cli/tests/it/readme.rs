@@ -16,7 +16,9 @@ fn readme_cargo_run_commands_name_one_binary() {
         let package = words.get(at + 1).expect("a package after -p").trim_matches('`');
         let manifest_path = root.join("crates").join(package).join("Cargo.toml");
         let manifest: toml::Table = std::fs::read_to_string(&manifest_path)
-            .unwrap_or_else(|e| panic!("{line:?} names {package}, whose {} is unreadable: {e}", manifest_path.display()))
+            .unwrap_or_else(|e| {
+                panic!("{line:?} names {package}, whose {} is unreadable: {e}", manifest_path.display())
+            })
             .parse()
             .expect("Cargo.toml parses");
         let bins: Vec<&str> = manifest
