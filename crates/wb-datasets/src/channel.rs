@@ -75,25 +75,23 @@ impl Templates {
         let bad = |e: arrow::error::ArrowError| Error::data("writing channels", e);
         let start = out.len();
         out.extend_from_slice(&0u64.to_le_bytes());
-        // Integer columns are read as they are, other numbers as floats, categories as text.
-        let mut casts: Vec<Option<ArrayRef>> = Vec::with_capacity(self.slots.len());
-        for slot in &self.slots {
-            casts.push(match *slot {
-                Slot::Numeric(column) if batch.column(column).data_type() == &DataType::Int64 => None,
-                Slot::Categorical(column) if batch.column(column).data_type() == &DataType::Utf8 => None,
-                Slot::Numeric(column) => {
-                    Some(arrow::compute::cast(batch.column(column), &DataType::Float64).map_err(bad)?)
+        // Integer columns are read as they are, other numbers as floats, categories as text
+        // (a cast to a column's own type only shares its buffers).
+        let arrays: Vec<ArrayRef> = self
+            .slots
+            .iter()
+            .map(|slot| match *slot {
+                Slot::Numeric(column) if batch.column(column).data_type() == &DataType::Int64 => {
+                    Ok(batch.column(column).clone())
                 }
-                Slot::Categorical(column) => {
-                    Some(arrow::compute::cast(batch.column(column), &DataType::Utf8).map_err(bad)?)
-                }
-            });
-        }
-        let mut columns: Vec<Column<'_>> = Vec::with_capacity(self.slots.len());
+                Slot::Numeric(column) => arrow::compute::cast(batch.column(column), &DataType::Float64),
+                Slot::Categorical(column) => arrow::compute::cast(batch.column(column), &DataType::Utf8),
+            })
+            .collect::<std::result::Result<_, _>>()
+            .map_err(bad)?;
+        let mut columns: Vec<Column<'_>> = Vec::with_capacity(arrays.len());
         let mut categories: Vec<Dictionary<'_>> = Vec::new();
-        for (slot, cast) in self.slots.iter().zip(&casts) {
-            let (Slot::Numeric(column) | Slot::Categorical(column)) = *slot;
-            let array = cast.as_ref().unwrap_or_else(|| batch.column(column));
+        for (slot, array) in self.slots.iter().zip(&arrays) {
             columns.push(match slot {
                 Slot::Numeric(_) => match array.as_primitive_opt::<Int64Type>() {
                     Some(ints) => Column::Ints(ints),

@@ -31,6 +31,7 @@ use std::sync::Arc;
 use arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
 use arrow::csv::reader::Format;
 use arrow::datatypes::{DataType, Int64Type, SchemaRef};
+use arrow::error::ArrowError;
 use foldhash::fast::FixedState;
 use wb_core::{ContentHash, ContentHasher, DatasetName, DynObjectStore, ObjectStoreExt, PutMode};
 use wb_etl::tabular::{CsvBatches, CsvOptions};
@@ -415,28 +416,52 @@ impl<'a> ChunkedCsv<'a> {
 
     /// Decodes one chunk into a batch of the `projection` columns.
     fn decode(&self, chunk: &Chunk, projection: Option<&[usize]>) -> std::result::Result<RecordBatch, ChunkError> {
-        CHUNK_BYTES.with_borrow_mut(|bytes| {
-            chunks::read_into(&self.file, &self.source.path, chunk, bytes)?;
+        self.with_bytes(chunk, |bytes| {
             if let Some(batch) = self.plain.as_ref().and_then(|p| p.decode(bytes, chunk.rows, projection)) {
                 return Ok(batch);
             }
-            chunks::decode(bytes.clone(), chunk.rows, self.schema, &self.format, self.tokens.as_ref(), projection)
+            chunks::decode(
+                std::mem::take(bytes),
+                chunk.rows,
+                self.schema,
+                &self.format,
+                self.tokens.as_ref(),
+                projection,
+            )
         })
     }
 
     /// Decodes one chunk straight into the splits of its records (`labels`, one per record):
     /// the split's batch, `None` for a split without records.
     fn decode_routed(&self, chunk: &Chunk, labels: &[u8]) -> std::result::Result<[Option<RecordBatch>; 3], ChunkError> {
-        CHUNK_BYTES.with_borrow_mut(|bytes| {
-            chunks::read_into(&self.file, &self.source.path, chunk, bytes)?;
+        self.with_bytes(chunk, |bytes| {
             if let Some(parts) =
                 self.plain.as_ref().and_then(|p| p.decode_routed(bytes, chunk.rows, None, &Route::Labels(labels)))
             {
                 return Ok(parts);
             }
-            let batch =
-                chunks::decode(bytes.clone(), chunk.rows, self.schema, &self.format, self.tokens.as_ref(), None)?;
+            let batch = chunks::decode(
+                std::mem::take(bytes),
+                chunk.rows,
+                self.schema,
+                &self.format,
+                self.tokens.as_ref(),
+                None,
+            )?;
             take_splits(&batch, labels).map_err(|e| ChunkError::Failed(Error::data(&self.source.uri, e)))
+        })
+    }
+
+    /// Calls `decode` with the bytes of `chunk`, read into the buffer this thread keeps (Arrow's
+    /// decoder, which takes the bytes, leaves it empty).
+    fn with_bytes<T>(
+        &self,
+        chunk: &Chunk,
+        decode: impl FnOnce(&mut Vec<u8>) -> std::result::Result<T, ChunkError>,
+    ) -> std::result::Result<T, ChunkError> {
+        CHUNK_BYTES.with_borrow_mut(|bytes| {
+            chunks::read_into(&self.file, &self.source.path, chunk, bytes)?;
+            decode(bytes)
         })
     }
 
@@ -475,8 +500,8 @@ struct Router<'a> {
     labels: &'a [u8],
     /// (feature index, column index) of the categorical features.
     categorical: &'a [(usize, usize)],
-    /// The class index of a row's target (classification).
-    class_ids: Option<&'a ClassIds>,
+    /// The target's column and its classes (classification).
+    classes: Option<(usize, &'a ClassIndex)>,
     /// Channel templates of the splits' rows.
     templates: &'a Templates,
 }
@@ -506,11 +531,11 @@ impl Router<'_> {
         let mut routed: [Option<(RecordBatch, Vec<u8>)>; 3] = Default::default();
         for (s, part) in parts.into_iter().enumerate() {
             let Some(part) = part else { continue };
-            let classes = match self.class_ids {
-                Some(ids) => Some(ids.of(&part).map_err(|now| Error::SourceChanged {
+            let classes = match self.classes {
+                Some((column, index)) => Some(index.of(part.column(column)).map_err(|now| Error::SourceChanged {
                     name: self.record.name.to_string(),
                     source_name: self.source.uri.clone(),
-                    registered: format!("the classes {}", ids.names()),
+                    registered: format!("the classes {}", index.names.join(", ")),
                     now: format!("a target of {now} on the second read"),
                 })?),
                 None => None,
@@ -527,54 +552,98 @@ impl Router<'_> {
     }
 }
 
-/// The class index of each target value (classification), for pass 2: pass 1's per-row class
-/// indices are dropped once the rows are assigned (four bytes a row).
-struct ClassIds {
-    /// The target's column in the source's batches.
-    column: usize,
-    ids: HashMap<String, u32, FixedState>,
-    /// The classes that are integers, by value: an integer target is looked up without
-    /// formatting every value as text.
-    int_ids: HashMap<i64, u32, FixedState>,
+/// The classes of a classification target and the index of each: pass 1 finds them
+/// ([`ClassIndex::extend`]) and sorts them ([`ClassIndex::sort`]); pass 2, whose rows' class
+/// indices are not kept from pass 1 (four bytes a row), looks each row's up again
+/// ([`ClassIndex::of`]). Integer targets are matched by value, without formatting every value
+/// as text; anything else by the text Arrow's cast gives it.
+#[derive(Debug, Default)]
+struct ClassIndex {
+    /// The classes' names, by index.
+    names: Vec<String>,
+    by_name: HashMap<String, u32, FixedState>,
+    by_int: HashMap<i64, u32, FixedState>,
 }
 
-impl ClassIds {
-    fn new(column: usize, classes: &[String]) -> Self {
-        let int_ids = (0u32..)
-            .zip(classes)
-            .filter_map(|(i, c)| c.parse::<i64>().ok().filter(|v| v.to_string() == *c).map(|v| (v, i)))
-            .collect();
-        Self { column, ids: classes.iter().enumerate().map(|(i, c)| (c.clone(), i as u32)).collect(), int_ids }
+impl ClassIndex {
+    /// Appends the class index of every value of `target` (no nulls) to `out`, adding the
+    /// classes not seen yet.
+    fn extend(&mut self, target: &dyn Array, out: &mut Vec<u32>) -> std::result::Result<(), ArrowError> {
+        if let Some(ints) = target.as_primitive_opt::<Int64Type>() {
+            for &v in ints.values() {
+                let id = match self.by_int.get(&v) {
+                    Some(&id) => id,
+                    None => {
+                        let id = self.add(v.to_string());
+                        self.by_int.insert(v, id);
+                        id
+                    }
+                };
+                out.push(id);
+            }
+            return Ok(());
+        }
+        let text = arrow::compute::cast(target, &DataType::Utf8)?;
+        for v in text.as_string::<i32>().iter().flatten() {
+            let id = match self.by_name.get(v) {
+                Some(&id) => id,
+                None => self.add(v.to_owned()),
+            };
+            out.push(id);
+        }
+        Ok(())
     }
 
-    /// The class index of every row of `batch`; `Err` with a value (or `null`) that is not a
+    fn add(&mut self, name: String) -> u32 {
+        if let Some(&id) = self.by_name.get(&name) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.by_name.insert(name.clone(), id);
+        self.names.push(name);
+        id
+    }
+
+    /// Renumbers the classes in sorted order (numerically when every name is an integer) and
+    /// answers the new index of each old one.
+    fn sort(&mut self) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.names.len() as u32).collect();
+        let numeric: Option<Vec<i64>> = self.names.iter().map(|l| l.parse().ok()).collect();
+        match numeric {
+            Some(values) => order.sort_by_key(|&i| values[i as usize]),
+            None => order.sort_by(|&a, &b| self.names[a as usize].cmp(&self.names[b as usize])),
+        }
+        let mut remap = vec![0u32; self.names.len()];
+        for (new, &old) in order.iter().enumerate() {
+            remap[old as usize] = new as u32;
+        }
+        self.names = order.iter().map(|&i| self.names[i as usize].clone()).collect();
+        for id in self.by_name.values_mut().chain(self.by_int.values_mut()) {
+            *id = remap[*id as usize];
+        }
+        remap
+    }
+
+    /// The class index of every row of `target`; `Err` with a value (or `null`) that is not a
     /// class.
-    fn of(&self, batch: &RecordBatch) -> std::result::Result<Vec<u32>, String> {
-        let column = batch.column(self.column);
-        if let Some(ints) = column.as_primitive_opt::<Int64Type>() {
+    fn of(&self, target: &dyn Array) -> std::result::Result<Vec<u32>, String> {
+        if let Some(ints) = target.as_primitive_opt::<Int64Type>() {
             return ints
                 .iter()
                 .map(|v| match v {
-                    Some(v) => self.int_ids.get(&v).copied().ok_or_else(|| format!("{:?}", v.to_string())),
+                    Some(v) => self.by_int.get(&v).copied().ok_or_else(|| format!("{:?}", v.to_string())),
                     None => Err("null".to_owned()),
                 })
                 .collect();
         }
-        let text = arrow::compute::cast(column, &DataType::Utf8).map_err(|e| e.to_string())?;
+        let text = arrow::compute::cast(target, &DataType::Utf8).map_err(|e| e.to_string())?;
         text.as_string::<i32>()
             .iter()
             .map(|v| match v {
-                Some(v) => self.ids.get(v).copied().ok_or_else(|| format!("{v:?}")),
+                Some(v) => self.by_name.get(v).copied().ok_or_else(|| format!("{v:?}")),
                 None => Err("null".to_owned()),
             })
             .collect()
-    }
-
-    /// The classes, for a message.
-    fn names(&self) -> String {
-        let mut names: Vec<(&String, &u32)> = self.ids.iter().collect();
-        names.sort_by_key(|&(_, &i)| i);
-        names.into_iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
     }
 }
 
@@ -630,6 +699,8 @@ fn write_parquet(
 /// Target classes (or regression) and each row's class index.
 struct Targets {
     task: Task,
+    /// The classes (classification; empty for regression).
+    index: ClassIndex,
     /// Per row: class index (classification) or 0 (regression).
     classes: Vec<u32>,
     /// Per row: split label, when a key decided it.
@@ -667,9 +738,7 @@ fn read_targets(
     let target_pos = projection.iter().position(|&i| i == target_index).expect("target is projected");
     let key_pos = key_index.map(|k| projection.iter().position(|&i| i == k).expect("key is projected"));
 
-    let mut ids: HashMap<String, u32, FixedState> = HashMap::default();
-    let mut labels: Vec<String> = Vec::new();
-    let mut int_ids: HashMap<i64, u32, FixedState> = HashMap::default();
+    let mut index = ClassIndex::default();
     // One entry per row: sized once when the chunks tell the row count (a vector doubling
     // as it grows would briefly hold half as much again).
     let rows = chunks.map_or(0, |c| c.iter().map(|c| c.rows).sum());
@@ -687,42 +756,8 @@ fn read_targets(
         }
         if regression {
             classes.extend(std::iter::repeat_n(0, target.len()));
-        } else if let Some(ints) = target.as_primitive_opt::<Int64Type>() {
-            // Integer classes by value (a few of them), named as the cast to text would.
-            for v in ints.values().iter().copied() {
-                let id = match int_ids.get(&v) {
-                    Some(&id) => id,
-                    None => {
-                        let name = v.to_string();
-                        let id = match ids.get(&name) {
-                            Some(&id) => id,
-                            None => {
-                                let id = labels.len() as u32;
-                                ids.insert(name.clone(), id);
-                                labels.push(name);
-                                id
-                            }
-                        };
-                        int_ids.insert(v, id);
-                        id
-                    }
-                };
-                classes.push(id);
-            }
         } else {
-            let text = arrow::compute::cast(target, &DataType::Utf8).map_err(|e| Error::data(&source.uri, e))?;
-            for v in text.as_string::<i32>().iter().flatten() {
-                let id = match ids.get(v) {
-                    Some(id) => *id,
-                    None => {
-                        let id = labels.len() as u32;
-                        ids.insert(v.to_owned(), id);
-                        labels.push(v.to_owned());
-                        id
-                    }
-                };
-                classes.push(id);
-            }
+            index.extend(target, &mut classes).map_err(|e| Error::data(&source.uri, e))?;
         }
         if let (Some(pos), Some(out)) = (key_pos, key_splits.as_mut()) {
             let keys =
@@ -775,23 +810,14 @@ fn read_targets(
     let task = if regression {
         Task::Regression
     } else {
-        // Class indices follow the sorted labels (numerically when every label is an integer).
-        let mut order: Vec<u32> = (0..labels.len() as u32).collect();
-        let numeric: Option<Vec<i64>> = labels.iter().map(|l| l.parse().ok()).collect();
-        match numeric {
-            Some(values) => order.sort_by_key(|&i| values[i as usize]),
-            None => order.sort_by(|&a, &b| labels[a as usize].cmp(&labels[b as usize])),
-        }
-        let mut remap = vec![0u32; labels.len()];
-        for (new, &old) in order.iter().enumerate() {
-            remap[old as usize] = new as u32;
-        }
+        // Class indices follow the sorted classes.
+        let remap = index.sort();
         for c in &mut classes {
             *c = remap[*c as usize];
         }
-        Task::Classification { classes: order.iter().map(|&i| labels[i as usize].clone()).collect() }
+        Task::Classification { classes: index.names.clone() }
     };
-    Ok(Targets { task, classes, key_splits })
+    Ok(Targets { task, index, classes, key_splits })
 }
 
 /// Refuses an assignment in which a split with a positive proportion has no row of some class
@@ -888,7 +914,7 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
     }
     // Pass 2 needs a row's split, not its class (read again from its target): free the row's
     // class index before the batches are in flight.
-    let Targets { task, classes: row_classes, .. } = targets;
+    let Targets { task, index: class_index, classes: row_classes, .. } = targets;
     drop(row_classes);
 
     // Pass 2: route rows to split files; fit the encoding on train rows.
@@ -911,19 +937,12 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
         .zip(&feature_index)
         .map(|(stat, &col)| if stat.is_categorical() { Slot::Categorical(col) } else { Slot::Numeric(col) })
         .collect();
-    let (class_ids, regression_target) = match &task {
-        Task::Classification { classes } => (Some(ClassIds::new(target_index, classes)), None),
+    let (classes, regression_target) = match &task {
+        Task::Classification { .. } => (Some((target_index, &class_index)), None),
         Task::Regression => (None, Some(target_index)),
     };
     let templates = Templates::new(slots, regression_target);
-    let router = Router {
-        source,
-        record,
-        labels: &labels,
-        categorical: &categorical,
-        class_ids: class_ids.as_ref(),
-        templates: &templates,
-    };
+    let router = Router { source, record, labels: &labels, categorical: &categorical, classes, templates: &templates };
     let mut row_counts = [0u64; 3];
     let csv = match &chunks {
         Some(_) => Some(ChunkedCsv::open(source, &schema, &record.missing)?),
