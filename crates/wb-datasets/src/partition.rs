@@ -420,14 +420,7 @@ impl<'a> ChunkedCsv<'a> {
             if let Some(batch) = self.plain.as_ref().and_then(|p| p.decode(bytes, chunk.rows, projection)) {
                 return Ok(batch);
             }
-            chunks::decode(
-                std::mem::take(bytes),
-                chunk.rows,
-                self.schema,
-                &self.format,
-                self.tokens.as_ref(),
-                projection,
-            )
+            self.arrow_decode(std::mem::take(bytes), chunk.rows, projection)
         })
     }
 
@@ -440,16 +433,19 @@ impl<'a> ChunkedCsv<'a> {
             {
                 return Ok(parts);
             }
-            let batch = chunks::decode(
-                std::mem::take(bytes),
-                chunk.rows,
-                self.schema,
-                &self.format,
-                self.tokens.as_ref(),
-                None,
-            )?;
+            let batch = self.arrow_decode(std::mem::take(bytes), chunk.rows, None)?;
             take_splits(&batch, labels).map_err(|e| ChunkError::Failed(Error::data(&self.source.uri, e)))
         })
+    }
+
+    /// Decodes `bytes` (`rows` records) with Arrow, for what the plain decoder cannot read.
+    fn arrow_decode(
+        &self,
+        bytes: Vec<u8>,
+        rows: usize,
+        projection: Option<&[usize]>,
+    ) -> std::result::Result<RecordBatch, ChunkError> {
+        chunks::decode(bytes, rows, self.schema, &self.format, self.tokens.as_ref(), projection)
     }
 
     /// Calls `decode` with the bytes of `chunk`, read into the buffer this thread keeps (Arrow's
