@@ -51,8 +51,14 @@ pub(crate) struct Templates {
     regression_target: Option<usize>,
 }
 
-/// What a template block of the train split also gives: how often each category occurs.
-pub(crate) type BlockCounts = Vec<CategoryCounts>;
+/// What making a template block also gives.
+pub(crate) struct Block {
+    /// With the train split's blocks: how often each category occurs, per categorical feature.
+    pub(crate) counts: Option<Vec<CategoryCounts>>,
+    /// The dictionary of each of the batch's text columns that is a categorical feature, by
+    /// column index.
+    pub(crate) dictionaries: Vec<(usize, Dictionary)>,
+}
 
 impl Templates {
     /// Templates of `slots` (features in channel order), with the target read from column
@@ -62,15 +68,16 @@ impl Templates {
     }
 
     /// Appends the block of `batch` (rows of one split, in order) to `out`; `classes` holds
-    /// each row's class index (classification). With `count`, also answers how often each value
-    /// of each categorical feature occurs (in slot order), for the train split's statistics.
+    /// each row's class index (classification). Answers the dictionaries of the batch's text
+    /// columns it made, and with `count` how often each value of each categorical feature
+    /// occurs (in slot order), for the train split's statistics.
     pub(crate) fn block(
         &self,
         batch: &RecordBatch,
         classes: Option<&[u32]>,
         out: &mut Vec<u8>,
         count: bool,
-    ) -> Result<Option<BlockCounts>> {
+    ) -> Result<Block> {
         let rows = batch.num_rows();
         let bad = |e: arrow::error::ArrowError| Error::data("writing channels", e);
         let start = out.len();
@@ -90,22 +97,22 @@ impl Templates {
             .collect::<std::result::Result<_, _>>()
             .map_err(bad)?;
         let mut columns: Vec<Column<'_>> = Vec::with_capacity(arrays.len());
-        let mut categories: Vec<Dictionary<'_>> = Vec::new();
-        for (slot, array) in self.slots.iter().zip(&arrays) {
+        let mut categories: Vec<(usize, Dictionary)> = Vec::new();
+        for (a, (slot, array)) in self.slots.iter().zip(&arrays).enumerate() {
             columns.push(match slot {
                 Slot::Numeric(_) => match array.as_primitive_opt::<Int64Type>() {
                     Some(ints) => Column::Ints(ints),
                     None => Column::Floats(array.as_primitive::<Float64Type>()),
                 },
                 Slot::Categorical(_) => {
-                    categories.push(Dictionary::of(array.as_string::<i32>()));
+                    categories.push((a, Dictionary::of(array.as_string::<i32>())));
                     Column::Category(categories.len() - 1)
                 }
             });
         }
-        for dictionary in &categories {
-            put_varint(out, dictionary.values.len() as u64);
-            for value in &dictionary.values {
+        for (a, dictionary) in &categories {
+            put_varint(out, dictionary.first.len() as u64);
+            for value in dictionary.values(arrays[*a].as_string::<i32>()) {
                 put_varint(out, value.len() as u64);
                 out.extend_from_slice(value.as_bytes());
             }
@@ -139,7 +146,7 @@ impl Templates {
                     }
                     Column::Category(c) => {
                         out.push(CATEGORY);
-                        put_varint(out, u64::from(categories[c].ids[r]));
+                        put_varint(out, u64::from(categories[c].1.ids[r]));
                     }
                 }
             }
@@ -147,7 +154,16 @@ impl Templates {
         }
         let length = (out.len() - start - 8) as u64;
         out[start..start + 8].copy_from_slice(&length.to_le_bytes());
-        Ok(count.then(|| categories.iter().map(Dictionary::counts).collect()))
+        let counts = count.then(|| categories.iter().map(|(a, d)| d.counts(arrays[*a].as_string::<i32>())).collect());
+        // The dictionaries of the batch's own text columns (not of other columns cast to text).
+        let dictionaries = categories
+            .into_iter()
+            .filter_map(|(a, d)| match self.slots[a] {
+                Slot::Categorical(column) if batch.column(column).data_type() == &DataType::Utf8 => Some((column, d)),
+                _ => None,
+            })
+            .collect();
+        Ok(Block { counts, dictionaries })
     }
 }
 
@@ -162,19 +178,22 @@ enum Column<'a> {
 }
 
 /// The values of one text column of a block: each row's id (0 missing, `i + 1` the `i`-th
-/// value) and the values in order of first occurrence.
-struct Dictionary<'a> {
-    ids: Vec<u32>,
-    values: Vec<&'a str>,
+/// value) and the row where each value first occurs, in order of first occurrence. The
+/// template of a block and its split file's text columns are both written from it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Dictionary {
+    pub(crate) ids: Vec<u32>,
+    pub(crate) first: Vec<u32>,
 }
 
-impl<'a> Dictionary<'a> {
+impl Dictionary {
     /// Values are first looked for among the few seen so far (most text features have a
     /// handful of values), and in a hash map once there are more.
-    fn of(column: &'a arrow::array::StringArray) -> Self {
+    pub(crate) fn of(column: &arrow::array::StringArray) -> Self {
         const FEW: usize = 16;
         let mut index: HashMap<&str, u32, FixedState> = HashMap::default();
-        let mut values: Vec<&'a str> = Vec::new();
+        let mut values: Vec<&str> = Vec::new();
+        let mut first: Vec<u32> = Vec::new();
         let nulls = column.null_count() > 0;
         let ids = (0..column.len())
             .map(|i| {
@@ -188,6 +207,7 @@ impl<'a> Dictionary<'a> {
                         return i as u32 + 1;
                     }
                     values.push(v);
+                    first.push(i as u32);
                     if values.len() > FEW {
                         index.extend(values.iter().enumerate().map(|(i, &known)| (known, i as u32 + 1)));
                     }
@@ -195,20 +215,27 @@ impl<'a> Dictionary<'a> {
                 }
                 *index.entry(v).or_insert_with(|| {
                     values.push(v);
+                    first.push(i as u32);
                     values.len() as u32
                 })
             })
             .collect();
-        Self { ids, values }
+        Self { ids, first }
+    }
+
+    /// The values, in order of first occurrence, read from the `column` the dictionary was
+    /// made of.
+    pub(crate) fn values<'a>(&self, column: &'a arrow::array::StringArray) -> impl Iterator<Item = &'a str> {
+        self.first.iter().map(move |&row| column.value(row as usize))
     }
 
     /// Occurrences of each value (missing ones left out).
-    fn counts(&self) -> CategoryCounts {
-        let mut n = vec![0u64; self.values.len() + 1];
+    fn counts(&self, column: &arrow::array::StringArray) -> CategoryCounts {
+        let mut n = vec![0u64; self.first.len() + 1];
         for &id in &self.ids {
             n[id as usize] += 1;
         }
-        self.values.iter().zip(&n[1..]).map(|(v, &n)| ((*v).to_owned(), n)).collect()
+        self.values(column).zip(&n[1..]).map(|(v, &n)| (v.to_owned(), n)).collect()
     }
 }
 
@@ -434,10 +461,14 @@ mod tests {
         let template = dir.path().join("t");
         let mut bytes = Vec::new();
         // Two blocks, the second with its own dictionary.
-        let counts = templates.block(&batch, Some(&[1, 0, 1]), &mut bytes, true).expect("block");
+        let block = templates.block(&batch, Some(&[1, 0, 1]), &mut bytes, true).expect("block");
         templates.block(&batch.slice(1, 2), Some(&[0, 1]), &mut bytes, false).expect("block");
         std::fs::write(&template, &bytes).expect("write");
-        let counts = counts.expect("counted");
+        let counts = block.counts.expect("counted");
+        let columns: Vec<usize> = block.dictionaries.iter().map(|(c, _)| *c).collect();
+        assert_eq!(columns, [1, 3]);
+        assert_eq!(block.dictionaries[0].1.ids, [1, 0, 2]);
+        assert_eq!(block.dictionaries[1].1.first, [0, 2]);
         assert_eq!(counts[0].get("a"), Some(&1));
         assert_eq!(counts[1].get("b"), Some(&2));
 

@@ -56,6 +56,7 @@ mod partition;
 mod plain;
 mod source;
 mod spec;
+mod split_file;
 
 pub use datasets::{Dataset, DatasetSummary, Datasets, RegisterRequest, Registration, SplitData, TrainingChannels};
 pub use encoding::{Encoding, FeatureEncoding, FeatureKind, MAX_CATEGORIES};

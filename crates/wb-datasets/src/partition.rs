@@ -37,7 +37,7 @@ use wb_core::{ContentHash, ContentHasher, DatasetName, DynObjectStore, ObjectSto
 use wb_etl::tabular::{CsvBatches, CsvOptions};
 
 use crate::assign::{self, KEYHASH_ALGORITHM, STRATIFIED_ALGORITHM};
-use crate::channel::{self, Slot, Templates};
+use crate::channel::{self, Dictionary, Slot, Templates};
 use crate::chunks::{self, Chunk, ChunkError, MissingTokens};
 use crate::encoding::{CategoryCounts, Encoding, FeatureStats};
 use crate::error::{Error, Result};
@@ -48,6 +48,7 @@ use crate::manifest::{
 use crate::plain::{PlainDecoder, Route};
 use crate::source::{LocalSource, from_columns};
 use crate::spec::{PartitionSpec, Split};
+use crate::split_file::SplitFileWriter;
 
 /// Rows per batch while partitioning. About sixteen batches are in flight between the decoding
 /// threads and the split writers; 16 Ki rows keep that near 100 MB on the readmission table and
@@ -482,11 +483,18 @@ type RoutedBatches<'a> = Box<dyn Iterator<Item = std::result::Result<Routed, Chu
 
 /// One batch of the source routed to the splits.
 struct Routed {
-    /// The batch's rows of each split, in order (`None` when it has none), with their channel
-    /// template block (see [`crate::channel`]).
-    parts: [Option<(RecordBatch, Vec<u8>)>; 3],
+    /// The batch's rows of each split, in order (`None` when it has none).
+    parts: [Option<Part>; 3],
     /// Category counts of the train rows, per categorical feature (by feature index).
     categories: Vec<(usize, CategoryCounts)>,
+}
+
+/// A batch of one split's rows, with their channel template block (see [`crate::channel`])
+/// and the dictionaries of its text columns the block was made with.
+struct Part {
+    batch: RecordBatch,
+    template: Vec<u8>,
+    dictionaries: Vec<(usize, Dictionary)>,
 }
 
 /// Routes batches to splits by their rows' labels (on any thread).
@@ -524,7 +532,7 @@ impl Router<'_> {
     /// rows' category counts.
     fn routed(&self, parts: [Option<RecordBatch>; 3]) -> Result<Routed> {
         let mut categories = Vec::new();
-        let mut routed: [Option<(RecordBatch, Vec<u8>)>; 3] = Default::default();
+        let mut routed: [Option<Part>; 3] = Default::default();
         for (s, part) in parts.into_iter().enumerate() {
             let Some(part) = part else { continue };
             let classes = match self.classes {
@@ -538,11 +546,11 @@ impl Router<'_> {
             };
             let mut template = Vec::new();
             let train = s == Split::Train.index();
-            let counts = self.templates.block(&part, classes.as_deref(), &mut template, train)?;
-            if let Some(counts) = counts {
+            let block = self.templates.block(&part, classes.as_deref(), &mut template, train)?;
+            if let Some(counts) = block.counts {
                 categories = self.categorical.iter().map(|&(f, _)| f).zip(counts).collect();
             }
-            routed[s] = Some((part, template));
+            routed[s] = Some(Part { batch: part, template, dictionaries: block.dictionaries });
         }
         Ok(Routed { parts: routed, categories })
     }
@@ -674,17 +682,17 @@ fn write_parquet(
     path: &Path,
     template: &Path,
     schema: SchemaRef,
-    batches: std::sync::mpsc::Receiver<(RecordBatch, Vec<u8>)>,
+    batches: std::sync::mpsc::Receiver<Part>,
 ) -> Result<(PathBuf, ContentHash, u64)> {
     let sink = HashingWriter::new(create(path)?);
     let mut templates = create(template)?;
-    let mut writer = wb_etl::tabular::parquet_writer(sink, schema, path)?;
-    for (batch, block) in batches {
-        writer.write(&batch).map_err(|e| Error::data(path.display().to_string(), e))?;
+    let mut writer = SplitFileWriter::try_new(sink, schema, path)?;
+    for Part { batch, template: block, dictionaries } in batches {
+        writer.write(&batch, &dictionaries)?;
         templates.write_all(&block).map_err(|e| Error::io("writing", template, e))?;
     }
     templates.flush().map_err(|e| Error::io("writing", template, e))?;
-    let sink = writer.into_inner().map_err(|e| Error::data(path.display().to_string(), e))?;
+    let sink = writer.into_inner()?;
     let HashingWriter { inner, hasher, bytes } = sink;
     // Synced here, while other threads work, so that storing it later has nothing to wait for.
     let file = inner.into_inner().map_err(|e| Error::io("writing", path, e.into_error()))?;
@@ -951,7 +959,7 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
         let mut senders = Vec::new();
         let mut handles = Vec::new();
         for split in Split::ALL {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<(RecordBatch, Vec<u8>)>(2);
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Part>(2);
             let path = dir.path().join(format!("{split}.parquet"));
             let template = dir.path().join(format!("{split}.template"));
             let schema = schema.clone();
@@ -1007,13 +1015,13 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
                     if s == Split::Train.index() {
                         for (stat, &col) in stats.iter_mut().zip(&feature_index) {
                             if !stat.is_categorical()
-                                && let Err(e) = stat.update(part.0.column(col).as_ref())
+                                && let Err(e) = stat.update(part.batch.column(col).as_ref())
                             {
                                 break 'consume Err(e);
                             }
                         }
                     }
-                    row_counts[s] += part.0.num_rows() as u64;
+                    row_counts[s] += part.batch.num_rows() as u64;
                     if senders[s].send(part).is_err() {
                         // The writer stopped: its error is reported below.
                         break 'consume Ok(());

@@ -164,3 +164,78 @@ fn pyarrow_reads_what_etl_ingest_writes() {
         ingest["columns"].as_array().expect("columns").iter().map(|c| c[0].as_str().expect("name")).collect();
     assert_eq!(strings(&read[0]["columns"]), columns);
 }
+
+/// Compares every split file of a partition with the source CSV, read with Python's `csv`
+/// module (`?` missing): each split row must hold its source row's values (matched by `id`).
+/// Prints the rows compared, the mismatches and each column's Parquet encodings.
+const COMPARE_SPLITS_WITH_SOURCE: &str = r#"
+import csv
+import json
+import sys
+
+import pyarrow.parquet as pq
+
+with open(sys.argv[1], newline="") as f:
+    source = {row["id"]: row for row in csv.DictReader(f)}
+rows, mismatches, encodings = 0, [], {}
+for path in sys.argv[2:]:
+    table = pq.read_table(path).to_pydict()
+    for i, id_ in enumerate(table["id"]):
+        rows += 1
+        expected = source[str(id_)]
+        for column, values in table.items():
+            want = None if expected[column] == "?" else expected[column]
+            got = values[i]
+            if column in ("cat", "long") and got != want:
+                mismatches.append([path, id_, column, got, want])
+    metadata = pq.ParquetFile(path).metadata
+    for column in ("cat", "long"):
+        chunk = metadata.row_group(0).column(metadata.schema.names.index(column))
+        encodings.setdefault(column, set()).update(chunk.encodings)
+json.dump({"rows": rows, "mismatches": mismatches[:5], "encodings": {c: sorted(e) for c, e in encodings.items()}}, sys.stdout)
+"#;
+
+#[test]
+fn pyarrow_reads_the_text_columns_of_every_split_as_the_source_holds_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d: &Path = dir.path();
+    // `cat`: runs of one value, alternations and missing cells (dictionary pages written by
+    // the workbench); `long`: a value per row, whose dictionary outgrows its limit in the
+    // train split's second batch (plain pages, written by parquet's own writer).
+    let mut text = String::from("id,cat,long,label\n");
+    for i in 0..40_000 {
+        let cat = match i % 3000 {
+            0..1000 => "run",
+            r if r % 7 == 0 => "?",
+            r => ["b", "a", "dd", "c"][r % 4],
+        };
+        let long = if i % 13 == 0 { "?".to_owned() } else { format!("u{i:07}") };
+        text.push_str(&format!("{i},{cat},{long},{}\n", i % 3 == 0));
+    }
+    csv(d, "t.csv", &text);
+    wb(d).arg("init").assert().success();
+    wb(d)
+        .args(["dataset", "register", "t", "--source", "t.csv", "--target", "label", "--missing", "?"])
+        .assert()
+        .success();
+    let partition = json(&wb(d).args(["dataset", "partition", "t", "--json"]).assert().success().get_output().stdout);
+    let files: Vec<PathBuf> = ["train", "validation", "test"]
+        .iter()
+        .map(|s| local_path(&partition["partition"]["splits"][s]["files"][0]))
+        .collect();
+
+    let python = wb_aws::testkit::python();
+    let out = std::process::Command::new(&python)
+        .arg("-c")
+        .arg(COMPARE_SPLITS_WITH_SOURCE)
+        .arg(d.join("t.csv"))
+        .args(&files)
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", python.display()));
+    assert!(out.status.success(), "pyarrow could not compare the splits: {}", String::from_utf8_lossy(&out.stderr));
+    let compared = json(&out.stdout);
+    assert_eq!(compared["rows"], 40_000, "{compared}");
+    assert_eq!(compared["mismatches"], j!([]), "{compared}");
+    assert!(strings(&compared["encodings"]["cat"]).contains(&"RLE_DICTIONARY".to_owned()), "{compared}");
+    assert!(strings(&compared["encodings"]["long"]).contains(&"PLAIN".to_owned()), "{compared}");
+}

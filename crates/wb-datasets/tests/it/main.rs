@@ -507,19 +507,19 @@ async fn a_known_partition_keeps_its_files_byte_for_byte() {
         (
             Split::Train,
             3000,
-            "blake3:ef3e88ff522ae7daacb91b62af150f339bef242f860ec6685a929bc8d3d194f6",
+            "blake3:9f2342096e19035adcb5e6eb39705677a90724e0e9e795923b91002c05e4aeda",
             "blake3:8fa0908dd03db33a185c478fea710359544565f5d677cdfda1b17e1720097321",
         ),
         (
             Split::Validation,
             1000,
-            "blake3:c2572c3cd1ff40caa0cbbff4530f1baadef2df26ad6ed995f2356b0dd830d1c5",
+            "blake3:2a8f214997451b699129aef3f8493e61ac8fb8e6cc6a996caa5c3eecadcc33b2",
             "blake3:d786ae2d1e211c2e8cb69a97853c119cfe91efd4d0c7d885c8cdb3154a848ee2",
         ),
         (
             Split::Test,
             1000,
-            "blake3:ed171206277b5121c06da1f3605d9dc9bc7f664a46a163a1de42ebfae43c556a",
+            "blake3:35009b3f0a6cef92c83345a37a622898f33b6359c372795b39228ba95dc762d0",
             "blake3:ce3484fceab0cafbe26a48130973898422c48669ea6da3354383f8f91a1c095c",
         ),
     ];

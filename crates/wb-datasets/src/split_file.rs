@@ -1,0 +1,609 @@
+//! The split files' Parquet writer.
+//!
+//! Parquet's Arrow writer dictionary-encodes a text column by hashing every value into the row
+//! group's dictionary and comparing every value twice more for the column's minimum and
+//! maximum. A split's text columns are categories with a handful of values, so those three
+//! byte comparisons per cell were a quarter of partitioning's time. [`SplitFileWriter`] writes
+//! them itself: each batch's values are found once in a small dictionary of the batch's own
+//! ([`Dictionary`]); only those few values are looked up in the row group's dictionary and
+//! compared for the statistics; the rows become dictionary indices, written as Parquet's
+//! `RLE_DICTIONARY` data page after a `PLAIN` dictionary page, compressed as the Arrow writer
+//! compresses them (`parquet_properties`). Every other column, and a text column whose
+//! dictionary outgrows the limit the Arrow writer keeps (it then writes plain values), goes
+//! through the Arrow writer's own column writers, so the file has the same schema, row groups
+//! and metadata as an [`ArrowWriter`](parquet::arrow::ArrowWriter) would give it.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
+use arrow::buffer::{NullBuffer, OffsetBuffer};
+use arrow::datatypes::{DataType, FieldRef, SchemaRef};
+use bytes::Bytes;
+use foldhash::fast::FixedState;
+use parquet::arrow::arrow_writer::{ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
+use parquet::basic::{Compression, Encoding, PageType};
+use parquet::column::page::{CompressedPage, Page, PageWriter};
+use parquet::column::writer::ColumnCloseResult;
+use parquet::data_type::ByteArray;
+use parquet::errors::ParquetError;
+use parquet::file::metadata::{ColumnChunkMetaData, PageEncodingStats};
+use parquet::file::statistics::Statistics;
+use parquet::file::writer::{SerializedFileWriter, SerializedPageWriter, SerializedRowGroupWriter, TrackedWrite};
+use parquet::schema::types::ColumnDescPtr;
+use wb_etl::tabular::{PARQUET_DICTIONARY_LIMIT, PARQUET_ROW_GROUP_ROWS, parquet_properties};
+
+use crate::channel::Dictionary;
+use crate::error::{Error, Result};
+
+/// Writes one split's Parquet file (see the module docs).
+pub(crate) struct SplitFileWriter<W: Write + Send> {
+    path: PathBuf,
+    file: SerializedFileWriter<W>,
+    factory: ArrowRowGroupWriterFactory,
+    schema: SchemaRef,
+    /// The row group being written, with its index.
+    group: Option<RowGroup>,
+    groups: usize,
+}
+
+/// The columns of the row group being written.
+struct RowGroup {
+    rows: usize,
+    columns: Vec<ColumnChunk>,
+}
+
+enum ColumnChunk {
+    /// Encoded by the Arrow writer's column writer.
+    Arrow(Box<ArrowColumnWriter>),
+    /// A text column, dictionary-encoded here.
+    Text(Box<TextChunk>),
+}
+
+impl<W: Write + Send> SplitFileWriter<W> {
+    /// A writer of batches of `schema` to `sink`, with the workbench's Parquet settings;
+    /// `path` names the file in errors.
+    pub(crate) fn try_new(sink: W, schema: SchemaRef, path: &Path) -> Result<Self> {
+        let (file, factory) = wb_etl::tabular::parquet_writer(sink, schema.clone(), path)?
+            .into_serialized_writer()
+            .map_err(|e| Error::data(path.display().to_string(), e))?;
+        Ok(Self { path: path.to_owned(), file, factory, schema, group: None, groups: 0 })
+    }
+
+    fn failed(&self, e: ParquetError) -> Error {
+        failed(&self.path, e)
+    }
+
+    /// Writes `batch`, closing row groups of [`PARQUET_ROW_GROUP_ROWS`] rows as the Arrow
+    /// writer does. `dictionaries` are those of some of its text columns (by column index),
+    /// already made; the others' are made here.
+    pub(crate) fn write(&mut self, batch: &RecordBatch, dictionaries: &[(usize, Dictionary)]) -> Result<()> {
+        let mut made: Vec<Option<Dictionary>> = vec![None; batch.num_columns()];
+        let mut given: Vec<Option<&Dictionary>> = vec![None; batch.num_columns()];
+        for (column, dictionary) in dictionaries {
+            if let Some(slot) = given.get_mut(*column) {
+                *slot = Some(dictionary);
+            }
+        }
+        for ((made, given), array) in made.iter_mut().zip(&given).zip(batch.columns()) {
+            if given.is_none() && array.data_type() == &DataType::Utf8 {
+                *made = Some(Dictionary::of(array.as_string::<i32>()));
+            }
+        }
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            if self.group.is_none() {
+                let writers = self.factory.create_column_writers(self.groups).map_err(|e| self.failed(e))?;
+                let columns = writers
+                    .into_iter()
+                    .zip(self.schema.fields())
+                    .enumerate()
+                    .map(|(i, (writer, field))| match field.data_type() {
+                        DataType::Utf8 => ColumnChunk::Text(Box::new(TextChunk::new(
+                            self.file.schema_descr().column(i),
+                            field.clone(),
+                            writer,
+                        ))),
+                        _ => ColumnChunk::Arrow(Box::new(writer)),
+                    })
+                    .collect();
+                self.group = Some(RowGroup { rows: 0, columns });
+            }
+            let group = self.group.as_mut().expect("a row group was opened");
+            let n = (batch.num_rows() - offset).min(PARQUET_ROW_GROUP_ROWS - group.rows);
+            let range = offset..offset + n;
+            let written: std::result::Result<(), ParquetError> =
+                group.columns.iter_mut().enumerate().zip(batch.columns()).try_for_each(|((c, column), array)| {
+                    match column {
+                        ColumnChunk::Arrow(writer) => {
+                            write_leaves(writer, &self.schema.fields()[c], &array.slice(offset, n))
+                        }
+                        ColumnChunk::Text(text) => {
+                            let dictionary = given[c]
+                                .or(made[c].as_ref())
+                                .ok_or_else(|| ParquetError::General(format!("column {c} is not text")))?;
+                            text.write(array, dictionary, range.clone())
+                        }
+                    }
+                });
+            written.map_err(|e| failed(&self.path, e))?;
+            group.rows += n;
+            offset += n;
+            if group.rows == PARQUET_ROW_GROUP_ROWS {
+                self.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the row group being written to the file.
+    fn flush(&mut self) -> Result<()> {
+        let Some(group) = self.group.take() else { return Ok(()) };
+        let appended = (|| -> std::result::Result<(), ParquetError> {
+            let mut row_group = self.file.next_row_group()?;
+            for column in group.columns {
+                match column {
+                    ColumnChunk::Arrow(writer) => writer.close()?.append_to_row_group(&mut row_group)?,
+                    ColumnChunk::Text(text) => text.append_to(&mut row_group)?,
+                }
+            }
+            row_group.close()?;
+            Ok(())
+        })();
+        appended.map_err(|e| self.failed(e))?;
+        self.groups += 1;
+        Ok(())
+    }
+
+    /// Writes the last row group and the footer, and answers the sink.
+    pub(crate) fn into_inner(mut self) -> Result<W> {
+        self.flush()?;
+        self.file.into_inner().map_err(|e| failed(&self.path, e))
+    }
+}
+
+fn failed(path: &Path, e: ParquetError) -> Error {
+    Error::data(path.display().to_string(), e)
+}
+
+fn write_leaves(writer: &mut ArrowColumnWriter, field: &FieldRef, array: &ArrayRef) -> parquet::errors::Result<()> {
+    for leaf in compute_leaves(field, array)? {
+        writer.write(&leaf)?;
+    }
+    Ok(())
+}
+
+/// One text column of a row group, dictionary-encoded (see the module docs).
+struct TextChunk {
+    descr: ColumnDescPtr,
+    field: FieldRef,
+    /// The row group's dictionary: each value's index.
+    index: HashMap<Box<[u8]>, u32, FixedState>,
+    /// The dictionary page, `PLAIN`-encoded (each value's length, four bytes little-endian,
+    /// then its bytes), and where each value's bytes are in it.
+    page: Vec<u8>,
+    values: Vec<(usize, usize)>,
+    /// The smallest and largest value (by their bytes, Parquet's order for text).
+    min: Option<Box<[u8]>>,
+    max: Option<Box<[u8]>>,
+    /// The dictionary index of every value that is not null.
+    ids: Vec<u32>,
+    /// Every row's definition level (0 for null), kept from the first null on (before it,
+    /// every row was 1).
+    levels: Option<Vec<u8>>,
+    rows: usize,
+    nulls: u64,
+    /// The Arrow writer's column writer, which takes over a column whose dictionary
+    /// outgrows the limit (or that has only nulls).
+    arrow: Option<ArrowColumnWriter>,
+    /// Whether it has taken over.
+    overflowed: bool,
+}
+
+impl TextChunk {
+    fn new(descr: ColumnDescPtr, field: FieldRef, arrow: ArrowColumnWriter) -> Self {
+        Self {
+            descr,
+            field,
+            index: HashMap::default(),
+            page: Vec::new(),
+            values: Vec::new(),
+            min: None,
+            max: None,
+            ids: Vec::new(),
+            levels: None,
+            rows: 0,
+            nulls: 0,
+            arrow: Some(arrow),
+            overflowed: false,
+        }
+    }
+
+    /// Writes the `rows` of `array` (a text column), whose `dictionary` is given.
+    fn write(
+        &mut self,
+        array: &ArrayRef,
+        dictionary: &Dictionary,
+        rows: std::ops::Range<usize>,
+    ) -> parquet::errors::Result<()> {
+        if self.overflowed {
+            let writer = self.arrow.as_mut().expect("kept until closed");
+            return write_leaves(writer, &self.field, &array.slice(rows.start, rows.len()));
+        }
+        let block = dictionary.ids.get(rows.clone()).ok_or_else(|| {
+            ParquetError::General(format!("a dictionary of {} rows for {} rows", dictionary.ids.len(), array.len()))
+        })?;
+        // The values the rows hold: all of the block's, unless the rows are part of it.
+        let mut used = vec![rows.len() == dictionary.ids.len(); dictionary.first.len() + 1];
+        if rows.len() != dictionary.ids.len() {
+            for &id in block {
+                used[id as usize] = true;
+            }
+        }
+        // Each of the block's values' index in the row group's dictionary (0 for null).
+        let mut ids = vec![0; dictionary.first.len() + 1];
+        for ((value, id), &used) in dictionary.values(array.as_string::<i32>()).zip(&mut ids[1..]).zip(&used[1..]) {
+            if used {
+                *id = self.intern(value.as_bytes());
+            }
+        }
+        if self.page.len() > PARQUET_DICTIONARY_LIMIT {
+            return self.overflow(&array.slice(rows.start, rows.len()));
+        }
+        let nulls = if array.null_count() == 0 { 0 } else { block.iter().filter(|&&id| id == 0).count() };
+        if nulls > 0 && self.levels.is_none() {
+            self.levels = Some(vec![1; self.rows]);
+        }
+        match &mut self.levels {
+            Some(levels) => {
+                for &id in block {
+                    levels.push(u8::from(id != 0));
+                    if id != 0 {
+                        self.ids.push(ids[id as usize]);
+                    }
+                }
+            }
+            None => self.ids.extend(block.iter().map(|&id| ids[id as usize])),
+        }
+        self.rows += rows.len();
+        self.nulls += nulls as u64;
+        Ok(())
+    }
+
+    /// The index of `value` in the row group's dictionary, added if new.
+    fn intern(&mut self, value: &[u8]) -> u32 {
+        if let Some(&id) = self.index.get(value) {
+            return id;
+        }
+        let id = self.values.len() as u32;
+        self.page.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        self.values.push((self.page.len(), value.len()));
+        self.page.extend_from_slice(value);
+        self.index.insert(value.into(), id);
+        if self.min.as_deref().is_none_or(|min| value < min) {
+            self.min = Some(value.into());
+        }
+        if self.max.as_deref().is_none_or(|max| value > max) {
+            self.max = Some(value.into());
+        }
+        id
+    }
+
+    /// The rows written so far, as text.
+    fn rows_so_far(&self) -> StringArray {
+        let mut offsets = Vec::with_capacity(self.rows + 1);
+        let mut bytes = Vec::new();
+        offsets.push(0i32);
+        let mut ids = self.ids.iter();
+        for row in 0..self.rows {
+            let valid = self.levels.as_ref().is_none_or(|levels| levels[row] == 1);
+            if valid && let Some(&id) = ids.next() {
+                let (at, len) = self.values[id as usize];
+                bytes.extend_from_slice(&self.page[at..at + len]);
+            }
+            offsets.push(bytes.len() as i32);
+        }
+        let nulls = self.levels.as_ref().map(|levels| NullBuffer::from_iter(levels.iter().map(|&l| l == 1)));
+        StringArray::new(OffsetBuffer::new(offsets.into()), bytes.into(), nulls)
+    }
+
+    /// Hands the column to the Arrow writer's column writer: the rows so far, then `array`.
+    fn overflow(&mut self, array: &ArrayRef) -> parquet::errors::Result<()> {
+        let so_far: ArrayRef = Arc::new(self.rows_so_far());
+        let writer = self.arrow.as_mut().expect("kept until closed");
+        if self.rows > 0 {
+            write_leaves(writer, &self.field, &so_far)?;
+        }
+        write_leaves(writer, &self.field, array)?;
+        self.overflowed = true;
+        self.index = HashMap::default();
+        (self.page, self.values, self.ids, self.levels) = (Vec::new(), Vec::new(), Vec::new(), None);
+        Ok(())
+    }
+
+    /// Appends the column chunk to `row_group`.
+    fn append_to<W: Write + Send>(
+        mut self,
+        row_group: &mut SerializedRowGroupWriter<'_, W>,
+    ) -> parquet::errors::Result<()> {
+        if self.values.is_empty() && !self.overflowed {
+            // Only nulls: nothing to gain, and no dictionary to write.
+            let nulls: ArrayRef = Arc::new(self.rows_so_far());
+            write_leaves(self.arrow.as_mut().expect("kept until closed"), &self.field, &nulls)?;
+            self.overflowed = true;
+        }
+        if self.overflowed {
+            return self.arrow.take().expect("kept until closed").close()?.append_to_row_group(row_group);
+        }
+        let (chunk, close) = self.encode()?;
+        row_group.append_column(&chunk, close)
+    }
+
+    /// The column chunk (dictionary page, then one data page) and its metadata.
+    fn encode(&self) -> parquet::errors::Result<(Bytes, ColumnCloseResult)> {
+        let bit_width = bits_for(self.values.len() as u64 - 1);
+        let mut data = Vec::with_capacity(self.ids.len() * usize::from(bit_width) / 8 + 64);
+        if self.descr.max_def_level() > 0 {
+            let mut levels = Vec::new();
+            match &self.levels {
+                Some(all) => encode_hybrid(all.iter().map(|&l| u32::from(l)), all.len(), 1, &mut levels),
+                None => encode_hybrid(std::iter::repeat_n(1, self.rows), self.rows, 1, &mut levels),
+            }
+            data.extend_from_slice(&(levels.len() as u32).to_le_bytes());
+            data.extend_from_slice(&levels);
+        } else if self.nulls > 0 {
+            return Err(ParquetError::General(format!("column {} holds nulls", self.field.name())));
+        }
+        data.push(bit_width);
+        encode_hybrid(self.ids.iter().copied(), self.ids.len(), bit_width, &mut data);
+
+        let compress = |bytes: &[u8]| -> parquet::errors::Result<Bytes> {
+            let compressed =
+                snap::raw::Encoder::new().compress_vec(bytes).map_err(|e| ParquetError::External(Box::new(e)))?;
+            Ok(compressed.into())
+        };
+        let dictionary = CompressedPage::new(
+            Page::DictionaryPage {
+                buf: compress(&self.page)?,
+                num_values: self.values.len() as u32,
+                encoding: Encoding::PLAIN,
+                is_sorted: false,
+            },
+            self.page.len(),
+        );
+        let rows = self.rows as u32;
+        let values = CompressedPage::new(
+            Page::DataPage {
+                buf: compress(&data)?,
+                num_values: rows,
+                encoding: Encoding::RLE_DICTIONARY,
+                def_level_encoding: Encoding::RLE,
+                rep_level_encoding: Encoding::RLE,
+                statistics: None,
+            },
+            data.len(),
+        );
+        let mut sink = TrackedWrite::new(Vec::new());
+        let (dictionary, values) = {
+            let mut pages = SerializedPageWriter::new(&mut sink);
+            let dictionary = pages.write_page(dictionary)?;
+            let values = pages.write_page(values)?;
+            pages.close()?;
+            (dictionary, values)
+        };
+        let chunk = Bytes::from(sink.into_inner()?);
+
+        // Statistics as the Arrow writer keeps them, without values it would truncate.
+        let limit = parquet_properties().statistics_truncate_length().unwrap_or(usize::MAX);
+        let (min, max) = match (&self.min, &self.max) {
+            (Some(min), Some(max)) if min.len() <= limit && max.len() <= limit => {
+                (Some(ByteArray::from(min.to_vec())), Some(ByteArray::from(max.to_vec())))
+            }
+            _ => (None, None),
+        };
+        let metadata = ColumnChunkMetaData::builder(self.descr.clone())
+            .set_compression(Compression::SNAPPY)
+            .set_encodings(vec![Encoding::PLAIN, Encoding::RLE, Encoding::RLE_DICTIONARY])
+            .set_page_encoding_stats(vec![
+                PageEncodingStats { page_type: PageType::DICTIONARY_PAGE, encoding: Encoding::PLAIN, count: 1 },
+                PageEncodingStats { page_type: PageType::DATA_PAGE, encoding: Encoding::RLE_DICTIONARY, count: 1 },
+            ])
+            .set_total_compressed_size(chunk.len() as i64)
+            .set_total_uncompressed_size((dictionary.uncompressed_size + values.uncompressed_size) as i64)
+            .set_num_values(self.rows as i64)
+            .set_dictionary_page_offset(Some(dictionary.offset as i64))
+            .set_data_page_offset(values.offset as i64)
+            .set_statistics(Statistics::new(min, max, None, Some(self.nulls), false))
+            .build()?;
+        let close = ColumnCloseResult {
+            bytes_written: chunk.len() as u64,
+            rows_written: self.rows as u64,
+            metadata,
+            bloom_filter: None,
+            column_index: None,
+            offset_index: None,
+        };
+        Ok((chunk, close))
+    }
+}
+
+/// The bits an index up to `max` needs (at least one).
+fn bits_for(max: u64) -> u8 {
+    (64 - max.leading_zeros()).max(1) as u8
+}
+
+/// Appends `n` values of `bit_width` bits in Parquet's RLE / bit-packing hybrid encoding: runs
+/// of sixteen or more equal values as one repeated value, the rest bit-packed eight at a time.
+fn encode_hybrid(values: impl Iterator<Item = u32>, n: usize, bit_width: u8, out: &mut Vec<u8>) {
+    /// The shortest run worth a repeated run.
+    const RUN: usize = 16;
+    let values: Vec<u32> = values.collect();
+    debug_assert_eq!(values.len(), n);
+    let run_at = |i: usize| values[i..].iter().take_while(|&&v| v == values[i]).count();
+    let value_bytes = usize::from(bit_width).div_ceil(8);
+    let mut i = 0;
+    while i < values.len() {
+        let run = run_at(i);
+        if run >= RUN {
+            put_uleb(out, (run as u64) << 1);
+            out.extend_from_slice(&values[i].to_le_bytes()[..value_bytes]);
+            i += run;
+            continue;
+        }
+        // Groups of eight until a long run starts (the last group padded with zeros).
+        let start = i;
+        let mut groups = 0usize;
+        loop {
+            groups += 1;
+            i = start + groups * 8;
+            if i >= values.len() || run_at(i) >= RUN {
+                break;
+            }
+        }
+        put_uleb(out, ((groups as u64) << 1) | 1);
+        let (mut buffer, mut bits) = (0u64, 0u32);
+        for k in start..start + groups * 8 {
+            buffer |= u64::from(values.get(k).copied().unwrap_or(0)) << bits;
+            bits += u32::from(bit_width);
+            while bits >= 8 {
+                out.push(buffer as u8);
+                buffer >>= 8;
+                bits -= 8;
+            }
+        }
+        i = i.min(values.len());
+    }
+}
+
+/// Appends `v` as an unsigned LEB128 varint.
+fn put_uleb(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{Float64Array, Int64Array};
+    use arrow::datatypes::{Field, Schema};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+
+    use super::*;
+
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("x", DataType::Float64, true),
+            Field::new("c", DataType::Utf8, true),
+            Field::new("k", DataType::Utf8, false),
+            Field::new("none", DataType::Utf8, true),
+        ]))
+    }
+
+    /// Rows `start..start + n`: `c` in runs and alternations of a few values with nulls, `k`
+    /// with one value per 1,000 rows, `none` only nulls.
+    fn batch(start: usize, n: usize) -> RecordBatch {
+        let rows = start..start + n;
+        let c = rows.clone().map(|i| match i % 3000 {
+            0..1000 => Some("run"),
+            r if r % 7 == 0 => None,
+            r => Some(["b", "a", "dd", "c"][r % 4]),
+        });
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from_iter_values(rows.clone().map(|i| i as i64))),
+            Arc::new(Float64Array::from_iter(rows.clone().map(|i| (i % 5 != 0).then_some(i as f64 / 2.0)))),
+            Arc::new(StringArray::from_iter(c)),
+            Arc::new(StringArray::from_iter_values(rows.clone().map(|i| format!("k{:03}", i / 1000)))),
+            Arc::new(StringArray::from(vec![None::<&str>; n])),
+        ];
+        RecordBatch::try_new(schema(), columns).expect("batch")
+    }
+
+    fn read(bytes: Vec<u8>) -> (Vec<RecordBatch>, SerializedFileReader<Bytes>) {
+        let bytes = Bytes::from(bytes);
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes.clone()).expect("parquet").build().expect("reader");
+        let batches = reader.collect::<std::result::Result<Vec<_>, _>>().expect("read");
+        (batches, SerializedFileReader::new(bytes).expect("file"))
+    }
+
+    #[test]
+    fn text_columns_read_back_as_written_across_row_groups() {
+        let path = Path::new("split.parquet");
+        let mut writer = SplitFileWriter::try_new(Vec::new(), schema(), path).expect("writer");
+        // Batches of uneven sizes, one across the first row group's end; `c` comes with its
+        // dictionary (as the channel templates make it), `k` and `none` without.
+        let sizes = [1, 9999, 100_000, 30_000, 20_000];
+        let mut start = 0;
+        let mut written = Vec::new();
+        for n in sizes {
+            let b = batch(start, n);
+            let given = vec![(2, Dictionary::of(b.column(2).as_string::<i32>()))];
+            writer.write(&b, &given).expect("write");
+            written.push(b);
+            start += n;
+        }
+        let (read, file) = read(writer.into_inner().expect("finish"));
+        let schema = schema();
+        let expected = arrow::compute::concat_batches(&schema, &written).expect("concat");
+        let got = arrow::compute::concat_batches(&read[0].schema(), &read).expect("concat");
+        assert_eq!(got, expected);
+
+        let metadata = file.metadata();
+        assert_eq!(metadata.num_row_groups(), 2);
+        assert_eq!(metadata.row_group(0).num_rows(), PARQUET_ROW_GROUP_ROWS as i64);
+        let c = metadata.row_group(0).column(2);
+        assert!(c.dictionary_page_offset().is_some());
+        assert!(c.encodings().any(|e| e == Encoding::RLE_DICTIONARY), "{:?}", c.encodings().collect::<Vec<_>>());
+        let stats = c.statistics().expect("statistics");
+        assert_eq!(stats.min_bytes_opt(), Some(&b"a"[..]));
+        assert_eq!(stats.max_bytes_opt(), Some(&b"run"[..]));
+        let nulls = expected.column(2).slice(0, PARQUET_ROW_GROUP_ROWS).null_count() as u64;
+        assert_eq!(stats.null_count_opt(), Some(nulls));
+        // The second row group holds rows 131,072..160,000: `k` from k131 to k159.
+        let k = metadata.row_group(1).column(3).statistics().expect("statistics");
+        assert_eq!((k.min_bytes_opt(), k.max_bytes_opt()), (Some(&b"k131"[..]), Some(&b"k159"[..])));
+        assert_eq!(k.null_count_opt(), Some(0));
+    }
+
+    #[test]
+    fn a_dictionary_past_the_limit_hands_the_column_to_the_arrow_writer() {
+        let schema = Arc::new(Schema::new(vec![Field::new("t", DataType::Utf8, true)]));
+        // 30-byte values, all different: the dictionary passes 128 KiB in the second batch.
+        let values = |from: usize| {
+            let v: Vec<Option<String>> =
+                (from..from + 3000).map(|i| (i % 11 != 0).then(|| format!("{i:030}"))).collect();
+            RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(v)) as ArrayRef]).expect("batch")
+        };
+        let mut writer = SplitFileWriter::try_new(Vec::new(), schema.clone(), Path::new("t.parquet")).expect("writer");
+        let written: Vec<RecordBatch> = (0..4).map(|b| values(b * 3000)).collect();
+        for b in &written {
+            writer.write(b, &[]).expect("write");
+        }
+        let (read, file) = read(writer.into_inner().expect("finish"));
+        let expected = arrow::compute::concat_batches(&schema, &written).expect("concat");
+        assert_eq!(arrow::compute::concat_batches(&schema, &read).expect("concat"), expected);
+        let column = file.metadata().row_group(0).column(0);
+        assert!(column.encodings().any(|e| e == Encoding::PLAIN), "{:?}", column.encodings().collect::<Vec<_>>());
+        assert_eq!(
+            column.statistics().and_then(Statistics::null_count_opt),
+            Some(expected.column(0).null_count() as u64)
+        );
+    }
+
+    #[test]
+    fn the_hybrid_encoding_mixes_runs_and_packed_groups() {
+        // 20 equal values (a run), then 10 different ones (two packed groups, the second padded).
+        let values: Vec<u32> = std::iter::repeat_n(5, 20).chain(0..10).collect();
+        let mut out = Vec::new();
+        encode_hybrid(values.iter().copied(), values.len(), 4, &mut out);
+        // Run: header 20 << 1, value 5 in one byte; packed: header (2 << 1) | 1, then 8 bytes.
+        let packed = [0x10, 0x32, 0x54, 0x76, 0x98, 0x00, 0x00, 0x00];
+        let expected: Vec<u8> = [40, 5, 5].into_iter().chain(packed).collect();
+        assert_eq!(out, expected);
+    }
+}
