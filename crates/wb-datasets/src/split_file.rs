@@ -30,6 +30,7 @@ use parquet::column::writer::ColumnCloseResult;
 use parquet::data_type::ByteArray;
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{ColumnChunkMetaData, PageEncodingStats};
+use parquet::file::page_index::offset_index::{OffsetIndexMetaData, PageLocation};
 use parquet::file::statistics::Statistics;
 use parquet::file::writer::{SerializedFileWriter, SerializedPageWriter, SerializedRowGroupWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
@@ -423,7 +424,14 @@ impl TextChunk {
             metadata,
             bloom_filter: None,
             column_index: None,
-            offset_index: None,
+            offset_index: Some(OffsetIndexMetaData {
+                page_locations: vec![PageLocation {
+                    offset: values.offset as i64,
+                    compressed_page_size: values.compressed_size as i32,
+                    first_row_index: 0,
+                }],
+                unencoded_byte_array_data_bytes: None,
+            }),
         };
         Ok((chunk, close))
     }
@@ -528,7 +536,8 @@ mod tests {
         let bytes = Bytes::from(bytes);
         let reader = ParquetRecordBatchReaderBuilder::try_new(bytes.clone()).expect("parquet").build().expect("reader");
         let batches = reader.collect::<std::result::Result<Vec<_>, _>>().expect("read");
-        (batches, SerializedFileReader::new(bytes).expect("file"))
+        let options = parquet::file::serialized_reader::ReadOptionsBuilder::new().with_page_index().build();
+        (batches, SerializedFileReader::new_with_options(bytes, options).expect("file"))
     }
 
     #[test]
@@ -559,6 +568,11 @@ mod tests {
         let c = metadata.row_group(0).column(2);
         assert!(c.dictionary_page_offset().is_some());
         assert!(c.encodings().any(|e| e == Encoding::RLE_DICTIONARY), "{:?}", c.encodings().collect::<Vec<_>>());
+        // Its offset index names its one data page, where the chunk says it is.
+        let page_index = metadata.page_index_for_row_group(0);
+        let offsets = page_index.offset_index(2).expect("offset index");
+        assert_eq!(offsets.page_locations().len(), 1);
+        assert_eq!(offsets.page_locations()[0].offset, c.data_page_offset());
         let stats = c.statistics().expect("statistics");
         assert_eq!(stats.min_bytes_opt(), Some(&b"a"[..]));
         assert_eq!(stats.max_bytes_opt(), Some(&b"run"[..]));

@@ -507,19 +507,19 @@ async fn a_known_partition_keeps_its_files_byte_for_byte() {
         (
             Split::Train,
             3000,
-            "blake3:9f2342096e19035adcb5e6eb39705677a90724e0e9e795923b91002c05e4aeda",
+            "blake3:a5f69494a457da8bf4f03b70fd5fea2a419398397c3e0c962c53bd590e9b59ea",
             "blake3:8fa0908dd03db33a185c478fea710359544565f5d677cdfda1b17e1720097321",
         ),
         (
             Split::Validation,
             1000,
-            "blake3:2a8f214997451b699129aef3f8493e61ac8fb8e6cc6a996caa5c3eecadcc33b2",
+            "blake3:260201578cc0d0d90c37cbb8c01ecb37d1944ffa7456f4e70e6aa817b488d2da",
             "blake3:d786ae2d1e211c2e8cb69a97853c119cfe91efd4d0c7d885c8cdb3154a848ee2",
         ),
         (
             Split::Test,
             1000,
-            "blake3:35009b3f0a6cef92c83345a37a622898f33b6359c372795b39228ba95dc762d0",
+            "blake3:447979c15affd584c6fb425333132bebb71c158168f210de9738d465807a9007",
             "blake3:ce3484fceab0cafbe26a48130973898422c48669ea6da3354383f8f91a1c095c",
         ),
     ];
