@@ -39,6 +39,9 @@ use wb_etl::tabular::{PARQUET_DICTIONARY_LIMIT, PARQUET_ROW_GROUP_ROWS, parquet_
 use crate::channel::Dictionary;
 use crate::error::{Error, Result};
 
+// A text column's dictionary indices fit 16 bits (see `TextChunk::ids`).
+const _: () = assert!(PARQUET_DICTIONARY_LIMIT / 4 <= u16::MAX as usize);
+
 /// Writes one split's Parquet file (see the module docs).
 pub(crate) struct SplitFileWriter<W: Write + Send> {
     path: PathBuf,
@@ -181,7 +184,7 @@ struct TextChunk {
     descr: ColumnDescPtr,
     field: FieldRef,
     /// The row group's dictionary: each value's index.
-    index: HashMap<Box<[u8]>, u32, FixedState>,
+    index: HashMap<Box<[u8]>, u16, FixedState>,
     /// The dictionary page, `PLAIN`-encoded (each value's length, four bytes little-endian,
     /// then its bytes), and where each value's bytes are in it.
     page: Vec<u8>,
@@ -189,8 +192,10 @@ struct TextChunk {
     /// The smallest and largest value (by their bytes, Parquet's order for text).
     min: Option<Box<[u8]>>,
     max: Option<Box<[u8]>>,
-    /// The dictionary index of every value that is not null.
-    ids: Vec<u32>,
+    /// The dictionary index of every value that is not null. The column goes to the Arrow
+    /// writer as soon as its dictionary passes the limit: every value but the last takes its
+    /// four-byte length at least, so the last index is at most 128 Ki / 4 and fits 16 bits.
+    ids: Vec<u16>,
     /// Every row's definition level (0 for null), kept from the first null on (before it,
     /// every row was 1).
     levels: Option<Vec<u8>>,
@@ -248,10 +253,10 @@ impl TextChunk {
         for ((value, id), &used) in dictionary.values(array.as_string::<i32>()).zip(&mut ids[1..]).zip(&used[1..]) {
             if used {
                 *id = self.intern(value.as_bytes());
+                if self.page.len() > PARQUET_DICTIONARY_LIMIT {
+                    return self.overflow(&array.slice(rows.start, rows.len()));
+                }
             }
-        }
-        if self.page.len() > PARQUET_DICTIONARY_LIMIT {
-            return self.overflow(&array.slice(rows.start, rows.len()));
         }
         let nulls = if array.null_count() == 0 { 0 } else { block.iter().filter(|&&id| id == 0).count() };
         if nulls > 0 && self.levels.is_none() {
@@ -274,11 +279,12 @@ impl TextChunk {
     }
 
     /// The index of `value` in the row group's dictionary, added if new.
-    fn intern(&mut self, value: &[u8]) -> u32 {
+    fn intern(&mut self, value: &[u8]) -> u16 {
         if let Some(&id) = self.index.get(value) {
             return id;
         }
-        let id = self.values.len() as u32;
+        // The dictionary is at most one value past the limit (see `ids`).
+        let id = u16::try_from(self.values.len()).expect("a dictionary within its limit");
         self.page.extend_from_slice(&(value.len() as u32).to_le_bytes());
         self.values.push((self.page.len(), value.len()));
         self.page.extend_from_slice(value);
@@ -358,7 +364,7 @@ impl TextChunk {
             return Err(ParquetError::General(format!("column {} holds nulls", self.field.name())));
         }
         data.push(bit_width);
-        encode_hybrid(self.ids.iter().copied(), self.ids.len(), bit_width, &mut data);
+        encode_hybrid(self.ids.iter().map(|&id| u32::from(id)), self.ids.len(), bit_width, &mut data);
 
         let compress = |bytes: &[u8]| -> parquet::errors::Result<Bytes> {
             let compressed =
