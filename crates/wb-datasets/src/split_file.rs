@@ -10,8 +10,10 @@
 //! `RLE_DICTIONARY` data page after a `PLAIN` dictionary page, compressed as the Arrow writer
 //! compresses them (`parquet_properties`). Every other column, and a text column whose
 //! dictionary outgrows the limit the Arrow writer keeps (it then writes plain values), goes
-//! through the Arrow writer's own column writers, so the file has the same schema, row groups
-//! and metadata as an [`ArrowWriter`](parquet::arrow::ArrowWriter) would give it.
+//! through the Arrow writer's own column writers, so the file has the schema (with its Arrow
+//! schema), row groups, settings and values an [`ArrowWriter`](parquet::arrow::ArrowWriter)
+//! gives it. The text columns written here have one data page per row group, an offset index
+//! and chunk statistics (min, max, null count), but no column index (per-page min / max).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -48,8 +50,9 @@ pub(crate) struct SplitFileWriter<W: Write + Send> {
     file: SerializedFileWriter<W>,
     factory: ArrowRowGroupWriterFactory,
     schema: SchemaRef,
-    /// The row group being written, with its index.
+    /// The row group being written.
     group: Option<RowGroup>,
+    /// Row groups written so far (the index of the next).
     groups: usize,
 }
 
@@ -59,6 +62,7 @@ struct RowGroup {
     columns: Vec<ColumnChunk>,
 }
 
+/// One column of the row group being written.
 enum ColumnChunk {
     /// Encoded by the Arrow writer's column writer.
     Arrow(Box<ArrowColumnWriter>),
@@ -84,16 +88,20 @@ impl<W: Write + Send> SplitFileWriter<W> {
     /// writer does. `dictionaries` are those of some of its text columns (by column index),
     /// already made; the others' are made here.
     pub(crate) fn write(&mut self, batch: &RecordBatch, dictionaries: &[(usize, Dictionary)]) -> Result<()> {
-        let mut made: Vec<Option<Dictionary>> = vec![None; batch.num_columns()];
+        if let Some((field, array)) =
+            self.schema.fields().iter().zip(batch.columns()).find(|(f, a)| f.data_type() != a.data_type())
+        {
+            let e = format!("column {} is {}, not {}", field.name(), array.data_type(), field.data_type());
+            return Err(failed(&self.path, ParquetError::General(e)));
+        }
+        if batch.num_columns() != self.schema.fields().len() {
+            let e = format!("{} columns for a schema of {}", batch.num_columns(), self.schema.fields().len());
+            return Err(failed(&self.path, ParquetError::General(e)));
+        }
         let mut given: Vec<Option<&Dictionary>> = vec![None; batch.num_columns()];
         for (column, dictionary) in dictionaries {
             if let Some(slot) = given.get_mut(*column) {
                 *slot = Some(dictionary);
-            }
-        }
-        for ((made, given), array) in made.iter_mut().zip(&given).zip(batch.columns()) {
-            if given.is_none() && array.data_type() == &DataType::Utf8 {
-                *made = Some(Dictionary::of(array.as_string::<i32>()));
             }
         }
         let mut offset = 0;
@@ -124,12 +132,7 @@ impl<W: Write + Send> SplitFileWriter<W> {
                         ColumnChunk::Arrow(writer) => {
                             write_leaves(writer, &self.schema.fields()[c], &array.slice(offset, n))
                         }
-                        ColumnChunk::Text(text) => {
-                            let dictionary = given[c]
-                                .or(made[c].as_ref())
-                                .ok_or_else(|| ParquetError::General(format!("column {c} is not text")))?;
-                            text.write(array, dictionary, range.clone())
-                        }
+                        ColumnChunk::Text(text) => text.write(array, given[c], range.clone()),
                     }
                 });
             written.map_err(|e| failed(&self.path, e))?;
@@ -227,17 +230,26 @@ impl TextChunk {
         }
     }
 
-    /// Writes the `rows` of `array` (a text column), whose `dictionary` is given.
+    /// Writes the `rows` of `array` (a text column), with its `dictionary` when it was made
+    /// already (it is made here otherwise).
     fn write(
         &mut self,
         array: &ArrayRef,
-        dictionary: &Dictionary,
+        dictionary: Option<&Dictionary>,
         rows: std::ops::Range<usize>,
     ) -> parquet::errors::Result<()> {
         if self.overflowed {
             let writer = self.arrow.as_mut().expect("kept until closed");
             return write_leaves(writer, &self.field, &array.slice(rows.start, rows.len()));
         }
+        let made;
+        let dictionary = match dictionary {
+            Some(given) => given,
+            None => {
+                made = Dictionary::of(array.as_string::<i32>());
+                &made
+            }
+        };
         let block = dictionary.ids.get(rows.clone()).ok_or_else(|| {
             ParquetError::General(format!("a dictionary of {} rows for {} rows", dictionary.ids.len(), array.len()))
         })?;
@@ -613,6 +625,16 @@ mod tests {
             column.statistics().and_then(Statistics::null_count_opt),
             Some(expected.column(0).null_count() as u64)
         );
+    }
+
+    #[test]
+    fn a_batch_of_another_schema_is_refused_with_the_column() {
+        let schema = Arc::new(Schema::new(vec![Field::new("t", DataType::Utf8, true)]));
+        let mut writer = SplitFileWriter::try_new(Vec::new(), schema, Path::new("t.parquet")).expect("writer");
+        let ints = Arc::new(Schema::new(vec![Field::new("t", DataType::Int64, true)]));
+        let batch = RecordBatch::try_new(ints, vec![Arc::new(Int64Array::from(vec![1])) as ArrayRef]).expect("batch");
+        let e = writer.write(&batch, &[]).expect_err("another type").to_string();
+        assert!(e.contains("t.parquet") && e.contains("column t is Int64, not Utf8"), "{e}");
     }
 
     #[test]
