@@ -21,7 +21,7 @@ for t in "${targets[@]}"; do
 done
 mkdir -p "$logs"
 
-(cd "$root" && cargo test --locked --test fuzz --no-run --manifest-path "$root/Cargo.toml") >&2
+(cd "$root" && cargo test --locked --test fuzz --no-run) >&2
 
 field() { # name, summary line → value
   sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"

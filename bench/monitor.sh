@@ -33,7 +33,7 @@ corpus=$work/corpus-$mb
 # WB_BENCH_CARGO_FLAGS: extra cargo flags (e.g. --config to give this build its own artefacts in a
 # target directory shared by several worktrees).
 # shellcheck disable=SC2086
-(cd "$root" && cargo build --release --locked --workspace --example capture_hourly --manifest-path "$root/Cargo.toml" ${WB_BENCH_CARGO_FLAGS:-}) >&2
+(cd "$root" && cargo build --release --locked --workspace --example capture_hourly ${WB_BENCH_CARGO_FLAGS:-}) >&2
 wb=$target/release/examples/capture_hourly
 if ! "$venv/bin/python" -c 'import pandas, polars' 2>/dev/null; then
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"

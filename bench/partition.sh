@@ -18,7 +18,7 @@ venv=${WB_BENCH_VENV:-$target/bench-venv}
 rows_list=("${@:-1000000 10000000}")
 read -r -a rows_list <<<"${rows_list[*]}"
 
-(cd "$root" && cargo build --release --locked -p wb-cli --no-default-features --manifest-path "$root/Cargo.toml") >&2
+(cd "$root" && cargo build --release --locked -p wb-cli --no-default-features) >&2
 wb=$target/release/wb
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"

@@ -18,7 +18,7 @@ anchor=$root/../shared/bench/anchor_score_boto3.py
 
 wb=${WB_BIN:-}
 if [ -z "$wb" ]; then
-  (cd "$root" && cargo build --release --locked -p wb-cli --no-default-features --manifest-path "$root/Cargo.toml") >&2
+  (cd "$root" && cargo build --release --locked -p wb-cli --no-default-features) >&2
   wb=$root/target/release/wb
 fi
 if [ ! -x "$venv/bin/python" ]; then

@@ -24,7 +24,7 @@ read -r -a threads_list <<<"${WB_BENCH_THREADS:-2 1}"
 path=/endpoints/bench/invocations
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 
-(cd "$root" && cargo build --release --locked -p wb-serving --example serve_bench --manifest-path "$root/Cargo.toml") >&2
+(cd "$root" && cargo build --release --locked -p wb-serving --example serve_bench) >&2
 server=$root/target/release/examples/serve_bench
 rm -rf "$work" && mkdir -p "$work"
 

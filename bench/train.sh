@@ -33,7 +33,7 @@ else
   work=${WB_BENCH_DIR:-$root/target/bench-train}/$rows
   wb=${WB_BIN:-}
   if [ -z "$wb" ]; then
-    (cd "$root" && cargo build --release --locked -p wb-cli --no-default-features --manifest-path "$root/Cargo.toml") >&2
+    (cd "$root" && cargo build --release --locked -p wb-cli --no-default-features) >&2
     wb=$root/target/release/wb
   fi
   if [ ! -d "$work/.workbench" ]; then
@@ -48,7 +48,7 @@ else
   validation=$(find "$work/.workbench" -path '*/channels/validation/*.csv' | sort | head -1)
 fi
 
-(cd "$root" && cargo build --release --locked -p wb-models --example train_bench --manifest-path "$root/Cargo.toml") >&2
+(cd "$root" && cargo build --release --locked -p wb-models --example train_bench) >&2
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi

@@ -29,7 +29,7 @@ command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"
 
 wb=${WB_BIN:-}
 if [ -z "$wb" ]; then
-  (cd "$root" && cargo build --release --locked -p wb-cli --no-default-features --manifest-path "$root/Cargo.toml") >&2
+  (cd "$root" && cargo build --release --locked -p wb-cli --no-default-features) >&2
   wb=${CARGO_TARGET_DIR:-$root/target}/release/wb
 fi
 cfg=(--config "$work/workbench.toml")

@@ -361,7 +361,9 @@ fn fill_rows(rows: &[u8], tables: &[Vec<Code>], imputed: &[Vec<u8>], line: &mut 
     Some(pos)
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+/// Appends `v` as an unsigned LEB128 varint (the templates' counts and ids, and Parquet's run
+/// headers).
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;

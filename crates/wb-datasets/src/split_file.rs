@@ -8,7 +8,8 @@
 //! ([`Dictionary`]); only those few values are looked up in the row group's dictionary and
 //! compared for the statistics; the rows become dictionary indices, written as Parquet's
 //! `RLE_DICTIONARY` data page after a `PLAIN` dictionary page, compressed as the Arrow writer
-//! compresses them (`parquet_properties`). Every other column, and a text column whose
+//! compresses them (`parquet_properties`: snappy, dictionaries on, version 1 data pages; under
+//! other settings every column is parquet's). Every other column, and a text column whose
 //! dictionary outgrows the limit the Arrow writer keeps (it then writes plain values), goes
 //! through the Arrow writer's own column writers, so the file has the schema (with its Arrow
 //! schema), row groups, settings and values an [`ArrowWriter`](parquet::arrow::ArrowWriter)
@@ -33,12 +34,13 @@ use parquet::data_type::ByteArray;
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{ColumnChunkMetaData, PageEncodingStats};
 use parquet::file::page_index::offset_index::{OffsetIndexMetaData, PageLocation};
+use parquet::file::properties::WriterVersion;
 use parquet::file::statistics::Statistics;
 use parquet::file::writer::{SerializedFileWriter, SerializedPageWriter, SerializedRowGroupWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
-use wb_etl::tabular::{PARQUET_DICTIONARY_LIMIT, PARQUET_ROW_GROUP_ROWS, parquet_properties};
+use wb_etl::tabular::{PARQUET_DICTIONARY_LIMIT, PARQUET_ROW_GROUP_ROWS};
 
-use crate::channel::Dictionary;
+use crate::channel::{Dictionary, put_varint};
 use crate::error::{Error, Result};
 
 // A text column's dictionary indices fit 16 bits (see `TextChunk::ids`).
@@ -80,10 +82,6 @@ impl<W: Write + Send> SplitFileWriter<W> {
         Ok(Self { path: path.to_owned(), file, factory, schema, group: None, groups: 0 })
     }
 
-    fn failed(&self, e: ParquetError) -> Error {
-        failed(&self.path, e)
-    }
-
     /// Writes `batch`, closing row groups of [`PARQUET_ROW_GROUP_ROWS`] rows as the Arrow
     /// writer does. `dictionaries` are those of some of its text columns (by column index),
     /// already made; the others' are made here.
@@ -107,18 +105,24 @@ impl<W: Write + Send> SplitFileWriter<W> {
         let mut offset = 0;
         while offset < batch.num_rows() {
             if self.group.is_none() {
-                let writers = self.factory.create_column_writers(self.groups).map_err(|e| self.failed(e))?;
+                let writers = self.factory.create_column_writers(self.groups).map_err(|e| failed(&self.path, e))?;
+                let props = self.file.properties();
                 let columns = writers
                     .into_iter()
                     .zip(self.schema.fields())
                     .enumerate()
-                    .map(|(i, (writer, field))| match field.data_type() {
-                        DataType::Utf8 => ColumnChunk::Text(Box::new(TextChunk::new(
-                            self.file.schema_descr().column(i),
-                            field.clone(),
-                            writer,
-                        ))),
-                        _ => ColumnChunk::Arrow(Box::new(writer)),
+                    .map(|(i, (writer, field))| {
+                        let descr = self.file.schema_descr().column(i);
+                        // Only under the settings this encoder reproduces; parquet's otherwise.
+                        let reproduced = props.compression(descr.path()) == Compression::SNAPPY
+                            && props.dictionary_enabled(descr.path())
+                            && props.writer_version() == WriterVersion::PARQUET_1_0;
+                        if field.data_type() == &DataType::Utf8 && reproduced {
+                            let limit = props.statistics_truncate_length().unwrap_or(usize::MAX);
+                            ColumnChunk::Text(Box::new(TextChunk::new(descr, field.clone(), writer, limit)))
+                        } else {
+                            ColumnChunk::Arrow(Box::new(writer))
+                        }
                     })
                     .collect();
                 self.group = Some(RowGroup { rows: 0, columns });
@@ -159,7 +163,7 @@ impl<W: Write + Send> SplitFileWriter<W> {
             row_group.close()?;
             Ok(())
         })();
-        appended.map_err(|e| self.failed(e))?;
+        appended.map_err(|e| failed(&self.path, e))?;
         self.groups += 1;
         Ok(())
     }
@@ -186,6 +190,8 @@ fn write_leaves(writer: &mut ArrowColumnWriter, field: &FieldRef, array: &ArrayR
 struct TextChunk {
     descr: ColumnDescPtr,
     field: FieldRef,
+    /// The longest min / max kept in the statistics (parquet's writer truncates longer ones).
+    statistics_limit: usize,
     /// The row group's dictionary: each value's index.
     index: HashMap<Box<[u8]>, u16, FixedState>,
     /// The dictionary page, `PLAIN`-encoded (each value's length, four bytes little-endian,
@@ -212,10 +218,11 @@ struct TextChunk {
 }
 
 impl TextChunk {
-    fn new(descr: ColumnDescPtr, field: FieldRef, arrow: ArrowColumnWriter) -> Self {
+    fn new(descr: ColumnDescPtr, field: FieldRef, arrow: ArrowColumnWriter, statistics_limit: usize) -> Self {
         Self {
             descr,
             field,
+            statistics_limit,
             index: HashMap::default(),
             page: Vec::new(),
             values: Vec::new(),
@@ -367,8 +374,8 @@ impl TextChunk {
         if self.descr.max_def_level() > 0 {
             let mut levels = Vec::new();
             match &self.levels {
-                Some(all) => encode_hybrid(all.iter().map(|&l| u32::from(l)), all.len(), 1, &mut levels),
-                None => encode_hybrid(std::iter::repeat_n(1, self.rows), self.rows, 1, &mut levels),
+                Some(all) => encode_hybrid(all.iter().map(|&l| u32::from(l)), 1, &mut levels),
+                None => encode_hybrid(std::iter::repeat_n(1, self.rows), 1, &mut levels),
             }
             data.extend_from_slice(&(levels.len() as u32).to_le_bytes());
             data.extend_from_slice(&levels);
@@ -376,7 +383,7 @@ impl TextChunk {
             return Err(ParquetError::General(format!("column {} holds nulls", self.field.name())));
         }
         data.push(bit_width);
-        encode_hybrid(self.ids.iter().map(|&id| u32::from(id)), self.ids.len(), bit_width, &mut data);
+        encode_hybrid(self.ids.iter().map(|&id| u32::from(id)), bit_width, &mut data);
 
         let compress = |bytes: &[u8]| -> parquet::errors::Result<Bytes> {
             let compressed =
@@ -415,7 +422,7 @@ impl TextChunk {
         let chunk = Bytes::from(sink.into_inner()?);
 
         // Statistics as the Arrow writer keeps them, without values it would truncate.
-        let limit = parquet_properties().statistics_truncate_length().unwrap_or(usize::MAX);
+        let limit = self.statistics_limit;
         let (min, max) = match (&self.min, &self.max) {
             (Some(min), Some(max)) if min.len() <= limit && max.len() <= limit => {
                 (Some(ByteArray::from(min.to_vec())), Some(ByteArray::from(max.to_vec())))
@@ -460,20 +467,19 @@ fn bits_for(max: u64) -> u8 {
     (64 - max.leading_zeros()).max(1) as u8
 }
 
-/// Appends `n` values of `bit_width` bits in Parquet's RLE / bit-packing hybrid encoding: runs
+/// Appends `values` of `bit_width` bits in Parquet's RLE / bit-packing hybrid encoding: runs
 /// of sixteen or more equal values as one repeated value, the rest bit-packed eight at a time.
-fn encode_hybrid(values: impl Iterator<Item = u32>, n: usize, bit_width: u8, out: &mut Vec<u8>) {
+fn encode_hybrid(values: impl Iterator<Item = u32>, bit_width: u8, out: &mut Vec<u8>) {
     /// The shortest run worth a repeated run.
     const RUN: usize = 16;
     let values: Vec<u32> = values.collect();
-    debug_assert_eq!(values.len(), n);
     let run_at = |i: usize| values[i..].iter().take_while(|&&v| v == values[i]).count();
     let value_bytes = usize::from(bit_width).div_ceil(8);
     let mut i = 0;
     while i < values.len() {
         let run = run_at(i);
         if run >= RUN {
-            put_uleb(out, (run as u64) << 1);
+            put_varint(out, (run as u64) << 1);
             out.extend_from_slice(&values[i].to_le_bytes()[..value_bytes]);
             i += run;
             continue;
@@ -488,7 +494,7 @@ fn encode_hybrid(values: impl Iterator<Item = u32>, n: usize, bit_width: u8, out
                 break;
             }
         }
-        put_uleb(out, ((groups as u64) << 1) | 1);
+        put_varint(out, ((groups as u64) << 1) | 1);
         let (mut buffer, mut bits) = (0u64, 0u32);
         for k in start..start + groups * 8 {
             buffer |= u64::from(values.get(k).copied().unwrap_or(0)) << bits;
@@ -501,15 +507,6 @@ fn encode_hybrid(values: impl Iterator<Item = u32>, n: usize, bit_width: u8, out
         }
         i = i.min(values.len());
     }
-}
-
-/// Appends `v` as an unsigned LEB128 varint.
-fn put_uleb(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
 }
 
 #[cfg(test)]
@@ -642,7 +639,7 @@ mod tests {
         // 20 equal values (a run), then 10 different ones (two packed groups, the second padded).
         let values: Vec<u32> = std::iter::repeat_n(5, 20).chain(0..10).collect();
         let mut out = Vec::new();
-        encode_hybrid(values.iter().copied(), values.len(), 4, &mut out);
+        encode_hybrid(values.iter().copied(), 4, &mut out);
         // Run: header 20 << 1, value 5 in one byte; packed: header (2 << 1) | 1, then 8 bytes.
         let packed = [0x10, 0x32, 0x54, 0x76, 0x98, 0x00, 0x00, 0x00];
         let expected: Vec<u8> = [40, 5, 5].into_iter().chain(packed).collect();
