@@ -266,8 +266,10 @@ pub(crate) fn fill(template: &Path, out: &mut impl Write, dest: &Path, encoding:
         std::io::BufReader::new(std::fs::File::open(template).map_err(|e| Error::io("opening", template, e))?);
     let mut block = Vec::new();
     let mut line = Vec::new();
-    // Per categorical feature, the code text of each of the block's ids.
-    let mut tables: Vec<Vec<Code>> = vec![Vec::new(); categorical.len()];
+    // The code text of each of the block's ids, for every categorical feature in turn (its
+    // `other` code first, for id 0), and where each feature's codes start.
+    let mut codes: Vec<Code> = Vec::new();
+    let mut starts: Vec<usize> = Vec::with_capacity(categorical.len());
     loop {
         let mut length = [0u8; 8];
         match file.read_exact(&mut length) {
@@ -279,19 +281,22 @@ pub(crate) fn fill(template: &Path, out: &mut impl Write, dest: &Path, encoding:
         block.resize(length, 0);
         file.read_exact(&mut block).map_err(|e| Error::io("reading", template, e))?;
         let mut at = 0usize;
-        for (table, (index, codes)) in tables.iter_mut().zip(&categorical) {
+        codes.clear();
+        starts.clear();
+        for (index, known) in &categorical {
             let count = get_varint(&block, &mut at).ok_or_else(corrupt)?;
-            let other = *codes.last().ok_or_else(corrupt)?;
-            table.clear();
-            table.push(other);
+            let other = *known.last().ok_or_else(corrupt)?;
+            starts.push(codes.len());
+            codes.push(other);
             for _ in 0..count {
                 let len = usize::try_from(get_varint(&block, &mut at).ok_or_else(corrupt)?).map_err(|_| corrupt())?;
                 let value = block.get(at..at + len).ok_or_else(corrupt)?;
                 at += len;
-                table.push(index.get(value).map_or(other, |&i| codes[i]));
+                codes.push(index.get(value).map_or(other, |&i| known[i]));
             }
         }
-        let written = fill_rows(&block[at..], &tables, &imputed, &mut line).ok_or_else(corrupt)?;
+        starts.push(codes.len());
+        let written = fill_rows(&block[at..], &codes, &starts, &imputed, &mut line).ok_or_else(corrupt)?;
         out.write_all(&line[..written]).map_err(write_error)?;
     }
     Ok(())
@@ -317,19 +322,24 @@ impl Code {
 
 /// Fills the holes of a block's `rows` into `line` (grown as needed, its contents
 /// overwritten) and answers how many bytes of it are the channel's text; `None` when the rows
-/// are damaged. Text is copied byte by byte while looking for the next hole (the runs between
-/// holes are a few bytes, shorter than a call to find them), and codes with one fixed-size move.
-fn fill_rows(rows: &[u8], tables: &[Vec<Code>], imputed: &[Vec<u8>], line: &mut Vec<u8>) -> Option<usize> {
-    /// Room kept free at the end of `line` for one byte or one code.
+/// are damaged. `codes[starts[k]..starts[k + 1]]` are the codes of the `k`-th categorical
+/// feature's ids.
+///
+/// Text is copied byte by byte while looking for the next hole (the runs between holes are a
+/// few bytes, shorter than a call to find them), and codes with one fixed-size move. `line` is
+/// sized once for the block: a category's hole (two bytes or more) becomes at most three bytes
+/// of code and the one scratch byte its move writes, any other byte one byte, so twice the rows
+/// leaves room for everything but imputed numbers, which make room as they come.
+fn fill_rows(rows: &[u8], codes: &[Code], starts: &[usize], imputed: &[Vec<u8>], line: &mut Vec<u8>) -> Option<usize> {
+    /// Room kept free past twice the rows still to fill.
     const SLACK: usize = 8;
-    if line.len() < rows.len() + SLACK {
-        line.resize(rows.len() + rows.len() / 4 + SLACK, 0);
+    let room = |from: usize| 2 * (rows.len() - from) + SLACK;
+    if line.len() < room(0) {
+        line.resize(room(0), 0);
     }
+    let categories = starts.len().saturating_sub(1);
     let (mut pos, mut i, mut next_category) = (0usize, 0usize, 0usize);
     while i < rows.len() {
-        if line.len() - pos < SLACK {
-            line.resize(line.len() * 2, 0);
-        }
         let b = rows[i];
         // Anything but the two hole markers is text.
         if b.wrapping_sub(MISSING_NUMBER) > CATEGORY - MISSING_NUMBER {
@@ -338,25 +348,38 @@ fn fill_rows(rows: &[u8], tables: &[Vec<Code>], imputed: &[Vec<u8>], line: &mut 
             i += 1;
             continue;
         }
-        let mut after = i + 1;
-        let n = usize::try_from(get_varint(rows, &mut after)?).ok()?;
         if b == CATEGORY {
-            let code = tables.get(next_category)?.get(n)?;
+            // Ids below 128 (one varint byte) are the common case.
+            let (id, after) = match rows.get(i + 1) {
+                Some(&id) if id < 0x80 => (usize::from(id), i + 2),
+                _ => {
+                    let mut after = i + 1;
+                    (usize::try_from(get_varint(rows, &mut after)?).ok()?, after)
+                }
+            };
+            let start = *starts.get(next_category)?;
+            if id >= starts.get(next_category + 1)? - start {
+                return None;
+            }
+            let code = codes[start + id];
             line[pos..pos + 4].copy_from_slice(&code.text);
             pos += usize::from(code.len);
             next_category += 1;
-            if next_category == tables.len() {
+            if next_category == categories {
                 next_category = 0;
             }
+            i = after;
         } else {
-            let text = imputed.get(n)?;
-            if line.len() - pos < text.len() {
-                line.resize(line.len() * 2 + text.len(), 0);
+            let mut after = i + 1;
+            let text = imputed.get(usize::try_from(get_varint(rows, &mut after)?).ok()?)?;
+            let needed = pos + text.len() + room(after);
+            if line.len() < needed {
+                line.resize(needed + line.len() / 2, 0);
             }
             line[pos..pos + text.len()].copy_from_slice(text);
             pos += text.len();
+            i = after;
         }
-        i = after;
     }
     Some(pos)
 }
