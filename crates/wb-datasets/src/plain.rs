@@ -9,8 +9,9 @@
 //! a quote, a bare `\r`, bytes that are not UTF-8 — makes it answer `None`, and the caller
 //! decodes that chunk with Arrow, which says what is wrong and where.
 //!
-//! Records are split eight bytes at a time: the delimiters and line ends of a word are found
-//! with a few integer operations (no branch per byte), then visited in order.
+//! Records are read a block at a time: the ends of their fields are found first, eight bytes
+//! at a time ([`wb_etl::plain::index_fields`]), then each column's cells are parsed in a loop
+//! of that column's type, with no choice of type per cell.
 
 use std::sync::Arc;
 
@@ -19,7 +20,7 @@ use arrow::array::{
 };
 use arrow::buffer::{OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, SchemaRef};
-use wb_etl::plain::{for_each_cell, for_each_field};
+use wb_etl::plain::for_each_cell;
 
 /// The column types this decoder builds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,14 +31,40 @@ enum Kind {
     Utf8,
 }
 
+/// Records indexed and then read column by column at a time: their bytes and field ends
+/// (about 100 KB on the readmission table) stay in a core's cache while every column is read.
+const BLOCK_ROWS: usize = 512;
+
 /// Decodes plain chunks of one CSV file (see the module docs).
 #[derive(Clone, Debug)]
 pub(crate) struct PlainDecoder {
     schema: SchemaRef,
     delimiter: u8,
-    /// Cells that are missing (compared with the whole cell).
-    missing: Vec<Vec<u8>>,
+    missing: Missing,
     kinds: Vec<Kind>,
+}
+
+/// The cells that are missing (compared with the whole cell).
+#[derive(Clone, Debug)]
+struct Missing {
+    /// An empty cell is missing.
+    empty: bool,
+    /// The other missing tokens.
+    tokens: Vec<Vec<u8>>,
+}
+
+impl Missing {
+    fn new(tokens: &[String]) -> Self {
+        Self {
+            empty: tokens.iter().any(String::is_empty),
+            tokens: tokens.iter().filter(|t| !t.is_empty()).map(|t| t.as_bytes().to_vec()).collect(),
+        }
+    }
+
+    #[inline]
+    fn is(&self, cell: &[u8]) -> bool {
+        if cell.is_empty() { self.empty } else { self.tokens.iter().any(|t| same(t, cell)) }
+    }
 }
 
 impl PlainDecoder {
@@ -55,12 +82,7 @@ impl PlainDecoder {
                 _ => None,
             })
             .collect::<Option<Vec<_>>>()?;
-        Some(Self {
-            schema: schema.clone(),
-            delimiter,
-            missing: missing.iter().map(|t| t.as_bytes().to_vec()).collect(),
-            kinds,
-        })
+        Some(Self { schema: schema.clone(), delimiter, missing: Missing::new(missing), kinds })
     }
 
     /// Decodes `records` (`rows` whole records) into one batch of the `projection` columns (all
@@ -71,16 +93,17 @@ impl PlainDecoder {
             if !records.is_ascii() && std::str::from_utf8(records).is_err() {
                 return None;
             }
-            let mut builder = Builder::new(*self.kinds.get(column)?, rows, records.len() / self.kinds.len().max(1));
+            let mut builder = Output::new(*self.kinds.get(column)?, &[rows], records.len() / self.kinds.len().max(1));
             let decoded = for_each_cell(records, self.delimiter, self.kinds.len(), column, |cell| {
-                builder.push(cell, self.missing.iter().any(|t| same(t, cell)))
+                builder.push(cell, self.missing.is(cell))
             })?;
             if decoded != rows {
                 return None;
             }
             let schema = Arc::new(self.schema.project(&[column]).ok()?);
             let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(rows));
-            return RecordBatch::try_new_with_options(schema, vec![builder.finish()?], &options).ok();
+            let array = builder.finish()?.into_iter().next()??;
+            return RecordBatch::try_new_with_options(schema, vec![array], &options).ok();
         }
         let [batch] = self.decode_routed(records, rows, projection, &Route::One)?;
         batch
@@ -90,6 +113,10 @@ impl PlainDecoder {
     /// record `i` into batch `route(i)`, each batch as Arrow's decoder followed by a `take` of
     /// its records would build it (`None` for a batch without records); `None` when Arrow must
     /// decode them.
+    ///
+    /// Records are read [`BLOCK_ROWS`] at a time: their fields are found once
+    /// ([`wb_etl::plain::index_fields`]), then each column's cells are parsed in one loop of
+    /// their type.
     pub(crate) fn decode_routed<const N: usize>(
         &self,
         records: &[u8],
@@ -97,57 +124,48 @@ impl PlainDecoder {
         projection: Option<&[usize]>,
         route: &Route<'_>,
     ) -> Option<[Option<RecordBatch>; N]> {
-        if !records.is_ascii() && std::str::from_utf8(records).is_err() {
+        if (!records.is_ascii() && std::str::from_utf8(records).is_err()) || !wb_etl::plain::is_plain(records) {
             return None;
         }
         let columns = self.kinds.len();
-        // For every column of the file, its place in the output (when projected).
-        let mut slot: Vec<Option<usize>> = vec![None; columns];
         let projected: Vec<usize> = projection.map_or_else(|| (0..columns).collect(), <[usize]>::to_vec);
-        for (at, &c) in projected.iter().enumerate() {
-            *slot.get_mut(c)? = Some(at);
-        }
         let counts = route.counts::<N>(rows)?;
-        let mut outputs: Vec<Vec<Builder>> = counts
+        let mut outputs: Vec<Output> = projected
             .iter()
-            .map(|&n| {
-                projected.iter().map(|&c| Builder::new(self.kinds[c], n, records.len() * n / rows.max(1))).collect()
-            })
-            .collect();
-        let mut row = 0usize;
-        let mut output = 0usize;
-        let decoded = for_each_field(records, self.delimiter, columns, |column, cell| {
-            if column == 0 {
-                output = route.of(row);
+            .map(|&c| Some(Output::new(*self.kinds.get(c)?, &counts, records.len() / columns.max(1))))
+            .collect::<Option<_>>()?;
+        let mut ends = Vec::with_capacity(BLOCK_ROWS * columns);
+        let (mut from, mut row) = (0usize, 0usize);
+        while from < records.len() {
+            ends.clear();
+            let (n, next) = wb_etl::plain::index_fields(records, from, self.delimiter, columns, BLOCK_ROWS, &mut ends)?;
+            let labels = route.block(row, n)?;
+            let fields = Fields { records, ends: &ends, columns, from, rows: n };
+            for (output, &column) in outputs.iter_mut().zip(&projected) {
+                output.read(&fields, column, labels, &self.missing)?;
             }
-            let ok = match slot[column] {
-                Some(at) => match outputs.get_mut(output) {
-                    Some(builders) => {
-                        let missing = self.missing.iter().any(|t| same(t, cell));
-                        builders[at].push(cell, missing)
-                    }
-                    None => false,
-                },
-                None => true,
-            };
-            if column + 1 == columns {
-                row += 1;
-            }
-            ok
-        })?;
-        if decoded != rows {
+            row += n;
+            from = next;
+        }
+        if row != rows {
             return None;
         }
         let schema = match projection {
             Some(p) => Arc::new(self.schema.project(p).ok()?),
             None => self.schema.clone(),
         };
+        // Per output, its columns' arrays.
+        let mut arrays: Vec<Vec<ArrayRef>> = vec![Vec::with_capacity(outputs.len()); N];
+        for output in outputs {
+            for (out, array) in arrays.iter_mut().zip(output.finish()?) {
+                out.push(array?);
+            }
+        }
         let mut batches: [Option<RecordBatch>; N] = std::array::from_fn(|_| None);
-        for ((out, builders), n) in batches.iter_mut().zip(outputs).zip(counts) {
+        for ((out, arrays), n) in batches.iter_mut().zip(arrays).zip(counts) {
             if n == 0 {
                 continue;
             }
-            let arrays = builders.into_iter().map(Builder::finish).collect::<Option<Vec<_>>>()?;
             let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(n));
             *out = Some(RecordBatch::try_new_with_options(schema.clone(), arrays, &options).ok()?);
         }
@@ -165,13 +183,6 @@ pub(crate) enum Route<'a> {
 }
 
 impl Route<'_> {
-    fn of(&self, row: usize) -> usize {
-        match self {
-            Self::One => 0,
-            Self::Labels(labels) => labels.get(row).map_or(usize::MAX, |&l| usize::from(l)),
-        }
-    }
-
     /// Records per output; `None` when the labels do not fit.
     fn counts<const N: usize>(&self, rows: usize) -> Option<[usize; N]> {
         let mut counts = [0usize; N];
@@ -188,99 +199,250 @@ impl Route<'_> {
         }
         Some(counts)
     }
+
+    /// The outputs of the `n` records from `row`: `Some(None)` when they all go to the first;
+    /// `None` past the labels.
+    fn block(&self, row: usize, n: usize) -> Option<Option<&[u8]>> {
+        match self {
+            Self::One => Some(None),
+            Self::Labels(labels) => labels.get(row..row + n).map(Some),
+        }
+    }
 }
 
-/// One output column being built.
-enum Builder {
-    Boolean { values: BooleanBufferBuilder, nulls: NullBufferBuilder },
-    Int64 { values: Vec<i64>, nulls: NullBufferBuilder },
-    Float64 { values: Vec<f64>, nulls: NullBufferBuilder },
-    Utf8 { offsets: Vec<i32>, values: Vec<u8>, nulls: NullBufferBuilder },
+/// A block of records indexed by [`wb_etl::plain::index_fields`].
+struct Fields<'a> {
+    records: &'a [u8],
+    ends: &'a [u32],
+    columns: usize,
+    from: usize,
+    rows: usize,
 }
 
-impl Builder {
-    /// A builder for `rows` values of `kind` (`bytes`: a guess at the text's size).
-    fn new(kind: Kind, rows: usize, bytes: usize) -> Self {
-        let nulls = NullBufferBuilder::new(rows);
+impl Fields<'_> {
+    #[inline]
+    fn cell(&self, row: usize, column: usize) -> &[u8] {
+        wb_etl::plain::field(self.records, self.ends, self.columns, self.from, row, column)
+    }
+}
+
+/// Builds one column of each output, cell by cell.
+trait Cells {
+    /// Appends one cell (`missing`: it is one of the missing tokens); false when it is not one
+    /// this decoder reads as Arrow does.
+    fn push(&mut self, cell: &[u8], missing: bool) -> bool;
+    fn finish(self) -> Option<ArrayRef>;
+}
+
+/// One column being built, for every output.
+enum Output {
+    Boolean(Vec<Booleans>),
+    Int64(Vec<Ints>),
+    Float64(Vec<Floats>),
+    Utf8(Vec<Texts>),
+}
+
+impl Output {
+    /// Builders of `kind` for outputs of `rows` records each (`bytes`: a guess at the text's
+    /// size per record).
+    fn new(kind: Kind, rows: &[usize], bytes: usize) -> Self {
+        let nulls = NullBufferBuilder::new;
         match kind {
-            Kind::Boolean => Self::Boolean { values: BooleanBufferBuilder::new(rows), nulls },
-            Kind::Int64 => Self::Int64 { values: Vec::with_capacity(rows), nulls },
-            Kind::Float64 => Self::Float64 { values: Vec::with_capacity(rows), nulls },
-            Kind::Utf8 => {
-                let mut offsets = Vec::with_capacity(rows + 1);
-                offsets.push(0);
-                Self::Utf8 { offsets, values: Vec::with_capacity(bytes / 8), nulls }
+            Kind::Boolean => Self::Boolean(
+                rows.iter().map(|&n| Booleans { values: BooleanBufferBuilder::new(n), nulls: nulls(n) }).collect(),
+            ),
+            Kind::Int64 => {
+                Self::Int64(rows.iter().map(|&n| Ints { values: Vec::with_capacity(n), nulls: nulls(n) }).collect())
             }
+            Kind::Float64 => {
+                Self::Float64(rows.iter().map(|&n| Floats { values: Vec::with_capacity(n), nulls: nulls(n) }).collect())
+            }
+            Kind::Utf8 => Self::Utf8(
+                rows.iter()
+                    .map(|&n| {
+                        let mut offsets = Vec::with_capacity(n + 1);
+                        offsets.push(0);
+                        Texts { offsets, values: Vec::with_capacity(n * bytes / 8), nulls: nulls(n) }
+                    })
+                    .collect(),
+            ),
         }
     }
 
-    /// Appends one cell (`missing`: it is one of the missing tokens); false when it is not one
-    /// this decoder reads as Arrow does.
+    /// Appends a cell to the first output.
+    fn push(&mut self, cell: &[u8], missing: bool) -> bool {
+        fn first<C: Cells>(outputs: &mut [C], cell: &[u8], missing: bool) -> bool {
+            outputs.first_mut().is_some_and(|c| c.push(cell, missing))
+        }
+        match self {
+            Self::Boolean(o) => first(o, cell, missing),
+            Self::Int64(o) => first(o, cell, missing),
+            Self::Float64(o) => first(o, cell, missing),
+            Self::Utf8(o) => first(o, cell, missing),
+        }
+    }
+
+    /// Appends column `column` of every record of `fields`, record `i` to output `labels[i]`
+    /// (the first when `None`).
+    fn read(&mut self, fields: &Fields<'_>, column: usize, labels: Option<&[u8]>, missing: &Missing) -> Option<()> {
+        #[inline(always)]
+        fn cells<C: Cells>(
+            outputs: &mut [C],
+            fields: &Fields<'_>,
+            column: usize,
+            labels: Option<&[u8]>,
+            missing: &Missing,
+        ) -> Option<()> {
+            match labels {
+                None => {
+                    let out = outputs.first_mut()?;
+                    for r in 0..fields.rows {
+                        let cell = fields.cell(r, column);
+                        if !out.push(cell, missing.is(cell)) {
+                            return None;
+                        }
+                    }
+                }
+                Some(labels) => {
+                    for (r, &label) in labels.iter().enumerate().take(fields.rows) {
+                        let cell = fields.cell(r, column);
+                        if !outputs.get_mut(usize::from(label))?.push(cell, missing.is(cell)) {
+                            return None;
+                        }
+                    }
+                }
+            }
+            Some(())
+        }
+        match self {
+            Self::Boolean(o) => cells(o, fields, column, labels, missing),
+            Self::Int64(o) => cells(o, fields, column, labels, missing),
+            Self::Float64(o) => cells(o, fields, column, labels, missing),
+            Self::Utf8(o) => cells(o, fields, column, labels, missing),
+        }
+    }
+
+    /// Each output's array (`None` for one that is not valid).
+    fn finish(self) -> Option<Vec<Option<ArrayRef>>> {
+        fn all<C: Cells>(outputs: Vec<C>) -> Vec<Option<ArrayRef>> {
+            outputs.into_iter().map(Cells::finish).collect()
+        }
+        Some(match self {
+            Self::Boolean(o) => all(o),
+            Self::Int64(o) => all(o),
+            Self::Float64(o) => all(o),
+            Self::Utf8(o) => all(o),
+        })
+    }
+}
+
+struct Booleans {
+    values: BooleanBufferBuilder,
+    nulls: NullBufferBuilder,
+}
+
+impl Cells for Booleans {
     #[inline]
     fn push(&mut self, cell: &[u8], missing: bool) -> bool {
-        match self {
-            Self::Boolean { values, nulls } => {
-                if missing {
-                    values.append(false);
-                    nulls.append_null();
-                } else if cell.eq_ignore_ascii_case(b"true") {
-                    values.append(true);
-                    nulls.append_non_null();
-                } else if cell.eq_ignore_ascii_case(b"false") {
-                    values.append(false);
-                    nulls.append_non_null();
-                } else {
-                    return false;
-                }
-            }
-            Self::Int64 { values, nulls } => {
-                if missing {
-                    values.push(0);
-                    nulls.append_null();
-                } else if let Some(v) = parse_i64(cell) {
-                    values.push(v);
-                    nulls.append_non_null();
-                } else {
-                    return false;
-                }
-            }
-            Self::Float64 { values, nulls } => {
-                if missing {
-                    values.push(0.0);
-                    nulls.append_null();
-                } else if let Some(v) = parse_f64(cell) {
-                    values.push(v);
-                    nulls.append_non_null();
-                } else {
-                    return false;
-                }
-            }
-            Self::Utf8 { offsets, values, nulls } => {
-                if missing {
-                    nulls.append_null();
-                } else {
-                    values.extend_from_slice(cell);
-                    nulls.append_non_null();
-                }
-                let Ok(end) = i32::try_from(values.len()) else { return false };
-                offsets.push(end);
-            }
+        if missing {
+            self.values.append(false);
+            self.nulls.append_null();
+        } else if cell.eq_ignore_ascii_case(b"true") {
+            self.values.append(true);
+            self.nulls.append_non_null();
+        } else if cell.eq_ignore_ascii_case(b"false") {
+            self.values.append(false);
+            self.nulls.append_non_null();
+        } else {
+            return false;
         }
         true
     }
 
-    fn finish(self) -> Option<ArrayRef> {
-        Some(match self {
-            Self::Boolean { mut values, mut nulls } => Arc::new(BooleanArray::new(values.finish(), nulls.finish())),
-            Self::Int64 { values, mut nulls } => Arc::new(Int64Array::new(ScalarBuffer::from(values), nulls.finish())),
-            Self::Float64 { values, mut nulls } => {
-                Arc::new(Float64Array::new(ScalarBuffer::from(values), nulls.finish()))
-            }
-            Self::Utf8 { offsets, values, mut nulls } => Arc::new(
-                StringArray::try_new(OffsetBuffer::new(ScalarBuffer::from(offsets)), values.into(), nulls.finish())
-                    .ok()?,
-            ),
-        })
+    fn finish(mut self) -> Option<ArrayRef> {
+        Some(Arc::new(BooleanArray::new(self.values.finish(), self.nulls.finish())))
+    }
+}
+
+struct Ints {
+    values: Vec<i64>,
+    nulls: NullBufferBuilder,
+}
+
+impl Cells for Ints {
+    #[inline]
+    fn push(&mut self, cell: &[u8], missing: bool) -> bool {
+        if missing {
+            self.values.push(0);
+            self.nulls.append_null();
+        } else if let Some(v) = parse_i64(cell) {
+            self.values.push(v);
+            self.nulls.append_non_null();
+        } else {
+            return false;
+        }
+        true
+    }
+
+    fn finish(mut self) -> Option<ArrayRef> {
+        Some(Arc::new(Int64Array::new(ScalarBuffer::from(self.values), self.nulls.finish())))
+    }
+}
+
+struct Floats {
+    values: Vec<f64>,
+    nulls: NullBufferBuilder,
+}
+
+impl Cells for Floats {
+    #[inline]
+    fn push(&mut self, cell: &[u8], missing: bool) -> bool {
+        if missing {
+            self.values.push(0.0);
+            self.nulls.append_null();
+        } else if let Some(v) = parse_f64(cell) {
+            self.values.push(v);
+            self.nulls.append_non_null();
+        } else {
+            return false;
+        }
+        true
+    }
+
+    fn finish(mut self) -> Option<ArrayRef> {
+        Some(Arc::new(Float64Array::new(ScalarBuffer::from(self.values), self.nulls.finish())))
+    }
+}
+
+struct Texts {
+    offsets: Vec<i32>,
+    values: Vec<u8>,
+    nulls: NullBufferBuilder,
+}
+
+impl Cells for Texts {
+    #[inline]
+    fn push(&mut self, cell: &[u8], missing: bool) -> bool {
+        if missing {
+            self.nulls.append_null();
+        } else {
+            self.values.extend_from_slice(cell);
+            self.nulls.append_non_null();
+        }
+        let Ok(end) = i32::try_from(self.values.len()) else { return false };
+        self.offsets.push(end);
+        true
+    }
+
+    fn finish(mut self) -> Option<ArrayRef> {
+        Some(Arc::new(
+            StringArray::try_new(
+                OffsetBuffer::new(ScalarBuffer::from(self.offsets)),
+                self.values.into(),
+                self.nulls.finish(),
+            )
+            .ok()?,
+        ))
     }
 }
 
@@ -459,22 +621,27 @@ mod tests {
     #[test]
     fn routed_batches_equal_taking_the_rows() {
         let schema = schema(&[DataType::Int64, DataType::Utf8, DataType::Float64]);
+        // More records than a block holds, so that they are read in several.
+        const ROWS: usize = 2 * BLOCK_ROWS + 300;
         let text: Vec<u8> =
-            (0..300).flat_map(|i| format!("{i},{},{}.5\n", ["a", "?", "bb"][i % 3], i % 7).into_bytes()).collect();
-        let labels: Vec<u8> = (0..300).map(|i| [0, 0, 1, 2, 0][i % 5]).collect();
+            (0..ROWS).flat_map(|i| format!("{i},{},{}.5\n", ["a", "?", "bb"][i % 3], i % 7).into_bytes()).collect();
+        let labels: Vec<u8> = (0..ROWS).map(|i| [0, 0, 1, 2, 0][i % 5]).collect();
         let decoder = PlainDecoder::new(&schema, b',', &["?".to_owned()]).expect("supported");
-        let whole = decoder.decode(&text, 300, None).expect("plain");
+        let whole = decoder.decode(&text, ROWS, None).expect("plain");
+        assert_eq!(whole, arrow_batch(&text, &schema, &["?"], None));
         let parts: [Option<RecordBatch>; 3] =
-            decoder.decode_routed(&text, 300, None, &Route::Labels(&labels)).expect("plain");
+            decoder.decode_routed(&text, ROWS, None, &Route::Labels(&labels)).expect("plain");
         for (split, part) in parts.iter().enumerate() {
-            let rows: Vec<u32> = (0..300u32).filter(|&i| usize::from(labels[i as usize]) == split).collect();
+            let rows: Vec<u32> = (0..ROWS as u32).filter(|&i| usize::from(labels[i as usize]) == split).collect();
             let taken =
                 arrow::compute::take_record_batch(&whole, &arrow::array::UInt32Array::from(rows)).expect("take");
             assert_eq!(part.as_ref(), Some(&taken), "split {split}");
         }
         let none: [Option<RecordBatch>; 3] =
-            decoder.decode_routed(&text, 300, None, &Route::Labels(&[0; 300])).expect("plain");
+            decoder.decode_routed(&text, ROWS, None, &Route::Labels(&[0; ROWS])).expect("plain");
         assert!(none[1].is_none() && none[2].is_none());
-        assert!(decoder.decode_routed::<3>(&text, 300, None, &Route::Labels(&[3; 300])).is_none(), "a bad label");
+        assert!(decoder.decode_routed::<3>(&text, ROWS, None, &Route::Labels(&[3; ROWS])).is_none(), "a bad label");
+        assert!(decoder.decode(&text, ROWS + 1, None).is_none(), "fewer records than said");
+        assert!(decoder.decode(&text, ROWS - 1, None).is_none(), "more records than said");
     }
 }

@@ -47,6 +47,110 @@ pub fn for_each_cell(
     split(records, delimiter, columns, Some(wanted), |_, bytes| cell(bytes))
 }
 
+/// Indexes up to `max_rows` records of `records` from byte `from` (a record start) for reading
+/// column by column: appends to `ends` the position of the byte that ends each field (its
+/// delimiter or line end, or `records.len()` for a last record without one), `columns` per
+/// record, and answers the records indexed and the byte where the next one starts. Records are
+/// checked as [`for_each_field`] checks them, except for quotes and bare `\r`s, which the
+/// caller checks once for all of `records` ([`is_plain`]); `None` when a record is not plain or
+/// `records` is too long for `u32` positions.
+///
+/// A field ends at its end's position, except the last of a `\r\n` record, which ends one
+/// byte before (see [`field`]).
+///
+/// ```
+/// let text = b"a,1\r\nbb,22\n";
+/// let mut ends = Vec::new();
+/// assert!(wb_etl::plain::is_plain(text));
+/// assert_eq!(wb_etl::plain::index_fields(text, 0, b',', 2, 10, &mut ends), Some((2, text.len())));
+/// assert_eq!(wb_etl::plain::field(text, &ends, 2, 0, 0, 1), b"1");
+/// assert_eq!(wb_etl::plain::field(text, &ends, 2, 0, 1, 0), b"bb");
+/// ```
+pub fn index_fields(
+    records: &[u8],
+    from: usize,
+    delimiter: u8,
+    columns: usize,
+    max_rows: usize,
+    ends: &mut Vec<u32>,
+) -> Option<(usize, usize)> {
+    u32::try_from(records.len()).ok()?;
+    let columns = columns.max(1);
+    let text = records.get(from..)?;
+    let (mut column, mut rows, mut start) = (0usize, 0usize, from);
+    let mut separator = |at: usize, newline: bool| -> Option<bool> {
+        if newline {
+            let end = if at > start && records[at - 1] == b'\r' { at - 1 } else { at };
+            if column + 1 != columns || (column == 0 && end == start) {
+                return None;
+            }
+            column = 0;
+            rows += 1;
+        } else {
+            column += 1;
+            if column >= columns {
+                return None;
+            }
+        }
+        ends.push(at as u32);
+        start = at + 1;
+        Some(rows == max_rows)
+    };
+    let delimiters = u64::from_ne_bytes([delimiter; 8]);
+    let newlines = u64::from_ne_bytes([b'\n'; 8]);
+    let mut words = text.chunks_exact(8);
+    let mut base = from;
+    for word in &mut words {
+        let w = u64::from_le_bytes(word.try_into().ok()?);
+        let lines = zero_bytes(w ^ newlines);
+        let mut found = zero_bytes(w ^ delimiters) | lines;
+        while found != 0 {
+            let bit = found & found.wrapping_neg();
+            let at = base + (found.trailing_zeros() / 8) as usize;
+            if separator(at, lines & bit != 0)? {
+                return Some((rows, at + 1));
+            }
+            found &= found - 1;
+        }
+        base += 8;
+    }
+    for (i, &b) in words.remainder().iter().enumerate() {
+        if (b == delimiter || b == b'\n') && separator(base + i, b == b'\n')? {
+            return Some((rows, base + i + 1));
+        }
+    }
+    if start < records.len() || column > 0 {
+        // A last record without a line end.
+        if column + 1 != columns {
+            return None;
+        }
+        ends.push(records.len() as u32);
+        rows += 1;
+    }
+    Some((rows, records.len()))
+}
+
+/// Field `column` of record `row` of the records indexed by [`index_fields`] into `ends`
+/// (`columns` per record) from byte `from`.
+#[inline]
+#[must_use]
+pub fn field<'a>(records: &'a [u8], ends: &[u32], columns: usize, from: usize, row: usize, column: usize) -> &'a [u8] {
+    let at = row * columns + column;
+    let start = if at == 0 { from } else { ends[at - 1] as usize + 1 };
+    let mut end = ends[at] as usize;
+    if column + 1 == columns && end > start && records[end - 1] == b'\r' {
+        end -= 1;
+    }
+    &records[start..end]
+}
+
+/// Whether `records` hold no quote and no `\r` but the first half of a `\r\n`: the check
+/// [`index_fields`] leaves to its caller.
+#[must_use]
+pub fn is_plain(records: &[u8]) -> bool {
+    quotes_and_returns_are_plain(records)
+}
+
 /// Both splitters: `field` is called for every field, or only for column `wanted`, whose
 /// skipping of the words that hold none of its boundaries keeps `start` exact only where it
 /// is read (the wanted field, and a line's first field for the empty-line check).
@@ -180,6 +284,53 @@ mod tests {
             Some(200)
         );
         assert_eq!(count, 400);
+    }
+
+    #[test]
+    fn indexed_fields_are_the_split_fields_in_blocks_of_any_size() {
+        let mut texts: Vec<(Vec<u8>, usize)> = vec![
+            (b"a,b\r\n,c\nd,\n".to_vec(), 2),
+            (b"a,b\nc,d".to_vec(), 2),
+            (b"a,b\nc,".to_vec(), 2),
+            (b"".to_vec(), 2),
+            (b"a\r\nb\n".to_vec(), 1),
+        ];
+        texts.push((
+            (0..300).flat_map(|i| format!("{i},{},{}\r\n", "x".repeat(i % 23), i % 7).into_bytes()).collect(),
+            3,
+        ));
+        for (text, columns) in &texts {
+            let mut expected = Vec::new();
+            let rows = for_each_field(text, b',', *columns, |_, f| {
+                expected.push(f.to_vec());
+                true
+            })
+            .expect("plain");
+            for block in [1, 2, 7, 1000] {
+                let (mut from, mut seen, mut fields) = (0, 0, Vec::new());
+                while from < text.len() {
+                    let mut ends = Vec::new();
+                    let (n, next) = index_fields(text, from, b',', *columns, block, &mut ends).expect("plain");
+                    assert!(n >= 1 && n <= block && next > from, "{n} records up to {next}");
+                    assert_eq!(ends.len(), n * columns);
+                    for r in 0..n {
+                        fields.extend((0..*columns).map(|c| field(text, &ends, *columns, from, r, c).to_vec()));
+                    }
+                    (from, seen) = (next, seen + n);
+                }
+                assert_eq!(
+                    (seen, &fields),
+                    (rows, &expected),
+                    "{} in blocks of {block}",
+                    String::from_utf8_lossy(text)
+                );
+            }
+        }
+        for bad in [&b"a,b\nc\n"[..], b"a,b,c\n", b"a,b\n\nc,d\n", b"a,b\r\n\r\nc,d\n"] {
+            assert_eq!(index_fields(bad, 0, b',', 2, 10, &mut Vec::new()), None, "{}", String::from_utf8_lossy(bad));
+        }
+        assert_eq!(index_fields(b"\r\n", 0, b',', 1, 10, &mut Vec::new()), None, "an empty line");
+        assert!(!is_plain(b"a,\"b\"\n") && !is_plain(b"a\rb\n") && is_plain(b"a\r\n"));
     }
 
     #[test]
