@@ -20,8 +20,8 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::Path;
 
-use arrow::array::{Array, ArrayRef, AsArray, PrimitiveArray, RecordBatch};
-use arrow::datatypes::{DataType, Float64Type, Int64Type};
+use arrow::array::{Array, ArrayRef, AsArray, Int32Array, PrimitiveArray, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Float64Type, Int32Type, Int64Type};
 use foldhash::fast::FixedState;
 
 use crate::encoding::{CategoryCounts, Encoding, FeatureKind};
@@ -92,6 +92,9 @@ impl Templates {
                     Ok(batch.column(column).clone())
                 }
                 Slot::Numeric(column) => arrow::compute::cast(batch.column(column), &DataType::Float64),
+                Slot::Categorical(column) if is_text(batch.column(column).data_type()) => {
+                    Ok(batch.column(column).clone())
+                }
                 Slot::Categorical(column) => arrow::compute::cast(batch.column(column), &DataType::Utf8),
             })
             .collect::<std::result::Result<_, _>>()
@@ -105,14 +108,17 @@ impl Templates {
                     None => Column::Floats(array.as_primitive::<Float64Type>()),
                 },
                 Slot::Categorical(_) => {
-                    categories.push((a, Dictionary::of(array.as_string::<i32>())));
+                    let dictionary = Dictionary::of_array(array.as_ref()).ok_or_else(|| {
+                        Error::data("writing channels", format!("a category column of type {}", array.data_type()))
+                    })?;
+                    categories.push((a, dictionary));
                     Column::Category(categories.len() - 1)
                 }
             });
         }
-        for (a, dictionary) in &categories {
-            put_varint(out, dictionary.first.len() as u64);
-            for value in dictionary.values(arrays[*a].as_string::<i32>()) {
+        for (_, dictionary) in &categories {
+            put_varint(out, dictionary.values.len() as u64);
+            for value in dictionary.values() {
                 put_varint(out, value.len() as u64);
                 out.extend_from_slice(value.as_bytes());
             }
@@ -154,12 +160,12 @@ impl Templates {
         }
         let length = (out.len() - start - 8) as u64;
         out[start..start + 8].copy_from_slice(&length.to_le_bytes());
-        let counts = count.then(|| categories.iter().map(|(a, d)| d.counts(arrays[*a].as_string::<i32>())).collect());
+        let counts = count.then(|| categories.iter().map(|(_, d)| d.counts()).collect());
         // The dictionaries of the batch's own text columns (not of other columns cast to text).
         let dictionaries = categories
             .into_iter()
             .filter_map(|(a, d)| match self.slots[a] {
-                Slot::Categorical(column) if batch.column(column).data_type() == &DataType::Utf8 => Some((column, d)),
+                Slot::Categorical(column) if is_text(batch.column(column).data_type()) => Some((column, d)),
                 _ => None,
             })
             .collect();
@@ -178,22 +184,36 @@ enum Column<'a> {
 }
 
 /// The values of one text column of a block: each row's id (0 missing, `i + 1` the `i`-th
-/// value) and the row where each value first occurs, in order of first occurrence. The
-/// template of a block and its split file's text columns are both written from it.
-#[derive(Clone, Debug, Default)]
+/// value) and the values, in order of first occurrence. The template of a block and its split
+/// file's text columns are both written from it.
+#[derive(Clone, Debug)]
 pub(crate) struct Dictionary {
     pub(crate) ids: Vec<u32>,
-    pub(crate) first: Vec<u32>,
+    pub(crate) values: StringArray,
 }
 
 impl Dictionary {
+    /// The dictionary of a text column: text, or text dictionary-encoded with 32-bit keys (as
+    /// the partition's decoder builds categorical features); `None` for any other type.
+    pub(crate) fn of_array(array: &dyn Array) -> Option<Self> {
+        if let Some(text) = array.as_string_opt::<i32>() {
+            return Some(Self::of(text));
+        }
+        let encoded = array.as_dictionary_opt::<Int32Type>()?;
+        let values = encoded.values().as_string_opt::<i32>()?;
+        if values.null_count() > 0 {
+            let text = arrow::compute::cast(array, &DataType::Utf8).ok()?;
+            return Some(Self::of(text.as_string::<i32>()));
+        }
+        Self::of_keys(encoded.keys(), values)
+    }
+
     /// Values are first looked for among the few seen so far (most text features have a
     /// handful of values), and in a hash map once there are more.
-    pub(crate) fn of(column: &arrow::array::StringArray) -> Self {
+    pub(crate) fn of(column: &StringArray) -> Self {
         const FEW: usize = 16;
         let mut index: HashMap<&str, u32, FixedState> = HashMap::default();
         let mut values: Vec<&str> = Vec::new();
-        let mut first: Vec<u32> = Vec::new();
         let nulls = column.null_count() > 0;
         let ids = (0..column.len())
             .map(|i| {
@@ -207,7 +227,6 @@ impl Dictionary {
                         return i as u32 + 1;
                     }
                     values.push(v);
-                    first.push(i as u32);
                     if values.len() > FEW {
                         index.extend(values.iter().enumerate().map(|(i, &known)| (known, i as u32 + 1)));
                     }
@@ -215,27 +234,62 @@ impl Dictionary {
                 }
                 *index.entry(v).or_insert_with(|| {
                     values.push(v);
-                    first.push(i as u32);
                     values.len() as u32
                 })
             })
             .collect();
-        Self { ids, first }
+        Self { ids, values: StringArray::from_iter_values(values) }
     }
 
-    /// The values, in order of first occurrence, read from the `column` the dictionary was
-    /// made of.
-    pub(crate) fn values<'a>(&self, column: &'a arrow::array::StringArray) -> impl Iterator<Item = &'a str> {
-        self.first.iter().map(move |&row| column.value(row as usize))
+    /// The dictionary of rows holding `keys` into `values` (which has no nulls): the values
+    /// the rows use, renumbered in order of first use (as [`Dictionary::of`] numbers them).
+    fn of_keys(keys: &Int32Array, values: &StringArray) -> Option<Self> {
+        let mut id_of = vec![0u32; values.len()];
+        let mut used: Vec<usize> = Vec::new();
+        let nulls = keys.null_count() > 0;
+        let mut ids = Vec::with_capacity(keys.len());
+        for (row, &key) in keys.values().iter().enumerate() {
+            if nulls && keys.is_null(row) {
+                ids.push(0);
+                continue;
+            }
+            let key = usize::try_from(key).ok()?;
+            let id = id_of.get_mut(key)?;
+            if *id == 0 {
+                used.push(key);
+                *id = used.len() as u32;
+            }
+            ids.push(*id);
+        }
+        let values = if used.iter().enumerate().all(|(i, &key)| i == key) && used.len() == values.len() {
+            values.clone()
+        } else {
+            StringArray::from_iter_values(used.iter().map(|&key| values.value(key)))
+        };
+        Some(Self { ids, values })
+    }
+
+    /// The values, in order of first occurrence.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &str> {
+        (0..self.values.len()).map(|i| self.values.value(i))
     }
 
     /// Occurrences of each value (missing ones left out).
-    fn counts(&self, column: &arrow::array::StringArray) -> CategoryCounts {
-        let mut n = vec![0u64; self.first.len() + 1];
+    fn counts(&self) -> CategoryCounts {
+        let mut n = vec![0u64; self.values.len() + 1];
         for &id in &self.ids {
             n[id as usize] += 1;
         }
-        self.values(column).zip(&n[1..]).map(|(v, &n)| (v.to_owned(), n)).collect()
+        self.values().zip(&n[1..]).map(|(v, &n)| (v.to_owned(), n)).collect()
+    }
+}
+
+/// Whether `data_type` is text as [`Dictionary::of_array`] reads it without a cast.
+pub(crate) fn is_text(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Utf8 => true,
+        DataType::Dictionary(key, value) => **key == DataType::Int32 && **value == DataType::Utf8,
+        _ => false,
     }
 }
 
@@ -493,7 +547,7 @@ mod tests {
         let columns: Vec<usize> = block.dictionaries.iter().map(|(c, _)| *c).collect();
         assert_eq!(columns, [1, 3]);
         assert_eq!(block.dictionaries[0].1.ids, [1, 0, 2]);
-        assert_eq!(block.dictionaries[1].1.first, [0, 2]);
+        assert_eq!(block.dictionaries[1].1.values().collect::<Vec<_>>(), ["b", "a"]);
         assert_eq!(counts[0].get("a"), Some(&1));
         assert_eq!(counts[1].get("b"), Some(&2));
 

@@ -426,11 +426,19 @@ impl<'a> ChunkedCsv<'a> {
     }
 
     /// Decodes one chunk straight into the splits of its records (`labels`, one per record):
-    /// the split's batch, `None` for a split without records.
-    fn decode_routed(&self, chunk: &Chunk, labels: &[u8]) -> std::result::Result<[Option<RecordBatch>; 3], ChunkError> {
+    /// the split's batch, `None` for a split without records. The text columns among
+    /// `categories` may come dictionary-encoded.
+    fn decode_routed(
+        &self,
+        chunk: &Chunk,
+        labels: &[u8],
+        categories: &[usize],
+    ) -> std::result::Result<[Option<RecordBatch>; 3], ChunkError> {
         self.with_bytes(chunk, |bytes| {
-            if let Some(parts) =
-                self.plain.as_ref().and_then(|p| p.decode_routed(bytes, chunk.rows, None, &Route::Labels(labels)))
+            if let Some(parts) = self
+                .plain
+                .as_ref()
+                .and_then(|p| p.decode_routed(bytes, chunk.rows, None, &Route::Labels(labels), categories))
             {
                 return Ok(parts);
             }
@@ -970,10 +978,13 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
             Some(chunks) => {
                 let csv = csv.as_ref().expect("opened with the chunks");
                 let router = &router;
+                // Categorical features are built dictionary-encoded: their templates and split
+                // files are written from the dictionaries.
+                let categories: Vec<usize> = categorical.iter().map(|&(_, column)| column).collect();
                 Box::new(chunks::ordered(scope, chunks.clone(), chunks::threads(), move |chunk| {
                     let offset = chunk.first_row as usize;
                     let labels = router.labels(offset, chunk.rows).map_err(ChunkError::Failed)?;
-                    let parts = csv.decode_routed(&chunk, labels)?;
+                    let parts = csv.decode_routed(&chunk, labels, &categories)?;
                     router.routed(parts).map_err(ChunkError::Failed)
                 }))
             }

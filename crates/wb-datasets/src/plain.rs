@@ -13,13 +13,16 @@
 //! at a time ([`wb_etl::plain::index_fields`]), then each column's cells are parsed in a loop
 //! of that column's type, with no choice of type per cell.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanArray, BooleanBufferBuilder, Float64Array, Int64Array, NullBufferBuilder, RecordBatch, StringArray,
+    ArrayRef, BooleanArray, BooleanBufferBuilder, DictionaryArray, Float64Array, Int32Array, Int64Array,
+    NullBufferBuilder, RecordBatch, StringArray,
 };
 use arrow::buffer::{OffsetBuffer, ScalarBuffer};
-use arrow::datatypes::{DataType, SchemaRef};
+use arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef};
+use foldhash::fast::FixedState;
 use wb_etl::plain::for_each_cell;
 
 /// The column types this decoder builds.
@@ -105,7 +108,7 @@ impl PlainDecoder {
             let array = builder.finish()?.into_iter().next()??;
             return RecordBatch::try_new_with_options(schema, vec![array], &options).ok();
         }
-        let [batch] = self.decode_routed(records, rows, projection, &Route::One)?;
+        let [batch] = self.decode_routed(records, rows, projection, &Route::One, &[])?;
         batch
     }
 
@@ -113,6 +116,9 @@ impl PlainDecoder {
     /// record `i` into batch `route(i)`, each batch as Arrow's decoder followed by a `take` of
     /// its records would build it (`None` for a batch without records); `None` when Arrow must
     /// decode them.
+    ///
+    /// Text columns named in `categories` are built dictionary-encoded (`Int32` keys into
+    /// their values, in order of first occurrence), without a copy of every cell.
     ///
     /// Records are read [`BLOCK_ROWS`] at a time: their fields are found once
     /// ([`wb_etl::plain::index_fields`]), then each column's cells are parsed in one loop of
@@ -123,6 +129,7 @@ impl PlainDecoder {
         rows: usize,
         projection: Option<&[usize]>,
         route: &Route<'_>,
+        categories: &[usize],
     ) -> Option<[Option<RecordBatch>; N]> {
         if (!records.is_ascii() && std::str::from_utf8(records).is_err()) || !wb_etl::plain::is_plain(records) {
             return None;
@@ -130,9 +137,17 @@ impl PlainDecoder {
         let columns = self.kinds.len();
         let projected: Vec<usize> = projection.map_or_else(|| (0..columns).collect(), <[usize]>::to_vec);
         let counts = route.counts::<N>(rows)?;
+        let encoded = |c: usize| self.kinds[c] == Kind::Utf8 && categories.contains(&c);
         let mut outputs: Vec<Output> = projected
             .iter()
-            .map(|&c| Some(Output::new(*self.kinds.get(c)?, &counts, records.len() / columns.max(1))))
+            .map(|&c| {
+                let kind = *self.kinds.get(c)?;
+                Some(if encoded(c) {
+                    Output::Categories(counts.iter().map(|&n| Categories::new(n)).collect())
+                } else {
+                    Output::new(kind, &counts, records.len() / columns.max(1))
+                })
+            })
             .collect::<Option<_>>()?;
         let mut ends = Vec::with_capacity(BLOCK_ROWS * columns);
         let (mut from, mut row) = (0usize, 0usize);
@@ -150,10 +165,22 @@ impl PlainDecoder {
         if row != rows {
             return None;
         }
-        let schema = match projection {
+        let mut schema = match projection {
             Some(p) => Arc::new(self.schema.project(p).ok()?),
             None => self.schema.clone(),
         };
+        if projected.iter().any(|&c| encoded(c)) {
+            let fields: Vec<Field> = schema
+                .fields()
+                .iter()
+                .zip(&projected)
+                .map(|(f, &c)| {
+                    let field = f.as_ref().clone();
+                    if encoded(c) { field.with_data_type(Categories::data_type()) } else { field }
+                })
+                .collect();
+            schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+        }
         // Per output, its columns' arrays.
         let mut arrays: Vec<Vec<ArrayRef>> = vec![Vec::with_capacity(outputs.len()); N];
         for output in outputs {
@@ -240,6 +267,7 @@ enum Output {
     Int64(Vec<Ints>),
     Float64(Vec<Floats>),
     Utf8(Vec<Texts>),
+    Categories(Vec<Categories>),
 }
 
 impl Output {
@@ -279,6 +307,7 @@ impl Output {
             Self::Int64(o) => first(o, cell, missing),
             Self::Float64(o) => first(o, cell, missing),
             Self::Utf8(o) => first(o, cell, missing),
+            Self::Categories(o) => first(o, cell, missing),
         }
     }
 
@@ -319,6 +348,7 @@ impl Output {
             Self::Int64(o) => cells(o, fields, column, labels, missing),
             Self::Float64(o) => cells(o, fields, column, labels, missing),
             Self::Utf8(o) => cells(o, fields, column, labels, missing),
+            Self::Categories(o) => cells(o, fields, column, labels, missing),
         }
     }
 
@@ -332,6 +362,7 @@ impl Output {
             Self::Int64(o) => all(o),
             Self::Float64(o) => all(o),
             Self::Utf8(o) => all(o),
+            Self::Categories(o) => all(o),
         })
     }
 }
@@ -446,6 +477,93 @@ impl Cells for Texts {
     }
 }
 
+/// A text column built dictionary-encoded: each cell's key into the distinct values, found
+/// among the few seen so far (most categorical features have a handful) and in a hash map
+/// once there are more.
+struct Categories {
+    keys: Vec<i32>,
+    nulls: NullBufferBuilder,
+    /// The distinct values, in order of first occurrence.
+    offsets: Vec<i32>,
+    values: Vec<u8>,
+    /// Each value's key, once there are more than [`Categories::FEW`].
+    index: HashMap<Box<[u8]>, i32, FixedState>,
+}
+
+impl Categories {
+    const FEW: usize = 16;
+
+    fn new(rows: usize) -> Self {
+        Self {
+            keys: Vec::with_capacity(rows),
+            nulls: NullBufferBuilder::new(rows),
+            offsets: vec![0],
+            values: Vec::new(),
+            index: HashMap::default(),
+        }
+    }
+
+    /// The type of the arrays built.
+    fn data_type() -> DataType {
+        DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+    }
+
+    /// The key of `cell`, added as a new value if it is not one yet; `None` past `i32` keys.
+    #[inline]
+    fn key(&mut self, cell: &[u8]) -> Option<i32> {
+        let known = self.offsets.len() - 1;
+        if known <= Self::FEW {
+            for (key, bounds) in self.offsets.windows(2).enumerate() {
+                if same(&self.values[bounds[0] as usize..bounds[1] as usize], cell) {
+                    return Some(key as i32);
+                }
+            }
+        } else if let Some(&key) = self.index.get(cell) {
+            return Some(key);
+        }
+        let key = i32::try_from(known).ok()?;
+        self.values.extend_from_slice(cell);
+        self.offsets.push(i32::try_from(self.values.len()).ok()?);
+        if known + 1 > Self::FEW {
+            if self.index.is_empty() {
+                let offsets = &self.offsets;
+                let values = &self.values;
+                self.index.extend(
+                    offsets
+                        .windows(2)
+                        .enumerate()
+                        .map(|(k, b)| (values[b[0] as usize..b[1] as usize].into(), k as i32)),
+                );
+            } else {
+                self.index.insert(cell.into(), key);
+            }
+        }
+        Some(key)
+    }
+}
+
+impl Cells for Categories {
+    #[inline]
+    fn push(&mut self, cell: &[u8], missing: bool) -> bool {
+        if missing {
+            self.keys.push(0);
+            self.nulls.append_null();
+            return true;
+        }
+        let Some(key) = self.key(cell) else { return false };
+        self.keys.push(key);
+        self.nulls.append_non_null();
+        true
+    }
+
+    fn finish(mut self) -> Option<ArrayRef> {
+        let values =
+            StringArray::try_new(OffsetBuffer::new(ScalarBuffer::from(self.offsets)), self.values.into(), None).ok()?;
+        let keys = Int32Array::new(ScalarBuffer::from(self.keys), self.nulls.finish());
+        Some(Arc::new(DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values)).ok()?))
+    }
+}
+
 /// Whether two short byte strings are equal, compared in line (no call per cell).
 #[inline]
 pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
@@ -519,6 +637,7 @@ fn parse_f64(cell: &[u8]) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
+    use arrow::array::AsArray;
     use arrow::csv::reader::ReaderBuilder;
     use arrow::datatypes::{Field, Schema};
 
@@ -620,27 +739,54 @@ mod tests {
 
     #[test]
     fn routed_batches_equal_taking_the_rows() {
-        let schema = schema(&[DataType::Int64, DataType::Utf8, DataType::Float64]);
-        // More records than a block holds, so that they are read in several.
+        let schema = schema(&[DataType::Int64, DataType::Utf8, DataType::Float64, DataType::Utf8]);
+        // More records than a block holds, so that they are read in several; the last column
+        // has more values than are looked for one by one.
         const ROWS: usize = 2 * BLOCK_ROWS + 300;
-        let text: Vec<u8> =
-            (0..ROWS).flat_map(|i| format!("{i},{},{}.5\n", ["a", "?", "bb"][i % 3], i % 7).into_bytes()).collect();
+        let text: Vec<u8> = (0..ROWS)
+            .flat_map(|i| {
+                let many = if i % 11 == 0 { "?".to_owned() } else { format!("v{}", (i * 7) % 40) };
+                format!("{i},{},{}.5,{many}\n", ["a", "?", "bb"][i % 3], i % 7).into_bytes()
+            })
+            .collect();
         let labels: Vec<u8> = (0..ROWS).map(|i| [0, 0, 1, 2, 0][i % 5]).collect();
         let decoder = PlainDecoder::new(&schema, b',', &["?".to_owned()]).expect("supported");
         let whole = decoder.decode(&text, ROWS, None).expect("plain");
         assert_eq!(whole, arrow_batch(&text, &schema, &["?"], None));
         let parts: [Option<RecordBatch>; 3] =
-            decoder.decode_routed(&text, ROWS, None, &Route::Labels(&labels)).expect("plain");
-        for (split, part) in parts.iter().enumerate() {
+            decoder.decode_routed(&text, ROWS, None, &Route::Labels(&labels), &[]).expect("plain");
+        let encoded: [Option<RecordBatch>; 3] =
+            decoder.decode_routed(&text, ROWS, None, &Route::Labels(&labels), &[0, 1, 3]).expect("plain");
+        for (split, (part, encoded)) in parts.iter().zip(&encoded).enumerate() {
             let rows: Vec<u32> = (0..ROWS as u32).filter(|&i| usize::from(labels[i as usize]) == split).collect();
             let taken =
                 arrow::compute::take_record_batch(&whole, &arrow::array::UInt32Array::from(rows)).expect("take");
             assert_eq!(part.as_ref(), Some(&taken), "split {split}");
+            // Text columns asked for come dictionary-encoded, with the same text; others as they are.
+            let encoded = encoded.as_ref().expect("rows");
+            assert_eq!(encoded.column(0), taken.column(0), "an integer column is not encoded");
+            for c in [1, 3] {
+                let column = encoded.column(c);
+                assert_eq!(column.data_type(), &Categories::data_type());
+                let text = arrow::compute::cast(column, &DataType::Utf8).expect("cast");
+                assert_eq!(&text, taken.column(c), "split {split} column {c}");
+                // Values in order of first occurrence, each once.
+                let values = column.as_any_dictionary().values().clone();
+                let values: Vec<&str> = values.as_string::<i32>().iter().flatten().collect();
+                let mut first: Vec<&str> = Vec::new();
+                for v in taken.column(c).as_string::<i32>().iter().flatten() {
+                    if !first.contains(&v) {
+                        first.push(v);
+                    }
+                }
+                assert_eq!(values, first, "split {split} column {c}");
+            }
         }
         let none: [Option<RecordBatch>; 3] =
-            decoder.decode_routed(&text, ROWS, None, &Route::Labels(&[0; ROWS])).expect("plain");
+            decoder.decode_routed(&text, ROWS, None, &Route::Labels(&[0; ROWS]), &[]).expect("plain");
         assert!(none[1].is_none() && none[2].is_none());
-        assert!(decoder.decode_routed::<3>(&text, ROWS, None, &Route::Labels(&[3; ROWS])).is_none(), "a bad label");
+        let bad = decoder.decode_routed::<3>(&text, ROWS, None, &Route::Labels(&[3; ROWS]), &[]);
+        assert!(bad.is_none(), "a bad label");
         assert!(decoder.decode(&text, ROWS + 1, None).is_none(), "fewer records than said");
         assert!(decoder.decode(&text, ROWS - 1, None).is_none(), "more records than said");
     }

@@ -21,7 +21,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
+use arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
 use arrow::buffer::{NullBuffer, OffsetBuffer};
 use arrow::datatypes::{DataType, FieldRef, SchemaRef};
 use bytes::Bytes;
@@ -40,7 +40,7 @@ use parquet::file::writer::{SerializedFileWriter, SerializedPageWriter, Serializ
 use parquet::schema::types::ColumnDescPtr;
 use wb_etl::tabular::{PARQUET_DICTIONARY_LIMIT, PARQUET_ROW_GROUP_ROWS};
 
-use crate::channel::{Dictionary, put_varint};
+use crate::channel::{Dictionary, is_text, put_varint};
 use crate::error::{Error, Result};
 
 // A text column's dictionary indices fit 16 bits (see `TextChunk::ids`).
@@ -84,11 +84,13 @@ impl<W: Write + Send> SplitFileWriter<W> {
 
     /// Writes `batch`, closing row groups of [`PARQUET_ROW_GROUP_ROWS`] rows as the Arrow
     /// writer does. `dictionaries` are those of some of its text columns (by column index),
-    /// already made; the others' are made here.
+    /// already made; the others' are made here. A text column may come dictionary-encoded with
+    /// 32-bit keys (as the partition's decoder builds categorical features): it is written as
+    /// its text.
     pub(crate) fn write(&mut self, batch: &RecordBatch, dictionaries: &[(usize, Dictionary)]) -> Result<()> {
-        if let Some((field, array)) =
-            self.schema.fields().iter().zip(batch.columns()).find(|(f, a)| f.data_type() != a.data_type())
-        {
+        if let Some((field, array)) = self.schema.fields().iter().zip(batch.columns()).find(|(f, a)| {
+            f.data_type() != a.data_type() && !(f.data_type() == &DataType::Utf8 && is_text(a.data_type()))
+        }) {
             let e = format!("column {} is {}, not {}", field.name(), array.data_type(), field.data_type());
             return Err(failed(&self.path, ParquetError::General(e)));
         }
@@ -179,7 +181,16 @@ fn failed(path: &Path, e: ParquetError) -> Error {
     Error::data(path.display().to_string(), e)
 }
 
+/// Writes `array` with parquet's column writer, as text when it is dictionary-encoded text
+/// (see [`SplitFileWriter::write`]).
 fn write_leaves(writer: &mut ArrowColumnWriter, field: &FieldRef, array: &ArrayRef) -> parquet::errors::Result<()> {
+    let text;
+    let array = if field.data_type() == array.data_type() {
+        array
+    } else {
+        text = arrow::compute::cast(array, field.data_type()).map_err(|e| ParquetError::ArrowError(e.to_string()))?;
+        &text
+    };
     for leaf in compute_leaves(field, array)? {
         writer.write(&leaf)?;
     }
@@ -253,7 +264,9 @@ impl TextChunk {
         let dictionary = match dictionary {
             Some(given) => given,
             None => {
-                made = Dictionary::of(array.as_string::<i32>());
+                made = Dictionary::of_array(array.as_ref()).ok_or_else(|| {
+                    ParquetError::General(format!("column {} is {}, not text", self.field.name(), array.data_type()))
+                })?;
                 &made
             }
         };
@@ -261,15 +274,15 @@ impl TextChunk {
             ParquetError::General(format!("a dictionary of {} rows for {} rows", dictionary.ids.len(), array.len()))
         })?;
         // The values the rows hold: all of the block's, unless the rows are part of it.
-        let mut used = vec![rows.len() == dictionary.ids.len(); dictionary.first.len() + 1];
+        let mut used = vec![rows.len() == dictionary.ids.len(); dictionary.values.len() + 1];
         if rows.len() != dictionary.ids.len() {
             for &id in block {
                 used[id as usize] = true;
             }
         }
         // Each of the block's values' index in the row group's dictionary (0 for null).
-        let mut ids = vec![0; dictionary.first.len() + 1];
-        for ((value, id), &used) in dictionary.values(array.as_string::<i32>()).zip(&mut ids[1..]).zip(&used[1..]) {
+        let mut ids = vec![0; dictionary.values.len() + 1];
+        for ((value, id), &used) in dictionary.values().zip(&mut ids[1..]).zip(&used[1..]) {
             if used {
                 *id = self.intern(value.as_bytes());
                 if self.page.len() > PARQUET_DICTIONARY_LIMIT {
@@ -555,6 +568,39 @@ mod tests {
         (batches, SerializedFileReader::new_with_options(bytes, options).expect("file"))
     }
 
+    /// The file of `batches` with every text column dictionary-encoded, the dictionaries of
+    /// columns `given` made before.
+    fn write_encoded(batches: &[RecordBatch], given: &[usize]) -> Vec<u8> {
+        let schema = batches[0].schema();
+        let mut writer =
+            SplitFileWriter::try_new(Vec::new(), schema.clone(), Path::new("encoded.parquet")).expect("writer");
+        let encoded = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+        for b in batches {
+            let columns: Vec<ArrayRef> = b
+                .columns()
+                .iter()
+                .map(|c| {
+                    if c.data_type() == &DataType::Utf8 {
+                        arrow::compute::cast(c, &encoded).expect("cast")
+                    } else {
+                        c.clone()
+                    }
+                })
+                .collect();
+            let dictionaries: Vec<(usize, Dictionary)> =
+                given.iter().map(|&c| (c, Dictionary::of_array(columns[c].as_ref()).expect("text"))).collect();
+            let fields: Vec<Field> = schema
+                .fields()
+                .iter()
+                .zip(&columns)
+                .map(|(f, c)| f.as_ref().clone().with_data_type(c.data_type().clone()))
+                .collect();
+            let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).expect("batch");
+            writer.write(&batch, &dictionaries).expect("write");
+        }
+        writer.into_inner().expect("finish")
+    }
+
     #[test]
     fn text_columns_read_back_as_written_across_row_groups() {
         let path = Path::new("split.parquet");
@@ -566,12 +612,17 @@ mod tests {
         let mut written = Vec::new();
         for n in sizes {
             let b = batch(start, n);
-            let given = vec![(2, Dictionary::of(b.column(2).as_string::<i32>()))];
+            let given = vec![(2, Dictionary::of_array(b.column(2).as_ref()).expect("text"))];
             writer.write(&b, &given).expect("write");
             written.push(b);
             start += n;
         }
-        let (read, file) = read(writer.into_inner().expect("finish"));
+        let bytes = writer.into_inner().expect("finish");
+        // The same rows with their text dictionary-encoded (as the partition's decoder builds
+        // categorical features) make the same file.
+        assert_eq!(write_encoded(&written, &[2]), bytes, "given dictionaries");
+        assert_eq!(write_encoded(&written, &[]), bytes, "dictionaries made");
+        let (read, file) = read(bytes);
         let schema = schema();
         let expected = arrow::compute::concat_batches(&schema, &written).expect("concat");
         let got = arrow::compute::concat_batches(&read[0].schema(), &read).expect("concat");
@@ -613,7 +664,9 @@ mod tests {
         for b in &written {
             writer.write(b, &[]).expect("write");
         }
-        let (read, file) = read(writer.into_inner().expect("finish"));
+        let bytes = writer.into_inner().expect("finish");
+        assert_eq!(write_encoded(&written, &[]), bytes, "dictionary-encoded text");
+        let (read, file) = read(bytes);
         let expected = arrow::compute::concat_batches(&schema, &written).expect("concat");
         assert_eq!(arrow::compute::concat_batches(&schema, &read).expect("concat"), expected);
         let column = file.metadata().row_group(0).column(0);
