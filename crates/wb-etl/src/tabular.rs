@@ -268,20 +268,45 @@ pub fn infer_schema_in_ranges(
     Ok(Arc::new(Schema::new(fields)))
 }
 
+/// Records indexed at a time while inferring (their bytes and field ends stay in a core's
+/// cache while each column is looked at).
+const INFER_BLOCK_ROWS: usize = 1024;
+
 /// Joins the kinds of the cells of `records` (whole records, no header) into `kinds`; `None`
 /// when a record has another number of fields or is not UTF-8.
 fn infer_range(records: &[u8], delimiter: u8, missing: &[&[u8]], kinds: &mut [Kind]) -> Option<()> {
-    if records.is_ascii() || std::str::from_utf8(records).is_ok() {
-        // Plain records (no quotes) are split without a CSV reader; anything else is read by one.
+    if (records.is_ascii() || std::str::from_utf8(records).is_ok()) && crate::plain::is_plain(records) {
+        // Plain records (no quotes) are split without a CSV reader, a block at a time: their
+        // fields found once, then only the columns that are not text yet looked at (text is as
+        // wide as a kind gets). Anything else is read by a CSV reader.
+        let columns = kinds.len();
         let mut plain = kinds.to_vec();
-        let split = crate::plain::for_each_field(records, delimiter, plain.len(), |column, cell| {
-            let kind = &mut plain[column];
-            if *kind != Kind::Utf8 && !missing.contains(&cell) {
-                *kind = kind.join(Kind::of(cell));
+        let mut ends = Vec::with_capacity(INFER_BLOCK_ROWS * columns);
+        let mut from = 0;
+        let indexed = loop {
+            if from >= records.len() {
+                break true;
             }
-            true
-        });
-        if split.is_some() {
+            ends.clear();
+            let Some((rows, next)) =
+                crate::plain::index_fields(records, from, delimiter, columns, INFER_BLOCK_ROWS, &mut ends)
+            else {
+                break false;
+            };
+            for (column, kind) in plain.iter_mut().enumerate() {
+                for row in 0..rows {
+                    if *kind == Kind::Utf8 {
+                        break;
+                    }
+                    let cell = crate::plain::field(records, &ends, columns, from, row, column);
+                    if !missing.contains(&cell) {
+                        *kind = kind.join(Kind::of(cell));
+                    }
+                }
+            }
+            from = next;
+        };
+        if indexed {
             kinds.copy_from_slice(&plain);
             return Some(());
         }
@@ -938,16 +963,17 @@ mod tests {
     fn inference_in_ranges_agrees_with_the_whole_file_and_its_errors() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut text = String::from("a,b,c,d,e\n");
-        for i in 0..1000 {
-            let b = if i == 700 { "2.5".to_owned() } else { i.to_string() };
+        // More records than are indexed at a time, with kinds that widen in later blocks.
+        for i in 0..2500 {
+            let b = if i == 1700 { "2.5".to_owned() } else { i.to_string() };
             let d = if i % 3 == 0 { "?" } else { "true" };
-            let e = if i == 999 { "x" } else { "1" };
+            let e = if i == 2499 { "x" } else { "1" };
             text.push_str(&format!("{i},{b},é{i},{d},{e}\n"));
         }
         let f = write(dir.path(), "ok.csv", text.as_bytes());
         let options = CsvOptions::default();
         let whole = infer_schema(&f, &options).expect("whole");
-        for rows in [1, 7, 100, 1000] {
+        for rows in [1, 7, 100, 2500] {
             let ranges = line_ranges(text.as_bytes(), rows);
             for threads in [1, 2, 3] {
                 let parts = infer_schema_in_ranges(&f, &options, &ranges, threads).expect("ranges");
