@@ -477,21 +477,43 @@ impl Cells for Texts {
     }
 }
 
-/// A text column built dictionary-encoded: each cell's key into the distinct values, found
-/// among the few seen so far (most categorical features have a handful) and in a hash map
-/// once there are more.
+/// A text column built dictionary-encoded: each cell's key into the distinct values. A value
+/// of at most seven bytes (as most categories are) is compared as one number ([`packed`]):
+/// among the few seen so far first, in a hash map of numbers once there are more. Longer
+/// values are looked up in a hash map of their bytes.
 struct Categories {
     keys: Vec<i32>,
     nulls: NullBufferBuilder,
     /// The distinct values, in order of first occurrence.
     offsets: Vec<i32>,
     values: Vec<u8>,
-    /// Each value's key, once there are more than [`Categories::FEW`].
-    index: HashMap<Box<[u8]>, i32, FixedState>,
+    /// Each value as a number ([`packed`]), [`Categories::LONG`] for a longer one.
+    packed: Vec<u64>,
+    /// Whether there are more than [`Categories::FEW`] values, and `short` holds the keys of
+    /// the short ones.
+    indexed: bool,
+    short: HashMap<u64, i32, FixedState>,
+    /// The keys of the longer values.
+    long: HashMap<Box<[u8]>, i32, FixedState>,
+}
+
+/// A cell of at most seven bytes as one number: its bytes, and its length in the top byte.
+#[inline]
+fn packed(cell: &[u8]) -> Option<u64> {
+    if cell.len() > 7 {
+        return None;
+    }
+    let mut v = (cell.len() as u64) << 56;
+    for (i, &b) in cell.iter().enumerate() {
+        v |= u64::from(b) << (8 * i);
+    }
+    Some(v)
 }
 
 impl Categories {
     const FEW: usize = 16;
+    /// Stands for a value too long to be packed (no packed value has a top byte above 7).
+    const LONG: u64 = u64::MAX;
 
     fn new(rows: usize) -> Self {
         Self {
@@ -499,7 +521,10 @@ impl Categories {
             nulls: NullBufferBuilder::new(rows),
             offsets: vec![0],
             values: Vec::new(),
-            index: HashMap::default(),
+            packed: Vec::new(),
+            indexed: false,
+            short: HashMap::default(),
+            long: HashMap::default(),
         }
     }
 
@@ -511,32 +536,33 @@ impl Categories {
     /// The key of `cell`, added as a new value if it is not one yet; `None` past `i32` keys.
     #[inline]
     fn key(&mut self, cell: &[u8]) -> Option<i32> {
-        let known = self.offsets.len() - 1;
-        if known <= Self::FEW {
-            for (key, bounds) in self.offsets.windows(2).enumerate() {
-                if same(&self.values[bounds[0] as usize..bounds[1] as usize], cell) {
-                    return Some(key as i32);
-                }
-            }
-        } else if let Some(&key) = self.index.get(cell) {
-            return Some(key);
+        let number = packed(cell);
+        let found = match number {
+            Some(n) if self.indexed => self.short.get(&n).copied(),
+            Some(n) => self.packed.iter().position(|&known| known == n).map(|k| k as i32),
+            None => self.long.get(cell).copied(),
+        };
+        if found.is_some() {
+            return found;
         }
-        let key = i32::try_from(known).ok()?;
+        let key = i32::try_from(self.packed.len()).ok()?;
         self.values.extend_from_slice(cell);
         self.offsets.push(i32::try_from(self.values.len()).ok()?);
-        if known + 1 > Self::FEW {
-            if self.index.is_empty() {
-                let offsets = &self.offsets;
-                let values = &self.values;
-                self.index.extend(
-                    offsets
-                        .windows(2)
-                        .enumerate()
-                        .map(|(k, b)| (values[b[0] as usize..b[1] as usize].into(), k as i32)),
-                );
-            } else {
-                self.index.insert(cell.into(), key);
+        self.packed.push(number.unwrap_or(Self::LONG));
+        match number {
+            None => {
+                self.long.insert(cell.into(), key);
             }
+            Some(n) if self.indexed => {
+                self.short.insert(n, key);
+            }
+            Some(_) => {}
+        }
+        if !self.indexed && self.packed.len() > Self::FEW {
+            self.short.extend(
+                self.packed.iter().enumerate().filter(|(_, n)| **n != Self::LONG).map(|(k, &n)| (n, k as i32)),
+            );
+            self.indexed = true;
         }
         Some(key)
     }
@@ -741,11 +767,16 @@ mod tests {
     fn routed_batches_equal_taking_the_rows() {
         let schema = schema(&[DataType::Int64, DataType::Utf8, DataType::Float64, DataType::Utf8]);
         // More records than a block holds, so that they are read in several; the last column
-        // has more values than are looked for one by one.
+        // has more values than are looked for one by one, some of them long.
         const ROWS: usize = 2 * BLOCK_ROWS + 300;
         let text: Vec<u8> = (0..ROWS)
             .flat_map(|i| {
-                let many = if i % 11 == 0 { "?".to_owned() } else { format!("v{}", (i * 7) % 40) };
+                let many = match i {
+                    _ if i % 11 == 0 => "?".to_owned(),
+                    // Values too long to be compared as one number, among short ones.
+                    _ if i % 13 == 0 => format!("a longer value {}", i % 5),
+                    _ => format!("v{}", (i * 7) % 40),
+                };
                 format!("{i},{},{}.5,{many}\n", ["a", "?", "bb"][i % 3], i % 7).into_bytes()
             })
             .collect();
