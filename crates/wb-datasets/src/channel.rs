@@ -99,23 +99,28 @@ impl Templates {
             })
             .collect::<std::result::Result<_, _>>()
             .map_err(bad)?;
-        let mut columns: Vec<Column<'_>> = Vec::with_capacity(arrays.len());
         let mut categories: Vec<(usize, Dictionary)> = Vec::new();
         for (a, (slot, array)) in self.slots.iter().zip(&arrays).enumerate() {
-            columns.push(match slot {
+            if let Slot::Categorical(_) = slot {
+                let dictionary = Dictionary::of_array(array.as_ref()).ok_or_else(|| {
+                    Error::data("writing channels", format!("a category column of type {}", array.data_type()))
+                })?;
+                categories.push((a, dictionary));
+            }
+        }
+        let mut ids = categories.iter().map(|(_, d)| d.ids.as_slice());
+        let columns: Vec<Column<'_>> = self
+            .slots
+            .iter()
+            .zip(&arrays)
+            .map(|(slot, array)| match slot {
                 Slot::Numeric(_) => match array.as_primitive_opt::<Int64Type>() {
                     Some(ints) => Column::Ints(ints),
                     None => Column::Floats(array.as_primitive::<Float64Type>()),
                 },
-                Slot::Categorical(_) => {
-                    let dictionary = Dictionary::of_array(array.as_ref()).ok_or_else(|| {
-                        Error::data("writing channels", format!("a category column of type {}", array.data_type()))
-                    })?;
-                    categories.push((a, dictionary));
-                    Column::Category(categories.len() - 1)
-                }
-            });
-        }
+                Slot::Categorical(_) => Column::Category(ids.next().unwrap_or_default()),
+            })
+            .collect();
         for (_, dictionary) in &categories {
             put_varint(out, dictionary.values.len() as u64);
             for value in dictionary.values() {
@@ -150,10 +155,14 @@ impl Templates {
                         out.push(MISSING_NUMBER);
                         put_varint(out, f as u64);
                     }
-                    Column::Category(c) => {
-                        out.push(CATEGORY);
-                        put_varint(out, u64::from(categories[c].1.ids[r]));
-                    }
+                    Column::Category(ids) => match ids.get(r) {
+                        // Most ids take one varint byte: marker and id in one write.
+                        Some(&id) if id < 0x80 => out.extend_from_slice(&[CATEGORY, id as u8]),
+                        id => {
+                            out.push(CATEGORY);
+                            put_varint(out, u64::from(id.copied().unwrap_or_default()));
+                        }
+                    },
                 }
             }
             out.push(b'\n');
@@ -179,8 +188,8 @@ enum Column<'a> {
     Ints(&'a PrimitiveArray<Int64Type>),
     /// Other numbers, as floats.
     Floats(&'a PrimitiveArray<Float64Type>),
-    /// A category: its index in the block's dictionaries.
-    Category(usize),
+    /// A category: each row's id in the block's dictionary of the feature.
+    Category(&'a [u32]),
 }
 
 /// The values of one text column of a block: each row's id (0 missing, `i + 1` the `i`-th
