@@ -219,7 +219,7 @@ impl Dictionary {
 
     /// Values are first looked for among the few seen so far (most text features have a
     /// handful of values), and in a hash map once there are more.
-    pub(crate) fn of(column: &StringArray) -> Self {
+    fn of(column: &StringArray) -> Self {
         const FEW: usize = 16;
         let mut index: HashMap<&str, u32, FixedState> = HashMap::default();
         let mut values: Vec<&str> = Vec::new();

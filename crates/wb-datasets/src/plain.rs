@@ -96,7 +96,7 @@ impl PlainDecoder {
             if !records.is_ascii() && std::str::from_utf8(records).is_err() {
                 return None;
             }
-            let mut builder = Output::new(*self.kinds.get(column)?, &[rows], records.len() / self.kinds.len().max(1));
+            let mut builder = Output::new(*self.kinds.get(column)?, &[rows], records.len() / rows.max(1));
             let decoded = for_each_cell(records, self.delimiter, self.kinds.len(), column, |cell| {
                 builder.push(cell, self.missing.is(cell))
             })?;
@@ -145,7 +145,7 @@ impl PlainDecoder {
                 Some(if encoded(c) {
                     Output::Categories(counts.iter().map(|&n| Categories::new(n)).collect())
                 } else {
-                    Output::new(kind, &counts, records.len() / columns.max(1))
+                    Output::new(kind, &counts, records.len() / rows.max(1))
                 })
             })
             .collect::<Option<_>>()?;
@@ -271,8 +271,8 @@ enum Output {
 }
 
 impl Output {
-    /// Builders of `kind` for outputs of `rows` records each (`bytes`: a guess at the text's
-    /// size per record).
+    /// Builders of `kind` for outputs of `rows` records each (`bytes`: the size of a record,
+    /// of which a text column is guessed to hold an eighth).
     fn new(kind: Kind, rows: &[usize], bytes: usize) -> Self {
         let nulls = NullBufferBuilder::new;
         match kind {
@@ -559,9 +559,8 @@ impl Categories {
             Some(_) => {}
         }
         if !self.indexed && self.packed.len() > Self::FEW {
-            self.short.extend(
-                self.packed.iter().enumerate().filter(|(_, n)| **n != Self::LONG).map(|(k, &n)| (n, k as i32)),
-            );
+            self.short
+                .extend(self.packed.iter().enumerate().filter(|(_, n)| **n != Self::LONG).map(|(k, &n)| (n, k as i32)));
             self.indexed = true;
         }
         Some(key)

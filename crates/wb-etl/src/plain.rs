@@ -144,13 +144,6 @@ pub fn field<'a>(records: &'a [u8], ends: &[u32], columns: usize, from: usize, r
     &records[start..end]
 }
 
-/// Whether `records` hold no quote and no `\r` but the first half of a `\r\n`: the check
-/// [`index_fields`] leaves to its caller.
-#[must_use]
-pub fn is_plain(records: &[u8]) -> bool {
-    quotes_and_returns_are_plain(records)
-}
-
 /// Both splitters: `field` is called for every field, or only for column `wanted`, whose
 /// skipping of the words that hold none of its boundaries keeps `start` exact only where it
 /// is read (the wanted field, and a line's first field for the empty-line check).
@@ -162,7 +155,7 @@ fn split(
     wanted: Option<usize>,
     mut field: impl FnMut(usize, &[u8]) -> bool,
 ) -> Option<usize> {
-    if !quotes_and_returns_are_plain(records) {
+    if !is_plain(records) {
         return None;
     }
     let columns = columns.max(1);
@@ -237,8 +230,9 @@ fn split(
 }
 
 /// Whether `records` hold no quote (quotes are never plain) and every `\r` is the first half of
-/// a `\r\n`.
-fn quotes_and_returns_are_plain(records: &[u8]) -> bool {
+/// a `\r\n`: the check [`index_fields`] leaves to its caller.
+#[must_use]
+pub fn is_plain(records: &[u8]) -> bool {
     memchr::memchr2_iter(b'"', b'\r', records).all(|at| records[at] == b'\r' && records.get(at + 1) == Some(&b'\n'))
 }
 
