@@ -17,11 +17,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanArray, BooleanBufferBuilder, DictionaryArray, Float64Array, Int32Array, Int64Array,
-    NullBufferBuilder, RecordBatch, StringArray,
+    ArrayRef, BooleanArray, BooleanBufferBuilder, DictionaryArray, Int32Array, NullBufferBuilder, PrimitiveArray,
+    RecordBatch, StringArray,
 };
 use arrow::buffer::{OffsetBuffer, ScalarBuffer};
-use arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef};
+use arrow::datatypes::{ArrowPrimitiveType, DataType, Field, Float64Type, Int32Type, Int64Type, Schema, SchemaRef};
 use foldhash::fast::FixedState;
 use wb_etl::plain::for_each_cell;
 
@@ -264,8 +264,8 @@ trait Cells {
 /// One column being built, for every output.
 enum Output {
     Boolean(Vec<Booleans>),
-    Int64(Vec<Ints>),
-    Float64(Vec<Floats>),
+    Int64(Vec<Numbers<Int64Type>>),
+    Float64(Vec<Numbers<Float64Type>>),
     Utf8(Vec<Texts>),
     Categories(Vec<Categories>),
 }
@@ -279,12 +279,8 @@ impl Output {
             Kind::Boolean => Self::Boolean(
                 rows.iter().map(|&n| Booleans { values: BooleanBufferBuilder::new(n), nulls: nulls(n) }).collect(),
             ),
-            Kind::Int64 => {
-                Self::Int64(rows.iter().map(|&n| Ints { values: Vec::with_capacity(n), nulls: nulls(n) }).collect())
-            }
-            Kind::Float64 => {
-                Self::Float64(rows.iter().map(|&n| Floats { values: Vec::with_capacity(n), nulls: nulls(n) }).collect())
-            }
+            Kind::Int64 => Self::Int64(rows.iter().map(|&n| Numbers::new(n)).collect()),
+            Kind::Float64 => Self::Float64(rows.iter().map(|&n| Numbers::new(n)).collect()),
             Kind::Utf8 => Self::Utf8(
                 rows.iter()
                     .map(|&n| {
@@ -395,18 +391,43 @@ impl Cells for Booleans {
     }
 }
 
-struct Ints {
-    values: Vec<i64>,
+/// The number types this decoder parses itself.
+trait Number: ArrowPrimitiveType {
+    fn parse(cell: &[u8]) -> Option<Self::Native>;
+}
+
+impl Number for Int64Type {
+    #[inline]
+    fn parse(cell: &[u8]) -> Option<i64> {
+        parse_i64(cell)
+    }
+}
+
+impl Number for Float64Type {
+    #[inline]
+    fn parse(cell: &[u8]) -> Option<f64> {
+        parse_f64(cell)
+    }
+}
+
+struct Numbers<T: Number> {
+    values: Vec<T::Native>,
     nulls: NullBufferBuilder,
 }
 
-impl Cells for Ints {
+impl<T: Number> Numbers<T> {
+    fn new(rows: usize) -> Self {
+        Self { values: Vec::with_capacity(rows), nulls: NullBufferBuilder::new(rows) }
+    }
+}
+
+impl<T: Number> Cells for Numbers<T> {
     #[inline]
     fn push(&mut self, cell: &[u8], missing: bool) -> bool {
         if missing {
-            self.values.push(0);
+            self.values.push(T::Native::default());
             self.nulls.append_null();
-        } else if let Some(v) = parse_i64(cell) {
+        } else if let Some(v) = T::parse(cell) {
             self.values.push(v);
             self.nulls.append_non_null();
         } else {
@@ -416,32 +437,7 @@ impl Cells for Ints {
     }
 
     fn finish(mut self) -> Option<ArrayRef> {
-        Some(Arc::new(Int64Array::new(ScalarBuffer::from(self.values), self.nulls.finish())))
-    }
-}
-
-struct Floats {
-    values: Vec<f64>,
-    nulls: NullBufferBuilder,
-}
-
-impl Cells for Floats {
-    #[inline]
-    fn push(&mut self, cell: &[u8], missing: bool) -> bool {
-        if missing {
-            self.values.push(0.0);
-            self.nulls.append_null();
-        } else if let Some(v) = parse_f64(cell) {
-            self.values.push(v);
-            self.nulls.append_non_null();
-        } else {
-            return false;
-        }
-        true
-    }
-
-    fn finish(mut self) -> Option<ArrayRef> {
-        Some(Arc::new(Float64Array::new(ScalarBuffer::from(self.values), self.nulls.finish())))
+        Some(Arc::new(PrimitiveArray::<T>::new(ScalarBuffer::from(self.values), self.nulls.finish())))
     }
 }
 
@@ -721,7 +717,7 @@ mod tests {
     fn lexical_like(text: &str) -> f64 {
         let schema = schema(&[DataType::Float64, DataType::Int64]);
         let batch = arrow_batch(format!("{text},1\n").as_bytes(), &schema, &[], None);
-        batch.column(0).as_any().downcast_ref::<Float64Array>().expect("floats").value(0)
+        batch.column(0).as_primitive::<Float64Type>().value(0)
     }
 
     #[test]
