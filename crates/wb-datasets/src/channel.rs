@@ -206,48 +206,22 @@ impl Dictionary {
     /// the partition's decoder builds categorical features); `None` for any other type.
     pub(crate) fn of_array(array: &dyn Array) -> Option<Self> {
         if let Some(text) = array.as_string_opt::<i32>() {
-            return Some(Self::of(text));
+            return Self::of(text);
         }
         let encoded = array.as_dictionary_opt::<Int32Type>()?;
         let values = encoded.values().as_string_opt::<i32>()?;
         if values.null_count() > 0 {
             let text = arrow::compute::cast(array, &DataType::Utf8).ok()?;
-            return Some(Self::of(text.as_string::<i32>()));
+            return Self::of(text.as_string::<i32>());
         }
         Self::of_keys(encoded.keys(), values)
     }
 
-    /// Values are first looked for among the few seen so far (most text features have a
-    /// handful of values), and in a hash map once there are more.
-    fn of(column: &StringArray) -> Self {
-        const FEW: usize = 16;
-        let mut index: HashMap<&str, u32, FixedState> = HashMap::default();
-        let mut values: Vec<&str> = Vec::new();
-        let nulls = column.null_count() > 0;
-        let ids = (0..column.len())
-            .map(|i| {
-                if nulls && column.is_null(i) {
-                    return 0;
-                }
-                let v = column.value(i);
-                if values.len() <= FEW {
-                    if let Some(i) = values.iter().position(|known| crate::plain::same(known.as_bytes(), v.as_bytes()))
-                    {
-                        return i as u32 + 1;
-                    }
-                    values.push(v);
-                    if values.len() > FEW {
-                        index.extend(values.iter().enumerate().map(|(i, &known)| (known, i as u32 + 1)));
-                    }
-                    return values.len() as u32;
-                }
-                *index.entry(v).or_insert_with(|| {
-                    values.push(v);
-                    values.len() as u32
-                })
-            })
-            .collect();
-        Self { ids, values: StringArray::from_iter_values(values) }
+    /// The dictionary of a text column, made as the decoder makes categorical features'
+    /// ([`crate::plain::dictionary_encode`]).
+    fn of(column: &StringArray) -> Option<Self> {
+        let encoded = crate::plain::dictionary_encode(column)?;
+        Self::of_keys(encoded.keys(), encoded.values().as_string_opt::<i32>()?)
     }
 
     /// The dictionary of rows holding `keys` into `values` (which has no nulls): the values

@@ -22,6 +22,7 @@ use arrow::csv::reader::{Format, ReaderBuilder};
 use arrow::datatypes::SchemaRef;
 
 use crate::error::{Error, Result};
+use crate::plain::Missing;
 
 /// A run of whole records of a CSV file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -124,10 +125,7 @@ fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
 /// The missing-value tokens, matched exactly against whole fields.
 #[derive(Clone, Debug)]
 pub(crate) struct MissingTokens {
-    /// The non-empty tokens.
-    tokens: Vec<Vec<u8>>,
-    /// Whether the empty string is one of them.
-    empty: bool,
+    missing: Missing,
     delimiter: u8,
     /// Arrow's format without a null pattern: only empty cells are null.
     format: Format,
@@ -141,8 +139,7 @@ impl MissingTokens {
         // A token holding a delimiter, line end or quote never equals a whole field.
         let plain = missing.iter().all(|t| !t.bytes().any(|b| b == delimiter || b == b'\n' || b == b'\r' || b == b'"'));
         (columns > 1 && plain).then(|| Self {
-            tokens: missing.iter().filter(|t| !t.is_empty()).map(|t| t.as_bytes().to_vec()).collect(),
-            empty: missing.iter().any(String::is_empty),
+            missing: Missing::new(missing),
             delimiter,
             format: Format::default().with_header(false).with_delimiter(delimiter),
         })
@@ -155,7 +152,7 @@ impl MissingTokens {
     /// tokens are rare; a per-field scan costs as much as the pattern it replaces).
     fn blank(&self, records: Vec<u8>) -> std::result::Result<Vec<u8>, Vec<u8>> {
         let d = self.delimiter;
-        if !self.empty {
+        if !self.missing.empty {
             let empty_field = records.first() == Some(&d)
                 || records.last() == Some(&d)
                 || [[d, d], [d, b'\n'], [d, b'\r'], [b'\n', d]]
@@ -168,7 +165,7 @@ impl MissingTokens {
         let starts_field = |i: usize| i == 0 || records[i - 1] == d || records[i - 1] == b'\n';
         let ends_field = |i: usize| i == records.len() || records[i] == d || records[i] == b'\n' || records[i] == b'\r';
         let mut cuts: Vec<(usize, usize)> = Vec::new();
-        for token in &self.tokens {
+        for token in &self.missing.tokens {
             for at in memchr::memmem::find_iter(&records, token) {
                 let end = at + token.len();
                 if starts_field(at) && ends_field(end) {

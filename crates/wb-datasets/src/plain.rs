@@ -49,15 +49,15 @@ pub(crate) struct PlainDecoder {
 
 /// The cells that are missing (compared with the whole cell).
 #[derive(Clone, Debug)]
-struct Missing {
+pub(crate) struct Missing {
     /// An empty cell is missing.
-    empty: bool,
+    pub(crate) empty: bool,
     /// The other missing tokens.
-    tokens: Vec<Vec<u8>>,
+    pub(crate) tokens: Vec<Vec<u8>>,
 }
 
 impl Missing {
-    fn new(tokens: &[String]) -> Self {
+    pub(crate) fn new(tokens: &[String]) -> Self {
         Self {
             empty: tokens.iter().any(String::is_empty),
             tokens: tokens.iter().filter(|t| !t.is_empty()).map(|t| t.as_bytes().to_vec()).collect(),
@@ -524,6 +524,14 @@ impl Categories {
         }
     }
 
+    /// The array built.
+    fn encoded(mut self) -> Option<DictionaryArray<Int32Type>> {
+        let values =
+            StringArray::try_new(OffsetBuffer::new(ScalarBuffer::from(self.offsets)), self.values.into(), None).ok()?;
+        let keys = Int32Array::new(ScalarBuffer::from(self.keys), self.nulls.finish());
+        DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values)).ok()
+    }
+
     /// The type of the arrays built.
     fn data_type() -> DataType {
         DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
@@ -577,17 +585,26 @@ impl Cells for Categories {
         true
     }
 
-    fn finish(mut self) -> Option<ArrayRef> {
-        let values =
-            StringArray::try_new(OffsetBuffer::new(ScalarBuffer::from(self.offsets)), self.values.into(), None).ok()?;
-        let keys = Int32Array::new(ScalarBuffer::from(self.keys), self.nulls.finish());
-        Some(Arc::new(DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values)).ok()?))
+    fn finish(self) -> Option<ArrayRef> {
+        Some(Arc::new(self.encoded()?))
     }
+}
+
+/// `column` dictionary-encoded as the decoder encodes categorical features: `Int32` keys into
+/// its values in order of first occurrence; `None` past `i32` keys.
+pub(crate) fn dictionary_encode(column: &StringArray) -> Option<DictionaryArray<Int32Type>> {
+    let mut encoded = Categories::new(arrow::array::Array::len(column));
+    for value in column {
+        if !encoded.push(value.map_or(&[][..], str::as_bytes), value.is_none()) {
+            return None;
+        }
+    }
+    encoded.encoded()
 }
 
 /// Whether two short byte strings are equal, compared in line (no call per cell).
 #[inline]
-pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
+fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
