@@ -38,6 +38,10 @@ pub(crate) struct Chunk {
     pub(crate) first_row: u64,
 }
 
+/// Records per chunk: the chunks a registration keeps in its source index, and those a
+/// partition decodes (each as many records as a batch of the sequential reader).
+pub(crate) const CHUNK_ROWS: usize = 16 * 1024;
+
 /// Bytes read per block while scanning for line ends.
 const SCAN_BLOCK: usize = 8 << 20;
 

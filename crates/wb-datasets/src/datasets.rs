@@ -13,6 +13,7 @@ use crate::layout;
 use crate::manifest::{DatasetRecord, FileEntry, Manifest, SourceInfo, Task};
 use crate::partition::Partition;
 use crate::source::{LocalSource, canonical_uri, format_of, to_columns};
+use crate::source_index::SourceIndex;
 use crate::spec::{PartitionSpec, Split};
 
 /// What to register.
@@ -70,6 +71,20 @@ pub struct Datasets {
 }
 
 impl Datasets {
+    /// Stores the index of a registration's source, or removes the one of an earlier version
+    /// when this source has none (an index only serves the bytes it describes, but a dataset
+    /// keeps none that it does not use).
+    async fn put_source_index(&self, name: &DatasetName, index: Option<SourceIndex>) -> Result<()> {
+        let path = layout::source_index_path(name);
+        match index {
+            Some(index) => {
+                self.store.put(&path, index.to_bytes().into()).await?;
+            }
+            None => self.store.delete(&path).await?,
+        }
+        Ok(())
+    }
+
     /// Datasets kept in `store`.
     #[must_use]
     pub fn new(store: DynObjectStore) -> Self {
@@ -94,18 +109,26 @@ impl Datasets {
         format_of(&uri)?;
         let source = LocalSource::fetch(self.store.as_ref(), &uri).await?;
         let missing = request.missing.clone();
-        let (schema, fingerprint, size, source) = tokio::task::spawn_blocking(move || -> Result<_> {
-            // The source is hashed on a second core while its schema is inferred.
-            let (schema, fingerprint) = std::thread::scope(|scope| {
+        let target = request.target.clone();
+        let (schema, fingerprint, size, index, source) = tokio::task::spawn_blocking(move || -> Result<_> {
+            // The source is hashed on a second core while its schema is inferred (and its
+            // target tallied, for the source index).
+            let (inferred, fingerprint) = std::thread::scope(|scope| {
                 let hashing = scope.spawn(|| ContentHash::of_file(&source.path));
-                let schema = source.infer_schema(&missing);
-                (schema, hashing.join())
+                let inferred = source.infer(&missing, Some(&target));
+                (inferred, hashing.join())
             });
-            let schema = schema?;
+            let (schema, chunked) = inferred?;
             let fingerprint =
                 fingerprint.map_err(|_| Error::data("hashing the source", "the hashing thread panicked"))??;
             let size = std::fs::metadata(&source.path).map_err(|e| Error::io("reading", &source.path, e))?.len();
-            Ok((schema, fingerprint, size, source))
+            let index = match chunked {
+                Some((chunks, Some(tally))) => {
+                    Some(SourceIndex { source: fingerprint, target, chunks, values: tally.values, ids: tally.ids })
+                }
+                _ => None,
+            };
+            Ok((schema, fingerprint, size, index, source))
         })
         .await
         .map_err(|e| Error::data("registering", e))??;
@@ -188,9 +211,11 @@ impl Datasets {
                     return Err(Error::RegistrationConflict { name: request.name.to_string(), differences });
                 }
                 record.version = existing.version + 1;
+                self.put_source_index(&request.name, index).await?;
                 self.store.put_json(&path, &record, PutMode::Update(etag)).await?;
             }
             Err(e) if e.is_not_found() => {
+                self.put_source_index(&request.name, index).await?;
                 self.store.put_json(&path, &record, PutMode::Create).await?;
             }
             Err(e) => return Err(e.into()),

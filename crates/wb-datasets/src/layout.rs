@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! datasets/<name>/dataset.json                                  registration
+//! datasets/<name>/source-index                                  a CSV source's chunks and target ids
 //! datasets/<name>/manifest.json                                 current partition manifest
 //! datasets/<name>/partitions/<pid>/manifest.json                every version, immutable
 //! datasets/<name>/partitions/<pid>/<split>/part-00000.parquet   split rows (all columns)
@@ -36,6 +37,13 @@ pub fn datasets_root() -> ObjectPath {
 #[must_use]
 pub fn record_path(name: &DatasetName) -> ObjectPath {
     path(format!("datasets/{name}/dataset.json"))
+}
+
+/// `datasets/<name>/source-index`: what registering a plain CSV source kept for partitioning
+/// it (its chunks and each record's target; see the `source_index` module).
+#[must_use]
+pub fn source_index_path(name: &DatasetName) -> ObjectPath {
+    path(format!("datasets/{name}/source-index"))
 }
 
 /// `datasets/<name>/manifest.json`.

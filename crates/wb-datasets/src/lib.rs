@@ -55,6 +55,7 @@ mod manifest;
 mod partition;
 mod plain;
 mod source;
+mod source_index;
 mod spec;
 mod split_file;
 

@@ -47,13 +47,14 @@ use crate::manifest::{
 };
 use crate::plain::{PlainDecoder, Route};
 use crate::source::{LocalSource, from_columns};
+use crate::source_index::SourceIndex;
 use crate::spec::{PartitionSpec, Split};
 use crate::split_file::SplitFileWriter;
 
 /// Rows per batch while partitioning. About sixteen batches are in flight between the decoding
 /// threads and the split writers; 16 Ki rows keep that near 100 MB on the readmission table and
 /// were as fast as 64 Ki rows (2.85 s against 2.97 s for 1M rows, 260 MB against 460 MB peak).
-const BATCH_ROWS: usize = 16 * 1024;
+const BATCH_ROWS: usize = chunks::CHUNK_ROWS;
 
 /// What a partition run did.
 #[derive(Clone, Debug)]
@@ -150,10 +151,11 @@ impl Partition {
         let pid = fingerprint.short(16);
         let prefix = layout::partition_prefix(&self.name, &pid);
         tracing::info!(dataset = %self.name, partition = %pid, "partitioning");
+        let index = usable_index(&store, &self.name, &record, source.format).await?;
         let computed = {
             let record = record.clone();
             let spec = self.spec;
-            tokio::task::spawn_blocking(move || compute(&source, &record, spec))
+            tokio::task::spawn_blocking(move || compute(&source, &record, spec, index))
         };
         let (verified, computed) = tokio::join!(verify, computed);
         verified.map_err(|e| Error::data("hashing the source", e))??;
@@ -495,6 +497,8 @@ struct Routed {
     parts: [Option<Part>; 3],
     /// Category counts of the train rows, per categorical feature (by feature index).
     categories: Vec<(usize, CategoryCounts)>,
+    /// Rows of each class, per split (classification targets).
+    class_counts: [Vec<u64>; 3],
 }
 
 /// A batch of one split's rows, with their channel template block (see [`crate::channel`])
@@ -541,6 +545,7 @@ impl Router<'_> {
     fn routed(&self, parts: [Option<RecordBatch>; 3]) -> Result<Routed> {
         let mut categories = Vec::new();
         let mut routed: [Option<Part>; 3] = Default::default();
+        let mut class_counts: [Vec<u64>; 3] = Default::default();
         for (s, part) in parts.into_iter().enumerate() {
             let Some(part) = part else { continue };
             let classes = match self.classes {
@@ -552,6 +557,13 @@ impl Router<'_> {
                 })?),
                 None => None,
             };
+            if let (Some(classes), Some((_, index))) = (&classes, self.classes) {
+                let counts = &mut class_counts[s];
+                counts.resize(index.names.len(), 0);
+                for &c in classes {
+                    counts[c as usize] += 1;
+                }
+            }
             let mut template = Vec::new();
             let train = s == Split::Train.index();
             let block = self.templates.block(&part, classes.as_deref(), &mut template, train)?;
@@ -560,7 +572,7 @@ impl Router<'_> {
             }
             routed[s] = Some(Part { batch: part, template, dictionaries: block.dictionaries });
         }
-        Ok(Routed { parts: routed, categories })
+        Ok(Routed { parts: routed, categories, class_counts })
     }
 }
 
@@ -728,18 +740,7 @@ fn read_targets(
     spec: &PartitionSpec,
     chunks: Option<&[Chunk]>,
 ) -> Result<Targets> {
-    let target_index = schema.index_of(&record.target).map_err(|e| Error::data(&source.uri, e))?;
-    let target_type = schema.field(target_index).data_type().clone();
-    let regression = matches!(target_type, DataType::Float16 | DataType::Float32 | DataType::Float64)
-        || matches!(target_type, DataType::Decimal128(..) | DataType::Decimal256(..));
-    if regression && spec.stratify {
-        return Err(Error::UnsuitableColumn {
-            source_name: source.uri.clone(),
-            column: record.target.clone(),
-            data_type: format!("{target_type} (continuous: pass --no-stratify to partition a regression target)"),
-            role: "stratification target",
-        });
-    }
+    let (target_index, regression) = target_column(source, record, schema, spec)?;
     let key_index = match &record.key {
         Some(key) => Some(schema.index_of(key).map_err(|e| Error::data(&source.uri, e))?),
         None => None,
@@ -819,17 +820,111 @@ fn read_targets(
     if classes.is_empty() {
         return Err(Error::BadSource { source_name: source.uri.clone(), reason: "it has no data rows".into() });
     }
-    let task = if regression {
-        Task::Regression
-    } else {
-        // Class indices follow the sorted classes.
-        let remap = index.sort();
-        for c in &mut classes {
-            *c = remap[*c as usize];
-        }
-        Task::Classification { classes: index.names.clone() }
+    Ok(Targets::sorted(regression, index, classes, key_splits))
+}
+
+/// The target's column and whether it is a regression target (refused when stratifying).
+fn target_column(
+    source: &LocalSource,
+    record: &DatasetRecord,
+    schema: &SchemaRef,
+    spec: &PartitionSpec,
+) -> Result<(usize, bool)> {
+    let target_index = schema.index_of(&record.target).map_err(|e| Error::data(&source.uri, e))?;
+    let target_type = schema.field(target_index).data_type().clone();
+    let regression = matches!(target_type, DataType::Float16 | DataType::Float32 | DataType::Float64)
+        || matches!(target_type, DataType::Decimal128(..) | DataType::Decimal256(..));
+    if regression && spec.stratify {
+        return Err(Error::UnsuitableColumn {
+            source_name: source.uri.clone(),
+            column: record.target.clone(),
+            data_type: format!("{target_type} (continuous: pass --no-stratify to partition a regression target)"),
+            role: "stratification target",
+        });
+    }
+    Ok((target_index, regression))
+}
+
+impl Targets {
+    /// The targets, with class indices renumbered to follow the sorted classes.
+    fn sorted(regression: bool, mut index: ClassIndex, mut classes: Vec<u32>, key_splits: Option<Vec<u8>>) -> Self {
+        let task = if regression {
+            Task::Regression
+        } else {
+            let remap = index.sort();
+            for c in &mut classes {
+                *c = remap[*c as usize];
+            }
+            Task::Classification { classes: index.names.clone() }
+        };
+        Self { task, index, classes, key_splits }
+    }
+}
+
+/// The registration's source index (see [`crate::source_index`]) when it can stand in for
+/// pass 1: a CSV source without a key column, and an index that reads back whole and describes
+/// the registered bytes. A damaged or foreign index is set aside with a warning (the source is
+/// then read as without one).
+async fn usable_index(
+    store: &DynObjectStore,
+    name: &DatasetName,
+    record: &DatasetRecord,
+    format: SourceFormat,
+) -> Result<Option<SourceIndex>> {
+    if format != SourceFormat::Csv || record.key.is_some() {
+        return Ok(None);
+    }
+    let bytes = match store.get(&layout::source_index_path(name)).await {
+        Ok(found) => found.bytes,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(e.into()),
     };
-    Ok(Targets { task, index, classes, key_splits })
+    match SourceIndex::from_bytes(&bytes).and_then(|index| index.describes(record).map(|()| index)) {
+        Ok(index) => Ok(Some(index)),
+        Err(reason) => {
+            tracing::warn!(dataset = %name, %reason, "the source index is not used: the source is read for its targets");
+            Ok(None)
+        }
+    }
+}
+
+/// Pass 1 from the source index: every row's class from its target text's id, each distinct
+/// text decoded once, as the decoder reads a cell; `None` when the decoder does not read one
+/// of them (the file is then read as without an index).
+fn targets_from_index(
+    source: &LocalSource,
+    record: &DatasetRecord,
+    schema: &SchemaRef,
+    spec: &PartitionSpec,
+    index: &SourceIndex,
+) -> Result<Option<Targets>> {
+    let (target_index, regression) = target_column(source, record, schema, spec)?;
+    let column = Arc::new(schema.project(&[target_index]).map_err(|e| Error::data(&source.uri, e))?);
+    let delimiter = CsvOptions::with_missing(&record.missing).delimiter;
+    let Some(decoder) = PlainDecoder::new(&column, delimiter, &record.missing) else { return Ok(None) };
+    let mut text = index.values.join("\n");
+    text.push('\n');
+    let Some(decoded) = decoder.decode(text.as_bytes(), index.values.len(), None) else { return Ok(None) };
+    let values = decoded.column(0);
+    if values.null_count() > 0
+        && let Some(row) = index.ids.iter().position(|&id| values.is_null(usize::from(id)))
+    {
+        return Err(Error::MissingValue {
+            source_name: source.uri.clone(),
+            location: source.location(row as u64),
+            column: record.target.clone(),
+            role: "target",
+        });
+    }
+    let mut class_index = ClassIndex::default();
+    let classes = if regression {
+        vec![0; index.ids.len()]
+    } else {
+        let mut of_value = Vec::with_capacity(values.len());
+        class_index.extend(values.as_ref(), &mut of_value).map_err(|e| Error::data(&source.uri, e))?;
+        index.ids.iter().map(|&id| of_value[usize::from(id)]).collect()
+    };
+    Ok(Some(Targets::sorted(regression, class_index, classes, None)))
 }
 
 /// Refuses an assignment in which a split with a positive proportion has no row of some class
@@ -861,17 +956,36 @@ fn check_every_class_in_every_split(
     Ok(())
 }
 
-fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) -> Result<Computed> {
+fn compute(
+    source: &LocalSource,
+    record: &DatasetRecord,
+    spec: PartitionSpec,
+    index: Option<SourceIndex>,
+) -> Result<Computed> {
     let schema = from_columns(&record.schema)?;
     let started = std::time::Instant::now();
-    // A CSV file whose line ends are record ends is decoded in chunks on every core.
-    let chunks = match source.format {
-        SourceFormat::Csv => chunks::split(&source.path, BATCH_ROWS)?,
-        SourceFormat::Parquet => None,
+    // The registration's source index gives the chunks and every row's target without reading
+    // the file; otherwise a CSV file whose line ends are record ends is scanned for its chunks
+    // and its targets decoded on every core.
+    let indexed = match index {
+        Some(index) => targets_from_index(source, record, &schema, &spec, &index)?.map(|t| (index.chunks, t)),
+        None => None,
     };
-    let targets = read_targets(source, record, &schema, &spec, chunks.as_deref())?;
+    let from_index = indexed.is_some();
+    let (chunks, targets) = match indexed {
+        Some((chunks, targets)) => (Some(chunks), targets),
+        None => {
+            let chunks = match source.format {
+                SourceFormat::Csv => chunks::split(&source.path, BATCH_ROWS)?,
+                SourceFormat::Parquet => None,
+            };
+            let targets = read_targets(source, record, &schema, &spec, chunks.as_deref())?;
+            (chunks, targets)
+        }
+    };
     tracing::info!(
         rows = targets.classes.len(),
+        from_index,
         elapsed_ms = started.elapsed().as_millis() as u64,
         "pass 1: targets read"
     );
@@ -956,6 +1070,8 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
     let templates = Templates::new(slots, regression_target);
     let router = Router { source, record, labels: &labels, categorical: &categorical, classes, templates: &templates };
     let mut row_counts = [0u64; 3];
+    // The rows of each class per split as pass 2 reads them, to be pass 1's.
+    let mut read_class_counts: [Vec<u64>; 3] = Default::default();
     let csv = match &chunks {
         Some(_) => Some(ChunkedCsv::open(source, &schema, &record.missing)?),
         None => None,
@@ -1017,9 +1133,15 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
                     Err(ChunkError::Failed(e)) => break 'consume Err(e),
                     Err(e) => break 'consume Err(csv.as_ref().expect("only chunks fail to decode").explain(e, None)),
                 };
-                let Routed { parts, categories, .. } = routed;
+                let Routed { parts, categories, class_counts } = routed;
                 for (f, counts) in categories {
                     stats[f].merge(counts);
+                }
+                for (read, counts) in read_class_counts.iter_mut().zip(class_counts) {
+                    read.resize(read.len().max(counts.len()), 0);
+                    for (r, n) in read.iter_mut().zip(counts) {
+                        *r += n;
+                    }
                 }
                 for (s, part) in parts.into_iter().enumerate() {
                     let Some(part) = part else { continue };
@@ -1061,6 +1183,34 @@ fn compute(source: &LocalSource, record: &DatasetRecord, spec: PartitionSpec) ->
             .collect(),
     );
 
+    let read_class_counts: Vec<Vec<u64>> = read_class_counts
+        .into_iter()
+        .map(|mut read| {
+            read.resize(class_count, 0);
+            read
+        })
+        .collect();
+    if matches!(task, Task::Classification { .. }) && read_class_counts != class_counts {
+        let counts = |c: &[Vec<u64>]| format!("{c:?}");
+        return Err(if from_index {
+            Error::data(
+                format!("the source index of dataset {:?}", record.name.as_str()),
+                format!(
+                    "its targets give {} rows per split and class, the source has {} (remove {} and partition again)",
+                    counts(&class_counts),
+                    counts(&read_class_counts),
+                    layout::source_index_path(&record.name)
+                ),
+            )
+        } else {
+            Error::SourceChanged {
+                name: record.name.to_string(),
+                source_name: source.uri.clone(),
+                registered: format!("{} rows per split and class", counts(&class_counts)),
+                now: format!("{} on the second read", counts(&read_class_counts)),
+            }
+        });
+    }
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "pass 2: split files written");
     // Pass 3: channels from the templates.
     let channels: Vec<Result<Staged>> = std::thread::scope(|scope| {

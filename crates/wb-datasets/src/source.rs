@@ -9,8 +9,9 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use wb_core::{ObjectStore, StoreUri};
-use wb_etl::tabular::{CsvBatches, CsvOptions};
+use wb_etl::tabular::{ColumnTally, CsvBatches, CsvOptions};
 
+use crate::chunks::{CHUNK_ROWS, Chunk};
 use crate::error::{Error, Result};
 use crate::manifest::{ColumnSchema, SourceFormat};
 
@@ -49,9 +50,6 @@ pub(crate) fn format_of(uri: &str) -> Result<SourceFormat> {
     }
 }
 
-/// Records per chunk when a CSV file's schema is inferred in parallel.
-const INFER_CHUNK_ROWS: usize = 64 * 1024;
-
 /// A source available as a local file (downloaded from the store when needed).
 #[derive(Debug)]
 pub(crate) struct LocalSource {
@@ -81,29 +79,39 @@ impl LocalSource {
         Ok(Self { path, uri: uri.to_owned(), format, _download: Some(dir) })
     }
 
-    /// The schema: inferred for CSV (with the missing tokens), read for Parquet.
-    pub(crate) fn infer_schema(&self, missing: &[String]) -> Result<SchemaRef> {
+    /// The schema: inferred for CSV (with the missing tokens), read for Parquet. For a CSV file
+    /// whose line ends are record ends, also its chunks of [`CHUNK_ROWS`] records and the
+    /// tally of the `tally` column (see [`wb_etl::tabular::infer_schema_and_tally`]).
+    pub(crate) fn infer(
+        &self,
+        missing: &[String],
+        tally: Option<&str>,
+    ) -> Result<(SchemaRef, Option<(Vec<Chunk>, Option<ColumnTally>)>)> {
         match self.format {
             SourceFormat::Csv => {
                 let options = CsvOptions::with_missing(missing);
                 // A file whose line ends are record ends is inferred in chunks on every core.
-                Ok(match crate::chunks::split(&self.path, INFER_CHUNK_ROWS)? {
+                Ok(match crate::chunks::split(&self.path, CHUNK_ROWS)? {
                     Some(chunks) => {
                         let ranges: Vec<(u64, u64)> = chunks.iter().map(|c| (c.start, c.end)).collect();
-                        wb_etl::tabular::infer_schema_in_ranges(
-                            &self.path,
-                            &options,
-                            &ranges,
-                            crate::chunks::threads(),
-                        )?
+                        let threads = crate::chunks::threads();
+                        let (schema, tallied) = match tally {
+                            Some(column) => {
+                                wb_etl::tabular::infer_schema_and_tally(&self.path, &options, &ranges, threads, column)?
+                            }
+                            None => {
+                                (wb_etl::tabular::infer_schema_in_ranges(&self.path, &options, &ranges, threads)?, None)
+                            }
+                        };
+                        (schema, Some((chunks, tallied)))
                     }
-                    None => wb_etl::tabular::infer_schema(&self.path, &options)?,
+                    None => (wb_etl::tabular::infer_schema(&self.path, &options)?, None),
                 })
             }
             SourceFormat::Parquet => {
                 let builder = ParquetRecordBatchReaderBuilder::try_new(open(&self.path)?)
                     .map_err(|e| Error::data(&self.uri, e))?;
-                Ok(builder.schema().clone())
+                Ok((builder.schema().clone(), None))
             }
         }
     }

@@ -229,52 +229,199 @@ pub fn infer_schema_in_ranges(
     ranges: &[(u64, u64)],
     threads: usize,
 ) -> Result<SchemaRef> {
+    infer_in_ranges(file, options, ranges, threads, None).map(|(schema, _)| schema)
+}
+
+/// The most distinct texts a [`ColumnTally`] holds (its ids are bytes).
+pub const TALLY_MAX_VALUES: usize = 256;
+
+/// One column's cells, record by record, as ids into the column's distinct texts: what
+/// [`infer_schema_and_tally`] reads on the way.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ColumnTally {
+    /// The distinct texts of the column's cells (missing tokens included, as they are written),
+    /// in order of first occurrence.
+    pub values: Vec<String>,
+    /// Per data record, in file order: the index of its cell in `values`.
+    pub ids: Vec<u8>,
+}
+
+/// [`infer_schema_in_ranges`], and on the way the [`ColumnTally`] of the column named `column`:
+/// `None` when it has more than [`TALLY_MAX_VALUES`] distinct texts, when the file has no such
+/// column, or when some range is not plain (quotes, `\r\n` line ends: the CSV reader infers
+/// it, cell by cell).
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use wb_etl::tabular::{infer_schema_and_tally, CsvOptions};
+/// let dir = tempfile::tempdir()?;
+/// let file = dir.path().join("t.csv");
+/// std::fs::write(&file, "x,label\n1,no\n2,yes\n3,no\n")?;
+/// // Two ranges of whole records: after the header (8 bytes), then after the second record.
+/// let (schema, tally) = infer_schema_and_tally(&file, &CsvOptions::default(), &[(8, 19), (19, 24)], 2, "label")?;
+/// assert_eq!(schema.field(0).data_type(), &arrow::datatypes::DataType::Int64);
+/// let tally = tally.expect("two distinct labels");
+/// assert_eq!(tally.values, ["no", "yes"]);
+/// assert_eq!(tally.ids, [0, 1, 0]);
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// As [`infer_schema`].
+pub fn infer_schema_and_tally(
+    file: &Path,
+    options: &CsvOptions,
+    ranges: &[(u64, u64)],
+    threads: usize,
+    column: &str,
+) -> Result<(SchemaRef, Option<ColumnTally>)> {
+    infer_in_ranges(file, options, ranges, threads, Some(column))
+}
+
+/// A range's tally: its own distinct texts, and each record's id among them.
+#[derive(Default)]
+struct RangeTally {
+    values: Vec<Vec<u8>>,
+    ids: Vec<u8>,
+    /// Too many distinct texts, or a range read by the CSV reader: no tally.
+    abandoned: bool,
+}
+
+impl RangeTally {
+    /// Values compared one by one before a map is built.
+    const FEW: usize = 16;
+
+    fn push(&mut self, cell: &[u8], index: &mut std::collections::HashMap<Vec<u8>, u8>) {
+        let found = if self.values.len() <= Self::FEW {
+            self.values.iter().position(|v| v.as_slice() == cell)
+        } else {
+            index.get(cell).map(|&id| usize::from(id))
+        };
+        let id = match found {
+            Some(id) => id,
+            None => {
+                if self.values.len() == TALLY_MAX_VALUES {
+                    self.abandoned = true;
+                    return;
+                }
+                self.values.push(cell.to_vec());
+                if self.values.len() > Self::FEW {
+                    if index.is_empty() {
+                        index.extend(self.values.iter().enumerate().map(|(i, v)| (v.clone(), i as u8)));
+                    } else {
+                        index.insert(cell.to_vec(), (self.values.len() - 1) as u8);
+                    }
+                }
+                self.values.len() - 1
+            }
+        };
+        self.ids.push(id as u8);
+    }
+}
+
+/// Joins the ranges' tallies, in file order, into one; `None` when one was abandoned or there
+/// are too many distinct texts in all.
+fn join_tallies(tallies: Vec<RangeTally>) -> Option<ColumnTally> {
+    let mut values: Vec<String> = Vec::new();
+    let mut ids = Vec::with_capacity(tallies.iter().map(|t| t.ids.len()).sum());
+    for tally in tallies {
+        if tally.abandoned {
+            return None;
+        }
+        let mut global = Vec::with_capacity(tally.values.len());
+        for value in tally.values {
+            let value = String::from_utf8(value).ok()?;
+            let id = match values.iter().position(|v| *v == value) {
+                Some(id) => id,
+                None => {
+                    values.push(value);
+                    values.len() - 1
+                }
+            };
+            global.push(u8::try_from(id).ok()?);
+        }
+        ids.extend(tally.ids.iter().map(|&id| global[usize::from(id)]));
+    }
+    (values.len() <= TALLY_MAX_VALUES).then_some(ColumnTally { values, ids })
+}
+
+fn infer_in_ranges(
+    file: &Path,
+    options: &CsvOptions,
+    ranges: &[(u64, u64)],
+    threads: usize,
+    tally: Option<&str>,
+) -> Result<(SchemaRef, Option<ColumnTally>)> {
     let names = read_header(file, options)?;
     if ranges.is_empty() {
-        return infer_schema(file, options);
+        return Ok((infer_schema(file, options)?, None));
     }
+    let tally = tally.and_then(|name| names.iter().position(|n| n == name));
     let missing: Vec<&[u8]> = options.missing.iter().map(String::as_bytes).collect();
     let handle = open(file)?;
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let joined: Option<Vec<Kind>> = std::thread::scope(|scope| {
+    let joined: Option<(Vec<Kind>, Vec<(usize, RangeTally)>)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads.clamp(1, ranges.len()))
             .map(|_| {
-                scope.spawn(|| -> Option<Vec<Kind>> {
+                scope.spawn(|| -> Option<(Vec<Kind>, Vec<(usize, RangeTally)>)> {
                     let mut kinds = vec![Kind::Empty; names.len()];
+                    let mut tallies = Vec::new();
+                    let mut index = std::collections::HashMap::new();
                     // One buffer per thread, reused for every range it reads.
                     let mut bytes = Vec::new();
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(&(start, end)) = ranges.get(i) else { return Some(kinds) };
+                        let Some(&(start, end)) = ranges.get(i) else { return Some((kinds, tallies)) };
                         bytes.resize(usize::try_from(end - start).ok()?, 0);
                         std::os::unix::fs::FileExt::read_exact_at(&handle, &mut bytes, start).ok()?;
-                        infer_range(&bytes, options.delimiter, &missing, &mut kinds)?;
+                        let mut range_tally = tally.map(|_| RangeTally::default());
+                        index.clear();
+                        let counted = tally.zip(range_tally.as_mut()).map(|(c, t)| (c, t, &mut index));
+                        infer_range(&bytes, options.delimiter, &missing, &mut kinds, counted)?;
+                        tallies.extend(range_tally.map(|t| (i, t)));
                     }
                 })
             })
             .collect();
         let mut joined = vec![Kind::Empty; names.len()];
+        let mut tallies = Vec::new();
         for worker in workers {
-            let kinds = worker.join().ok()??;
+            let (kinds, mut found) = worker.join().ok()??;
             for (j, k) in joined.iter_mut().zip(kinds) {
                 *j = j.join(k);
             }
+            tallies.append(&mut found);
         }
-        Some(joined)
+        Some((joined, tallies))
     });
-    let Some(kinds) = joined else { return infer_schema(file, options) };
+    let Some((kinds, mut tallies)) = joined else { return Ok((infer_schema(file, options)?, None)) };
     let fields: Vec<Field> =
         names.iter().zip(kinds).map(|(name, kind)| Field::new(name, kind.data_type(), true)).collect();
-    Ok(Arc::new(Schema::new(fields)))
+    tallies.sort_by_key(|(i, _)| *i);
+    let tally = match tally {
+        Some(_) if tallies.len() == ranges.len() => join_tallies(tallies.into_iter().map(|(_, t)| t).collect()),
+        _ => None,
+    };
+    Ok((Arc::new(Schema::new(fields)), tally))
 }
 
 /// Records indexed at a time while inferring (their bytes and field ends stay in a core's
 /// cache while each column is looked at).
 const INFER_BLOCK_ROWS: usize = 1024;
 
-/// Joins the kinds of the cells of `records` (whole records, no header) into `kinds`; `None`
-/// when a record has another number of fields or is not UTF-8.
-fn infer_range(records: &[u8], delimiter: u8, missing: &[&[u8]], kinds: &mut [Kind]) -> Option<()> {
+/// The column tallied while inferring, its range's tally, and a map the tally may use.
+type Counted<'a> = (usize, &'a mut RangeTally, &'a mut std::collections::HashMap<Vec<u8>, u8>);
+
+/// Joins the kinds of the cells of `records` (whole records, no header) into `kinds`, and
+/// tallies the cells of one column when `counted` says which; `None` when a record has another
+/// number of fields or is not UTF-8.
+fn infer_range(
+    records: &[u8],
+    delimiter: u8,
+    missing: &[&[u8]],
+    kinds: &mut [Kind],
+    mut counted: Option<Counted<'_>>,
+) -> Option<()> {
     if (records.is_ascii() || std::str::from_utf8(records).is_ok()) && crate::plain::is_plain(records) {
         // Plain records (no quotes) are split without a CSV reader, a block at a time: their
         // fields found once, then only the columns that are not text yet looked at (text is as
@@ -304,12 +451,22 @@ fn infer_range(records: &[u8], delimiter: u8, missing: &[&[u8]], kinds: &mut [Ki
                     }
                 }
             }
+            if let Some((column, tally, index)) = counted.as_mut()
+                && !tally.abandoned
+            {
+                for row in 0..rows {
+                    tally.push(crate::plain::field(records, &ends, columns, from, row, *column), index);
+                }
+            }
             from = next;
         };
         if indexed {
             kinds.copy_from_slice(&plain);
             return Some(());
         }
+    }
+    if let Some((_, tally, _)) = counted {
+        tally.abandoned = true;
     }
     let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).from_reader(records);
     let mut record = csv::ByteRecord::new();
@@ -1001,6 +1158,52 @@ mod tests {
         let expected = infer_schema(&f, &options).expect_err("ragged").to_string();
         let got = infer_schema_in_ranges(&f, &options, &line_ranges(ragged.as_bytes(), 64), 2).expect_err("ragged");
         assert_eq!(got.to_string(), expected);
+    }
+
+    #[test]
+    fn a_tally_holds_every_record_of_its_column_in_file_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut text = String::from("a,label,many\n");
+        let labels = ["no", ">30", "<30", "?"];
+        for i in 0..2500 {
+            text.push_str(&format!("{i},{},{}\n", labels[(i * 7 + i / 100) % 4], i % 300));
+        }
+        let f = write(dir.path(), "t.csv", text.as_bytes());
+        let options = CsvOptions::with_missing(["?"]);
+        let whole = infer_schema(&f, &options).expect("whole");
+        for rows in [1, 7, 1000, 2500] {
+            let ranges = line_ranges(text.as_bytes(), rows);
+            for threads in [1, 2, 3] {
+                let (schema, tally) =
+                    infer_schema_and_tally(&f, &options, &ranges, threads, "label").expect("inferred");
+                assert_eq!(types(&schema), types(&whole));
+                let tally = tally.expect("four distinct labels");
+                // Each record's id names its own text, and ids follow first occurrence.
+                let cells: Vec<&str> = text.lines().skip(1).map(|l| l.split(',').nth(1).expect("label")).collect();
+                let named: Vec<&str> = tally.ids.iter().map(|&id| tally.values[usize::from(id)].as_str()).collect();
+                assert_eq!(named, cells, "{rows} rows per range, {threads} threads");
+                let mut first = Vec::new();
+                for c in &cells {
+                    if !first.contains(c) {
+                        first.push(*c);
+                    }
+                }
+                assert_eq!(tally.values, first);
+            }
+        }
+        // 300 distinct texts are more than a tally holds; an unknown column has none.
+        let ranges = line_ranges(text.as_bytes(), 100);
+        let (_, many) = infer_schema_and_tally(&f, &options, &ranges, 2, "many").expect("inferred");
+        assert_eq!(many, None);
+        let (_, unknown) = infer_schema_and_tally(&f, &options, &ranges, 2, "nope").expect("inferred");
+        assert_eq!(unknown, None);
+        // A range the CSV reader reads (a quoted field) gives no tally, and the same types.
+        let quoted = text.replacen("\n300,", "\n\"300\",", 1);
+        let f = write(dir.path(), "quoted.csv", quoted.as_bytes());
+        let (schema, tally) =
+            infer_schema_and_tally(&f, &options, &line_ranges(quoted.as_bytes(), 100), 2, "label").expect("inferred");
+        assert_eq!(types(&schema), types(&whole));
+        assert_eq!(tally, None);
     }
 
     #[test]

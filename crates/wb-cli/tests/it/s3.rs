@@ -225,6 +225,7 @@ fn s3_init_register_partition_show_and_a_rerun_changes_nothing() {
     assert_eq!(manifest["fingerprint"], part["partition"]["fingerprint"]);
     assert_eq!(bucket.assert_manifest_files_exist(&manifest), 6, "3 split files and 3 channels");
     assert!(objects.contains_key("team/datasets/toy/dataset.json"), "{objects:?}");
+    assert!(objects.contains_key("team/datasets/toy/source-index"), "the registration's source index: {objects:?}");
 
     // A second run finds the identical partition and writes nothing.
     let again = stdout_json(wb_env(d, moto).args(["dataset", "partition", "toy", "--json"]));

@@ -488,6 +488,79 @@ async fn chunked_and_sequential_reads_give_identical_partitions() {
     }
 }
 
+/// Registering a plain CSV file keeps its source index (chunks and each row's target), which
+/// the partition reads instead of the file's targets; without it, or with a damaged or foreign
+/// one, the file is read as before, and the partition is the same, byte for byte.
+#[tokio::test]
+async fn the_source_index_gives_the_partition_reading_the_file_gives() {
+    let f = fixture();
+    let (plain, quoted) = write_plain_and_quoted(&f.root, 40_000);
+    let index = |d: &str| wb_datasets::layout::source_index_path(&name(d));
+    let datasets = ["indexed", "absent", "damaged", "foreign"];
+    for d in datasets {
+        f.datasets.register(request(d, &plain, None)).await.expect("register");
+        let kept = f.store.get(&index(d)).await.expect("a plain CSV file's registration keeps an index").bytes;
+        assert!(kept.starts_with(b"wb-source-index 1\n"));
+        assert_eq!(kept.len(), 40_000 + 32 + memchr_line(&kept, 2), "a byte per row, a hash, two lines");
+    }
+    f.store.delete(&index("absent")).await.expect("delete");
+    let mut damaged = f.store.get(&index("damaged")).await.expect("get").bytes.to_vec();
+    let last_row = damaged.len() - 33;
+    damaged[last_row] ^= 1;
+    f.store.put(&index("damaged"), damaged.into()).await.expect("put");
+    // Another source's index (a valid one) describes other bytes.
+    let other = write_csv(&f.root, "other.csv", 40_000);
+    f.datasets.register(request("other", &other, None)).await.expect("register");
+    let foreign = f.store.get(&index("other")).await.expect("get").bytes;
+    f.store.put(&index("foreign"), foreign).await.expect("put");
+
+    let mut manifests = Vec::new();
+    for d in datasets {
+        manifests.push(f.datasets.partition(&name(d)).await.expect("partition").manifest);
+    }
+    for m in &manifests[1..] {
+        for split in Split::ALL {
+            let (x, y) = (manifests[0].split(split), m.split(split));
+            assert_eq!(x.class_counts, y.class_counts, "{split}");
+            assert_eq!(x.files[0].hash, y.files[0].hash, "{split} split files are identical");
+            assert_eq!(x.channel.hash, y.channel.hash, "{split} channels are identical");
+        }
+    }
+    // An index whose bytes hold together but whose targets are not the file's: the rows pass 2
+    // reads contradict it, and nothing is stored.
+    let mut forged = f.store.get(&index("indexed")).await.expect("get").bytes.to_vec();
+    forged.truncate(forged.len() - 32);
+    let first_row = memchr_line(&forged, 2);
+    assert_eq!(forged[first_row], 0, "row 0's target is the first value");
+    forged[first_row] = 1;
+    let hash = ContentHash::of_bytes(&forged);
+    forged.extend_from_slice(hash.as_bytes());
+    f.store.put(&index("indexed"), forged.into()).await.expect("put");
+    let spec = PartitionSpec { seed: 7, ..PartitionSpec::default() };
+    let e = f.datasets.partition(&name("indexed")).spec(spec).new_version(true).await.expect_err("forged");
+    assert!(e.to_string().contains("source index of dataset \"indexed\""), "{e}");
+    assert_eq!(f.datasets.open(&name("indexed")).await.expect("open").manifest().spec.seed, 42, "unchanged");
+    // A quoted file (read sequentially) and a Parquet file keep no index.
+    f.datasets.register(request("quoted", &quoted, None)).await.expect("register");
+    assert!(f.store.get(&index("quoted")).await.expect_err("no index").is_not_found());
+    // A missing target is found, at its line, from the index as from the file.
+    let holes = f.root.join("holes.csv");
+    std::fs::write(&holes, "x,label\n1,a\n2,b\n3,?\n4,b\n5,?\n").expect("write");
+    for d in ["holes-indexed", "holes-read"] {
+        f.datasets.register(request(d, &holes, None)).await.expect("register");
+    }
+    f.store.delete(&index("holes-read")).await.expect("delete");
+    for d in ["holes-indexed", "holes-read"] {
+        let e = f.datasets.partition(&name(d)).await.expect_err("missing target value");
+        assert!(matches!(&e, Error::MissingValue { location, .. } if location == "line 4"), "{d}: {e:?}");
+    }
+}
+
+/// The length of the first `lines` lines of `bytes`.
+fn memchr_line(bytes: &[u8], lines: usize) -> usize {
+    bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').nth(lines - 1).map_or(0, |(i, _)| i + 1)
+}
+
 /// The files of one partition, pinned: a change to which rows go where, to the split files or
 /// to the channels' bytes fails here. (Hashes from `wb etl synth readmission --rows 5000 --seed
 /// 9`, `wb dataset register --target readmitted --missing '?'` and `wb dataset partition` as
