@@ -276,9 +276,33 @@ pub(crate) fn is_text(data_type: &DataType) -> bool {
     }
 }
 
-/// Writes a channel from its template: every hole filled with `encoding` (see the module
-/// docs). `slots` are the features as the template was built.
-pub(crate) fn fill(template: &Path, out: &mut impl Write, dest: &Path, encoding: &Encoding) -> Result<()> {
+/// The offset of the first block of `template` that starts at or after half its bytes (its
+/// size when there is none): [`fill`]ing the blocks before and from it, in that order, writes
+/// the channel in two parts, which may be filled at once.
+pub(crate) fn middle(template: &Path) -> Result<u64> {
+    let corrupt = || Error::data(template.display().to_string(), "a channel template is damaged");
+    let file = std::fs::File::open(template).map_err(|e| Error::io("opening", template, e))?;
+    let size = file.metadata().map_err(|e| Error::io("reading", template, e))?.len();
+    let mut at = 0u64;
+    while at < size.div_ceil(2) {
+        let mut length = [0u8; 8];
+        std::os::unix::fs::FileExt::read_exact_at(&file, &mut length, at)
+            .map_err(|e| Error::io("reading", template, e))?;
+        at = at.checked_add(8 + u64::from_le_bytes(length)).filter(|&next| next <= size).ok_or_else(corrupt)?;
+    }
+    Ok(at)
+}
+
+/// Writes the part of a channel that the blocks of its template in `blocks` (a byte range
+/// that starts and ends at blocks) hold: every hole filled with `encoding` (see the module
+/// docs).
+pub(crate) fn fill(
+    template: &Path,
+    blocks: std::ops::Range<u64>,
+    out: &mut impl Write,
+    dest: &Path,
+    encoding: &Encoding,
+) -> Result<()> {
     let corrupt = || Error::data(template.display().to_string(), "a channel template is damaged");
     let write_error = |e| Error::io("writing", dest, e);
     // Per feature: its categories' index (categorical) or its imputed value's text (numeric).
@@ -299,8 +323,10 @@ pub(crate) fn fill(template: &Path, out: &mut impl Write, dest: &Path, encoding:
         }
         imputed.push(text);
     }
-    let mut file =
-        std::io::BufReader::new(std::fs::File::open(template).map_err(|e| Error::io("opening", template, e))?);
+    let mut file = std::fs::File::open(template).map_err(|e| Error::io("opening", template, e))?;
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(blocks.start))
+        .map_err(|e| Error::io("reading", template, e))?;
+    let mut file = std::io::BufReader::new(file.take(blocks.end.saturating_sub(blocks.start)));
     let mut block = Vec::new();
     let mut line = Vec::new();
     // The code text of each of the block's ids, for every categorical feature in turn (its
@@ -543,13 +569,24 @@ mod tests {
             feature("d", FeatureKind::Categorical { categories: many }),
         ]);
         let mut out = Vec::new();
-        fill(&template, &mut out, &dir.path().join("out.csv"), &encoding).expect("fill");
+        let all = 0..bytes.len() as u64;
+        fill(&template, all.clone(), &mut out, &dir.path().join("out.csv"), &encoding).expect("fill");
         let expected = "1,0.5,1,1e20,120\n0,0.125,2,12345,120\n1,-3,2,7,121\n0,0.125,2,12345,120\n1,-3,2,7,121\n";
         assert_eq!(String::from_utf8(out).expect("text"), expected);
+        // Filled in two parts at the middle block, the same text.
+        let middle = super::middle(&template).expect("middle");
+        let first_block = 8 + u64::from_le_bytes(bytes[..8].try_into().expect("length"));
+        assert_eq!(middle, first_block, "the second block starts past half the bytes");
+        let mut parts = Vec::new();
+        for blocks in [0..middle, middle..all.end] {
+            fill(&template, blocks, &mut parts, &dir.path().join("out.csv"), &encoding).expect("fill");
+        }
+        assert_eq!(String::from_utf8(parts).expect("text"), expected);
 
         // A damaged template is refused, not read past its end.
         std::fs::write(&template, &bytes[..bytes.len() / 2]).expect("write");
-        let e = fill(&template, &mut Vec::new(), &dir.path().join("out.csv"), &encoding).expect_err("damaged");
+        let e = fill(&template, all, &mut Vec::new(), &dir.path().join("out.csv"), &encoding).expect_err("damaged");
         assert!(e.to_string().contains("reading") || e.to_string().contains("damaged"), "{e}");
+        assert!(super::middle(&template).is_err(), "a length past the end");
     }
 }

@@ -384,6 +384,20 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
+/// Copies the file at `part` to the end of `out` (writing `dest`), and removes it.
+fn append(part: &Path, out: &mut impl Write, dest: &Path) -> Result<()> {
+    let mut file = File::open(part).map_err(|e| Error::io("opening", part, e))?;
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        let n = std::io::Read::read(&mut file, &mut buffer).map_err(|e| Error::io("reading", part, e))?;
+        if n == 0 {
+            break;
+        }
+        out.write_all(&buffer[..n]).map_err(|e| Error::io("writing", dest, e))?;
+    }
+    std::fs::remove_file(part).map_err(|e| Error::io("removing", part, e))
+}
+
 fn create(path: &Path) -> Result<BufWriter<File>> {
     Ok(BufWriter::with_capacity(1 << 20, File::create(path).map_err(|e| Error::io("creating", path, e))?))
 }
@@ -1220,10 +1234,28 @@ fn compute(
             .map(|(split, parquet)| {
                 let template = dir.path().join(format!("{split}.template"));
                 let dest = dir.path().join(format!("{split}.csv"));
+                let second = dir.path().join(format!("{split}.second.csv"));
                 let encoding = &encoding;
                 scope.spawn(move || -> Result<Staged> {
+                    let end = std::fs::metadata(&template).map_err(|e| Error::io("reading", &template, e))?.len();
+                    // The train channel (most of the rows) is filled in two halves at once, so
+                    // that both cores work to the end: the second into a file of its own,
+                    // appended to the first (whose hash must see its bytes in order).
+                    let middle = if *split == Split::Train { channel::middle(&template)? } else { end };
+                    let later = (middle < end).then(|| {
+                        let (template, second) = (template.clone(), second.clone());
+                        scope.spawn(move || -> Result<()> {
+                            let mut out = create(&second)?;
+                            channel::fill(&template, middle..end, &mut out, &second, encoding)?;
+                            out.flush().map_err(|e| Error::io("writing", &second, e))
+                        })
+                    });
                     let mut out = HashingWriter::new(create(&dest)?);
-                    channel::fill(&template, &mut out, &dest, encoding)?;
+                    channel::fill(&template, 0..middle, &mut out, &dest, encoding)?;
+                    if let Some(later) = later {
+                        later.join().unwrap_or_else(|_| Err(Error::data("writing channels", "a filler panicked")))?;
+                        append(&second, &mut out, &dest)?;
+                    }
                     out.flush().map_err(|e| Error::io("writing", &dest, e))?;
                     std::fs::remove_file(&template).map_err(|e| Error::io("removing", &template, e))?;
                     out.inner.get_ref().sync_all().map_err(|e| Error::io("syncing", &dest, e))?;
