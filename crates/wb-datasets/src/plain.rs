@@ -369,7 +369,7 @@ struct Booleans {
 }
 
 impl Cells for Booleans {
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, cell: &[u8], missing: bool) -> bool {
         if missing {
             self.values.append(false);
@@ -422,7 +422,7 @@ impl<T: Number> Numbers<T> {
 }
 
 impl<T: Number> Cells for Numbers<T> {
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, cell: &[u8], missing: bool) -> bool {
         if missing {
             self.values.push(T::Native::default());
@@ -448,7 +448,7 @@ struct Texts {
 }
 
 impl Cells for Texts {
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, cell: &[u8], missing: bool) -> bool {
         if missing {
             self.nulls.append_null();
@@ -538,7 +538,7 @@ impl Categories {
     }
 
     /// The key of `cell`, added as a new value if it is not one yet; `None` past `i32` keys.
-    #[inline]
+    #[inline(always)]
     fn key(&mut self, cell: &[u8]) -> Option<i32> {
         let number = packed(cell);
         let found = match number {
@@ -572,7 +572,7 @@ impl Categories {
 }
 
 impl Cells for Categories {
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, cell: &[u8], missing: bool) -> bool {
         if missing {
             self.keys.push(0);
