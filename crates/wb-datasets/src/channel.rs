@@ -263,7 +263,8 @@ impl Dictionary {
         for &id in &self.ids {
             n[id as usize] += 1;
         }
-        self.values().zip(&n[1..]).map(|(v, &n)| (v.to_owned(), n)).collect()
+        n.remove(0);
+        CategoryCounts { values: self.values.clone(), counts: n }
     }
 }
 
@@ -557,8 +558,8 @@ mod tests {
         assert_eq!(columns, [1, 3]);
         assert_eq!(block.dictionaries[0].1.ids, [1, 0, 2]);
         assert_eq!(block.dictionaries[1].1.values().collect::<Vec<_>>(), ["b", "a"]);
-        assert_eq!(counts[0].get("a"), Some(&1));
-        assert_eq!(counts[1].get("b"), Some(&2));
+        assert_eq!(counts[0].get("a"), Some(1));
+        assert_eq!(counts[1].get("b"), Some(2));
 
         let many: Vec<String> = (0..120).map(|i| format!("v{i}")).chain(["b".into(), "a".into()]).collect();
         let encoding = Encoding(vec![

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use foldhash::fast::FixedState;
 
-use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::array::{Array, AsArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Float64Type, Int32Type};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
@@ -58,14 +58,27 @@ pub(crate) fn is_numeric(t: &DataType) -> bool {
     t.is_numeric() || matches!(t, DataType::Boolean)
 }
 
-/// Occurrences of each value of a text column.
-pub(crate) type CategoryCounts = HashMap<String, u64, FixedState>;
+/// Occurrences of each value of a text column (a batch's): the values, and each one's count.
+/// Merging them into a feature's statistics allocates only the values not counted before.
+#[derive(Debug)]
+pub(crate) struct CategoryCounts {
+    pub(crate) values: StringArray,
+    pub(crate) counts: Vec<u64>,
+}
+
+#[cfg(test)]
+impl CategoryCounts {
+    /// The count of `value`, if it is one of the values.
+    pub(crate) fn get(&self, value: &str) -> Option<u64> {
+        self.values.iter().position(|v| v == Some(value)).map(|i| self.counts[i])
+    }
+}
 
 /// Accumulates train statistics for the encoding.
 #[derive(Debug)]
 pub(crate) enum FeatureStats {
     Numeric { sum: f64, count: u64 },
-    Categorical { counts: CategoryCounts },
+    Categorical { counts: HashMap<String, u64, FixedState> },
 }
 
 impl FeatureStats {
@@ -106,18 +119,21 @@ impl FeatureStats {
         for v in text.as_string::<i32>().iter().flatten() {
             *local.entry(v).or_insert(0) += 1;
         }
-        Ok(local.into_iter().map(|(v, n)| (v.to_owned(), n)).collect())
+        let (values, counts): (Vec<&str>, Vec<u64>) = local.into_iter().unzip();
+        Ok(CategoryCounts { values: StringArray::from(values), counts })
     }
 
     /// Adds counts from [`FeatureStats::count_values`] (nothing for a numeric column).
     pub(crate) fn merge(&mut self, more: CategoryCounts) {
         if let Self::Categorical { counts } = self {
-            if counts.is_empty() {
-                *counts = more;
-                return;
-            }
-            for (v, n) in more {
-                *counts.entry(v).or_insert(0) += n;
+            for (v, &n) in more.values.iter().zip(&more.counts) {
+                let (Some(v), 1..) = (v, n) else { continue };
+                match counts.get_mut(v) {
+                    Some(count) => *count += n,
+                    None => {
+                        counts.insert(v.to_owned(), n);
+                    }
+                }
             }
         }
     }
@@ -128,9 +144,16 @@ impl FeatureStats {
                 FeatureKind::Numeric { impute: if count == 0 { 0.0 } else { sum / count as f64 } }
             }
             Self::Categorical { counts } => {
+                // The most frequent first, ties by value: a total order (values are distinct),
+                // so the first `MAX_CATEGORIES` are picked before they alone are sorted (a
+                // diagnosis code column has tens of thousands of values).
+                let order = |a: &(String, u64), b: &(String, u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0));
                 let mut pairs: Vec<(String, u64)> = counts.into_iter().collect();
-                pairs.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-                pairs.truncate(MAX_CATEGORIES);
+                if pairs.len() > MAX_CATEGORIES {
+                    pairs.select_nth_unstable_by(MAX_CATEGORIES, order);
+                    pairs.truncate(MAX_CATEGORIES);
+                }
+                pairs.sort_unstable_by(order);
                 FeatureKind::Categorical { categories: pairs.into_iter().map(|(v, _)| v).collect() }
             }
         };
@@ -221,6 +244,28 @@ mod tests {
     use arrow::datatypes::{Field, Schema};
 
     use super::*;
+
+    #[test]
+    fn the_categories_kept_are_the_most_frequent_ties_by_value() {
+        // 2,000 values in batches, with many ties among the counts.
+        let mut stats = FeatureStats::for_type(&DataType::Utf8);
+        let mut expected: HashMap<String, u64> = HashMap::new();
+        for batch in 0..3u64 {
+            let values: Vec<String> = (0..2000).map(|i| format!("v{:04}", (i * 7 + batch) % 2000)).collect();
+            let counts: Vec<u64> = (0..2000u64).map(|i| (i * 31 + batch) % 17).collect();
+            for (v, &n) in values.iter().zip(&counts) {
+                *expected.entry(v.clone()).or_default() += n;
+            }
+            stats.merge(CategoryCounts { values: StringArray::from(values), counts });
+        }
+        let mut all: Vec<(String, u64)> = expected.into_iter().filter(|(_, n)| *n > 0).collect();
+        all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let kept: Vec<String> = all.into_iter().take(MAX_CATEGORIES).map(|(v, _)| v).collect();
+        let FeatureKind::Categorical { categories } = stats.finish("c", &DataType::Utf8).kind else {
+            panic!("a text column is categorical")
+        };
+        assert_eq!(categories, kept);
+    }
 
     #[test]
     fn fits_on_what_it_sees_and_encodes_unknowns_as_other() {
