@@ -536,6 +536,33 @@ mod tests {
     }
 
     #[test]
+    fn a_dictionary_numbers_values_in_order_of_first_use_whatever_the_array() {
+        use arrow::array::DictionaryArray;
+        let rows = ["b", "a", "b", "c", "a"];
+        let text = Dictionary::of_array(&StringArray::from(rows.to_vec())).expect("text");
+        assert_eq!(text.ids, [1, 2, 1, 3, 2]);
+        assert_eq!(text.values().collect::<Vec<_>>(), ["b", "a", "c"]);
+        let encoded = |keys: Vec<Option<i32>>, values: Vec<&str>| {
+            let array =
+                DictionaryArray::<Int32Type>::try_new(Int32Array::from(keys), Arc::new(StringArray::from(values)))
+                    .expect("dictionary");
+            Dictionary::of_array(&array).expect("dictionary of text")
+        };
+        let same = |d: Dictionary| (d.values().map(str::to_owned).collect::<Vec<_>>(), d.ids);
+        // Already in order of first use (the decoder's), in another order, with an unused value.
+        for d in [
+            encoded(vec![Some(0), Some(1), Some(0), Some(2), Some(1)], vec!["b", "a", "c"]),
+            encoded(vec![Some(2), Some(0), Some(2), Some(1), Some(0)], vec!["a", "c", "b"]),
+            encoded(vec![Some(0), Some(2), Some(0), Some(3), Some(2)], vec!["b", "unused", "a", "c"]),
+        ] {
+            assert_eq!(same(d), same(text.clone()));
+        }
+        // Missing rows are id 0, and do not count as a use of the key they hold.
+        let missing = encoded(vec![None, Some(1), Some(0), None], vec!["a", "b"]);
+        assert_eq!(same(missing), (vec!["b".to_owned(), "a".to_owned()], vec![0, 1, 2, 0]));
+    }
+
+    #[test]
     fn templates_filled_with_the_encoding_give_the_channel_text() {
         let batch = RecordBatch::try_from_iter([
             ("x", Arc::new(Float64Array::from(vec![Some(0.5), None, Some(-3.0)])) as _),
