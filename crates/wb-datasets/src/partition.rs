@@ -3,7 +3,9 @@
 //! Three streaming passes over the source, then an upload, then the manifest:
 //!
 //! 1. read only the target (and key) column and assign every row a split (see [`crate::assign`]);
-//!    the memory cost is about five bytes per row, never the table;
+//!    the memory cost is about five bytes per row, never the table. A CSV source registered
+//!    with a source index ([`crate::source_index`]) is not read here at all: its chunks and
+//!    each row's target come from the index;
 //! 2. read all columns batch by batch, route each row to its split's Parquet writer (Arrow
 //!    `take` kernels), and gather train-only statistics for the shared encoding;
 //! 3. write each split's SageMaker CSV channel from its Parquet file with that encoding.
