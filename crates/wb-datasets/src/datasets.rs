@@ -71,20 +71,6 @@ pub struct Datasets {
 }
 
 impl Datasets {
-    /// Stores the index of a registration's source, or removes the one of an earlier version
-    /// when this source has none (an index only serves the bytes it describes, but a dataset
-    /// keeps none that it does not use).
-    async fn put_source_index(&self, name: &DatasetName, index: Option<SourceIndex>) -> Result<()> {
-        let path = layout::source_index_path(name);
-        match index {
-            Some(index) => {
-                self.store.put(&path, index.to_bytes().into()).await?;
-            }
-            None => self.store.delete(&path).await?,
-        }
-        Ok(())
-    }
-
     /// Datasets kept in `store`.
     #[must_use]
     pub fn new(store: DynObjectStore) -> Self {
@@ -115,7 +101,7 @@ impl Datasets {
             // target tallied, for the source index).
             let (inferred, fingerprint) = std::thread::scope(|scope| {
                 let hashing = scope.spawn(|| ContentHash::of_file(&source.path));
-                let inferred = source.infer(&missing, Some(&target));
+                let inferred = source.infer(&missing, &target);
                 (inferred, hashing.join())
             });
             let (schema, chunked) = inferred?;
@@ -227,6 +213,20 @@ impl Datasets {
     /// Starts a partition of a registered dataset; configure it and `.await` it.
     pub fn partition(&self, name: &DatasetName) -> Partition {
         Partition { store: self.store.clone(), name: name.clone(), spec: PartitionSpec::default(), new_version: false }
+    }
+
+    /// Stores the index of a registration's source, or removes the one of an earlier version
+    /// when this source has none (an index only serves the bytes it describes, but a dataset
+    /// keeps none that it does not use).
+    async fn put_source_index(&self, name: &DatasetName, index: Option<SourceIndex>) -> Result<()> {
+        let path = layout::source_index_path(name);
+        match index {
+            Some(index) => {
+                self.store.put(&path, index.to_bytes().into()).await?;
+            }
+            None => self.store.delete(&path).await?,
+        }
+        Ok(())
     }
 
     /// The registration record of a dataset.

@@ -85,7 +85,7 @@ impl LocalSource {
     pub(crate) fn infer(
         &self,
         missing: &[String],
-        tally: Option<&str>,
+        tally: &str,
     ) -> Result<(SchemaRef, Option<(Vec<Chunk>, Option<ColumnTally>)>)> {
         match self.format {
             SourceFormat::Csv => {
@@ -95,14 +95,8 @@ impl LocalSource {
                     Some(chunks) => {
                         let ranges: Vec<(u64, u64)> = chunks.iter().map(|c| (c.start, c.end)).collect();
                         let threads = crate::chunks::threads();
-                        let (schema, tallied) = match tally {
-                            Some(column) => {
-                                wb_etl::tabular::infer_schema_and_tally(&self.path, &options, &ranges, threads, column)?
-                            }
-                            None => {
-                                (wb_etl::tabular::infer_schema_in_ranges(&self.path, &options, &ranges, threads)?, None)
-                            }
-                        };
+                        let (schema, tallied) =
+                            wb_etl::tabular::infer_schema_and_tally(&self.path, &options, &ranges, threads, tally)?;
                         (schema, Some((chunks, tallied)))
                     }
                     None => (wb_etl::tabular::infer_schema(&self.path, &options)?, None),

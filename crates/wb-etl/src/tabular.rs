@@ -248,8 +248,8 @@ pub struct ColumnTally {
 
 /// [`infer_schema_in_ranges`], and on the way the [`ColumnTally`] of the column named `column`:
 /// `None` when it has more than [`TALLY_MAX_VALUES`] distinct texts, when the file has no such
-/// column, or when some range is not plain (quotes, `\r\n` line ends: the CSV reader infers
-/// it, cell by cell).
+/// column, or when some range is not plain (a quote or a bare `\r`: the CSV reader infers it,
+/// cell by cell).
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
