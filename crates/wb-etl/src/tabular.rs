@@ -446,6 +446,11 @@ fn infer_range(
                         break;
                     }
                     let cell = crate::plain::field(records, &ends, columns, from, row, column);
+                    // An integer column stays one while its cells are short runs of digits
+                    // (what `Kind::of` calls `Int64`, and a missing token changes nothing).
+                    if *kind == Kind::Int64 && (1..19).contains(&cell.len()) && cell.iter().all(u8::is_ascii_digit) {
+                        continue;
+                    }
                     if !missing.contains(&cell) {
                         *kind = kind.join(Kind::of(cell));
                     }
