@@ -77,22 +77,17 @@ pub fn index_fields(
     u32::try_from(records.len()).ok()?;
     let columns = columns.max(1);
     let text = records.get(from..)?;
-    let (mut column, mut rows, mut start) = (0usize, 0usize, from);
-    let mut separator = |at: usize, newline: bool| -> Option<bool> {
-        if newline {
-            let end = if at > start && records[at - 1] == b'\r' { at - 1 } else { at };
-            if column + 1 != columns || (column == 0 && end == start) {
-                return None;
-            }
-            column = 0;
-            rows += 1;
-        } else {
-            column += 1;
-            if column >= columns {
-                return None;
-            }
-        }
+    // A delimiter's end is only recorded; the record's fields are counted at its line end
+    // (the ends recorded since the call began must then be `columns` per record).
+    let first = ends.len();
+    let (mut rows, mut start) = (0usize, from);
+    let mut line_end = |at: usize, ends: &mut Vec<u32>| -> Option<bool> {
         ends.push(at as u32);
+        let empty = at == start || (at == start + 1 && records[start] == b'\r');
+        if ends.len() - first != (rows + 1) * columns || (columns == 1 && empty) {
+            return None;
+        }
+        rows += 1;
         start = at + 1;
         Some(rows == max_rows)
     };
@@ -113,7 +108,9 @@ pub fn index_fields(
         while found != 0 {
             let bit = found & found.wrapping_neg();
             let at = base + found.trailing_zeros() as usize;
-            if separator(at, lines & bit != 0)? {
+            if lines & bit == 0 {
+                ends.push(at as u32);
+            } else if line_end(at, ends)? {
                 return Some((rows, at + 1));
             }
             found &= found - 1;
@@ -121,13 +118,16 @@ pub fn index_fields(
         base += 64;
     }
     for (i, &b) in blocks.remainder().iter().enumerate() {
-        if (b == delimiter || b == b'\n') && separator(base + i, b == b'\n')? {
+        if b == delimiter {
+            ends.push((base + i) as u32);
+        } else if b == b'\n' && line_end(base + i, ends)? {
             return Some((rows, base + i + 1));
         }
     }
-    if start < records.len() || column > 0 {
+    let partial = ends.len() - first - rows * columns;
+    if start < records.len() || partial > 0 {
         // A last record without a line end.
-        if column + 1 != columns {
+        if partial + 1 != columns {
             return None;
         }
         ends.push(records.len() as u32);
