@@ -104,12 +104,12 @@ impl Datasets {
                 let inferred = source.infer(&missing, &target);
                 (inferred, hashing.join())
             });
-            let (schema, chunked) = inferred?;
+            let crate::source::Inferred { schema, chunks, tally } = inferred?;
             let fingerprint =
                 fingerprint.map_err(|_| Error::data("hashing the source", "the hashing thread panicked"))??;
             let size = std::fs::metadata(&source.path).map_err(|e| Error::io("reading", &source.path, e))?.len();
-            let index = match chunked {
-                Some((chunks, Some(tally))) => {
+            let index = match (chunks, tally) {
+                (Some(chunks), Some(tally)) => {
                     Some(SourceIndex { source: fingerprint, target, chunks, values: tally.values, ids: tally.ids })
                 }
                 _ => None,

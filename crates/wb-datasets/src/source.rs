@@ -50,6 +50,15 @@ pub(crate) fn format_of(uri: &str) -> Result<SourceFormat> {
     }
 }
 
+/// What [`LocalSource::infer`] finds.
+pub(crate) struct Inferred {
+    pub(crate) schema: SchemaRef,
+    /// The chunks of a CSV file whose line ends are record ends.
+    pub(crate) chunks: Option<Vec<Chunk>>,
+    /// The tally of the column asked for, when it was read from such chunks.
+    pub(crate) tally: Option<ColumnTally>,
+}
+
 /// A source available as a local file (downloaded from the store when needed).
 #[derive(Debug)]
 pub(crate) struct LocalSource {
@@ -82,11 +91,7 @@ impl LocalSource {
     /// The schema: inferred for CSV (with the missing tokens), read for Parquet. For a CSV file
     /// whose line ends are record ends, also its chunks of [`CHUNK_ROWS`] records and the
     /// tally of the `tally` column (see [`wb_etl::tabular::infer_schema_and_tally`]).
-    pub(crate) fn infer(
-        &self,
-        missing: &[String],
-        tally: &str,
-    ) -> Result<(SchemaRef, Option<(Vec<Chunk>, Option<ColumnTally>)>)> {
+    pub(crate) fn infer(&self, missing: &[String], tally: &str) -> Result<Inferred> {
         match self.format {
             SourceFormat::Csv => {
                 let options = CsvOptions::with_missing(missing);
@@ -95,17 +100,21 @@ impl LocalSource {
                     Some(chunks) => {
                         let ranges: Vec<(u64, u64)> = chunks.iter().map(|c| (c.start, c.end)).collect();
                         let threads = crate::chunks::threads();
-                        let (schema, tallied) =
+                        let (schema, tally) =
                             wb_etl::tabular::infer_schema_and_tally(&self.path, &options, &ranges, threads, tally)?;
-                        (schema, Some((chunks, tallied)))
+                        Inferred { schema, chunks: Some(chunks), tally }
                     }
-                    None => (wb_etl::tabular::infer_schema(&self.path, &options)?, None),
+                    None => Inferred {
+                        schema: wb_etl::tabular::infer_schema(&self.path, &options)?,
+                        chunks: None,
+                        tally: None,
+                    },
                 })
             }
             SourceFormat::Parquet => {
                 let builder = ParquetRecordBatchReaderBuilder::try_new(open(&self.path)?)
                     .map_err(|e| Error::data(&self.uri, e))?;
-                Ok((builder.schema().clone(), None))
+                Ok(Inferred { schema: builder.schema().clone(), chunks: None, tally: None })
             }
         }
     }

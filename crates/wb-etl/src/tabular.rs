@@ -345,6 +345,10 @@ fn join_tallies(tallies: Vec<RangeTally>) -> Option<ColumnTally> {
     (values.len() <= TALLY_MAX_VALUES).then_some(ColumnTally { values, ids })
 }
 
+/// What inference threads find: the columns' kinds, and the tally of each range they read (by
+/// the range's index).
+type Inferred = (Vec<Kind>, Vec<(usize, RangeTally)>);
+
 fn infer_in_ranges(
     file: &Path,
     options: &CsvOptions,
@@ -360,10 +364,10 @@ fn infer_in_ranges(
     let missing: Vec<&[u8]> = options.missing.iter().map(String::as_bytes).collect();
     let handle = open(file)?;
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let joined: Option<(Vec<Kind>, Vec<(usize, RangeTally)>)> = std::thread::scope(|scope| {
+    let joined: Option<Inferred> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads.clamp(1, ranges.len()))
             .map(|_| {
-                scope.spawn(|| -> Option<(Vec<Kind>, Vec<(usize, RangeTally)>)> {
+                scope.spawn(|| -> Option<Inferred> {
                     let mut kinds = vec![Kind::Empty; names.len()];
                     let mut tallies = Vec::new();
                     let mut index = std::collections::HashMap::new();
