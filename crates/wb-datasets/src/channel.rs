@@ -258,7 +258,7 @@ impl Dictionary {
     }
 
     /// Occurrences of each value (missing ones left out).
-    fn counts(&self) -> CategoryCounts {
+    pub(crate) fn counts(&self) -> CategoryCounts {
         let mut n = vec![0u64; self.values.len() + 1];
         for &id in &self.ids {
             n[id as usize] += 1;

@@ -114,13 +114,16 @@ impl FeatureStats {
     /// adds to a categorical column's counts, computed on any thread and added with
     /// [`FeatureStats::merge`]. Counts are integers, so the order of merging does not matter.
     pub(crate) fn count_values(column: &dyn Array) -> Result<CategoryCounts> {
-        let text = arrow::compute::cast(column, &DataType::Utf8).map_err(|e| Error::data("encoding", e))?;
-        let mut local: HashMap<&str, u64, FixedState> = HashMap::default();
-        for v in text.as_string::<i32>().iter().flatten() {
-            *local.entry(v).or_insert(0) += 1;
-        }
-        let (values, counts): (Vec<&str>, Vec<u64>) = local.into_iter().unzip();
-        Ok(CategoryCounts { values: StringArray::from(values), counts })
+        // Counted as a block's dictionary counts them (text, or text dictionary-encoded, as it
+        // is; anything else as its text).
+        let text = if crate::channel::is_text(column.data_type()) {
+            None
+        } else {
+            Some(arrow::compute::cast(column, &DataType::Utf8).map_err(|e| Error::data("encoding", e))?)
+        };
+        let dictionary = crate::channel::Dictionary::of_array(text.as_deref().unwrap_or(column))
+            .ok_or_else(|| Error::data("encoding", format!("a text column of {} values", column.len())))?;
+        Ok(dictionary.counts())
     }
 
     /// Adds counts from [`FeatureStats::count_values`] (nothing for a numeric column).

@@ -153,7 +153,12 @@ impl Partition {
         let pid = fingerprint.short(16);
         let prefix = layout::partition_prefix(&self.name, &pid);
         tracing::info!(dataset = %self.name, partition = %pid, "partitioning");
-        let index = usable_index(&store, &self.name, &record, source.format).await?;
+        // A CSV source without a key column may have its targets in the source index (a key
+        // decides splits by hash, so its pass reads the keys).
+        let index = match (source.format, &record.key) {
+            (SourceFormat::Csv, None) => SourceIndex::load(store.as_ref(), &self.name, &record).await?,
+            _ => None,
+        };
         let computed = {
             let record = record.clone();
             let spec = self.spec;
@@ -389,14 +394,7 @@ impl<W: Write> Write for HashingWriter<W> {
 /// Copies the file at `part` to the end of `out` (writing `dest`), and removes it.
 fn append(part: &Path, out: &mut impl Write, dest: &Path) -> Result<()> {
     let mut file = File::open(part).map_err(|e| Error::io("opening", part, e))?;
-    let mut buffer = vec![0u8; 1 << 20];
-    loop {
-        let n = std::io::Read::read(&mut file, &mut buffer).map_err(|e| Error::io("reading", part, e))?;
-        if n == 0 {
-            break;
-        }
-        out.write_all(&buffer[..n]).map_err(|e| Error::io("writing", dest, e))?;
-    }
+    std::io::copy(&mut file, out).map_err(|e| Error::io("appending to", dest, e))?;
     std::fs::remove_file(part).map_err(|e| Error::io("removing", part, e))
 }
 
@@ -874,33 +872,6 @@ impl Targets {
             Task::Classification { classes: index.names.clone() }
         };
         Self { task, index, classes, key_splits }
-    }
-}
-
-/// The registration's source index (see [`crate::source_index`]) when it can stand in for
-/// pass 1: a CSV source without a key column, and an index that reads back whole and describes
-/// the registered bytes. A damaged or foreign index is set aside with a warning (the source is
-/// then read as without one).
-async fn usable_index(
-    store: &DynObjectStore,
-    name: &DatasetName,
-    record: &DatasetRecord,
-    format: SourceFormat,
-) -> Result<Option<SourceIndex>> {
-    if format != SourceFormat::Csv || record.key.is_some() {
-        return Ok(None);
-    }
-    let bytes = match store.get(&layout::source_index_path(name)).await {
-        Ok(found) => found.bytes,
-        Err(e) if e.is_not_found() => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    match SourceIndex::from_bytes(&bytes).and_then(|index| index.describes(record).map(|()| index)) {
-        Ok(index) => Ok(Some(index)),
-        Err(reason) => {
-            tracing::warn!(dataset = %name, %reason, "the source index is not used: the source is read for its targets");
-            Ok(None)
-        }
     }
 }
 

@@ -21,9 +21,11 @@
 //! is partitioned, and every chunk's record count is checked as it is decoded.
 
 use serde::{Deserialize, Serialize};
-use wb_core::ContentHash;
+use wb_core::{ContentHash, DatasetName, ObjectStore};
 
 use crate::chunks::{CHUNK_ROWS, Chunk};
+use crate::error::Result;
+use crate::layout;
 use crate::manifest::DatasetRecord;
 
 /// The first line of the format, with its version.
@@ -56,6 +58,31 @@ struct Header {
 }
 
 impl SourceIndex {
+    /// The index stored for dataset `name` when it can stand in for reading `record`'s source:
+    /// it reads back whole and describes the registered bytes and target. A damaged or foreign
+    /// index is set aside with a `warn` event saying why (`None`: the source is then read).
+    ///
+    /// # Errors
+    /// Store errors other than the index being absent.
+    pub(crate) async fn load(
+        store: &dyn ObjectStore,
+        name: &DatasetName,
+        record: &DatasetRecord,
+    ) -> Result<Option<Self>> {
+        let bytes = match store.get(&layout::source_index_path(name)).await {
+            Ok(found) => found.bytes,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        match Self::from_bytes(&bytes).and_then(|index| index.describes(record).map(|()| index)) {
+            Ok(index) => Ok(Some(index)),
+            Err(reason) => {
+                tracing::warn!(dataset = %name, %reason, "the source index is not used: the source is read for its targets");
+                Ok(None)
+            }
+        }
+    }
+
     /// The stored form.
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
         let header = Header {
