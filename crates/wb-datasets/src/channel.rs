@@ -6,8 +6,8 @@
 //! a *template* in a scratch file: every number that does not depend on the encoding already
 //! formatted, and a hole for every value that does — a category, by its index in a dictionary
 //! of the block's own, or a missing number, to be imputed. Pass 3 then fills the holes of each
-//! template in one streaming copy ([`fill`]), which is all the channel costs once the encoding
-//! is known.
+//! template block ([`Filler::block`], each block on its own, on any thread), which is all the
+//! channel costs once the encoding is known.
 //!
 //! A template is a sequence of blocks (one per batch of a split), each
 //! `[u64 LE length][dictionaries][rows]`: for each categorical feature in order, a varint count
@@ -17,7 +17,6 @@
 //! Formatted numbers never hold those bytes.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
 use std::path::Path;
 
 use arrow::array::{Array, ArrayRef, AsArray, Int32Array, PrimitiveArray, RecordBatch, StringArray};
@@ -277,93 +276,90 @@ pub(crate) fn is_text(data_type: &DataType) -> bool {
     }
 }
 
-/// The offset of the first block of `template` that starts at or after half its bytes (its
-/// size when there is none): [`fill`]ing the blocks before and from it, in that order, writes
-/// the channel in two parts, which may be filled at once.
-pub(crate) fn middle(template: &Path) -> Result<u64> {
+/// The byte ranges of the blocks of `template` (each block's bytes after its length), in
+/// order: each is filled on its own ([`Filler::block`]), on any thread.
+pub(crate) fn blocks(template: &Path) -> Result<Vec<std::ops::Range<u64>>> {
     let corrupt = || Error::data(template.display().to_string(), "a channel template is damaged");
     let file = std::fs::File::open(template).map_err(|e| Error::io("opening", template, e))?;
     let size = file.metadata().map_err(|e| Error::io("reading", template, e))?.len();
+    let mut blocks = Vec::new();
     let mut at = 0u64;
-    while at < size.div_ceil(2) {
+    while at < size {
         let mut length = [0u8; 8];
         std::os::unix::fs::FileExt::read_exact_at(&file, &mut length, at)
             .map_err(|e| Error::io("reading", template, e))?;
-        at = at.checked_add(8 + u64::from_le_bytes(length)).filter(|&next| next <= size).ok_or_else(corrupt)?;
+        let start = at + 8;
+        at = start.checked_add(u64::from_le_bytes(length)).filter(|&next| next <= size).ok_or_else(corrupt)?;
+        blocks.push(start..at);
     }
-    Ok(at)
+    Ok(blocks)
 }
 
-/// Writes the part of a channel that the blocks of its template in `blocks` (a byte range
-/// that starts and ends at blocks) hold: every hole filled with `encoding` (see the module
-/// docs).
-pub(crate) fn fill(
-    template: &Path,
-    blocks: std::ops::Range<u64>,
-    out: &mut impl Write,
-    dest: &Path,
-    encoding: &Encoding,
-) -> Result<()> {
-    let corrupt = || Error::data(template.display().to_string(), "a channel template is damaged");
-    let write_error = |e| Error::io("writing", dest, e);
-    // Per feature: its categories' index (categorical) or its imputed value's text (numeric).
-    let mut categorical = Vec::new();
-    let mut imputed: Vec<Vec<u8>> = Vec::new();
-    let (mut ints, mut floats) = (itoa::Buffer::new(), ryu::Buffer::new());
-    for feature in &encoding.0 {
-        let mut text = Vec::new();
-        match &feature.kind {
-            FeatureKind::Numeric { impute } => push_number(&mut text, *impute, &mut ints, &mut floats),
-            FeatureKind::Categorical { categories } => {
-                let index: HashMap<&[u8], usize, FixedState> =
-                    categories.iter().enumerate().map(|(i, c)| (c.as_bytes(), i)).collect();
-                let codes: Vec<Code> =
-                    (0..=categories.len()).map(Code::of).collect::<Option<_>>().ok_or_else(corrupt)?;
-                categorical.push((index, codes));
+/// Fills the holes of template blocks with an encoding (see the module docs).
+pub(crate) struct Filler<'a> {
+    /// Per categorical feature: its categories' index, and the code text of each (`other`
+    /// last).
+    categorical: Vec<(HashMap<&'a [u8], usize, FixedState>, Vec<Code>)>,
+    /// Per feature: its imputed value's text (numeric features).
+    imputed: Vec<Vec<u8>>,
+}
+
+/// What filling a block needs besides the filler, kept from one block to the next.
+#[derive(Default)]
+pub(crate) struct FillBuffers {
+    /// The code text of each of the block's ids, for every categorical feature in turn (its
+    /// `other` code first, for id 0).
+    codes: Vec<Code>,
+    /// Where each feature's codes start in `codes`.
+    starts: Vec<usize>,
+    /// The channel text of the block.
+    pub(crate) line: Vec<u8>,
+}
+
+impl<'a> Filler<'a> {
+    /// A filler of the holes with `encoding`.
+    pub(crate) fn new(encoding: &'a Encoding) -> Option<Self> {
+        let mut categorical = Vec::new();
+        let mut imputed: Vec<Vec<u8>> = Vec::new();
+        let (mut ints, mut floats) = (itoa::Buffer::new(), ryu::Buffer::new());
+        for feature in &encoding.0 {
+            let mut text = Vec::new();
+            match &feature.kind {
+                FeatureKind::Numeric { impute } => push_number(&mut text, *impute, &mut ints, &mut floats),
+                FeatureKind::Categorical { categories } => {
+                    let index: HashMap<&[u8], usize, FixedState> =
+                        categories.iter().enumerate().map(|(i, c)| (c.as_bytes(), i)).collect();
+                    let codes: Vec<Code> = (0..=categories.len()).map(Code::of).collect::<Option<_>>()?;
+                    categorical.push((index, codes));
+                }
             }
+            imputed.push(text);
         }
-        imputed.push(text);
+        Some(Self { categorical, imputed })
     }
-    let mut file = std::fs::File::open(template).map_err(|e| Error::io("opening", template, e))?;
-    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(blocks.start))
-        .map_err(|e| Error::io("reading", template, e))?;
-    let mut file = std::io::BufReader::new(file.take(blocks.end.saturating_sub(blocks.start)));
-    let mut block = Vec::new();
-    let mut line = Vec::new();
-    // The code text of each of the block's ids, for every categorical feature in turn (its
-    // `other` code first, for id 0), and where each feature's codes start.
-    let mut codes: Vec<Code> = Vec::new();
-    let mut starts: Vec<usize> = Vec::with_capacity(categorical.len());
-    loop {
-        let mut length = [0u8; 8];
-        match file.read_exact(&mut length) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-            Err(e) => return Err(Error::io("reading", template, e)),
-        }
-        let length = usize::try_from(u64::from_le_bytes(length)).map_err(|_| corrupt())?;
-        block.resize(length, 0);
-        file.read_exact(&mut block).map_err(|e| Error::io("reading", template, e))?;
+
+    /// Fills `block` (a template block's bytes after its length) into `buffers.line`, and
+    /// answers how many of its bytes are the channel's text; `None` when the block is damaged.
+    pub(crate) fn block(&self, block: &[u8], buffers: &mut FillBuffers) -> Option<usize> {
+        let FillBuffers { codes, starts, line } = buffers;
         let mut at = 0usize;
         codes.clear();
         starts.clear();
-        for (index, known) in &categorical {
-            let count = get_varint(&block, &mut at).ok_or_else(corrupt)?;
-            let other = *known.last().ok_or_else(corrupt)?;
+        for (index, known) in &self.categorical {
+            let count = get_varint(block, &mut at)?;
+            let other = *known.last()?;
             starts.push(codes.len());
             codes.push(other);
             for _ in 0..count {
-                let len = usize::try_from(get_varint(&block, &mut at).ok_or_else(corrupt)?).map_err(|_| corrupt())?;
-                let value = block.get(at..at + len).ok_or_else(corrupt)?;
+                let len = usize::try_from(get_varint(block, &mut at)?).ok()?;
+                let value = block.get(at..at.checked_add(len)?)?;
                 at += len;
                 codes.push(index.get(value).map_or(other, |&i| known[i]));
             }
         }
         starts.push(codes.len());
-        let written = fill_rows(&block[at..], &codes, &starts, &imputed, &mut line).ok_or_else(corrupt)?;
-        out.write_all(&line[..written]).map_err(write_error)?;
+        fill_rows(block.get(at..)?, codes, starts, &self.imputed, line)
     }
-    Ok(())
 }
 
 /// The text of a category code (at most [`MAX_CATEGORIES`](crate::encoding::MAX_CATEGORIES),
@@ -596,25 +592,25 @@ mod tests {
             // Codes of three digits.
             feature("d", FeatureKind::Categorical { categories: many }),
         ]);
-        let mut out = Vec::new();
-        let all = 0..bytes.len() as u64;
-        fill(&template, all.clone(), &mut out, &dir.path().join("out.csv"), &encoding).expect("fill");
         let expected = "1,0.5,1,1e20,120\n0,0.125,2,12345,120\n1,-3,2,7,121\n0,0.125,2,12345,120\n1,-3,2,7,121\n";
-        assert_eq!(String::from_utf8(out).expect("text"), expected);
-        // Filled in two parts at the middle block, the same text.
-        let middle = super::middle(&template).expect("middle");
+        // Block by block, in order.
+        let blocks = super::blocks(&template).expect("blocks");
         let first_block = 8 + u64::from_le_bytes(bytes[..8].try_into().expect("length"));
-        assert_eq!(middle, first_block, "the second block starts past half the bytes");
-        let mut parts = Vec::new();
-        for blocks in [0..middle, middle..all.end] {
-            fill(&template, blocks, &mut parts, &dir.path().join("out.csv"), &encoding).expect("fill");
+        assert_eq!(blocks, [8..first_block, first_block + 8..bytes.len() as u64]);
+        let filler = Filler::new(&encoding).expect("filler");
+        let mut buffers = FillBuffers::default();
+        let mut out = Vec::new();
+        for block in &blocks {
+            let block = &bytes[block.start as usize..block.end as usize];
+            let n = filler.block(block, &mut buffers).expect("filled");
+            out.extend_from_slice(&buffers.line[..n]);
         }
-        assert_eq!(String::from_utf8(parts).expect("text"), expected);
+        assert_eq!(String::from_utf8(out).expect("text"), expected);
 
-        // A damaged template is refused, not read past its end.
+        // A damaged template is refused, not read past its end: a block cut in its
+        // dictionaries, a length past the end of the file.
+        assert!(filler.block(&bytes[8..11], &mut buffers).is_none(), "a dictionary cut short");
         std::fs::write(&template, &bytes[..bytes.len() / 2]).expect("write");
-        let e = fill(&template, all, &mut Vec::new(), &dir.path().join("out.csv"), &encoding).expect_err("damaged");
-        assert!(e.to_string().contains("reading") || e.to_string().contains("damaged"), "{e}");
-        assert!(super::middle(&template).is_err(), "a length past the end");
+        assert!(super::blocks(&template).is_err(), "a length past the end");
     }
 }

@@ -391,11 +391,71 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
-/// Copies the file at `part` to the end of `out` (writing `dest`), and removes it.
-fn append(part: &Path, out: &mut impl Write, dest: &Path) -> Result<()> {
-    let mut file = File::open(part).map_err(|e| Error::io("opening", part, e))?;
-    std::io::copy(&mut file, out).map_err(|e| Error::io("appending to", dest, e))?;
-    std::fs::remove_file(part).map_err(|e| Error::io("removing", part, e))
+thread_local! {
+    /// A filling thread's template block and buffers, kept from one block to the next.
+    static FILL_BUFFERS: std::cell::RefCell<(Vec<u8>, channel::FillBuffers)> = std::cell::RefCell::default();
+}
+
+/// Pass 3: fills the template of each split in `dir` (written by pass 2) with `encoding` into
+/// its channel. The blocks of every template are filled on every core, in split order, and
+/// written in order as they come; a channel is synced to disk on a thread of its own as soon as
+/// its last block is written, while the next ones are filled.
+fn fill_channels(dir: &Path, parquet_files: &[Staged], encoding: &Encoding) -> Result<Vec<Staged>> {
+    let corrupt = |template: &Path| Error::data(template.display().to_string(), "a channel template is damaged");
+    let filler = channel::Filler::new(encoding).ok_or_else(|| corrupt(dir))?;
+    let mut templates = Vec::new();
+    let mut blocks = Vec::new();
+    let mut outs = Vec::new();
+    for (s, split) in Split::ALL.iter().enumerate() {
+        let template = dir.join(format!("{split}.template"));
+        let dest = dir.join(format!("{split}.csv"));
+        blocks.extend(channel::blocks(&template)?.into_iter().map(|range| (s, range)));
+        let file = File::open(&template).map_err(|e| Error::io("opening", &template, e))?;
+        templates.push((template, file));
+        outs.push(Some((HashingWriter::new(create(&dest)?), dest)));
+    }
+    let (filler, templates) = (&filler, &templates);
+    std::thread::scope(|scope| -> Result<Vec<Staged>> {
+        let filled = chunks::ordered(scope, blocks, chunks::threads(), move |(s, range)| -> Result<(usize, Vec<u8>)> {
+            let (template, file) = &templates[s];
+            FILL_BUFFERS.with_borrow_mut(|(block, buffers)| {
+                let length = usize::try_from(range.end - range.start).map_err(|_| corrupt(template))?;
+                block.resize(length, 0);
+                std::os::unix::fs::FileExt::read_exact_at(file, block, range.start)
+                    .map_err(|e| Error::io("reading", template, e))?;
+                let n = filler.block(block, buffers).ok_or_else(|| corrupt(template))?;
+                Ok((s, buffers.line[..n].to_vec()))
+            })
+        });
+        let finish = |s: usize, out: Option<(HashingWriter<BufWriter<File>>, PathBuf)>| {
+            let template = &templates[s].0;
+            let rows = parquet_files[s].rows;
+            scope.spawn(move || -> Result<Staged> {
+                let (mut out, dest) = out.ok_or_else(|| Error::data("writing channels", "a channel finished twice"))?;
+                out.flush().map_err(|e| Error::io("writing", &dest, e))?;
+                std::fs::remove_file(template).map_err(|e| Error::io("removing", template, e))?;
+                out.inner.get_ref().sync_all().map_err(|e| Error::io("syncing", &dest, e))?;
+                Ok(Staged { local: dest, hash: out.hasher.finish(), size: out.bytes, rows })
+            })
+        };
+        let mut finishing = Vec::new();
+        for text in filled {
+            let (s, text) = text?;
+            while finishing.len() < s {
+                finishing.push(finish(finishing.len(), outs[finishing.len()].take()));
+            }
+            let (out, dest) =
+                outs[s].as_mut().ok_or_else(|| Error::data("writing channels", "a block out of order"))?;
+            out.write_all(&text).map_err(|e| Error::io("writing", &*dest, e))?;
+        }
+        while finishing.len() < outs.len() {
+            finishing.push(finish(finishing.len(), outs[finishing.len()].take()));
+        }
+        finishing
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(Error::data("writing channels", "a writer thread panicked"))))
+            .collect()
+    })
 }
 
 fn create(path: &Path) -> Result<BufWriter<File>> {
@@ -1200,54 +1260,14 @@ fn compute(
     }
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "pass 2: split files written");
     // Pass 3: channels from the templates.
-    let channels: Vec<Result<Staged>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = Split::ALL
-            .iter()
-            .zip(&parquet_files)
-            .map(|(split, parquet)| {
-                let template = dir.path().join(format!("{split}.template"));
-                let dest = dir.path().join(format!("{split}.csv"));
-                let second = dir.path().join(format!("{split}.second.csv"));
-                let encoding = &encoding;
-                scope.spawn(move || -> Result<Staged> {
-                    let end = std::fs::metadata(&template).map_err(|e| Error::io("reading", &template, e))?.len();
-                    // The train channel (most of the rows) is filled in two halves at once, so
-                    // that both cores work to the end: the second into a file of its own,
-                    // appended to the first (whose hash must see its bytes in order).
-                    let middle = if *split == Split::Train { channel::middle(&template)? } else { end };
-                    let later = (middle < end).then(|| {
-                        let (template, second) = (template.clone(), second.clone());
-                        scope.spawn(move || -> Result<()> {
-                            let mut out = create(&second)?;
-                            channel::fill(&template, middle..end, &mut out, &second, encoding)?;
-                            out.flush().map_err(|e| Error::io("writing", &second, e))
-                        })
-                    });
-                    let mut out = HashingWriter::new(create(&dest)?);
-                    channel::fill(&template, 0..middle, &mut out, &dest, encoding)?;
-                    if let Some(later) = later {
-                        later.join().unwrap_or_else(|_| Err(Error::data("writing channels", "a filler panicked")))?;
-                        append(&second, &mut out, &dest)?;
-                    }
-                    out.flush().map_err(|e| Error::io("writing", &dest, e))?;
-                    std::fs::remove_file(&template).map_err(|e| Error::io("removing", &template, e))?;
-                    out.inner.get_ref().sync_all().map_err(|e| Error::io("syncing", &dest, e))?;
-                    Ok(Staged { local: dest, hash: out.hasher.finish(), size: out.bytes, rows: parquet.rows })
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(Error::data("writing channels", "a writer thread panicked"))))
-            .collect()
-    });
+    let channels = fill_channels(dir.path(), &parquet_files, &encoding)?;
     let mut splits = Vec::new();
     for ((parquet, channel), counts) in parquet_files.into_iter().zip(channels).zip(&class_counts) {
         let class_counts = match &task {
             Task::Classification { classes } => classes.iter().cloned().zip(counts.iter().copied()).collect(),
             Task::Regression => BTreeMap::new(),
         };
-        splits.push(StagedSplit { rows: parquet.rows, class_counts, parquet, channel: channel? });
+        splits.push(StagedSplit { rows: parquet.rows, class_counts, parquet, channel });
     }
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "pass 3: channels written");
     Ok(Computed { _dir: dir, splits, task, encoding })
