@@ -299,10 +299,14 @@ pub(crate) fn blocks(template: &Path) -> Result<Vec<std::ops::Range<u64>>> {
 pub(crate) struct Filler<'a> {
     /// Per categorical feature: its categories' index, and the code text of each (`other`
     /// last).
-    categorical: Vec<(HashMap<&'a [u8], usize, FixedState>, Vec<Code>)>,
+    categorical: Vec<CategoryCodes<'a>>,
     /// Per feature: its imputed value's text (numeric features).
     imputed: Vec<Vec<u8>>,
 }
+
+/// A categorical feature's categories, each by its index, and the code text of each index
+/// (`other` last).
+type CategoryCodes<'a> = (HashMap<&'a [u8], usize, FixedState>, Vec<Code>);
 
 /// What filling a block needs besides the filler, kept from one block to the next.
 #[derive(Default)]
