@@ -292,7 +292,14 @@ impl TextChunk {
         }
         let nulls = if array.null_count() == 0 { 0 } else { block.iter().filter(|&&id| id == 0).count() };
         if nulls > 0 && self.levels.is_none() {
-            self.levels = Some(vec![1; self.rows]);
+            let mut levels = Vec::with_capacity(PARQUET_ROW_GROUP_ROWS.max(self.rows));
+            levels.resize(self.rows, 1);
+            self.levels = Some(levels);
+        }
+        if self.ids.capacity() == 0 {
+            // Room for a whole row group at once: growing by doubling copied every id of
+            // every text column several times per row group.
+            self.ids.reserve(PARQUET_ROW_GROUP_ROWS);
         }
         match &mut self.levels {
             Some(levels) => {
