@@ -66,6 +66,68 @@ impl ContentHash {
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
     }
+
+    /// The hash of content of `len` bytes from the [`PieceHash`]es of its pieces, in order: the
+    /// same digest as hashing it whole. BLAKE3 is a tree, and each aligned piece one of its
+    /// subtrees, so the pieces may be hashed on any thread, in any order, by whoever reads them.
+    /// `None` when the pieces do not make up `len` bytes, or when the content is a single piece
+    /// (which is the root itself: hash it whole).
+    ///
+    /// ```
+    /// use wb_core::{ContentHash, PieceHash, PIECE_LEN};
+    /// let content = vec![7u8; 3 * PIECE_LEN as usize + 5];
+    /// let pieces: Vec<PieceHash> = content
+    ///     .chunks(PIECE_LEN as usize)
+    ///     .enumerate()
+    ///     .map(|(i, piece)| PieceHash::of(i as u64 * PIECE_LEN, piece).expect("an aligned piece"))
+    ///     .collect();
+    /// assert_eq!(ContentHash::of_pieces(content.len() as u64, &pieces), Some(ContentHash::of_bytes(&content)));
+    /// ```
+    #[must_use]
+    pub fn of_pieces(len: u64, pieces: &[PieceHash]) -> Option<Self> {
+        use blake3::hazmat::{ChainingValue, Mode, left_subtree_len, merge_subtrees_non_root, merge_subtrees_root};
+        /// The chaining value of the subtree of `len` bytes made of `pieces`.
+        fn subtree(pieces: &[PieceHash], len: u64) -> Option<ChainingValue> {
+            if len <= PIECE_LEN {
+                return pieces.first().map(|p| p.0);
+            }
+            let left = left_subtree_len(len);
+            let (l, r) = pieces.split_at_checked(usize::try_from(left / PIECE_LEN).ok()?)?;
+            Some(merge_subtrees_non_root(&subtree(l, left)?, &subtree(r, len - left)?, Mode::Hash))
+        }
+        if len <= PIECE_LEN || pieces.len() as u64 != len.div_ceil(PIECE_LEN) {
+            return None;
+        }
+        let left = left_subtree_len(len);
+        let (l, r) = pieces.split_at_checked(usize::try_from(left / PIECE_LEN).ok()?)?;
+        let root = merge_subtrees_root(&subtree(l, left)?, &subtree(r, len - left)?, Mode::Hash);
+        Some(Self(*root.as_bytes()))
+    }
+}
+
+/// The length of the pieces of [`ContentHash::of_pieces`]: 64 KiB, a subtree of 64 BLAKE3
+/// chunks (enough for its SIMD paths).
+pub const PIECE_LEN: u64 = 64 * 1024;
+
+/// The hash of one piece of some content: its [`PIECE_LEN`] bytes from an offset that is a
+/// multiple of [`PIECE_LEN`] (the content's last piece may be shorter), as a subtree of the
+/// content's BLAKE3 tree. See [`ContentHash::of_pieces`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PieceHash(blake3::hazmat::ChainingValue);
+
+impl PieceHash {
+    /// Hashes the piece at `offset`; `None` when `offset` is not a multiple of [`PIECE_LEN`] or
+    /// `bytes` are longer than a piece.
+    #[must_use]
+    pub fn of(offset: u64, bytes: &[u8]) -> Option<Self> {
+        use blake3::hazmat::HasherExt;
+        if offset % PIECE_LEN != 0 || bytes.len() as u64 > PIECE_LEN {
+            return None;
+        }
+        let mut hasher = blake3::Hasher::new();
+        hasher.set_input_offset(offset).update(bytes);
+        Some(Self(hasher.finalize_non_root()))
+    }
 }
 
 impl fmt::Display for ContentHash {
@@ -143,5 +205,35 @@ mod tests {
         assert_eq!(inc.finish(), h);
         assert!(ContentHash::parse("sha256:00").is_err());
         assert!(ContentHash::parse("blake3:zz").is_err());
+    }
+
+    #[test]
+    fn pieces_join_into_the_hash_of_the_whole() {
+        let piece = PIECE_LEN as usize;
+        let content: Vec<u8> = (0..9 * piece + 77).map(|i| (i * 31 % 251) as u8).collect();
+        // Lengths around the tree's boundaries: one piece and a byte, powers of two, a short last piece.
+        for len in
+            [piece + 1, 2 * piece, 2 * piece + 1, 3 * piece - 1, 4 * piece, 5 * piece + 1000, 8 * piece, 9 * piece + 77]
+        {
+            let content = &content[..len];
+            let pieces: Vec<PieceHash> = content
+                .chunks(piece)
+                .enumerate()
+                .map(|(i, p)| PieceHash::of((i * piece) as u64, p).expect("aligned"))
+                .collect();
+            assert_eq!(ContentHash::of_pieces(len as u64, &pieces), Some(ContentHash::of_bytes(content)), "{len}");
+            // A missing or an extra piece, a wrong length, pieces out of order: no hash, or another.
+            assert_eq!(ContentHash::of_pieces(len as u64, &pieces[1..]), None);
+            assert_eq!(ContentHash::of_pieces(len as u64 + PIECE_LEN, &pieces), None);
+            let mut swapped = pieces.clone();
+            swapped.swap(0, 1);
+            assert_ne!(ContentHash::of_pieces(len as u64, &swapped), Some(ContentHash::of_bytes(content)));
+        }
+        // A single piece is the root itself.
+        let one = PieceHash::of(0, &content[..100]).expect("aligned");
+        assert_eq!(ContentHash::of_pieces(100, &[one]), None);
+        // Misaligned or oversized pieces are refused, not hashed wrong.
+        assert_eq!(PieceHash::of(1024, &content[..10]), None);
+        assert_eq!(PieceHash::of(0, &content[..piece + 1]), None);
     }
 }

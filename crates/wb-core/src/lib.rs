@@ -44,7 +44,7 @@ pub use config::{
     ProjectConfig, StoreConfig,
 };
 pub use error::{Error, Result};
-pub use hash::{ContentHash, ContentHasher};
+pub use hash::{ContentHash, ContentHasher, PIECE_LEN, PieceHash};
 pub use name::{DatasetName, EndpointName, JobName, MAX_NAME_LEN, ModelName, check_sagemaker_name};
 pub use path::ObjectPath;
 pub use store::{

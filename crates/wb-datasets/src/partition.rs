@@ -35,7 +35,7 @@ use arrow::csv::reader::Format;
 use arrow::datatypes::{DataType, Int64Type, SchemaRef};
 use arrow::error::ArrowError;
 use foldhash::fast::FixedState;
-use wb_core::{ContentHash, ContentHasher, DatasetName, DynObjectStore, ObjectStoreExt, PutMode};
+use wb_core::{ContentHash, ContentHasher, DatasetName, DynObjectStore, ObjectStoreExt, PIECE_LEN, PieceHash, PutMode};
 use wb_etl::tabular::{CsvBatches, CsvOptions};
 
 use crate::assign::{self, KEYHASH_ALGORITHM, STRATIFIED_ALGORITHM};
@@ -123,29 +123,30 @@ impl Partition {
             });
         }
 
-        // The source must still be the registered bytes; it is hashed while the partition is
-        // computed, and nothing is stored unless it matches.
+        // The source must still be the registered bytes, and nothing is stored unless it is. A
+        // CSV file read in chunks is hashed from the bytes the chunks read; any other source is
+        // hashed on its own while the partition is computed (or after it, if the chunks did
+        // not cover it).
         let source = Arc::new(LocalSource::fetch(store.as_ref(), &record.source.uri).await?);
-        let verify = {
-            let source = source.clone();
-            let (name, record) = (self.name.clone(), record.clone());
-            tokio::task::spawn_blocking(move || -> Result<()> {
-                let now = ContentHash::of_file(&source.path)?;
-                if now == record.source.fingerprint {
-                    return Ok(());
-                }
-                Err(Error::SourceChanged {
-                    name: name.to_string(),
-                    source_name: record.source.uri.clone(),
-                    registered: record.source.fingerprint.to_string(),
-                    now: now.to_string(),
-                })
+        let hash_file = |source: Arc<LocalSource>| {
+            tokio::task::spawn_blocking(move || ContentHash::of_file(&source.path).map_err(Error::from))
+        };
+        let verify = |now: ContentHash| -> Result<()> {
+            if now == record.source.fingerprint {
+                return Ok(());
+            }
+            Err(Error::SourceChanged {
+                name: self.name.to_string(),
+                source_name: record.source.uri.clone(),
+                registered: record.source.fingerprint.to_string(),
+                now: now.to_string(),
             })
         };
+        let hashing_failed = |e| Error::data("hashing the source", e);
         if let Some((manifest, _)) = &existing
             && manifest.fingerprint == fingerprint
         {
-            verify.await.map_err(|e| Error::data("hashing the source", e))??;
+            verify(hash_file(source.clone()).await.map_err(hashing_failed)??)?;
             tracing::info!(dataset = %self.name, "already partitioned with the same inputs; nothing to do");
             return Ok(PartitionOutcome { manifest: manifest.clone(), created: false });
         }
@@ -159,14 +160,21 @@ impl Partition {
             (SourceFormat::Csv, None) => SourceIndex::load(store.as_ref(), &self.name, &record).await?,
             _ => None,
         };
+        let hashing = (source.format != SourceFormat::Csv).then(|| hash_file(source.clone()));
         let computed = {
-            let record = record.clone();
+            let (record, source) = (record.clone(), source.clone());
             let spec = self.spec;
             tokio::task::spawn_blocking(move || compute(&source, &record, spec, index))
         };
-        let (verified, computed) = tokio::join!(verify, computed);
-        verified.map_err(|e| Error::data("hashing the source", e))??;
-        let computed = computed.map_err(|e| Error::data("partitioning", e))??;
+        let computed = computed.await.map_err(|e| Error::data("partitioning", e))?;
+        // A changed source is what is reported, whatever else went wrong with it.
+        let now = match (hashing, &computed) {
+            (Some(hashing), _) => hashing.await.map_err(hashing_failed)??,
+            (None, Ok(Computed { source_hash: Some(hash), .. })) => *hash,
+            (None, _) => hash_file(source.clone()).await.map_err(hashing_failed)??,
+        };
+        verify(now)?;
+        let computed = computed?;
 
         // Upload every file, then the manifests. Identical concurrent runs share these paths
         // (same inputs, same prefix, same bytes), so every file is created only if absent and a
@@ -361,6 +369,9 @@ struct StagedSplit {
 
 struct Computed {
     _dir: wb_core::scratch::ScratchDir,
+    /// The hash of the source's bytes as they were read, when they were read in chunks that
+    /// cover the file (otherwise it is hashed on its own).
+    source_hash: Option<ContentHash>,
     splits: Vec<StagedSplit>,
     task: Task,
     encoding: Encoding,
@@ -472,6 +483,8 @@ struct ChunkedCsv<'a> {
     format: Format,
     tokens: Option<MissingTokens>,
     plain: Option<PlainDecoder>,
+    /// The file's length when it was opened.
+    len: u64,
 }
 
 thread_local! {
@@ -488,7 +501,8 @@ impl<'a> ChunkedCsv<'a> {
         let tokens = MissingTokens::new(missing, options.delimiter, schema.fields().len());
         let plain = PlainDecoder::new(schema, options.delimiter, missing);
         let file = File::open(&source.path).map_err(|e| Error::io("opening", &source.path, e))?;
-        Ok(Self { source, schema, missing, file, format, tokens, plain })
+        let len = file.metadata().map_err(|e| Error::io("reading", &source.path, e))?.len();
+        Ok(Self { source, schema, missing, file, format, tokens, plain, len })
     }
 
     /// Decodes one chunk into a batch of the `projection` columns.
@@ -504,23 +518,53 @@ impl<'a> ChunkedCsv<'a> {
     /// Decodes one chunk straight into the splits of its records (`labels`, one per record):
     /// the split's batch, `None` for a split without records. The text columns among
     /// `categories` may come dictionary-encoded.
+    ///
+    /// Also answers the hashes of the pieces of the file whose first byte is in the chunk (the
+    /// first chunk's from the start of the file), hashed from the bytes decoded.
     fn decode_routed(
         &self,
         chunk: &Chunk,
         labels: &[u8],
         categories: &[usize],
-    ) -> std::result::Result<[Option<RecordBatch>; 3], ChunkError> {
+    ) -> std::result::Result<([Option<RecordBatch>; 3], Vec<PieceHash>), ChunkError> {
         self.with_bytes(chunk, |bytes| {
+            let pieces = self.piece_hashes(chunk, bytes)?;
             if let Some(parts) = self
                 .plain
                 .as_ref()
                 .and_then(|p| p.decode_routed(bytes, chunk.rows, None, &Route::Labels(labels), categories))
             {
-                return Ok(parts);
+                return Ok((parts, pieces));
             }
             let batch = self.arrow_decode(std::mem::take(bytes), chunk.rows, None)?;
-            take_splits(&batch, labels).map_err(|e| ChunkError::Failed(Error::data(&self.source.uri, e)))
+            let parts =
+                take_splits(&batch, labels).map_err(|e| ChunkError::Failed(Error::data(&self.source.uri, e)))?;
+            Ok((parts, pieces))
         })
+    }
+
+    /// The hashes of the pieces of the file ([`PIECE_LEN`] bytes at multiples of it) that start
+    /// in `chunk` (whose bytes are `bytes`), or before it for the first chunk (the header's). A
+    /// piece that runs past the chunk (or, for the first, starts before it) is read whole.
+    fn piece_hashes(&self, chunk: &Chunk, bytes: &[u8]) -> std::result::Result<Vec<PieceHash>, ChunkError> {
+        let failed = |e: std::io::Error| ChunkError::Failed(Error::io("reading", &self.source.path, e));
+        let from = if chunk.first_row == 0 { 0 } else { chunk.start.next_multiple_of(PIECE_LEN) };
+        let mut pieces = Vec::new();
+        let mut outside = Vec::new();
+        for start in (from..chunk.end).step_by(PIECE_LEN as usize) {
+            let end = (start + PIECE_LEN).min(self.len);
+            let piece = if start >= chunk.start && end <= chunk.end {
+                &bytes[(start - chunk.start) as usize..(end - chunk.start) as usize]
+            } else {
+                outside.resize((end - start) as usize, 0);
+                std::os::unix::fs::FileExt::read_exact_at(&self.file, &mut outside, start).map_err(failed)?;
+                &outside[..]
+            };
+            let hash = PieceHash::of(start, piece)
+                .ok_or_else(|| ChunkError::Failed(Error::data(&self.source.uri, "a piece of the file out of line")))?;
+            pieces.push(hash);
+        }
+        Ok(pieces)
     }
 
     /// Decodes `bytes` (`rows` records) with Arrow, for what the plain decoder cannot read.
@@ -573,6 +617,9 @@ struct Routed {
     categories: Vec<(usize, CategoryCounts)>,
     /// Rows of each class, per split (classification targets).
     class_counts: [Vec<u64>; 3],
+    /// The hashes of the pieces of the source whose first byte the batch's chunk holds (see
+    /// [`ChunkedCsv::piece_hashes`]).
+    pieces: Vec<PieceHash>,
 }
 
 /// A batch of one split's rows, with their channel template block (see [`crate::channel`])
@@ -646,7 +693,7 @@ impl Router<'_> {
             }
             routed[s] = Some(Part { batch: part, template, dictionaries: block.dictionaries });
         }
-        Ok(Routed { parts: routed, categories, class_counts })
+        Ok(Routed { parts: routed, categories, class_counts, pieces: Vec::new() })
     }
 }
 
@@ -1123,6 +1170,8 @@ fn compute(
         Some(_) => Some(ChunkedCsv::open(source, &schema, &record.missing)?),
         None => None,
     };
+    // The source's bytes are hashed as the chunks read them, a piece at a time.
+    let mut source_pieces: Vec<PieceHash> = Vec::new();
     // Decoding and routing run on every core (or, for sources that cannot be split, on a
     // thread of their own); this thread keeps the order-dependent statistics; each split's
     // Parquet file is encoded on a thread of its own.
@@ -1147,8 +1196,10 @@ fn compute(
                 Box::new(chunks::ordered(scope, chunks.clone(), chunks::threads(), move |chunk| {
                     let offset = chunk.first_row as usize;
                     let labels = router.labels(offset, chunk.rows).map_err(ChunkError::Failed)?;
-                    let parts = csv.decode_routed(&chunk, labels, &categories)?;
-                    router.routed(parts).map_err(ChunkError::Failed)
+                    let (parts, pieces) = csv.decode_routed(&chunk, labels, &categories)?;
+                    let mut routed = router.routed(parts).map_err(ChunkError::Failed)?;
+                    routed.pieces = pieces;
+                    Ok(routed)
                 }))
             }
             None => {
@@ -1180,7 +1231,8 @@ fn compute(
                     Err(ChunkError::Failed(e)) => break 'consume Err(e),
                     Err(e) => break 'consume Err(csv.as_ref().expect("only chunks fail to decode").explain(e, None)),
                 };
-                let Routed { parts, categories, class_counts } = routed;
+                let Routed { parts, categories, class_counts, pieces } = routed;
+                source_pieces.extend(pieces);
                 for (f, counts) in categories {
                     stats[f].merge(counts);
                 }
@@ -1270,5 +1322,11 @@ fn compute(
         splits.push(StagedSplit { rows: parquet.rows, class_counts, parquet, channel });
     }
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "pass 3: channels written");
-    Ok(Computed { _dir: dir, splits, task, encoding })
+    let source_hash = match (&chunks, &csv) {
+        (Some(chunks), Some(csv)) if chunks.last().is_some_and(|c| c.end == csv.len) => {
+            ContentHash::of_pieces(csv.len, &source_pieces)
+        }
+        _ => None,
+    };
+    Ok(Computed { _dir: dir, source_hash, splits, task, encoding })
 }

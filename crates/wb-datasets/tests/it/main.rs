@@ -165,6 +165,23 @@ async fn a_changed_source_is_refused() {
     assert!(conflict.to_string().contains("source fingerprint"), "{conflict}");
     let again = f.datasets.register(RegisterRequest { new_version: true, ..request("d", &csv, None) }).await;
     assert_eq!(again.expect("new version").record.version, 2);
+
+    // A file of many pieces (hashed as its chunks are read), changed in place past its middle:
+    // same size, same targets, a cell that still decodes.
+    let big = write_csv(&f.root, "big.csv", 9000);
+    f.datasets.register(request("big", &big, None)).await.expect("register");
+    let mut bytes = std::fs::read(&big).expect("read");
+    assert!(bytes.len() > 3 * 64 * 1024, "several pieces: {}", bytes.len());
+    let at = bytes.len() / 2 + bytes[bytes.len() / 2..].windows(5).position(|w| w == b",red,").expect("a red");
+    bytes[at + 3] = b'x';
+    std::fs::write(&big, &bytes).expect("write");
+    let err = f.datasets.partition(&name("big")).await.expect_err("changed source");
+    assert!(matches!(err, Error::SourceChanged { .. }), "{err:?}");
+    assert!(f.datasets.open(&name("big")).await.is_err(), "nothing was partitioned");
+    // Put back, the same file partitions.
+    bytes[at + 3] = b'd';
+    std::fs::write(&big, &bytes).expect("write");
+    f.datasets.partition(&name("big")).await.expect("the registered bytes");
 }
 
 #[tokio::test]
