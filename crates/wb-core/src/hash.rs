@@ -121,7 +121,7 @@ impl PieceHash {
     #[must_use]
     pub fn of(offset: u64, bytes: &[u8]) -> Option<Self> {
         use blake3::hazmat::HasherExt;
-        if offset % PIECE_LEN != 0 || bytes.len() as u64 > PIECE_LEN {
+        if !offset.is_multiple_of(PIECE_LEN) || bytes.len() as u64 > PIECE_LEN {
             return None;
         }
         let mut hasher = blake3::Hasher::new();
