@@ -128,6 +128,43 @@ impl PieceHash {
         hasher.set_input_offset(offset).update(bytes);
         Some(Self(hasher.finalize_non_root()))
     }
+
+    /// The hashes of the pieces of `file` (of `len` bytes) that start in the byte range read
+    /// into `bytes` from offset `start` — from the start of the file when `from_file_start`
+    /// (the first of a run of ranges that cover the file after its header, so that every piece
+    /// is some range's). A piece that runs past the range (or starts before it) is read from
+    /// `file`; the others are hashed from `bytes`. The ranges' pieces, in order, make up the
+    /// file's for [`ContentHash::of_pieces`].
+    ///
+    /// # Errors
+    /// The error of reading a piece from `file`.
+    pub fn of_range(
+        file: &std::fs::File,
+        len: u64,
+        start: u64,
+        bytes: &[u8],
+        from_file_start: bool,
+    ) -> std::io::Result<Vec<Self>> {
+        let end = start + bytes.len() as u64;
+        let from = if from_file_start { 0 } else { start.next_multiple_of(PIECE_LEN) };
+        let mut pieces = Vec::new();
+        let mut outside = Vec::new();
+        let mut at = from;
+        while at < end {
+            let piece_end = (at + PIECE_LEN).min(len);
+            let piece = match bytes.get(at.wrapping_sub(start) as usize..piece_end.wrapping_sub(start) as usize) {
+                Some(inside) if at >= start => inside,
+                _ => {
+                    outside.resize(usize::try_from(piece_end.saturating_sub(at)).unwrap_or_default(), 0);
+                    std::os::unix::fs::FileExt::read_exact_at(file, &mut outside, at)?;
+                    &outside[..]
+                }
+            };
+            pieces.push(Self::of(at, piece).ok_or_else(|| std::io::Error::other("a piece out of line"))?);
+            at += PIECE_LEN;
+        }
+        Ok(pieces)
+    }
 }
 
 impl fmt::Display for ContentHash {
@@ -229,6 +266,25 @@ mod tests {
             swapped.swap(0, 1);
             assert_ne!(ContentHash::of_pieces(len as u64, &swapped), Some(ContentHash::of_bytes(content)));
         }
+        // Pieces of ranges read from a file: any cut, the first range's from the file's start.
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("f");
+        std::fs::write(&path, &content).expect("write");
+        let file = std::fs::File::open(&path).expect("open");
+        let len = content.len() as u64;
+        for cuts in [vec![100, len], vec![40, piece as u64, 3 * piece as u64 + 1, len], vec![5000, 5001, 300_000, len]]
+        {
+            let mut pieces = Vec::new();
+            // The ranges start after a "header" of 37 bytes, which the first range's pieces cover.
+            let mut start = 37;
+            for (i, &end) in cuts.iter().enumerate() {
+                let bytes = &content[start as usize..end as usize];
+                pieces.extend(PieceHash::of_range(&file, len, start, bytes, i == 0).expect("read"));
+                start = end;
+            }
+            assert_eq!(ContentHash::of_pieces(len, &pieces), Some(ContentHash::of_bytes(&content)), "{cuts:?}");
+        }
+
         // A single piece is the root itself.
         let one = PieceHash::of(0, &content[..100]).expect("aligned");
         assert_eq!(ContentHash::of_pieces(100, &[one]), None);

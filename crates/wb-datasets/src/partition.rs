@@ -35,7 +35,7 @@ use arrow::csv::reader::Format;
 use arrow::datatypes::{DataType, Int64Type, SchemaRef};
 use arrow::error::ArrowError;
 use foldhash::fast::FixedState;
-use wb_core::{ContentHash, ContentHasher, DatasetName, DynObjectStore, ObjectStoreExt, PIECE_LEN, PieceHash, PutMode};
+use wb_core::{ContentHash, ContentHasher, DatasetName, DynObjectStore, ObjectStoreExt, PieceHash, PutMode};
 use wb_etl::tabular::{CsvBatches, CsvOptions};
 
 use crate::assign::{self, KEYHASH_ALGORITHM, STRATIFIED_ALGORITHM};
@@ -528,7 +528,8 @@ impl<'a> ChunkedCsv<'a> {
         categories: &[usize],
     ) -> std::result::Result<([Option<RecordBatch>; 3], Vec<PieceHash>), ChunkError> {
         self.with_bytes(chunk, |bytes| {
-            let pieces = self.piece_hashes(chunk, bytes)?;
+            let pieces = PieceHash::of_range(&self.file, self.len, chunk.start, bytes, chunk.first_row == 0)
+                .map_err(|e| ChunkError::Failed(Error::io("reading", &self.source.path, e)))?;
             if let Some(parts) = self
                 .plain
                 .as_ref()
@@ -541,30 +542,6 @@ impl<'a> ChunkedCsv<'a> {
                 take_splits(&batch, labels).map_err(|e| ChunkError::Failed(Error::data(&self.source.uri, e)))?;
             Ok((parts, pieces))
         })
-    }
-
-    /// The hashes of the pieces of the file ([`PIECE_LEN`] bytes at multiples of it) that start
-    /// in `chunk` (whose bytes are `bytes`), or before it for the first chunk (the header's). A
-    /// piece that runs past the chunk (or, for the first, starts before it) is read whole.
-    fn piece_hashes(&self, chunk: &Chunk, bytes: &[u8]) -> std::result::Result<Vec<PieceHash>, ChunkError> {
-        let failed = |e: std::io::Error| ChunkError::Failed(Error::io("reading", &self.source.path, e));
-        let from = if chunk.first_row == 0 { 0 } else { chunk.start.next_multiple_of(PIECE_LEN) };
-        let mut pieces = Vec::new();
-        let mut outside = Vec::new();
-        for start in (from..chunk.end).step_by(PIECE_LEN as usize) {
-            let end = (start + PIECE_LEN).min(self.len);
-            let piece = if start >= chunk.start && end <= chunk.end {
-                &bytes[(start - chunk.start) as usize..(end - chunk.start) as usize]
-            } else {
-                outside.resize((end - start) as usize, 0);
-                std::os::unix::fs::FileExt::read_exact_at(&self.file, &mut outside, start).map_err(failed)?;
-                &outside[..]
-            };
-            let hash = PieceHash::of(start, piece)
-                .ok_or_else(|| ChunkError::Failed(Error::data(&self.source.uri, "a piece of the file out of line")))?;
-            pieces.push(hash);
-        }
-        Ok(pieces)
     }
 
     /// Decodes `bytes` (`rows` records) with Arrow, for what the plain decoder cannot read.
@@ -618,7 +595,7 @@ struct Routed {
     /// Rows of each class, per split (classification targets).
     class_counts: [Vec<u64>; 3],
     /// The hashes of the pieces of the source whose first byte the batch's chunk holds (see
-    /// [`ChunkedCsv::piece_hashes`]).
+    /// [`PieceHash::of_range`]).
     pieces: Vec<PieceHash>,
 }
 
