@@ -49,6 +49,16 @@ const SCAN_BLOCK: usize = 8 << 20;
 /// records (the last one may be shorter); `None` when line ends are not record ends (see the
 /// module docs).
 pub(crate) fn split(path: &Path, rows_per_chunk: usize) -> Result<Option<Vec<Chunk>>> {
+    split_each(path, rows_per_chunk, |_| ())
+}
+
+/// [`split`], handing each chunk to `found` as soon as it is found (a `None` at the end means
+/// the chunks handed over are not to be used).
+pub(crate) fn split_each(
+    path: &Path,
+    rows_per_chunk: usize,
+    mut found: impl FnMut(&Chunk),
+) -> Result<Option<Vec<Chunk>>> {
     let rows_per_chunk = rows_per_chunk.max(1);
     let mut file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
     let mut block = vec![0u8; SCAN_BLOCK];
@@ -88,7 +98,9 @@ pub(crate) fn split(path: &Path, rows_per_chunk: usize) -> Result<Option<Vec<Chu
                     rows += 1;
                     line_start = Some(at + 1);
                     if rows == rows_per_chunk {
-                        chunks.push(Chunk { start: chunk_start, end: at + 1, rows, first_row });
+                        let chunk = Chunk { start: chunk_start, end: at + 1, rows, first_row };
+                        found(&chunk);
+                        chunks.push(chunk);
                         first_row += rows as u64;
                         chunk_start = at + 1;
                         rows = 0;
@@ -108,7 +120,9 @@ pub(crate) fn split(path: &Path, rows_per_chunk: usize) -> Result<Option<Vec<Chu
         rows += 1;
     }
     if rows > 0 {
-        chunks.push(Chunk { start: chunk_start, end: offset, rows, first_row });
+        let chunk = Chunk { start: chunk_start, end: offset, rows, first_row };
+        found(&chunk);
+        chunks.push(chunk);
     }
     Ok(Some(chunks))
 }

@@ -97,16 +97,9 @@ impl Datasets {
         let missing = request.missing.clone();
         let target = request.target.clone();
         let (schema, fingerprint, size, index, source) = tokio::task::spawn_blocking(move || -> Result<_> {
-            // The source is hashed on a second core while its schema is inferred (and its
-            // target tallied, for the source index).
-            let (inferred, fingerprint) = std::thread::scope(|scope| {
-                let hashing = scope.spawn(|| ContentHash::of_file(&source.path));
-                let inferred = source.infer(&missing, &target);
-                (inferred, hashing.join())
-            });
-            let crate::source::Inferred { schema, chunks, tally } = inferred?;
-            let fingerprint =
-                fingerprint.map_err(|_| Error::data("hashing the source", "the hashing thread panicked"))??;
+            // The schema is inferred, the target tallied (for the source index) and the source
+            // hashed, reading it once where it can.
+            let crate::source::Inferred { schema, chunks, tally, fingerprint } = source.infer(&missing, &target)?;
             let size = std::fs::metadata(&source.path).map_err(|e| Error::io("reading", &source.path, e))?.len();
             let index = match (chunks, tally) {
                 (Some(chunks), Some(tally)) => {

@@ -8,7 +8,7 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use wb_core::{ObjectStore, StoreUri};
+use wb_core::{ContentHash, ObjectStore, StoreUri};
 use wb_etl::tabular::{ColumnTally, CsvBatches, CsvOptions};
 
 use crate::chunks::{CHUNK_ROWS, Chunk};
@@ -57,6 +57,8 @@ pub(crate) struct Inferred {
     pub(crate) chunks: Option<Vec<Chunk>>,
     /// The tally of the column asked for, when it was read from such chunks.
     pub(crate) tally: Option<ColumnTally>,
+    /// The hash of the source's bytes.
+    pub(crate) fingerprint: ContentHash,
 }
 
 /// A source available as a local file (downloaded from the store when needed).
@@ -90,32 +92,71 @@ impl LocalSource {
 
     /// The schema: inferred for CSV (with the missing tokens), read for Parquet. For a CSV file
     /// whose line ends are record ends, also its chunks of [`CHUNK_ROWS`] records and the
-    /// tally of the `tally` column (see [`wb_etl::tabular::infer_schema_and_tally`]).
+    /// tally of the `tally` column (see [`wb_etl::tabular::infer_schema_and_tally`]). And the
+    /// source's hash: from the bytes the chunks read when they are inferred on every core,
+    /// otherwise hashed on a thread of its own meanwhile.
     pub(crate) fn infer(&self, missing: &[String], tally: &str) -> Result<Inferred> {
+        let hash = || ContentHash::of_file(&self.path).map_err(Error::from);
+        let joined = |hashing: std::thread::ScopedJoinHandle<'_, Result<ContentHash>>| {
+            hashing.join().unwrap_or_else(|_| Err(Error::data("hashing the source", "the hashing thread panicked")))
+        };
         match self.format {
             SourceFormat::Csv => {
                 let options = CsvOptions::with_missing(missing);
-                // A file whose line ends are record ends is inferred in chunks on every core.
-                Ok(match crate::chunks::split(&self.path, CHUNK_ROWS)? {
-                    Some(chunks) => {
-                        let ranges: Vec<(u64, u64)> = chunks.iter().map(|c| (c.start, c.end)).collect();
+                // A file whose line ends are record ends is inferred in chunks on every core,
+                // each chunk as soon as the line-end scan finds it.
+                let (ranges, found) = std::sync::mpsc::channel::<(u64, u64)>();
+                let (chunks, inferred) = std::thread::scope(|scope| {
+                    let options = &options;
+                    let inferring = scope.spawn(move || {
                         let threads = crate::chunks::threads();
-                        let (schema, tally) =
-                            wb_etl::tabular::infer_schema_and_tally(&self.path, &options, &ranges, threads, tally)?;
-                        Inferred { schema, chunks: Some(chunks), tally }
+                        wb_etl::tabular::infer_schema_and_tally(&self.path, options, found, threads, tally)
+                    });
+                    let chunks = crate::chunks::split_each(&self.path, CHUNK_ROWS, |chunk| {
+                        // The inference stops early only on an error of its own, reported below.
+                        let _ = ranges.send((chunk.start, chunk.end));
+                    });
+                    drop(ranges);
+                    let inferred = inferring.join().unwrap_or_else(|_| {
+                        Err(wb_etl::Error::Io {
+                            operation: "inferring",
+                            path: self.path.clone(),
+                            source: std::io::Error::other("an inference thread panicked"),
+                        })
+                    });
+                    (chunks, inferred)
+                });
+                match chunks? {
+                    Some(chunks) => {
+                        let inferred = inferred?;
+                        let fingerprint = match inferred.hash {
+                            Some(fingerprint) => fingerprint,
+                            None => hash()?,
+                        };
+                        Ok(Inferred {
+                            schema: inferred.schema,
+                            chunks: Some(chunks),
+                            tally: inferred.tally,
+                            fingerprint,
+                        })
                     }
-                    None => Inferred {
-                        schema: wb_etl::tabular::infer_schema(&self.path, &options)?,
-                        chunks: None,
-                        tally: None,
-                    },
-                })
+                    // Line ends that are not record ends: what the chunks gave is set aside.
+                    None => std::thread::scope(|scope| {
+                        let hashing = scope.spawn(hash);
+                        let schema = wb_etl::tabular::infer_schema(&self.path, &options);
+                        let fingerprint = joined(hashing)?;
+                        Ok(Inferred { schema: schema?, chunks: None, tally: None, fingerprint })
+                    }),
+                }
             }
-            SourceFormat::Parquet => {
-                let builder = ParquetRecordBatchReaderBuilder::try_new(open(&self.path)?)
-                    .map_err(|e| Error::data(&self.uri, e))?;
-                Ok(Inferred { schema: builder.schema().clone(), chunks: None, tally: None })
-            }
+            SourceFormat::Parquet => std::thread::scope(|scope| {
+                let hashing = scope.spawn(hash);
+                let schema = ParquetRecordBatchReaderBuilder::try_new(open(&self.path)?)
+                    .map_err(|e| Error::data(&self.uri, e))
+                    .map(|builder| builder.schema().clone());
+                let fingerprint = joined(hashing)?;
+                Ok(Inferred { schema: schema?, chunks: None, tally: None, fingerprint })
+            }),
         }
     }
 

@@ -229,7 +229,21 @@ pub fn infer_schema_in_ranges(
     ranges: &[(u64, u64)],
     threads: usize,
 ) -> Result<SchemaRef> {
-    infer_in_ranges(file, options, ranges, threads, None).map(|(schema, _)| schema)
+    infer_in_ranges(file, options, ranges.iter().copied(), threads.min(ranges.len()), None, false)
+        .map(|inferred| inferred.schema)
+}
+
+/// What [`infer_schema_and_tally`] reads off a file.
+#[derive(Clone, Debug)]
+pub struct RangeInference {
+    /// The schema, as [`infer_schema`] infers it.
+    pub schema: SchemaRef,
+    /// The tally of the column asked for (see [`infer_schema_and_tally`]).
+    pub tally: Option<ColumnTally>,
+    /// The file's hash, from the bytes the ranges read (each range's pieces hashed as it is
+    /// read, [`wb_core::PieceHash::of_range`]): `None` when the ranges do not cover the file
+    /// after its header one after the other, or when the file was inferred whole.
+    pub hash: Option<wb_core::ContentHash>,
 }
 
 /// The most distinct texts a [`ColumnTally`] holds (its ids are bytes).
@@ -246,10 +260,12 @@ pub struct ColumnTally {
     pub ids: Vec<u8>,
 }
 
-/// [`infer_schema_in_ranges`], and on the way the [`ColumnTally`] of the column named `column`:
-/// `None` when it has more than [`TALLY_MAX_VALUES`] distinct texts, when the file has no such
-/// column, or when some range is not plain (a quote or a bare `\r`: the CSV reader infers it,
-/// cell by cell).
+/// [`infer_schema_in_ranges`], with the ranges taken as they come (from an iterator that may
+/// wait for the next, such as a channel's filled by a line-end scan), and on the way the
+/// [`ColumnTally`] of the column named `column`
+/// (`None` when it has more than [`TALLY_MAX_VALUES`] distinct texts, when the file has no such
+/// column, or when some range is not plain: a quote or a bare `\r`, and the CSV reader infers
+/// it, cell by cell) and the file's hash, from the bytes read (see [`RangeInference`]).
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -258,11 +274,13 @@ pub struct ColumnTally {
 /// let file = dir.path().join("t.csv");
 /// std::fs::write(&file, "x,label\n1,no\n2,yes\n3,no\n")?;
 /// // Two ranges of whole records: after the header (8 bytes), then after the second record.
-/// let (schema, tally) = infer_schema_and_tally(&file, &CsvOptions::default(), &[(8, 19), (19, 24)], 2, "label")?;
-/// assert_eq!(schema.field(0).data_type(), &arrow::datatypes::DataType::Int64);
-/// let tally = tally.expect("two distinct labels");
+/// let inferred = infer_schema_and_tally(&file, &CsvOptions::default(), [(8, 19), (19, 24)], 2, "label")?;
+/// assert_eq!(inferred.schema.field(0).data_type(), &arrow::datatypes::DataType::Int64);
+/// let tally = inferred.tally.expect("two distinct labels");
 /// assert_eq!(tally.values, ["no", "yes"]);
 /// assert_eq!(tally.ids, [0, 1, 0]);
+/// // A file of one piece is no tree of pieces: it is hashed whole.
+/// assert_eq!(inferred.hash, None);
 /// # Ok(()) }
 /// ```
 ///
@@ -271,11 +289,11 @@ pub struct ColumnTally {
 pub fn infer_schema_and_tally(
     file: &Path,
     options: &CsvOptions,
-    ranges: &[(u64, u64)],
+    ranges: impl IntoIterator<Item = (u64, u64), IntoIter: Send>,
     threads: usize,
     column: &str,
-) -> Result<(SchemaRef, Option<ColumnTally>)> {
-    infer_in_ranges(file, options, ranges, threads, Some(column))
+) -> Result<RangeInference> {
+    infer_in_ranges(file, options, ranges.into_iter(), threads, Some(column), true)
 }
 
 /// A range's tally: its own distinct texts, and each record's id among them.
@@ -345,68 +363,101 @@ fn join_tallies(tallies: Vec<RangeTally>) -> Option<ColumnTally> {
     (values.len() <= TALLY_MAX_VALUES).then_some(ColumnTally { values, ids })
 }
 
-/// What inference threads find: the columns' kinds, and the tally of each range they read (by
-/// the range's index).
-type Inferred = (Vec<Kind>, Vec<(usize, RangeTally)>);
+/// What an inference thread finds: the columns' kinds, and the tally and the piece hashes of
+/// each range it read (by the range's index).
+#[derive(Default)]
+struct Inferred {
+    kinds: Vec<Kind>,
+    tallies: Vec<(usize, RangeTally)>,
+    pieces: Vec<(usize, Vec<wb_core::PieceHash>)>,
+}
+
+/// The ranges still to infer, taken one at a time by the inference threads as they come, and
+/// those taken so far.
+struct Ranges<I> {
+    next: I,
+    taken: Vec<(u64, u64)>,
+}
 
 fn infer_in_ranges(
     file: &Path,
     options: &CsvOptions,
-    ranges: &[(u64, u64)],
+    ranges: impl Iterator<Item = (u64, u64)> + Send,
     threads: usize,
     tally: Option<&str>,
-) -> Result<(SchemaRef, Option<ColumnTally>)> {
+    hash: bool,
+) -> Result<RangeInference> {
     let names = read_header(file, options)?;
-    if ranges.is_empty() {
-        return Ok((infer_schema(file, options)?, None));
-    }
+    let whole = |file: &Path| -> Result<RangeInference> {
+        Ok(RangeInference { schema: infer_schema(file, options)?, tally: None, hash: None })
+    };
     let tally = tally.and_then(|name| names.iter().position(|n| n == name));
     let missing: Vec<&[u8]> = options.missing.iter().map(String::as_bytes).collect();
     let handle = open(file)?;
-    let next = std::sync::atomic::AtomicUsize::new(0);
+    let len = handle.metadata().map_err(|e| Error::io("reading", file, e))?.len();
+    let ranges = std::sync::Mutex::new(Ranges { next: ranges, taken: Vec::new() });
     let joined: Option<Inferred> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads.clamp(1, ranges.len()))
+        let workers: Vec<_> = (0..threads.max(1))
             .map(|_| {
                 scope.spawn(|| -> Option<Inferred> {
-                    let mut kinds = vec![Kind::Empty; names.len()];
-                    let mut tallies = Vec::new();
+                    let mut found = Inferred { kinds: vec![Kind::Empty; names.len()], ..Inferred::default() };
                     let mut index = std::collections::HashMap::new();
                     // One buffer per thread, reused for every range it reads.
                     let mut bytes = Vec::new();
                     loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(&(start, end)) = ranges.get(i) else { return Some((kinds, tallies)) };
+                        let (i, start, end) = {
+                            let mut ranges = ranges.lock().ok()?;
+                            let Some(range) = ranges.next.next() else { return Some(found) };
+                            ranges.taken.push(range);
+                            (ranges.taken.len() - 1, range.0, range.1)
+                        };
+                        if end < start {
+                            return None;
+                        }
                         bytes.resize(usize::try_from(end - start).ok()?, 0);
                         std::os::unix::fs::FileExt::read_exact_at(&handle, &mut bytes, start).ok()?;
+                        if hash {
+                            found
+                                .pieces
+                                .push((i, wb_core::PieceHash::of_range(&handle, len, start, &bytes, i == 0).ok()?));
+                        }
                         let mut range_tally = tally.map(|_| RangeTally::default());
                         index.clear();
                         let counted = tally.zip(range_tally.as_mut()).map(|(c, t)| (c, t, &mut index));
-                        infer_range(&bytes, options.delimiter, &missing, &mut kinds, counted)?;
-                        tallies.extend(range_tally.map(|t| (i, t)));
+                        infer_range(&bytes, options.delimiter, &missing, &mut found.kinds, counted)?;
+                        found.tallies.extend(range_tally.map(|t| (i, t)));
                     }
                 })
             })
             .collect();
-        let mut joined = vec![Kind::Empty; names.len()];
-        let mut tallies = Vec::new();
+        let mut joined = Inferred { kinds: vec![Kind::Empty; names.len()], ..Inferred::default() };
         for worker in workers {
-            let (kinds, mut found) = worker.join().ok()??;
-            for (j, k) in joined.iter_mut().zip(kinds) {
+            let mut found = worker.join().ok()??;
+            for (j, k) in joined.kinds.iter_mut().zip(found.kinds) {
                 *j = j.join(k);
             }
-            tallies.append(&mut found);
+            joined.tallies.append(&mut found.tallies);
+            joined.pieces.append(&mut found.pieces);
         }
-        Some((joined, tallies))
+        Some(joined)
     });
-    let Some((kinds, mut tallies)) = joined else { return Ok((infer_schema(file, options)?, None)) };
+    let taken = ranges.into_inner().map(|r| r.taken).unwrap_or_default();
+    let Some(Inferred { kinds, mut tallies, mut pieces }) = joined.filter(|_| !taken.is_empty()) else {
+        return whole(file);
+    };
     let fields: Vec<Field> =
         names.iter().zip(kinds).map(|(name, kind)| Field::new(name, kind.data_type(), true)).collect();
     tallies.sort_by_key(|(i, _)| *i);
     let tally = match tally {
-        Some(_) if tallies.len() == ranges.len() => join_tallies(tallies.into_iter().map(|(_, t)| t).collect()),
+        Some(_) if tallies.len() == taken.len() => join_tallies(tallies.into_iter().map(|(_, t)| t).collect()),
         _ => None,
     };
-    Ok((Arc::new(Schema::new(fields)), tally))
+    // The pieces make up the file only when the ranges cover it after its header, in order.
+    let covered = taken.windows(2).all(|w| w[0].1 == w[1].0) && taken.last().is_some_and(|r| r.1 == len);
+    pieces.sort_by_key(|(i, _)| *i);
+    let pieces: Vec<wb_core::PieceHash> = pieces.into_iter().flat_map(|(_, p)| p).collect();
+    let hash = (hash && covered).then(|| wb_core::ContentHash::of_pieces(len, &pieces)).flatten();
+    Ok(RangeInference { schema: Arc::new(Schema::new(fields)), tally, hash })
 }
 
 /// Records indexed at a time while inferring (their bytes and field ends stay in a core's
@@ -1183,10 +1234,10 @@ mod tests {
         for rows in [1, 7, 1000, 2500] {
             let ranges = line_ranges(text.as_bytes(), rows);
             for threads in [1, 2, 3] {
-                let (schema, tally) =
-                    infer_schema_and_tally(&f, &options, &ranges, threads, "label").expect("inferred");
-                assert_eq!(types(&schema), types(&whole));
-                let tally = tally.expect("four distinct labels");
+                let inferred =
+                    infer_schema_and_tally(&f, &options, ranges.clone(), threads, "label").expect("inferred");
+                assert_eq!(types(&inferred.schema), types(&whole));
+                let tally = inferred.tally.expect("four distinct labels");
                 // Each record's id names its own text, and ids follow first occurrence.
                 let cells: Vec<&str> = text.lines().skip(1).map(|l| l.split(',').nth(1).expect("label")).collect();
                 let named: Vec<&str> = tally.ids.iter().map(|&id| tally.values[usize::from(id)].as_str()).collect();
@@ -1202,17 +1253,37 @@ mod tests {
         }
         // 300 distinct texts are more than a tally holds; an unknown column has none.
         let ranges = line_ranges(text.as_bytes(), 100);
-        let (_, many) = infer_schema_and_tally(&f, &options, &ranges, 2, "many").expect("inferred");
-        assert_eq!(many, None);
-        let (_, unknown) = infer_schema_and_tally(&f, &options, &ranges, 2, "nope").expect("inferred");
-        assert_eq!(unknown, None);
+        let many = infer_schema_and_tally(&f, &options, ranges.clone(), 2, "many").expect("inferred");
+        assert_eq!(many.tally, None);
+        let unknown = infer_schema_and_tally(&f, &options, ranges.clone(), 2, "nope").expect("inferred");
+        assert_eq!(unknown.tally, None);
         // A range the CSV reader reads (a quoted field) gives no tally, and the same types.
         let quoted = text.replacen("\n300,", "\n\"300\",", 1);
         let f = write(dir.path(), "quoted.csv", quoted.as_bytes());
-        let (schema, tally) =
-            infer_schema_and_tally(&f, &options, &line_ranges(quoted.as_bytes(), 100), 2, "label").expect("inferred");
-        assert_eq!(types(&schema), types(&whole));
-        assert_eq!(tally, None);
+        let inferred =
+            infer_schema_and_tally(&f, &options, line_ranges(quoted.as_bytes(), 100), 2, "label").expect("inferred");
+        assert_eq!(types(&inferred.schema), types(&whole));
+        assert_eq!(inferred.tally, None);
+
+        // A file of many pieces: its hash from the bytes the ranges read, when they cover it
+        // after the header one after the other.
+        let mut big = String::from("a,label,many\n");
+        for i in 0..20_000 {
+            big.push_str(&format!("{i},{},{}\n", labels[i % 4], i % 300));
+        }
+        assert!(big.len() as u64 > 3 * wb_core::PIECE_LEN, "{}", big.len());
+        let f = write(dir.path(), "big.csv", big.as_bytes());
+        let ranges = line_ranges(big.as_bytes(), 1000);
+        let file_hash = wb_core::ContentHash::of_file(&f).expect("hash");
+        for threads in [1, 2, 3] {
+            let inferred = infer_schema_and_tally(&f, &options, ranges.clone(), threads, "label").expect("inferred");
+            assert_eq!(inferred.hash, Some(file_hash), "{threads} threads");
+        }
+        // Ranges with a gap, or short of the end: no hash (the caller hashes the file).
+        let gap: Vec<(u64, u64)> = ranges.iter().enumerate().filter(|(i, _)| *i != 3).map(|(_, r)| *r).collect();
+        assert_eq!(infer_schema_and_tally(&f, &options, gap, 2, "label").expect("inferred").hash, None);
+        let short = &ranges[..ranges.len() - 1];
+        assert_eq!(infer_schema_and_tally(&f, &options, short.to_vec(), 2, "label").expect("inferred").hash, None);
     }
 
     #[test]
