@@ -6,9 +6,14 @@
 //!    the memory cost is about five bytes per row, never the table. A CSV source registered
 //!    with a source index ([`crate::source_index`]) is not read here at all: its chunks and
 //!    each row's target come from the index;
-//! 2. read all columns batch by batch, route each row to its split's Parquet writer (Arrow
-//!    `take` kernels), and gather train-only statistics for the shared encoding;
-//! 3. write each split's SageMaker CSV channel from its Parquet file with that encoding.
+//! 2. read all columns batch by batch, route each row to its split's Parquet writer and
+//!    channel template ([`crate::channel`]), and gather train-only statistics for the shared
+//!    encoding;
+//! 3. fill each split's template with that encoding into its SageMaker CSV channel.
+//!
+//! The source must still be the registered bytes: a CSV file read in chunks is hashed from the
+//! bytes its chunks read in pass 2 ([`wb_core::PieceHash`]), any other source on a thread of its
+//! own, and nothing is stored unless the hash is the registered one.
 //!
 //! Files are staged in a local temporary directory, hashed while they are written, uploaded
 //! under a prefix named after the partition fingerprint, and only then is the manifest written
