@@ -98,7 +98,8 @@ impl Datasets {
         let target = request.target.clone();
         let (schema, fingerprint, size, index, source) = tokio::task::spawn_blocking(move || -> Result<_> {
             // The schema is inferred, the target tallied (for the source index) and the source
-            // hashed, reading it once where it can.
+            // hashed: a plain CSV file is read by a line-end scan and by its chunks, whose bytes
+            // are hashed as they are inferred.
             let crate::source::Inferred { schema, chunks, tally, fingerprint } = source.infer(&missing, &target)?;
             let size = std::fs::metadata(&source.path).map_err(|e| Error::io("reading", &source.path, e))?.len();
             let index = match (chunks, tally) {

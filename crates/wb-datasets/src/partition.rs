@@ -418,7 +418,8 @@ thread_local! {
 /// its last block is written, while the next ones are filled.
 fn fill_channels(dir: &Path, parquet_files: &[Staged], encoding: &Encoding) -> Result<Vec<Staged>> {
     let corrupt = |template: &Path| Error::data(template.display().to_string(), "a channel template is damaged");
-    let filler = channel::Filler::new(encoding).ok_or_else(|| corrupt(dir))?;
+    let filler = channel::Filler::new(encoding)
+        .ok_or_else(|| Error::data("writing channels", "a category code of more than four digits"))?;
     let mut templates = Vec::new();
     let mut blocks = Vec::new();
     let mut outs = Vec::new();
