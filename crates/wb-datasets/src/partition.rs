@@ -429,7 +429,7 @@ fn fill_channels(dir: &Path, parquet_files: &[Staged], encoding: &Encoding) -> R
         blocks.extend(channel::blocks(&template)?.into_iter().map(|range| (s, range)));
         let file = File::open(&template).map_err(|e| Error::io("opening", &template, e))?;
         templates.push((template, file));
-        outs.push(Some((HashingWriter::new(create(&dest)?), dest)));
+        outs.push((HashingWriter::new(create(&dest)?), dest));
     }
     let (filler, templates) = (&filler, &templates);
     std::thread::scope(|scope| -> Result<Vec<Staged>> {
@@ -444,30 +444,31 @@ fn fill_channels(dir: &Path, parquet_files: &[Staged], encoding: &Encoding) -> R
                 Ok((s, buffers.line[..n].to_vec()))
             })
         });
-        let finish = |s: usize, out: Option<(HashingWriter<BufWriter<File>>, PathBuf)>| {
+        let finish = |s: usize, (mut out, dest): (HashingWriter<BufWriter<File>>, PathBuf)| {
             let template = &templates[s].0;
             let rows = parquet_files[s].rows;
             scope.spawn(move || -> Result<Staged> {
-                let (mut out, dest) = out.ok_or_else(|| Error::data("writing channels", "a channel finished twice"))?;
                 out.flush().map_err(|e| Error::io("writing", &dest, e))?;
                 std::fs::remove_file(template).map_err(|e| Error::io("removing", template, e))?;
                 out.inner.get_ref().sync_all().map_err(|e| Error::io("syncing", &dest, e))?;
                 Ok(Staged { local: dest, hash: out.hasher.finish(), size: out.bytes, rows })
             })
         };
+        // The channel being written, and those still to come, in split order.
+        let mut outs = outs.into_iter().enumerate();
+        let mut current = outs.next();
         let mut finishing = Vec::new();
         for text in filled {
             let (s, text) = text?;
-            while finishing.len() < s {
-                finishing.push(finish(finishing.len(), outs[finishing.len()].take()));
+            while let Some((c, out)) = current.take_if(|(c, _)| *c < s) {
+                finishing.push(finish(c, out));
+                current = outs.next();
             }
-            let (out, dest) =
-                outs[s].as_mut().ok_or_else(|| Error::data("writing channels", "a block out of order"))?;
+            let (_, (out, dest)) =
+                current.as_mut().ok_or_else(|| Error::data("writing channels", "a block of no split"))?;
             out.write_all(&text).map_err(|e| Error::io("writing", &*dest, e))?;
         }
-        while finishing.len() < outs.len() {
-            finishing.push(finish(finishing.len(), outs[finishing.len()].take()));
-        }
+        finishing.extend(current.into_iter().chain(outs).map(|(c, out)| finish(c, out)));
         finishing
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|_| Err(Error::data("writing channels", "a writer thread panicked"))))

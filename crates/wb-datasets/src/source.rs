@@ -97,8 +97,16 @@ impl LocalSource {
     /// otherwise hashed on a thread of its own meanwhile.
     pub(crate) fn infer(&self, missing: &[String], tally: &str) -> Result<Inferred> {
         let hash = || ContentHash::of_file(&self.path).map_err(Error::from);
-        let joined = |hashing: std::thread::ScopedJoinHandle<'_, Result<ContentHash>>| {
-            hashing.join().unwrap_or_else(|_| Err(Error::data("hashing the source", "the hashing thread panicked")))
+        // `read`'s result, with the source hashed on a thread of its own meanwhile.
+        let hashed_meanwhile = |read: &dyn Fn() -> Result<SchemaRef>| -> Result<Inferred> {
+            std::thread::scope(|scope| {
+                let hashing = scope.spawn(hash);
+                let schema = read();
+                let fingerprint = hashing
+                    .join()
+                    .unwrap_or_else(|_| Err(Error::data("hashing the source", "the hashing thread panicked")))?;
+                Ok(Inferred { schema: schema?, chunks: None, tally: None, fingerprint })
+            })
         };
         match self.format {
             SourceFormat::Csv => {
@@ -141,21 +149,13 @@ impl LocalSource {
                         })
                     }
                     // Line ends that are not record ends: what the chunks gave is set aside.
-                    None => std::thread::scope(|scope| {
-                        let hashing = scope.spawn(hash);
-                        let schema = wb_etl::tabular::infer_schema(&self.path, &options);
-                        let fingerprint = joined(hashing)?;
-                        Ok(Inferred { schema: schema?, chunks: None, tally: None, fingerprint })
-                    }),
+                    None => hashed_meanwhile(&|| Ok(wb_etl::tabular::infer_schema(&self.path, &options)?)),
                 }
             }
-            SourceFormat::Parquet => std::thread::scope(|scope| {
-                let hashing = scope.spawn(hash);
-                let schema = ParquetRecordBatchReaderBuilder::try_new(open(&self.path)?)
-                    .map_err(|e| Error::data(&self.uri, e))
-                    .map(|builder| builder.schema().clone());
-                let fingerprint = joined(hashing)?;
-                Ok(Inferred { schema: schema?, chunks: None, tally: None, fingerprint })
+            SourceFormat::Parquet => hashed_meanwhile(&|| {
+                let builder = ParquetRecordBatchReaderBuilder::try_new(open(&self.path)?)
+                    .map_err(|e| Error::data(&self.uri, e))?;
+                Ok(builder.schema().clone())
             }),
         }
     }
